@@ -1,0 +1,48 @@
+"""API authentication and the offices endpoint.
+
+Integrations authenticate with ``Authorization: Bearer <token>``; a signed-in browser
+session also works (with CSRF protection on writes), so the console's own pages can call the
+API.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.security import HttpBearer, SessionAuth
+
+from ontrack.accounts.models import Office, User
+from ontrack.accounts.services import api_token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+API_AUTH = [TokenAuth(), SessionAuth(csrf=True)]
+
+router = Router(tags=["offices"])
+
+
+class OfficeOut(Schema):
+    id: int
+    name: str
+    address: str
+    phone: str
+    time_zone: str
+    opening_hours: dict[str, list[list[str]]]
+    program: str
+
+    @staticmethod
+    def resolve_program(office: Office) -> str:
+        return office.program.name
+
+
+@router.get("/offices", response=list[OfficeOut])
+def office_list(request: HttpRequest) -> list[Office]:
+    """Offices are not personal data: every signed-in staff member may list them."""
+    return list(Office.objects.select_related("program").order_by("name"))

@@ -1,0 +1,44 @@
+"""Writing the access log. Callers pass the request so that address and agent are captured
+in one place rather than remembered at every call site."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ontrack.audit.models import AccessAction, AccessLogEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.http import HttpRequest
+
+
+def _client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def access_log_record(
+    *,
+    user: AbstractBaseUser | AnonymousUser | None,
+    action: AccessAction,
+    what: str,
+    participant_ids: Iterable[int | None] = (None,),
+    request: HttpRequest | None = None,
+) -> int:
+    """Record one entry per participant read (or one entry with no participant for a list or
+    query). Returns how many entries were written."""
+    authenticated = user is not None and user.is_authenticated
+    common = {
+        "user_id": user.pk if authenticated and user is not None else None,
+        "username": user.get_username() if authenticated and user is not None else "",
+        "action": action,
+        "what": what[:200],
+        "path": request.get_full_path()[:500] if request is not None else "",
+        "ip_address": _client_address(request),
+        "user_agent": (request.headers.get("User-Agent", "") if request is not None else "")[:300],
+    }
+    entries = [AccessLogEntry(participant_id=pid, **common) for pid in participant_ids]
+    AccessLogEntry.objects.bulk_create(entries)
+    return len(entries)

@@ -1,0 +1,346 @@
+"""The ``ontrack`` command: one entry point for every process and chore.
+
+Django is set up only inside the subcommand that needs it, so ``ontrack --help`` answers at
+once. ``ontrack demo`` supervises the other processes as children: if one of them dies the
+demo says which and stops the rest, rather than limping on half-started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("ontrack.cli")
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    import django
+
+    django.setup()
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _migrate(quiet: bool = False) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not plan:
+        if not quiet:
+            _console().print("Database is up to date.")
+        return
+    with _console().status(f"Applying {len(plan)} migration(s)"):
+        call_command("migrate", interactive=False, verbosity=0)
+    if not quiet:
+        _console().print(f"Applied {len(plan)} migration(s).")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django_setup()
+    _migrate()
+    return 0
+
+
+def _seed(participants: int, seed_value: int, offices: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ontrack.seed import seed
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ) as progress:
+        task = progress.add_task("Seeding participants", total=participants)
+        result = seed(
+            participants=participants,
+            seed_value=seed_value,
+            offices=offices,
+            progress=lambda n: progress.advance(task, n),
+        )
+    _console().print(
+        f"Seeded {result.participants} participants across {result.offices} offices "
+        f"({result.staff} staff accounts)."
+    )
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _django_setup()
+    _migrate(quiet=True)
+    _seed(args.participants, args.seed, args.offices)
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    _django_setup()
+    from django.core.exceptions import ValidationError
+
+    from ontrack.accounts.models import Office, Role
+    from ontrack.accounts.services import user_create
+
+    office = None
+    if args.office:
+        office = Office.objects.filter(name__iexact=args.office).first()
+        if office is None:
+            names = ", ".join(Office.objects.values_list("name", flat=True)) or "none yet"
+            print(f"error: no office named {args.office!r} (offices: {names})", file=sys.stderr)
+            return 2
+    password = os.environ.get("ONTRACK_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = user_create(
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            office=office,
+            email=args.email or "",
+        )
+    except (ValidationError, ValueError) as exc:
+        messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        for message in messages:
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+    print(f"Created {user.get_role_display().lower()} {user.username}.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Exit 0: every row good; 1: some rows bad (the good ones imported, unless a dry run);
+    2: the file could not be read at all."""
+    _django_setup()
+    from django.conf import settings
+    from rich.progress import Progress
+
+    from ontrack.accounts.services import program_get_or_create
+    from ontrack.participants.importer import caseload_import
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    program = program_get_or_create(name=args.program or settings.ONTRACK_DEFAULT_PROGRAM)
+    total = max(text.count("\n") - 1, 1)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Dry run" if args.dry_run else "Importing", total=total)
+        report = caseload_import(
+            text,
+            program=program,
+            actor=None,
+            dry_run=args.dry_run,
+            progress=lambda n: progress.update(task, completed=n),
+        )
+    if report.file_error:
+        print(f"error: {path}: {report.file_error}", file=sys.stderr)
+        return 2
+    for error in report.errors:
+        print(f"{path}:{error.line}: {error.case_number or '-'}: {error.reason}")
+    verb = "would be imported" if args.dry_run else "imported"
+    print(
+        f"{report.rows} rows: {report.good} {verb}, {report.already_enrolled} already enrolled, "
+        f"{len(report.errors)} with errors."
+    )
+    return 1 if report.errors else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web app (console, portal, API) under uvicorn."""
+    import uvicorn
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    uvicorn.run(
+        "ontrack.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=not args.no_access_log,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Background and periodic jobs (Huey consumer)."""
+    _django_setup()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=args.workers, worker_type="thread")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    """Any Django management command, e.g. ``ontrack manage changepassword alice``."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["ontrack manage", *args.rest])
+    return 0
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop a demo child when the demo itself dies, even by kill -9, so that no
+    orphaned server keeps holding the port. Elsewhere this is a no-op."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _child(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "ontrack.cli", *argv]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Migrate, seed when empty, start every process, print where to go and how to sign in."""
+    # The demo is served over plain HTTP on this machine, where Secure cookies would be
+    # dropped by some browsers; production keeps the default (secure) setting.
+    os.environ.setdefault("ONTRACK_SECURE_COOKIES", "0")
+    _django_setup()
+    from ontrack.participants.models import Participant
+    from ontrack.seed import DEMO_PASSWORD
+
+    console = _console()
+    _migrate(quiet=True)
+    if not Participant.objects.exists():
+        _seed(args.participants, args.seed, offices=3)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    commands = {
+        "web": _child("serve", "--host", args.host, "--port", str(args.port)),
+        "worker": _child("worker"),
+    }
+    for name, argv in commands.items():
+        processes[name] = subprocess.Popen(argv, env=os.environ.copy(), preexec_fn=_die_with_parent)
+        logger.info("started", extra={"child": name, "pid": processes[name].pid})
+
+    url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else args.host}:{args.port}/"
+    from rich.table import Table
+
+    table = Table(title="Demo logins (password: " + DEMO_PASSWORD + ")", show_lines=False)
+    table.add_column("username")
+    table.add_column("role")
+    for username, role in [
+        ("officer1", "case officer (own caseload)"),
+        ("supervisor", "supervisor (whole office)"),
+        ("operator", "monitoring operator (read-only, all offices)"),
+        ("admin", "administrator (also /admin/)"),
+        ("auditor", "auditor (access log only)"),
+    ]:
+        table.add_row(username, role)
+    console.print(f"\n[bold]ontrack demo is running at {url}[/bold]  (API docs: {url}api/docs)")
+    console.print(table)
+    console.print("Press Ctrl-C to stop.\n")
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                logger.error("child exited", extra={"child": name, "code": process.returncode})
+                stopping = True
+                exit_code = 1
+        time.sleep(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    console.print("ontrack demo stopped.")
+    return exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ontrack",
+        description="ontrack: community supervision, in the open.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    demo = add("demo", cmd_demo, "migrate, seed demo data and start everything")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--participants", type=int, default=600)
+    demo.add_argument("--seed", type=int, default=2026)
+
+    serve = add("serve", cmd_serve, "run the web app (console, API)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-access-log", action="store_true")
+
+    add("migrate", cmd_migrate, "create or update the database schema")
+
+    seed = add("seed", cmd_seed, "add realistic synthetic offices, staff and participants")
+    seed.add_argument("--participants", type=int, default=600)
+    seed.add_argument("--seed", type=int, default=2026, help="same seed, same people")
+    seed.add_argument("--offices", type=int, default=3)
+
+    createuser = add("createuser", cmd_createuser, "create a staff account")
+    createuser.add_argument("username")
+    createuser.add_argument(
+        "--role",
+        required=True,
+        choices=["officer", "supervisor", "operator", "administrator", "auditor"],
+    )
+    createuser.add_argument("--office", help="office name (officers and supervisors)")
+    createuser.add_argument("--email")
+
+    importer = add("import", cmd_import, "import records from a file")
+    importer.add_argument("kind", choices=["participants"])
+    importer.add_argument("file")
+    importer.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    importer.add_argument("--program", help="program name (default: ONTRACK_DEFAULT_PROGRAM)")
+
+    worker = add("worker", cmd_worker, "run background and periodic jobs")
+    worker.add_argument("--workers", type=int, default=2)
+
+    manage = add("manage", cmd_manage, "run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

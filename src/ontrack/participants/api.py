@@ -1,0 +1,310 @@
+"""Participants, plans and hearings over JSON, with the console's permission rules.
+
+Each handler starts from ``participants_visible_to`` / ``participant_get_for`` and writes
+through ``participants.services``; every participant returned is recorded in the access log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+
+from ontrack.accounts.models import Office, User
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants import services
+from ontrack.participants.models import Hearing, Participant, SupervisionPlan
+from ontrack.participants.queries import (
+    SORTS,
+    CaseloadFilter,
+    caseload_filter,
+    participant_get_for,
+    participants_visible_to,
+)
+
+router = Router(tags=["participants"])
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class PlanOut(Schema):
+    id: int
+    level: str
+    modalities: list[str]
+    review_date: dt.date
+    effective_from: dt.datetime
+    effective_to: dt.datetime | None
+    reason: str
+
+
+class PlanIn(Schema):
+    level: str
+    review_date: dt.date
+    app_checkins: bool = True
+    phone_checkins: bool = False
+    office_visits: bool = True
+    gps_device: bool = False
+
+
+class PlanChangeIn(PlanIn):
+    reason: str
+
+
+class HearingOut(Schema):
+    id: int
+    scheduled_at: dt.datetime
+    time_zone: str
+    court: str
+    court_address: str
+    kind: str
+    outcome: str
+    notes: str
+
+
+class HearingIn(Schema):
+    scheduled_at: dt.datetime = Field(description="ISO-8601 with an offset")
+    court: str
+    kind: str
+    court_address: str = ""
+    time_zone: str | None = None
+    notes: str = ""
+
+
+class HearingPatch(Schema):
+    outcome: str | None = None
+    scheduled_at: dt.datetime | None = None
+    notes: str | None = None
+
+
+class ParticipantSummary(Schema):
+    id: int
+    case_number: str
+    given_name: str
+    family_name: str
+    status: str
+    level: str
+    preferred_language: str
+    office_id: int
+    officer_id: int | None
+
+
+class ParticipantOut(ParticipantSummary):
+    date_of_birth: dt.date
+    email: str
+    time_zone: str
+    enrolled_at: dt.datetime
+    closure_reason: str
+    phones: list[str]
+    plan: PlanOut | None
+
+    @staticmethod
+    def resolve_phones(participant: Participant) -> list[str]:
+        return [phone.number for phone in participant.phones.all()]
+
+    @staticmethod
+    def resolve_plan(participant: Participant) -> SupervisionPlan | None:
+        return participant.plans.filter(effective_to__isnull=True).first()
+
+
+class ParticipantPage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[ParticipantSummary]
+
+
+class CaseloadQuery(Schema):
+    q: str = ""
+    office: int | None = None
+    officer: int | None = None
+    status: str = ""
+    level: str = ""
+    language: str = ""
+    sort: str = Field("name", description="One of: " + ", ".join(SORTS))
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class EnrolIn(Schema):
+    case_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    office_id: int
+    officer_id: int | None = None
+    preferred_language: str = "en"
+    email: str = ""
+    phones: list[str] = []
+    plan: PlanIn
+
+
+class ParticipantPatch(Schema):
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: dt.date | None = None
+    preferred_language: str | None = None
+    email: str | None = None
+    time_zone: str | None = None
+    case_number: str | None = None
+
+
+class CloseIn(Schema):
+    reason: str
+    note: str = ""
+
+
+class TransferIn(Schema):
+    officer_id: int
+
+
+def _log_read(request: HttpRequest, participant: Participant, what: str) -> None:
+    access_log_record(
+        user=request.user,
+        action=AccessAction.API_READ,
+        what=what,
+        participant_ids=[participant.pk],
+        request=request,
+    )
+
+
+@router.get("/participants", response=ParticipantPage)
+def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[str, object]:
+    visible = participants_visible_to(_user(request))
+    filtered = caseload_filter(
+        visible,
+        CaseloadFilter(
+            q=query.q,
+            office=query.office,
+            officer=query.officer,
+            status=query.status,
+            level=query.level,
+            language=query.language,
+            sort=query.sort,
+        ),
+    )
+    paginator = Paginator(filtered, query.page_size)
+    page = paginator.get_page(query.page)
+    rows = list(page.object_list)
+    if rows:
+        access_log_record(
+            user=request.user,
+            action=AccessAction.LIST,
+            what="API participant list",
+            participant_ids=[p.pk for p in rows],
+            request=request,
+        )
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "results": rows,
+    }
+
+
+@router.get("/participants/{participant_id}", response=ParticipantOut)
+def participant_detail(request: HttpRequest, participant_id: int) -> Participant:
+    participant = participant_get_for(_user(request), participant_id)
+    _log_read(request, participant, "API participant record")
+    return participant
+
+
+@router.post("/participants", response={201: ParticipantOut})
+def participant_enrol(request: HttpRequest, payload: EnrolIn) -> tuple[int, Participant]:
+    office = get_object_or_404(Office, pk=payload.office_id)
+    officer = get_object_or_404(User, pk=payload.officer_id) if payload.officer_id else None
+    participant = services.participant_enrol(
+        actor=_user(request),
+        program=office.program,
+        office=office,
+        officer=officer,
+        case_number=payload.case_number,
+        given_name=payload.given_name,
+        family_name=payload.family_name,
+        date_of_birth=payload.date_of_birth,
+        preferred_language=payload.preferred_language,
+        email=payload.email,
+        phones=payload.phones,
+        plan=services.PlanData(**payload.plan.dict()),
+    )
+    return 201, participant
+
+
+@router.patch("/participants/{participant_id}", response=ParticipantOut)
+def participant_update(
+    request: HttpRequest, participant_id: int, payload: ParticipantPatch
+) -> Participant:
+    participant = participant_get_for(_user(request), participant_id)
+    services.participant_update(
+        participant, actor=_user(request), **payload.dict(exclude_none=True)
+    )
+    return participant
+
+
+@router.post("/participants/{participant_id}/close", response=ParticipantOut)
+def participant_close(request: HttpRequest, participant_id: int, payload: CloseIn) -> Participant:
+    participant = participant_get_for(_user(request), participant_id)
+    services.participant_close(
+        participant, actor=_user(request), reason=payload.reason, note=payload.note
+    )
+    return participant
+
+
+@router.post("/participants/{participant_id}/transfer", response=ParticipantOut)
+def participant_transfer(
+    request: HttpRequest, participant_id: int, payload: TransferIn
+) -> Participant:
+    participant = participant_get_for(_user(request), participant_id)
+    officer = get_object_or_404(User, pk=payload.officer_id)
+    services.participant_transfer(participant, actor=_user(request), officer=officer)
+    return participant
+
+
+@router.get("/participants/{participant_id}/plans", response=list[PlanOut])
+def plan_history(request: HttpRequest, participant_id: int) -> list[SupervisionPlan]:
+    participant = participant_get_for(_user(request), participant_id)
+    _log_read(request, participant, "API plan history")
+    return list(participant.plans.all())
+
+
+@router.post("/participants/{participant_id}/plans", response={201: PlanOut})
+def plan_change(
+    request: HttpRequest, participant_id: int, payload: PlanChangeIn
+) -> tuple[int, SupervisionPlan]:
+    participant = participant_get_for(_user(request), participant_id)
+    fields = payload.dict()
+    reason = fields.pop("reason")
+    plan = services.plan_change(
+        participant, actor=_user(request), plan=services.PlanData(**fields), reason=reason
+    )
+    return 201, plan
+
+
+@router.get("/participants/{participant_id}/hearings", response=list[HearingOut])
+def hearing_list(request: HttpRequest, participant_id: int) -> list[Hearing]:
+    participant = participant_get_for(_user(request), participant_id)
+    _log_read(request, participant, "API hearings")
+    return list(participant.hearings.all())
+
+
+@router.post("/participants/{participant_id}/hearings", response={201: HearingOut})
+def hearing_add(
+    request: HttpRequest, participant_id: int, payload: HearingIn
+) -> tuple[int, Hearing]:
+    participant = participant_get_for(_user(request), participant_id)
+    hearing = services.hearing_add(participant, actor=_user(request), **payload.dict())
+    return 201, hearing
+
+
+@router.patch("/hearings/{hearing_id}", response=HearingOut)
+def hearing_update(request: HttpRequest, hearing_id: int, payload: HearingPatch) -> Hearing:
+    hearing = get_object_or_404(Hearing, pk=hearing_id)
+    participant_get_for(_user(request), hearing.participant_id)
+    return services.hearing_update(hearing, actor=_user(request), **payload.dict())

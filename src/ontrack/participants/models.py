@@ -1,0 +1,351 @@
+"""Participants and their cases: the person, how to reach them, their release conditions,
+court hearings, supervision plan and its history, and the timeline of everything done.
+
+Writes go through ``participants.services`` only; those functions keep the denormalised
+columns on ``Participant`` (current level, search text) in step with the rows they summarise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from ontrack.accounts.models import Office, Program, validate_time_zone
+
+
+class Language(models.TextChoices):
+    """Languages participants speak. The first five are fully translated; notices to the
+    others fall back to the program's default language (and the officer sees that)."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    PORTUGUESE = "pt", "Portuguese"
+    HAITIAN_CREOLE = "ht", "Haitian Creole"
+    FRENCH = "fr", "French"
+    KICHE = "quc", "K'iche'"
+    MAM = "mam", "Mam"
+    RUSSIAN = "ru", "Russian"
+    ARABIC = "ar", "Arabic"
+    CHINESE = "zh", "Chinese"
+    PUNJABI = "pa", "Punjabi"
+    TIGRINYA = "ti", "Tigrinya"
+
+
+class Status(models.TextChoices):
+    ENROLLED = "enrolled", "Enrolled"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
+
+
+# The lifecycle in one place: from each status, where it may go.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.ENROLLED: frozenset({Status.ACTIVE, Status.SUSPENDED, Status.CLOSED}),
+    Status.ACTIVE: frozenset({Status.SUSPENDED, Status.CLOSED}),
+    Status.SUSPENDED: frozenset({Status.ACTIVE, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+
+class ClosureReason(models.TextChoices):
+    CASE_CONCLUDED = "case_concluded", "Case concluded"
+    TRANSFERRED = "transferred", "Transferred to another program"
+    ABSCONDED = "absconded", "Absconded"
+    DEPARTED = "departed", "Departed / removed"
+    DETAINED = "detained", "Detained"
+    DECEASED = "deceased", "Deceased"
+    OTHER = "other", "Other"
+
+
+class Level(models.TextChoices):
+    INTENSIVE = "intensive", "Intensive"
+    HIGH = "high", "High"
+    STANDARD = "standard", "Standard"
+    LOW = "low", "Low"
+    MINIMAL = "minimal", "Minimal"
+
+
+class Participant(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="participants")
+    case_number = models.CharField(max_length=40, help_text="Agency case number.")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    email = models.EmailField(blank=True)
+    photo = models.ImageField(upload_to="participants/photos/", blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="participants")
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="caseload",
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ENROLLED)
+    closure_reason = models.CharField(max_length=20, choices=ClosureReason.choices, blank=True)
+    closure_note = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    enrolled_at = models.DateTimeField()
+    # Denormalised from the current plan so that a 100,000-row caseload filters and sorts on
+    # an indexed column instead of joining the plan history.
+    level = models.CharField(max_length=12, choices=Level.choices, default=Level.STANDARD)
+    # Lower-cased "family given case-number" for substring search without a function index.
+    search_text = models.CharField(max_length=260, editable=False, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "case_number"], name="participant_case_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="closed") | ~models.Q(closure_reason=""),
+                name="participant_closed_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["office", "status", "family_name"]),
+            models.Index(fields=["officer", "status", "family_name"]),
+            models.Index(fields=["family_name", "given_name"]),
+            models.Index(Lower("case_number"), name="participant_case_lower"),
+            models.Index(fields=["level"]),
+            models.Index(fields=["preferred_language"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.case_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class PhoneLabel(models.TextChoices):
+    MOBILE = "mobile", "Mobile"
+    HOME = "home", "Home"
+    WORK = "work", "Work"
+    OTHER = "other", "Other"
+
+
+class Phone(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=20, db_index=True, help_text="E.164, e.g. +12025550143.")
+    label = models.CharField(max_length=8, choices=PhoneLabel.choices, default=PhoneLabel.MOBILE)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "number"], name="phone_unique_per_participant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Address(models.Model):
+    """An address held from ``valid_from`` until ``valid_to`` (open while current)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="addresses")
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, default="US")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in [self.line1, self.line2, self.city, self.region] if p)
+
+
+class Counsel(models.Model):
+    """Counsel of record. Copies of notices go to counsel only with the participant's
+    recorded consent."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="counsel"
+    )
+    name = models.CharField(max_length=150)
+    organisation = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    consent_to_notices = models.BooleanField(default=False)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConditionFlag(models.TextChoices):
+    CURFEW = "curfew", "Curfew"
+    NO_CONTACT = "no_contact", "No-contact order"
+    TRAVEL_RESTRICTED = "travel_restricted", "Travel restricted"
+    SURRENDER_PASSPORT = "surrender_passport", "Passport surrendered"
+    ELECTRONIC_MONITORING = "electronic_monitoring", "Electronic monitoring"
+    SUBSTANCE_TESTING = "substance_testing", "Substance testing"
+    EMPLOYMENT_OR_SCHOOL = "employment_or_school", "Maintain employment or school"
+    REPORT_IN_PERSON = "report_in_person", "Report in person"
+
+
+class ReleaseConditions(models.Model):
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="conditions"
+    )
+    text = models.TextField(blank=True, help_text="The conditions as the order states them.")
+    flags = models.JSONField(default=list, blank=True, help_text="ConditionFlag values.")
+    ordered_by = models.CharField(max_length=150, blank=True)
+    ordered_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Conditions for {self.participant_id}"
+
+
+class HearingKind(models.TextChoices):
+    MASTER_CALENDAR = "master_calendar", "Master calendar"
+    INDIVIDUAL = "individual", "Individual / merits"
+    ARRAIGNMENT = "arraignment", "Arraignment"
+    PRETRIAL = "pretrial", "Pretrial conference"
+    TRIAL = "trial", "Trial"
+    SENTENCING = "sentencing", "Sentencing"
+    BOND = "bond", "Bond / custody"
+    OTHER = "other", "Other"
+
+
+class HearingOutcome(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    FAILED_TO_APPEAR = "failed_to_appear", "Failed to appear"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Hearing(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="hearings")
+    scheduled_at = models.DateTimeField(help_text="Stored in UTC.")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    court = models.CharField(max_length=150)
+    court_address = models.CharField(max_length=250, blank=True)
+    kind = models.CharField(max_length=20, choices=HearingKind.choices)
+    outcome = models.CharField(
+        max_length=20, choices=HearingOutcome.choices, default=HearingOutcome.SCHEDULED
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["scheduled_at"]
+        indexes = [models.Index(fields=["scheduled_at", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.court}"
+
+    @property
+    def local_time(self) -> dt.datetime:
+        """The hearing's time on the court's wall clock."""
+        return self.scheduled_at.astimezone(zoneinfo.ZoneInfo(self.time_zone))
+
+
+class SupervisionPlan(models.Model):
+    """One version of a participant's plan. The current version has ``effective_to`` unset;
+    a change closes it and opens the next, so the history is the rows themselves."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="plans")
+    level = models.CharField(max_length=12, choices=Level.choices)
+    app_checkins = models.BooleanField(default=True)
+    phone_checkins = models.BooleanField(default=False)
+    office_visits = models.BooleanField(default=True)
+    gps_device = models.BooleanField(default=False)
+    review_date = models.DateField()
+    effective_from = models.DateTimeField()
+    effective_to = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-effective_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant"],
+                condition=models.Q(effective_to__isnull=True),
+                name="one_current_plan",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} plan for {self.participant_id}"
+
+    @property
+    def modalities(self) -> list[str]:
+        names = [
+            ("app", self.app_checkins),
+            ("phone", self.phone_checkins),
+            ("office", self.office_visits),
+            ("gps", self.gps_device),
+        ]
+        return [name for name, enabled in names if enabled]
+
+
+class EventKind(models.TextChoices):
+    ENROLLED = "enrolled", "Enrolled"
+    ACTIVATED = "activated", "Activated"
+    SUSPENDED = "suspended", "Suspended"
+    REINSTATED = "reinstated", "Reinstated"
+    CLOSED = "closed", "Closed"
+    EDITED = "edited", "Details changed"
+    TRANSFERRED = "transferred", "Transferred"
+    PLAN_CHANGED = "plan_changed", "Plan changed"
+    HEARING_ADDED = "hearing_added", "Hearing added"
+    HEARING_UPDATED = "hearing_updated", "Hearing updated"
+    COUNSEL_CHANGED = "counsel_changed", "Counsel changed"
+    CONDITIONS_CHANGED = "conditions_changed", "Release conditions changed"
+    ADDRESS_CHANGED = "address_changed", "Address changed"
+    IMPORTED = "imported", "Imported"
+
+
+class ParticipantEvent(models.Model):
+    """The history timeline: who changed what and when. Written by the services, never by
+    views, so that no change can skip it."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=24, choices=EventKind.choices)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["participant", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.kind}: {self.summary}"

@@ -1,0 +1,107 @@
+"""Reads of participants shared by the console, the API and the exports.
+
+``participants_visible_to`` is the single place where a role becomes a set of participants:
+every list, page and API call starts from it, so least-privilege access cannot be forgotten
+by one caller.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from ontrack.accounts.models import Role, User
+from ontrack.participants.models import Participant
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("family_name", "given_name", "id"),
+    "-name": ("-family_name", "-given_name", "-id"),
+    "case": ("case_number", "id"),
+    "-case": ("-case_number", "-id"),
+    "status": ("status", "family_name", "id"),
+    "-status": ("-status", "family_name", "id"),
+    "level": ("level", "family_name", "id"),
+    "-level": ("-level", "family_name", "id"),
+    "enrolled": ("enrolled_at", "id"),
+    "-enrolled": ("-enrolled_at", "-id"),
+}
+
+
+def search_fold(text: str) -> str:
+    """Lower-case and strip accents, so that "garcia" finds "García" and "jose" "José"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def participants_visible_to(user: User) -> QuerySet[Participant]:
+    """Officer: own caseload. Supervisor: own office. Operator and administrator: all.
+    Auditor (and anyone inactive): none."""
+    everyone = Participant.objects.all()
+    if not user.is_authenticated or not user.reads_participants:
+        return everyone.none()
+    if user.role == Role.OFFICER:
+        return everyone.filter(officer=user)
+    if user.role == Role.SUPERVISOR:
+        return everyone.filter(office_id=user.office_id)
+    return everyone
+
+
+def can_write_participant(user: User, participant: Participant) -> bool:
+    if not user.writes_participants:
+        return False
+    if user.role == Role.OFFICER:
+        return participant.officer_id == user.pk
+    if user.role == Role.SUPERVISOR:
+        return participant.office_id == user.office_id
+    return user.role == Role.ADMINISTRATOR
+
+
+def participant_get_for(user: User, pk: int) -> Participant:
+    """The participant if this user may see them; 404 otherwise, so that a caseload outside
+    one's own does not even confirm that a person is enrolled."""
+    try:
+        return (
+            participants_visible_to(user).select_related("office", "officer", "program").get(pk=pk)
+        )
+    except Participant.DoesNotExist:
+        raise Http404("No such participant in your caseload.") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadFilter:
+    q: str = ""
+    office: int | None = None
+    officer: int | None = None
+    status: str = ""
+    level: str = ""
+    language: str = ""
+    sort: str = "name"
+
+
+def caseload_filter(queryset: QuerySet[Participant], f: CaseloadFilter) -> QuerySet[Participant]:
+    """Apply the caseload list's search, filters and sort order.
+
+    Search matches a case number exactly (case-insensitive) or substrings of the folded
+    "family given case-number"; every word must match, so "garcia maria" finds María García.
+    """
+    if f.q.strip():
+        words = search_fold(f.q).split()
+        condition = Q(case_number__iexact=f.q.strip())
+        words_match = Q()
+        for word in words:
+            words_match &= Q(search_text__contains=word)
+        queryset = queryset.filter(condition | words_match)
+    if f.office:
+        queryset = queryset.filter(office_id=f.office)
+    if f.officer:
+        queryset = queryset.filter(officer_id=f.officer)
+    if f.status:
+        queryset = queryset.filter(status=f.status)
+    if f.level:
+        queryset = queryset.filter(level=f.level)
+    if f.language:
+        queryset = queryset.filter(preferred_language=f.language)
+    return queryset.order_by(*SORTS.get(f.sort, SORTS["name"]))

@@ -1,0 +1,609 @@
+"""Every change to a participant's case, each in one transaction with its timeline entry.
+
+The functions check that the acting staff member may make the change before they make it
+(``actor=None`` means the system itself, e.g. an import run from the command line), write,
+and record who did what in ``ParticipantEvent``, so a caller can neither skip the check nor
+forget the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.participants.models import (
+    ALLOWED_TRANSITIONS,
+    Address,
+    ClosureReason,
+    ConditionFlag,
+    Counsel,
+    EventKind,
+    Hearing,
+    HearingKind,
+    HearingOutcome,
+    Level,
+    Participant,
+    ParticipantEvent,
+    Phone,
+    PhoneLabel,
+    ReleaseConditions,
+    Status,
+    SupervisionPlan,
+)
+from ontrack.participants.queries import can_write_participant, search_fold
+
+# Closing a case for these reasons is an adverse outcome: it needs a written reason.
+ADVERSE_CLOSURE_REASONS = frozenset({ClosureReason.ABSCONDED, ClosureReason.DETAINED})
+
+
+@dataclass(frozen=True, slots=True)
+class AddressData:
+    line1: str
+    city: str
+    line2: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanData:
+    level: str
+    review_date: dt.date
+    app_checkins: bool = True
+    phone_checkins: bool = False
+    office_visits: bool = True
+    gps_device: bool = False
+
+
+def phone_normalise(raw: str, *, region: str = "US") -> str:
+    """Return the number in E.164, or raise ValidationError saying why it is not one."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"{raw!r} is not a phone number ({exc}).") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(f"{raw!r} is not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _search_text(participant: Participant) -> str:
+    return search_fold(
+        f"{participant.family_name} {participant.given_name} {participant.case_number}"
+    )
+
+
+def _require_write(actor: User | None, participant: Participant) -> None:
+    if actor is not None and not can_write_participant(actor, participant):
+        raise PermissionDenied("You may not change this participant's case.")
+
+
+def _require_caseload_manager(actor: User | None) -> None:
+    if actor is not None and not actor.manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators move caseloads.")
+
+
+def _event(
+    participant: Participant,
+    *,
+    actor: User | None,
+    kind: EventKind,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> ParticipantEvent:
+    return ParticipantEvent.objects.create(
+        participant=participant,
+        actor=actor,
+        kind=kind,
+        summary=summary[:300],
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+def _check_officer(officer: User | None, office: Office) -> None:
+    if officer is None:
+        return
+    if officer.role not in {Role.OFFICER, Role.SUPERVISOR} or not officer.is_active:
+        raise ValidationError({"officer": f"{officer} is not an active case officer."})
+    if officer.office_id != office.pk:
+        raise ValidationError({"officer": f"{officer} works at another office."})
+
+
+@transaction.atomic
+def participant_enrol(
+    *,
+    actor: User | None,
+    program: Program,
+    office: Office,
+    case_number: str,
+    given_name: str,
+    family_name: str,
+    date_of_birth: dt.date,
+    plan: PlanData,
+    officer: User | None = None,
+    preferred_language: str = "en",
+    time_zone: str | None = None,
+    email: str = "",
+    phones: Sequence[str] = (),
+    address: AddressData | None = None,
+    conditions_text: str = "",
+    condition_flags: Iterable[str] = (),
+    enrolled_at: dt.datetime | None = None,
+    event_kind: EventKind = EventKind.ENROLLED,
+) -> Participant:
+    """Enrol a person: the participant, their phones, address, release conditions and first
+    plan. An officer enrols into their own caseload unless they name a colleague."""
+    if actor is not None:
+        if not actor.writes_participants:
+            raise PermissionDenied("Your role does not enrol participants.")
+        if actor.role != Role.ADMINISTRATOR and actor.office_id != office.pk:
+            raise PermissionDenied("You can enrol participants only at your own office.")
+        if officer is None and actor.role == Role.OFFICER:
+            officer = actor
+    _check_officer(officer, office)
+    case_number = case_number.strip()
+    if Participant.objects.filter(program=program, case_number__iexact=case_number).exists():
+        raise ValidationError(
+            {"case_number": f"Case number {case_number} is already enrolled in {program}."}
+        )
+    now = enrolled_at or timezone.now()
+    participant = Participant(
+        program=program,
+        office=office,
+        officer=officer,
+        case_number=case_number,
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        date_of_birth=date_of_birth,
+        preferred_language=preferred_language,
+        time_zone=time_zone or office.time_zone,
+        email=email,
+        enrolled_at=now,
+        level=plan.level,
+    )
+    participant.search_text = _search_text(participant)
+    participant.full_clean(exclude=["search_text"])
+    participant.save()
+    numbers = [phone_normalise(raw) for raw in phones if raw.strip()]
+    Phone.objects.bulk_create(
+        Phone(participant=participant, number=number, is_primary=index == 0)
+        for index, number in enumerate(dict.fromkeys(numbers))
+    )
+    if address is not None:
+        Address.objects.create(
+            participant=participant, valid_from=now.date(), **_address_fields(address)
+        )
+    flags = _clean_flags(condition_flags)
+    if conditions_text or flags:
+        ReleaseConditions.objects.create(participant=participant, text=conditions_text, flags=flags)
+    _plan_open(participant, plan=plan, actor=actor, at=now, reason="Initial plan")
+    _event(
+        participant,
+        actor=actor,
+        kind=event_kind,
+        summary=f"{event_kind.label} at {office} on a {Level(plan.level).label.lower()} plan",
+        data={"office": office.pk, "officer": officer.pk if officer else None},
+        at=now,
+    )
+    return participant
+
+
+def _address_fields(address: AddressData) -> dict[str, str]:
+    return {name: getattr(address, name) for name in AddressData.__slots__}
+
+
+def _clean_flags(flags: Iterable[str]) -> list[str]:
+    cleaned = []
+    for flag in flags:
+        if flag not in ConditionFlag.values:
+            raise ValidationError({"condition_flags": f"Unknown condition {flag!r}."})
+        cleaned.append(flag)
+    return sorted(set(cleaned))
+
+
+EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "preferred_language",
+    "email",
+    "time_zone",
+    "case_number",
+)
+
+
+@transaction.atomic
+def participant_update(
+    participant: Participant, *, actor: User | None, **changes: Any
+) -> list[str]:
+    """Change personal details; returns the names of the fields that actually changed."""
+    _require_write(actor, participant)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    before = {name: getattr(participant, name) for name in changes}
+    changed = [name for name, value in changes.items() if before[name] != value]
+    if not changed:
+        return []
+    if "case_number" in changed:
+        clash = Participant.objects.filter(
+            program=participant.program_id, case_number__iexact=changes["case_number"]
+        ).exclude(pk=participant.pk)
+        if clash.exists():
+            raise ValidationError(
+                {"case_number": f"Case number {changes['case_number']} is already in use."}
+            )
+    for name in changed:
+        setattr(participant, name, changes[name])
+    participant.search_text = _search_text(participant)
+    participant.full_clean(exclude=["search_text"])
+    participant.save()
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.EDITED,
+        summary="Changed " + ", ".join(name.replace("_", " ") for name in changed),
+        data={name: [str(before[name]), str(changes[name])] for name in changed},
+    )
+    return changed
+
+
+def phones_set(
+    participant: Participant, *, actor: User | None, numbers: Sequence[str]
+) -> list[str]:
+    """Replace the participant's phone numbers; the first is primary."""
+    _require_write(actor, participant)
+    normalised = list(dict.fromkeys(phone_normalise(raw) for raw in numbers if raw.strip()))
+    with transaction.atomic():
+        current = list(participant.phones.values_list("number", flat=True))
+        if current == normalised:
+            return normalised
+        participant.phones.all().delete()
+        Phone.objects.bulk_create(
+            Phone(participant=participant, number=n, is_primary=i == 0, label=PhoneLabel.MOBILE)
+            for i, n in enumerate(normalised)
+        )
+        _event(
+            participant,
+            actor=actor,
+            kind=EventKind.EDITED,
+            summary="Changed phone numbers",
+            data={"before": current, "after": normalised},
+        )
+    return normalised
+
+
+@transaction.atomic
+def address_change(
+    participant: Participant,
+    *,
+    actor: User | None,
+    address: AddressData,
+    valid_from: dt.date | None = None,
+) -> Address:
+    """Record a move: the current address ends the day before the new one starts."""
+    _require_write(actor, participant)
+    start = valid_from or timezone.localdate()
+    participant.addresses.filter(valid_to__isnull=True).update(
+        valid_to=start - dt.timedelta(days=1)
+    )
+    new = Address.objects.create(
+        participant=participant, valid_from=start, **_address_fields(address)
+    )
+    _event(participant, actor=actor, kind=EventKind.ADDRESS_CHANGED, summary=f"Moved to {new}")
+    return new
+
+
+def _transition(
+    participant: Participant,
+    target: Status,
+    *,
+    actor: User | None,
+    kind: EventKind,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    also_save: Sequence[str] = (),
+) -> None:
+    _require_write(actor, participant)
+    if target not in ALLOWED_TRANSITIONS[participant.status]:
+        raise ValidationError(
+            f"A {participant.get_status_display().lower()} case cannot become "
+            f"{Status(target).label.lower()}."
+        )
+    participant.status = target
+    participant.save(update_fields=["status", "updated_at", *also_save])
+    _event(participant, actor=actor, kind=kind, summary=summary, data=data)
+
+
+@transaction.atomic
+def participant_activate(participant: Participant, *, actor: User | None) -> None:
+    kind = EventKind.REINSTATED if participant.status == Status.SUSPENDED else EventKind.ACTIVATED
+    _transition(participant, Status.ACTIVE, actor=actor, kind=kind, summary=kind.label)
+
+
+@transaction.atomic
+def participant_suspend(participant: Participant, *, actor: User | None, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why supervision is suspended."})
+    _transition(
+        participant,
+        Status.SUSPENDED,
+        actor=actor,
+        kind=EventKind.SUSPENDED,
+        summary=f"Suspended: {reason.strip()}",
+    )
+
+
+@transaction.atomic
+def participant_close(
+    participant: Participant, *, actor: User | None, reason: str, note: str = ""
+) -> None:
+    """Close the case. An adverse reason (absconded, detained) needs a named person and a
+    written note: it is never recorded by the system on its own."""
+    if reason not in ClosureReason.values:
+        raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
+    if reason in ADVERSE_CLOSURE_REASONS:
+        if actor is None:
+            raise ValidationError({"reason": "An adverse closure needs a named staff member."})
+        if not note.strip():
+            raise ValidationError({"note": "Explain the decision for this closure reason."})
+    participant.closure_reason = reason
+    participant.closure_note = note.strip()
+    participant.closed_at = timezone.now()
+    _transition(
+        participant,
+        Status.CLOSED,
+        actor=actor,
+        kind=EventKind.CLOSED,
+        summary=f"Closed: {ClosureReason(reason).label}",
+        data={"reason": reason, "note": note.strip()},
+        also_save=("closure_reason", "closure_note", "closed_at"),
+    )
+    SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
+        effective_to=participant.closed_at
+    )
+
+
+@transaction.atomic
+def participant_transfer(
+    participant: Participant,
+    *,
+    actor: User | None,
+    officer: User,
+    office: Office | None = None,
+) -> None:
+    """Move one participant to another officer (and office, if the officer works elsewhere)."""
+    _require_caseload_manager(actor)
+    _require_write(actor, participant)
+    target_office = office or officer.office
+    if target_office is None:
+        raise ValidationError({"officer": f"{officer} has no office."})
+    _check_officer(officer, target_office)
+    if actor is not None and actor.role == Role.SUPERVISOR and target_office != actor.office:
+        raise PermissionDenied("A supervisor transfers within their own office.")
+    before = (participant.office_id, participant.officer_id)
+    if before == (target_office.pk, officer.pk):
+        return
+    participant.office = target_office
+    participant.officer = officer
+    participant.save(update_fields=["office", "officer", "updated_at"])
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.TRANSFERRED,
+        summary=f"Transferred to {officer} at {target_office}",
+        data={"from": list(before), "to": [target_office.pk, officer.pk]},
+    )
+
+
+@transaction.atomic
+def participants_bulk_transfer(
+    *, actor: User | None, participant_ids: Iterable[int], officer: User
+) -> int:
+    """Move many participants to one officer in a single transaction: all or none."""
+    _require_caseload_manager(actor)
+    moved = 0
+    for participant in Participant.objects.filter(pk__in=list(participant_ids)).select_for_update():
+        if participant.officer_id == officer.pk:
+            continue
+        participant_transfer(participant, actor=actor, officer=officer)
+        moved += 1
+    return moved
+
+
+def _plan_open(
+    participant: Participant,
+    *,
+    plan: PlanData,
+    actor: User | None,
+    at: dt.datetime,
+    reason: str,
+) -> SupervisionPlan:
+    if plan.level not in Level.values:
+        raise ValidationError({"level": f"Unknown level {plan.level!r}."})
+    if not (plan.app_checkins or plan.phone_checkins or plan.office_visits or plan.gps_device):
+        raise ValidationError("A plan needs at least one way of reporting.")
+    return SupervisionPlan.objects.create(
+        participant=participant,
+        level=plan.level,
+        app_checkins=plan.app_checkins,
+        phone_checkins=plan.phone_checkins,
+        office_visits=plan.office_visits,
+        gps_device=plan.gps_device,
+        review_date=plan.review_date,
+        effective_from=at,
+        reason=reason,
+        changed_by=actor,
+    )
+
+
+@transaction.atomic
+def plan_change(
+    participant: Participant, *, actor: User | None, plan: PlanData, reason: str
+) -> SupervisionPlan:
+    """Close the current plan and open a new version; the old one stays as history."""
+    _require_write(actor, participant)
+    if participant.status == Status.CLOSED:
+        raise ValidationError("A closed case has no plan to change.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the plan changes."})
+    now = timezone.now()
+    current = participant.plans.filter(effective_to__isnull=True).first()
+    if current is not None:
+        current.effective_to = now
+        current.save(update_fields=["effective_to"])
+    new = _plan_open(participant, plan=plan, actor=actor, at=now, reason=reason.strip())
+    participant.level = plan.level
+    participant.save(update_fields=["level", "updated_at"])
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.PLAN_CHANGED,
+        summary=f"Plan: {new.get_level_display()} ({', '.join(new.modalities)}) - {reason}",
+        data={"from": current.level if current else None, "to": new.level},
+    )
+    return new
+
+
+@transaction.atomic
+def hearing_add(
+    participant: Participant,
+    *,
+    actor: User | None,
+    scheduled_at: dt.datetime,
+    court: str,
+    kind: str,
+    court_address: str = "",
+    time_zone: str | None = None,
+    notes: str = "",
+) -> Hearing:
+    _require_write(actor, participant)
+    if timezone.is_naive(scheduled_at):
+        raise ValidationError({"scheduled_at": "A hearing time needs its time zone."})
+    hearing = Hearing(
+        participant=participant,
+        scheduled_at=scheduled_at,
+        time_zone=time_zone or participant.time_zone,
+        court=court,
+        court_address=court_address,
+        kind=kind,
+        notes=notes,
+    )
+    hearing.full_clean()
+    hearing.save()
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.HEARING_ADDED,
+        summary=f"{HearingKind(kind).label} hearing at {court} on "
+        f"{hearing.local_time:%Y-%m-%d %H:%M}",
+        data={"hearing": hearing.pk},
+    )
+    return hearing
+
+
+@transaction.atomic
+def hearing_update(
+    hearing: Hearing,
+    *,
+    actor: User | None,
+    outcome: str | None = None,
+    scheduled_at: dt.datetime | None = None,
+    notes: str | None = None,
+) -> Hearing:
+    _require_write(actor, hearing.participant)
+    changes = []
+    if outcome is not None and outcome != hearing.outcome:
+        if outcome not in HearingOutcome.values:
+            raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
+        hearing.outcome = outcome
+        changes.append(f"outcome {HearingOutcome(outcome).label.lower()}")
+    if scheduled_at is not None and scheduled_at != hearing.scheduled_at:
+        hearing.scheduled_at = scheduled_at
+        changes.append(f"moved to {hearing.local_time:%Y-%m-%d %H:%M}")
+    if notes is not None and notes != hearing.notes:
+        hearing.notes = notes
+        changes.append("notes")
+    if changes:
+        hearing.full_clean()
+        hearing.save()
+        _event(
+            hearing.participant,
+            actor=actor,
+            kind=EventKind.HEARING_UPDATED,
+            summary=f"Hearing at {hearing.court}: " + ", ".join(changes),
+            data={"hearing": hearing.pk},
+        )
+    return hearing
+
+
+@transaction.atomic
+def counsel_set(
+    participant: Participant,
+    *,
+    actor: User | None,
+    name: str,
+    organisation: str = "",
+    email: str = "",
+    phone: str = "",
+    consent_to_notices: bool = False,
+) -> Counsel:
+    _require_write(actor, participant)
+    counsel = Counsel.objects.filter(participant=participant).first() or Counsel(
+        participant=participant
+    )
+    consent_changed = counsel.consent_to_notices != consent_to_notices
+    counsel.name = name
+    counsel.organisation = organisation
+    counsel.email = email
+    counsel.phone = phone_normalise(phone) if phone.strip() else ""
+    counsel.consent_to_notices = consent_to_notices
+    if consent_changed or counsel.pk is None:
+        counsel.consent_recorded_at = timezone.now()
+    counsel.full_clean()
+    counsel.save()
+    consent = "consents" if consent_to_notices else "does not consent"
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.COUNSEL_CHANGED,
+        summary=f"Counsel of record: {name} (participant {consent} to copies of notices)",
+    )
+    return counsel
+
+
+@transaction.atomic
+def conditions_set(
+    participant: Participant,
+    *,
+    actor: User | None,
+    text: str,
+    flags: Iterable[str],
+    ordered_by: str = "",
+    ordered_on: dt.date | None = None,
+) -> ReleaseConditions:
+    _require_write(actor, participant)
+    conditions, _ = ReleaseConditions.objects.get_or_create(participant=participant)
+    conditions.text = text
+    conditions.flags = _clean_flags(flags)
+    conditions.ordered_by = ordered_by
+    conditions.ordered_on = ordered_on
+    conditions.save()
+    _event(
+        participant,
+        actor=actor,
+        kind=EventKind.CONDITIONS_CHANGED,
+        summary="Release conditions: "
+        + (", ".join(ConditionFlag(f).label for f in conditions.flags) or "text only"),
+    )
+    return conditions

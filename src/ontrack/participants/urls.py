@@ -1,0 +1,23 @@
+from django.urls import path
+
+from ontrack.participants import views
+
+app_name = "participants"
+
+urlpatterns = [
+    path("", views.caseload, name="caseload"),
+    path("enrol/", views.participant_enrol, name="enrol"),
+    path("import/", views.caseload_import, name="import"),
+    path("transfer/", views.caseload_transfer, name="bulk_transfer"),
+    path("<int:pk>/", views.participant_detail, name="detail"),
+    path("<int:pk>/edit/", views.participant_edit, name="edit"),
+    path("<int:pk>/plan/", views.participant_plan, name="plan"),
+    path("<int:pk>/hearings/add/", views.hearing_add, name="hearing_add"),
+    path("<int:pk>/hearings/<int:hearing_pk>/", views.hearing_update, name="hearing_update"),
+    path("<int:pk>/counsel/", views.participant_counsel, name="counsel"),
+    path("<int:pk>/conditions/", views.participant_conditions, name="conditions"),
+    path("<int:pk>/address/", views.participant_address, name="address"),
+    path("<int:pk>/status/", views.participant_status, name="status"),
+    path("<int:pk>/close/", views.participant_close, name="close"),
+    path("<int:pk>/transfer/", views.participant_transfer, name="transfer"),
+]

@@ -1,0 +1,544 @@
+"""Officer console pages for participants. Thin: each view checks the user may see the
+participant (``participant_get_for``), calls a service, and renders; every page that shows a
+participant's record writes an access-log entry."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django import forms as django_forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants import forms, importer, services
+from ontrack.participants.models import (
+    Hearing,
+    Language,
+    Level,
+    Participant,
+    Status,
+)
+from ontrack.participants.queries import (
+    SORTS,
+    CaseloadFilter,
+    can_write_participant,
+    caseload_filter,
+    participant_get_for,
+    participants_visible_to,
+)
+
+
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:
+    """Show a service's validation error on the field it names, or at the top."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = _staff(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not read participant records.")
+    f = CaseloadFilter(
+        q=request.GET.get("q", "")[:100],
+        office=_int_or_none(request.GET.get("office")),
+        officer=_int_or_none(request.GET.get("officer")),
+        status=request.GET.get("status", ""),
+        level=request.GET.get("level", ""),
+        language=request.GET.get("language", ""),
+        sort=request.GET.get("sort", "name") if request.GET.get("sort") in SORTS else "name",
+    )
+    rows = caseload_filter(participants_visible_to(user), f).select_related("officer", "office")
+    page = Paginator(rows, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    if shown:
+        access_log_record(
+            user=user,
+            action=AccessAction.LIST,
+            what="caseload list",
+            participant_ids=[p.pk for p in shown],
+            request=request,
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    context = {
+        "page": page,
+        "rows": shown,
+        "filter": f,
+        "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(),
+        "offices": Office.objects.all() if user.role != Role.OFFICER else [],
+        "officers": forms.officers_for(user) if user.role != Role.OFFICER else [],
+        "statuses": Status.choices,
+        "levels": Level.choices,
+        "languages": Language.choices,
+        "can_enrol": user.writes_participants,
+        "can_transfer": user.manages_caseloads,
+        "transfer_form": forms.TransferForm(user=user) if user.manages_caseloads else None,
+    }
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "caseload":
+        return render(request, "participants/_caseload_table.html", context)
+    return render(request, "participants/caseload.html", context)
+
+
+@login_required
+def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    access_log_record(
+        user=user,
+        action=AccessAction.VIEW,
+        what="participant page",
+        participant_ids=[pk],
+        request=request,
+    )
+    now = timezone.now()
+    context = {
+        "p": participant,
+        "plan": participant.plans.filter(effective_to__isnull=True).first(),
+        "plans": participant.plans.select_related("changed_by")[:20],
+        "phones": participant.phones.all(),
+        "addresses": participant.addresses.all(),
+        "counsel": getattr(participant, "counsel", None),
+        "conditions": getattr(participant, "conditions", None),
+        "upcoming_hearings": participant.hearings.filter(scheduled_at__gte=now),
+        "past_hearings": participant.hearings.filter(scheduled_at__lt=now).order_by(
+            "-scheduled_at"
+        )[:20],
+        "events": participant.events.select_related("actor")[:100],
+        "can_write": can_write_participant(user, participant),
+        "can_transfer": user.manages_caseloads and can_write_participant(user, participant),
+        "outcome_form": forms.HearingOutcomeForm(),
+    }
+    return render(request, "participants/detail.html", context)
+
+
+def _form_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    form: django_forms.Form,
+    participant: Participant | None = None,
+    submit: str = "Save",
+    intro: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "participants/form.html",
+        {"title": title, "form": form, "p": participant, "submit": submit, "intro": intro},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def participant_enrol(request: HttpRequest) -> HttpResponse:
+    user = _staff(request)
+    if not user.writes_participants:
+        raise PermissionDenied("Your role does not enrol participants.")
+    form = forms.EnrolForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        office: Office = data["office"]
+        try:
+            participant = services.participant_enrol(
+                actor=user,
+                program=office.program,
+                office=office,
+                officer=data["officer"],
+                case_number=data["case_number"],
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                date_of_birth=data["date_of_birth"],
+                preferred_language=data["preferred_language"],
+                email=data["email"],
+                phones=data["phones"],
+                address=form.address(),
+                conditions_text=data["conditions_text"],
+                condition_flags=data["condition_flags"],
+                plan=form.plan(),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{participant.full_name} is enrolled.")
+            return redirect("participants:detail", pk=participant.pk)
+    return _form_page(request, title="Enrol a participant", form=form, submit="Enrol")
+
+
+def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    if not can_write_participant(user, participant):
+        raise PermissionDenied("You may read but not change this case.")
+    return user, participant
+
+
+def _edit_view(
+    request: HttpRequest,
+    pk: int,
+    *,
+    title: str,
+    form_class: Callable[..., django_forms.Form],
+    initial: Callable[[Participant], dict[str, Any]],
+    save: Callable[[User, Participant, django_forms.Form], object],
+    success: str,
+    form_kwargs: Callable[[User], dict[str, Any]] | None = None,
+    submit: str = "Save",
+) -> HttpResponse:
+    """The shape every "change one thing on a case" page shares: check, bind, call the
+    service, show its validation errors next to the fields, or go back to the case."""
+    user, participant = _writable(request, pk)
+    extra = form_kwargs(user) if form_kwargs else {}
+    form = form_class(request.POST or None, initial=initial(participant), **extra)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(user, participant, form)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect("participants:detail", pk=participant.pk)
+    return _form_page(request, title=title, form=form, participant=participant, submit=submit)
+
+
+def _save_details(user: User, participant: Participant, form: django_forms.Form) -> None:
+    data = dict(form.cleaned_data)
+    phones = data.pop("phones")
+    services.participant_update(participant, actor=user, **data)
+    services.phones_set(participant, actor=user, numbers=phones)
+
+
+@login_required
+def participant_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit_view(
+        request,
+        pk,
+        title="Edit details",
+        form_class=forms.EditForm,
+        initial=lambda p: {
+            **{name: getattr(p, name) for name in services.EDITABLE_FIELDS},
+            "phones": ", ".join(p.phones.values_list("number", flat=True)),
+        },
+        save=_save_details,
+        success="Details saved.",
+    )
+
+
+def _save_plan(user: User, participant: Participant, form: django_forms.Form) -> None:
+    assert isinstance(form, forms.PlanForm)
+    services.plan_change(
+        participant, actor=user, plan=form.plan(), reason=form.cleaned_data["reason"]
+    )
+
+
+def _plan_initial(participant: Participant) -> dict[str, Any]:
+    plan = participant.plans.filter(effective_to__isnull=True).first()
+    if plan is None:
+        return {}
+    fields = ("level", "app_checkins", "phone_checkins", "office_visits", "gps_device")
+    return {**{name: getattr(plan, name) for name in fields}, "review_date": plan.review_date}
+
+
+@login_required
+def participant_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit_view(
+        request,
+        pk,
+        title="Change the supervision plan",
+        form_class=forms.PlanForm,
+        initial=_plan_initial,
+        save=_save_plan,
+        success="The plan is changed; the previous version is kept in the history.",
+    )
+
+
+def _save_hearing(user: User, participant: Participant, form: django_forms.Form) -> None:
+    assert isinstance(form, forms.HearingForm)
+    data = form.cleaned_data
+    services.hearing_add(
+        participant,
+        actor=user,
+        scheduled_at=form.scheduled_at_aware(),
+        time_zone=data["time_zone"],
+        court=data["court"],
+        court_address=data["court_address"],
+        kind=data["kind"],
+        notes=data["notes"],
+    )
+
+
+@login_required
+def hearing_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit_view(
+        request,
+        pk,
+        title="Add a court hearing",
+        form_class=forms.HearingForm,
+        initial=lambda p: {"time_zone": p.time_zone},
+        save=_save_hearing,
+        success="Hearing added.",
+        submit="Add hearing",
+    )
+
+
+@login_required
+@require_POST
+def hearing_update(request: HttpRequest, pk: int, hearing_pk: int) -> HttpResponse:
+    user, participant = _writable(request, pk)
+    hearing = get_object_or_404(Hearing, pk=hearing_pk, participant=participant)
+    form = forms.HearingOutcomeForm(request.POST)
+    if form.is_valid():
+        services.hearing_update(
+            hearing,
+            actor=user,
+            outcome=form.cleaned_data["outcome"],
+            notes=form.cleaned_data["notes"] or None,
+        )
+        messages.success(request, "Hearing updated.")
+    else:
+        messages.error(request, "Choose an outcome for the hearing.")
+    return redirect("participants:detail", pk=participant.pk)
+
+
+@login_required
+def participant_counsel(request: HttpRequest, pk: int) -> HttpResponse:
+    def initial(p: Participant) -> dict[str, Any]:
+        counsel = getattr(p, "counsel", None)
+        if counsel is None:
+            return {}
+        names = ("name", "organisation", "email", "phone", "consent_to_notices")
+        return {name: getattr(counsel, name) for name in names}
+
+    return _edit_view(
+        request,
+        pk,
+        title="Counsel of record",
+        form_class=forms.CounselForm,
+        initial=initial,
+        save=lambda user, p, form: services.counsel_set(p, actor=user, **form.cleaned_data),
+        success="Counsel saved.",
+    )
+
+
+@login_required
+def participant_conditions(request: HttpRequest, pk: int) -> HttpResponse:
+    def initial(p: Participant) -> dict[str, Any]:
+        conditions = getattr(p, "conditions", None)
+        if conditions is None:
+            return {}
+        names = ("text", "flags", "ordered_by", "ordered_on")
+        return {name: getattr(conditions, name) for name in names}
+
+    return _edit_view(
+        request,
+        pk,
+        title="Release conditions",
+        form_class=forms.ConditionsForm,
+        initial=initial,
+        save=lambda user, p, form: services.conditions_set(p, actor=user, **form.cleaned_data),
+        success="Release conditions saved.",
+    )
+
+
+@login_required
+def participant_address(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(user: User, p: Participant, form: django_forms.Form) -> None:
+        assert isinstance(form, forms.AddressForm)
+        services.address_change(
+            p, actor=user, address=form.address(), valid_from=form.cleaned_data["valid_from"]
+        )
+
+    return _edit_view(
+        request,
+        pk,
+        title="New address",
+        form_class=forms.AddressForm,
+        initial=lambda p: {"valid_from": timezone.localdate()},
+        save=save,
+        success="Address recorded; the previous one is kept in the history.",
+    )
+
+
+@login_required
+def participant_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Activate, suspend (with a reason) or reinstate."""
+
+    def save(user: User, p: Participant, form: django_forms.Form) -> None:
+        services.participant_suspend(p, actor=user, reason=form.cleaned_data["reason"])
+
+    if request.method == "POST" and request.POST.get("action") == "activate":
+        user, participant = _writable(request, pk)
+        try:
+            services.participant_activate(participant, actor=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Supervision is active.")
+        return redirect("participants:detail", pk=pk)
+    return _edit_view(
+        request,
+        pk,
+        title="Suspend supervision",
+        form_class=forms.SuspendForm,
+        initial=lambda p: {},
+        save=save,
+        success="Supervision is suspended.",
+        submit="Suspend",
+    )
+
+
+@login_required
+def participant_close(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(user: User, p: Participant, form: django_forms.Form) -> None:
+        services.participant_close(
+            p, actor=user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+        )
+
+    return _edit_view(
+        request,
+        pk,
+        title="Close the case",
+        form_class=forms.CloseForm,
+        initial=lambda p: {},
+        save=save,
+        success="The case is closed.",
+        submit="Close the case",
+    )
+
+
+@login_required
+def participant_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(user: User, p: Participant, form: django_forms.Form) -> None:
+        services.participant_transfer(p, actor=user, officer=form.cleaned_data["officer"])
+
+    if not _staff(request).manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators transfer participants.")
+    return _edit_view(
+        request,
+        pk,
+        title="Transfer to another officer",
+        form_class=forms.TransferForm,
+        initial=lambda p: {"officer": p.officer_id},
+        save=save,
+        success="Transferred.",
+        form_kwargs=lambda user: {"user": user},
+        submit="Transfer",
+    )
+
+
+@login_required
+def caseload_transfer(request: HttpRequest) -> HttpResponse:
+    """Bulk transfer: the participants ticked in the caseload list, or the whole active
+    caseload of one officer, to another officer, all in one transaction."""
+    user = _staff(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators transfer caseloads.")
+    form = forms.BulkTransferForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        visible = participants_visible_to(user)
+        source = form.cleaned_data["from_officer"]
+        if source is not None:
+            chosen = visible.filter(officer=source).exclude(status=Status.CLOSED)
+        else:
+            ids = [int(v) for v in request.POST.getlist("participant") if v.isdigit()]
+            chosen = visible.filter(pk__in=ids)
+        ids = list(chosen.values_list("pk", flat=True))
+        if not ids:
+            form.add_error(None, "Tick participants in the list, or choose a whole caseload.")
+        else:
+            try:
+                moved = services.participants_bulk_transfer(
+                    actor=user, participant_ids=ids, officer=form.cleaned_data["officer"]
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"{moved} participant(s) moved to {form.cleaned_data['officer']}."
+                )
+                return redirect("participants:caseload")
+    return _form_page(request, title="Transfer a caseload", form=form, submit="Transfer")
+
+
+def _import_spool(token: str) -> Path:
+    folder = Path(settings.ONTRACK_HOME) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{token}.csv"
+
+
+@login_required
+def caseload_import(request: HttpRequest) -> HttpResponse:
+    """Upload, see the dry-run report, then import the good rows with one more click. The
+    file waits in a spool folder between the two steps, named by a token kept in the
+    session, so nobody else's upload can be imported by guessing."""
+    user = _staff(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators import caseloads.")
+    program = (
+        user.office.program
+        if user.office
+        else Program.objects.get_or_create(name=settings.ONTRACK_DEFAULT_PROGRAM)[0]
+    )
+    form = forms.ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and request.POST.get("confirm"):
+        token = request.session.pop("import_token", "")
+        spool = _import_spool(token) if token else None
+        if spool is None or not spool.exists():
+            messages.error(request, "That upload has expired; upload the file again.")
+            return redirect("participants:import")
+        report = importer.caseload_import(
+            spool.read_text(), program=program, actor=user, dry_run=False
+        )
+        spool.unlink()
+        access_log_record(
+            user=user,
+            action=AccessAction.IMPORT,
+            what=f"caseload import: {report.created} created",
+            request=request,
+        )
+    elif request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["file"].read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text; save it as CSV UTF-8.")
+        else:
+            report = importer.caseload_import(text, program=program, actor=user, dry_run=True)
+            if report.ok and report.good:
+                token = secrets.token_urlsafe(16)
+                _import_spool(token).write_text(text)
+                request.session["import_token"] = token
+    return render(
+        request,
+        "participants/import.html",
+        {"form": form, "report": report, "columns": importer.KNOWN_COLUMNS},
+    )

@@ -1,0 +1,441 @@
+"""Realistic synthetic demo data: offices, staff and participants.
+
+Participants carry the names and languages of the people ATD and pretrial programs serve
+(Spanish, K'iche' and Mam speakers from Central America, Portuguese, Haitian Creole, French,
+English and others). Every phone number is in the 555-01XX range reserved for fiction, so
+no demo message can ever reach a real person.
+
+This is the one place that writes participants without ``participants.services``: seeding a
+100,000-person benchmark caseload one service call at a time would take many minutes, so it
+bulk-inserts the same rows the services would write (participant, phone, address, plan and
+enrolment event) in batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.services import office_create, program_get_or_create, user_create
+from ontrack.participants.models import (
+    Address,
+    ConditionFlag,
+    Counsel,
+    EventKind,
+    Hearing,
+    HearingKind,
+    Language,
+    Level,
+    Participant,
+    ParticipantEvent,
+    Phone,
+    ReleaseConditions,
+    Status,
+    SupervisionPlan,
+)
+from ontrack.participants.queries import search_fold
+
+DEMO_PASSWORD = "ontrack-demo-2026"  # noqa: S105 - printed by `ontrack demo` on purpose
+
+OFFICES = [
+    ("Newark Field Office", "970 Broad St, Newark, NJ 07102", "America/New_York", "973"),
+    ("Miami Field Office", "865 SW 78th Ave, Plantation, FL 33324", "America/New_York", "305"),
+    ("Houston Field Office", "126 Northpoint Dr, Houston, TX 77060", "America/Chicago", "713"),
+    (
+        "Los Angeles Field Office",
+        "300 N Los Angeles St, Los Angeles, CA 90012",
+        "America/Los_Angeles",
+        "213",
+    ),
+    ("Denver Field Office", "12445 E Caley Ave, Centennial, CO 80111", "America/Denver", "303"),
+    ("Boston Field Office", "1000 District Ave, Burlington, MA 01803", "America/New_York", "617"),
+]
+WEEKDAY_HOURS = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+# (language, share of participants, Faker locale or None for the hand lists below)
+LANGUAGE_MIX = [
+    (Language.SPANISH, 48, "es_MX"),
+    (Language.KICHE, 4, "es_MX"),
+    (Language.MAM, 3, "es_MX"),
+    (Language.PORTUGUESE, 9, "pt_BR"),
+    (Language.HAITIAN_CREOLE, 9, None),
+    (Language.FRENCH, 5, "fr_FR"),
+    (Language.ENGLISH, 12, "en_US"),
+    (Language.RUSSIAN, 3, None),
+    (Language.ARABIC, 2, None),
+    (Language.CHINESE, 2, None),
+    (Language.PUNJABI, 2, None),
+    (Language.TIGRINYA, 1, None),
+]
+HAND_NAMES: dict[str, tuple[list[str], list[str]]] = {
+    Language.HAITIAN_CREOLE: (
+        [
+            "Jean",
+            "Marie",
+            "Wideline",
+            "Jameson",
+            "Dieuseul",
+            "Fritznel",
+            "Mackenson",
+            "Nadège",
+            "Roseline",
+            "Wilner",
+            "Guerline",
+            "Islande",
+            "Jude",
+            "Lovely",
+            "Stanley",
+        ],
+        [
+            "Joseph",
+            "Pierre",
+            "Jean-Baptiste",
+            "Louis",
+            "Charles",
+            "Désir",
+            "Exantus",
+            "Fils-Aimé",
+            "Toussaint",
+            "Saint-Fleur",
+            "Dorvil",
+            "Michel",
+            "Augustin",
+            "Noël",
+        ],
+    ),
+    Language.RUSSIAN: (
+        ["Aleksandr", "Dmitri", "Irina", "Olga", "Sergei", "Natalia", "Mikhail", "Yulia"],
+        ["Ivanov", "Petrova", "Smirnov", "Kuznetsova", "Popov", "Sokolova", "Volkov"],
+    ),
+    Language.ARABIC: (
+        ["Ahmad", "Fatima", "Omar", "Layla", "Yusuf", "Mariam", "Khaled", "Amina"],
+        ["Haddad", "Al-Sayed", "Nasser", "Khalil", "Mansour", "Saleh", "Hamdan"],
+    ),
+    Language.CHINESE: (
+        ["Wei", "Fang", "Jun", "Li", "Min", "Xiu Ying", "Hao", "Jing"],
+        ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao"],
+    ),
+    Language.PUNJABI: (
+        ["Gurpreet", "Harjit", "Manpreet", "Jaspreet", "Simran", "Amandeep", "Baljit"],
+        ["Singh", "Kaur", "Sandhu", "Gill", "Dhillon", "Brar", "Sidhu"],
+    ),
+    Language.TIGRINYA: (
+        ["Yonas", "Selam", "Tesfay", "Helen", "Dawit", "Senait", "Berhane", "Mehret"],
+        ["Tesfamariam", "Gebremedhin", "Haile", "Kidane", "Abraha", "Berhe", "Woldu"],
+    ),
+}
+LEVEL_MIX = [
+    (Level.INTENSIVE, 8),
+    (Level.HIGH, 17),
+    (Level.STANDARD, 45),
+    (Level.LOW, 22),
+    (Level.MINIMAL, 8),
+]
+STATUS_MIX = [(Status.ACTIVE, 82), (Status.ENROLLED, 6), (Status.SUSPENDED, 4), (Status.CLOSED, 8)]
+COURTS = [
+    ("Newark Immigration Court", "970 Broad St, Newark, NJ"),
+    ("Miami Krome Immigration Court", "18201 SW 12th St, Miami, FL"),
+    ("Houston Immigration Court", "1919 Smith St, Houston, TX"),
+    ("Los Angeles Immigration Court", "606 S Olive St, Los Angeles, CA"),
+    ("Denver Immigration Court", "1961 Stout St, Denver, CO"),
+    ("Boston Immigration Court", "15 New Sudbury St, Boston, MA"),
+]
+
+
+@dataclass
+class SeedResult:
+    offices: int
+    staff: int
+    participants: int
+
+
+def _pick(rng: random.Random, mix: list[tuple[str, int]]) -> str:
+    values, weights = zip(*mix, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _staff(program: Program, offices: list[Office], officers_per_office: int) -> list[User]:
+    """Demo logins: per office ``officer1..N`` and ``supervisor`` (suffixed by office number
+    after the first office), plus one operator, administrator and auditor."""
+    staff: list[User] = []
+    faker = Faker("en_US")
+    faker.seed_instance(7)
+    for index, office in enumerate(offices):
+        suffix = "" if index == 0 else str(index + 1)
+        for n in range(1, officers_per_office + 1):
+            staff.append(
+                _ensure_user(
+                    f"officer{n}{'-' + suffix if suffix else ''}", Role.OFFICER, office, faker
+                )
+            )
+        staff.append(_ensure_user(f"supervisor{suffix}", Role.SUPERVISOR, office, faker))
+    for username, role in (
+        ("operator", Role.OPERATOR),
+        ("admin", Role.ADMINISTRATOR),
+        ("auditor", Role.AUDITOR),
+    ):
+        staff.append(_ensure_user(username, role, offices[0], faker))
+    return staff
+
+
+def _ensure_user(username: str, role: Role, office: Office, faker: Faker) -> User:
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing
+    user = user_create(
+        username=username,
+        password=DEMO_PASSWORD,
+        role=role,
+        office=office,
+        first_name=faker.first_name(),
+        last_name=faker.last_name(),
+        email=f"{username}@example.org",
+        validate=False,
+    )
+    if role == Role.ADMINISTRATOR:
+        user.is_superuser = True
+        user.save(update_fields=["is_superuser"])
+    return user
+
+
+def seed(
+    *,
+    participants: int,
+    seed_value: int = 2026,
+    offices: int = 3,
+    officers_per_office: int = 4,
+    program_name: str = "ATD",
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 2000,
+) -> SeedResult:
+    """Create (or reuse) offices and staff, then add ``participants`` new participants.
+    The same ``seed_value`` gives the same people."""
+    rng = random.Random(seed_value)
+    program = program_get_or_create(name=program_name, default_language="en")
+    office_rows = []
+    for name, address, tz, _area in OFFICES[: max(1, min(offices, len(OFFICES)))]:
+        office = Office.objects.filter(program=program, name=name).first() or office_create(
+            program=program,
+            name=name,
+            address=address,
+            time_zone=tz,
+            opening_hours=WEEKDAY_HOURS,
+            phone="+1" + _area + "5550100",
+        )
+        office_rows.append(office)
+    staff = _staff(program, office_rows, officers_per_office)
+    officers_by_office = {
+        office.pk: [u for u in staff if u.office_id == office.pk and u.role == Role.OFFICER]
+        for office in office_rows
+    }
+    fakers: dict[str, Faker] = {}
+    for _lang, _share, locale in LANGUAGE_MIX:
+        if locale and locale not in fakers:
+            fakers[locale] = Faker(locale)
+            fakers[locale].seed_instance(seed_value)
+    address_faker = Faker("en_US")
+    address_faker.seed_instance(seed_value)
+    language_mix = [(lang, share) for lang, share, _ in LANGUAGE_MIX]
+    locale_of = {lang: locale for lang, _, locale in LANGUAGE_MIX}
+    start_number = Participant.objects.filter(program=program).count()
+    now = timezone.now()
+    created = 0
+    while created < participants:
+        count = min(batch_size, participants - created)
+        _seed_batch(
+            rng=rng,
+            count=count,
+            first_number=start_number + created,
+            program=program,
+            offices=office_rows,
+            officers_by_office=officers_by_office,
+            fakers=fakers,
+            address_faker=address_faker,
+            language_mix=language_mix,
+            locale_of=locale_of,
+            now=now,
+        )
+        created += count
+        if progress is not None:
+            progress(count)
+    return SeedResult(offices=len(office_rows), staff=len(staff), participants=created)
+
+
+def _name(
+    rng: random.Random, language: str, fakers: dict[str, Faker], locale: str | None
+) -> tuple[str, str]:
+    if locale is None:
+        given, family = HAND_NAMES[language]
+        return rng.choice(given), rng.choice(family)
+    faker = fakers[locale]
+    family = faker.last_name()
+    if locale in {"es_MX"} and rng.random() < 0.7:
+        family = f"{family} {faker.last_name()}"  # two surnames, as people write them
+    return faker.first_name(), family
+
+
+@transaction.atomic
+def _seed_batch(
+    *,
+    rng: random.Random,
+    count: int,
+    first_number: int,
+    program: Program,
+    offices: list[Office],
+    officers_by_office: dict[int, list[User]],
+    fakers: dict[str, Faker],
+    address_faker: Faker,
+    language_mix: list[tuple[str, int]],
+    locale_of: dict[str, str | None],
+    now: dt.datetime,
+) -> None:
+    rows: list[Participant] = []
+    for i in range(count):
+        language = _pick(rng, language_mix)
+        given, family = _name(rng, language, fakers, locale_of[language])
+        office = rng.choice(offices)
+        status = _pick(rng, STATUS_MIX)
+        enrolled_at = now - dt.timedelta(days=rng.randint(1, 900), minutes=rng.randint(0, 1439))
+        number = first_number + i + 1
+        case_number = f"A{number:07d}-{rng.randint(10, 99)}"
+        p = Participant(
+            program=program,
+            case_number=case_number,
+            given_name=given,
+            family_name=family,
+            date_of_birth=dt.date(rng.randint(1960, 2006), rng.randint(1, 12), rng.randint(1, 28)),
+            preferred_language=language,
+            time_zone=office.time_zone,
+            office=office,
+            officer=rng.choice(officers_by_office[office.pk]),
+            status=status,
+            enrolled_at=enrolled_at,
+            level=_pick(rng, LEVEL_MIX),
+        )
+        if status == Status.CLOSED:
+            p.closure_reason = rng.choice(
+                ["case_concluded", "case_concluded", "transferred", "departed", "other"]
+            )
+            p.closed_at = enrolled_at + dt.timedelta(days=rng.randint(30, 400))
+            p.closed_at = min(p.closed_at, now)
+        p.search_text = search_fold(f"{family} {given} {case_number}")
+        rows.append(p)
+    Participant.objects.bulk_create(rows, batch_size=500)
+    if rows[0].pk is None:  # backends that do not return ids from bulk inserts
+        by_case = dict(
+            Participant.objects.filter(
+                program=program, case_number__in=[p.case_number for p in rows]
+            ).values_list("case_number", "pk")
+        )
+        for p in rows:
+            p.pk = by_case[p.case_number]
+    phones, addresses, plans, events, hearings, counsel, conditions = [], [], [], [], [], [], []
+    area_codes = {o.pk: o.phone[2:5] for o in offices}
+    for p in rows:
+        phones.append(
+            Phone(
+                participant_id=p.pk,
+                number=f"+1{area_codes[p.office_id]}55501{rng.randint(0, 99):02d}",
+                is_primary=True,
+            )
+        )
+        office = next(o for o in offices if o.pk == p.office_id)
+        city_state = office.address.rsplit(",", 2)
+        addresses.append(
+            Address(
+                participant_id=p.pk,
+                line1=address_faker.street_address(),
+                city=city_state[-2].strip() if len(city_state) >= 2 else "",
+                region=city_state[-1].strip()[:2],
+                postal_code=city_state[-1].strip()[3:],
+                valid_from=p.enrolled_at.date(),
+            )
+        )
+        level = p.level
+        plans.append(
+            SupervisionPlan(
+                participant_id=p.pk,
+                level=level,
+                app_checkins=True,
+                phone_checkins=rng.random() < 0.2,
+                office_visits=level in {Level.INTENSIVE, Level.HIGH, Level.STANDARD},
+                gps_device=level == Level.INTENSIVE,
+                review_date=(now + dt.timedelta(days=rng.randint(-20, 180))).date(),
+                effective_from=p.enrolled_at,
+                effective_to=p.closed_at if p.status == Status.CLOSED else None,
+                reason="Initial plan",
+            )
+        )
+        events.append(
+            ParticipantEvent(
+                participant_id=p.pk,
+                at=p.enrolled_at,
+                kind=EventKind.ENROLLED,
+                summary=f"Enrolled at {office.name} on a {Level(level).label.lower()} plan",
+            )
+        )
+        if p.status != Status.CLOSED and rng.random() < 0.45:
+            court, court_address = rng.choice(COURTS)
+            local = dt.datetime.combine(
+                (now + dt.timedelta(days=rng.randint(3, 240))).date(),
+                dt.time(rng.choice([8, 9, 10, 13, 14]), rng.choice([0, 30])),
+            )
+            hearings.append(
+                Hearing(
+                    participant_id=p.pk,
+                    court=court,
+                    court_address=court_address,
+                    kind=rng.choice(
+                        [
+                            HearingKind.MASTER_CALENDAR,
+                            HearingKind.MASTER_CALENDAR,
+                            HearingKind.INDIVIDUAL,
+                            HearingKind.BOND,
+                        ]
+                    ),
+                    time_zone=p.time_zone,
+                    scheduled_at=local.replace(tzinfo=ZoneInfo(p.time_zone)),
+                )
+            )
+        if rng.random() < 0.3:
+            counsel.append(
+                Counsel(
+                    participant_id=p.pk,
+                    name=address_faker.name(),
+                    organisation=rng.choice(
+                        [
+                            "Legal Aid Society",
+                            "Immigrant Defense Project",
+                            "Public Defender",
+                            "Catholic Charities Legal",
+                        ]
+                    ),
+                    email="counsel@example.org",
+                    consent_to_notices=rng.random() < 0.6,
+                    consent_recorded_at=p.enrolled_at,
+                )
+            )
+        if rng.random() < 0.5:
+            flags = rng.sample(ConditionFlag.values, k=rng.randint(1, 3))
+            conditions.append(
+                ReleaseConditions(
+                    participant_id=p.pk,
+                    flags=sorted(flags),
+                    text="Report as directed; keep the program informed of any change of address.",
+                )
+            )
+    Phone.objects.bulk_create(phones, batch_size=1000)
+    Address.objects.bulk_create(addresses, batch_size=1000)
+    SupervisionPlan.objects.bulk_create(plans, batch_size=1000)
+    ParticipantEvent.objects.bulk_create(events, batch_size=1000)
+    Hearing.objects.bulk_create(hearings, batch_size=1000)
+    Counsel.objects.bulk_create(counsel, batch_size=1000)
+    ReleaseConditions.objects.bulk_create(conditions, batch_size=1000)

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from ontrack.api import api
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to the page it works from."""
+    if getattr(request.user, "reads_participants", False):
+        return redirect("participants:caseload")
+    if getattr(request.user, "reads_access_log", False):
+        return redirect("audit:access_log")
+    return redirect("admin:index")
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", health, name="health"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("participants/", include("ontrack.participants.urls")),
+    path("audit/", include("ontrack.audit.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]

@@ -1,0 +1,60 @@
+import pytest
+from django.contrib.auth.hashers import identify_hasher
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from ontrack.accounts.models import ApiToken, Role
+from ontrack.accounts.services import api_token_authenticate, api_token_create, user_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_passwords_are_hashed_with_argon2(officer):
+    assert identify_hasher(officer.password).algorithm == "argon2"
+
+
+def test_weak_password_is_refused(office):
+    with pytest.raises(ValidationError):
+        user_create(username="weak", password="password", role=Role.OFFICER, office=office)
+
+
+def test_officer_must_belong_to_an_office():
+    with pytest.raises(ValueError, match="belong to an office"):
+        user_create(username="x", password="a long enough passphrase", role=Role.OFFICER)
+
+
+def test_login_is_throttled_after_repeated_failures(officer, settings):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post("/login/", {"username": officer.username, "password": "wrong"})
+        assert response.status_code == 200
+    last = client.post("/login/", {"username": officer.username, "password": "wrong"})
+    assert last.status_code == 429
+    locked = client.post(
+        "/login/", {"username": officer.username, "password": "correct horse battery staple"}
+    )
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.content.decode()
+
+
+def test_login_form_needs_a_csrf_token(officer):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/login/", {"username": officer.username, "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 403
+
+
+def test_api_token_is_stored_only_as_a_digest(officer):
+    token, secret = api_token_create(user=officer, name="crm")
+    assert secret not in token.digest and not ApiToken.objects.filter(digest=secret).exists()
+    assert api_token_authenticate(secret) == officer
+    assert api_token_authenticate(secret + "x") is None
+
+
+def test_session_cookie_is_secure_and_http_only_outside_debug():
+    from ontrack import settings as production
+
+    assert production.SESSION_COOKIE_HTTPONLY
+    assert production.SESSION_COOKIE_SECURE == production.SECURE_COOKIES
+    assert production.CSRF_COOKIE_SECURE == production.SECURE_COOKIES

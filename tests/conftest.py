@@ -1,0 +1,146 @@
+"""Fixtures shared by the whole suite, and the PostgreSQL second pass.
+
+Helpers are plain ``make_*`` functions exposed as fixtures so that each test shows what it
+builds. Nothing here mocks ontrack's own components.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from tests.support import cli_environment
+
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.services import office_create, program_get_or_create, user_create
+from ontrack.participants.models import Participant
+from ontrack.participants.services import PlanData, participant_enrol
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    backend = "PostgreSQL" if os.environ.get("ONTRACK_TEST_PASS") == "postgres" else "SQLite"
+    return f"ontrack test database: {backend}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With ONTRACK_TEST_POSTGRES set, run the same suite again on PostgreSQL; the run fails
+    if either pass fails."""
+    url = os.environ.get("ONTRACK_TEST_POSTGRES")
+    if not url or os.environ.get("ONTRACK_TEST_PASS") == "postgres":
+        return
+    if session.config.option.collectonly or exitstatus not in (0, 1):
+        return
+    print("\n\n===== second pass: the same suite on PostgreSQL =====", flush=True)
+    env = {**os.environ, "ONTRACK_TEST_PASS": "postgres"}
+    code = subprocess.call(
+        [sys.executable, "-m", "pytest", *session.config.invocation_params.args], env=env
+    )
+    if code != 0:
+        session.exitstatus = code if exitstatus == 0 else exitstatus
+
+
+@pytest.fixture
+def cli_env(tmp_path: Any) -> dict[str, str]:
+    return cli_environment(tmp_path / "home")
+
+
+@pytest.fixture
+def program(db: None) -> Program:
+    return program_get_or_create(name="Test ATD", default_language="en")
+
+
+@pytest.fixture
+def make_office(program: Program) -> Callable[..., Office]:
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, time_zone: str = "America/New_York") -> Office:
+        return office_create(
+            program=program, name=name or f"Office {next(counter)}", time_zone=time_zone
+        )
+
+    return make
+
+
+@pytest.fixture
+def office(make_office: Callable[..., Office]) -> Office:
+    return make_office("Newark")
+
+
+@pytest.fixture
+def make_user(office: Office) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role | str = Role.OFFICER,
+        *,
+        office: Office | None = office,
+        username: str | None = None,
+    ) -> User:
+        return user_create(
+            username=username or f"{role}{next(counter)}",
+            password=PASSWORD,
+            role=role,
+            office=office,
+            first_name="Test",
+            last_name=str(role).title(),
+        )
+
+    return make
+
+
+@pytest.fixture
+def officer(make_user: Callable[..., User]) -> User:
+    return make_user(Role.OFFICER, username="olivia")
+
+
+@pytest.fixture
+def make_participant(program: Program, office: Office, officer: User) -> Callable[..., Participant]:
+    counter = iter(range(1, 100_000))
+
+    def make(
+        *, officer: User | None = officer, office: Office | None = None, **overrides: Any
+    ) -> Participant:
+        n = next(counter)
+        target_office = office or (officer.office if officer and officer.office else None)
+        fields: dict[str, Any] = {
+            "actor": None,
+            "program": program,
+            "office": target_office or Office.objects.get(name="Newark"),
+            "officer": officer,
+            "case_number": f"C-{n:05d}",
+            "given_name": "María",
+            "family_name": f"García {n}",
+            "date_of_birth": dt.date(1990, 5, 17),
+            "preferred_language": "es",
+            "phones": ["(973) 555-0142"],
+            "plan": PlanData(
+                level="standard", review_date=timezone.localdate() + dt.timedelta(days=90)
+            ),
+        }
+        fields.update(overrides)
+        return participant_enrol(**fields)
+
+    return make
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User], Client]:
+    """A test client signed in as the given staff member through the real sign-in page (and
+    so through the login throttle)."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, "sign-in failed"
+        return client
+
+    return make

@@ -1,0 +1,124 @@
+"""Least-privilege access, proved through the console and the API by the denial each role
+gets (403 or 404), never by a silently empty page."""
+
+import json
+
+import pytest
+
+from ontrack.accounts.models import Role
+from ontrack.accounts.services import api_token_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_offices(make_office, make_user, make_participant):
+    newark_officer = make_user(Role.OFFICER, username="newark_officer")
+    colleague = make_user(Role.OFFICER, username="newark_colleague")
+    boston = make_office("Boston")
+    boston_officer = make_user(Role.OFFICER, office=boston, username="boston_officer")
+    return {
+        "mine": make_participant(officer=newark_officer, case_number="MINE-1"),
+        "colleague": make_participant(officer=colleague, case_number="COLL-1"),
+        "boston": make_participant(officer=boston_officer, case_number="BOS-1"),
+        "newark_officer": newark_officer,
+    }
+
+
+def _case_numbers(response):
+    return {row["case_number"] for row in json.loads(response.content)["results"]}
+
+
+def test_officer_sees_only_own_caseload(two_offices, client_for):
+    client = client_for(two_offices["newark_officer"])
+    page = client.get("/participants/")
+    assert b"MINE-1" in page.content
+    assert b"COLL-1" not in page.content and b"BOS-1" not in page.content
+    assert client.get(f"/participants/{two_offices['mine'].pk}/").status_code == 200
+    assert client.get(f"/participants/{two_offices['colleague'].pk}/").status_code == 404
+    assert client.get(f"/participants/{two_offices['boston'].pk}/").status_code == 404
+
+
+def test_officer_cannot_edit_a_colleagues_participant(two_offices, client_for):
+    client = client_for(two_offices["newark_officer"])
+    response = client.post(
+        f"/participants/{two_offices['colleague'].pk}/close/", {"reason": "case_concluded"}
+    )
+    assert response.status_code == 404
+    two_offices["colleague"].refresh_from_db()
+    assert two_offices["colleague"].status == "enrolled"
+
+
+def test_supervisor_sees_own_office_only(two_offices, make_user, client_for):
+    client = client_for(make_user(Role.SUPERVISOR))
+    page = client.get("/participants/")
+    assert b"MINE-1" in page.content and b"COLL-1" in page.content
+    assert b"BOS-1" not in page.content
+    assert client.get(f"/participants/{two_offices['boston'].pk}/").status_code == 404
+
+
+def test_operator_reads_all_offices_but_changes_nothing(two_offices, make_user, client_for):
+    client = client_for(make_user(Role.OPERATOR))
+    assert client.get(f"/participants/{two_offices['boston'].pk}/").status_code == 200
+    assert client.get(f"/participants/{two_offices['boston'].pk}/edit/").status_code == 403
+    assert client.get("/participants/enrol/").status_code == 403
+    response = client.post(
+        f"/participants/{two_offices['boston'].pk}/close/", {"reason": "case_concluded"}
+    )
+    assert response.status_code == 403
+
+
+def test_auditor_reads_only_the_access_log(two_offices, make_user, client_for):
+    client = client_for(make_user(Role.AUDITOR))
+    assert client.get("/participants/").status_code == 403
+    assert client.get(f"/participants/{two_offices['mine'].pk}/").status_code == 404
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/api/participants").status_code == 200
+    assert json.loads(client.get("/api/participants").content)["count"] == 0
+    assert client.get(f"/api/participants/{two_offices['mine'].pk}").status_code == 404
+
+
+def test_officer_cannot_read_the_access_log(two_offices, client_for):
+    assert client_for(two_offices["newark_officer"]).get("/audit/").status_code == 403
+
+
+def test_anonymous_is_sent_to_sign_in_and_refused_by_the_api(two_offices, client):
+    response = client.get("/participants/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get("/api/participants").status_code == 401
+
+
+def test_api_token_gets_the_same_rules_as_the_console(two_offices, client):
+    _, secret = api_token_create(user=two_offices["newark_officer"], name="integration")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    listing = client.get("/api/participants", **auth)
+    assert listing.status_code == 200
+    assert _case_numbers(listing) == {"MINE-1"}
+    assert client.get(f"/api/participants/{two_offices['boston'].pk}", **auth).status_code == 404
+    response = client.post(
+        f"/api/participants/{two_offices['colleague'].pk}/close",
+        data={"reason": "case_concluded"},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 404
+
+
+def test_revoked_or_forged_token_is_refused(two_offices, client):
+    from ontrack.accounts.services import api_token_revoke
+
+    token, secret = api_token_create(user=two_offices["newark_officer"], name="old")
+    api_token_revoke(token=token)
+    assert client.get("/api/participants", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    assert client.get("/api/participants", HTTP_AUTHORIZATION="Bearer ot_forged").status_code == 401
+
+
+def test_operator_api_write_is_forbidden(two_offices, make_user, client):
+    _, secret = api_token_create(user=make_user(Role.OPERATOR), name="ops")
+    response = client.patch(
+        f"/api/participants/{two_offices['boston'].pk}",
+        data={"given_name": "X"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert response.status_code == 403

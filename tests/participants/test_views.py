@@ -1,0 +1,165 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from ontrack.accounts.models import Role
+from ontrack.participants.models import Participant, Status
+
+pytestmark = pytest.mark.django_db
+
+
+def _enrol_form(office, **overrides):
+    data = {
+        "case_number": "A-2024-0001",
+        "given_name": "Wideline",
+        "family_name": "Joseph",
+        "date_of_birth": "1994-03-02",
+        "preferred_language": "ht",
+        "phones": "973-555-0107",
+        "office": office.pk,
+        "line1": "12 Market St",
+        "city": "Newark",
+        "level": "standard",
+        "app_checkins": "on",
+        "review_date": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
+    }
+    data.update(overrides)
+    return data
+
+
+def test_officer_enrols_through_the_form(officer, office, client_for):
+    response = client_for(officer).post("/participants/enrol/", _enrol_form(office))
+    assert response.status_code == 302
+    p = Participant.objects.get(case_number="A-2024-0001")
+    assert (p.officer, p.preferred_language, p.phones.get().number) == (
+        officer,
+        "ht",
+        "+19735550107",
+    )
+
+
+def test_enrol_form_shows_each_error_next_to_its_field(officer, office, client_for):
+    response = client_for(officer).post(
+        "/participants/enrol/",
+        _enrol_form(office, phones="12", date_of_birth="2999-01-01", review_date="2001-01-01"),
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "is not a valid phone number" in body
+    assert "The date of birth must be in the past." in body
+    assert "The review date cannot be in the past." in body
+    assert not Participant.objects.exists()
+
+
+def test_duplicate_case_number_is_shown_on_the_form(make_participant, officer, office, client_for):
+    make_participant(case_number="A-2024-0001")
+    response = client_for(officer).post("/participants/enrol/", _enrol_form(office))
+    assert response.status_code == 400
+    assert "already enrolled" in response.content.decode()
+
+
+def test_caseload_search_ignores_accents_and_word_order(make_participant, officer, client_for):
+    make_participant(given_name="José", family_name="Núñez", case_number="Z-1")
+    make_participant(given_name="Ana", family_name="Pierre", case_number="Z-2")
+    client = client_for(officer)
+    body = client.get("/participants/", {"q": "nunez jose"}).content.decode()
+    assert "Núñez" in body and "Pierre" not in body
+    assert "Z-2" in client.get("/participants/", {"q": "z-2"}).content.decode()
+
+
+def test_caseload_filters_sort_and_paginates(make_participant, officer, client_for, settings):
+    settings.ONTRACK_PAGE_SIZE = 2
+    for name in ["Alvarez", "Baptiste", "Costa"]:
+        make_participant(family_name=name)
+    client = client_for(officer)
+    first = client.get("/participants/", {"sort": "-name"}).content.decode()
+    assert first.index("Costa") < first.index("Baptiste") and "Alvarez" not in first
+    second = client.get("/participants/", {"sort": "-name", "page": 2}).content.decode()
+    assert "Alvarez" in second and "Costa" not in second
+    empty = client.get("/participants/", {"status": "closed"}).content.decode()
+    assert "No participant matches these filters" in empty
+
+
+def test_htmx_request_gets_only_the_table(make_participant, officer, client_for):
+    make_participant()
+    response = client_for(officer).get(
+        "/participants/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="caseload"
+    )
+    body = response.content.decode()
+    assert "<table" in body and "<html" not in body
+
+
+def test_close_form_requires_a_note_for_absconded(make_participant, officer, client_for):
+    p = make_participant()
+    client = client_for(officer)
+    response = client.post(f"/participants/{p.pk}/close/", {"reason": "absconded"})
+    assert response.status_code == 400
+    assert "Explain the decision" in response.content.decode()
+    response = client.post(
+        f"/participants/{p.pk}/close/", {"reason": "absconded", "note": "No contact 30 days"}
+    )
+    assert response.status_code == 302
+    p.refresh_from_db()
+    assert p.status == Status.CLOSED
+
+
+def test_plan_change_form_adds_a_version(make_participant, officer, client_for):
+    p = make_participant()
+    response = client_for(officer).post(
+        f"/participants/{p.pk}/plan/",
+        {
+            "level": "low",
+            "app_checkins": "on",
+            "review_date": (timezone.localdate() + dt.timedelta(days=30)).isoformat(),
+            "reason": "Step-down after review",
+        },
+    )
+    assert response.status_code == 302
+    assert p.plans.count() == 2
+
+
+def test_hearing_form_reads_the_time_in_the_courts_zone(make_participant, officer, client_for):
+    p = make_participant()
+    response = client_for(officer).post(
+        f"/participants/{p.pk}/hearings/add/",
+        {
+            "scheduled_at": "2027-03-15T09:00",
+            "time_zone": "America/Los_Angeles",
+            "court": "Los Angeles Immigration Court",
+            "kind": "master_calendar",
+        },
+    )
+    assert response.status_code == 302
+    hearing = p.hearings.get()
+    assert hearing.scheduled_at == dt.datetime(2027, 3, 15, 16, 0, tzinfo=dt.UTC)
+
+
+def test_bulk_transfer_of_a_whole_caseload(make_participant, make_user, officer, client_for):
+    people = [make_participant() for _ in range(3)]
+    target = make_user(Role.OFFICER)
+    response = client_for(make_user(Role.SUPERVISOR)).post(
+        "/participants/transfer/", {"from_officer": officer.pk, "officer": target.pk}
+    )
+    assert response.status_code == 302
+    assert {p.officer_id for p in Participant.objects.filter(pk__in=[p.pk for p in people])} == {
+        target.pk
+    }
+
+
+def test_bulk_transfer_of_ticked_participants(make_participant, make_user, client_for):
+    keep, move = make_participant(), make_participant()
+    target = make_user(Role.OFFICER)
+    client_for(make_user(Role.SUPERVISOR)).post(
+        "/participants/transfer/", {"participant": [move.pk], "officer": target.pk}
+    )
+    keep.refresh_from_db()
+    move.refresh_from_db()
+    assert move.officer == target and keep.officer != target
+
+
+def test_participant_page_shows_profile_plan_and_history(make_participant, officer, client_for):
+    p = make_participant(given_name="Guerline", family_name="Exantus")
+    body = client_for(officer).get(f"/participants/{p.pk}/").content.decode()
+    for text in ["Guerline", "Exantus", "+19735550142", "Standard", "History", "Enrolled"]:
+        assert text in body

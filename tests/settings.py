@@ -1,0 +1,23 @@
+"""Test settings: the project's settings with the database chosen per test pass.
+
+The suite runs on SQLite always. When ``ONTRACK_TEST_POSTGRES`` is set, ``tests/conftest.py``
+runs the whole suite a second time with ``ONTRACK_TEST_PASS=postgres``, and this module then
+points Django at that server (pytest-django creates and drops its own ``test_*`` database).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("ONTRACK_HOME", tempfile.mkdtemp(prefix="ontrack-test-"))
+
+from ontrack.settings import *  # noqa: F403
+from ontrack.settings import database_config
+
+if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
+    DATABASES = {"default": database_config(os.environ["ONTRACK_TEST_POSTGRES"])}
+else:
+    DATABASES = {"default": database_config("sqlite:///" + os.path.join(ONTRACK_HOME, "t.db"))}  # noqa: F405
+
+HUEY = {**HUEY, "immediate": True}  # noqa: F405
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,106 @@
+"""`ontrack demo` as a user starts it: a real process tree, real HTTP, the printed logins."""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from tests.support import cli_environment
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def test_help_lists_the_subcommands():
+    result = subprocess.run(
+        [sys.executable, "-m", "ontrack.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ["demo", "serve", "migrate", "seed", "createuser", "import", "worker"]:
+        assert re.search(rf"^\s+{command}\b", result.stdout, re.M), command
+
+
+def test_seed_is_reproducible(tmp_path):
+    def names(home):
+        env = cli_environment(home)
+        subprocess.run(
+            [sys.executable, "-m", "ontrack.cli", "seed", "--participants", "30", "--seed", "7"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        import sqlite3
+
+        with sqlite3.connect(home / "ontrack.sqlite3") as db:
+            return db.execute(
+                "select case_number, given_name, family_name, preferred_language "
+                "from participants_participant order by id"
+            ).fetchall()
+
+    first, second = names(tmp_path / "a"), names(tmp_path / "b")
+    assert len(first) == 30 and first == second
+    assert len({row[3] for row in first}) >= 3  # several languages
+
+
+def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
+    port = _free_port()
+    env = cli_env
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "40"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/healthz")
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(base + "/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "username": "supervisor",
+                "password": "ontrack-demo-2026",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            base + "/login/", data=form, headers={"Referer": base + "/login/"}
+        )
+        caseload = opener.open(request).read().decode()
+        assert "<h1>Caseload</h1>" in caseload
+        assert re.search(r"\d+ participants", caseload)
+        assert opener.open(base + "/api/openapi.json").status == 200
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            output, _ = demo.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
+            raise
+    assert f"ontrack demo is running at http://127.0.0.1:{port}/" in output
+    assert "supervisor" in output and "ontrack-demo-2026" in output
+    assert demo.returncode == 0, output
