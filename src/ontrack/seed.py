@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -132,14 +132,19 @@ HAND_NAMES: dict[str, tuple[list[str], list[str]]] = {
         ["Tesfamariam", "Gebremedhin", "Haile", "Kidane", "Abraha", "Berhe", "Woldu"],
     ),
 }
-LEVEL_MIX = [
+LEVEL_MIX: list[tuple[str, int]] = [
     (Level.INTENSIVE, 8),
     (Level.HIGH, 17),
     (Level.STANDARD, 45),
     (Level.LOW, 22),
     (Level.MINIMAL, 8),
 ]
-STATUS_MIX = [(Status.ACTIVE, 82), (Status.ENROLLED, 6), (Status.SUSPENDED, 4), (Status.CLOSED, 8)]
+STATUS_MIX: list[tuple[str, int]] = [
+    (Status.ACTIVE, 82),
+    (Status.ENROLLED, 6),
+    (Status.SUSPENDED, 4),
+    (Status.CLOSED, 8),
+]
 COURTS = [
     ("Newark Immigration Court", "970 Broad St, Newark, NJ"),
     ("Miami Krome Immigration Court", "18201 SW 12th St, Miami, FL"),
@@ -157,7 +162,7 @@ class SeedResult:
     participants: int
 
 
-def _pick(rng: random.Random, mix: list[tuple[str, int]]) -> str:
+def _pick(rng: random.Random, mix: Sequence[tuple[str, int]]) -> str:
     values, weights = zip(*mix, strict=True)
     return rng.choices(values, weights=weights)[0]
 
@@ -243,8 +248,8 @@ def seed(
             fakers[locale].seed_instance(seed_value)
     address_faker = Faker("en_US")
     address_faker.seed_instance(seed_value)
-    language_mix = [(lang, share) for lang, share, _ in LANGUAGE_MIX]
-    locale_of = {lang: locale for lang, _, locale in LANGUAGE_MIX}
+    language_mix = [(str(lang), share) for lang, share, _ in LANGUAGE_MIX]
+    locale_of = {str(lang): locale for lang, _, locale in LANGUAGE_MIX}
     start_number = Participant.objects.filter(program=program).count()
     now = timezone.now()
     created = 0
@@ -273,8 +278,8 @@ def _name(
     rng: random.Random, language: str, fakers: dict[str, Faker], locale: str | None
 ) -> tuple[str, str]:
     if locale is None:
-        given, family = HAND_NAMES[language]
-        return rng.choice(given), rng.choice(family)
+        given_names, family_names = HAND_NAMES[language]
+        return rng.choice(given_names), rng.choice(family_names)
     faker = fakers[locale]
     family = faker.last_name()
     if locale in {"es_MX"} and rng.random() < 0.7:
@@ -293,7 +298,7 @@ def _seed_batch(
     officers_by_office: dict[int, list[User]],
     fakers: dict[str, Faker],
     address_faker: Faker,
-    language_mix: list[tuple[str, int]],
+    language_mix: Sequence[tuple[str, int]],
     locale_of: dict[str, str | None],
     now: dt.datetime,
 ) -> None:

@@ -211,6 +211,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = ONTRACK_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from finders, but wants the folder
 STORAGES = {

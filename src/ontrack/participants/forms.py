@@ -30,11 +30,11 @@ def officers_for(user: User) -> Any:
         role__in=[Role.OFFICER, Role.SUPERVISOR], is_active=True
     ).select_related("office")
     if user.role != Role.ADMINISTRATOR:
-        officers = officers.filter(office_id=user.office_id)
+        officers = officers.filter(office_id=user.office_id or 0)
     return officers.order_by("last_name", "first_name")
 
 
-class OfficerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class OfficerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj} — {obj.office}" if obj.office else str(obj)
 
@@ -125,7 +125,7 @@ class EnrolForm(PlanFields):
         super().__init__(*args, **kwargs)
         offices = Office.objects.select_related("program")
         if user.role != Role.ADMINISTRATOR:
-            offices = offices.filter(pk=user.office_id)
+            offices = offices.filter(pk=user.office_id or 0)
             self.fields["office"].initial = user.office_id
         office_field = self.fields["office"]
         assert isinstance(office_field, forms.ModelChoiceField)

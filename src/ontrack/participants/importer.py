@@ -185,35 +185,40 @@ def caseload_import(
                 officer = officers.get(row["officer"].strip().lower())
                 if officer is None:
                     raise ValidationError(f"officer {row['officer'].strip()!r} does not exist")
-            enrol_args = {
-                "program": program,
-                "office": office,
-                "officer": officer,
-                "case_number": case_number,
-                "given_name": row["given_name"].strip(),
-                "family_name": row["family_name"].strip(),
-                "date_of_birth": _parse_date(row["date_of_birth"], "date_of_birth"),
-                "preferred_language": _parse_language(
-                    row.get("language") or "", program.default_language
-                ),
-                "email": (row.get("email") or "").strip(),
-                "phones": [p for p in (row.get("phone") or "").split(";") if p.strip()],
-                "plan": _parse_plan(row),
-                "conditions_text": (row.get("conditions") or "").strip(),
-                "address": AddressData(
+            address = (
+                AddressData(
                     line1=row["address"].strip(),
                     city=(row.get("city") or "").strip(),
                     region=(row.get("state") or "").strip(),
                     postal_code=(row.get("postal_code") or "").strip(),
                 )
                 if (row.get("address") or "").strip()
-                else None,
-            }
+                else None
+            )
+            date_of_birth = _parse_date(row["date_of_birth"], "date_of_birth")
+            language = _parse_language(row.get("language") or "", program.default_language)
+            plan = _parse_plan(row)
             if key in existing:
                 report.already_enrolled += 1
                 continue
             with transaction.atomic():
-                participant_enrol(actor=actor, event_kind=EventKind.IMPORTED, **enrol_args)
+                participant_enrol(
+                    actor=actor,
+                    event_kind=EventKind.IMPORTED,
+                    program=program,
+                    office=office,
+                    officer=officer,
+                    case_number=case_number,
+                    given_name=row["given_name"].strip(),
+                    family_name=row["family_name"].strip(),
+                    date_of_birth=date_of_birth,
+                    preferred_language=language,
+                    email=(row.get("email") or "").strip(),
+                    phones=[p for p in (row.get("phone") or "").split(";") if p.strip()],
+                    plan=plan,
+                    conditions_text=(row.get("conditions") or "").strip(),
+                    address=address,
+                )
                 if dry_run:
                     transaction.set_rollback(True)
             report.good += 1

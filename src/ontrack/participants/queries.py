@@ -45,6 +45,8 @@ def participants_visible_to(user: User) -> QuerySet[Participant]:
     if user.role == Role.OFFICER:
         return everyone.filter(officer=user)
     if user.role == Role.SUPERVISOR:
+        if user.office_id is None:
+            return everyone.none()
         return everyone.filter(office_id=user.office_id)
     return everyone
 

@@ -1,0 +1,74 @@
+"""The officer console in a real headless Chromium at phone width (360 px).
+
+Needs Debian's ``chromium`` package; skipped with that reason where it is absent.
+"""
+
+import shutil
+
+import pytest
+from tests.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test touches the database
+    # only before the browser starts, so Django's async guard can be relaxed here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 360, "height": 740})
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_officer_searches_the_caseload_and_opens_a_case_on_a_phone(
+    live_server, make_participant, officer, browser_page, tmp_path
+):
+    make_participant(given_name="Guerline", family_name="Exantus", case_number="HT-77")
+    for n in range(5):
+        make_participant(given_name="Rosa", family_name=f"Quispe {n}")
+    page = browser_page
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", officer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text('Caseload')")
+    assert "6 participants" in page.inner_text("#caseload-count")
+
+    page.evaluate("window.__marker = 'same page'")
+    page.fill("input[name=q]", "exantus")
+    page.wait_for_function(
+        "document.querySelector('#caseload-count').innerText.startsWith('1 participant')"
+    )
+    # htmx swapped the table in place: the page was not reloaded.
+    assert page.evaluate("window.__marker") == "same page"
+    assert "q=exantus" in page.url
+
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 360, f"the caseload scrolls sideways on a phone ({overflow}px)"
+
+    page.click("text=Exantus, Guerline")
+    page.wait_for_selector("h1:has-text('Guerline Exantus')")
+    assert "HT-77" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(tmp_path / "participant-360.png"), full_page=True)
