@@ -104,3 +104,41 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     assert f"ontrack demo is running at http://127.0.0.1:{port}/" in output
     assert "supervisor" in output and "ontrack-demo-2026" in output
     assert demo.returncode == 0, output
+
+
+def test_createtoken_prints_a_token_that_the_api_accepts(cli_env):
+    run = [sys.executable, "-m", "ontrack.cli"]
+    subprocess.run(
+        [*run, "seed", "--participants", "5", "--offices", "1"],
+        env=cli_env,
+        check=True,
+        capture_output=True,
+    )
+    made = subprocess.run(
+        [*run, "createtoken", "officer1", "--name", "crm"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("ot_")
+    check = subprocess.run(
+        [
+            *run,
+            "manage",
+            "shell",
+            "-c",
+            f"from ontrack.accounts.services import api_token_authenticate as a; "
+            f"print(a({secret!r}).username)",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip().splitlines()[-1] == "officer1"
+    refused = subprocess.run(
+        [*run, "createtoken", "nobody"], env=cli_env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "no active staff member" in refused.stderr

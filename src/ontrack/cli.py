@@ -121,6 +121,22 @@ def cmd_createuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_createtoken(args: argparse.Namespace) -> int:
+    """Print a new API token for a staff member; only its digest is stored."""
+    _django_setup()
+    from ontrack.accounts.models import User
+    from ontrack.accounts.services import api_token_create
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        print(f"error: no active staff member {args.username!r}", file=sys.stderr)
+        return 2
+    token, secret = api_token_create(user=user, name=args.name)
+    print(f"API token {token.name!r} for {user.username} (shown once, keep it secret):")
+    print(secret)
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Exit 0: every row good; 1: some rows bad (the good ones imported, unless a dry run);
     2: the file could not be read at all."""
@@ -320,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     createuser.add_argument("--office", help="office name (officers and supervisors)")
     createuser.add_argument("--email")
+
+    createtoken = add("createtoken", cmd_createtoken, "create an API token for a staff member")
+    createtoken.add_argument("username")
+    createtoken.add_argument("--name", default="integration", help="what the token is for")
 
     importer = add("import", cmd_import, "import records from a file")
     importer.add_argument("kind", choices=["participants"])
