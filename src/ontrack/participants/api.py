@@ -178,18 +178,7 @@ def _log_read(request: HttpRequest, participant: Participant, what: str) -> None
 @router.get("/participants", response=ParticipantPage)
 def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[str, object]:
     visible = participants_visible_to(_user(request))
-    filtered = caseload_filter(
-        visible,
-        CaseloadFilter(
-            q=query.q,
-            office=query.office,
-            officer=query.officer,
-            status=query.status,
-            level=query.level,
-            language=query.language,
-            sort=query.sort,
-        ),
-    )
+    filtered = caseload_filter(visible, CaseloadFilter(**query.dict(exclude={"page", "page_size"})))
     paginator = Paginator(filtered, query.page_size)
     page = paginator.get_page(query.page)
     rows = list(page.object_list)

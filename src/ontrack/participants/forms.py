@@ -81,7 +81,25 @@ class PlanFields(forms.Form):
         )
 
 
-class EnrolForm(PlanFields):
+class AddressFields(forms.Form):
+    line1 = forms.CharField(label="Address", max_length=200)
+    line2 = forms.CharField(label="Apartment, unit", max_length=200, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(label="State", max_length=100, required=False)
+    postal_code = forms.CharField(max_length=20, required=False)
+
+    def address(self) -> AddressData:
+        data = self.cleaned_data
+        return AddressData(
+            line1=data["line1"],
+            line2=data["line2"],
+            city=data["city"],
+            region=data["region"],
+            postal_code=data["postal_code"],
+        )
+
+
+class EnrolForm(PlanFields, AddressFields):
     case_number = forms.CharField(max_length=40)
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
@@ -94,10 +112,6 @@ class EnrolForm(PlanFields):
     email = forms.EmailField(required=False)
     office = forms.ModelChoiceField(queryset=Office.objects.none())
     officer = OfficerChoiceField(queryset=User.objects.none(), required=False)
-    line1 = forms.CharField(label="Address", max_length=200)
-    city = forms.CharField(max_length=100)
-    region = forms.CharField(label="State", max_length=100, required=False)
-    postal_code = forms.CharField(max_length=20, required=False)
     conditions_text = forms.CharField(
         label="Release conditions", widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
@@ -114,6 +128,7 @@ class EnrolForm(PlanFields):
         "phones",
         "email",
         "line1",
+        "line2",
         "city",
         "region",
         "postal_code",
@@ -144,15 +159,6 @@ class EnrolForm(PlanFields):
         if value.year < today.year - 120:
             raise forms.ValidationError("Check the year of birth.")
         return value
-
-    def address(self) -> AddressData:
-        data = self.cleaned_data
-        return AddressData(
-            line1=data["line1"],
-            city=data["city"],
-            region=data["region"],
-            postal_code=data["postal_code"],
-        )
 
 
 class EditForm(forms.Form):
@@ -227,23 +233,8 @@ class ConditionsForm(forms.Form):
     ordered_on = forms.DateField(widget=DATE, required=False)
 
 
-class AddressForm(forms.Form):
-    line1 = forms.CharField(label="Address", max_length=200)
-    line2 = forms.CharField(label="Apartment, unit", max_length=200, required=False)
-    city = forms.CharField(max_length=100)
-    region = forms.CharField(label="State", max_length=100, required=False)
-    postal_code = forms.CharField(max_length=20, required=False)
+class AddressForm(AddressFields):
     valid_from = forms.DateField(widget=DATE, label="Living here since")
-
-    def address(self) -> AddressData:
-        data = self.cleaned_data
-        return AddressData(
-            line1=data["line1"],
-            line2=data["line2"],
-            city=data["city"],
-            region=data["region"],
-            postal_code=data["postal_code"],
-        )
 
 
 class CloseForm(forms.Form):

@@ -328,21 +328,26 @@ def hearing_update(request: HttpRequest, pk: int, hearing_pk: int) -> HttpRespon
     return redirect("participants:detail", pk=participant.pk)
 
 
+def _initial_from(related: str, names: tuple[str, ...]) -> Callable[[Participant], dict[str, Any]]:
+    """Initial form values from a one-to-one record of the participant, if there is one."""
+
+    def initial(participant: Participant) -> dict[str, Any]:
+        record = getattr(participant, related, None)
+        return {name: getattr(record, name) for name in names} if record is not None else {}
+
+    return initial
+
+
 @login_required
 def participant_counsel(request: HttpRequest, pk: int) -> HttpResponse:
-    def initial(p: Participant) -> dict[str, Any]:
-        counsel = getattr(p, "counsel", None)
-        if counsel is None:
-            return {}
-        names = ("name", "organisation", "email", "phone", "consent_to_notices")
-        return {name: getattr(counsel, name) for name in names}
-
     return _edit_view(
         request,
         pk,
         title="Counsel of record",
         form_class=forms.CounselForm,
-        initial=initial,
+        initial=_initial_from(
+            "counsel", ("name", "organisation", "email", "phone", "consent_to_notices")
+        ),
         save=lambda user, p, form: services.counsel_set(p, actor=user, **form.cleaned_data),
         success="Counsel saved.",
     )
@@ -350,19 +355,12 @@ def participant_counsel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def participant_conditions(request: HttpRequest, pk: int) -> HttpResponse:
-    def initial(p: Participant) -> dict[str, Any]:
-        conditions = getattr(p, "conditions", None)
-        if conditions is None:
-            return {}
-        names = ("text", "flags", "ordered_by", "ordered_on")
-        return {name: getattr(conditions, name) for name in names}
-
     return _edit_view(
         request,
         pk,
         title="Release conditions",
         form_class=forms.ConditionsForm,
-        initial=initial,
+        initial=_initial_from("conditions", ("text", "flags", "ordered_by", "ordered_on")),
         save=lambda user, p, form: services.conditions_set(p, actor=user, **form.cleaned_data),
         success="Release conditions saved.",
     )

@@ -71,6 +71,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from .crc import crc16_x25
 from .records import (
     DecodeError,
     DeviceEvent,
@@ -191,26 +192,8 @@ class Gt06Result:
     device_utc_offset_minutes: int | None = None
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc_itu(data: bytes) -> int:
-    """CRC-16/X-25 (the GT06 manual's "CRC-ITU"): reflected 0x1021, init and xorout 0xFFFF."""
-    crc = 0xFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc ^ 0xFFFF
+# CRC-16/X-25 (the GT06 manual's "CRC-ITU"): reflected 0x1021, init and xorout 0xFFFF.
+crc_itu = crc16_x25
 
 
 def encode_frame(protocol: int, content: bytes, serial: int, *, extended: bool = False) -> bytes:

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from .crc import crc16_arc
 from .records import (
     DecodeError,
     DeviceEvent,
@@ -138,26 +139,8 @@ class TeltonikaResult:
     command_response: str | None = None
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16_ibm(data: bytes) -> int:
-    """CRC-16/ARC ("CRC-16/IBM" in Teltonika's documents): reflected 0x8005, init 0."""
-    crc = 0
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+# CRC-16/ARC ("CRC-16/IBM" in Teltonika's documents): reflected 0x8005, init 0.
+crc16_ibm = crc16_arc
 
 
 def parse_handshake(buffer: bytes) -> Handshake | None:
