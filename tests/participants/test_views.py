@@ -163,3 +163,62 @@ def test_participant_page_shows_profile_plan_and_history(make_participant, offic
     body = client_for(officer).get(f"/participants/{p.pk}/").content.decode()
     for text in ["Guerline", "Exantus", "+19735550142", "Standard", "History", "Enrolled"]:
         assert text in body
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_photo_is_served_only_to_staff_who_may_see_the_participant(
+    make_participant, officer, make_user, client_for
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from ontrack.audit.models import AccessLogEntry
+
+    p = make_participant()
+    client = client_for(officer)
+    form = {
+        "case_number": p.case_number,
+        "given_name": p.given_name,
+        "family_name": p.family_name,
+        "date_of_birth": "1990-05-17",
+        "preferred_language": "es",
+        "time_zone": p.time_zone,
+        "phones": "+19735550142",
+        "photo": SimpleUploadedFile("me.jpg", _jpeg(), "image/jpeg"),
+    }
+    assert client.post(f"/participants/{p.pk}/edit/", form).status_code == 302
+    p.refresh_from_db()
+    assert p.photo and "/media/" not in client.get(f"/participants/{p.pk}/").content.decode()
+    photo = client.get(f"/participants/{p.pk}/photo/")
+    assert photo.status_code == 200 and b"".join(photo.streaming_content)[:2] == b"\xff\xd8"
+    assert AccessLogEntry.objects.filter(participant_id=p.pk, what="participant photo").exists()
+    assert (
+        client_for(make_user(Role.OFFICER)).get(f"/participants/{p.pk}/photo/").status_code == 404
+    )
+
+
+def test_a_file_that_is_not_an_image_is_refused(make_participant, officer, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    p = make_participant()
+    form = {
+        "case_number": p.case_number,
+        "given_name": p.given_name,
+        "family_name": p.family_name,
+        "date_of_birth": "1990-05-17",
+        "preferred_language": "es",
+        "time_zone": p.time_zone,
+        "photo": SimpleUploadedFile("x.jpg", b"not an image", "image/jpeg"),
+    }
+    response = client_for(officer).post(f"/participants/{p.pk}/edit/", form)
+    assert response.status_code == 400
+    p.refresh_from_db()
+    assert not p.photo

@@ -170,6 +170,9 @@ class EditForm(forms.Form):
     email = forms.EmailField(required=False)
     time_zone = forms.ChoiceField(choices=[])
     phones = PhonesField(required=False, help_text="Mobile first, separated by commas.")
+    photo = forms.ImageField(
+        required=False, help_text="Enrolment photo, JPEG or PNG, at most 5 MB. Leave empty to keep."
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

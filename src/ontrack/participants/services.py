@@ -9,12 +9,14 @@ forget the history.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -256,6 +258,24 @@ def participant_update(
         data={name: [str(before[name]), str(changes[name])] for name in changed},
     )
     return changed
+
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+@transaction.atomic
+def photo_set(participant: Participant, *, actor: User | None, photo: UploadedFile) -> None:
+    """Store the enrolment photo (the reference an officer compares check-in photos with).
+    The previous file is deleted: the history records that it changed, not the old face."""
+    _require_write(actor, participant)
+    if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
+        raise ValidationError({"photo": "The photo is larger than 5 MB."})
+    old = participant.photo.name if participant.photo else ""
+    participant.photo.save(f"{participant.pk}-{uuid.uuid4().hex}.jpg", photo, save=False)
+    participant.save(update_fields=["photo", "updated_at"])
+    if old:
+        participant.photo.storage.delete(old)
+    _event(participant, actor=actor, kind=EventKind.EDITED, summary="Changed the photo")
 
 
 def phones_set(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("transfer/", views.caseload_transfer, name="bulk_transfer"),
     path("<int:pk>/", views.participant_detail, name="detail"),
     path("<int:pk>/edit/", views.participant_edit, name="edit"),
+    path("<int:pk>/photo/", views.participant_photo, name="photo"),
     path("<int:pk>/plan/", views.participant_plan, name="plan"),
     path("<int:pk>/hearings/add/", views.hearing_add, name="hearing_add"),
     path("<int:pk>/hearings/<int:hearing_pk>/", views.hearing_update, name="hearing_update"),

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -141,6 +141,26 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "participants/detail.html", context)
 
 
+@login_required
+def participant_photo(request: HttpRequest, pk: int) -> FileResponse:
+    """The enrolment photo, served only to staff who may see the participant (never from a
+    public media URL), and logged like any other read of the record."""
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    if not participant.photo:
+        raise Http404("No photo on file.")
+    access_log_record(
+        user=user,
+        action=AccessAction.VIEW,
+        what="participant photo",
+        participant_ids=[pk],
+        request=request,
+    )
+    response = FileResponse(participant.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _form_page(
     request: HttpRequest,
     *,
@@ -217,7 +237,9 @@ def _edit_view(
     service, show its validation errors next to the fields, or go back to the case."""
     user, participant = _writable(request, pk)
     extra = form_kwargs(user) if form_kwargs else {}
-    form = form_class(request.POST or None, initial=initial(participant), **extra)
+    form = form_class(
+        request.POST or None, request.FILES or None, initial=initial(participant), **extra
+    )
     if request.method == "POST" and form.is_valid():
         try:
             save(user, participant, form)
@@ -232,8 +254,11 @@ def _edit_view(
 def _save_details(user: User, participant: Participant, form: django_forms.Form) -> None:
     data = dict(form.cleaned_data)
     phones = data.pop("phones")
+    photo = data.pop("photo")
     services.participant_update(participant, actor=user, **data)
     services.phones_set(participant, actor=user, numbers=phones)
+    if photo:
+        services.photo_set(participant, actor=user, photo=photo)
 
 
 @login_required
