@@ -9,17 +9,20 @@ from ninja import NinjaAPI
 from ontrack.accounts.api import API_AUTH
 from ontrack.accounts.api import router as offices_router
 from ontrack.participants.api import router as participants_router
+from ontrack.tracking.api import router as tracking_router
 
 api = NinjaAPI(
     title="ontrack API",
     version="1",
-    description="Participants, plans, hearings and offices. Authenticate with a bearer token "
+    description="Participants, plans, hearings, offices, devices and positions. "
+    "Authenticate with a bearer token "
     "(`Authorization: Bearer ot_...`) created by an administrator.",
     auth=API_AUTH,
     urls_namespace="api",
 )
 api.add_router("/", offices_router)
 api.add_router("/", participants_router)
+api.add_router("/", tracking_router)
 
 
 @api.exception_handler(ValidationError)

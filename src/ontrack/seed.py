@@ -42,6 +42,7 @@ from ontrack.participants.models import (
     SupervisionPlan,
 )
 from ontrack.participants.queries import search_fold
+from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
 
 DEMO_PASSWORD = "ontrack-demo-2026"  # noqa: S105 - printed by `ontrack demo` on purpose
 
@@ -444,3 +445,62 @@ def _seed_batch(
     Hearing.objects.bulk_create(hearings, batch_size=1000)
     Counsel.objects.bulk_create(counsel, batch_size=1000)
     ReleaseConditions.objects.bulk_create(conditions, batch_size=1000)
+    _seed_devices(rng=rng, plans=plans, offices=offices, participants=rows, now=now)
+
+
+# Protocol mix of the seeded fleet; OsmAnd devices are phones running the Traccar Client app.
+DEVICE_PROTOCOL_MIX = (("gt06", 50), ("teltonika", 25), ("mqtt", 10), ("osmand", 15))
+STOCK_PER_OFFICE = 10
+
+
+def _seed_devices(
+    *,
+    rng: random.Random,
+    plans: list[SupervisionPlan],
+    offices: list[Office],
+    participants: list[Participant],
+    now: dt.datetime,
+) -> None:
+    """A device fitted on every open case whose plan includes GPS, and a few in stock per
+    office. Identifiers are 15-digit IMEI-like numbers starting "35", derived from the
+    participant (or office) id so that re-seeding never collides."""
+    office_of = {p.pk: p.office_id for p in participants}
+    devices: list[Device] = []
+    wearers: list[tuple[int, dt.datetime]] = []
+    for plan in plans:
+        if not plan.gps_device or plan.effective_to is not None:
+            continue
+        protocol = _pick(rng, DEVICE_PROTOCOL_MIX)
+        kind = "phone" if protocol == "osmand" else ("wrist" if rng.random() < 0.2 else "ankle")
+        devices.append(
+            Device(
+                identifier=f"35{plan.participant_id:013d}",
+                kind=kind,
+                protocol=protocol,
+                status=DeviceStatus.ASSIGNED,
+                office_id=office_of[plan.participant_id],
+                firmware=rng.choice(["1.4.2", "1.5.0", "2.0.1"]),
+            )
+        )
+        wearers.append((plan.participant_id, plan.effective_from))
+    for office in offices:
+        if Device.objects.filter(office=office, status=DeviceStatus.IN_STOCK).exists():
+            continue
+        for n in range(STOCK_PER_OFFICE):
+            protocol = _pick(rng, DEVICE_PROTOCOL_MIX)
+            devices.append(
+                Device(
+                    identifier=f"359{office.pk:04d}{n:08d}",
+                    kind="phone" if protocol == "osmand" else "ankle",
+                    protocol=protocol,
+                    office=office,
+                )
+            )
+    created = Device.objects.bulk_create(devices, batch_size=1000)
+    DeviceAssignment.objects.bulk_create(
+        [
+            DeviceAssignment(device_id=device.pk, participant_id=participant_id, started_at=at)
+            for device, (participant_id, at) in zip(created, wearers, strict=False)
+        ],
+        batch_size=1000,
+    )

@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("participants/", include("ontrack.participants.urls")),
+    path("tracking/", include("ontrack.tracking.urls")),
     path("audit/", include("ontrack.audit.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -324,6 +324,7 @@ class EventKind(models.TextChoices):
     CONDITIONS_CHANGED = "conditions_changed", "Release conditions changed"
     ADDRESS_CHANGED = "address_changed", "Address changed"
     IMPORTED = "imported", "Imported"
+    DEVICE_CHANGED = "device_changed", "Device assigned or returned"
 
 
 class ParticipantEvent(models.Model):

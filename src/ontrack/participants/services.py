@@ -112,6 +112,21 @@ def _event(
     )
 
 
+def participant_event_record(
+    participant: Participant,
+    *,
+    actor: User | None,
+    kind: EventKind,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> ParticipantEvent:
+    """Add an entry to a participant's timeline on behalf of an app above participants
+    (tracking's device assignments...), which may not write ``ParticipantEvent`` itself.
+    The caller has checked permission and writes in its own transaction."""
+    return _event(participant, actor=actor, kind=kind, summary=summary, data=data, at=at)
+
+
 def _check_officer(officer: User | None, office: Office) -> None:
     if officer is None:
         return

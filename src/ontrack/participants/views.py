@@ -31,6 +31,7 @@ from ontrack.participants.models import (
     Participant,
     Status,
 )
+from ontrack.participants.panels import registered_panels
 from ontrack.participants.queries import (
     SORTS,
     CaseloadFilter,
@@ -137,6 +138,7 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": can_write_participant(user, participant),
         "can_transfer": user.manages_caseloads and can_write_participant(user, participant),
         "outcome_form": forms.HearingOutcomeForm(),
+        "panels": registered_panels(),
     }
     return render(request, "participants/detail.html", context)
 

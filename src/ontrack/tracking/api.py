@@ -1,0 +1,172 @@
+"""Devices, positions and device events over JSON, with the console's permission rules.
+
+Positions and events are read through ``participant_get_for`` (404 outside one's caseload)
+and every such read is written to the access log, as the console does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from ontrack.accounts.models import User
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants.queries import participant_get_for
+from ontrack.tracking.models import Device, DeviceEventRecord
+from ontrack.tracking.queries import (
+    DEVICE_SORTS,
+    POSITION_FIELDS,
+    DeviceFilter,
+    device_filter,
+    devices_visible_to,
+    participant_device_events,
+    participant_positions,
+)
+
+router = Router(tags=["tracking"])
+
+MAX_POSITIONS = 50_000
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+class DeviceOut(Schema):
+    id: int
+    identifier: str
+    kind: str
+    protocol: str
+    firmware: str
+    status: str
+    office_id: int | None
+    last_seen_at: dt.datetime | None
+    last_fix_time: dt.datetime | None
+    last_lat: float | None
+    last_lon: float | None
+    last_accuracy_m: float | None
+    battery_pct: int | None
+    charging: bool | None
+
+
+class DevicePage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[DeviceOut]
+
+
+class DeviceQuery(Schema):
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    protocol: str = ""
+    office: int | None = None
+    sort: str = Field("identifier", description="One of: " + ", ".join(DEVICE_SORTS))
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class PositionOut(Schema):
+    device_id: int
+    time: dt.datetime
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    speed_kmh: float | None
+    course: float | None
+    altitude_m: float | None
+    satellites: int | None
+
+
+class DeviceEventOut(Schema):
+    device_id: int
+    time: dt.datetime
+    kind: str
+    raw_code: str
+
+
+class Window(Schema):
+    start: dt.datetime = Field(description="ISO-8601 with an offset; inclusive")
+    end: dt.datetime = Field(description="ISO-8601 with an offset; exclusive")
+
+
+@router.get("/devices", response=DevicePage)
+def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, object]:
+    f = DeviceFilter(
+        q=query.q,
+        status=query.status,
+        kind=query.kind,
+        protocol=query.protocol,
+        office=query.office,
+        sort=query.sort if query.sort in DEVICE_SORTS else "identifier",
+    )
+    rows = device_filter(devices_visible_to(_user(request)), f)
+    page = Paginator(rows, query.page_size).get_page(query.page)
+    return {
+        "count": page.paginator.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "results": list(page.object_list),
+    }
+
+
+@router.get("/devices/{device_id}", response=DeviceOut)
+def device_detail(request: HttpRequest, device_id: int) -> Device:
+    try:
+        return devices_visible_to(_user(request)).get(pk=device_id)
+    except Device.DoesNotExist:
+        raise Http404("No such device.") from None
+
+
+def _window(window: Window) -> tuple[dt.datetime, dt.datetime]:
+    from django.core.exceptions import ValidationError
+
+    if window.end <= window.start:
+        raise ValidationError({"end": "The end must be after the start."})
+    return window.start, window.end
+
+
+@router.get("/participants/{participant_id}/positions", response=list[PositionOut])
+def participant_positions_list(
+    request: HttpRequest, participant_id: int, window: Query[Window]
+) -> list[dict[str, object]]:
+    """At most 50,000 positions, oldest first; ask for shorter windows to page."""
+    user = _user(request)
+    participant = participant_get_for(user, participant_id)
+    start, end = _window(window)
+    rows = list(
+        participant_positions(participant, start, end).values(*POSITION_FIELDS)[:MAX_POSITIONS]
+    )
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what=f"positions {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    return rows
+
+
+@router.get("/participants/{participant_id}/device-events", response=list[DeviceEventOut])
+def participant_device_events_list(
+    request: HttpRequest, participant_id: int, window: Query[Window]
+) -> list[DeviceEventRecord]:
+    user = _user(request)
+    participant = participant_get_for(user, participant_id)
+    start, end = _window(window)
+    rows = list(participant_device_events(participant, start, end)[:MAX_POSITIONS])
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what=f"device events {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    return rows

@@ -1,0 +1,198 @@
+"""Reads of devices and positions shared by the console, the API and the exports.
+
+A participant's track is read through their device assignments: for each device they wore,
+its positions between the later of (assignment start, ``start``) and the earlier of
+(assignment end, ``end``). That uses the positions' one index, ``(device_id, time)``, and it
+attributes a late fix (stored after the device was taken back) to the person who wore the
+device at the fix time. Callers check permission first (``participant_get_for``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from ontrack.accounts.models import Role, User
+from ontrack.participants.models import Participant
+from ontrack.tracking.models import Device, DeviceAssignment, DeviceEventRecord, Position
+
+DEVICE_SORTS: dict[str, tuple[str, ...]] = {
+    "identifier": ("identifier",),
+    "-identifier": ("-identifier",),
+    "status": ("status", "identifier"),
+    "-status": ("-status", "identifier"),
+    "kind": ("kind", "identifier"),
+    "-kind": ("-kind", "identifier"),
+    "seen": ("last_seen_at", "identifier"),
+    "-seen": ("-last_seen_at", "identifier"),
+    "battery": ("battery_pct", "identifier"),
+    "-battery": ("-battery_pct", "identifier"),
+}
+
+POSITION_FIELDS = (
+    "device_id",
+    "time",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "speed_kmh",
+    "course",
+    "altitude_m",
+    "satellites",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    protocol: str = ""
+    office: int | None = None
+    sort: str = "identifier"
+
+
+def devices_visible_to(user: User) -> QuerySet[Device]:
+    """Administrators and operators: every device. Supervisors and officers: their office's
+    devices, devices not allocated to any office, and those worn by participants they may
+    see. Auditors: none."""
+    everyone = Device.objects.all()
+    if not user.is_authenticated or not user.reads_participants:
+        return everyone.none()
+    if user.role in {Role.ADMINISTRATOR, Role.OPERATOR}:
+        return everyone
+    from ontrack.participants.queries import participants_visible_to
+
+    worn = DeviceAssignment.objects.filter(
+        ended_at__isnull=True, participant__in=participants_visible_to(user)
+    ).values("device_id")
+    condition = Q(pk__in=worn) | Q(office__isnull=True)
+    if user.office_id is not None:
+        condition |= Q(office_id=user.office_id)
+    return everyone.filter(condition)
+
+
+def device_filter(queryset: QuerySet[Device], f: DeviceFilter) -> QuerySet[Device]:
+    if f.q.strip():
+        queryset = queryset.filter(identifier__icontains=f.q.strip())
+    if f.status:
+        queryset = queryset.filter(status=f.status)
+    if f.kind:
+        queryset = queryset.filter(kind=f.kind)
+    if f.protocol:
+        queryset = queryset.filter(protocol=f.protocol)
+    if f.office:
+        queryset = queryset.filter(office_id=f.office)
+    return queryset.order_by(*DEVICE_SORTS.get(f.sort, DEVICE_SORTS["identifier"]))
+
+
+def device_current_wearer(device: Device) -> Participant | None:
+    assignment = (
+        DeviceAssignment.objects.filter(device=device, ended_at__isnull=True)
+        .select_related("participant")
+        .first()
+    )
+    return assignment.participant if assignment else None
+
+
+def participant_current_device(participant: Participant) -> Device | None:
+    assignment = (
+        DeviceAssignment.objects.filter(participant=participant, ended_at__isnull=True)
+        .select_related("device")
+        .first()
+    )
+    return assignment.device if assignment else None
+
+
+def _windows(
+    participant: Participant, start: dt.datetime | None, end: dt.datetime | None
+) -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
+    """(device, from, until) for every assignment overlapping [start, end)."""
+    assignments = DeviceAssignment.objects.filter(participant=participant).order_by("started_at")
+    if end is not None:
+        assignments = assignments.filter(started_at__lt=end)
+    if start is not None:
+        assignments = assignments.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+    windows: list[tuple[int, dt.datetime | None, dt.datetime | None]] = []
+    for a in assignments:
+        lower = a.started_at if start is None else max(a.started_at, start)
+        upper = a.ended_at if end is None else (end if a.ended_at is None else min(a.ended_at, end))
+        windows.append((a.device_id, lower, upper))
+    return windows
+
+
+def _window_q(windows: list[tuple[int, dt.datetime | None, dt.datetime | None]]) -> Q | None:
+    condition: Q | None = None
+    for device_id, lower, upper in windows:
+        part = Q(device_id=device_id)
+        if lower is not None:
+            part &= Q(time__gte=lower)
+        if upper is not None:
+            part &= Q(time__lt=upper)
+        condition = part if condition is None else condition | part
+    return condition
+
+
+def participant_positions(
+    participant: Participant, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> QuerySet[Position]:
+    """The participant's positions in [start, end), in time order (open ends allowed)."""
+    condition = _window_q(_windows(participant, start, end))
+    if condition is None:
+        return Position.objects.none()
+    return Position.objects.filter(condition).order_by("time", "device_id")
+
+
+def participant_device_events(
+    participant: Participant, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> QuerySet[DeviceEventRecord]:
+    condition = _window_q(_windows(participant, start, end))
+    if condition is None:
+        return DeviceEventRecord.objects.none()
+    return DeviceEventRecord.objects.filter(condition).order_by("time", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackItem:
+    """One entry of a time-ordered track: a position or a device event."""
+
+    time: dt.datetime
+    position: dict[str, object] | None = None
+    event: DeviceEventRecord | None = None
+
+
+def participant_track(
+    participant: Participant, start: dt.datetime, end: dt.datetime
+) -> list[TrackItem]:
+    """Positions and device events between two times, merged in time order."""
+    items = [
+        TrackItem(time=row["time"], position=row)
+        for row in participant_positions(participant, start, end).values(*POSITION_FIELDS)
+    ]
+    items += [
+        TrackItem(time=e.time, event=e) for e in participant_device_events(participant, start, end)
+    ]
+    items.sort(key=lambda item: (item.time, item.event is not None))
+    return items
+
+
+def participant_positions_iter(
+    participant: Participant, chunk_size: int = 5_000
+) -> Iterator[dict[str, object]]:
+    """Every position of the participant, oldest first, streamed from the database in chunks
+    (for exports of a whole year without loading it into memory)."""
+    yield from (
+        participant_positions(participant).values(*POSITION_FIELDS).iterator(chunk_size=chunk_size)
+    )
+
+
+def latest_positions(devices: QuerySet[Device]) -> list[dict[str, Any]]:
+    """The latest fix of each device, from the columns ``store_batch`` keeps current."""
+    rows = devices.filter(last_fix_time__isnull=False).values(
+        "id", "identifier", "last_fix_time", "last_lat", "last_lon", "last_accuracy_m"
+    )
+    return [dict(row) for row in rows]

@@ -1,0 +1,65 @@
+"""Deleting positions and device events older than the retention policy allows.
+
+On PostgreSQL whole day partitions are dropped (instant, no table bloat, no lock held over
+the rows the gateway is inserting); only the rows of the cut-off day itself and any in the
+default partition are deleted row by row. On SQLite rows are deleted a few devices at a
+time, each chunk in its own short transaction, so the gateway's writes are never held up
+for long behind one huge delete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ontrack.tracking import partitions
+from ontrack.tracking.models import Device, DeviceEventRecord
+
+DEVICES_PER_CHUNK = 50
+EVENTS_PER_CHUNK = 5_000
+
+
+def positions_purge(older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+    """Delete every position whose fix time is more than ``older_than`` ago; returns how many."""
+    cutoff = (now or timezone.now()) - older_than
+    removed = 0
+    if partitions.is_partitioned():
+        _dropped, removed = partitions.positions_drop_partitions_before(
+            cutoff.astimezone(dt.UTC).date()
+        )
+    device_ids = list(Device.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(device_ids), DEVICES_PER_CHUNK):
+        chunk = device_ids[start : start + DEVICES_PER_CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The primary key (device_id, time) makes each of these a range delete.
+            cursor.execute(
+                f'DELETE FROM tracking_position WHERE device_id IN ({marks}) AND "time" < %s',  # noqa: S608
+                [*chunk, _db_time(cutoff)],
+            )
+            removed += max(cursor.rowcount, 0)
+    return removed
+
+
+def device_events_purge(older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+    """Delete device events older than ``older_than``, a chunk at a time; returns how many."""
+    cutoff = (now or timezone.now()) - older_than
+    removed = 0
+    while True:
+        ids = list(
+            DeviceEventRecord.objects.filter(time__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:EVENTS_PER_CHUNK]
+        )
+        if not ids:
+            return removed
+        with transaction.atomic():
+            removed += DeviceEventRecord.objects.filter(pk__in=ids).delete()[0]
+
+
+def _db_time(value: dt.datetime) -> Any:
+    field = DeviceEventRecord._meta.get_field("time")
+    return field.get_db_prep_value(value, connection)

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from ontrack.tracking import views
+
+app_name = "tracking"
+
+urlpatterns = [
+    path("devices/", views.device_list, name="devices"),
+    path("devices/<int:pk>/", views.device_detail, name="device"),
+    path("devices/<int:pk>/unassign/", views.device_unassign, name="unassign"),
+    path("participants/<int:pk>/track/", views.participant_track, name="participant_track"),
+    path("participants/<int:pk>/assign/", views.participant_assign, name="assign"),
+    path("participants/<int:pk>/swap/", views.participant_swap, name="swap"),
+    path(
+        "participants/<int:pk>/export.<str:fmt>",
+        views.participant_export,
+        name="export",
+    ),
+]

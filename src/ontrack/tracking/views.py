@@ -1,0 +1,296 @@
+"""Officer console pages for devices and tracks. Thin: each view checks what the user may
+see (``participant_get_for`` / ``devices_visible_to``), calls a service or a query, and
+renders; every page or export that shows a participant's positions writes the access log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django import forms as django_forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from ontrack.accounts.models import Office, Role, User
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants.models import Participant
+from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.tracking import exports, forms, services
+from ontrack.tracking.models import Device, DeviceKind, DeviceStatus, Protocol
+from ontrack.tracking.queries import (
+    DEVICE_SORTS,
+    DeviceFilter,
+    device_current_wearer,
+    device_filter,
+    devices_visible_to,
+    participant_current_device,
+    participant_positions_iter,
+)
+from ontrack.tracking.queries import (
+    participant_track as track_query,
+)
+
+
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+def device_list(request: HttpRequest) -> HttpResponse:
+    user = _staff(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not see devices.")
+    office = request.GET.get("office", "")
+    f = DeviceFilter(
+        q=request.GET.get("q", "")[:40],
+        status=request.GET.get("status", ""),
+        kind=request.GET.get("kind", ""),
+        protocol=request.GET.get("protocol", ""),
+        office=int(office) if office.isdigit() else None,
+        sort=request.GET.get("sort", "identifier")
+        if request.GET.get("sort") in DEVICE_SORTS
+        else "identifier",
+    )
+    rows = device_filter(devices_visible_to(user), f).select_related("office")
+    page = Paginator(rows, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(
+        request,
+        "tracking/devices.html",
+        {
+            "page": page,
+            "rows": list(page.object_list),
+            "filter": f,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "statuses": DeviceStatus.choices,
+            "kinds": DeviceKind.choices,
+            "protocols": Protocol.choices,
+            "offices": Office.objects.all() if user.role != Role.OFFICER else [],
+            "filtered": any([f.q, f.status, f.kind, f.protocol, f.office]),
+        },
+    )
+
+
+def _visible_device(user: User, pk: int) -> Device:
+    try:
+        return devices_visible_to(user).select_related("office").get(pk=pk)
+    except Device.DoesNotExist:
+        raise Http404("No such device.") from None
+
+
+@login_required
+def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _staff(request)
+    device = _visible_device(user, pk)
+    wearer = device_current_wearer(device)
+    if wearer is not None and device.last_fix_time is not None:
+        # The last position of a worn device is that participant's location.
+        access_log_record(
+            user=user,
+            action=AccessAction.VIEW,
+            what=f"device {device.identifier} last position",
+            participant_ids=[wearer.pk],
+            request=request,
+        )
+    return render(
+        request,
+        "tracking/device.html",
+        {
+            "device": device,
+            "wearer": wearer,
+            "assignments": device.assignments.select_related(
+                "participant", "assigned_by", "ended_by"
+            )[:50],
+            "unassign_form": forms.UnassignForm(),
+            "can_unassign": wearer is not None and can_write_participant(user, wearer),
+        },
+    )
+
+
+@login_required
+def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _staff(request)
+    device = _visible_device(user, pk)
+    wearer = device_current_wearer(device)
+    if wearer is None:
+        messages.error(request, "This device is not assigned.")
+        return redirect("tracking:device", pk=pk)
+    if not can_write_participant(user, wearer):
+        raise PermissionDenied("You may not change this participant's devices.")
+    form = forms.UnassignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_unassign(device, actor=user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{device} is back in stock.")
+            return redirect("tracking:device", pk=pk)
+    return _form_page(request, f"Take back {device}", form, wearer, "Take back")
+
+
+def _form_page(
+    request: HttpRequest,
+    title: str,
+    form: django_forms.Form,
+    participant: Participant,
+    submit: str,
+) -> HttpResponse:
+    return render(
+        request,
+        "participants/form.html",
+        {"title": title, "form": form, "p": participant, "submit": submit, "intro": ""},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    if not can_write_participant(user, participant):
+        raise PermissionDenied("You may read but not change this case.")
+    return user, participant
+
+
+@login_required
+def participant_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user, participant = _writable(request, pk)
+    form = forms.AssignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_assign(form.cleaned_data["identifier"], participant, actor=user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Device fitted.")
+            return redirect("tracking:participant_track", pk=pk)
+    return _form_page(request, "Fit a device", form, participant, "Assign")
+
+
+@login_required
+def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
+    user, participant = _writable(request, pk)
+    form = forms.SwapForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_swap(
+                participant,
+                form.cleaned_data["identifier"],
+                actor=user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Device swapped.")
+            return redirect("tracking:participant_track", pk=pk)
+    return _form_page(request, "Swap the device", form, participant, "Swap")
+
+
+def _window(request: HttpRequest) -> tuple[forms.TrackWindowForm, dt.datetime, dt.datetime]:
+    end = timezone.now()
+    start = end - dt.timedelta(hours=24)
+    form = forms.TrackWindowForm(request.GET or None)
+    if request.GET and form.is_valid():
+        start = form.cleaned_data["start"].astimezone(dt.UTC)
+        end = form.cleaned_data["end"].astimezone(dt.UTC)
+    elif not request.GET:
+        fmt = "%Y-%m-%dT%H:%M"
+        form = forms.TrackWindowForm(
+            initial={"start": start.strftime(fmt), "end": end.strftime(fmt)}
+        )
+    return form, start, end
+
+
+@login_required
+def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
+    """The participant's track on a map between two times, with device events listed."""
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    form, start, end = _window(request)
+    items = track_query(participant, start, end)
+    access_log_record(
+        user=user,
+        action=AccessAction.VIEW,
+        what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    points = [
+        [
+            item.position["lat"],
+            item.position["lon"],
+            item.position["accuracy_m"],
+            item.time.isoformat(),
+        ]
+        for item in items
+        if item.position is not None
+    ]
+    events = [item.event for item in items if item.event is not None]
+    return render(
+        request,
+        "tracking/track.html",
+        {
+            "p": participant,
+            "form": form,
+            "start": start,
+            "end": end,
+            "points_json": json.dumps(points),
+            "point_count": len(points),
+            "events": events,
+            "device": participant_current_device(participant),
+            "assignments": participant.device_assignments.select_related("device")[:20],
+            "can_write": can_write_participant(user, participant),
+            "tiles": settings.ONTRACK_MAP_TILES,
+            "attribution": settings.ONTRACK_MAP_ATTRIBUTION,
+        },
+    )
+
+
+@login_required
+def participant_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse:
+    """The participant's full location history in one file, streamed."""
+    if fmt not in exports.FORMATS:
+        raise Http404("Unknown export format.")
+    user = _staff(request)
+    participant = participant_get_for(user, pk)
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what=f"full location history ({fmt})",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    rows = participant_positions_iter(participant)
+    if fmt == "geojson":
+        body = exports.geojson_lines(rows)
+    elif fmt == "gpx":
+        body = exports.gpx_lines(rows, name=f"{participant.case_number} location history")
+    else:
+        body = exports.csv_lines(rows)
+    response = StreamingHttpResponse(body, content_type=exports.FORMATS[fmt])
+    filename = f"location-history-{participant.case_number}.{fmt}".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

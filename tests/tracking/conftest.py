@@ -1,0 +1,95 @@
+"""Fixtures for the tracking tests: devices registered and fitted through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from ontrack.participants.models import Participant
+from ontrack.participants.services import PlanData
+from ontrack.tracking.models import Device
+from ontrack.tracking.services import DeviceInfo, device_directory, device_register
+
+
+@pytest.fixture
+def make_device(db: None) -> Callable[..., Device]:
+    counter = iter(range(1, 100_000))
+
+    def make(
+        *, kind: str = "ankle", protocol: str = "gt06", identifier: str | None = None, **fields: Any
+    ) -> Device:
+        return device_register(
+            actor=None,
+            identifier=identifier or f"35{next(counter):013d}",
+            kind=kind,
+            protocol=protocol,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_gps_participant(
+    make_participant: Callable[..., Participant],
+) -> Callable[..., Participant]:
+    """A participant whose plan includes a GPS device."""
+
+    def make(**overrides: Any) -> Participant:
+        plan = PlanData(
+            level="intensive",
+            review_date=timezone.localdate() + dt.timedelta(days=90),
+            gps_device=True,
+        )
+        return make_participant(plan=plan, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def info_for() -> Callable[[Device], DeviceInfo]:
+    """The gateway's view of a device, read the way the gateway reads it."""
+
+    def get(device: Device) -> DeviceInfo:
+        return device_directory()[device.identifier]
+
+    return get
+
+
+@pytest.fixture
+def worn_track(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+) -> dict[str, Any]:
+    """A participant (of the ``officer`` fixture) wearing a device that reported three fixes
+    and a tamper event an hour ago."""
+    from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
+    from ontrack.tracking.services import device_assign, store_batch
+
+    device = make_device()
+    participant = make_gps_participant()
+    start = timezone.now() - dt.timedelta(hours=2)
+    device_assign(device, participant, actor=None, at=start)
+    info = device_directory()[device.identifier]
+    base = timezone.now() - dt.timedelta(hours=1)
+    items: list[tuple[DeviceInfo, Fix | DeviceEvent]] = [
+        (
+            info,
+            Fix(
+                device.identifier,
+                base + dt.timedelta(minutes=m),
+                (40.7, 40.701, 40.702)[m],
+                -74.0,
+                accuracy_m=12.0,
+                altitude_m=10.0,
+            ),
+        )
+        for m in range(3)
+    ]
+    items.append((info, DeviceEvent(device.identifier, base, EventKind.TAMPER, raw_code="0x03")))
+    store_batch(items, received_at=timezone.now())
+    return {"device": device, "participant": participant, "base": base}

@@ -1,0 +1,106 @@
+"""Devices, positions and device events in the JSON API, with the console's rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from ontrack.accounts.models import Role, User
+from ontrack.accounts.services import api_token_create
+from ontrack.audit.models import AccessLogEntry
+from ontrack.tracking.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+def _auth(user: User) -> dict[str, str]:
+    _, secret = api_token_create(user=user, name="test")
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def _window(worn_track: dict[str, Any]) -> dict[str, str]:
+    base: dt.datetime = worn_track["base"]
+    return {
+        "start": (base - dt.timedelta(minutes=1)).isoformat(),
+        "end": (base + dt.timedelta(minutes=10)).isoformat(),
+    }
+
+
+def test_positions_between_two_times_are_returned_in_order_and_logged(
+    worn_track: dict[str, Any], officer: User, client: Client
+) -> None:
+    participant = worn_track["participant"]
+    response = client.get(
+        f"/api/participants/{participant.pk}/positions", _window(worn_track), **_auth(officer)
+    )
+    assert response.status_code == 200
+    rows = response.json()
+    assert [row["lat"] for row in rows] == [40.7, 40.701, 40.702]
+    assert rows[0]["accuracy_m"] == 12.0
+    assert AccessLogEntry.objects.filter(participant_id=participant.pk, action="api_read").exists()
+
+
+def test_device_events_are_returned_with_their_raw_code(
+    worn_track: dict[str, Any], officer: User, client: Client
+) -> None:
+    participant = worn_track["participant"]
+    response = client.get(
+        f"/api/participants/{participant.pk}/device-events", _window(worn_track), **_auth(officer)
+    )
+    assert [(e["kind"], e["raw_code"]) for e in response.json()] == [("tamper", "0x03")]
+
+
+def test_another_officers_participant_positions_are_not_found(
+    worn_track: dict[str, Any], make_user: Callable[..., User], client: Client
+) -> None:
+    participant = worn_track["participant"]
+    response = client.get(
+        f"/api/participants/{participant.pk}/positions",
+        _window(worn_track),
+        **_auth(make_user(Role.OFFICER)),
+    )
+    assert response.status_code == 404
+
+
+def test_a_window_that_ends_before_it_starts_is_refused(
+    worn_track: dict[str, Any], officer: User, client: Client
+) -> None:
+    window = _window(worn_track)
+    response = client.get(
+        f"/api/participants/{worn_track['participant'].pk}/positions",
+        {"start": window["end"], "end": window["start"]},
+        **_auth(officer),
+    )
+    assert response.status_code == 422
+
+
+def test_the_device_list_filters_and_shows_the_last_position(
+    worn_track: dict[str, Any],
+    make_device: Callable[..., Device],
+    make_user: Callable[..., User],
+    client: Client,
+) -> None:
+    make_device(kind="phone", protocol="osmand")
+    auth = _auth(make_user(Role.ADMINISTRATOR))
+    page = client.get("/api/devices", {"kind": "ankle"}, **auth).json()
+    assert page["count"] == 1
+    device = page["results"][0]
+    assert device["identifier"] == worn_track["device"].identifier
+    assert device["last_lat"] == 40.702
+    detail = client.get(f"/api/devices/{device['id']}", **auth)
+    assert detail.json()["status"] == "assigned"
+
+
+def test_an_officer_does_not_see_another_offices_devices(
+    make_device: Callable[..., Device],
+    make_office: Callable[..., Any],
+    officer: User,
+    client: Client,
+) -> None:
+    elsewhere = make_device(office=make_office("Elsewhere"))
+    response = client.get(f"/api/devices/{elsewhere.pk}", **_auth(officer))
+    assert response.status_code == 404

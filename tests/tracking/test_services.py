@@ -1,0 +1,184 @@
+"""The device lifecycle: who may do what, what it leaves in the history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from ontrack.accounts.models import Role, User
+from ontrack.participants.models import Participant
+from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
+from ontrack.tracking.queries import participant_current_device
+from ontrack.tracking.services import (
+    device_assign,
+    device_directory,
+    device_mark_lost,
+    device_register,
+    device_retire,
+    device_swap,
+    device_unassign,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_registered_device_is_in_stock(make_device: Callable[..., Device]) -> None:
+    device = make_device(kind="wrist", protocol="teltonika")
+    assert (device.status, device.kind, device.protocol) == ("in_stock", "wrist", "teltonika")
+
+
+def test_an_identifier_is_registered_once(make_device: Callable[..., Device]) -> None:
+    make_device(identifier="351234567890123")
+    with pytest.raises(ValidationError, match="already registered"):
+        make_device(identifier="351234567890123")
+
+
+def test_an_officer_may_not_register_devices(officer: User) -> None:
+    with pytest.raises(PermissionDenied):
+        device_register(actor=officer, identifier="35000", kind="ankle", protocol="gt06")
+
+
+def test_a_supervisor_registers_devices_for_their_own_office_only(
+    make_user: Callable[..., User], make_office: Callable[..., object]
+) -> None:
+    supervisor = make_user(Role.SUPERVISOR)
+    own = device_register(
+        actor=supervisor,
+        identifier="35001",
+        kind="ankle",
+        protocol="gt06",
+        office=supervisor.office,
+    )
+    assert own.office_id == supervisor.office_id
+    with pytest.raises(PermissionDenied):
+        device_register(
+            actor=supervisor,
+            identifier="35002",
+            kind="ankle",
+            protocol="gt06",
+            office=make_office("Elsewhere"),  # type: ignore[arg-type]
+        )
+
+
+def test_assigning_fits_the_device_and_writes_the_timeline(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    officer: User,
+) -> None:
+    device = make_device()
+    participant = make_gps_participant()
+    assignment = device_assign(device, participant, actor=officer)
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.ASSIGNED
+    assert assignment.assigned_by == officer
+    assert participant_current_device(participant) == device
+    event = participant.events.filter(kind="device_changed").get()
+    assert device.identifier in event.summary and event.actor == officer
+
+
+def test_a_device_is_not_fitted_when_the_plan_has_no_gps(
+    make_device: Callable[..., Device], make_participant: Callable[..., Participant]
+) -> None:
+    with pytest.raises(ValidationError, match="does not include a GPS device"):
+        device_assign(make_device(), make_participant(), actor=None)
+
+
+def test_a_device_that_is_not_in_stock_cannot_be_assigned(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    device = make_device()
+    device_assign(device, make_gps_participant(), actor=None)
+    with pytest.raises(ValidationError, match="not in stock"):
+        device_assign(device, make_gps_participant(), actor=None)
+
+
+def test_a_participant_wears_one_device_at_a_time(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    participant = make_gps_participant()
+    device_assign(make_device(), participant, actor=None)
+    with pytest.raises(ValidationError, match="already wears"):
+        device_assign(make_device(), participant, actor=None)
+
+
+def test_the_database_refuses_two_open_assignments_for_one_device(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    device = make_device()
+    first = device_assign(device, make_gps_participant(), actor=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeviceAssignment.objects.create(
+            device=device, participant=make_gps_participant(), started_at=first.started_at
+        )
+
+
+def test_an_officer_cannot_fit_a_device_on_someone_elses_participant(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+) -> None:
+    other = make_user(Role.OFFICER)
+    with pytest.raises(PermissionDenied):
+        device_assign(make_device(), make_gps_participant(), actor=other)
+
+
+def test_unassigning_returns_the_device_to_stock_and_keeps_the_history(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    officer: User,
+) -> None:
+    device = make_device()
+    participant = make_gps_participant()
+    device_assign(device, participant, actor=officer)
+    device_unassign(device, actor=officer, reason="Supervision level stepped down")
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.IN_STOCK
+    ended = DeviceAssignment.objects.get(device=device)
+    assert ended.ended_at is not None and ended.ended_by == officer
+    assert ended.end_reason == "Supervision level stepped down"
+    assert device_directory()[device.identifier].participant_id is None
+    assert participant.events.filter(kind="device_changed").count() == 2
+
+
+def test_swapping_replaces_the_device_in_one_step(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    old, new = make_device(), make_device()
+    participant = make_gps_participant()
+    device_assign(old, participant, actor=None)
+    device_swap(participant, new, actor=None, reason="Strap broken")
+    old.refresh_from_db()
+    assert old.status == DeviceStatus.IN_STOCK
+    assert participant_current_device(participant) == new
+    history = list(
+        DeviceAssignment.objects.filter(participant=participant)
+        .order_by("id")
+        .values_list("device_id", "end_reason")
+    )
+    assert history == [(old.pk, "swapped: Strap broken"), (new.pk, "")]
+
+
+def test_a_lost_device_ends_the_assignment_and_cannot_be_assigned(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    device = make_device()
+    participant = make_gps_participant()
+    device_assign(device, participant, actor=None)
+    device_mark_lost(device, actor=None, reason="Not returned")
+    device.refresh_from_db()
+    assert device.status == DeviceStatus.LOST
+    assert participant_current_device(participant) is None
+    with pytest.raises(ValidationError):
+        device_assign(device, make_gps_participant(), actor=None)
+
+
+def test_an_assigned_device_cannot_be_retired(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    device = make_device()
+    device_assign(device, make_gps_participant(), actor=None)
+    with pytest.raises(ValidationError, match="cannot become retired"):
+        device_retire(device, actor=None)
