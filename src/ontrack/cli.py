@@ -212,6 +212,65 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+_OFF = -1
+
+
+def _port_or_off(value: str) -> int:
+    """A port number, or ``off`` (returned as -1) to leave that server out."""
+    return _OFF if value.lower() in {"off", "none", "no"} else int(value)
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    """The device gateway: GT06, Teltonika, OsmAnd HTTP and MQTT (see tracking.gateway)."""
+    _django_setup()
+    from ontrack.tracking.gateway import run_gateway
+    from ontrack.tracking.gateway_core import GatewayConfig
+
+    config = GatewayConfig.from_settings()
+    overrides = {
+        "host": args.host,
+        "gt06_port": args.gt06_port,
+        "teltonika_port": args.teltonika_port,
+        "osmand_port": args.osmand_port,
+        "mqtt_port": args.mqtt_port,
+        "mqtt_client_id": args.mqtt_client_id,
+        "idle_timeout": args.idle_timeout,
+        "handshake_timeout": args.handshake_timeout,
+        "db_timeout": args.db_timeout,
+        "stats_interval": args.stats_interval,
+        "retry_interval": args.retry_interval,
+        "spool_dir": Path(args.spool_dir) if args.spool_dir else None,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(config, name, None if value == _OFF else value)
+    if args.mqtt_host is not None:
+        config.mqtt_host = None if args.mqtt_host.lower() == "off" else args.mqtt_host
+    if args.strict_crc:
+        config.strict_crc = True
+    return run_gateway(config)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulated wearers reporting over the real protocols to a running gateway."""
+    _django_setup()
+    from ontrack.tracking.simulator import SimulatorOptions, run_simulator
+
+    return run_simulator(
+        SimulatorOptions(
+            devices=args.devices,
+            protocol=args.protocol,
+            host=args.host,
+            port=args.port,
+            mqtt_host=args.mqtt_host,
+            mqtt_port=args.mqtt_port,
+            rate=args.rate,
+            duration=args.duration,
+            seed=args.seed,
+        )
+    )
+
+
 def _die_with_parent() -> None:
     """Ask Linux to stop a demo child when the demo itself dies, even by kill -9, so that no
     orphaned server keeps holding the port. Elsewhere this is a no-op."""
@@ -224,6 +283,41 @@ def _die_with_parent() -> None:
 
 def _child(*argv: str) -> list[str]:
     return [sys.executable, "-m", "ontrack.cli", *argv]
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _demo_tracking_commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The gateway on its usual ports (any that are taken are left out, so a second demo or
+    a running gateway does not stop this one) and a simulator of the seeded devices."""
+    import socket
+
+    from ontrack.tracking.services import device_directory
+
+    ports = {"gt06": 5023, "teltonika": 5027, "osmand": 5055}
+    flags = ["--host", "127.0.0.1", "--stats-interval", "30"]
+    for name, port in ports.items():
+        flags += [f"--{name}-port", str(port) if _port_free(port) else "off"]
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=0.5).close()
+    except OSError:
+        flags += ["--mqtt-host", "off"]
+    commands = {"gateway": _child("gateway", *flags)}
+    if device_directory() and args.simulated_devices > 0:
+        commands["simulator"] = _child(
+            "simulate", "--protocol", "all", "--devices", str(args.simulated_devices),
+            "--rate", "30", "--seed", str(args.seed),
+        )  # fmt: skip
+    return commands
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -244,6 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "web": _child("serve", "--host", args.host, "--port", str(args.port)),
         "worker": _child("worker"),
     }
+    commands.update(_demo_tracking_commands(args))
     for name, argv in commands.items():
         processes[name] = subprocess.Popen(argv, env=os.environ.copy(), preexec_fn=_die_with_parent)
         logger.info("started", extra={"child": name, "pid": processes[name].pid})
@@ -313,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--participants", type=int, default=600)
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--simulated-devices", type=int, default=300)
 
     serve = add("serve", cmd_serve, "run the web app (console, API)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -346,6 +442,38 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     importer.add_argument("--program", help="program name (default: ONTRACK_DEFAULT_PROGRAM)")
+
+    gateway = add("gateway", cmd_gateway, "run the device gateway (GT06, Teltonika, OsmAnd, MQTT)")
+    gateway.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    for name, default in (("gt06", 5023), ("teltonika", 5027), ("osmand", 5055)):
+        gateway.add_argument(
+            f"--{name}-port",
+            type=_port_or_off,
+            help=f"port, or 'off' (default {default}; setting ONTRACK_GATEWAY_{name.upper()}_PORT)",
+        )
+    gateway.add_argument("--mqtt-host", help="MQTT broker host, or 'off' (default 127.0.0.1)")
+    gateway.add_argument("--mqtt-port", type=int, help="MQTT broker port (default 1883)")
+    gateway.add_argument("--mqtt-client-id", help="MQTT client id (persistent session)")
+    gateway.add_argument("--idle-timeout", type=float, help="seconds without a frame (600)")
+    gateway.add_argument("--handshake-timeout", type=float, help="seconds to log in (30)")
+    gateway.add_argument("--db-timeout", type=float, help="seconds to wait for SQLite's lock (5)")
+    gateway.add_argument("--retry-interval", type=float, help="seconds between DB retries (2)")
+    gateway.add_argument("--stats-interval", type=float, help="seconds between stats lines (60)")
+    gateway.add_argument("--spool-dir", help="spool folder (default $ONTRACK_HOME/spool)")
+    gateway.add_argument("--strict-crc", action="store_true", help="reject GT06 CRC mismatches")
+
+    simulate = add("simulate", cmd_simulate, "drive simulated wearers against a running gateway")
+    simulate.add_argument("--devices", type=int, default=100)
+    simulate.add_argument(
+        "--protocol", choices=["gt06", "osmand", "teltonika", "mqtt", "all"], default="gt06"
+    )
+    simulate.add_argument("--host", default="127.0.0.1", help="gateway (or broker) host")
+    simulate.add_argument("--port", type=int, help="gateway port (default: the protocol's)")
+    simulate.add_argument("--mqtt-host", default="127.0.0.1")
+    simulate.add_argument("--mqtt-port", type=int, default=1883)
+    simulate.add_argument("--rate", type=float, default=60.0, help="seconds between reports")
+    simulate.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    simulate.add_argument("--seed", type=int, default=2026, help="same seed, same wearers")
 
     worker = add("worker", cmd_worker, "run background and periodic jobs")
     worker.add_argument("--workers", type=int, default=2)

@@ -1,0 +1,376 @@
+"""What every protocol server of the gateway shares: settings, counters, the device
+directory and the single batching writer.
+
+One writer for all connections
+------------------------------
+Connections hand decoded records to ``Writer.submit`` and get a future back. The writer
+collects frames from every connection for up to ``batch_delay`` seconds (or ``batch_size``
+records), stores them with one ``tracking.services.store_batch`` call in its own database
+thread, and only then resolves the futures: a connection sends its acknowledgement (the
+Teltonika record count, the HTTP 200, the MQTT PUBACK) once the data is durable. When the
+database raises ``DatabaseError`` the batch is appended to the local spool and fsynced
+instead, and the futures resolve as well: spooled is durable. While the spool holds
+anything, new batches go to the spool too, so that replay keeps the devices' order; the
+writer retries the database every ``retry_interval`` seconds and replays the spool, oldest
+first, before it writes directly again.
+
+All database work (batches, spool replay, directory refresh) runs in one thread, so the
+gateway holds one database connection, the event loop never blocks on I/O, and SQLite sees
+one writer per gateway process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+
+from ontrack.tracking.protocols import gt06, osmand, teltonika
+from ontrack.tracking.protocols.records import Record
+from ontrack.tracking.services import DeviceInfo, device_directory, store_batch
+from ontrack.tracking.spool import Spool, read_segment
+
+logger = logging.getLogger("ontrack.gateway")
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, f"ONTRACK_GATEWAY_{name}", default)
+
+
+@dataclass(slots=True)
+class GatewayConfig:
+    """Every knob of the gateway. ``from_settings`` reads ``ONTRACK_GATEWAY_*`` settings;
+    the CLI overrides them with flags. A port of ``None`` turns that server off."""
+
+    host: str = "0.0.0.0"
+    gt06_port: int | None = gt06.DEFAULT_PORT
+    teltonika_port: int | None = teltonika.DEFAULT_PORT
+    osmand_port: int | None = osmand.DEFAULT_PORT
+    mqtt_host: str | None = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_client_id: str = "ontrack-gateway"
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    idle_timeout: float = 600.0  # a GT06 heartbeats every 3-5 min; 10 min without a byte
+    handshake_timeout: float = 30.0  # to log in / send the IMEI / send HTTP headers
+    max_frame_size: int = gt06.MAX_FRAME_SIZE
+    batch_size: int = 5_000
+    batch_delay: float = 0.1
+    max_pending: int = 20_000  # records queued before connections stop being read
+    retry_interval: float = 2.0
+    db_timeout: float = 5.0  # SQLite busy timeout: longer than this and the batch spools
+    directory_refresh: float = 60.0
+    stats_interval: float = 60.0
+    strict_crc: bool = False
+    spool_dir: Path = field(default_factory=lambda: Path("spool"))
+
+    @classmethod
+    def from_settings(cls) -> GatewayConfig:
+        home = Path(getattr(settings, "ONTRACK_HOME", "."))
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            if item.name == "spool_dir":
+                continue
+            values[item.name] = _setting(item.name.upper(), getattr(defaults, item.name))
+        values["spool_dir"] = Path(_setting("SPOOL_DIR", home / "spool"))
+        return cls(**values)
+
+
+class Counters:
+    """Monotonic counters for the stats line; touched only from the event loop thread."""
+
+    def __init__(self) -> None:
+        self.values: Counter[str] = Counter()
+        self.connections = 0
+        self.started = time.monotonic()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self.values[name] += amount
+
+    def __getitem__(self, name: str) -> int:
+        return self.values[name]
+
+
+class Directory:
+    """Registered devices by identifier, refreshed from the database in the writer's thread.
+
+    The last good copy is kept in the spool folder, so a gateway that starts while the
+    database is down still knows its devices and can spool their positions.
+    """
+
+    def __init__(self, cache_file: Path) -> None:
+        self.cache_file = cache_file
+        self.devices: dict[str, DeviceInfo] = {}
+        self.loaded_at = 0.0
+        self.refresh_wanted = False
+
+    def get(self, identifier: str) -> DeviceInfo | None:
+        device = self.devices.get(identifier)
+        if device is None:
+            self.refresh_wanted = True
+        return device
+
+    def load(self) -> None:
+        """Read the database (runs in the database thread); fall back to the cached copy."""
+        try:
+            devices = device_directory()
+        except DatabaseError as error:
+            connection.close()
+            if not self.devices and self.cache_file.exists():
+                rows = json.loads(self.cache_file.read_text())
+                self.devices = {row["identifier"]: DeviceInfo(**row) for row in rows}
+                logger.warning(
+                    "device directory from cache",
+                    extra={"devices": len(self.devices), "error": str(error)[:200]},
+                )
+            self.loaded_at = time.monotonic()
+            return
+        self.devices = devices
+        self.loaded_at = time.monotonic()
+        self.refresh_wanted = False
+        temporary = self.cache_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps([dataclasses.asdict(d) for d in devices.values()]))
+        temporary.replace(self.cache_file)
+
+
+@dataclass(slots=True)
+class _Frame:
+    items: list[tuple[DeviceInfo, Record]]
+    future: asyncio.Future[None] | None
+    received: float
+
+
+def _device_from_dict(data: dict[str, Any]) -> DeviceInfo:
+    return DeviceInfo(**data)
+
+
+class Writer:
+    """Batches records from every connection and makes them durable (see module doc)."""
+
+    def __init__(self, config: GatewayConfig, counters: Counters, directory: Directory) -> None:
+        self.config = config
+        self.counters = counters
+        self.directory = directory
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ontrack-db")
+        self.spool = Spool(config.spool_dir)
+        self._frames: list[_Frame] = []
+        self._pending = 0
+        self._wakeup = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._held: list[Any] = []  # connections paused until the queue has room
+        self._next_retry = 0.0
+        self._spooling = self.spool.has_data()
+        self._stopping = False
+        self.torn_records = 0  # spool records found torn by a crash (written by the db thread)
+        self.delays: list[float] = []  # seconds from receipt to durable, since the last stats
+
+    async def in_db_thread(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    def submit(
+        self, items: list[tuple[DeviceInfo, Record]], *, wait: bool = True
+    ) -> asyncio.Future[None] | None:
+        """Queue one frame's records; the future resolves once they are durable."""
+        future = asyncio.get_running_loop().create_future() if wait else None
+        self._frames.append(_Frame(items, future, time.monotonic()))
+        self._pending += len(items)
+        if self._pending >= self.config.batch_size or len(self._frames) == 1:
+            self._wakeup.set()
+        if self._pending >= self.config.max_pending:
+            self._room.clear()
+        return future
+
+    async def room(self) -> None:
+        """Wait while too much is queued (back-pressure for frames that get no ack)."""
+        await self._room.wait()
+
+    def hold(self, connection: Any) -> None:
+        """Pause-side of back-pressure for Protocol connections: ``connection.resume()`` is
+        called once the queue has drained below half of ``max_pending`` (hysteresis, so that
+        thousands of connections are not paused and resumed for every batch)."""
+        self._held.append(connection)
+
+    @property
+    def spooling(self) -> bool:
+        return self._spooling
+
+    async def run(self) -> None:
+        """The writer loop: replay what the spool holds, then batch, store, acknowledge."""
+        loop = asyncio.get_running_loop()
+        await self.in_db_thread(self._prepare_connection)
+        while True:
+            if self._spooling and loop.time() >= self._next_retry:
+                self._spooling = not await self.in_db_thread(self._replay)
+                if self._spooling:
+                    self._next_retry = loop.time() + self.config.retry_interval
+            if (
+                self.directory.refresh_wanted and time.monotonic() - self.directory.loaded_at > 5
+            ) or time.monotonic() - self.directory.loaded_at > self.config.directory_refresh:
+                await self.in_db_thread(self.directory.load)
+            if not self._frames:
+                if self._stopping:
+                    return
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=1.0)
+                except TimeoutError:
+                    continue
+                if self._pending < self.config.batch_size:
+                    await asyncio.sleep(self.config.batch_delay)
+            await self._flush()
+
+    async def stop(self) -> None:
+        """Let the loop write what is queued, then return."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def _flush(self) -> None:
+        count = 0
+        take = 0
+        while take < len(self._frames) and count < self.config.batch_size:
+            count += len(self._frames[take].items)
+            take += 1
+        frames, self._frames = self._frames[:take], self._frames[take:]
+        self._pending -= count
+        if not self._room.is_set() and self._pending <= self.config.max_pending // 2:
+            self._room.set()
+            held, self._held = self._held, []
+            for waiting in held:
+                waiting.resume()
+        items = [item for frame in frames for item in frame.items]
+        received_at = datetime.now(UTC)
+        try:
+            outcome = await self.in_db_thread(self._store_or_spool, items, received_at)
+        except Exception as error:
+            logger.exception("batch neither stored nor spooled", extra={"items": len(items)})
+            self.counters.add("write_failures")
+            for frame in frames:
+                if frame.future is not None and not frame.future.done():
+                    frame.future.set_exception(error)
+            return
+        kind, stored_fixes, stored_events, dropped = outcome
+        if kind == "spooled":
+            self.counters.add("spooled", len(items))
+            if not self._spooling:
+                self._spooling = True
+                self._next_retry = asyncio.get_running_loop().time() + self.config.retry_interval
+        else:
+            self.counters.add("stored_fixes", stored_fixes)
+            self.counters.add("stored_events", stored_events)
+            for reason, amount in dropped.items():
+                self.counters.add(f"dropped_{reason}", amount)
+        now = time.monotonic()
+        if len(self.delays) < 200_000:
+            self.delays.extend(now - frame.received for frame in frames)
+        for frame in frames:
+            if frame.future is not None and not frame.future.done():
+                frame.future.set_result(None)
+
+    # --- database thread -------------------------------------------------------------
+
+    def _prepare_connection(self) -> None:
+        """On SQLite, wait at most ``db_timeout`` for the write lock: a database locked for
+        longer counts as away, and the batch is spooled rather than holding every ack."""
+        try:
+            connection.ensure_connection()
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {int(self.config.db_timeout * 1000)}")
+        except DatabaseError:
+            connection.close()
+
+    def _store_or_spool(
+        self, items: Sequence[tuple[DeviceInfo, Record]], received_at: datetime
+    ) -> tuple[str, int, int, dict[str, int]]:
+        if not self._spooling:
+            try:
+                if connection.connection is None:
+                    self._prepare_connection()
+                result = store_batch(items, received_at=received_at)
+            except DatabaseError as error:
+                logger.warning(
+                    "database unavailable, spooling",
+                    extra={"items": len(items), "error": str(error)[:200]},
+                )
+                connection.close()
+            else:
+                return "stored", result.stored_fixes, result.stored_events, dict(result.dropped)
+        self.spool.append(
+            [(dataclasses.asdict(device), record) for device, record in items],
+            received_at=received_at,
+        )
+        return "spooled", 0, 0, {}
+
+    def _replay(self) -> bool:
+        """Store every spooled batch, oldest first; True once the spool is empty."""
+        self.spool.seal()
+        for path in self.spool.sealed_segments():
+            segment = read_segment(path)
+            if segment.torn:
+                self.torn_records += 1
+                logger.warning("spool segment ends in a torn record", extra={"file": path.name})
+            for batch in segment.batches:
+                items = [(_device_from_dict(device), record) for device, record in batch.items]
+                try:
+                    if connection.connection is None:
+                        self._prepare_connection()
+                    store_batch(items, received_at=batch.received_at)
+                except (OperationalError, InterfaceError) as error:
+                    connection.close()
+                    logger.info("database still unavailable", extra={"error": str(error)[:200]})
+                    return False
+                except DatabaseError:
+                    # Not an outage: this batch can never be stored. Keep it aside for a
+                    # person to look at instead of blocking every batch behind it.
+                    logger.exception("spooled batch rejected", extra={"items": len(items)})
+                    rejected = self.config.spool_dir / "rejected"
+                    Spool(rejected).append(
+                        [(dataclasses.asdict(d), r) for d, r in items],
+                        received_at=batch.received_at,
+                    )
+            # A crash from here until the segment is removed replays it again: at least once.
+            self.spool.remove(path)
+            logger.info(
+                "spool replayed",
+                extra={"file": path.name, "batches": len(segment.batches), "torn": segment.torn},
+            )
+        return True
+
+
+@dataclass(eq=False)
+class Hub:
+    """What a protocol server needs: settings, counters, directory, writer, and the open
+    connections the idle reaper watches."""
+
+    config: GatewayConfig
+    counters: Counters
+    directory: Directory
+    writer: Writer
+    live: set[Any] = field(default_factory=set)
+
+    def lookup(self, identifier: str, protocol: str, peer: object) -> DeviceInfo | None:
+        """The registered device, or ``None`` after logging and counting an unknown one."""
+        device = self.directory.get(identifier)
+        if device is None:
+            self.counters.add("unknown_devices")
+            logger.warning(
+                "unknown device",
+                extra={"protocol": protocol, "identifier": identifier[:64], "peer": peer},
+            )
+        elif device.protocol != protocol:
+            self.counters.add("protocol_mismatches")
+        return device

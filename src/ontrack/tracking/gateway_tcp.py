@@ -1,0 +1,266 @@
+"""The gateway's binary TCP servers: GT06 and Teltonika.
+
+GT06 (port 5023)
+----------------
+A connection must log in (0x01 with its IMEI) within ``handshake_timeout``. A registered
+IMEI gets the login acknowledgement at once; an unknown IMEI gets none and the connection is
+closed, which is what Traccar does: the unit keeps retrying its login on its own schedule and
+is served as soon as someone registers it. Frames before a login close the connection (a
+real unit always logs in first after connecting). Location frames carry no acknowledgement
+in the protocol: they are queued for the writer without waiting, and when too much is
+queued the gateway stops reading the socket (back-pressure) instead of growing without
+bound. Alarm, status and heartbeat frames that carry device events are acknowledged only
+once those events are durable (a unit resends an unacknowledged alarm); those without
+events, and time requests, are answered at once. The idle clock restarts on each complete
+frame, not each byte, so a client that trickles bytes is closed after ``idle_timeout``
+like a silent one; the reassembly buffer never exceeds ``max_frame_size``.
+
+Teltonika (port 5027)
+---------------------
+The IMEI handshake is answered ``0x01`` for a registered device and ``0x00`` (then close)
+for anything else. Each AVL packet is acknowledged with its record count after its records
+are durable; a packet with a bad CRC is answered with a count of zero so the device sends it
+again. Codec 12 answers are logged, not acknowledged. A malformed header closes the
+connection. Every read has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from ontrack.tracking.gateway_core import Hub
+from ontrack.tracking.protocols import gt06, teltonika
+from ontrack.tracking.protocols.records import DecodeError
+from ontrack.tracking.services import DeviceInfo
+
+logger = logging.getLogger("ontrack.gateway")
+
+
+class Gt06Connection(asyncio.Protocol):
+    """One GT06 device connection (a Protocol, not streams: it is the hot path)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.device: DeviceInfo | None = None
+        self.imei: str | None = None
+        self.peer: Any = None
+        self.last_frame = 0.0
+        self.paused = False
+
+    # --- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        self.last_frame = asyncio.get_running_loop().time()
+        self.hub.live.add(self)
+        self.hub.counters.connections += 1
+        self.hub.counters.add("connections_opened")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.hub.live.discard(self)
+        self.hub.counters.connections -= 1
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        frames, rest, skipped = gt06.split_frames(
+            buffer, max_frame_size=self.hub.config.max_frame_size
+        )
+        self.buffer = rest
+        if skipped:
+            self.hub.counters.add("bad_bytes", skipped)
+        room = self.hub.writer._room
+        for index, frame in enumerate(frames):
+            self._frame(frame)
+            if self.transport is None or self.transport.is_closing():
+                return
+            if self.paused and not room.is_set():
+                # Back-pressure: keep the frames not yet decoded (they are whole, so they split
+                # again unchanged) and read nothing more until the writer has room, so that a
+                # socket's backlog cannot overshoot the writer's queue.
+                self.buffer = b"".join(frames[index + 1 :]) + rest
+                return
+
+    # --- the reaper's view -------------------------------------------------------------
+
+    def expired(self, now: float) -> bool:
+        """Silent (or only trickling) for too long: before login, ``handshake_timeout``."""
+        limit = self.hub.config.idle_timeout if self.device else self.hub.config.handshake_timeout
+        return now - self.last_frame > limit
+
+    def close(self, reason: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.hub.counters.add(f"closed_{reason}")
+            self.transport.close()
+
+    # --- frames ------------------------------------------------------------------------
+
+    def _frame(self, frame: bytes) -> None:
+        counters = self.hub.counters
+        device = self.device
+        try:
+            result = gt06.decode(
+                frame,
+                imei=self.imei,
+                time_offset_minutes=device.time_offset_minutes if device else 0,
+                strict_crc=self.hub.config.strict_crc,
+            )
+        except DecodeError as error:
+            counters.add("bad_frames")
+            if error.reason == "crc_mismatch":
+                counters.add("crc_mismatches")
+            logger.info(
+                "bad frame",
+                extra={"protocol": "gt06", "reason": error.reason, "peer": self.peer,
+                       "imei": self.imei},
+            )  # fmt: skip
+            if error.reason == "not_logged_in":
+                self.close("not_logged_in")
+            return
+        counters.add("frames")
+        if result.crc_mismatch:
+            counters.add("crc_mismatches")
+        self.last_frame = asyncio.get_running_loop().time()
+        if result.protocol == gt06.MSG_LOGIN:
+            self._login(result)
+            return
+        assert device is not None
+        if result.records:
+            items = [(device, record) for record in result.records]
+            writer = self.hub.writer
+            if result.reply is None:
+                writer.submit(items, wait=False)
+                if not self.paused and not writer._room.is_set():
+                    self._pause()
+            else:
+                future = writer.submit(items)
+                assert future is not None
+                reply = result.reply
+                future.add_done_callback(lambda done: self._send_when_durable(done, reply))
+        elif result.reply is not None:
+            self._send(result.reply)
+
+    def _login(self, result: gt06.Gt06Result) -> None:
+        assert result.imei is not None
+        device = self.hub.lookup(result.imei, "gt06", self.peer)
+        if device is None:
+            self.close("unknown_device")
+            return
+        self.device = device
+        self.imei = result.imei
+        if result.reply is not None:
+            self._send(result.reply)
+
+    def _send(self, reply: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(reply)
+
+    def _send_when_durable(self, done: asyncio.Future[None], reply: bytes) -> None:
+        if done.cancelled() or done.exception() is not None:
+            self.close("write_failed")  # no ack: the unit sends the frame again
+            return
+        self._send(reply)
+
+    def _pause(self) -> None:
+        assert self.transport is not None
+        self.paused = True
+        self.transport.pause_reading()
+        self.hub.counters.add("backpressure_pauses")
+        self.hub.writer.hold(self)
+
+    def resume(self) -> None:
+        """Called by the writer once it has room again (one call per held connection, no
+        task per connection: with thousands of connections that is most of the cost)."""
+        self.paused = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.buffer:
+            held, self.buffer = self.buffer, b""
+            self.data_received(held)  # the frames held back when the queue was full
+            if self.paused or self.transport.is_closing():
+                return  # held again
+        self.transport.resume_reading()
+
+
+async def handle_teltonika(
+    hub: Hub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """One Teltonika connection: handshake, then packets acknowledged after durable."""
+    config = hub.config
+    counters = hub.counters
+    peer = writer.get_extra_info("peername")
+    counters.connections += 1
+    counters.add("connections_opened")
+    imei: str | None = None
+    try:
+        header = await asyncio.wait_for(reader.readexactly(2), config.handshake_timeout)
+        teltonika.parse_handshake(header)  # raises at once on an impossible IMEI length
+        body = await asyncio.wait_for(
+            reader.readexactly(int.from_bytes(header, "big")), config.handshake_timeout
+        )
+        handshake = teltonika.parse_handshake(header + body)
+        if handshake is None:
+            raise DecodeError("bad_handshake")
+        device = hub.lookup(handshake.imei, "teltonika", peer)
+        if device is None:
+            writer.write(teltonika.HANDSHAKE_REJECT)
+            await writer.drain()
+            return
+        imei = handshake.imei
+        writer.write(teltonika.HANDSHAKE_ACCEPT)
+        await writer.drain()
+        while True:
+            head = await asyncio.wait_for(reader.readexactly(8), config.idle_timeout)
+            total = teltonika.packet_length(head)
+            assert total is not None
+            rest = await asyncio.wait_for(reader.readexactly(total - 8), config.handshake_timeout)
+            try:
+                result = teltonika.decode_packet(head + rest, imei=imei)
+            except DecodeError as error:
+                counters.add("bad_frames")
+                if error.reason == "crc_mismatch":
+                    counters.add("crc_mismatches")
+                logger.info(
+                    "bad frame",
+                    extra={"protocol": "teltonika", "reason": error.reason, "imei": imei},
+                )
+                writer.write(b"\x00\x00\x00\x00")  # nothing accepted: the device resends
+                await writer.drain()
+                continue
+            counters.add("frames")
+            if result.command_response is not None:
+                logger.info(
+                    "command response",
+                    extra={"imei": imei, "response": result.command_response[:200]},
+                )
+                continue
+            if result.records:
+                future = hub.writer.submit([(device, record) for record in result.records])
+                assert future is not None
+                await future
+            if result.reply is not None:
+                writer.write(result.reply)
+                await writer.drain()
+    except DecodeError as error:
+        counters.add("bad_frames")
+        logger.info(
+            "bad frame", extra={"protocol": "teltonika", "reason": error.reason, "peer": peer}
+        )
+    except TimeoutError:
+        counters.add("closed_timeout")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    except Exception:
+        counters.add("write_failures")
+        logger.exception("teltonika connection failed", extra={"imei": imei})
+    finally:
+        counters.connections -= 1
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()

@@ -1,0 +1,524 @@
+"""``ontrack simulate``: simulated wearers reporting over the real protocols.
+
+Each registered device (``device_directory()``, filtered by protocol) becomes a wearer who
+lives near one of a few US cities: a home and a workplace within about 15 km of the centre,
+home at night, a commute on a straight segment at walking speed (short trips) or driving
+speed, a working day at work. The battery drains by day and charges at night (a few wearers
+forget); below 20 % the device reports a low battery. Now and then a strap is tampered with,
+and now and then the device loses signal for a few minutes: it keeps its fixes and sends
+them in a burst when the signal is back, as real units do.
+
+Wearers are deterministic for a ``--seed`` (the same homes, routes, habits and incidents
+for the same report times); the network timing of course is not. Reports use the wall
+clock, so the positions are "now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ontrack.tracking.protocols import gt06, mqtt_json, osmand, teltonika
+
+logger = logging.getLogger("ontrack.simulator")
+
+# (name, lat, lon, time zone)
+CITIES = [
+    ("New York", 40.7128, -74.0060, "America/New_York"),
+    ("Newark", 40.7357, -74.1724, "America/New_York"),
+    ("Chicago", 41.8781, -87.6298, "America/Chicago"),
+    ("Houston", 29.7604, -95.3698, "America/Chicago"),
+    ("Los Angeles", 34.0522, -118.2437, "America/Los_Angeles"),
+    ("Miami", 25.7617, -80.1918, "America/New_York"),
+]
+DEFAULT_PORTS = {
+    "gt06": gt06.DEFAULT_PORT,
+    "teltonika": teltonika.DEFAULT_PORT,
+    "osmand": osmand.DEFAULT_PORT,
+    "mqtt": 1883,
+}
+_PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
+                   "mqtt": "mqtt"}  # fmt: skip
+_EARTH_M = 6_371_000.0
+
+
+def _offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    dlat = math.degrees(north_m / _EARTH_M)
+    dlon = math.degrees(east_m / (_EARTH_M * math.cos(math.radians(lat))))
+    return lat + dlat, lon + dlon
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    north = math.radians(b[0] - a[0]) * _EARTH_M
+    east = math.radians(b[1] - a[1]) * _EARTH_M * math.cos(math.radians(a[0]))
+    return math.hypot(north, east)
+
+
+def _bearing(a: tuple[float, float], b: tuple[float, float]) -> float:
+    north = b[0] - a[0]
+    east = (b[1] - a[1]) * math.cos(math.radians(a[0]))
+    return math.degrees(math.atan2(east, north)) % 360
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a wearer's device says at one moment."""
+
+    time: datetime
+    lat: float
+    lon: float
+    speed_kmh: float
+    course: float
+    battery_pct: int
+    charging: bool
+    events: tuple[str, ...] = ()  # "tamper", "low_battery", "charger_connected"...
+
+
+@dataclass(slots=True)
+class Wearer:
+    """One simulated person and their device; ``report(t)`` is the device's next message."""
+
+    identifier: str
+    home: tuple[float, float]
+    work: tuple[float, float]
+    zone: ZoneInfo
+    leave_home: float  # local hour
+    leave_work: float
+    speed_kmh: float
+    forgets_charging: bool
+    rng: random.Random
+    battery: float = 100.0
+    charging: bool = False
+    low_reported: bool = False
+    outage_until: datetime | None = None
+    held: list[Report] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, identifier: str, seed: int) -> Wearer:
+        rng = random.Random(f"{seed}:{identifier}")
+        _, lat, lon, zone = rng.choice(CITIES)
+
+        def near() -> tuple[float, float]:
+            distance = 15_000 * math.sqrt(rng.random())
+            angle = rng.uniform(0, 2 * math.pi)
+            return _offset(lat, lon, distance * math.cos(angle), distance * math.sin(angle))
+
+        home, work = near(), near()
+        return cls(
+            identifier=identifier,
+            home=home,
+            work=work,
+            zone=ZoneInfo(zone),
+            leave_home=rng.uniform(6.5, 9.0),
+            leave_work=rng.uniform(16.0, 18.5),
+            speed_kmh=5.0 if _distance_m(home, work) < 3_000 else rng.uniform(25, 50),
+            forgets_charging=rng.random() < 0.08,
+            rng=rng,
+            battery=rng.uniform(60, 100),
+        )
+
+    def position(self, when: datetime) -> tuple[float, float, float, float]:
+        """(lat, lon, speed km/h, course) at ``when``: home, commuting, or at work."""
+        local = when.astimezone(self.zone)
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        trip_h = _distance_m(self.home, self.work) / 1000 / self.speed_kmh
+        for start, origin, target in (
+            (self.leave_home, self.home, self.work),
+            (self.leave_work, self.work, self.home),
+        ):
+            if start <= hour < start + trip_h:
+                share = (hour - start) / trip_h
+                lat = origin[0] + (target[0] - origin[0]) * share
+                lon = origin[1] + (target[1] - origin[1]) * share
+                return lat, lon, self.speed_kmh, _bearing(origin, target)
+        at_work = self.leave_home + trip_h <= hour < self.leave_work and local.weekday() < 5
+        place = self.work if at_work else self.home
+        lat, lon = _offset(place[0], place[1], self.rng.gauss(0, 8), self.rng.gauss(0, 8))
+        return lat, lon, 0.0, 0.0
+
+    def step(self, when: datetime, elapsed_s: float) -> list[Report]:
+        """Advance battery and incidents by ``elapsed_s`` and return what to send now: one
+        report, nothing during a signal outage, or a burst of held reports after one."""
+        local_hour = when.astimezone(self.zone).hour
+        events: list[str] = []
+        should_charge = (local_hour >= 22 or local_hour < 6) and not self.forgets_charging
+        if should_charge != self.charging:
+            self.charging = should_charge
+            events.append("charger_connected" if should_charge else "charger_disconnected")
+        hours = elapsed_s / 3600
+        self.battery = (
+            min(100.0, self.battery + 25 * hours)
+            if self.charging
+            else max(0.0, self.battery - 4.5 * hours)
+        )
+        if self.battery < 20 and not self.charging and not self.low_reported:
+            events.append("low_battery")
+            self.low_reported = True
+        if self.battery > 30:
+            self.low_reported = False
+        if self.rng.random() < elapsed_s / (5 * 86_400):  # about one tamper per 5 days
+            events.append("tamper")
+        lat, lon, speed, course = self.position(when)
+        report = Report(when, lat, lon, speed, course, round(self.battery), self.charging,
+                        tuple(events))  # fmt: skip
+        if self.outage_until is None and self.rng.random() < elapsed_s / (86_400 / 2):
+            self.outage_until = when + timedelta(seconds=self.rng.uniform(120, 900))
+        if self.outage_until is not None:
+            self.held.append(report)
+            if when < self.outage_until:
+                return []
+            self.outage_until = None
+            burst, self.held = self.held, []
+            return burst
+        return [report]
+
+
+@dataclass(slots=True)
+class SimulatorOptions:
+    devices: int
+    protocol: str
+    host: str = "127.0.0.1"
+    port: int | None = None
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    rate: float = 60.0
+    duration: float | None = None
+    seed: int = 2026
+
+
+@dataclass(slots=True)
+class SimulatorStats:
+    sent: int = 0
+    acked: int = 0
+    errors: int = 0
+    connections: int = 0
+
+
+# --- protocol encoders -----------------------------------------------------------------
+
+
+def gt06_login(imei: str, serial: int) -> bytes:
+    return gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex(imei.rjust(16, "0")[-16:]), serial)
+
+
+def gt06_frames(report: Report, serial: int) -> list[bytes]:
+    """A 0x12 location frame, plus an alarm or heartbeat frame for the report's events."""
+    location = gt06.encode_gps_lbs(
+        time=report.time, lat=report.lat, lon=report.lon, speed_kmh=min(int(report.speed_kmh), 255),
+        course=int(report.course), satellites=8, serial=serial, cell=(310, 26, 1234, 56789),
+    )  # fmt: skip
+    frames = [location]
+    level = 6 if report.battery_pct >= 90 else max(1, min(5, report.battery_pct * 6 // 100))
+    info = 0x40 | (0x04 if report.charging else 0)
+    if "tamper" in report.events:
+        gps_block = location[4:22]
+        lbs = bytes([9]) + location[22:30]
+        status = bytes([info, level, 4, 0x13, 0x02])
+        frames.append(gt06.encode_frame(gt06.MSG_ALARM, gps_block + lbs + status, serial + 1))
+    elif report.events:
+        frames.append(gt06.encode_frame(gt06.MSG_STATUS, bytes([info, level, 4, 0, 2]), serial + 1))
+    return frames
+
+
+def teltonika_packet(reports: list[Report]) -> bytes:
+    records = b""
+    for report in reports:
+        event_io = 252 if "tamper" in report.events else 0
+        io: dict[int, int] = {113: report.battery_pct, 21: 4, 69: 1, 240: int(report.speed_kmh > 0)}
+        if event_io:
+            io[252] = 1
+        records += teltonika.encode_record(
+            time=report.time, lat=report.lat, lon=report.lon, angle=int(report.course),
+            satellites=8, speed=int(report.speed_kmh), event_io_id=event_io, io=io,
+        )  # fmt: skip
+    return teltonika.encode_packet(teltonika.CODEC_8, len(reports), records)
+
+
+def osmand_query(identifier: str, report: Report) -> str:
+    alarms = {"tamper": "tampering", "low_battery": "lowBattery"}
+    fields = {
+        "id": identifier,
+        "lat": f"{report.lat:.6f}",
+        "lon": f"{report.lon:.6f}",
+        "timestamp": str(int(report.time.timestamp())),
+        "speed": f"{report.speed_kmh / osmand.KNOTS_TO_KMH:.2f}",
+        "bearing": f"{report.course:.0f}",
+        "accuracy": "8",
+        "batt": str(report.battery_pct),
+        "charge": "true" if report.charging else "false",
+    }
+    alarm = ",".join(alarms[e] for e in report.events if e in alarms)
+    if alarm:
+        fields["alarm"] = alarm
+    return "&".join(f"{key}={value}" for key, value in fields.items())
+
+
+def mqtt_payload(reports: list[Report]) -> bytes:
+    known = {"tamper", "low_battery", "charger_connected", "charger_disconnected"}
+    readings: list[dict[str, Any]] = [
+        {"time": r.time.isoformat(), "lat": round(r.lat, 6), "lon": round(r.lon, 6),
+         "accuracy": 8.0, "speed_kmh": round(r.speed_kmh, 1), "course": round(r.course),
+         "battery": r.battery_pct, "charging": r.charging,
+         "events": [e for e in r.events if e in known]}
+        for r in reports
+    ]  # fmt: skip
+    return json.dumps(readings[0] if len(readings) == 1 else readings).encode()
+
+
+# --- device links ----------------------------------------------------------------------
+
+
+class _Link:
+    """One device's connection to the gateway."""
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def send(self, reports: list[Report]) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+class _Gt06Link(_Link):
+    def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
+        self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
+        self.serial = 1
+        self.writer: asyncio.StreamWriter | None = None
+        self.acks: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(gt06_login(self.identifier, self.serial))
+        login_ack = await asyncio.wait_for(reader.read(64), 30)
+        if not login_ack:
+            raise ConnectionError(f"gateway refused the login of {self.identifier}")
+        self.acks = asyncio.create_task(self._drain(reader))
+
+    async def _drain(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(Exception):
+            while data := await reader.read(4096):
+                self.stats.acked += data.count(b"\r\n")
+
+    async def send(self, reports: list[Report]) -> None:
+        assert self.writer is not None
+        for report in reports:
+            self.serial = (self.serial + 2) & 0xFFFF
+            for frame in gt06_frames(report, self.serial):
+                self.writer.write(frame)
+            self.stats.sent += 1
+        await self.writer.drain()
+
+    async def close(self) -> None:
+        if self.acks is not None:
+            self.acks.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _TeltonikaLink(_Link):
+    def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
+        self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        imei = self.identifier.encode()
+        self.writer.write(len(imei).to_bytes(2, "big") + imei)
+        if await asyncio.wait_for(self.reader.readexactly(1), 30) != teltonika.HANDSHAKE_ACCEPT:
+            raise ConnectionError(f"gateway refused the handshake of {self.identifier}")
+
+    async def send(self, reports: list[Report]) -> None:
+        assert self.reader is not None and self.writer is not None
+        for start in range(0, len(reports), 50):
+            chunk = reports[start : start + 50]
+            self.writer.write(teltonika_packet(chunk))
+            self.stats.sent += len(chunk)
+            ack = await asyncio.wait_for(self.reader.readexactly(4), 60)
+            self.stats.acked += int.from_bytes(ack, "big")
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _OsmandLink(_Link):
+    def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
+        self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def send(self, reports: list[Report]) -> None:
+        for report in reports:
+            if self.writer is None or self.writer.is_closing():
+                await self.open()
+            assert self.reader is not None and self.writer is not None
+            request = (
+                f"GET /?{osmand_query(self.identifier, report)} HTTP/1.1\r\n"
+                f"Host: {self.host}\r\nUser-Agent: ontrack-simulator\r\n\r\n"
+            )
+            self.writer.write(request.encode())
+            self.stats.sent += 1
+            head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 60)
+            if head.split(b" ", 2)[1] == b"200":
+                self.stats.acked += 1
+            else:
+                self.stats.errors += 1
+            if b"connection: close" in head.lower():
+                self.writer.close()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _MqttLink(_Link):
+    """Publishes through one shared paho client (the broker sees one topic per device)."""
+
+    def __init__(self, identifier: str, client: Any, stats: SimulatorStats) -> None:
+        self.topic = mqtt_json.topic_for(identifier)
+        self.client, self.stats = client, stats
+
+    async def open(self) -> None:
+        return None
+
+    async def send(self, reports: list[Report]) -> None:
+        for start in range(0, len(reports), 100):
+            chunk = reports[start : start + 100]
+            self.client.publish(self.topic, mqtt_payload(chunk), qos=1)
+            self.stats.sent += len(chunk)
+
+
+async def _device(wearer: Wearer, link: _Link, options: SimulatorOptions, deadline: float,
+                  stats: SimulatorStats) -> None:  # fmt: skip
+    await asyncio.sleep(wearer.rng.uniform(0, min(options.rate, 5.0)))
+    while time.monotonic() < deadline:
+        try:
+            await link.open()
+            stats.connections += 1
+            last = datetime.now(UTC) - timedelta(seconds=options.rate)
+            while time.monotonic() < deadline:
+                now = datetime.now(UTC)
+                reports = wearer.step(now, (now - last).total_seconds())
+                last = now
+                if reports:
+                    await link.send(reports)
+                await asyncio.sleep(options.rate * wearer.rng.uniform(0.9, 1.1))
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            stats.errors += 1
+            logger.info("device link failed", extra={"device": wearer.identifier,
+                                                     "error": str(error)[:120]})  # fmt: skip
+            await asyncio.sleep(min(options.rate, 10.0))
+        finally:
+            await link.close()
+
+
+def registered_identifiers(protocol: str) -> list[tuple[str, str]]:
+    """(identifier, simulator protocol) of registered devices for ``protocol`` (or all)."""
+    from ontrack.tracking.services import device_directory
+
+    wanted = {name: key for key, name in _PROTOCOL_NAMES.items()}
+    found = []
+    for identifier, info in sorted(device_directory().items()):
+        key = wanted.get(info.protocol)
+        if key is not None and (protocol == "all" or key == protocol):
+            found.append((identifier, key))
+    return found
+
+
+async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) -> SimulatorStats:
+    """Run the wearers until ``options.duration`` is over (or forever)."""
+    stats = SimulatorStats()
+    deadline = time.monotonic() + (options.duration if options.duration else float("inf"))
+    mqtt_client: Any = None
+    if any(protocol == "mqtt" for _, protocol in devices):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        mqtt_client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"ontrack-sim-{options.seed}"
+        )
+        mqtt_client.max_queued_messages_set(0)
+        mqtt_client.on_publish = lambda *args: setattr(stats, "acked", stats.acked + 1)
+        try:
+            mqtt_client.connect(options.mqtt_host, options.mqtt_port)
+        except OSError as error:
+            logger.warning("no MQTT broker; MQTT devices left out", extra={"error": str(error)})
+            devices = [(i, p) for i, p in devices if p != "mqtt"]
+            mqtt_client = None
+        else:
+            mqtt_client.loop_start()
+    tasks = []
+    for identifier, protocol in devices:
+        wearer = Wearer.create(identifier, options.seed)
+        port = options.port or DEFAULT_PORTS[protocol]
+        link: _Link
+        if protocol == "gt06":
+            link = _Gt06Link(identifier, options.host, port, stats)
+        elif protocol == "teltonika":
+            link = _TeltonikaLink(identifier, options.host, port, stats)
+        elif protocol == "osmand":
+            link = _OsmandLink(identifier, options.host, port, stats)
+        else:
+            link = _MqttLink(identifier, mqtt_client, stats)
+        tasks.append(asyncio.create_task(_device(wearer, link, options, deadline, stats)))
+    reporter = asyncio.create_task(_report(stats))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        reporter.cancel()
+        if mqtt_client is not None:
+            mqtt_client.loop_stop()
+            mqtt_client.disconnect()
+    return stats
+
+
+async def _report(stats: SimulatorStats) -> None:
+    while True:
+        await asyncio.sleep(30)
+        logger.info("simulator stats", extra={"sent": stats.sent, "acked": stats.acked,
+                                              "errors": stats.errors})  # fmt: skip
+
+
+def run_simulator(options: SimulatorOptions) -> int:
+    """The ``ontrack simulate`` command: pick registered devices, then run them."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    devices = registered_identifiers(options.protocol)
+    if not devices:
+        logger.error(
+            "no registered devices for this protocol", extra={"protocol": options.protocol}
+        )
+        return 2
+    if len(devices) < options.devices:
+        logger.warning(
+            "fewer registered devices than asked for; simulating those",
+            extra={"asked": options.devices, "registered": len(devices)},
+        )
+    devices = devices[: options.devices]
+    logger.info("simulating", extra={"devices": len(devices), "protocol": options.protocol,
+                                     "rate_s": options.rate, "seed": options.seed})  # fmt: skip
+    try:
+        stats = asyncio.run(simulate(options, devices))
+    except KeyboardInterrupt:
+        return 0
+    logger.info("simulator done", extra={"sent": stats.sent, "acked": stats.acked,
+                                         "errors": stats.errors})  # fmt: skip
+    return 0

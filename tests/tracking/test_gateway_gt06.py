@@ -1,0 +1,120 @@
+"""The GT06 server: real frames over a real socket, stored through the real database."""
+
+from datetime import UTC, datetime
+
+import pytest
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import (
+    closed_by_peer,
+    connect,
+    eventually,
+    receive_exactly,
+    running_gateway,
+)
+
+from ontrack.tracking.models import DeviceEventRecord, Position
+from ontrack.tracking.protocols import gt06
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IMEI = "359710049095095"
+WHEN = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
+
+
+def _login(imei: str = IMEI, serial: int = 1) -> bytes:
+    return gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex("0" + imei), serial)
+
+
+def test_a_registered_device_is_acknowledged_and_its_positions_stored(tmp_path):
+    register_device(IMEI, "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login(serial=7))
+        assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_LOGIN, b"", 7)
+        sock.sendall(
+            gt06.encode_gps_lbs(time=WHEN, lat=40.7128, lon=-74.006, speed_kmh=12, serial=8)
+            + gt06.encode_gps_lbs(time=WHEN.replace(second=35), lat=40.713, lon=-74.0062,
+                                  serial=9)
+        )  # fmt: skip
+        assert eventually(lambda: Position.objects.count() == 2), "both fixes stored"
+        sock.close()
+    first = Position.objects.order_by("time").first()
+    assert first is not None
+    assert (round(first.lat, 4), round(first.lon, 4)) == (40.7128, -74.006)
+    assert first.time == WHEN and first.speed_kmh == 12
+
+
+def test_an_alarm_is_acknowledged_only_once_its_event_is_stored(tmp_path):
+    register_device(IMEI, "gt06")
+    location = gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=3)
+    content = location[4:22] + bytes([9]) + location[22:30] + bytes([0x44, 5, 4, 0x13, 2])
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        sock.sendall(gt06.encode_frame(gt06.MSG_ALARM, content, 0x1C))
+        assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_ALARM, b"", 0x1C)
+        assert DeviceEventRecord.objects.filter(kind="tamper").count() == 1, (
+            "the tamper event is in the database before the acknowledgement"
+        )
+        sock.close()
+
+
+def test_an_unknown_device_gets_no_login_ack_and_is_counted(tmp_path):
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login("123456789012345"))
+        assert closed_by_peer(sock), "the connection of an unknown device is closed"
+        assert gateway.counters["unknown_devices"] == 1
+    assert Position.objects.count() == 0
+
+
+def test_frames_before_login_close_the_connection(tmp_path):
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
+        assert closed_by_peer(sock)
+
+
+def test_a_silent_or_trickling_client_is_closed_and_others_are_served(tmp_path):
+    register_device(IMEI, "gt06")
+    with running_gateway(tmp_path, handshake_timeout=0.5, idle_timeout=1.0) as gateway:
+        port = gateway.ports["gt06"]
+        silent = connect(port)
+        trickler = connect(port)
+        trickler.sendall(_login()[:5])  # a login that never completes
+        device = connect(port)
+        device.sendall(_login())
+        assert receive_exactly(device, 10)[3] == gt06.MSG_LOGIN
+        assert closed_by_peer(silent) and closed_by_peer(trickler)
+        device.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
+        assert eventually(lambda: Position.objects.count() == 1)
+        for sock in (silent, trickler, device):
+            sock.close()
+
+
+def test_garbage_and_oversized_frames_are_skipped_not_buffered(tmp_path):
+    register_device(IMEI, "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        sock.sendall(b"\x00" * 50_000 + b"\x79\x79\xff\xff" + b"\x01" * 5_000)
+        sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
+        assert eventually(lambda: Position.objects.count() == 1), "the stream resynchronised"
+        assert gateway.counters["bad_bytes"] >= 50_000
+        sock.close()
+
+
+def test_a_crc_mismatch_is_counted_and_the_frame_still_decoded(tmp_path):
+    register_device(IMEI, "gt06")
+    frame = bytearray(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
+    frame[-4] ^= 0xFF
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        sock.sendall(bytes(frame))
+        assert eventually(lambda: Position.objects.count() == 1)
+        assert gateway.counters["crc_mismatches"] == 1
+        sock.close()

@@ -1,0 +1,104 @@
+"""The OsmAnd / Traccar Client HTTP server: query and JSON forms, the apps' status codes."""
+
+import json
+import socket
+
+import pytest
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gateway
+
+from ontrack.tracking.models import DeviceEventRecord, Position
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
+             content_type: str = "") -> int:  # fmt: skip
+    head = f"{method} {target} HTTP/1.1\r\nHost: gateway\r\n"
+    if body:
+        head += f"Content-Length: {len(body)}\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    sock.sendall(head.encode() + b"\r\n" + body)
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        response += chunk
+    return int(response.split(b" ", 2)[1])
+
+
+def test_query_form_is_stored_with_speed_converted_from_knots(tmp_path):
+    register_device("48241179", "osmand")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["osmand"])
+        status = _request(sock, "GET", "/?id=48241179&lat=34.0522&lon=-118.2437"
+                          "&timestamp=1772364600&speed=10&batt=55")  # fmt: skip
+        assert status == 200
+        assert Position.objects.count() == 1, "stored before the 200"
+        # keep-alive: a second request on the same connection, as a form POST
+        body = b"id=48241179&lat=34.06&lon=-118.25&timestamp=1772364660&alarm=sos"
+        assert _request(sock, "POST", "/", body, "application/x-www-form-urlencoded") == 200
+        sock.close()
+    first = Position.objects.order_by("time").first()
+    assert first is not None and first.speed_kmh == pytest.approx(18.52)
+    assert DeviceEventRecord.objects.filter(kind="sos").count() == 1
+
+
+def test_json_form_of_traccar_client_is_stored(tmp_path):
+    register_device("48241179", "osmand")
+    body = json.dumps({"device_id": "48241179", "location": {
+        "timestamp": "2026-03-01T13:45:12.862Z",
+        "coords": {"latitude": 37.42, "longitude": -122.08, "accuracy": 5, "speed": 1,
+                   "heading": -1, "altitude": 5},
+        "battery": {"level": 0.79, "is_charging": False}}}).encode()  # fmt: skip
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["osmand"])
+        assert _request(sock, "POST", "/", body, "application/json") == 200
+        sock.close()
+    position = Position.objects.get()
+    assert (position.lat, position.lon, position.accuracy_m) == (37.42, -122.08, 5)
+
+
+def test_unknown_devices_get_400_in_query_form_and_404_in_json(tmp_path):
+    body = json.dumps(
+        {
+            "device_id": "nobody",
+            "location": {
+                "timestamp": "2026-03-01T13:45:12Z",
+                "coords": {"latitude": 1.0, "longitude": 2.0},
+            },
+        }
+    )
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["osmand"])
+        assert _request(sock, "GET", "/?id=nobody&lat=1&lon=2") == 400
+        assert _request(sock, "POST", "/", body.encode(), "application/json") == 404
+        assert gateway.counters["unknown_devices"] == 2
+        sock.close()
+    assert Position.objects.count() == 0
+
+
+def test_bad_requests_are_refused(tmp_path):
+    register_device("48241179", "osmand")
+    with running_gateway(tmp_path) as gateway:
+        port = gateway.ports["osmand"]
+        sock = connect(port)
+        assert _request(sock, "GET", "/?id=48241179&lat=abc&lon=2") == 400
+        sock.close()
+        sock = connect(port)
+        assert _request(sock, "GET", "/?" + "x" * 20_000) == 431
+        sock.close()
+        sock = connect(port)
+        sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 10000000\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 413 ")
+        assert closed_by_peer(sock)
+        sock.close()
+
+
+def test_a_client_that_never_finishes_its_headers_is_closed(tmp_path):
+    with running_gateway(tmp_path, handshake_timeout=0.5) as gateway:
+        sock = connect(gateway.ports["osmand"])
+        sock.sendall(b"GET /?id=1 HTTP/1.1\r\nHost: x\r\n")
+        assert closed_by_peer(sock)

@@ -1,0 +1,150 @@
+"""The gateway as an operator runs it (a separate process on a real SQLite file) through a
+database outage and a kill -9: every acknowledged record ends up stored.
+
+The outage is real: the test holds SQLite's write lock (``BEGIN EXCLUSIVE`` from its own
+connection) for longer than the gateway's ``--db-timeout``, so ``store_batch`` fails with
+"database is locked" exactly as it does when another process hogs the database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.support import cli_environment
+from tests.tracking.gateway_helpers import eventually, receive_exactly
+
+from ontrack.tracking.protocols import teltonika
+
+IMEIS = [f"35209308100{n:04d}" for n in range(3)]
+START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated ontrack home with three registered Teltonika devices."""
+    home = tmp_path_factory.mktemp("gateway-home")
+    env = cli_environment(home)
+    code = (
+        "from ontrack.tracking.services import device_register\n"
+        f"for imei in {IMEIS!r}:\n"
+        "    device_register(actor=None, identifier=imei, protocol='teltonika', kind='ankle')\n"
+    )
+    subprocess.run([sys.executable, "-m", "ontrack.cli", "migrate"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    return home
+
+
+def _start_gateway(home: Path, port: int) -> subprocess.Popen[str]:
+    env = cli_environment(home)
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
+         "--teltonika-port", str(port), "--gt06-port", "off", "--osmand-port", "off",
+         "--mqtt-host", "off", "--db-timeout", "0.2", "--retry-interval", "0.3"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    assert eventually(listening, timeout=30), "the gateway listens"
+    return gateway
+
+
+def _send_packets(port: int, first: int, count: int) -> int:
+    """Send ``count`` one-record packets from each device; return the records acknowledged."""
+    acknowledged = 0
+    for offset, imei in enumerate(IMEIS):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.settimeout(30)
+            sock.sendall(len(imei).to_bytes(2, "big") + imei.encode())
+            assert receive_exactly(sock, 1) == teltonika.HANDSHAKE_ACCEPT
+            for n in range(first, first + count):
+                when = START + timedelta(seconds=10 * n + offset)
+                record = teltonika.encode_record(time=when, lat=40.0 + n / 10_000,
+                                                 lon=-74.0, satellites=8)  # fmt: skip
+                sock.sendall(teltonika.encode_packet(teltonika.CODEC_8, 1, record))
+                acknowledged += int.from_bytes(receive_exactly(sock, 4), "big")
+    return acknowledged
+
+
+def _stored(home: Path) -> int:
+    with sqlite3.connect(home / "ontrack.sqlite3", timeout=30) as db:
+        return db.execute("select count(*) from tracking_position").fetchone()[0]
+
+
+def _stop(gateway: subprocess.Popen[str]) -> str:
+    if gateway.poll() is None:
+        gateway.send_signal(signal.SIGTERM)
+    try:
+        output, _ = gateway.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        gateway.kill()
+        output, _ = gateway.communicate()
+    return output
+
+
+def test_records_acknowledged_during_an_outage_are_stored_after_it(home: Path):
+    port = _free_port()
+    gateway = _start_gateway(home, port)
+    try:
+        before = _stored(home)
+        assert _send_packets(port, 0, 5) == 15
+        assert eventually(lambda: _stored(home) == before + 15)
+        lock = sqlite3.connect(home / "ontrack.sqlite3", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            assert _send_packets(port, 100, 5) == 15, "acknowledged while the database is away"
+            assert list((home / "spool").glob("segment-*.spool")), "spooled to disk"
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert eventually(lambda: _stored(home) == before + 30, timeout=30), (
+            "every acknowledged record stored once the database is back"
+        )
+        assert not list((home / "spool").glob("segment-*.spool")), "spool emptied"
+    finally:
+        output = _stop(gateway)
+    assert "database unavailable, spooling" in output
+
+
+def test_a_kill_9_loses_no_acknowledged_record(home: Path):
+    port = _free_port()
+    gateway = _start_gateway(home, port)
+    before = _stored(home)
+    lock = sqlite3.connect(home / "ontrack.sqlite3", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        assert _send_packets(port, 200, 4) == 12
+        os.kill(gateway.pid, signal.SIGKILL)
+        gateway.communicate(timeout=30)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert _stored(home) == before, "nothing reached the database before the kill"
+    restarted = _start_gateway(home, port)
+    try:
+        assert eventually(lambda: _stored(home) == before + 12, timeout=30), (
+            "the restarted gateway replayed the spool"
+        )
+    finally:
+        _stop(restarted)

@@ -1,0 +1,63 @@
+"""The simulator's wearers: deterministic for a seed, plausible, and accepted by the gateway."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import eventually, running_gateway
+
+from ontrack.tracking.models import Position
+from ontrack.tracking.protocols import gt06, teltonika
+from ontrack.tracking.simulator import (
+    SimulatorOptions,
+    Wearer,
+    gt06_frames,
+    simulate,
+    teltonika_packet,
+)
+
+NIGHT = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # 02:00 in New York, earlier further west
+
+
+def _trace(seed: int) -> list[tuple[float, float]]:
+    wearer = Wearer.create("359710049095095", seed)
+    return [(r.lat, r.lon) for t in range(50) for r in
+            wearer.step(NIGHT + timedelta(minutes=30 * t), 1800)]  # fmt: skip
+
+
+def test_the_same_seed_gives_the_same_wearer_and_another_seed_another():
+    assert _trace(7) == _trace(7)
+    assert _trace(7) != _trace(8)
+
+
+def test_a_wearer_is_home_at_night_and_stays_near_a_city():
+    wearer = Wearer.create("359710049095095", 3)
+    lat, lon, speed, _ = wearer.position(NIGHT)
+    assert speed == 0
+    assert abs(lat - wearer.home[0]) < 0.001 and abs(lon - wearer.home[1]) < 0.001
+    assert 24 < lat < 42 and -119 < lon < -73, "in the continental US"
+
+
+def test_simulated_frames_decode_with_the_real_decoders():
+    wearer = Wearer.create("352093081452251", 1)
+    reports = wearer.step(NIGHT, 60) or wearer.held
+    frames = gt06_frames(reports[0], 5)
+    decoded = gt06.decode(frames[0], imei="352093081452251")
+    assert round(decoded.records[0].lat, 4) == round(reports[0].lat, 4)
+    packet = teltonika.decode_packet(teltonika_packet(reports), imei="352093081452251")
+    assert packet.record_count == len(reports)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_gt06_and_teltonika_devices_report_to_a_gateway(tmp_path):
+    register_device("359710049095095", "gt06")
+    register_device("352093081452251", "teltonika")
+    with running_gateway(tmp_path) as gateway:
+        for protocol, identifier in (("gt06", "359710049095095"),
+                                     ("teltonika", "352093081452251")):  # fmt: skip
+            options = SimulatorOptions(devices=1, protocol=protocol, port=gateway.ports[protocol],
+                                       rate=0.2, duration=1.5, seed=1)  # fmt: skip
+            stats = asyncio.run(simulate(options, [(identifier, protocol)]))
+            assert stats.sent >= 1 and stats.errors == 0, stats
+        assert eventually(lambda: Position.objects.values("device_id").distinct().count() == 2)
