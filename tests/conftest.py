@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,14 +17,15 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-from tests.support import cli_environment
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
+from tests.support import cli_environment
 
 PASSWORD = "correct horse battery staple"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -144,3 +146,31 @@ def client_for(db: None) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A phone-sized page in a real headless Chromium (Debian's package), or a skip that
+    says why."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium package is not installed")
+    # Playwright's sync API runs an event loop in this thread; the test touches the database
+    # only before the browser starts, so Django's async guard can be relaxed here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 360, "height": 740})
+        yield context.new_page()
+        browser.close()

@@ -6,6 +6,7 @@ Needs Debian's ``chromium`` package; skipped with that reason where it is absent
 import shutil
 
 import pytest
+
 from tests.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -14,30 +15,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed"),
 ]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test touches the database
-    # only before the browser starts, so Django's async guard can be relaxed here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 360, "height": 740})
-        yield context.new_page()
-        browser.close()
 
 
 @pytest.mark.django_db(transaction=True)

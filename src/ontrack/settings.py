@@ -289,6 +289,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
-        "huey": {"level": "INFO"},
+        # A handler of its own stops Huey's consumer from adding a second, differently
+        # formatted one (it only configures the "huey" logger when it has none).
+        "huey": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
     },
 }

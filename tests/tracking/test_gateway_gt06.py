@@ -3,6 +3,9 @@
 from datetime import UTC, datetime
 
 import pytest
+
+from ontrack.tracking.models import DeviceEventRecord, Position
+from ontrack.tracking.protocols import gt06
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -11,9 +14,6 @@ from tests.tracking.gateway_helpers import (
     receive_exactly,
     running_gateway,
 )
-
-from ontrack.tracking.models import DeviceEventRecord, Position
-from ontrack.tracking.protocols import gt06
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

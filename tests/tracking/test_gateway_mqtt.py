@@ -7,11 +7,11 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import eventually, running_gateway
 
 from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import mqtt_json
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import eventually, running_gateway
 
 BROKER = ("127.0.0.1", 1883)
 

@@ -4,10 +4,10 @@ import json
 import socket
 
 import pytest
-from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gateway
 
 from ontrack.tracking.models import DeviceEventRecord, Position
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support import cli_environment
-from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 from ontrack.tracking.protocols import teltonika
+from tests.support import cli_environment
+from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 IMEIS = [f"35209308100{n:04d}" for n in range(3)]
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

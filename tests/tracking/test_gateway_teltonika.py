@@ -3,11 +3,11 @@
 from datetime import UTC, datetime
 
 import pytest
-from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import closed_by_peer, connect, receive_exactly, running_gateway
 
 from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import teltonika
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import closed_by_peer, connect, receive_exactly, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,8 +4,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import eventually, running_gateway
 
 from ontrack.tracking.models import Position
 from ontrack.tracking.protocols import gt06, teltonika
@@ -16,6 +14,8 @@ from ontrack.tracking.simulator import (
     simulate,
     teltonika_packet,
 )
+from tests.tracking.device_helpers import register_device
+from tests.tracking.gateway_helpers import eventually, running_gateway
 
 NIGHT = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # 02:00 in New York, earlier further west
 

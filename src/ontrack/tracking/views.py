@@ -5,7 +5,6 @@ renders; every page or export that shows a participant's positions writes the ac
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django import forms as django_forms
 from django.conf import settings
@@ -256,7 +255,7 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "start": start,
             "end": end,
-            "points_json": json.dumps(points),
+            "points": points,
             "point_count": len(points),
             "events": events,
             "device": participant_current_device(participant),
