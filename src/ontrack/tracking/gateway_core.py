@@ -22,6 +22,7 @@ one writer per gateway process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -38,7 +39,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from ontrack.tracking.protocols import gt06, osmand, teltonika
-from ontrack.tracking.protocols.records import Record
+from ontrack.tracking.protocols.records import DecodeError, Record
 from ontrack.tracking.services import DeviceInfo, device_directory, store_batch
 from ontrack.tracking.spool import Spool, read_segment
 
@@ -102,6 +103,19 @@ class Counters:
 
     def __getitem__(self, name: str) -> int:
         return self.values[name]
+
+    def bad_frame(self, protocol: str, error: DecodeError, **context: object) -> None:
+        """Count and log a frame a decoder refused (CRC mismatches also on their own)."""
+        self.add("bad_frames")
+        if error.reason == "crc_mismatch":
+            self.add("crc_mismatches")
+        logger.info("bad frame", extra={"protocol": protocol, "reason": error.reason, **context})
+
+    async def connection_closed(self, writer: asyncio.StreamWriter) -> None:
+        self.connections -= 1
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
 
 
 class Directory:

@@ -15,7 +15,6 @@ form, 503 if the records could be neither stored nor spooled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -123,10 +122,7 @@ async def handle_osmand(
         counters.add("write_failures")
         logger.exception("osmand connection failed", extra={"peer": peer})
     finally:
-        counters.connections -= 1
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        await counters.connection_closed(writer)
 
 
 async def _answer(
@@ -157,8 +153,7 @@ async def _answer(
                 return osmand.unknown_device_status("query")
             records = osmand.decode_query(params, received_at=received_at)
     except DecodeError as error:
-        hub.counters.add("bad_frames")
-        logger.info("bad request", extra={"protocol": "osmand", "reason": error.reason})
+        hub.counters.bad_frame("osmand", error)
         return osmand.STATUS_BAD_REQUEST
     hub.counters.add("frames")
     future = hub.writer.submit([(device, record) for record in records])

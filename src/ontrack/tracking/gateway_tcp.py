@@ -27,7 +27,6 @@ connection. Every read has a deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -112,14 +111,7 @@ class Gt06Connection(asyncio.Protocol):
                 strict_crc=self.hub.config.strict_crc,
             )
         except DecodeError as error:
-            counters.add("bad_frames")
-            if error.reason == "crc_mismatch":
-                counters.add("crc_mismatches")
-            logger.info(
-                "bad frame",
-                extra={"protocol": "gt06", "reason": error.reason, "peer": self.peer,
-                       "imei": self.imei},
-            )  # fmt: skip
+            counters.bad_frame("gt06", error, peer=self.peer, imei=self.imei)
             if error.reason == "not_logged_in":
                 self.close("not_logged_in")
             return
@@ -223,13 +215,7 @@ async def handle_teltonika(
             try:
                 result = teltonika.decode_packet(head + rest, imei=imei)
             except DecodeError as error:
-                counters.add("bad_frames")
-                if error.reason == "crc_mismatch":
-                    counters.add("crc_mismatches")
-                logger.info(
-                    "bad frame",
-                    extra={"protocol": "teltonika", "reason": error.reason, "imei": imei},
-                )
+                counters.bad_frame("teltonika", error, imei=imei)
                 writer.write(b"\x00\x00\x00\x00")  # nothing accepted: the device resends
                 await writer.drain()
                 continue
@@ -248,10 +234,7 @@ async def handle_teltonika(
                 writer.write(result.reply)
                 await writer.drain()
     except DecodeError as error:
-        counters.add("bad_frames")
-        logger.info(
-            "bad frame", extra={"protocol": "teltonika", "reason": error.reason, "peer": peer}
-        )
+        counters.bad_frame("teltonika", error, peer=peer)
     except TimeoutError:
         counters.add("closed_timeout")
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -260,7 +243,4 @@ async def handle_teltonika(
         counters.add("write_failures")
         logger.exception("teltonika connection failed", extra={"imei": imei})
     finally:
-        counters.connections -= 1
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        await counters.connection_closed(writer)
