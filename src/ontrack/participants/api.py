@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.models import Office, User
+from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants import services
@@ -27,12 +28,6 @@ from ontrack.participants.queries import (
 )
 
 router = Router(tags=["participants"])
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 class PlanOut(Schema):
@@ -177,7 +172,7 @@ def _log_read(request: HttpRequest, participant: Participant, what: str) -> None
 
 @router.get("/participants", response=ParticipantPage)
 def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[str, object]:
-    visible = participants_visible_to(_user(request))
+    visible = participants_visible_to(staff_user(request))
     filtered = caseload_filter(visible, CaseloadFilter(**query.dict(exclude={"page", "page_size"})))
     paginator = Paginator(filtered, query.page_size)
     page = paginator.get_page(query.page)
@@ -200,7 +195,7 @@ def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[
 
 @router.get("/participants/{participant_id}", response=ParticipantOut)
 def participant_detail(request: HttpRequest, participant_id: int) -> Participant:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     _log_read(request, participant, "API participant record")
     return participant
 
@@ -210,7 +205,7 @@ def participant_enrol(request: HttpRequest, payload: EnrolIn) -> tuple[int, Part
     office = get_object_or_404(Office, pk=payload.office_id)
     officer = get_object_or_404(User, pk=payload.officer_id) if payload.officer_id else None
     participant = services.participant_enrol(
-        actor=_user(request),
+        actor=staff_user(request),
         program=office.program,
         office=office,
         officer=officer,
@@ -230,18 +225,18 @@ def participant_enrol(request: HttpRequest, payload: EnrolIn) -> tuple[int, Part
 def participant_update(
     request: HttpRequest, participant_id: int, payload: ParticipantPatch
 ) -> Participant:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     services.participant_update(
-        participant, actor=_user(request), **payload.dict(exclude_none=True)
+        participant, actor=staff_user(request), **payload.dict(exclude_none=True)
     )
     return participant
 
 
 @router.post("/participants/{participant_id}/close", response=ParticipantOut)
 def participant_close(request: HttpRequest, participant_id: int, payload: CloseIn) -> Participant:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     services.participant_close(
-        participant, actor=_user(request), reason=payload.reason, note=payload.note
+        participant, actor=staff_user(request), reason=payload.reason, note=payload.note
     )
     return participant
 
@@ -250,15 +245,15 @@ def participant_close(request: HttpRequest, participant_id: int, payload: CloseI
 def participant_transfer(
     request: HttpRequest, participant_id: int, payload: TransferIn
 ) -> Participant:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     officer = get_object_or_404(User, pk=payload.officer_id)
-    services.participant_transfer(participant, actor=_user(request), officer=officer)
+    services.participant_transfer(participant, actor=staff_user(request), officer=officer)
     return participant
 
 
 @router.get("/participants/{participant_id}/plans", response=list[PlanOut])
 def plan_history(request: HttpRequest, participant_id: int) -> list[SupervisionPlan]:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     _log_read(request, participant, "API plan history")
     return list(participant.plans.all())
 
@@ -267,18 +262,18 @@ def plan_history(request: HttpRequest, participant_id: int) -> list[SupervisionP
 def plan_change(
     request: HttpRequest, participant_id: int, payload: PlanChangeIn
 ) -> tuple[int, SupervisionPlan]:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     fields = payload.dict()
     reason = fields.pop("reason")
     plan = services.plan_change(
-        participant, actor=_user(request), plan=services.PlanData(**fields), reason=reason
+        participant, actor=staff_user(request), plan=services.PlanData(**fields), reason=reason
     )
     return 201, plan
 
 
 @router.get("/participants/{participant_id}/hearings", response=list[HearingOut])
 def hearing_list(request: HttpRequest, participant_id: int) -> list[Hearing]:
-    participant = participant_get_for(_user(request), participant_id)
+    participant = participant_get_for(staff_user(request), participant_id)
     _log_read(request, participant, "API hearings")
     return list(participant.hearings.all())
 
@@ -287,13 +282,13 @@ def hearing_list(request: HttpRequest, participant_id: int) -> list[Hearing]:
 def hearing_add(
     request: HttpRequest, participant_id: int, payload: HearingIn
 ) -> tuple[int, Hearing]:
-    participant = participant_get_for(_user(request), participant_id)
-    hearing = services.hearing_add(participant, actor=_user(request), **payload.dict())
+    participant = participant_get_for(staff_user(request), participant_id)
+    hearing = services.hearing_add(participant, actor=staff_user(request), **payload.dict())
     return 201, hearing
 
 
 @router.patch("/hearings/{hearing_id}", response=HearingOut)
 def hearing_update(request: HttpRequest, hearing_id: int, payload: HearingPatch) -> Hearing:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    participant_get_for(_user(request), hearing.participant_id)
-    return services.hearing_update(hearing, actor=_user(request), **payload.dict())
+    participant_get_for(staff_user(request), hearing.participant_id)
+    return services.hearing_update(hearing, actor=staff_user(request), **payload.dict())

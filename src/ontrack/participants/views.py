@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants import forms, importer, services
@@ -42,28 +43,13 @@ from ontrack.participants.queries import (
 )
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:
-    """Show a service's validation error on the field it names, or at the top."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @login_required
 def caseload(request: HttpRequest) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     if not user.reads_participants:
         raise PermissionDenied("Your role does not read participant records.")
     f = CaseloadFilter(
@@ -112,7 +98,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     access_log_record(
         user=user,
@@ -147,7 +133,7 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_photo(request: HttpRequest, pk: int) -> FileResponse:
     """The enrolment photo, served only to staff who may see the participant (never from a
     public media URL), and logged like any other read of the record."""
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     if not participant.photo:
         raise Http404("No photo on file.")
@@ -182,7 +168,7 @@ def _form_page(
 
 @login_required
 def participant_enrol(request: HttpRequest) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     if not user.writes_participants:
         raise PermissionDenied("Your role does not enrol participants.")
     form = forms.EnrolForm(request.POST or None, user=user)
@@ -208,7 +194,7 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
                 plan=form.plan(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"{participant.full_name} is enrolled.")
             return redirect("participants:detail", pk=participant.pk)
@@ -216,7 +202,7 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
 
 
 def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may read but not change this case.")
@@ -246,7 +232,7 @@ def _edit_view(
         try:
             save(user, participant, form)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, success)
             return redirect("participants:detail", pk=participant.pk)
@@ -464,7 +450,7 @@ def participant_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     def save(user: User, p: Participant, form: django_forms.Form) -> None:
         services.participant_transfer(p, actor=user, officer=form.cleaned_data["officer"])
 
-    if not _staff(request).manages_caseloads:
+    if not staff_user(request).manages_caseloads:
         raise PermissionDenied("Only supervisors and administrators transfer participants.")
     return _edit_view(
         request,
@@ -483,7 +469,7 @@ def participant_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 def caseload_transfer(request: HttpRequest) -> HttpResponse:
     """Bulk transfer: the participants ticked in the caseload list, or the whole active
     caseload of one officer, to another officer, all in one transaction."""
-    user = _staff(request)
+    user = staff_user(request)
     if not user.manages_caseloads:
         raise PermissionDenied("Only supervisors and administrators transfer caseloads.")
     form = forms.BulkTransferForm(request.POST or None, user=user)
@@ -504,7 +490,7 @@ def caseload_transfer(request: HttpRequest) -> HttpResponse:
                     actor=user, participant_ids=ids, officer=form.cleaned_data["officer"]
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(
                     request, f"{moved} participant(s) moved to {form.cleaned_data['officer']}."
@@ -524,7 +510,7 @@ def caseload_import(request: HttpRequest) -> HttpResponse:
     """Upload, see the dry-run report, then import the good rows with one more click. The
     file waits in a spool folder between the two steps, named by a token kept in the
     session, so nobody else's upload can be imported by guessing."""
-    user = _staff(request)
+    user = staff_user(request)
     if not user.manages_caseloads:
         raise PermissionDenied("Only supervisors and administrators import caseloads.")
     program = (

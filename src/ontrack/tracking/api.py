@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from ontrack.accounts.models import User
+from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.queries import participant_get_for
@@ -30,12 +30,6 @@ from ontrack.tracking.queries import (
 router = Router(tags=["tracking"])
 
 MAX_POSITIONS = 50_000
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 class DeviceOut(Schema):
@@ -107,7 +101,7 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
         office=query.office,
         sort=query.sort if query.sort in DEVICE_SORTS else "identifier",
     )
-    rows = device_filter(devices_visible_to(_user(request)), f)
+    rows = device_filter(devices_visible_to(staff_user(request)), f)
     page = Paginator(rows, query.page_size).get_page(query.page)
     return {
         "count": page.paginator.count,
@@ -120,7 +114,7 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
 @router.get("/devices/{device_id}", response=DeviceOut)
 def device_detail(request: HttpRequest, device_id: int) -> Device:
     try:
-        return devices_visible_to(_user(request)).get(pk=device_id)
+        return devices_visible_to(staff_user(request)).get(pk=device_id)
     except Device.DoesNotExist:
         raise Http404("No such device.") from None
 
@@ -138,7 +132,7 @@ def participant_positions_list(
     request: HttpRequest, participant_id: int, window: Query[Window]
 ) -> list[dict[str, object]]:
     """At most 50,000 positions, oldest first; ask for shorter windows to page."""
-    user = _user(request)
+    user = staff_user(request)
     participant = participant_get_for(user, participant_id)
     start, end = _window(window)
     rows = list(
@@ -158,7 +152,7 @@ def participant_positions_list(
 def participant_device_events_list(
     request: HttpRequest, participant_id: int, window: Query[Window]
 ) -> list[DeviceEventRecord]:
-    user = _user(request)
+    user = staff_user(request)
     participant = participant_get_for(user, participant_id)
     start, end = _window(window)
     rows = list(participant_device_events(participant, start, end)[:MAX_POSITIONS])

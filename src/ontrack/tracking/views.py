@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Role, User
+from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
@@ -37,23 +38,9 @@ from ontrack.tracking.queries import (
 )
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @login_required
 def device_list(request: HttpRequest) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     if not user.reads_participants:
         raise PermissionDenied("Your role does not see devices.")
     office = request.GET.get("office", "")
@@ -100,7 +87,7 @@ def _visible_device(user: User, pk: int) -> Device:
 
 @login_required
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     device = _visible_device(user, pk)
     wearer = device_current_wearer(device)
     if wearer is not None and device.last_fix_time is not None:
@@ -129,7 +116,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _staff(request)
+    user = staff_user(request)
     device = _visible_device(user, pk)
     wearer = device_current_wearer(device)
     if wearer is None:
@@ -142,7 +129,7 @@ def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.device_unassign(device, actor=user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"{device} is back in stock.")
             return redirect("tracking:device", pk=pk)
@@ -165,7 +152,7 @@ def _form_page(
 
 
 def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may read but not change this case.")
@@ -180,7 +167,7 @@ def participant_assign(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.device_assign(form.cleaned_data["identifier"], participant, actor=user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Device fitted.")
             return redirect("tracking:participant_track", pk=pk)
@@ -200,7 +187,7 @@ def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Device swapped.")
             return redirect("tracking:participant_track", pk=pk)
@@ -225,7 +212,7 @@ def _window(request: HttpRequest) -> tuple[forms.TrackWindowForm, dt.datetime, d
 @login_required
 def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
     """The participant's track on a map between two times, with device events listed."""
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     form, start, end = _window(request)
     items = track_query(participant, start, end)
@@ -272,7 +259,7 @@ def participant_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttp
     """The participant's full location history in one file, streamed."""
     if fmt not in exports.FORMATS:
         raise Http404("Unknown export format.")
-    user = _staff(request)
+    user = staff_user(request)
     participant = participant_get_for(user, pk)
     access_log_record(
         user=user,
