@@ -5,11 +5,13 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from tests.support import cli_environment
 
@@ -32,6 +34,16 @@ def _wait_for(url: str, timeout: float = 90) -> None:
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
+def _positions_stored(database: Path, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline and count == 0:
+        time.sleep(1)
+        with sqlite3.connect(database, timeout=10) as db:
+            count = db.execute("select count(*) from tracking_position").fetchone()[0]
+    return count
+
+
 def test_help_lists_the_subcommands():
     result = subprocess.run(
         [sys.executable, "-m", "ontrack.cli", "--help"], capture_output=True, text=True, check=True
@@ -49,8 +61,6 @@ def test_seed_is_reproducible(tmp_path):
             check=True,
             capture_output=True,
         )
-        import sqlite3
-
         with sqlite3.connect(home / "ontrack.sqlite3") as db:
             return db.execute(
                 "select case_number, given_name, family_name, preferred_language "
@@ -66,7 +76,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     port = _free_port()
     env = cli_env
     demo = subprocess.Popen(
-        [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "40"],
+        [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "120"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -94,6 +104,9 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
         assert "<h1>Caseload</h1>" in caseload
         assert re.search(r"\d+ participants", caseload)
         assert opener.open(base + "/api/openapi.json").status == 200
+        # The simulator's wearers report through the gateway into the database.
+        stored = _positions_stored(Path(env["ONTRACK_HOME"]) / "ontrack.sqlite3", timeout=60)
+        assert stored > 0, "no simulated position reached the database within 60 s"
     finally:
         demo.send_signal(signal.SIGINT)
         try:
