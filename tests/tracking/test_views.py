@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ontrack.accounts.models import Role, User
+from ontrack.accounts.models import Office, Role, User
 from ontrack.audit.models import AccessLogEntry
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device, DeviceAssignment
@@ -121,3 +121,117 @@ def test_fitting_a_device_outside_the_plan_shows_the_reason(
     )
     assert response.status_code == 400
     assert b"does not include a GPS device" in response.content
+
+
+def _registration(**overrides: Any) -> dict[str, Any]:
+    return {
+        "identifier": "359710049095095",
+        "kind": "ankle",
+        "protocol": "gt06",
+        "firmware": "GT06N v2.1",
+        "office": "",
+        "time_offset_minutes": "480",
+        **overrides,
+    }
+
+
+def test_an_administrator_registers_a_device_from_the_inventory(
+    office: Office, make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user(Role.ADMINISTRATOR))
+    inventory = client.get("/tracking/devices/")
+    assert b'href="/tracking/devices/register/"' in inventory.content
+    assert client.get("/tracking/devices/register/").status_code == 200
+    response = client.post("/tracking/devices/register/", _registration(office=office.pk))
+    device = Device.objects.get(identifier="359710049095095")
+    assert response.status_code == 302
+    assert response["Location"] == f"/tracking/devices/{device.pk}/"
+    assert (device.status, device.kind, device.protocol) == ("in_stock", "ankle", "gt06")
+    assert (device.firmware, device.office, device.time_offset_minutes) == (
+        "GT06N v2.1",
+        office,
+        480,
+    )
+    page = client.get(response["Location"])
+    assert b"is registered and in stock" in page.content
+
+
+def test_a_supervisor_registers_devices_for_their_own_office_only(
+    office: Office,
+    make_office: Callable[..., Office],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    client = client_for(make_user(Role.SUPERVISOR))
+    elsewhere = make_office("Elsewhere")
+    response = client.post(
+        "/tracking/devices/register/", _registration(identifier="48241179", protocol="osmand")
+    )
+    assert response.status_code == 400  # unallocated stock is the administrators'
+    response = client.post(
+        "/tracking/devices/register/",
+        _registration(identifier="48241179", protocol="osmand", office=elsewhere.pk),
+    )
+    assert response.status_code == 400
+    assert not Device.objects.exists()
+    response = client.post(
+        "/tracking/devices/register/",
+        _registration(identifier="48241179", protocol="osmand", office=office.pk),
+    )
+    assert response.status_code == 302
+    assert Device.objects.get().office == office
+
+
+@pytest.mark.parametrize("role", [Role.OFFICER, Role.OPERATOR])
+def test_officers_and_operators_may_not_register_devices(
+    role: Role, make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user(role))
+    assert b"/tracking/devices/register/" not in client.get("/tracking/devices/").content
+    assert client.get("/tracking/devices/register/").status_code == 403
+    assert client.post("/tracking/devices/register/", _registration()).status_code == 403
+    assert not Device.objects.exists()
+
+
+def test_a_duplicate_identifier_is_refused_next_to_the_field(
+    make_device: Callable[..., Device],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    make_device(identifier="359710049095095")
+    client = client_for(make_user(Role.ADMINISTRATOR))
+    response = client.post("/tracking/devices/register/", _registration())
+    assert response.status_code == 400
+    assert b'id="id_identifier-errors"' in response.content
+    assert b"Device 359710049095095 is already registered." in response.content
+    assert Device.objects.count() == 1
+
+
+@pytest.mark.parametrize("identifier", ["35971004909509", "3597100490950951", "35971004909509x"])
+def test_a_gt06_or_teltonika_unit_needs_a_15_digit_imei(
+    identifier: str, make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user(Role.ADMINISTRATOR))
+    for protocol in ("gt06", "teltonika"):
+        response = client.post(
+            "/tracking/devices/register/", _registration(identifier=identifier, protocol=protocol)
+        )
+        assert response.status_code == 400
+        assert b"identified by their IMEI: 15 digits" in response.content
+    assert not Device.objects.exists()
+    response = client.post(
+        "/tracking/devices/register/",
+        _registration(identifier=identifier, kind="phone", protocol="osmand"),
+    )
+    assert response.status_code == 302
+
+
+def test_an_out_of_range_clock_offset_is_shown_on_its_field(
+    make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    client = client_for(make_user(Role.ADMINISTRATOR))
+    response = client.post("/tracking/devices/register/", _registration(time_offset_minutes="1000"))
+    assert response.status_code == 400
+    assert b'id="id_time_offset_minutes-errors"' in response.content
+    assert b"within \xc2\xb116 hours" in response.content
+    assert not Device.objects.exists()

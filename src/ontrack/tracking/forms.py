@@ -2,11 +2,68 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
-from ontrack.tracking.models import Device, DeviceStatus
+from ontrack.accounts.models import Office
+from ontrack.tracking.models import Device, DeviceKind, DeviceStatus, Protocol
+
+# Protocols whose units log in with their IMEI: 15 decimal digits.
+IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
+_IMEI = re.compile(r"[0-9]{15}")
+
+
+class DeviceRegisterForm(forms.Form):
+    """Add a device to the inventory. ``offices`` are those the user manages devices for;
+    ``office_required`` when the user may not register unallocated devices (supervisors).
+    Duplicates, the clock offset's range and permissions are the service's to check."""
+
+    identifier = forms.CharField(
+        label="Identifier",
+        max_length=40,
+        help_text="The 15-digit IMEI for GT06 and Teltonika units; the app's device id "
+        "for OsmAnd and MQTT.",
+    )
+    kind = forms.ChoiceField(choices=DeviceKind.choices)
+    protocol = forms.ChoiceField(choices=Protocol.choices)
+    firmware = forms.CharField(max_length=60, required=False)
+    office = forms.ModelChoiceField(queryset=Office.objects.none())
+    time_offset_minutes = forms.IntegerField(
+        label="Clock offset (minutes)",
+        initial=0,
+        help_text="Minutes the unit's clock is ahead of UTC (many GT06 units send GMT+8: 480).",
+    )
+
+    def __init__(
+        self, *args: Any, offices: QuerySet[Office], office_required: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        office_field = self.fields["office"]
+        assert isinstance(office_field, forms.ModelChoiceField)
+        office_field.queryset = offices
+        office_field.required = office_required
+        if office_required:
+            only = list(offices[:2])
+            if len(only) == 1:
+                office_field.initial = only[0].pk
+        else:
+            office_field.empty_label = "No office (shared stock)"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        identifier = data.get("identifier")
+        if (
+            identifier
+            and data.get("protocol") in IMEI_PROTOCOLS
+            and not _IMEI.fullmatch(identifier)
+        ):
+            self.add_error(
+                "identifier", "GT06 and Teltonika units are identified by their IMEI: 15 digits."
+            )
+        return data
 
 
 class AssignForm(forms.Form):

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Role, User
@@ -364,20 +365,36 @@ def _as_utc(value: Any) -> dt.datetime:
 # Device lifecycle
 
 
+def can_manage_devices(actor: User, office_id: int | None) -> bool:
+    """Administrators manage every device; a supervisor those of their own office (not the
+    unallocated ones, ``office_id=None``)."""
+    if not actor.is_active:
+        return False
+    if actor.role == Role.ADMINISTRATOR:
+        return True
+    return actor.role == Role.SUPERVISOR and office_id is not None and office_id == actor.office_id
+
+
+def device_manager_offices(actor: User) -> QuerySet[Office]:
+    """The offices ``actor`` may register and manage devices for: every office for an
+    administrator, their own for a supervisor, none for anyone else."""
+    if can_manage_devices(actor, None):
+        return Office.objects.all()
+    if actor.office_id is not None and can_manage_devices(actor, actor.office_id):
+        return Office.objects.filter(pk=actor.office_id)
+    return Office.objects.none()
+
+
+def can_register_devices(actor: User) -> bool:
+    """Whether ``actor`` may add devices to the inventory at all (for some office)."""
+    return can_manage_devices(actor, None) or can_manage_devices(actor, actor.office_id)
+
+
 def _require_device_manager(actor: User | None, office: Office | None) -> None:
-    """Administrators manage every device; a supervisor those of their own office."""
     if actor is None:
         return
-    if actor.is_active and actor.role == Role.ADMINISTRATOR:
-        return
-    if (
-        actor.is_active
-        and actor.role == Role.SUPERVISOR
-        and office is not None
-        and office.pk == actor.office_id
-    ):
-        return
-    raise PermissionDenied("Only administrators and the office's supervisor manage devices.")
+    if not can_manage_devices(actor, office.pk if office is not None else None):
+        raise PermissionDenied("Only administrators and the office's supervisor manage devices.")
 
 
 def _require_participant_write(actor: User | None, participant: Participant) -> None:

@@ -6,6 +6,7 @@ app_name = "tracking"
 
 urlpatterns = [
     path("devices/", views.device_list, name="devices"),
+    path("devices/register/", views.device_register, name="register"),
     path("devices/<int:pk>/", views.device_detail, name="device"),
     path("devices/<int:pk>/unassign/", views.device_unassign, name="unassign"),
     path("participants/<int:pk>/track/", views.participant_track, name="participant_track"),

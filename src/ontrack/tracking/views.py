@@ -74,7 +74,45 @@ def device_list(request: HttpRequest) -> HttpResponse:
             "protocols": Protocol.choices,
             "offices": Office.objects.all() if user.role != Role.OFFICER else [],
             "filtered": any([f.q, f.status, f.kind, f.protocol, f.office]),
+            "can_register": services.can_register_devices(user),
         },
+    )
+
+
+@login_required
+def device_register(request: HttpRequest) -> HttpResponse:
+    """Add a device to the inventory, in stock: administrators for any office (or none),
+    supervisors for their own office."""
+    user = staff_user(request)
+    if not services.can_register_devices(user):
+        raise PermissionDenied("Only administrators and supervisors register devices.")
+    form = forms.DeviceRegisterForm(
+        request.POST or None,
+        offices=services.device_manager_offices(user),
+        office_required=not services.can_manage_devices(user, None),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            device = services.device_register(
+                actor=user,
+                identifier=data["identifier"],
+                kind=data["kind"],
+                protocol=data["protocol"],
+                office=data["office"],
+                firmware=data["firmware"],
+                time_offset_minutes=data["time_offset_minutes"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{device} is registered and in stock.")
+            return redirect("tracking:device", pk=device.pk)
+    return render(
+        request,
+        "tracking/device_form.html",
+        {"title": "Register a device", "form": form, "submit": "Register"},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
