@@ -106,13 +106,6 @@ _INSERT_POSITION = (
     "speed_kmh, course, altitude_m, satellites, valid, received_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
-_INSERT_POSITION_UNNEST = (
-    'INSERT INTO tracking_position (device_id, participant_id, "time", lat, lon, accuracy_m, '
-    "speed_kmh, course, altitude_m, satellites, valid, received_at) "
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::float8[], "
-    "%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::smallint[], "
-    "%s::boolean[], %s::timestamptz[]) ON CONFLICT DO NOTHING"
-)
 _INSERT_EVENT = (
     'INSERT INTO tracking_deviceeventrecord (device_id, participant_id, "time", kind, raw_code, '
     "attributes, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -125,17 +118,67 @@ _UPDATE_LAST_FIX = (
     "charging = COALESCE(%s, charging) "
     "WHERE id = %s AND (last_fix_time IS NULL OR last_fix_time < %s)"
 )
-_UPDATE_LAST_FIX_UNNEST = (
-    "UPDATE tracking_device AS d SET last_fix_time = v.t, last_lat = v.lat, last_lon = v.lon, "
-    "last_accuracy_m = v.acc, battery_pct = COALESCE(v.bat, d.battery_pct), "
-    "charging = COALESCE(v.chg, d.charging) "
-    "FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::smallint[], "
-    "%s::boolean[], %s::bigint[]) AS v(t, lat, lon, acc, bat, chg, id) "
-    "WHERE d.id = v.id AND (d.last_fix_time IS NULL OR d.last_fix_time < v.t)"
-)
 _UPDATE_CHARGING = (
     "UPDATE tracking_device SET charging = %s "
     "WHERE id = %s AND (last_fix_time IS NULL OR last_fix_time <= %s)"
+)
+
+# PostgreSQL: rows travel by binary COPY into two session-local staging tables, and each table
+# is then emptied by the one statement that uses it. Django's psycopg cursor binds parameters
+# client-side, i.e. it quotes every array element in Python: sending a batch as unnest(...)
+# arrays cost more than the database's own work. ON COMMIT DELETE ROWS cleans up after a
+# rolled-back or nested batch; IF NOT EXISTS in the batch's own transaction keeps this correct
+# when that transaction (or an enclosing one) rolls back, and behind a transaction pooler.
+_PG_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS ontrack_position_staging (device_id bigint, "
+    'participant_id bigint, "time" timestamptz, lat float8, lon float8, accuracy_m float8, '
+    "speed_kmh float8, course float8, altitude_m float8, satellites smallint, valid boolean, "
+    "received_at timestamptz) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS ontrack_device_staging (id bigint, t timestamptz, "
+    "lat float8, lon float8, acc float8, bat smallint, chg boolean) ON COMMIT DELETE ROWS"
+)
+_PG_POSITION_COLUMNS = (
+    'device_id, participant_id, "time", lat, lon, accuracy_m, speed_kmh, course, altitude_m, '
+    "satellites, valid, received_at"
+)
+_PG_POSITION_TYPES = [
+    "int8", "int8", "timestamptz", "float8", "float8", "float8", "float8", "float8", "float8",
+    "int2", "bool", "timestamptz",
+]  # fmt: skip
+_PG_COPY_POSITIONS = (
+    f"COPY pg_temp.ontrack_position_staging ({_PG_POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+)
+# RETURNING names exactly the fixes inserted now, so that only those are handed off.
+_PG_INSERT_POSITIONS = (
+    "WITH s AS (DELETE FROM pg_temp.ontrack_position_staging RETURNING *) "  # noqa: S608
+    f"INSERT INTO tracking_position ({_PG_POSITION_COLUMNS}) "
+    f'SELECT {_PG_POSITION_COLUMNS} FROM s ORDER BY device_id, "time" '
+    'ON CONFLICT DO NOTHING RETURNING device_id, "time"'
+)
+_PG_DEVICE_TYPES = ["int8", "timestamptz", "float8", "float8", "float8", "int2", "bool"]
+_PG_COPY_DEVICES = (
+    "COPY pg_temp.ontrack_device_staging (id, t, lat, lon, acc, bat, chg) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+# One row per device seen: "last seen" moves forward; the latest fix (and the battery and
+# charging it reported) moves only for a newer fix, as _UPDATE_LAST_FIX. Every CASE reads the
+# row as it was, so this is the two updates of the SQLite path in one pass over each device.
+_PG_NEWER_FIX = "(v.t IS NOT NULL AND (d.last_fix_time IS NULL OR d.last_fix_time < v.t))"
+_PG_UPDATE_DEVICES = (
+    "WITH v AS (DELETE FROM pg_temp.ontrack_device_staging RETURNING *) "  # noqa: S608
+    "UPDATE tracking_device AS d SET "
+    "last_seen_at = CASE WHEN d.last_seen_at IS NULL OR d.last_seen_at < %s THEN %s "
+    "ELSE d.last_seen_at END, "
+    f"last_fix_time = CASE WHEN {_PG_NEWER_FIX} THEN v.t ELSE d.last_fix_time END, "
+    f"last_lat = CASE WHEN {_PG_NEWER_FIX} THEN v.lat ELSE d.last_lat END, "
+    f"last_lon = CASE WHEN {_PG_NEWER_FIX} THEN v.lon ELSE d.last_lon END, "
+    f"last_accuracy_m = CASE WHEN {_PG_NEWER_FIX} THEN v.acc ELSE d.last_accuracy_m END, "
+    f"battery_pct = CASE WHEN {_PG_NEWER_FIX} THEN COALESCE(v.bat, d.battery_pct) "
+    "ELSE d.battery_pct END, "
+    f"charging = CASE WHEN {_PG_NEWER_FIX} THEN COALESCE(v.chg, d.charging) "
+    "ELSE d.charging END "
+    "FROM v WHERE d.id = v.id "
+    f"AND (d.last_seen_at IS NULL OR d.last_seen_at < %s OR {_PG_NEWER_FIX})"
 )
 
 _rules_cache: tuple[int, dict[str, filters.FilterRules]] | None = None
@@ -274,7 +317,10 @@ def store_batch(
                 if seen_charging is None or record.time >= seen_charging[0]:
                     charger_events[device_id] = (record.time, _CHARGER_EVENTS[record.kind])
     if partitions.is_partitioned() and stored_fixes:
-        days = {fix.time.astimezone(dt.UTC).date() for fix in stored_fixes}
+        days = {
+            (fix.time if fix.time.tzinfo is dt.UTC else fix.time.astimezone(dt.UTC)).date()
+            for fix in stored_fixes
+        }
         partitions.positions_ensure_days(days)
 
     last_fix_rows = [
@@ -297,41 +343,76 @@ def store_batch(
         if device_id not in charging or charging[device_id][0] < at
     ]
     inserted = 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        if rows and connection.vendor == "postgresql":
-            # One statement with one array per column: executemany costs a round trip per
-            # row through Django's client-side cursor (3,000 rows/s instead of 10x that).
-            cursor.execute(
-                _INSERT_POSITION_UNNEST, [list(column) for column in zip(*rows, strict=True)]
-            )
-            inserted = cursor.rowcount
-        elif rows:
-            cursor.executemany(_INSERT_POSITION, rows)
-            inserted = cursor.rowcount if cursor.rowcount >= 0 else len(rows)
-        if event_rows:
-            cursor.executemany(_INSERT_EVENT, event_rows)
-        if devices_seen:
-            ids = sorted(devices_seen)
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(
-                f"UPDATE tracking_device SET last_seen_at = %s WHERE id IN ({marks}) "  # noqa: S608
-                "AND (last_seen_at IS NULL OR last_seen_at < %s)",
-                [received_db, *ids, received_db],
-            )
-        if last_fix_rows and connection.vendor == "postgresql":
-            cursor.execute(
-                _UPDATE_LAST_FIX_UNNEST, [list(c) for c in zip(*last_fix_rows, strict=True)][:7]
-            )
-        elif last_fix_rows:
-            cursor.executemany(_UPDATE_LAST_FIX, last_fix_rows)
-        if charging_rows:
-            cursor.executemany(_UPDATE_CHARGING, charging_rows)
-        if inserted < len(rows):
-            stored_fixes = _only_inserted(cursor, stored_fixes, received_db, adapt)
+    if connection.vendor == "postgresql":
+        inserted, stored_fixes = _write_postgresql(
+            rows, stored_fixes, event_rows, devices_seen, last_fix_rows, charging_rows, received_db
+        )
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if rows:
+                cursor.executemany(_INSERT_POSITION, rows)
+                inserted = cursor.rowcount if cursor.rowcount >= 0 else len(rows)
+            if event_rows:
+                cursor.executemany(_INSERT_EVENT, event_rows)
+            if devices_seen:
+                ids = sorted(devices_seen)
+                marks = ", ".join(["%s"] * len(ids))
+                cursor.execute(
+                    f"UPDATE tracking_device SET last_seen_at = %s WHERE id IN ({marks}) "  # noqa: S608
+                    "AND (last_seen_at IS NULL OR last_seen_at < %s)",
+                    [received_db, *ids, received_db],
+                )
+            if last_fix_rows:
+                cursor.executemany(_UPDATE_LAST_FIX, last_fix_rows)
+            if charging_rows:
+                cursor.executemany(_UPDATE_CHARGING, charging_rows)
+            if inserted < len(rows):
+                stored_fixes = _only_inserted(cursor, stored_fixes, received_db, adapt)
     if inserted < len(rows):
         dropped[filters.DUPLICATE] += len(rows) - inserted
     handoff.dispatch(handoff.StoredBatch(fixes=stored_fixes, events=stored_events))
     return StoreResult(stored_fixes=inserted, stored_events=len(event_rows), dropped=dict(dropped))
+
+
+def _write_postgresql(
+    rows: list[tuple[Any, ...]],
+    stored_fixes: list[handoff.StoredFix],
+    event_rows: list[tuple[Any, ...]],
+    devices_seen: set[int],
+    last_fix_rows: list[tuple[Any, ...]],
+    charging_rows: list[tuple[Any, ...]],
+    received_db: Any,
+) -> tuple[int, list[handoff.StoredFix]]:
+    """The PostgreSQL writes of ``store_batch``, in one transaction: positions and device
+    state by COPY into staging tables, then one statement each. Returns the number of fixes
+    inserted and those fixes (the others were already stored)."""
+    inserted = 0
+    latest = {row[6]: row[:6] for row in last_fix_rows}  # device -> time, lat, lon, acc, ...
+    no_fix = (None, None, None, None, None, None)
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of Django's API
+        cursor.execute(_PG_STAGING)
+        if rows:
+            with connection.wrap_database_errors, raw.copy(_PG_COPY_POSITIONS) as copy:
+                copy.set_types(_PG_POSITION_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(_PG_INSERT_POSITIONS)
+            inserted = cursor.rowcount
+            if inserted < len(rows):
+                kept = set(cursor.fetchall())  # aware datetimes: equal instants hash alike
+                stored_fixes = [fix for fix in stored_fixes if (fix.device_id, fix.time) in kept]
+        if event_rows:
+            cursor.executemany(_INSERT_EVENT, event_rows)
+        if devices_seen:
+            with connection.wrap_database_errors, raw.copy(_PG_COPY_DEVICES) as copy:
+                copy.set_types(_PG_DEVICE_TYPES)
+                for device_id in sorted(devices_seen):  # rows locked in id order
+                    copy.write_row((device_id, *latest.get(device_id, no_fix)))
+            cursor.execute(_PG_UPDATE_DEVICES, [received_db, received_db, received_db])
+        if charging_rows:
+            cursor.executemany(_UPDATE_CHARGING, charging_rows)
+    return inserted, stored_fixes
 
 
 def _only_inserted(
