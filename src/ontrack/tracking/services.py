@@ -657,11 +657,6 @@ def device_swap(
         raise ValidationError("That is the device the participant already wears.")
     now = at or timezone.now()
     new_device = _locked(new_device)
-    if new_device.status != DeviceStatus.IN_STOCK:
-        raise ValidationError(
-            f"Device {new_device.identifier} is {new_device.get_status_display().lower()}, "
-            "not in stock."
-        )
     _end(old, actor=actor, at=now, reason=f"swapped: {reason}", device_status=DeviceStatus.IN_STOCK)
     assignment = _assign(new_device, participant, actor=actor, at=now)
     participant_event_record(

@@ -11,9 +11,8 @@ from typing import Any
 
 from django.db import migrations
 
-CREATE = """
-DROP TABLE "tracking_position";
-CREATE TABLE "tracking_position" (
+# The model's columns and primary key, shared by the partitioned and the plain table.
+COLUMNS = """
     "device_id" bigint NOT NULL,
     "participant_id" bigint NULL,
     "time" timestamp with time zone NOT NULL,
@@ -27,27 +26,17 @@ CREATE TABLE "tracking_position" (
     "valid" boolean NOT NULL,
     "received_at" timestamp with time zone NOT NULL,
     PRIMARY KEY ("device_id", "time")
-) PARTITION BY RANGE ("time");
+"""
+
+CREATE = f"""
+DROP TABLE "tracking_position";
+CREATE TABLE "tracking_position" ({COLUMNS}) PARTITION BY RANGE ("time");
 CREATE TABLE "tracking_position_default" PARTITION OF "tracking_position" DEFAULT;
 """
 
-PLAIN = """
+PLAIN = f"""
 DROP TABLE "tracking_position";
-CREATE TABLE "tracking_position" (
-    "device_id" bigint NOT NULL,
-    "participant_id" bigint NULL,
-    "time" timestamp with time zone NOT NULL,
-    "lat" double precision NOT NULL,
-    "lon" double precision NOT NULL,
-    "accuracy_m" double precision NULL,
-    "speed_kmh" double precision NULL,
-    "course" double precision NULL,
-    "altitude_m" double precision NULL,
-    "satellites" smallint NULL,
-    "valid" boolean NOT NULL,
-    "received_at" timestamp with time zone NOT NULL,
-    PRIMARY KEY ("device_id", "time")
-);
+CREATE TABLE "tracking_position" ({COLUMNS});
 """
 
 
