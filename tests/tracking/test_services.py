@@ -161,6 +161,21 @@ def test_swapping_replaces_the_device_in_one_step(
     assert history == [(old.pk, "swapped: Strap broken"), (new.pk, "")]
 
 
+def test_swapping_to_a_device_not_in_stock_changes_nothing(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> None:
+    old, lost = make_device(), make_device()
+    device_mark_lost(lost, actor=None, reason="Left on a bus")
+    participant = make_gps_participant()
+    device_assign(old, participant, actor=None)
+    with pytest.raises(ValidationError, match="not in stock"):
+        device_swap(participant, lost, actor=None, reason="Strap broken")
+    old.refresh_from_db()
+    assert old.status == DeviceStatus.ASSIGNED
+    assert participant_current_device(participant) == old
+    assert not DeviceAssignment.objects.filter(ended_at__isnull=False).exists()
+
+
 def test_a_lost_device_ends_the_assignment_and_cannot_be_assigned(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
