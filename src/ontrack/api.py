@@ -8,8 +8,12 @@ from ninja import NinjaAPI
 
 from ontrack.accounts.api import API_AUTH
 from ontrack.accounts.api import router as offices_router
+from ontrack.alerts.api import router as alerts_router
+from ontrack.messaging.api import router as messaging_router
 from ontrack.participants.api import router as participants_router
+from ontrack.schedule.api import router as schedule_router
 from ontrack.tracking.api import router as tracking_router
+from ontrack.zones.api import router as zones_router
 
 api = NinjaAPI(
     title="ontrack API",
@@ -23,6 +27,10 @@ api = NinjaAPI(
 api.add_router("/", offices_router)
 api.add_router("/", participants_router)
 api.add_router("/", tracking_router)
+api.add_router("/", zones_router)
+api.add_router("/", alerts_router)
+api.add_router("/", schedule_router)
+api.add_router("/", messaging_router)
 
 
 @api.exception_handler(ValidationError)

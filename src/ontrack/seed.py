@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from faker import Faker
 
 from ontrack.accounts.models import Office, Program, Role, User
@@ -156,6 +157,11 @@ COURTS = [
 ]
 
 
+# Apps above participants add their demo data here: each entry names a function called as
+# ``f(program=..., seed_value=..., now=...)`` once the participants exist, in this order.
+APP_SEEDERS: tuple[str, ...] = ()
+
+
 @dataclass
 class SeedResult:
     offices: int
@@ -272,6 +278,8 @@ def seed(
         created += count
         if progress is not None:
             progress(count)
+    for dotted in APP_SEEDERS:
+        import_string(dotted)(program=program, seed_value=seed_value, now=now)
     return SeedResult(offices=len(office_rows), staff=len(staff), participants=created)
 
 

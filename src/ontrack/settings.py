@@ -84,7 +84,12 @@ INSTALLED_APPS = [
     "ontrack.audit",
     "ontrack.accounts",
     "ontrack.participants",
+    "ontrack.messaging",
+    "ontrack.alerts",
+    "ontrack.zones",
+    "ontrack.schedule",
     "ontrack.tracking",
+    "ontrack.portal",
 ]
 
 MIDDLEWARE = [

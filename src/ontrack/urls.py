@@ -34,6 +34,11 @@ urlpatterns = [
     path("participants/", include("ontrack.participants.urls")),
     path("tracking/", include("ontrack.tracking.urls")),
     path("audit/", include("ontrack.audit.urls")),
+    path("zones/", include("ontrack.zones.urls")),
+    path("alerts/", include("ontrack.alerts.urls")),
+    path("schedule/", include("ontrack.schedule.urls")),
+    path("messaging/", include("ontrack.messaging.urls")),
+    path("me/", include("ontrack.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -1,0 +1,7 @@
+"""Alerts over JSON."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["alerts"])

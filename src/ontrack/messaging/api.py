@@ -1,0 +1,7 @@
+"""Messaging over JSON."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["messaging"])

@@ -1,0 +1,7 @@
+"""Participant portal over JSON."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["portal"])

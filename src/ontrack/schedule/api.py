@@ -1,0 +1,7 @@
+"""Schedule and check-ins over JSON."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["schedule"])
