@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "ontrack.schedule",
     "ontrack.tracking",
     "ontrack.portal",
+    "ontrack.reports",
 ]
 
 MIDDLEWARE = [

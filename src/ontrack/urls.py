@@ -39,6 +39,7 @@ urlpatterns = [
     path("schedule/", include("ontrack.schedule.urls")),
     path("messaging/", include("ontrack.messaging.urls")),
     path("me/", include("ontrack.portal.urls")),
+    path("reports/", include("ontrack.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

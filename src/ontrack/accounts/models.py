@@ -93,6 +93,12 @@ class User(AbstractUser):
         return self.is_active and self.role in {Role.AUDITOR, Role.ADMINISTRATOR}
 
     @property
+    def manages_retention(self) -> bool:
+        """May shorten how long each kind of data is kept (never lengthen: see
+        ``ontrack.audit.retention``)."""
+        return self.is_active and self.role == Role.ADMINISTRATOR
+
+    @property
     def manages_caseloads(self) -> bool:
         """May move participants between officers (bulk transfer) and import caseloads."""
         return self.is_active and self.role in {Role.SUPERVISOR, Role.ADMINISTRATOR}

@@ -43,3 +43,36 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.participant_id}"
+
+
+class RetentionPolicy(models.Model):
+    """An administrator's shorter retention period for one kind of data (see
+    ``ontrack.audit.retention``). Absent: the deployment's setting applies."""
+
+    kind = models.CharField(max_length=40, unique=True)
+    days = models.PositiveIntegerField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.days} days"
+
+
+class RetentionRun(models.Model):
+    """One nightly purge of one kind: what cut-off applied and how many rows went. Counts
+    only, never content, so that the record of a deletion does not keep the data."""
+
+    kind = models.CharField(max_length=40)
+    ran_at = models.DateTimeField(db_index=True)
+    cutoff = models.DateTimeField()
+    days = models.PositiveIntegerField()
+    removed = models.PositiveBigIntegerField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d} {self.kind}: {self.removed} removed"

@@ -3,10 +3,15 @@ in one place rather than remembered at every call site."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ontrack.audit.models import AccessAction, AccessLogEntry
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionPolicy
+from ontrack.audit.retention import retention_days_validate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -42,3 +47,34 @@ def access_log_record(
     entries = [AccessLogEntry(participant_id=pid, **common) for pid in participant_ids]
     AccessLogEntry.objects.bulk_create(entries)
     return len(entries)
+
+
+ACCESS_LOG_PURGE_CHUNK = 10_000
+
+
+def access_log_purge(cutoff: dt.datetime) -> int:
+    """Delete access-log entries older than ``cutoff``, a chunk per transaction so that
+    the log keeps accepting entries while years of it are removed."""
+    removed = 0
+    while True:
+        ids = list(
+            AccessLogEntry.objects.filter(at__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:ACCESS_LOG_PURGE_CHUNK]
+        )
+        if not ids:
+            return removed
+        with transaction.atomic():
+            removed += AccessLogEntry.objects.filter(pk__in=ids).delete()[0]
+
+
+def retention_policy_set(*, user: AbstractBaseUser, kind: str, days: int) -> RetentionPolicy:
+    """Shorten how long ``kind`` is kept. Only administrators may, and never beyond the
+    deployment's ceiling: lengthening retention is a deployment decision, not a click."""
+    if not getattr(user, "manages_retention", False):
+        raise PermissionDenied("Only administrators set retention periods.")
+    retention_days_validate(kind, days)
+    policy, _ = RetentionPolicy.objects.update_or_create(
+        kind=kind, defaults={"days": days, "changed_by": user}
+    )
+    return policy

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -36,19 +37,41 @@ def search_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+class Scope(models.TextChoices):
+    """Which participants a role reads. The data inventory page shows this table, so what
+    the page says and what the code enforces cannot drift apart."""
+
+    NONE = "none", "no participant"
+    CASELOAD = "caseload", "their own caseload"
+    OFFICE = "office", "everyone in their office"
+    ALL = "all", "every participant"
+
+
+ROLE_SCOPE: dict[str, Scope] = {
+    Role.OFFICER: Scope.CASELOAD,
+    Role.SUPERVISOR: Scope.OFFICE,
+    Role.OPERATOR: Scope.ALL,
+    Role.ADMINISTRATOR: Scope.ALL,
+    Role.AUDITOR: Scope.NONE,
+}
+
+
 def participants_visible_to(user: User) -> QuerySet[Participant]:
     """Officer: own caseload. Supervisor: own office. Operator and administrator: all.
-    Auditor (and anyone inactive): none."""
+    Auditor (and anyone inactive): none. See ``ROLE_SCOPE``."""
     everyone = Participant.objects.all()
     if not user.is_authenticated or not user.reads_participants:
         return everyone.none()
-    if user.role == Role.OFFICER:
+    scope = ROLE_SCOPE.get(user.role, Scope.NONE)
+    if scope == Scope.CASELOAD:
         return everyone.filter(officer=user)
-    if user.role == Role.SUPERVISOR:
+    if scope == Scope.OFFICE:
         if user.office_id is None:
             return everyone.none()
         return everyone.filter(office_id=user.office_id)
-    return everyone
+    if scope == Scope.ALL:
+        return everyone
+    return everyone.none()
 
 
 def can_write_participant(user: User, participant: Participant) -> bool:
