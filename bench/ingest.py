@@ -2,17 +2,18 @@
 
     uv run python bench/ingest.py            # 10,000 GT06 devices, 60 s of load
     uv run python bench/ingest.py --quick    # 10,000 devices, 15 s
+    uv run python bench/ingest.py --quick --workers 1   # one gateway process, not one per core
     uv run python bench/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/ontrack_bench
 
 A fresh ontrack home (SQLite unless --postgres) gets 10,000 registered GT06 devices; the
-gateway runs as its own process (`ontrack gateway`); one client process opens 10,000 TCP
-connections on loopback, logs every device in, then sends 0x12 location frames at a fixed
-total rate. The main process polls the positions table; positions/s is measured over the
-steady part of the run, and the delay from "frame sent" to "position durable" matches the
-k-th frame sent with the moment the k-th position was counted as stored (frames are sent
-and stored in nearly FIFO order, so this is a close upper estimate). The baseline inserts
-the same rows with one sqlite3 executemany per 5,000 rows into a copy of the table in the
-same file.
+gateway runs as its own processes (`ontrack gateway --workers N`, default one per core);
+one client process opens 10,000 TCP connections on loopback, logs every device in, then
+sends 0x12 location frames at a fixed total rate. The main process polls the positions
+table; positions/s is measured over the steady part of the run, and the delay from "frame
+sent" to "position durable" matches the k-th frame sent with the moment the k-th position
+was counted as stored (frames are sent and stored in nearly FIFO order, so this is a close
+upper estimate). The baseline inserts the same rows with one sqlite3 executemany per 5,000
+rows into a copy of the table in the same file.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25_000, help="frames/s offered")
     parser.add_argument("--duration", type=float)
     parser.add_argument("--postgres")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gateway processes (one per core)"
+    )
     parser.add_argument("--client", nargs=4, metavar=("PORT", "DEVICES", "RATE", "DURATION"))
     args = parser.parse_args()
     _raise_limit()
@@ -148,7 +152,7 @@ def main() -> None:
     gateway = subprocess.Popen(
         [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
          "--gt06-port", str(port), "--teltonika-port", "off", "--osmand-port", "off",
-         "--mqtt-host", "off", "--stats-interval", "5"],
+         "--mqtt-host", "off", "--stats-interval", "5", "--workers", str(args.workers)],
         env=env, stderr=open(home / "gateway.log", "w"),  # noqa: SIM115 - lives as long as the gateway
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -227,7 +231,7 @@ def main() -> None:
         f"database: {'PostgreSQL' if args.postgres else 'SQLite'}"
     )
     print(f"devices connected: {connected}, frames sent: {sent_total}, positions stored: {total}")
-    print(f"offered rate: {args.rate:.0f}/s over {duration:.0f} s")
+    print(f"offered rate: {args.rate:.0f}/s over {duration:.0f} s; gateway workers: {args.workers}")
     print(f"sustained stored rate: {rate:.0f} positions/s; p99 sent->durable: {p99:.0f} ms")
     print(f"baseline raw executemany: {baseline:.0f} rows/s")
     print(

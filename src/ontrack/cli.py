@@ -239,6 +239,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         "db_timeout": args.db_timeout,
         "stats_interval": args.stats_interval,
         "retry_interval": args.retry_interval,
+        "workers": args.workers,
         "spool_dir": Path(args.spool_dir) if args.spool_dir else None,
     }
     for name, value in overrides.items():
@@ -461,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--stats-interval", type=float, help="seconds between stats lines (60)")
     gateway.add_argument("--spool-dir", help="spool folder (default $ONTRACK_HOME/spool)")
     gateway.add_argument("--strict-crc", action="store_true", help="reject GT06 CRC mismatches")
+    gateway.add_argument(
+        "--workers", type=int, help="gateway processes sharing the ports, one per core (1)"
+    )
 
     simulate = add("simulate", cmd_simulate, "drive simulated wearers against a running gateway")
     simulate.add_argument("--devices", type=int, default=100)

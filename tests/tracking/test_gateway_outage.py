@@ -50,12 +50,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def _start_gateway(home: Path, port: int) -> subprocess.Popen[str]:
+def _start_gateway(home: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = cli_environment(home)
     gateway = subprocess.Popen(
         [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
          "--teltonika-port", str(port), "--gt06-port", "off", "--osmand-port", "off",
-         "--mqtt-host", "off", "--db-timeout", "0.2", "--retry-interval", "0.3"],
+         "--mqtt-host", "off", "--db-timeout", "0.2", "--retry-interval", "0.3", *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -103,48 +103,73 @@ def _stop(gateway: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_records_acknowledged_during_an_outage_are_stored_after_it(home: Path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_records_acknowledged_during_an_outage_are_stored_after_it(home: Path, workers: str):
     port = _free_port()
-    gateway = _start_gateway(home, port)
+    gateway = _start_gateway(home, port, "--workers", workers)
+    base = 0 if workers == "1" else 1000
     try:
         before = _stored(home)
-        assert _send_packets(port, 0, 5) == 15
+        assert _send_packets(port, base, 5) == 15
         assert eventually(lambda: _stored(home) == before + 15)
         lock = sqlite3.connect(home / "ontrack.sqlite3", isolation_level=None)
         lock.execute("BEGIN EXCLUSIVE")
         try:
-            assert _send_packets(port, 100, 5) == 15, "acknowledged while the database is away"
-            assert list((home / "spool").glob("segment-*.spool")), "spooled to disk"
+            assert _send_packets(port, base + 100, 5) == 15, (
+                "acknowledged while the database is away"
+            )
+            assert list((home / "spool").rglob("segment-*.spool")), "spooled to disk"
         finally:
             lock.execute("ROLLBACK")
             lock.close()
         assert eventually(lambda: _stored(home) == before + 30, timeout=30), (
             "every acknowledged record stored once the database is back"
         )
-        assert not list((home / "spool").glob("segment-*.spool")), "spool emptied"
+        assert not list((home / "spool").rglob("segment-*.spool")), "spool emptied"
     finally:
         output = _stop(gateway)
     assert "database unavailable, spooling" in output
 
 
-def test_a_kill_9_loses_no_acknowledged_record(home: Path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_kill_9_loses_no_acknowledged_record(home: Path, workers: str):
+    """With workers, the kill -9 hits the parent: its workers notice and stop, and the
+    restarted gateway's workers wait for their spool folders and replay them."""
     port = _free_port()
-    gateway = _start_gateway(home, port)
+    gateway = _start_gateway(home, port, "--workers", workers)
+    first = 200 if workers == "1" else 400
     before = _stored(home)
     lock = sqlite3.connect(home / "ontrack.sqlite3", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
-        assert _send_packets(port, 200, 4) == 12
+        assert _send_packets(port, first, 4) == 12
         os.kill(gateway.pid, signal.SIGKILL)
         gateway.communicate(timeout=30)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
     assert _stored(home) == before, "nothing reached the database before the kill"
-    restarted = _start_gateway(home, port)
+    restarted = _start_gateway(home, port, "--workers", workers)
     try:
         assert eventually(lambda: _stored(home) == before + 12, timeout=30), (
             "the restarted gateway replayed the spool"
         )
     finally:
         _stop(restarted)
+
+
+def test_worker_processes_share_the_port_and_store_every_acknowledged_record(home: Path):
+    """``--workers 2``: two gateway processes on one port (SO_REUSEPORT), each writing the
+    connections the kernel gave it; a SIGTERM stops both cleanly."""
+    port = _free_port()
+    gateway = _start_gateway(home, port, "--workers", "2")
+    try:
+        before = _stored(home)
+        acknowledged = sum(_send_packets(port, 300 + 10 * round_, 3) for round_ in range(4))
+        assert acknowledged == 36
+        assert eventually(lambda: _stored(home) == before + 36, timeout=30)
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        output, _ = gateway.communicate(timeout=60)
+    assert gateway.returncode == 0, output
+    assert output.count("gateway stopped") == 2, "both workers stopped cleanly"

@@ -36,9 +36,20 @@ def test_an_identifier_is_registered_once(make_device: Callable[..., Device]) ->
         make_device(identifier="351234567890123")
 
 
+@pytest.mark.parametrize("protocol", ["gt06", "teltonika"])
+def test_the_service_refuses_a_gt06_or_teltonika_identifier_that_is_not_an_imei(
+    make_device: Callable[..., Device], protocol: str
+) -> None:
+    """The rule lives in the service, so the API, imports and the shell obey it too."""
+    for identifier in ("12345", "35209308100000A", "3520930810000012"):
+        with pytest.raises(ValidationError, match="IMEI: 15 digits"):
+            make_device(protocol=protocol, identifier=identifier)
+    assert make_device(protocol="osmand", identifier="phone-app-1").protocol == "osmand"
+
+
 def test_an_officer_may_not_register_devices(officer: User) -> None:
     with pytest.raises(PermissionDenied):
-        device_register(actor=officer, identifier="35000", kind="ankle", protocol="gt06")
+        device_register(actor=officer, identifier="350000000000000", kind="ankle", protocol="gt06")
 
 
 def test_a_supervisor_registers_devices_for_their_own_office_only(
@@ -47,7 +58,7 @@ def test_a_supervisor_registers_devices_for_their_own_office_only(
     supervisor = make_user(Role.SUPERVISOR)
     own = device_register(
         actor=supervisor,
-        identifier="35001",
+        identifier="350000000000001",
         kind="ankle",
         protocol="gt06",
         office=supervisor.office,
@@ -56,7 +67,7 @@ def test_a_supervisor_registers_devices_for_their_own_office_only(
     with pytest.raises(PermissionDenied):
         device_register(
             actor=supervisor,
-            identifier="35002",
+            identifier="350000000000002",
             kind="ankle",
             protocol="gt06",
             office=make_office("Elsewhere"),  # type: ignore[arg-type]

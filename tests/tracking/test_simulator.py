@@ -1,6 +1,8 @@
 """The simulator's wearers: deterministic for a seed, plausible, and accepted by the gateway."""
 
 import asyncio
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,15 +51,45 @@ def test_simulated_frames_decode_with_the_real_decoders():
     assert packet.record_count == len(reports)
 
 
+def _broker_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 @pytest.mark.django_db(transaction=True)
-def test_simulated_gt06_and_teltonika_devices_report_to_a_gateway(tmp_path):
-    register_device("359710049095095", "gt06")
-    register_device("352093081452251", "teltonika")
-    with running_gateway(tmp_path) as gateway:
-        for protocol, identifier in (("gt06", "359710049095095"),
-                                     ("teltonika", "352093081452251")):  # fmt: skip
-            options = SimulatorOptions(devices=1, protocol=protocol, port=gateway.ports[protocol],
-                                       rate=0.2, duration=1.5, seed=1)  # fmt: skip
-            stats = asyncio.run(simulate(options, [(identifier, protocol)]))
-            assert stats.sent >= 1 and stats.errors == 0, stats
-        assert eventually(lambda: Position.objects.values("device_id").distinct().count() == 2)
+@pytest.mark.parametrize(
+    ("protocol", "identifier"),
+    [
+        ("gt06", "359710049095095"),
+        ("teltonika", "352093081452251"),
+        ("osmand", "sim-phone-1"),
+        pytest.param(
+            "mqtt",
+            "sim-mqtt-1",
+            marks=pytest.mark.skipif(
+                not _broker_reachable(), reason="no MQTT broker at 127.0.0.1:1883"
+            ),
+        ),
+    ],
+)
+def test_simulated_devices_of_each_protocol_deliver_positions_to_a_gateway(
+    tmp_path, protocol, identifier
+):
+    """The simulator speaks each protocol well enough for the real gateway to store what it
+    sends: over TCP (GT06, Teltonika), HTTP (OsmAnd) and through Mosquitto (MQTT)."""
+    register_device(identifier, protocol)
+    overrides: dict[str, object] = {}
+    if protocol == "mqtt":
+        overrides = {"mqtt_host": "127.0.0.1", "mqtt_port": 1883,
+                     "mqtt_client_id": f"ontrack-test-{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    with running_gateway(tmp_path, **overrides) as gateway:
+        if protocol == "mqtt":
+            assert eventually(lambda: gateway._mqtt.connected.is_set()), "gateway subscribed"
+        options = SimulatorOptions(devices=1, protocol=protocol, port=gateway.ports.get(protocol),
+                                   rate=0.2, duration=1.5, seed=1)  # fmt: skip
+        stats = asyncio.run(simulate(options, [(identifier, protocol)]))
+        assert stats.sent >= 1 and stats.errors == 0, stats
+        assert eventually(lambda: Position.objects.filter(device__identifier=identifier).exists())

@@ -115,12 +115,13 @@ def test_device_events_are_never_filtered_even_with_a_useless_fix(
     device = make_device()
     info = info_for(device)
     sos = DeviceEvent(device.identifier, T0, EventKind.SOS, raw_code="sos")
+    tamper = DeviceEvent(device.identifier, T0, EventKind.TAMPER, raw_code="tamper")
     result = store_batch(
-        [(info, fix(device, 0, lat=0.0, lon=0.0, valid=False)), (info, sos), (info, sos)],
+        [(info, fix(device, 0, lat=0.0, lon=0.0, valid=False)), (info, sos), (info, tamper)],
         received_at=RECEIVED,
     )
     assert result.stored_events == 2
-    assert DeviceEventRecord.objects.filter(kind="sos").count() == 2
+    assert DeviceEventRecord.objects.filter(kind__in=["sos", "tamper"]).count() == 2
 
 
 @pytest.mark.django_db
@@ -226,6 +227,29 @@ def test_the_stored_batch_is_handed_off_once_without_duplicates(
         (device.pk, T0 + dt.timedelta(minutes=1), 4.0)
     ]
     assert [(e.kind, e.raw_code) for e in second.events] == [("low_battery", "lb")]
+
+
+@pytest.mark.django_db
+def test_a_replayed_batch_does_not_store_or_hand_off_its_events_twice(
+    make_device: Callable[..., Device],
+    info_for: Callable[[Device], DeviceInfo],
+    handed_off: list[handoff.StoredBatch],
+) -> None:
+    """A spooled batch replayed after a crash mid-replay, or an alarm a device resent for
+    want of an acknowledgement: the same event (device, time, kind, code) is stored once."""
+    device = make_device()
+    info = info_for(device)
+    tamper = DeviceEvent(device.identifier, T0, EventKind.TAMPER, raw_code="gt06:alarm:0x13")
+    batch = [(info, fix(device, 0)), (info, tamper), (info, tamper)]
+    first = store_batch(batch, received_at=RECEIVED)
+    again = store_batch(batch, received_at=RECEIVED + dt.timedelta(minutes=30))
+    assert (first.stored_events, again.stored_events) == (1, 0)
+    assert DeviceEventRecord.objects.filter(device=device, kind="tamper").count() == 1
+    assert [len(b.events) for b in handed_off] == [1], "handed to the alerts once"
+    other = DeviceEvent(device.identifier, T0, EventKind.SOS, raw_code="gt06:alarm:0x01")
+    assert store_batch([(info, other)], received_at=RECEIVED).stored_events == 1, (
+        "another event at the same instant is not a duplicate"
+    )
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ participant's timeline. Positions are not here: they are the high-volume table."
 from django.contrib import admin
 
 from ontrack.participants.admin import ReadOnlyAdmin
-from ontrack.tracking.models import Device, DeviceAssignment, DeviceEventRecord
+from ontrack.tracking.models import Device, DeviceAssignment, DeviceCommand, DeviceEventRecord
 
 
 @admin.register(Device)
@@ -31,3 +31,11 @@ class DeviceEventRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["device", "participant"]
     search_fields = ["device__identifier"]
     show_full_result_count = False
+
+
+@admin.register(DeviceCommand)
+class DeviceCommandAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "device", "text", "status", "requested_by", "answered_at"]
+    list_filter = ["status"]
+    list_select_related = ["device", "requested_by"]
+    search_fields = ["device__identifier"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -11,15 +10,12 @@ from django.db.models import QuerySet
 from ontrack.accounts.models import Office
 from ontrack.tracking.models import Device, DeviceKind, DeviceStatus, Protocol
 
-# Protocols whose units log in with their IMEI: 15 decimal digits.
-IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
-_IMEI = re.compile(r"[0-9]{15}")
-
 
 class DeviceRegisterForm(forms.Form):
     """Add a device to the inventory. ``offices`` are those the user manages devices for;
     ``office_required`` when the user may not register unallocated devices (supervisors).
-    Duplicates, the clock offset's range and permissions are the service's to check."""
+    Duplicates, the IMEI rule, the clock offset's range and permissions are the service's
+    to check (``services.device_register``)."""
 
     identifier = forms.CharField(
         label="Identifier",
@@ -51,19 +47,6 @@ class DeviceRegisterForm(forms.Form):
                 office_field.initial = only[0].pk
         else:
             office_field.empty_label = "No office (shared stock)"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        identifier = data.get("identifier")
-        if (
-            identifier
-            and data.get("protocol") in IMEI_PROTOCOLS
-            and not _IMEI.fullmatch(identifier)
-        ):
-            self.add_error(
-                "identifier", "GT06 and Teltonika units are identified by their IMEI: 15 digits."
-            )
-        return data
 
 
 class AssignForm(forms.Form):

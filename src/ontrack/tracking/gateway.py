@@ -11,7 +11,15 @@ Settings (``ONTRACK_GATEWAY_*`` in Django settings, each overridden by a CLI fla
 ``HANDSHAKE_TIMEOUT`` (30 s), ``MAX_FRAME_SIZE`` (1024 bytes, GT06), ``BATCH_SIZE`` (5000),
 ``BATCH_DELAY`` (0.1 s), ``MAX_PENDING`` (20,000), ``RETRY_INTERVAL`` (2 s),
 ``DB_TIMEOUT`` (5 s), ``DIRECTORY_REFRESH`` (60 s), ``STATS_INTERVAL`` (60 s),
-``STRICT_CRC`` (off), ``SPOOL_DIR`` (``$ONTRACK_HOME/spool``).
+``STRICT_CRC`` (off), ``WORKERS`` (1), ``SPOOL_DIR`` (``$ONTRACK_HOME/spool``).
+
+Several processes (``WORKERS`` > 1, DESIGN.md "one process per core"): one event loop and
+its database thread share one GIL, and at ~15,000 positions/s that GIL, not the database,
+is the limit. Each worker is then a whole gateway as above, binding the same ports with
+SO_REUSEPORT (the kernel spreads new connections over them) and owning its own writer,
+database connection and spool folder: worker 0 keeps ``SPOOL_DIR`` itself, worker k uses
+``SPOOL_DIR/worker-k``, so a restart with the same count replays every spool it left. Only
+worker 0 subscribes to MQTT (one subscriber, not one copy of each message per worker).
 
 At start the soft open-files limit is raised to the hard limit (each device connection is a
 file descriptor; the common default of 1024 is the first wall a gateway hits).
@@ -21,16 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import fcntl
 import functools
 import logging
+import multiprocessing
+import os
 import resource
 import signal
 import statistics
 import threading
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from ontrack.tracking.gateway_core import Counters, Directory, GatewayConfig, Hub, Writer
 
@@ -52,6 +66,21 @@ def raise_open_files_limit() -> int:
     return soft
 
 
+def lock_spool(directory: Path) -> int:
+    """Hold an exclusive lock on a spool folder for the life of the process (released by
+    the kernel when it dies, even by kill -9). Two gateways appending to and replaying one
+    spool could delete a segment the other is still writing; a second one therefore waits
+    here until the first is gone (e.g. a worker finishing its shutdown while its
+    replacement starts)."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        logger.warning("spool in use by another gateway; waiting", extra={"spool": str(directory)})
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
 class Gateway:
     """Every server of the gateway on one event loop. ``ports`` holds the bound ports
     (useful with port 0 in tests) once ``start`` returns."""
@@ -64,6 +93,7 @@ class Gateway:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._mqtt: Any = None
+        self._spool_lock = -1
         self.hub: Hub
 
     async def start(self) -> None:
@@ -72,6 +102,7 @@ class Gateway:
 
         config = self.config
         config.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._spool_lock = await asyncio.to_thread(lock_spool, config.spool_dir)
         writer = Writer(config, self.counters, self.directory)
         self.hub = Hub(config, self.counters, self.directory, writer)
         await writer.in_db_thread(self.directory.load)
@@ -84,7 +115,11 @@ class Gateway:
         loop = asyncio.get_running_loop()
         if config.gt06_port is not None:
             server = await loop.create_server(
-                lambda: Gt06Connection(self.hub), config.host, config.gt06_port, backlog=4096
+                lambda: Gt06Connection(self.hub),
+                config.host,
+                config.gt06_port,
+                backlog=4096,
+                reuse_port=config.reuse_port or None,
             )
             self._add(server, "gt06")
         if config.teltonika_port is not None:
@@ -93,6 +128,7 @@ class Gateway:
                 config.host,
                 config.teltonika_port,
                 backlog=4096,
+                reuse_port=config.reuse_port or None,
             )
             self._add(server, "teltonika")
         if config.osmand_port is not None:
@@ -102,6 +138,7 @@ class Gateway:
                 config.osmand_port,
                 backlog=4096,
                 limit=HEADER_LIMIT,
+                reuse_port=config.reuse_port or None,
             )
             self._add(server, "osmand")
         if config.mqtt_host:
@@ -109,6 +146,7 @@ class Gateway:
 
             self._mqtt = MqttSubscriber(self.hub, loop)
             self._mqtt.start()
+        self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
         self._tasks.append(asyncio.create_task(self._reap(), name="reaper"))
         self._tasks.append(asyncio.create_task(self._stats(), name="stats"))
         logger.info("gateway listening", extra={"host": config.host, **self.ports})
@@ -134,6 +172,7 @@ class Gateway:
         await self.hub.writer.in_db_thread(self.hub.writer.spool.close)
         await self.hub.writer.in_db_thread(lambda: connection.close())
         self.hub.writer.executor.shutdown(wait=True)
+        os.close(self._spool_lock)
         self.log_stats()
         logger.info("gateway stopped")
 
@@ -147,6 +186,41 @@ class Gateway:
             now = loop.time()
             for conn in [c for c in self.hub.live if c.expired(now)]:
                 conn.close("timeout")
+
+    async def _commands(self) -> None:
+        """Send the on-demand commands queued for the devices connected to this process
+        (and, when it holds the MQTT subscription, for MQTT devices)."""
+        from ontrack.tracking.services import commands_claim
+
+        writer = self.hub.writer
+        while True:
+            await asyncio.sleep(self.config.command_poll)
+            mqtt = self._mqtt is not None
+            if writer.spooling or (not self.hub.sessions and not mqtt):
+                continue  # with the database away, positions come first
+            claim = functools.partial(
+                commands_claim, list(self.hub.sessions), mqtt=mqtt, now=datetime.now(UTC)
+            )
+            try:
+                claimed = await writer.query(claim)
+            except DatabaseError as error:
+                logger.info("commands not polled", extra={"error": str(error)[:200]})
+                continue
+            for command in claimed:
+                send = self.hub.sessions.get(command.device_id)
+                if send is not None:
+                    send(command.id, command.text)
+                elif mqtt:
+                    self._mqtt.send_command(command.identifier, command.id, command.text)
+                    self.hub.command_sent(command.device_id)
+                else:
+                    logger.warning("command device gone", extra={"command": command.id})
+                    continue
+                logger.info(
+                    "command sent",
+                    extra={"command": command.id, "device": command.device_id,
+                           "text": command.text},
+                )  # fmt: skip
 
     async def _stats(self) -> None:
         while True:
@@ -187,7 +261,65 @@ class Gateway:
 def run_gateway(config: GatewayConfig) -> int:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     raise_open_files_limit()
+    if config.workers > 1:
+        return _run_workers(config)
+    return _serve(config)
 
+
+def worker_configs(config: GatewayConfig) -> list[GatewayConfig]:
+    """The configuration of each worker process (see the module doc)."""
+    if any(port == 0 for port in (config.gt06_port, config.teltonika_port, config.osmand_port)):
+        raise ValueError("several gateway workers need fixed ports, not port 0")
+    return [
+        dataclasses.replace(
+            config,
+            workers=1,
+            reuse_port=True,
+            spool_dir=config.spool_dir if index == 0 else config.spool_dir / f"worker-{index}",
+            mqtt_host=config.mqtt_host if index == 0 else None,
+        )
+        for index in range(config.workers)
+    ]
+
+
+def _run_workers(config: GatewayConfig) -> int:
+    """Fork one gateway per worker and wait. SIGTERM/SIGINT are passed on (each worker then
+    stops cleanly); if a worker dies, the others are stopped too and the exit code says so,
+    so that the supervisor restarts the whole gateway rather than running it short-handed."""
+    connection.close()  # never share a database connection across fork
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_serve, args=(worker,), name=f"ontrack-gateway-{index}")
+        for index, worker in enumerate(worker_configs(config))
+    ]
+    for worker in workers:
+        worker.start()
+    stopping = threading.Event()
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.set()
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    logger.info("gateway workers started", extra={"workers": len(workers)})
+    while any(worker.is_alive() for worker in workers):
+        for worker in workers:
+            worker.join(timeout=0.5)
+            if not worker.is_alive() and worker.exitcode and not stopping.is_set():
+                logger.error(
+                    "gateway worker died",
+                    extra={"worker": worker.name, "exitcode": worker.exitcode},
+                )
+                forward(signal.SIGTERM, None)
+    codes = [worker.exitcode or 0 for worker in workers]
+    return 0 if stopping.is_set() and not any(codes) else max(1, *codes)
+
+
+def _serve(config: GatewayConfig) -> int:
     async def main() -> None:
         gateway = Gateway(config)
         await gateway.start()
@@ -195,11 +327,24 @@ def run_gateway(config: GatewayConfig) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        watchdog = asyncio.create_task(_orphaned(stop)) if config.reuse_port else None
         await stop.wait()
         await gateway.stop()
+        if watchdog is not None:
+            watchdog.cancel()
 
     asyncio.run(main())
     return 0
+
+
+async def _orphaned(stop: asyncio.Event) -> None:
+    """A worker whose parent is gone (killed with -9, say) stops cleanly instead of
+    serving on, unsupervised, next to the workers of a restarted gateway."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    logger.warning("gateway parent gone, worker stopping")
+    stop.set()
 
 
 class GatewayThread:

@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,8 +40,14 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from ontrack.tracking.protocols import gt06, osmand, teltonika
-from ontrack.tracking.protocols.records import DecodeError, Record
-from ontrack.tracking.services import DeviceInfo, device_directory, store_batch
+from ontrack.tracking.protocols.records import DecodeError, Fix, Record
+from ontrack.tracking.services import (
+    DeviceInfo,
+    command_answer,
+    command_fix_record,
+    device_directory,
+    store_batch,
+)
 from ontrack.tracking.spool import Spool, read_segment
 
 logger = logging.getLogger("ontrack.gateway")
@@ -75,6 +82,9 @@ class GatewayConfig:
     directory_refresh: float = 60.0
     stats_interval: float = 60.0
     strict_crc: bool = False
+    command_poll: float = 1.0  # seconds between looks for queued on-demand commands
+    workers: int = 1  # gateway processes sharing the ports (SO_REUSEPORT), one per core
+    reuse_port: bool = False  # set for each worker when ``workers`` > 1
     spool_dir: Path = field(default_factory=lambda: Path("spool"))
 
     @classmethod
@@ -83,7 +93,7 @@ class GatewayConfig:
         defaults = cls()
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
-            if item.name == "spool_dir":
+            if item.name in ("spool_dir", "reuse_port"):
                 continue
             values[item.name] = _setting(item.name.upper(), getattr(defaults, item.name))
         values["spool_dir"] = Path(_setting("SPOOL_DIR", home / "spool"))
@@ -167,6 +177,11 @@ class _Frame:
     received: float
 
 
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("command answer not recorded", extra={"error": str(task.exception())})
+
+
 def _device_from_dict(data: dict[str, Any]) -> DeviceInfo:
     return DeviceInfo(**data)
 
@@ -189,6 +204,9 @@ class Writer:
         self._next_retry = 0.0
         self._spooling = self.spool.has_data()
         self._stopping = False
+        # Devices sent an on-demand command, with the (monotonic) time it went out: the first
+        # fix stored from them after that answers it with a position.
+        self.awaiting: dict[int, float] = {}
         self.torn_records = 0  # spool records found torn by a crash (written by the db thread)
         self.delays: list[float] = []  # seconds from receipt to durable, since the last stats
 
@@ -287,6 +305,8 @@ class Writer:
             self.counters.add("stored_events", stored_events)
             for reason, amount in dropped.items():
                 self.counters.add(f"dropped_{reason}", amount)
+        if self.awaiting and kind == "stored":
+            await self._answer_with_fixes(frames)
         now = time.monotonic()
         if len(self.delays) < 200_000:
             self.delays.extend(now - frame.received for frame in frames)
@@ -294,7 +314,56 @@ class Writer:
             if frame.future is not None and not frame.future.done():
                 frame.future.set_result(None)
 
+    async def _answer_with_fixes(self, frames: list[_Frame]) -> None:
+        """Record the newest stored fix of each device that was sent a command before the
+        fix arrived (a fix queued before the command went out does not answer it)."""
+        answers: dict[int, Fix] = {}
+        for frame in frames:
+            for device, record in frame.items:
+                sent = self.awaiting.get(device.id)
+                if sent is None or frame.received < sent or not isinstance(record, Fix):
+                    continue
+                current = answers.get(device.id)
+                if current is None or record.time > current.time:
+                    answers[device.id] = record
+        at = datetime.now(UTC)
+        for device_id, fix in answers.items():
+            del self.awaiting[device_id]
+            try:
+                await self.query(
+                    functools.partial(command_fix_record, device_id=device_id, fix=fix, at=at)
+                )
+            except DatabaseError:
+                logger.warning("command answer not recorded", extra={"device": device_id})
+
+    def record_answer(self, device_id: int, text: str, command_id: int | None) -> None:
+        """A device's text answer to a command (recorded in the database thread)."""
+        logger.info("command response", extra={"device": device_id, "response": text[:200]})
+        call = functools.partial(
+            command_answer,
+            device_id=device_id,
+            response=text,
+            at=datetime.now(UTC),
+            command_id=command_id or None,
+        )
+        task = asyncio.ensure_future(self.query(call))
+        task.add_done_callback(_log_failure)
+
+    async def query(self, function: Callable[[], Any]) -> Any:
+        """Run other database work (command polling, answers) in the database thread, on a
+        connection prepared like the writer's own (short lock wait on SQLite)."""
+        return await self.in_db_thread(self._on_connection, function)
+
     # --- database thread -------------------------------------------------------------
+
+    def _on_connection(self, function: Callable[[], Any]) -> Any:
+        try:
+            if connection.connection is None:
+                self._prepare_connection()
+            return function()
+        except DatabaseError:
+            connection.close()
+            raise
 
     def _prepare_connection(self) -> None:
         """On SQLite, wait at most ``db_timeout`` for the write lock: a database locked for
@@ -375,6 +444,12 @@ class Hub:
     directory: Directory
     writer: Writer
     live: set[Any] = field(default_factory=set)
+    # Device id -> how to send a command on its live connection (GT06, Teltonika).
+    sessions: dict[int, Callable[[int, str], None]] = field(default_factory=dict)
+
+    def command_sent(self, device_id: int) -> None:
+        """Note that ``device_id`` was just sent a command: its next fix answers it."""
+        self.writer.awaiting[device_id] = time.monotonic()
 
     def lookup(self, identifier: str, protocol: str, peer: object) -> DeviceInfo | None:
         """The registered device, or ``None`` after logging and counting an unknown one."""

@@ -53,6 +53,15 @@ class MqttSubscriber:
         self.client.connect_async(config.mqtt_host, config.mqtt_port, keepalive=60)
         self.client.loop_start()
 
+    def send_command(self, identifier: str, command_id: int, text: str) -> None:
+        """Publish an on-demand command on the device's command topic (QoS 1); the device
+        answers by publishing telemetry, whose first fix answers the command."""
+        self.client.publish(
+            mqtt_json.command_topic_for(identifier),
+            mqtt_json.encode_command(command_id, text),
+            qos=1,
+        )
+
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

@@ -13,14 +13,17 @@ bound. Alarm, status and heartbeat frames that carry device events are acknowled
 once those events are durable (a unit resends an unacknowledged alarm); those without
 events, and time requests, are answered at once. The idle clock restarts on each complete
 frame, not each byte, so a client that trickles bytes is closed after ``idle_timeout``
-like a silent one; the reassembly buffer never exceeds ``max_frame_size``.
+like a silent one; the reassembly buffer never exceeds ``max_frame_size``. An on-demand
+command goes out as a 0x80 frame whose server flag is the command's id; the 0x15/0x21 answer
+echoes it.
 
 Teltonika (port 5027)
 ---------------------
 The IMEI handshake is answered ``0x01`` for a registered device and ``0x00`` (then close)
 for anything else. Each AVL packet is acknowledged with its record count after its records
 are durable; a packet with a bad CRC is answered with a count of zero so the device sends it
-again. Codec 12 answers are logged, not acknowledged. A malformed header closes the
+again. Codec 12 answers are recorded as the answer to the device's on-demand command
+(``getgps``, sent on this connection), not acknowledged. A malformed header closes the
 connection. Every read has a deadline.
 """
 
@@ -65,6 +68,8 @@ class Gt06Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.hub.live.discard(self)
         self.hub.counters.connections -= 1
+        if self.device is not None and self.hub.sessions.get(self.device.id) == self.send_command:
+            del self.hub.sessions[self.device.id]
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data if self.buffer else data
@@ -123,6 +128,8 @@ class Gt06Connection(asyncio.Protocol):
             self._login(result)
             return
         assert device is not None
+        if result.command_response is not None:
+            self.hub.writer.record_answer(device.id, result.command_response, result.command_flag)
         if result.records:
             items = [(device, record) for record in result.records]
             writer = self.hub.writer
@@ -146,8 +153,16 @@ class Gt06Connection(asyncio.Protocol):
             return
         self.device = device
         self.imei = result.imei
+        self.hub.sessions[device.id] = self.send_command  # the newest connection wins
         if result.reply is not None:
             self._send(result.reply)
+
+    def send_command(self, command_id: int, text: str) -> None:
+        """An online command (0x80); its id travels as the server flag, which the device
+        echoes in its answer."""
+        assert self.device is not None  # only logged-in connections are in ``hub.sessions``
+        self._send(gt06.encode_command(text, command_id & 0xFFFF, command_id & 0xFFFFFFFF))
+        self.hub.command_sent(self.device.id)
 
     def _send(self, reply: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -190,6 +205,8 @@ async def handle_teltonika(
     counters.connections += 1
     counters.add("connections_opened")
     imei: str | None = None
+    device: DeviceInfo | None = None
+    send_command: Any = None
     try:
         header = await asyncio.wait_for(reader.readexactly(2), config.handshake_timeout)
         teltonika.parse_handshake(header)  # raises at once on an impossible IMEI length
@@ -207,6 +224,14 @@ async def handle_teltonika(
         imei = handshake.imei
         writer.write(teltonika.HANDSHAKE_ACCEPT)
         await writer.drain()
+
+        device_id = device.id
+
+        def send_command(command_id: int, text: str) -> None:
+            writer.write(teltonika.encode_codec12_command(text))
+            hub.command_sent(device_id)
+
+        hub.sessions[device_id] = send_command
         while True:
             head = await asyncio.wait_for(reader.readexactly(8), config.idle_timeout)
             total = teltonika.packet_length(head)
@@ -221,10 +246,7 @@ async def handle_teltonika(
                 continue
             counters.add("frames")
             if result.command_response is not None:
-                logger.info(
-                    "command response",
-                    extra={"imei": imei, "response": result.command_response[:200]},
-                )
+                hub.writer.record_answer(device_id, result.command_response, None)
                 continue
             if result.records:
                 future = hub.writer.submit([(device, record) for record in result.records])
@@ -243,4 +265,6 @@ async def handle_teltonika(
         counters.add("write_failures")
         logger.exception("teltonika connection failed", extra={"imei": imei})
     finally:
+        if device is not None and hub.sessions.get(device.id) is send_command:
+            del hub.sessions[device.id]
         await counters.connection_closed(writer)

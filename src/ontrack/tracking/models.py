@@ -193,3 +193,46 @@ class DeviceEventRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.kind} at {self.time:%Y-%m-%d %H:%M:%S}"
+
+
+class CommandStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for the device to be connected"
+    SENT = "sent", "Sent, waiting for the answer"
+    ANSWERED = "answered", "Answered"
+    EXPIRED = "expired", "No answer in time"
+
+
+class DeviceCommand(models.Model):
+    """An on-demand request to a device ("where are you now?"), sent on its live connection.
+
+    An officer queues it; whichever gateway process holds the device's connection claims it
+    (``queued`` -> ``sent``) and writes it to the wire; the device's text reply and the next
+    fix it reports after that are recorded here, and the console polls this row.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="commands")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.CharField(max_length=60, help_text="What goes on the wire, e.g. WHERE#.")
+    status = models.CharField(
+        max_length=10, choices=CommandStatus.choices, default=CommandStatus.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    fix_time = models.DateTimeField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    accuracy_m = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "device"], name="device_command_status")]
+
+    def __str__(self) -> str:
+        return f"{self.text} to {self.device_id} ({self.status})"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Role, User
@@ -35,13 +37,16 @@ from ontrack.participants.services import participant_event_record
 from ontrack.tracking import filters, handoff, partitions
 from ontrack.tracking.models import (
     DEVICE_TRANSITIONS,
+    CommandStatus,
     Device,
     DeviceAssignment,
+    DeviceCommand,
     DeviceKind,
     DeviceStatus,
     Protocol,
 )
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
+from ontrack.tracking.queries import device_current_wearer
 from ontrack.tracking.retention import device_events_purge, positions_purge
 
 __all__ = ["device_events_purge", "positions_purge"]  # retention lives in its own module
@@ -241,22 +246,44 @@ def store_batch(
     charging: dict[int, tuple[dt.datetime, bool]] = {}
     charger_events: dict[int, tuple[dt.datetime, bool]] = {}
     days: set[dt.date] = set()
+    # Per device kind: its rules and the latest fix time that passes the future filter; a fix
+    # that is valid, not at 0,0, not in the future and without an accuracy to judge passes
+    # without the full rule check (nearly every fix on the hot path).
+    limits: dict[str, tuple[filters.FilterRules, dt.datetime, bool]] = {}
+    # A batch holds few distinct fix times (devices report the same seconds, and decoders
+    # share the datetime objects), and formatting one for the database is the dearest step.
+    times_db: dict[dt.datetime, Any] = {}
     for info, record in items:
         device_id = info.id
         devices_seen.add(device_id)
         if isinstance(record, Fix):
-            reason = filters.fix_rejection(
-                record, rules.get(info.kind, default_rules), now=received_at
-            )
-            if reason is not None:
-                dropped[reason] += 1
-                continue
-            key = (device_id, record.time)
+            limit = limits.get(info.kind)
+            if limit is None:
+                kind_rules = rules.get(info.kind, default_rules)
+                limit = limits[info.kind] = (
+                    kind_rules,
+                    received_at + dt.timedelta(seconds=kind_rules.max_future_s),
+                    kind_rules.max_accuracy_m is None,
+                )
+            fix_time = record.time
+            if not (
+                record.valid
+                and (record.lat or record.lon)
+                and fix_time < limit[1]
+                and (limit[2] or record.accuracy_m is None)
+            ):
+                reason = filters.fix_rejection(record, limit[0], now=received_at)
+                if reason is not None:
+                    dropped[reason] += 1
+                    continue
+            key = (device_id, fix_time)
             if key in seen:
                 dropped[filters.DUPLICATE] += 1
                 continue
             seen.add(key)
-            time_db = adapt(record.time)
+            time_db = times_db.get(fix_time)
+            if time_db is None:
+                time_db = times_db[fix_time] = adapt(fix_time)
             rows.append(
                 (
                     device_id,
@@ -342,6 +369,8 @@ def store_batch(
         for device_id, (at, flag) in charger_events.items()
         if device_id not in charging or charging[device_id][0] < at
     ]
+    if event_rows:
+        event_rows, stored_events = _events_not_stored(event_rows, stored_events)
     inserted = 0
     if connection.vendor == "postgresql":
         inserted, stored_fixes = _write_postgresql(
@@ -413,6 +442,34 @@ def _write_postgresql(
         if charging_rows:
             cursor.executemany(_UPDATE_CHARGING, charging_rows)
     return inserted, stored_fixes
+
+
+def _events_not_stored(
+    event_rows: list[tuple[Any, ...]], stored_events: list[handoff.StoredEvent]
+) -> tuple[list[tuple[Any, ...]], list[handoff.StoredEvent]]:
+    """Drop the events already stored (or repeated in this batch): a batch replayed from the
+    spool, or a device that resends an alarm it got no acknowledgement for, must not store an
+    event twice nor hand it to the alerts twice. An event is the same when device, time, kind
+    and vendor code are. Events are few, so one indexed read per batch that has any."""
+    ids = sorted({row[0] for row in event_rows})
+    marks = ", ".join(["%s"] * len(ids))
+    times = [row[2] for row in event_rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT device_id, "time", kind, raw_code FROM tracking_deviceeventrecord '  # noqa: S608
+            f'WHERE device_id IN ({marks}) AND "time" >= %s AND "time" <= %s',
+            [*ids, min(times), max(times)],
+        )
+        seen = {(device, _as_utc(at), kind, code) for device, at, kind, code in cursor.fetchall()}
+    rows: list[tuple[Any, ...]] = []
+    events: list[handoff.StoredEvent] = []
+    for row, event in zip(event_rows, stored_events, strict=True):
+        key = (row[0], event.time.astimezone(dt.UTC), row[3], row[4])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+            events.append(event)
+    return rows, events
 
 
 def _only_inserted(
@@ -492,6 +549,12 @@ def _move(device: Device, target: DeviceStatus) -> None:
     device.status = target
 
 
+# Protocols whose devices identify themselves on the wire by their IMEI (GT06 login, the
+# Teltonika handshake): any other identifier could never match what the device sends.
+IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
+_IMEI = re.compile(r"[0-9]{15}")
+
+
 @transaction.atomic
 def device_register(
     *,
@@ -512,6 +575,10 @@ def device_register(
         raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."})
     if not identifier:
         raise ValidationError({"identifier": "The identifier is required."})
+    if protocol in IMEI_PROTOCOLS and not _IMEI.fullmatch(identifier):
+        raise ValidationError(
+            {"identifier": "GT06 and Teltonika units are identified by their IMEI: 15 digits."}
+        )
     if Device.objects.filter(identifier=identifier).exists():
         raise ValidationError({"identifier": f"Device {identifier} is already registered."})
     if not -16 * 60 <= time_offset_minutes <= 16 * 60:
@@ -720,3 +787,133 @@ def device_retire(device: Device, *, actor: User | None) -> None:
     _require_device_manager(actor, device.office)
     _move(device, DeviceStatus.RETIRED)
     device.save(update_fields=["status"])
+
+
+# --------------------------------------------------------------------------------------
+# On-demand location
+
+
+# What each protocol's device is sent to report its position now. OsmAnd / Traccar Client
+# phones only talk HTTP to us on their own schedule: there is no channel to ask them.
+LOCATE_COMMANDS: dict[str, str] = {
+    Protocol.GT06: "WHERE#",
+    Protocol.TELTONIKA: "getgps",
+    Protocol.MQTT: "locate",
+}
+
+
+def can_locate(device: Device) -> bool:
+    """Whether ``device``'s protocol has a command channel for an on-demand position."""
+    return device.protocol in LOCATE_COMMANDS
+
+
+def can_request_locate(actor: User, device: Device) -> bool:
+    """Asking where a person is right now is an action on their record: the actor must be
+    allowed to act on the wearer (or, for a device nobody wears, to manage devices)."""
+    wearer = device_current_wearer(device)
+    if wearer is not None:
+        return can_write_participant(actor, wearer)
+    return can_manage_devices(actor, device.office_id)
+
+
+def device_locate_request(*, actor: User, device: Device) -> DeviceCommand:
+    """Queue "report your position now" for ``device``; a gateway sends it on the live
+    connection (see ``can_request_locate`` for who may ask)."""
+    if not can_request_locate(actor, device):
+        raise PermissionDenied("You may not ask this device for its position.")
+    participant = device_current_wearer(device)
+    if not can_locate(device):
+        raise ValidationError(
+            f"A {device.get_protocol_display()} device cannot be asked for its position: it "
+            "reports on its own schedule. The last position shown is the latest there is."
+        )
+    if device.status == DeviceStatus.RETIRED:
+        raise ValidationError("A retired device is not asked anything.")
+    return DeviceCommand.objects.create(
+        device=device,
+        participant=participant,
+        text=LOCATE_COMMANDS[device.protocol],
+        requested_by=actor,
+        requested_at=timezone.now(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCommand:
+    id: int
+    device_id: int
+    identifier: str
+    text: str
+
+
+def commands_claim(
+    device_ids: Sequence[int], *, mqtt: bool, now: dt.datetime
+) -> list[ClaimedCommand]:
+    """Gateway side: the queued commands this gateway process can deliver (its connected
+    devices, plus every MQTT device when it holds the broker subscription), marked sent.
+    Each is claimed by a conditional update, so that with several gateway processes exactly
+    one sends it. Commands unanswered after ``ONTRACK_TRACKING_COMMAND_TIMEOUT`` seconds
+    expire. Polled every second: with nothing open it is one indexed read, no write."""
+    open_commands = list(
+        DeviceCommand.objects.filter(
+            status__in=[CommandStatus.QUEUED, CommandStatus.SENT]
+        ).values_list("id", "device_id", "device__identifier", "device__protocol", "text",
+                      "status", "requested_at")
+    )  # fmt: skip
+    if not open_commands:
+        return []
+    oldest = now - dt.timedelta(seconds=settings.ONTRACK_TRACKING_COMMAND_TIMEOUT)
+    expired = [row[0] for row in open_commands if row[6] < oldest]
+    if expired:
+        DeviceCommand.objects.filter(pk__in=expired).update(status=CommandStatus.EXPIRED)
+    reachable = set(device_ids)
+    claimed = []
+    for pk, device_id, identifier, protocol, text, status, requested_at in open_commands:
+        if status != CommandStatus.QUEUED or requested_at < oldest:
+            continue
+        if device_id not in reachable and not (mqtt and protocol == Protocol.MQTT):
+            continue
+        if DeviceCommand.objects.filter(pk=pk, status=CommandStatus.QUEUED).update(
+            status=CommandStatus.SENT, sent_at=now
+        ):
+            claimed.append(ClaimedCommand(pk, device_id, identifier, text))
+    return claimed
+
+
+def command_answer(
+    *, device_id: int, response: str, at: dt.datetime, command_id: int | None = None
+) -> int:
+    """Gateway side: the device's text answer. GT06 echoes the command's id (its server
+    flag); without one, it answers the oldest command sent to the device and not yet
+    answered in words. Returns the number of commands updated (0 or 1)."""
+    pending = DeviceCommand.objects.filter(
+        device_id=device_id, status__in=[CommandStatus.SENT, CommandStatus.ANSWERED], response=""
+    )
+    if command_id is not None:
+        pending = pending.filter(pk=command_id)
+    target = pending.order_by("sent_at", "id").values_list("id", flat=True).first()
+    if target is None:
+        return 0
+    return DeviceCommand.objects.filter(pk=target).update(
+        status=CommandStatus.ANSWERED,
+        response=response[:2000],
+        answered_at=Coalesce(F("answered_at"), Value(at)),
+    )
+
+
+def command_fix_record(*, device_id: int, fix: Fix, at: dt.datetime) -> int:
+    """Gateway side: the first fix a device reports after it was sent a command answers it
+    with a position (the text reply, when there is one, is kept as well)."""
+    return DeviceCommand.objects.filter(
+        device_id=device_id,
+        status__in=[CommandStatus.SENT, CommandStatus.ANSWERED],
+        fix_time__isnull=True,
+        sent_at__isnull=False,
+    ).update(
+        status=CommandStatus.ANSWERED,
+        fix_time=fix.time,
+        lat=fix.lat,
+        lon=fix.lon,
+        accuracy_m=fix.accuracy_m,
+        answered_at=Coalesce(F("answered_at"), Value(at)),
+    )

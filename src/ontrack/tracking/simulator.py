@@ -6,7 +6,8 @@ home at night, a commute on a straight segment at walking speed (short trips) or
 speed, a working day at work. The battery drains by day and charges at night (a few wearers
 forget); below 20 % the device reports a low battery. Now and then a strap is tampered with,
 and now and then the device loses signal for a few minutes: it keeps its fixes and sends
-them in a burst when the signal is back, as real units do.
+them in a burst when the signal is back, as real units do. A GT06 wearer answers an
+on-demand location command (0x80) with a text answer and a fresh fix.
 
 Wearers are deterministic for a ``--seed`` (the same homes, routes, habits and incidents
 for the same report times); the network timing of course is not. Reports use the wall
@@ -291,8 +292,12 @@ class _Link:
 
 
 class _Gt06Link(_Link):
-    def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
-        self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
+    """A GT06 unit: also answers an on-demand command (0x80, e.g. ``WHERE#``) the way real
+    units do, with a 0x15 text answer echoing the server flag and a fresh fix."""
+
+    def __init__(self, wearer: Wearer, host: str, port: int, stats: SimulatorStats) -> None:
+        self.identifier, self.host, self.port, self.stats = wearer.identifier, host, port, stats
+        self.wearer = wearer
         self.serial = 1
         self.writer: asyncio.StreamWriter | None = None
         self.acks: asyncio.Task[None] | None = None
@@ -306,9 +311,30 @@ class _Gt06Link(_Link):
         self.acks = asyncio.create_task(self._drain(reader))
 
     async def _drain(self, reader: asyncio.StreamReader) -> None:
+        buffer = b""
         with contextlib.suppress(Exception):
             while data := await reader.read(4096):
-                self.stats.acked += data.count(b"\r\n")
+                frames, buffer, _ = gt06.split_frames(buffer + data)
+                for frame in frames:
+                    if frame[3] == gt06.MSG_COMMAND:
+                        await self._answer(frame[5:9])
+                    else:
+                        self.stats.acked += 1
+
+    async def _answer(self, server_flag: bytes) -> None:
+        now = datetime.now(UTC)
+        lat, lon, speed, course = self.wearer.position(now)
+        report = Report(now, lat, lon, speed, course, round(self.wearer.battery),
+                        self.wearer.charging)  # fmt: skip
+        answer = f"Lat:{'N' if lat >= 0 else 'S'}{abs(lat):.6f},Lon:{'E' if lon >= 0 else 'W'}"
+        answer += f"{abs(lon):.6f},Speed:{speed:.0f}"
+        self.serial = (self.serial + 2) & 0xFFFF
+        reply = gt06.encode_command_response(
+            answer, int.from_bytes(server_flag, "big"), self.serial
+        )
+        await self.send([report])
+        assert self.writer is not None
+        self.writer.write(reply)
 
     async def send(self, reports: list[Report]) -> None:
         assert self.writer is not None
@@ -468,7 +494,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
         port = options.port or DEFAULT_PORTS[protocol]
         link: _Link
         if protocol == "gt06":
-            link = _Gt06Link(identifier, options.host, port, stats)
+            link = _Gt06Link(wearer, options.host, port, stats)
         elif protocol == "teltonika":
             link = _TeltonikaLink(identifier, options.host, port, stats)
         elif protocol == "osmand":

@@ -23,7 +23,7 @@ from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant, participant_get_for
 from ontrack.tracking import exports, forms, services
-from ontrack.tracking.models import Device, DeviceKind, DeviceStatus, Protocol
+from ontrack.tracking.models import Device, DeviceCommand, DeviceKind, DeviceStatus, Protocol
 from ontrack.tracking.queries import (
     DEVICE_SORTS,
     DeviceFilter,
@@ -148,6 +148,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )[:50],
             "unassign_form": forms.UnassignForm(),
             "can_unassign": wearer is not None and can_write_participant(user, wearer),
+            **_locate_context(user, device),
         },
     )
 
@@ -272,6 +273,7 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
         if item.position is not None
     ]
     events = [item.event for item in items if item.event is not None]
+    device = participant_current_device(participant)
     return render(
         request,
         "tracking/track.html",
@@ -283,9 +285,10 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
             "points": points,
             "point_count": len(points),
             "events": events,
-            "device": participant_current_device(participant),
+            "device": device,
             "assignments": participant.device_assignments.select_related("device")[:20],
             "can_write": can_write_participant(user, participant),
+            **_locate_context(user, device),
             "tiles": settings.ONTRACK_MAP_TILES,
             "attribution": settings.ONTRACK_MAP_ATTRIBUTION,
         },
@@ -318,3 +321,65 @@ def participant_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttp
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _locate_context(user: User, device: Device | None) -> dict[str, object]:
+    """What the "locate now" box of the device and track pages shows: whether this device
+    can be asked, whether the user may ask, and the latest request still worth showing."""
+    if device is None:
+        return {"locate_device": None}
+    return {
+        "locate_device": device,
+        "locate_supported": services.can_locate(device),
+        "locate_allowed": services.can_request_locate(user, device),
+        "command": device.commands.order_by("-requested_at", "-id").first(),
+    }
+
+
+@login_required
+def device_locate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask the device for its position now (POST). htmx gets the status box back, which
+    then polls until the answer is in; without JavaScript, back to the device page."""
+    user = staff_user(request)
+    device = _visible_device(user, pk)
+    if request.method != "POST":
+        return redirect("tracking:device", pk=pk)
+    error = ""
+    try:
+        services.device_locate_request(actor=user, device=device)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "tracking/_locate.html",
+            {**_locate_context(user, device), "locate_error": error},
+            status=400 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Asked the device for its position.")
+    return redirect("tracking:device", pk=pk)
+
+
+@login_required
+def command_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status box of one on-demand request (htmx polls it until it is answered)."""
+    user = staff_user(request)
+    try:
+        command = DeviceCommand.objects.select_related("device").get(pk=pk)
+    except DeviceCommand.DoesNotExist:
+        raise Http404("No such request.") from None
+    device = _visible_device(user, command.device_id)
+    if command.participant_id is not None:
+        participant_get_for(user, command.participant_id)  # 404 outside the user's caseload
+        if command.lat is not None:
+            access_log_record(
+                user=user,
+                action=AccessAction.VIEW,
+                what=f"on-demand location {command.pk}",
+                participant_ids=[command.participant_id],
+                request=request,
+            )
+    return render(request, "tracking/_locate.html", _locate_context(user, device))

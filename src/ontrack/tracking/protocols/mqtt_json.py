@@ -28,6 +28,12 @@ A reading with coordinates yields a ``Fix``; each entry of ``events`` yields a
 ``DeviceEvent`` at the reading's time. Unknown keys and unknown event names are rejected:
 this is our schema, and a typo (``"lng"``) must fail loudly rather than drop data silently.
 
+Commands
+--------
+The gateway publishes on-demand commands (QoS 1) to ``ontrack/devices/<device_id>/commands``
+as ``{"id": 17, "command": "locate"}``: a device that subscribes there answers ``locate`` by
+publishing a reading at once.
+
 Delivery: publish with QoS 1; the gateway acknowledges (PUBACK) only after the batch is
 stored, so a reading is delivered at least once and duplicates are removed downstream.
 """
@@ -55,6 +61,7 @@ from .records import (
 TOPIC_PREFIX = "ontrack/devices/"
 TOPIC_SUFFIX = "/telemetry"
 TOPIC_FILTER = "ontrack/devices/+/telemetry"
+COMMAND_SUFFIX = "/commands"
 MAX_PAYLOAD_SIZE = 262_144
 MAX_BATCH = 1_000
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -69,6 +76,17 @@ def topic_for(device_id: str) -> str:
     if not _DEVICE_ID.fullmatch(device_id):
         raise ValueError(f"not a valid device id: {device_id!r}")
     return f"{TOPIC_PREFIX}{device_id}{TOPIC_SUFFIX}"
+
+
+def command_topic_for(device_id: str) -> str:
+    """The topic a device subscribes to for commands from ontrack (``.../commands``)."""
+    return topic_for(device_id)[: -len(TOPIC_SUFFIX)] + COMMAND_SUFFIX
+
+
+def encode_command(command_id: int, command: str) -> bytes:
+    """A command message: ``{"id": <int>, "command": "locate"}``; ``locate`` asks the device
+    to publish a fix now."""
+    return json.dumps({"id": command_id, "command": command}).encode()
 
 
 def device_id_from_topic(topic: str) -> str:

@@ -1,0 +1,112 @@
+"""``ontrack simulate`` as an operator runs it: a separate process per protocol, against
+``ontrack gateway`` running as its own process on a real SQLite file (and, for MQTT, through
+the Mosquitto broker on 127.0.0.1:1883). Each must get positions stored."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import cli_environment
+from tests.tracking.gateway_helpers import eventually
+
+DEVICES = {
+    "gt06": "359710049095111",
+    "teltonika": "352093081452222",
+    "osmand": "sim-osmand-phone",
+    "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _broker_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, int]]]:
+    """A migrated home with one registered device per protocol and its gateway running."""
+    home = tmp_path_factory.mktemp("simulate-home")
+    env = cli_environment(home)
+    code = (
+        "from ontrack.tracking.services import device_register\n"
+        f"for protocol, identifier in {DEVICES!r}.items():\n"
+        "    kind = 'phone' if protocol in ('osmand', 'mqtt') else 'ankle'\n"
+        "    device_register(actor=None, identifier=identifier, protocol=protocol, kind=kind)\n"
+    )
+    subprocess.run([sys.executable, "-m", "ontrack.cli", "migrate"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    ports = {name: _free_port() for name in ("gt06", "teltonika", "osmand")}
+    mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
+    if not _broker_reachable():
+        mqtt = ["--mqtt-host", "off"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
+         *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))), *mqtt],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", ports["osmand"]), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    assert eventually(listening, timeout=30), "the gateway listens"
+    yield home, ports
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+def _stored(home: Path, identifier: str) -> int:
+    with sqlite3.connect(home / "ontrack.sqlite3", timeout=30) as db:
+        return db.execute(
+            "select count(*) from tracking_position p join tracking_device d "
+            "on d.id = p.device_id where d.identifier = ?",
+            (identifier,),
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        "gt06",
+        "teltonika",
+        "osmand",
+        pytest.param(
+            "mqtt",
+            marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),
+        ),
+    ],
+)
+def test_ontrack_simulate_delivers_positions_to_a_running_gateway(gateway, protocol):
+    home, ports = gateway
+    port = ["--port", str(ports[protocol])] if protocol in ports else []
+    result = subprocess.run(
+        [sys.executable, "-m", "ontrack.cli", "simulate", "--protocol", protocol,
+         "--devices", "1", "--rate", "0.3", "--duration", "2", "--seed", "5", *port],
+        env=cli_environment(home), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert eventually(lambda: _stored(home, DEVICES[protocol]) > 0, timeout=20), (
+        f"positions of the simulated {protocol} device stored"
+    )
