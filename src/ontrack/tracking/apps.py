@@ -12,3 +12,8 @@ class TrackingConfig(AppConfig):
         from ontrack.participants.panels import register_panel
 
         register_panel("tracking/_participant_panel.html")
+
+        from ontrack.tracking import handoff
+        from ontrack.zones.services import batch_evaluate
+
+        handoff.register(batch_evaluate)

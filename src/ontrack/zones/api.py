@@ -1,7 +1,119 @@
-"""Zones over JSON."""
+"""Zones over JSON, with the console's rules: a participant's zones through
+``participant_get_for`` (404 outside one's caseload, reads access-logged), writes through
+the services (which check who may write)."""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema, Status
+
+from ontrack.accounts.web import staff_user
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants.queries import participant_get_for
+from ontrack.zones import services
+from ontrack.zones.models import Zone
+from ontrack.zones.queries import (
+    participant_zones,
+    shared_zones_visible_to,
+    zone_feature,
+    zones_feature_collection,
+)
 
 router = Router(tags=["zones"])
+
+
+class ZoneIn(Schema):
+    name: str
+    kind: str
+    geometry: dict[str, Any] | None = None
+    wkt: str = ""
+    buffer_m: float = 0.0
+    schedule: list[dict[str, Any]] = []
+    active_from: dt.datetime | None = None
+    active_to: dt.datetime | None = None
+
+    def data(self) -> services.ZoneData:
+        geometry = services.geometry_parse(self.wkt) if self.wkt else self.geometry or {}
+        return services.ZoneData(
+            name=self.name,
+            kind=self.kind,
+            geometry=geometry,
+            buffer_m=self.buffer_m,
+            schedule=self.schedule,
+            active_from=self.active_from,
+            active_to=self.active_to,
+        )
+
+
+def _zone(request: HttpRequest, zone_id: int) -> Zone:
+    user = staff_user(request)
+    zone = Zone.objects.select_related("participant").filter(pk=zone_id).first()
+    if zone is None:
+        raise Http404("No such zone.")
+    if zone.participant_id is not None:
+        participant_get_for(user, zone.participant_id)
+    elif not shared_zones_visible_to(user).filter(pk=zone_id).exists():
+        raise Http404("No such zone.")
+    return zone
+
+
+@router.get("/participants/{participant_id}/zones")
+def participant_zones_list(request: HttpRequest, participant_id: int) -> dict[str, Any]:
+    """The participant's zones (own and attached shared ones) as a GeoJSON
+    FeatureCollection; a circle is a Point with ``properties.radius_m``."""
+    user = staff_user(request)
+    participant = participant_get_for(user, participant_id)
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what="zones",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    return zones_feature_collection(participant_zones(participant))
+
+
+@router.post("/participants/{participant_id}/zones", response={201: dict[str, Any]})
+def participant_zone_create(
+    request: HttpRequest, participant_id: int, payload: ZoneIn
+) -> Status[dict[str, Any]]:
+    participant = participant_get_for(staff_user(request), participant_id)
+    zone = services.zone_create(
+        actor=staff_user(request), participant=participant, data=payload.data()
+    )
+    return Status(201, zone_feature(zone))
+
+
+@router.get("/zones/shared")
+def shared_zones_list(request: HttpRequest) -> dict[str, Any]:
+    return zones_feature_collection(shared_zones_visible_to(staff_user(request)))
+
+
+@router.post("/zones/shared", response={201: dict[str, Any]})
+def shared_zone_create(request: HttpRequest, payload: ZoneIn) -> Status[dict[str, Any]]:
+    user = staff_user(request)
+    zone = services.zone_create(actor=user, office=user.office, data=payload.data())
+    return Status(201, zone_feature(zone))
+
+
+@router.get("/zones/{zone_id}")
+def zone_detail(request: HttpRequest, zone_id: int) -> dict[str, Any]:
+    return zone_feature(_zone(request, zone_id))
+
+
+@router.put("/zones/{zone_id}")
+def zone_update(request: HttpRequest, zone_id: int, payload: ZoneIn) -> dict[str, Any]:
+    zone = services.zone_update(
+        actor=staff_user(request), zone=_zone(request, zone_id), data=payload.data()
+    )
+    return zone_feature(zone)
+
+
+@router.delete("/zones/{zone_id}", response={204: None})
+def zone_delete(request: HttpRequest, zone_id: int) -> Status[None]:
+    services.zone_delete(actor=staff_user(request), zone=_zone(request, zone_id))
+    return Status(204, None)

@@ -7,3 +7,9 @@ class ZonesConfig(AppConfig):
     name = "ontrack.zones"
     label = "zones"
     verbose_name = "Zones"
+
+    def ready(self) -> None:
+        """Show the zones panel on the participant page (participants sits below zones)."""
+        from ontrack.participants.panels import register_panel
+
+        register_panel("zones/_participant_panel.html")

@@ -1,0 +1,123 @@
+"""Alerts: a condition that staff must look at, with every step of its handling recorded.
+
+An alert is created idempotently per (participant, kind, source) while it is not closed, so a
+condition reported by every fix or every watchdog run is one alert with an occurrence count,
+not a flood. It starts *pending* for the rule's grace period; a condition that clears within
+grace is cancelled without ever reaching the queue.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from ontrack.participants.models import Participant
+
+
+class AlertKind(models.TextChoices):
+    EXCLUSION_ZONE_ENTRY = "exclusion_zone_entry", "Entered an exclusion zone"
+    INCLUSION_ZONE_EXIT = "inclusion_zone_exit", "Left an inclusion zone during its schedule"
+    STRAP_TAMPER = "strap_tamper", "Strap tamper"
+    DEVICE_REMOVAL = "device_removal", "Device removed"
+    LOW_BATTERY = "low_battery", "Low battery"
+    CRITICAL_BATTERY = "critical_battery", "Critical battery"
+    CHARGER_NOT_CONNECTED = "charger_not_connected", "Charger not connected"
+    MESSAGE_GAP = "message_gap", "No report from the device"
+    GPS_LOST = "gps_lost", "GPS lost"
+    SOS = "sos", "SOS"
+    MISSED_CHECKIN = "missed_checkin", "Missed check-in"
+    MISSED_APPOINTMENT = "missed_appointment", "Missed appointment"
+    MISSED_HEARING = "missed_hearing", "Missed hearing"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    CRITICAL = 4, "Critical"
+
+
+class AlertStatus(models.TextChoices):
+    PENDING = "pending", "Pending (within grace)"
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    AUTO_RESOLVED = "auto_resolved", "Cleared by itself"
+    CANCELLED = "cancelled", "Cleared within grace"
+
+
+OPEN_STATUSES = (AlertStatus.PENDING, AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
+class Disposition(models.TextChoices):
+    CONFIRMED_VIOLATION = "confirmed_violation", "Confirmed violation"
+    FALSE_ALARM = "false_alarm", "False alarm"
+    EQUIPMENT_FAULT = "equipment_fault", "Equipment fault"
+    EXCUSED = "excused", "Excused"
+    OTHER = "other", "Other"
+
+
+class Alert(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    source = models.CharField(
+        max_length=80, help_text="The condition it is about, e.g. zone:12 or device:7."
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices)
+    occurred_at = models.DateTimeField(help_text="When the condition began.")
+    raised_at = models.DateTimeField(help_text="When it was recorded.")
+    visible_at = models.DateTimeField(help_text="When its grace period ends.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    last_occurred_at = models.DateTimeField()
+    device_id = models.BigIntegerField(null=True, blank=True)
+    zone_id = models.BigIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    disposition = models.CharField(max_length=24, choices=Disposition.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-priority", "-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "kind", "source"],
+                condition=models.Q(status__in=["pending", "open", "acknowledged"]),
+                name="one_open_alert_per_condition",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(disposition="confirmed_violation")
+                | (models.Q(resolved_by__isnull=False) & ~models.Q(resolution_note="")),
+                name="violation_needs_a_person_and_a_note",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "visible_at"]),
+            models.Index(fields=["participant", "kind", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()}) for {self.participant_id}"
+
+
+class AlertStep(models.Model):
+    """One change of an alert's status: who, when, from what to what, and why."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, choices=AlertStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AlertStatus.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.from_status or '-'} -> {self.to_status}"

@@ -1,0 +1,89 @@
+"""Zones (geofences) and the per participant-zone state the engine keeps between batches."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from ontrack.accounts.models import Office, Program
+from ontrack.participants.models import Participant
+
+
+class ZoneKind(models.TextChoices):
+    INCLUSION = "inclusion", "Inclusion (must be inside)"
+    EXCLUSION = "exclusion", "Exclusion (must stay out)"
+
+
+class Side(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    INSIDE = "inside", "Inside"
+    OUTSIDE = "outside", "Outside"
+
+
+class Zone(models.Model):
+    """A geofence. Either one participant's own (``participant`` set) or shared by a program
+    or office (``participant`` empty, e.g. a courthouse) and attached to participants through
+    ``attached``. ``geometry`` is GeoJSON (lon, lat): a Polygon, or
+    ``{"type": "Circle", "center": [lon, lat], "radius_m": r}``; the bbox columns let a
+    query find zones near a point without parsing JSON. ``schedule`` is a list of weekly
+    intervals ``{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}`` in the participant's
+    local time (empty: always in force). ``version`` is bumped on every edit so the engine's
+    prepared-geometry cache knows to rebuild."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="zones")
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, null=True, blank=True, related_name="zones"
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, null=True, blank=True, related_name="zones"
+    )
+    attached = models.ManyToManyField(Participant, blank=True, related_name="shared_zones")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=ZoneKind.choices)
+    geometry = models.JSONField()
+    min_lon = models.FloatField()
+    min_lat = models.FloatField()
+    max_lon = models.FloatField()
+    max_lat = models.FloatField()
+    buffer_m = models.FloatField(default=0.0)
+    schedule = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    active_from = models.DateTimeField(null=True, blank=True)
+    active_to = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "pk")
+        indexes = [models.Index(fields=("min_lon", "min_lat", "max_lon", "max_lat"))]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.participant_id is None
+
+
+class ZoneState(models.Model):
+    """The engine's memory for one (participant, zone): persisted after each batch so a
+    restart resumes where it left off (no repeated 'entered', no forgotten violation)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="states")
+    side = models.CharField(max_length=8, choices=Side.choices, default=Side.UNKNOWN)
+    since = models.DateTimeField(null=True, blank=True)
+    last_fix_at = models.DateTimeField(null=True, blank=True)
+    consecutive_violations = models.PositiveIntegerField(default=0)
+    violating = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("participant", "zone"), name="zone_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}/{self.zone_id}: {self.side}"

@@ -1,0 +1,102 @@
+/* Zone maps: draw a FeatureCollection of zones, and the zone editor (polygon by clicking
+   vertices, draggable, with undo; or a circle by centre + radius). Plain Leaflet. */
+(function () {
+  "use strict";
+  var COLOURS = {inclusion: "#1a7f37", exclusion: "#cf222e"};
+
+  function baseMap(el) {
+    var map = L.map(el);
+    if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map);
+    }
+    return map;
+  }
+
+  function zoneLayer(feature) {
+    var p = feature.properties, colour = COLOURS[p.kind] || "#555";
+    var style = {color: colour, weight: 2, fillOpacity: 0.12};
+    var layer;
+    if (feature.geometry.type === "Point") {
+      var c = feature.geometry.coordinates;
+      layer = L.circle([c[1], c[0]], Object.assign({radius: p.radius_m}, style));
+    } else {
+      layer = L.geoJSON(feature.geometry, {style: function () { return style; }});
+    }
+    return layer.bindTooltip(p.name + " (" + p.kind + ")");
+  }
+
+  function drawZones(map, collection) {
+    var group = L.featureGroup(collection.features.map(zoneLayer)).addTo(map);
+    if (collection.features.length) { map.fitBounds(group.getBounds(), {padding: [20, 20]}); }
+    else { map.setView([39.5, -98.35], 4); }
+    return group;
+  }
+
+  function editor(el) {
+    var map = baseMap(el);
+    var field = document.getElementById(el.dataset.field);
+    var radius = document.getElementById("zone-radius");
+    var mode = document.getElementById("zone-mode");
+    var vertices = [], markers = [], shape = null, centre = null;
+    var current = field.value ? JSON.parse(field.value) : null;
+
+    function write() {
+      if (shape) { map.removeLayer(shape); shape = null; }
+      if (mode.value === "circle") {
+        if (!centre) { field.value = ""; return; }
+        var r = parseFloat(radius.value) || 100;
+        shape = L.circle(centre, {radius: r}).addTo(map);
+        field.value = JSON.stringify({type: "Circle", center: [centre.lng, centre.lat], radius_m: r});
+        return;
+      }
+      var latlngs = markers.map(function (m) { return m.getLatLng(); });
+      if (latlngs.length) { shape = L.polygon(latlngs).addTo(map); }
+      if (latlngs.length < 3) { field.value = ""; return; }
+      var ring = latlngs.map(function (ll) { return [ll.lng, ll.lat]; });
+      ring.push(ring[0]);
+      field.value = JSON.stringify({type: "Polygon", coordinates: [ring]});
+    }
+    function addVertex(ll) {
+      var m = L.marker(ll, {draggable: true}).addTo(map);
+      m.on("drag", write);
+      markers.push(m);
+    }
+    function clear() {
+      markers.forEach(function (m) { map.removeLayer(m); });
+      markers = []; centre = null;
+      if (vertices) { vertices = []; }
+    }
+    map.on("click", function (e) {
+      if (mode.value === "circle") { centre = e.latlng; } else { addVertex(e.latlng); }
+      write();
+    });
+    document.getElementById("zone-undo").addEventListener("click", function () {
+      var m = markers.pop(); if (m) { map.removeLayer(m); }
+      write();
+    });
+    document.getElementById("zone-clear").addEventListener("click", function () { clear(); write(); });
+    mode.addEventListener("change", function () { clear(); write(); });
+    radius.addEventListener("input", write);
+
+    if (current && current.type === "Circle") {
+      mode.value = "circle"; radius.value = current.radius_m;
+      centre = L.latLng(current.center[1], current.center[0]);
+      write(); map.fitBounds(shape.getBounds(), {padding: [20, 20]});
+    } else if (current && current.type === "Polygon") {
+      current.coordinates[0].slice(0, -1).forEach(function (p) { addVertex(L.latLng(p[1], p[0])); });
+      write(); map.fitBounds(shape.getBounds(), {padding: [20, 20]});
+    } else {
+      var others = document.getElementById("zone-context");
+      var collection = others ? JSON.parse(others.textContent) : {features: []};
+      drawZones(map, collection);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-zone-map]").forEach(function (el) {
+      drawZones(baseMap(el), JSON.parse(document.getElementById(el.dataset.zoneMap).textContent));
+    });
+    document.querySelectorAll("[data-zone-editor]").forEach(editor);
+  });
+  window.ontrackZones = {drawZones: drawZones, zoneLayer: zoneLayer};
+})();

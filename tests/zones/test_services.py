@@ -1,0 +1,169 @@
+"""Zone writes, validation, imports, and the engine's state kept in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from ontrack.accounts.models import Role
+from ontrack.zones import engine, services
+from ontrack.zones.models import Zone, ZoneState
+from tests.zones.conftest import offset, square
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Fix:
+    participant_id: int | None
+    time: datetime
+    lat: float
+    lon: float
+    accuracy_m: float | None = 5.0
+    device_id: int = 1
+
+
+def fix_at(participant, minutes: float, north_m: float = 0.0) -> Fix:
+    lat, lon = offset(north_m, 0)
+    return Fix(participant.pk, T0 + timedelta(minutes=minutes), lat, lon)
+
+
+def data(**fields) -> services.ZoneData:
+    return services.ZoneData(
+        **{"name": "Home", "kind": "inclusion", "geometry": square(100), **fields}
+    )
+
+
+def test_an_officer_writes_zones_of_their_own_caseload_only(make_participant, make_user, officer):
+    mine = make_participant()
+    other = make_user(Role.OFFICER)
+    theirs = make_participant(officer=other)
+    zone = services.zone_create(actor=officer, participant=mine, data=data())
+    assert zone.participant == mine and zone.program == mine.program
+    with pytest.raises(PermissionDenied):
+        services.zone_create(actor=officer, participant=theirs, data=data())
+    with pytest.raises(PermissionDenied):
+        services.zone_update(actor=other, zone=zone, data=data(name="Moved"))
+
+
+def test_shared_zones_are_written_by_supervisors_of_the_office_and_administrators(
+    make_user, officer, office, make_office
+):
+    with pytest.raises(PermissionDenied):
+        services.zone_create(actor=officer, office=office, data=data(name="Court"))
+    supervisor = make_user(Role.SUPERVISOR)
+    court = services.zone_create(actor=supervisor, office=office, data=data(name="Court"))
+    assert court.is_shared
+    elsewhere = make_user(Role.SUPERVISOR, office=make_office("Elsewhere"))
+    with pytest.raises(PermissionDenied):
+        services.zone_delete(actor=elsewhere, zone=court)
+    services.zone_delete(actor=make_user(Role.ADMINISTRATOR), zone=court)
+    assert not Zone.objects.exists()
+
+
+def test_every_edit_bumps_the_version_and_the_bounding_box(make_participant, officer):
+    zone = services.zone_create(actor=officer, participant=make_participant(), data=data())
+    services.zone_update(actor=officer, zone=zone, data=data(geometry=square(1_000)))
+    zone.refresh_from_db()
+    assert zone.version == 2
+    assert zone.max_lat - zone.min_lat == pytest.approx(2_000 / engine.M_PER_DEG, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("geometry", "reason"),
+    [
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}, "closed"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}, "invalid"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [1, 1], [0, 0]]]}, "range"),
+        ({"type": "Circle", "center": [0, 95], "radius_m": 10}, "range"),
+        ({"type": "Circle", "center": [0, 0], "radius_m": 0}, "radius"),
+        ({"type": "LineString", "coordinates": [[0, 0], [1, 1]]}, "Polygon or a Circle"),
+    ],
+)
+def test_invalid_geometry_is_refused_with_the_reason(geometry, reason):
+    with pytest.raises(ValidationError, match=reason):
+        services.geometry_validate(geometry)
+
+
+def test_a_polygon_with_too_many_vertices_is_refused():
+    ring = [[i / 10_000, 0.0] for i in range(services.MAX_VERTICES)] + [[0.05, 0.05], [0, 0]]
+    with pytest.raises(ValidationError, match="vertices"):
+        services.geometry_validate({"type": "Polygon", "coordinates": [ring]})
+
+
+def test_geojson_features_and_wkt_import_to_the_same_polygon():
+    feature = (
+        '{"type": "Feature", "geometry": '
+        '{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}'
+    )
+    wkt = "POLYGON ((0 0, 1 0, 1 1, 0 0))"
+    assert services.geometry_parse(feature) == services.geometry_parse(wkt)
+    with pytest.raises(ValidationError, match="POLYGON"):
+        services.geometry_parse("POINT (1 2)")
+
+
+def test_schedules_are_checked_and_normalised(make_participant, officer):
+    zone = services.zone_create(
+        actor=officer,
+        participant=make_participant(),
+        data=data(schedule=[{"days": [4, 0, 1], "start": "20:00", "end": "06:00"}]),
+    )
+    assert zone.schedule == [{"days": [0, 1, 4], "start": "20:00", "end": "06:00"}]
+    with pytest.raises(ValidationError, match="days"):
+        services.schedule_validate([{"days": [7], "start": "20:00", "end": "06:00"}])
+
+
+def test_state_is_kept_in_the_database_and_survives_a_restart(
+    make_participant, officer, monkeypatch
+):
+    participant = make_participant()
+    zone = services.zone_create(actor=officer, participant=participant, data=data())
+    assert services.zone_fixes_evaluate([fix_at(participant, 0)]) == []
+    state = ZoneState.objects.get(participant=participant, zone=zone)
+    assert (state.side, state.last_fix_at) == ("inside", T0)
+
+    monkeypatch.setattr(services, "_cache", engine.GeometryCache())  # a fresh process
+    assert services.zone_fixes_evaluate([fix_at(participant, -5, north_m=5_000)]) == [], (
+        "a late fix from before the stored last fix does not flip the state"
+    )
+    assert services.zone_fixes_evaluate([fix_at(participant, 1, north_m=10)]) == [], (
+        "no second 'entered': the stored state already says inside"
+    )
+    state.refresh_from_db()
+    assert state.side == "inside" and state.last_fix_at == T0 + timedelta(minutes=1)
+
+
+def test_shared_zones_apply_to_attached_participants_only(make_participant, make_user, office):
+    supervisor = make_user(Role.SUPERVISOR)
+    court = services.zone_create(actor=supervisor, office=office, data=data(name="Court"))
+    attached, other = make_participant(), make_participant()
+    services.zone_attach(actor=supervisor, zone=court, participant=attached)
+    services.zone_fixes_evaluate([fix_at(attached, 0), fix_at(other, 0)])
+    assert list(ZoneState.objects.values_list("participant_id", "side")) == [
+        (attached.pk, "inside")
+    ]
+
+
+def test_fixes_of_unassigned_devices_and_participants_without_zones_are_ignored(make_participant):
+    lat, lon = offset(0, 0)
+    assert services.zone_fixes_evaluate([Fix(None, T0, lat, lon)]) == []
+    assert services.zone_fixes_evaluate([fix_at(make_participant(), 0)]) == []
+    assert not ZoneState.objects.exists()
+
+
+def test_an_edited_zone_is_used_from_the_next_batch_on(make_participant, officer):
+    participant = make_participant()
+    off_hours = [{"days": [0], "start": "01:00", "end": "02:00"}]  # never at T0 (a Sunday)
+    zone = services.zone_create(
+        actor=officer, participant=participant, data=data(schedule=off_hours)
+    )
+    services.zone_fixes_evaluate([fix_at(participant, 0)])
+    moved = square(100, offset(5_000, 0))
+    services.zone_update(actor=officer, zone=zone, data=data(geometry=moved, schedule=off_hours))
+    transitions = services.zone_fixes_evaluate([fix_at(participant, 1)])
+    assert [(t.zone_id, t.kind) for t in transitions] == [(zone.pk, "left")]
