@@ -159,7 +159,10 @@ COURTS = [
 
 # Apps above participants add their demo data here: each entry names a function called as
 # ``f(program=..., seed_value=..., now=...)`` once the participants exist, in this order.
-APP_SEEDERS: tuple[str, ...] = ()
+APP_SEEDERS: tuple[str, ...] = (
+    "ontrack.zones.demo_data.seed",
+    "ontrack.portal.demo_data.seed",
+)
 
 
 @dataclass

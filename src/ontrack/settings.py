@@ -300,3 +300,30 @@ LOGGING = {
         "huey": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
     },
 }
+
+# --- tracking ---
+# Seconds an on-demand location request (DeviceCommand) may wait for its device to connect
+# and answer before it is marked expired (the console then says "no answer").
+ONTRACK_TRACKING_COMMAND_TIMEOUT = int(os.environ.get("ONTRACK_TRACKING_COMMAND_TIMEOUT", "600"))
+
+# --- portal ---
+# How long a sign-in code and link stay valid, in seconds.
+ONTRACK_PORTAL_CODE_TTL_S = 10 * 60
+# Wrong codes tolerated before the code dies (the participant asks for a new one).
+ONTRACK_PORTAL_CODE_MAX_TRIES = 5
+# Window, in seconds, over which the sign-in throttles below count.
+ONTRACK_PORTAL_THROTTLE_WINDOW_S = 15 * 60
+# Codes that may be sent to one participant per window.
+ONTRACK_PORTAL_SEND_LIMIT = 5
+# Codes that may be tried for one participant per window.
+ONTRACK_PORTAL_TRY_LIMIT = 10
+# Sign-in requests (send, try, link) from one IP address per window.
+ONTRACK_PORTAL_IP_LIMIT = 60
+# Wrong PINs in a row before the PIN is locked, and for how long (seconds).
+ONTRACK_PORTAL_PIN_MAX_FAILURES = 5
+ONTRACK_PORTAL_PIN_LOCKOUT_S = 30 * 60
+
+# --- zones ---
+# How many wrong-side fixes in a row make a zone violation when none of them has its whole
+# accuracy circle (plus the zone's buffer) on the wrong side.
+ONTRACK_ZONE_CONSECUTIVE_FIXES = int(os.environ.get("ONTRACK_ZONE_CONSECUTIVE_FIXES", "3"))

@@ -350,3 +350,39 @@ class ParticipantEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.kind}: {self.summary}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DECIDED = "decided", "Decided"
+
+
+class ReviewRequest(models.Model):
+    """A participant's own request that their supervision level be reviewed (from the
+    portal). It waits in the review queue until a supervisor decides, with a reason, so that
+    a request is never lost or answered without a named person."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="review_requests"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"review request {self.pk} ({self.status})"

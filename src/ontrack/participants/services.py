@@ -37,6 +37,8 @@ from ontrack.participants.models import (
     Phone,
     PhoneLabel,
     ReleaseConditions,
+    ReviewRequest,
+    ReviewStatus,
     Status,
     SupervisionPlan,
 )
@@ -642,3 +644,25 @@ def conditions_set(
         + (", ".join(ConditionFlag(f).label for f in conditions.flags) or "text only"),
     )
     return conditions
+
+
+REVIEW_REASON_MAX = 2000
+
+
+def review_request_create(*, participant: Participant, reason: str) -> ReviewRequest:
+    """Record the participant's own request for a review of their supervision level. The
+    participant acts for themself (no staff permission involved); the request is listed on
+    the participant page and waits for a supervisor's decision."""
+    text = reason.strip()
+    if not text:
+        raise ValidationError("Say briefly why you ask for a review.")
+    return ReviewRequest.objects.create(
+        participant=participant, reason=text[:REVIEW_REASON_MAX], created_at=timezone.now()
+    )
+
+
+def review_requests_pending(participant: Participant) -> list[ReviewRequest]:
+    """The participant's requests still waiting for a decision, oldest first."""
+    return list(
+        participant.review_requests.filter(status=ReviewStatus.PENDING).order_by("created_at")
+    )

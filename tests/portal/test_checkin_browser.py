@@ -1,0 +1,126 @@
+"""End to end on a phone-sized headless Chromium: sign in from a texted link, check in with a
+photo and a location fix, lose the connection during the upload, and see the check-in land
+with its original attempt time once the phone is back online."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from ontrack.portal.services import sign_in_link_send
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed"),
+]
+
+KEPT_ON_PHONE = """() => new Promise(resolve => {
+  const open = indexedDB.open('ontrack-portal', 1);
+  open.onsuccess = () => {
+    const count = open.result.transaction('outbox').objectStore('outbox').count();
+    count.onsuccess = () => resolve(count.result);
+  };
+})"""
+NEWARK = {"latitude": 40.7357, "longitude": -74.1724, "accuracy": 12}
+
+
+def _selfie() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 160, 120)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("language", "saved_text", "receipt_text"),
+    [
+        ("en", "saved on this phone", "Your reference number is"),
+        ("es", "guardado en este teléfono", "Su número de referencia es"),
+    ],
+)
+@pytest.mark.django_db(transaction=True)
+def test_checkin_kept_offline_lands_when_back_online(
+    live_server,
+    browser_page,
+    make_participant,
+    officer,
+    sent_sign_in,
+    open_checkin_window,
+    checkins_of,
+    language,
+    saved_text,
+    receipt_text,
+):
+    participant = make_participant(preferred_language=language)
+    open_checkin_window(participant)
+    sign_in_link_send(
+        actor=officer, participant=participant, link_base=f"{live_server.url}/me/link/"
+    )
+    _, link = sent_sign_in(participant)
+
+    page = browser_page
+    context = page.context
+    context.grant_permissions(["geolocation", "camera"], origin=live_server.url)
+    context.set_geolocation(NEWARK)
+
+    page.goto(link)
+    page.click("#continue")
+    page.fill("#id_pin", "4812")
+    page.fill("#id_pin_again", "4812")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/me/")
+    assert page.get_attribute("html", "lang") == language
+    page.click("a[href='/me/check-in/']")
+    page.set_input_files(
+        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": _selfie()}]
+    )
+
+    context.set_offline(True)
+    before_click = timezone.now()
+    page.click("#send")
+    page.wait_for_selector(f"#outbox-status:has-text('{saved_text}')")
+    assert checkins_of(participant) == []
+    kept = page.evaluate(KEPT_ON_PHONE)
+    assert kept == 1
+    back_online = timezone.now()
+
+    context.set_offline(False)
+    page.wait_for_selector("#receipt-reference", timeout=45_000)
+    assert receipt_text in page.inner_text("#outbox-status")
+    reference = page.inner_text("#receipt-reference")
+
+    (checkin,) = checkins_of(participant)
+    assert checkin.reference == reference
+    # The time that counts is when the participant pressed the button, not when it landed.
+    assert before_click - dt.timedelta(seconds=5) <= checkin.attempted_at <= back_online
+    assert checkin.outcome == "on_time"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.django_db(transaction=True)
+def test_location_refused_is_a_technical_failure_not_a_miss(
+    live_server, browser_page, make_participant, portal_client, open_checkin_window, checkins_of
+):
+    participant = make_participant(preferred_language="ht")
+    open_checkin_window(participant)
+    client = portal_client(participant)
+    page = browser_page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/me/check-in/")
+    assert "yon sèl fwa" in page.inner_text("main")
+    page.set_input_files(
+        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": _selfie()}]
+    )
+    page.click("#send")  # no geolocation permission was granted: the browser refuses
+    page.wait_for_selector("#receipt-reference", timeout=45_000)
+    assert "pa konte" in page.inner_text("#outbox-status")
+    (checkin,) = checkins_of(participant)
+    assert checkin.outcome == "technical_failure"

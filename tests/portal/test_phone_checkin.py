@@ -1,0 +1,47 @@
+"""Phone check-in: a text that is only the PIN checks the participant in; a wrong PIN does
+not, counts towards the lockout, and the answer is in the participant's language."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from ontrack.portal.services import pin_set
+
+inbound = pytest.importorskip("ontrack.messaging.inbound", reason="messaging is not built yet")
+pytest.importorskip("ontrack.schedule.services", reason="schedule is not built yet")
+
+from ontrack.portal.inbound import pin_reply  # noqa: E402
+
+pytestmark = pytest.mark.django_db
+
+
+def _reply(participant, body: str):
+    return inbound.InboundReply(
+        participant_id=participant.pk,
+        from_number=participant.phones.first().number,
+        body=body,
+        received_at=timezone.now(),
+        language=participant.preferred_language,
+    )
+
+
+def test_pin_by_text_checks_in_and_answers_in_creole(
+    make_participant, open_checkin_window, checkins_of
+):
+    participant = make_participant(preferred_language="ht")
+    pin_set(participant, "4812")
+    open_checkin_window(participant)
+    answer = pin_reply(_reply(participant, "4812"))
+    (checkin,) = checkins_of(participant)
+    assert answer is not None and checkin.reference in answer
+    assert "Nimewo referans ou se" in answer
+
+
+def test_wrong_pin_by_text_does_not_check_in(make_participant, open_checkin_window, checkins_of):
+    participant = make_participant(preferred_language="es")
+    pin_set(participant, "4812")
+    open_checkin_window(participant)
+    answer = pin_reply(_reply(participant, "1111"))
+    assert answer == "Este PIN no es correcto. Envíe su PIN otra vez."
+    assert checkins_of(participant) == []
