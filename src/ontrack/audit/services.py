@@ -68,13 +68,15 @@ def access_log_purge(cutoff: dt.datetime) -> int:
             removed += AccessLogEntry.objects.filter(pk__in=ids).delete()[0]
 
 
-def retention_policy_set(*, user: AbstractBaseUser, kind: str, days: int) -> RetentionPolicy:
+def retention_policy_set(
+    *, user: AbstractBaseUser | AnonymousUser, kind: str, days: int
+) -> RetentionPolicy:
     """Shorten how long ``kind`` is kept. Only administrators may, and never beyond the
     deployment's ceiling: lengthening retention is a deployment decision, not a click."""
     if not getattr(user, "manages_retention", False):
         raise PermissionDenied("Only administrators set retention periods.")
     retention_days_validate(kind, days)
     policy, _ = RetentionPolicy.objects.update_or_create(
-        kind=kind, defaults={"days": days, "changed_by": user}
+        kind=kind, defaults={"days": days, "changed_by_id": user.pk}
     )
     return policy
