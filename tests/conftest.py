@@ -22,6 +22,7 @@ from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
+from ontrack.tracking.services import device_assign, device_register
 from tests.support import cli_environment
 
 PASSWORD = "correct horse battery staple"
@@ -174,3 +175,20 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
         context = browser.new_context(viewport={"width": 360, "height": 740})
         yield context.new_page()
         browser.close()
+
+
+@pytest.fixture
+def worn_gt06(make_participant: Callable[..., Participant]) -> Callable[[str], Participant]:
+    """A participant whose plan includes GPS, wearing a registered GT06 device (for tests
+    that send real frames through a gateway)."""
+
+    def make(imei: str) -> Participant:
+        device = device_register(actor=None, identifier=imei, kind="ankle", protocol="gt06")
+        review = timezone.localdate() + dt.timedelta(days=90)
+        participant = make_participant(
+            plan=PlanData(level="intensive", review_date=review, gps_device=True)
+        )
+        device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+        return participant
+
+    return make

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
-from ontrack.participants.services import PlanData
-from ontrack.tracking.services import device_assign, device_register
 from ontrack.zones import services
 from ontrack.zones.engine import M_PER_DEG
 from ontrack.zones.models import Zone
@@ -47,21 +43,5 @@ def make_zone(officer: User) -> Callable[..., Zone]:
         return services.zone_create(
             actor=actor, participant=participant, data=services.ZoneData(**data)
         )
-
-    return make
-
-
-@pytest.fixture
-def worn_gt06(make_participant: Callable[..., Participant]) -> Callable[[str], Participant]:
-    """A participant whose plan includes GPS, wearing a registered GT06 device."""
-
-    def make(imei: str) -> Participant:
-        device = device_register(actor=None, identifier=imei, kind="ankle", protocol="gt06")
-        review = timezone.localdate() + dt.timedelta(days=90)
-        participant = make_participant(
-            plan=PlanData(level="intensive", review_date=review, gps_device=True)
-        )
-        device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
-        return participant
 
     return make

@@ -14,6 +14,8 @@ class TrackingConfig(AppConfig):
         register_panel("tracking/_participant_panel.html")
 
         from ontrack.tracking import handoff
+        from ontrack.tracking.alerting import batch_alerts
         from ontrack.zones.services import batch_evaluate
 
         handoff.register(batch_evaluate)
+        handoff.register(batch_alerts)

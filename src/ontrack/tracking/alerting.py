@@ -1,0 +1,64 @@
+"""Device events into alerts: tracking's hand-off callback for the alerts layer.
+
+Each normalised event either raises an alert for the wearer or clears one: a charger
+connected clears "low battery", GPS regained clears "GPS lost". The condition's source is the
+device, so the same strap cut reported by every frame until it is fixed stays one alert.
+Events of devices worn by nobody (in stock, being fitted) raise nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ontrack.alerts.models import AlertKind
+from ontrack.alerts.services import alert_clear, alert_raise
+from ontrack.tracking.handoff import StoredBatch, StoredEvent
+from ontrack.tracking.protocols.records import EventKind
+
+RAISES: dict[str, str] = {
+    EventKind.TAMPER: AlertKind.STRAP_TAMPER,
+    EventKind.DEVICE_REMOVED: AlertKind.DEVICE_REMOVAL,
+    EventKind.SOS: AlertKind.SOS,
+    EventKind.LOW_BATTERY: AlertKind.LOW_BATTERY,
+    EventKind.CRITICAL_BATTERY: AlertKind.CRITICAL_BATTERY,
+    EventKind.GPS_LOST: AlertKind.GPS_LOST,
+}
+
+CLEARS: dict[str, tuple[str, ...]] = {
+    EventKind.CHARGER_CONNECTED: (AlertKind.LOW_BATTERY, AlertKind.CRITICAL_BATTERY),
+    EventKind.GPS_REGAINED: (AlertKind.GPS_LOST,),
+}
+
+
+def device_events_to_alerts(events: Sequence[StoredEvent]) -> int:
+    """Raise or clear for each event of a worn device, in time order; returns how many
+    events touched an alert."""
+    touched = 0
+    for event in sorted(events, key=lambda e: e.time):
+        if event.participant_id is None:
+            continue
+        source = f"device:{event.device_id}"
+        if event.kind in RAISES:
+            alert_raise(
+                participant_id=event.participant_id,
+                kind=RAISES[event.kind],
+                source=source,
+                occurred_at=event.time,
+                device_id=event.device_id,
+                details={"event": event.kind, "raw_code": event.raw_code},
+            )
+            touched += 1
+        for kind in CLEARS.get(event.kind, ()):
+            alert_clear(
+                participant_id=event.participant_id,
+                kind=kind,
+                source=source,
+                cleared_at=event.time,
+            )
+            touched += 1
+    return touched
+
+
+def batch_alerts(batch: StoredBatch) -> None:
+    """The hand-off callback registered in ``TrackingConfig.ready``."""
+    device_events_to_alerts(batch.events)
