@@ -19,3 +19,27 @@ class TrackingConfig(AppConfig):
 
         handoff.register(batch_evaluate)
         handoff.register(batch_alerts)
+
+        from ontrack.audit.retention import RetentionKind, retention_kind_register
+        from ontrack.tracking.retention import device_events_purge_before, positions_purge_before
+
+        retention_kind_register(
+            RetentionKind(
+                key="positions",
+                label="Positions",
+                default_days=365,
+                purge=positions_purge_before,
+                models=("tracking.Position",),
+                description="Where a device was; whole day partitions dropped on PostgreSQL.",
+            )
+        )
+        retention_kind_register(
+            RetentionKind(
+                key="device_events",
+                label="Device events",
+                default_days=365,
+                purge=device_events_purge_before,
+                models=("tracking.DeviceEventRecord",),
+                description="Tamper, battery, charging, power and signal events.",
+            )
+        )

@@ -24,7 +24,12 @@ EVENTS_PER_CHUNK = 5_000
 
 def positions_purge(older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
     """Delete every position whose fix time is more than ``older_than`` ago; returns how many."""
-    cutoff = (now or timezone.now()) - older_than
+    return positions_purge_before((now or timezone.now()) - older_than)
+
+
+def positions_purge_before(cutoff: dt.datetime) -> int:
+    """Delete every position with a fix time before ``cutoff`` (the retention registry's
+    purge for the "positions" kind); returns how many."""
     removed = 0
     if partitions.is_partitioned():
         _dropped, removed = partitions.positions_drop_partitions_before(
@@ -46,7 +51,11 @@ def positions_purge(older_than: dt.timedelta, *, now: dt.datetime | None = None)
 
 def device_events_purge(older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
     """Delete device events older than ``older_than``, a chunk at a time; returns how many."""
-    cutoff = (now or timezone.now()) - older_than
+    return device_events_purge_before((now or timezone.now()) - older_than)
+
+
+def device_events_purge_before(cutoff: dt.datetime) -> int:
+    """Delete device events before ``cutoff``, a chunk at a time; returns how many."""
     removed = 0
     while True:
         ids = list(
