@@ -6,71 +6,214 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('participants', '0003_review_request'),
+        ("participants", "0003_review_request"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('exclusion_zone_entry', 'Entered an exclusion zone'), ('inclusion_zone_exit', 'Left an inclusion zone during its schedule'), ('strap_tamper', 'Strap tamper'), ('device_removal', 'Device removed'), ('low_battery', 'Low battery'), ('critical_battery', 'Critical battery'), ('charger_not_connected', 'Charger not connected'), ('message_gap', 'No report from the device'), ('gps_lost', 'GPS lost'), ('sos', 'SOS'), ('missed_checkin', 'Missed check-in'), ('missed_appointment', 'Missed appointment'), ('missed_hearing', 'Missed hearing')], max_length=32)),
-                ('source', models.CharField(help_text='The condition it is about, e.g. zone:12 or device:7.', max_length=80)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Medium'), (3, 'High'), (4, 'Critical')])),
-                ('status', models.CharField(choices=[('pending', 'Pending (within grace)'), ('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved'), ('auto_resolved', 'Cleared by itself'), ('cancelled', 'Cleared within grace')], max_length=16)),
-                ('occurred_at', models.DateTimeField(help_text='When the condition began.')),
-                ('raised_at', models.DateTimeField(help_text='When it was recorded.')),
-                ('visible_at', models.DateTimeField(help_text='When its grace period ends.')),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('occurrences', models.PositiveIntegerField(default=1)),
-                ('last_occurred_at', models.DateTimeField()),
-                ('device_id', models.BigIntegerField(blank=True, null=True)),
-                ('zone_id', models.BigIntegerField(blank=True, null=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('disposition', models.CharField(blank=True, choices=[('confirmed_violation', 'Confirmed violation'), ('false_alarm', 'False alarm'), ('equipment_fault', 'Equipment fault'), ('excused', 'Excused'), ('other', 'Other')], max_length=24)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='participants.participant')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("exclusion_zone_entry", "Entered an exclusion zone"),
+                            ("inclusion_zone_exit", "Left an inclusion zone during its schedule"),
+                            ("strap_tamper", "Strap tamper"),
+                            ("device_removal", "Device removed"),
+                            ("low_battery", "Low battery"),
+                            ("critical_battery", "Critical battery"),
+                            ("charger_not_connected", "Charger not connected"),
+                            ("message_gap", "No report from the device"),
+                            ("gps_lost", "GPS lost"),
+                            ("sos", "SOS"),
+                            ("missed_checkin", "Missed check-in"),
+                            ("missed_appointment", "Missed appointment"),
+                            ("missed_hearing", "Missed hearing"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="The condition it is about, e.g. zone:12 or device:7.",
+                        max_length=80,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Low"), (2, "Medium"), (3, "High"), (4, "Critical")]
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending (within grace)"),
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved"),
+                            ("auto_resolved", "Cleared by itself"),
+                            ("cancelled", "Cleared within grace"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(help_text="When the condition began.")),
+                ("raised_at", models.DateTimeField(help_text="When it was recorded.")),
+                ("visible_at", models.DateTimeField(help_text="When its grace period ends.")),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("occurrences", models.PositiveIntegerField(default=1)),
+                ("last_occurred_at", models.DateTimeField()),
+                ("device_id", models.BigIntegerField(blank=True, null=True)),
+                ("zone_id", models.BigIntegerField(blank=True, null=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "disposition",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("confirmed_violation", "Confirmed violation"),
+                            ("false_alarm", "False alarm"),
+                            ("equipment_fault", "Equipment fault"),
+                            ("excused", "Excused"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("resolution_note", models.TextField(blank=True)),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-priority', '-occurred_at', '-id'],
+                "ordering": ["-priority", "-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AlertStep',
+            name="AlertStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('from_status', models.CharField(blank=True, choices=[('pending', 'Pending (within grace)'), ('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved'), ('auto_resolved', 'Cleared by itself'), ('cancelled', 'Cleared within grace')], max_length=16)),
-                ('to_status', models.CharField(choices=[('pending', 'Pending (within grace)'), ('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved'), ('auto_resolved', 'Cleared by itself'), ('cancelled', 'Cleared within grace')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='alerts.alert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pending", "Pending (within grace)"),
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved"),
+                            ("auto_resolved", "Cleared by itself"),
+                            ("cancelled", "Cleared within grace"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending (within grace)"),
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved"),
+                            ("auto_resolved", "Cleared by itself"),
+                            ("cancelled", "Cleared within grace"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="alerts.alert",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['status', 'visible_at'], name='alerts_aler_status_1c9c8b_idx'),
+            model_name="alert",
+            index=models.Index(
+                fields=["status", "visible_at"], name="alerts_aler_status_1c9c8b_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['participant', 'kind', 'occurred_at'], name='alerts_aler_partici_37543c_idx'),
+            model_name="alert",
+            index=models.Index(
+                fields=["participant", "kind", "occurred_at"], name="alerts_aler_partici_37543c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['pending', 'open', 'acknowledged'])), fields=('participant', 'kind', 'source'), name='one_open_alert_per_condition'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["pending", "open", "acknowledged"])),
+                fields=("participant", "kind", "source"),
+                name="one_open_alert_per_condition",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('disposition', 'confirmed_violation'), _negated=True), models.Q(('resolved_by__isnull', False), models.Q(('resolution_note', ''), _negated=True)), _connector='OR'), name='violation_needs_a_person_and_a_note'),
+            model_name="alert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("disposition", "confirmed_violation"), _negated=True),
+                    models.Q(
+                        ("resolved_by__isnull", False),
+                        models.Q(("resolution_note", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="violation_needs_a_person_and_a_note",
+            ),
         ),
     ]

@@ -1,0 +1,185 @@
+"""The triage queue and the alert page. Thin: scoping comes from ``alerts_visible_to``,
+changes from the services, and every page that shows participants writes the access log."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ontrack.accounts.models import Office, User
+from ontrack.accounts.web import staff_user
+from ontrack.alerts import services
+from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
+from ontrack.alerts.queries import AlertFilter, alert_counts, alert_filter, alerts_visible_to
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+
+
+def _filter_from(request: HttpRequest) -> AlertFilter:
+    priority = request.GET.get("priority", "")
+    office = request.GET.get("office", "")
+    return AlertFilter(
+        status=request.GET.get("status", "active"),
+        kind=request.GET.get("kind", "") if request.GET.get("kind") in AlertKind.values else "",
+        priority=int(priority) if priority.isdigit() else None,
+        office=int(office) if office.isdigit() else None,
+    )
+
+
+def _reader(request: HttpRequest) -> User:
+    user = staff_user(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not handle alerts.")
+    return user
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue refreshes itself (htmx polls the table partial), so new alerts appear
+    without a reload."""
+    user = _reader(request)
+    visible = alerts_visible_to(user)
+    f = _filter_from(request)
+    page = Paginator(
+        alert_filter(visible, f).select_related("participant", "participant__office"),
+        settings.ONTRACK_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    access_log_record(
+        user=user,
+        action=AccessAction.LIST,
+        what="alert queue",
+        participant_ids=sorted({a.participant_id for a in page}) or [None],
+        request=request,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "counts": alert_counts(visible),
+        "filters": f,
+        "query": query.urlencode(),
+        "kinds": AlertKind.choices,
+        "priorities": Priority.choices,
+        "statuses": AlertStatus.choices,
+        "offices": Office.objects.filter(program__participants__isnull=False).distinct(),
+    }
+    template = (
+        "alerts/_queue_table.html" if request.headers.get("HX-Request") else "alerts/queue.html"
+    )
+    return render(request, template, context)
+
+
+def _alert_for(user: User, pk: int) -> Alert:
+    alert = (
+        alerts_visible_to(user).select_related("participant", "resolved_by").filter(pk=pk).first()
+    )
+    if alert is None:
+        raise Http404("No such alert in your caseload.")
+    return alert
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    alert = _alert_for(user, pk)
+    access_log_record(
+        user=user,
+        action=AccessAction.VIEW,
+        what=f"alert {alert.pk}",
+        participant_ids=[alert.participant_id],
+        request=request,
+    )
+    similar = (
+        Alert.objects.filter(participant_id=alert.participant_id, kind=alert.kind)
+        .exclude(pk=alert.pk)
+        .order_by("-occurred_at")[:10]
+    )
+    return render(
+        request,
+        "alerts/detail.html",
+        {
+            "alert": alert,
+            "steps": alert.steps.select_related("actor"),
+            "similar": similar,
+            "dispositions": Disposition.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    _alert_for(user, pk)
+    try:
+        services.alert_acknowledge(user=user, alert_id=pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("alerts:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    _alert_for(user, pk)
+    try:
+        services.alert_resolve(
+            user=user,
+            alert_id=pk,
+            disposition=request.POST.get("disposition", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Alert resolved.")
+    return redirect("alerts:detail", pk=pk)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered queue as CSV, logged with every participant it contains."""
+    user = _reader(request)
+    alerts = alert_filter(alerts_visible_to(user), _filter_from(request)).select_related(
+        "participant"
+    )
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what="alerts CSV",
+        participant_ids=sorted(set(alerts.values_list("participant_id", flat=True))) or [None],
+        request=request,
+    )
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            ["id", "case_number", "kind", "priority", "status", "occurred_at",
+             "acknowledged_at", "closed_at", "occurrences", "disposition"]
+        )  # fmt: skip
+        for a in alerts.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [a.pk, a.participant.case_number, a.kind, a.get_priority_display(), a.status,
+                 a.occurred_at.isoformat(),
+                 a.acknowledged_at.isoformat() if a.acknowledged_at else "",
+                 a.closed_at.isoformat() if a.closed_at else "", a.occurrences, a.disposition]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="alerts.csv"'
+    return response
