@@ -1,0 +1,335 @@
+"""The sender: claims due outbox rows, hands them to the provider, records the outcome.
+
+Never twice, even when killed
+-----------------------------
+A message is sent in three steps, each its own transaction or call:
+
+1. **claim**: rows move queued/errored -> "sending" with a fresh ``attempt_id`` and
+   ``claimed_at``, committed *before* anything leaves the building. On PostgreSQL several
+   workers claim at once with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite the claim
+   runs in a ``BEGIN IMMEDIATE`` transaction (the project's setting), so one writer at a
+   time decides and no row is claimed twice.
+2. **send**: the provider gets the message with its ``idempotency_key``, fixed when the row
+   was written and the same on every attempt.
+3. **record**: "sent" and the provider's id are written only where the row still carries
+   this ``attempt_id`` (a stale worker cannot overwrite a newer outcome, and a delivery
+   report that overtook us is not moved back).
+
+A worker killed after step 1 leaves rows in "sending". After a lease
+(``ONTRACK_MESSAGING_SENDING_LEASE_S``, longer than any provider call may take) another
+worker takes them over under a new ``attempt_id`` and asks the provider, by idempotency key,
+whether it has the message: if it has, the row is recorded as sent (no second send); if it
+has not, it is retried; if the provider cannot tell (SMPP and SMTP keep no such record),
+the row is marked failed with that reason for a person to check: a duplicate court notice
+is a worse failure than one flagged as unknown. Providers that can be asked
+(``can_lookup``) get their outcomes recorded per batch, the others per message, so the
+window in which an outcome is unknown is one message wide where it matters.
+
+Retries: a transient provider error moves the row to "errored" with ``send_at`` at +5
+minutes, then +10 minutes; the third failure is final.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from ontrack.messaging.models import BroadcastStatus, Message, MessageStatus, Traffic
+from ontrack.messaging.providers import provider_for, providers_close
+from ontrack.messaging.providers.base import Lookup, Outgoing, Provider, ProviderError
+from ontrack.messaging.ratelimit import TokenBucket, fair_split
+from ontrack.messaging.services import OPT_OUT_ERRORS, opt_out_record
+
+logger = logging.getLogger(__name__)
+
+S = MessageStatus
+RETRY_DELAYS = (dt.timedelta(minutes=5), dt.timedelta(minutes=10))
+CHANNELS = ("sms", "email")
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Claimed:
+    pk: int
+    participant_id: int | None
+    to: str
+    body: str
+    channel: str
+    segments: int
+    attempts: int
+    attempt_id: str
+    idempotency_key: str
+    purpose: str
+
+
+def _outgoing(row: Claimed, provider: Provider) -> Outgoing:
+    callback = ""
+    if provider.name == "twilio":
+        path = reverse("messaging:twilio_status")
+        callback = f"{settings.ONTRACK_PUBLIC_URL}{path}?key={row.idempotency_key}"
+    subject = row.body.split(". ")[0][:70] if row.channel == "email" else ""
+    return Outgoing(
+        to=row.to,
+        body=row.body,
+        idempotency_key=row.idempotency_key,
+        channel=row.channel,
+        subject=subject,
+        status_callback=callback,
+    )
+
+
+def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> list[Claimed]:
+    """Move up to ``limit`` due rows of ``channel`` to "sending" for this worker; one-to-one
+    rows get their fair share ahead of bulk ones (``ratelimit.fair_split``). Rows of a
+    paused or cancelled bulk send stay where they are."""
+    ready = Q(broadcast__isnull=True) | Q(
+        broadcast__status__in=[BroadcastStatus.EXPANDING, BroadcastStatus.SENDING]
+    )
+
+    def due(traffic: str) -> list[int]:
+        # One index range per (status, traffic), read in send_at order: no sort of the
+        # whole backlog for every claim while 100,000 bulk rows wait.
+        ids: list[int] = []
+        for status in (S.QUEUED, S.ERRORED):
+            rows = (
+                Message.objects.filter(status=status, traffic=traffic, send_at__lte=now)
+                .filter(ready, channel=channel)
+                .order_by("send_at")
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True, of=("self",))
+            ids += rows.values_list("pk", flat=True)[: limit - len(ids)]
+            if len(ids) >= limit:
+                break
+        return ids
+
+    attempt_id = uuid.uuid4().hex
+    with transaction.atomic():
+        direct = due(Traffic.DIRECT)
+        bulk = due(Traffic.BULK)
+        take_direct, take_bulk = fair_split(
+            limit, len(direct), len(bulk), settings.ONTRACK_MESSAGING_DIRECT_SHARE
+        )
+        ids = direct[:take_direct] + bulk[:take_bulk]
+        if not ids:
+            return []
+        Message.objects.filter(pk__in=ids, status__in=[S.QUEUED, S.ERRORED]).update(
+            status=S.SENDING,
+            attempt_id=attempt_id,
+            claimed_at=now,
+            status_at=now,
+            attempts=F("attempts") + 1,
+            provider=provider_name,
+        )
+        rows = Message.objects.filter(pk__in=ids, attempt_id=attempt_id).values_list(
+            "pk", "participant_id", "to", "body", "channel", "segments", "attempts",
+            "attempt_id", "idempotency_key", "purpose",
+        )  # fmt: skip
+        order = {pk: n for n, pk in enumerate(ids)}
+        return sorted((Claimed(*row) for row in rows), key=lambda row: order[row.pk])
+
+
+def _record_sent(row: Claimed, provider_message_id: str, now: dt.datetime) -> None:
+    recorded = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
+    if not recorded.update(
+        status=S.SENT, sent_at=now, status_at=now, provider_message_id=provider_message_id
+    ):
+        # A delivery report overtook us (or another worker took over): keep its status,
+        # but remember the provider's id if nobody has.
+        Message.objects.filter(pk=row.pk, provider_message_id="").update(
+            provider_message_id=provider_message_id
+        )
+
+
+def _release(rows: list[Claimed]) -> None:
+    """Give back rows claimed but certainly not sent (the worker is stopping), so that the
+    next worker sends them at once instead of waiting out the lease and asking."""
+    for row in rows:
+        Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id).update(
+            status=S.ERRORED,
+            status_at=timezone.now(),
+            status_reason="worker stopped before sending it; it goes with the next worker",
+            attempts=F("attempts") - 1,
+        )
+
+
+def _record_sent_batch(outcomes: list[tuple[Claimed, str]], now: dt.datetime) -> None:
+    """Record a batch in one UPDATE (all rows of one claim share its attempt id); rows a
+    delivery report overtook are then recorded one by one."""
+    attempt_id = outcomes[0][0].attempt_id
+    ids = {row.pk: provider_message_id for row, provider_message_id in outcomes}
+    with transaction.atomic():
+        updated = Message.objects.filter(
+            pk__in=ids, status=S.SENDING, attempt_id=attempt_id
+        ).update(
+            status=S.SENT,
+            sent_at=now,
+            status_at=now,
+            provider_message_id=Case(*(When(pk=pk, then=Value(pid)) for pk, pid in ids.items())),
+        )
+        if updated != len(ids):
+            for row, provider_message_id in outcomes:
+                _record_sent(row, provider_message_id, now)
+
+
+def _record_error(row: Claimed, provider: Provider, exc: ProviderError, now: dt.datetime) -> None:
+    if exc.code and exc.code in OPT_OUT_ERRORS.get(provider.name, ()):
+        opt_out_record(
+            participant_id=row.participant_id, source=f"{provider.name} error {exc.code}"
+        )
+    mine = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
+    reason = str(exc)[:300]
+    if exc.permanent or row.attempts > len(RETRY_DELAYS):
+        mine.update(status=S.FAILED, status_reason=reason, error_code=exc.code, status_at=now)
+        logger.warning("message failed id=%s code=%s reason=%s", row.pk, exc.code, reason)
+        return
+    retry_at = now + RETRY_DELAYS[row.attempts - 1]
+    mine.update(
+        status=S.ERRORED, status_reason=reason, error_code=exc.code, status_at=now, send_at=retry_at
+    )
+    logger.info("message errored id=%s retry_at=%s reason=%s", row.pk, retry_at.isoformat(), reason)
+
+
+def reconcile(*, now: dt.datetime, lease: dt.timedelta) -> int:
+    """Settle rows left in "sending" longer than the lease (their worker died): ask the
+    provider by idempotency key, then record sent, retry, or fail as unknown. Returns how
+    many rows were settled."""
+    stuck = Message.objects.filter(status=S.SENDING, claimed_at__lt=now - lease).values_list(
+        "pk", "attempt_id", "channel", "provider"
+    )[:500]
+    settled = 0
+    for pk, old_attempt, channel, provider_name in list(stuck):
+        new_attempt = uuid.uuid4().hex
+        took = Message.objects.filter(pk=pk, status=S.SENDING, attempt_id=old_attempt).update(
+            attempt_id=new_attempt, claimed_at=now
+        )
+        if not took:
+            continue
+        message = Message.objects.get(pk=pk)
+        row = Claimed(
+            pk, message.participant_id, message.to, message.body, channel, message.segments,
+            message.attempts, new_attempt, message.idempotency_key, message.purpose,
+        )  # fmt: skip
+        provider = provider_for(channel)
+        found: Lookup = (
+            provider.lookup(_outgoing(row, provider))
+            if provider.name == provider_name
+            else Lookup(accepted=None)
+        )
+        mine = Message.objects.filter(pk=pk, status=S.SENDING, attempt_id=new_attempt)
+        if found.accepted:
+            _record_sent(row, found.provider_message_id, now)
+            logger.info("reconciled as sent id=%s", pk)
+        elif found.accepted is False:
+            mine.update(
+                status=S.ERRORED,
+                status_at=now,
+                status_reason="worker stopped before the provider had it; sending again",
+            )
+            logger.info("reconciled for resend id=%s", pk)
+        else:
+            mine.update(
+                status=S.FAILED,
+                status_at=now,
+                status_reason=(
+                    "worker stopped mid-send and the provider cannot say whether it went; "
+                    "not resent, to avoid a duplicate: check before sending again"
+                ),
+            )
+            logger.warning("reconciled as unknown id=%s", pk)
+        settled += 1
+    return settled
+
+
+class Sender:
+    """One worker's sending loop: per-provider token buckets, a claim per channel per
+    round, outcomes recorded as described in the module docstring."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.buckets: dict[str, TokenBucket] = {}
+        self.sent = 0
+
+    def _bucket(self, provider: Provider) -> tuple[TokenBucket, bool]:
+        rate, unit = settings.ONTRACK_MESSAGING_RATES.get(provider.name, (10.0, "messages"))
+        if provider.name not in self.buckets:
+            self.buckets[provider.name] = TokenBucket(rate=rate, burst=max(1.0, rate))
+        return self.buckets[provider.name], unit == "segments"
+
+    def _batch_size(self, provider: Provider) -> int:
+        rate, _ = settings.ONTRACK_MESSAGING_RATES.get(provider.name, (10.0, "messages"))
+        lease = settings.ONTRACK_MESSAGING_SENDING_LEASE_S
+        # A claimed batch must go out well within the lease, or another worker would take
+        # over rows this one is still sending.
+        return max(1, min(BATCH, int(rate * lease / 4)))
+
+    def run_once(self) -> int:
+        """One round over the channels; returns how many messages were handed over."""
+        handed = 0
+        for channel in CHANNELS:
+            provider = provider_for(channel)
+            rows = claim(
+                channel=channel,
+                provider_name=provider.name,
+                limit=self._batch_size(provider),
+                now=timezone.now(),
+            )
+            handed += self._send(rows, provider)
+        return handed
+
+    def _send(self, rows: list[Claimed], provider: Provider) -> int:
+        bucket, per_segment = self._bucket(provider)
+        can_lookup = getattr(provider, "can_lookup", False)
+        outcomes: list[tuple[Claimed, str]] = []
+        handed = 0
+        for index, row in enumerate(rows):
+            wait = bucket.take(row.segments if per_segment else 1, time.monotonic())
+            if wait and self.stop.wait(wait):
+                _release(rows[index:])
+                break
+            try:
+                provider_message_id = provider.send(_outgoing(row, provider))
+            except ProviderError as exc:
+                _record_error(row, provider, exc, timezone.now())
+                continue
+            handed += 1
+            if can_lookup:
+                outcomes.append((row, provider_message_id))
+            else:
+                _record_sent(row, provider_message_id, timezone.now())
+        if outcomes:
+            _record_sent_batch(outcomes, timezone.now())
+        self.sent += handed
+        return handed
+
+    def run(self, *, idle_wait: float = 1.0) -> None:
+        lease = dt.timedelta(seconds=settings.ONTRACK_MESSAGING_SENDING_LEASE_S)
+        next_reconcile = 0.0
+        logger.info("outbox sender started")
+        try:
+            while not self.stop.is_set():
+                close_old_connections()
+                try:
+                    if time.monotonic() >= next_reconcile:
+                        reconcile(now=timezone.now(), lease=lease)
+                        next_reconcile = time.monotonic() + min(10.0, lease.total_seconds() / 2)
+                    handed = self.run_once()
+                except Exception:
+                    logger.exception("outbox sender round failed")
+                    handed = 0
+                if not handed:
+                    self.stop.wait(idle_wait)
+        finally:
+            providers_close()
+            close_old_connections()
+            logger.info("outbox sender stopped sent=%s", self.sent)

@@ -1,0 +1,58 @@
+"""Per-sender rate limits and the share between bulk and one-to-one traffic (pure).
+
+A provider account allows so many messages (or segments) per second; the sender takes a
+token per message (or per segment) from a ``TokenBucket`` and waits when it is empty. Within
+what the bucket allows, ``fair_split`` decides how many one-to-one and how many bulk rows a
+sender claims next, so a sign-in code never waits behind a 100,000-person bulk send and a
+bulk send is never starved either.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    """``rate`` tokens per second, holding at most ``burst``. Time is passed in (seconds,
+    any monotonic origin) so the arithmetic is testable without sleeping."""
+
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    updated: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst <= 0:
+            raise ValueError("rate and burst must be positive")
+        self.tokens = self.burst
+
+    def _refill(self, now: float) -> None:
+        if self.updated is not None and now > self.updated:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        if self.updated is None or now > self.updated:
+            self.updated = now
+
+    def take(self, amount: float, now: float) -> float:
+        """Take ``amount`` tokens; return how many seconds the caller must wait before the
+        tokens it took are really available (0.0 when they were). Debt is allowed so that
+        a message costing more than ``burst`` segments still goes out, only later."""
+        self._refill(now)
+        self.tokens -= amount
+        if self.tokens >= 0:
+            return 0.0
+        return -self.tokens / self.rate
+
+
+def fair_split(
+    capacity: int, direct_waiting: int, bulk_waiting: int, direct_share: float
+) -> tuple[int, int]:
+    """How many (direct, bulk) rows to take of ``capacity``: each class gets at least its
+    share while it has rows waiting, and whatever one class leaves unused goes to the other."""
+    if capacity <= 0:
+        return 0, 0
+    direct_quota = min(direct_waiting, math.ceil(capacity * direct_share))
+    bulk = min(bulk_waiting, capacity - direct_quota)
+    direct = min(direct_waiting, capacity - bulk)
+    return direct, bulk

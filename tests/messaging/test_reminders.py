@@ -1,0 +1,143 @@
+"""reminders_sync: reminders follow their anchor; nothing for a time already past; a
+cancelled anchor cancels them; hearings are synced by messaging itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from ontrack.messaging.models import Message, MessageStatus
+from ontrack.messaging.services import ReminderAnchor, hearing_reminders_sync, reminders_sync
+from ontrack.participants.services import hearing_add
+
+pytestmark = pytest.mark.django_db
+NY = ZoneInfo("America/New_York")
+
+
+def _anchor(participant, at, **kw):
+    return ReminderAnchor(
+        key="appointment:77",
+        kind="appointment",
+        participant_id=participant.pk,
+        at=at,
+        context={"place": "970 Broad St", "purpose": "Plan review"},
+        **kw,
+    )
+
+
+def _pending(participant):
+    return list(
+        Message.objects.filter(participant=participant, status=MessageStatus.QUEUED).order_by(
+            "send_at"
+        )
+    )
+
+
+def _in_ten_days_at(hour):
+    day = (timezone.now().astimezone(NY) + dt.timedelta(days=10)).date()
+    return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=NY)
+
+
+def test_appointment_gets_three_days_one_day_and_two_hours_reminders(speaker):
+    participant = speaker("es")
+    at = _in_ten_days_at(14)
+    assert reminders_sync(_anchor(participant, at)) == 3
+    sends = [m.send_at.astimezone(NY) for m in _pending(participant)]
+    assert [(s.date(), s.hour) for s in sends] == [
+        (at.date() - dt.timedelta(days=3), 9),
+        (at.date() - dt.timedelta(days=1), 9),
+        (at.date(), 12),
+    ]
+    assert all("Recordatorio" in m.body for m in _pending(participant))
+
+
+def test_syncing_twice_changes_nothing(speaker):
+    participant = speaker("es")
+    anchor = _anchor(participant, _in_ten_days_at(14))
+    reminders_sync(anchor)
+    first = [m.pk for m in _pending(participant)]
+    assert reminders_sync(anchor) == 3
+    assert [m.pk for m in _pending(participant)] == first
+
+
+def test_moved_appointment_cancels_old_reminders_and_queues_new_ones(speaker):
+    participant = speaker("pt")
+    reminders_sync(_anchor(participant, _in_ten_days_at(14)))
+    moved = _in_ten_days_at(14) + dt.timedelta(days=2)
+    assert reminders_sync(_anchor(participant, moved)) == 3
+    assert all(m.send_at < moved for m in _pending(participant))
+    assert (
+        Message.objects.filter(participant=participant, status=MessageStatus.CANCELLED).count() == 3
+    )
+
+
+def test_cancelled_anchor_cancels_every_pending_reminder(speaker):
+    participant = speaker("fr")
+    at = _in_ten_days_at(14)
+    reminders_sync(_anchor(participant, at))
+    assert reminders_sync(_anchor(participant, at, cancelled=True)) == 0
+    assert _pending(participant) == []
+
+
+def test_no_reminder_for_a_time_already_past(speaker, settings):
+    settings.ONTRACK_MESSAGING_QUIET_HOURS = ()  # whatever the hour the suite runs at
+    participant = speaker("en")
+    soon = timezone.now() + dt.timedelta(hours=3)
+    assert reminders_sync(_anchor(participant, soon)) == 1  # only "2 hours before" is ahead
+
+
+def test_early_morning_appointment_reminder_avoids_quiet_hours(speaker, settings):
+    settings.ONTRACK_MESSAGING_QUIET_HOURS = ("21:00", "08:00")
+    participant = speaker("en")
+    at = _in_ten_days_at(7)  # "2 hours before" would be 05:00
+    reminders_sync(_anchor(participant, at))
+    two_hours = _pending(participant)[-1].send_at.astimezone(NY)
+    assert (two_hours.date(), two_hours.hour, two_hours.minute) == (
+        at.date() - dt.timedelta(days=1),
+        20,
+        59,
+    )
+
+
+def test_hearing_added_gets_its_reminders_and_a_cancelled_one_loses_them(
+    speaker, django_capture_on_commit_callbacks
+):
+    participant = speaker("ht")
+    with django_capture_on_commit_callbacks(execute=True):
+        hearing = hearing_add(
+            participant,
+            actor=None,
+            scheduled_at=_in_ten_days_at(9),
+            court="Newark Immigration Court",
+            court_address="970 Broad St",
+            kind="master_calendar",
+        )
+    texts = _pending(participant)
+    assert len(texts) == 3 and all(m.anchor_key == f"hearing:{hearing.pk}" for m in texts)
+    assert all("Rapèl tribinal" in m.body for m in texts)
+    hearing.outcome = "cancelled"
+    with django_capture_on_commit_callbacks(execute=True):
+        hearing.save()
+    assert _pending(participant) == []
+
+
+def test_periodic_hearing_sync_finds_hearings_written_without_signals(speaker):
+    from ontrack.participants.models import Hearing
+
+    participant = speaker("es")
+    Hearing.objects.bulk_create(
+        [
+            Hearing(
+                participant=participant,
+                scheduled_at=timezone.now() + dt.timedelta(days=4),
+                time_zone="America/New_York",
+                court="Court",
+                kind="bond",
+            )
+        ]
+    )
+    assert hearing_reminders_sync() == 1
+    assert len(_pending(participant)) >= 2

@@ -1,0 +1,173 @@
+"""Officer pages and the API: outbox with failures, inbox with a reply box, conversation
+(access-logged, caseload only), bulk form with preview and progress, template editing by
+supervisors only."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from ontrack.accounts.models import Role
+from ontrack.accounts.services import api_token_create
+from ontrack.audit.models import AccessLogEntry
+from ontrack.messaging.models import Broadcast, InboundMessage, Message, MessageStatus, TemplateBody
+from ontrack.messaging.services import inbound_receive, message_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def failed_text(participant) -> Message:
+    message = message_queue(
+        participant=participant,
+        template_key="checkin_received",
+        context={"reference": "R"},
+        purpose="receipt",
+    )
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.FAILED, error_code="30003", status_reason="Twilio error 30003"
+    )
+    return message
+
+
+def test_outbox_shows_failures_with_their_reason_for_the_caseload_only(
+    speaker, make_user, client_for
+):
+    mine = speaker("es")
+    failed_text(mine)
+    other = speaker("ht", officer=make_user(Role.OFFICER))
+    failed_text(other)
+    page = client_for(mine.officer).get("/messaging/?status=failed")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Twilio error 30003" in html and mine.full_name in html and other.full_name not in html
+
+
+def test_inbox_lists_unanswered_replies_and_a_reply_answers_them(speaker, client_for):
+    participant = speaker("es")
+    inbound_receive(
+        provider="test", provider_message_id="in1", from_number=participant.phones.first().number,
+        body="No tengo transporte", received_at=timezone.now(),
+    )  # fmt: skip
+    client = client_for(participant.officer)
+    assert "No tengo transporte" in client.get("/messaging/inbox/").content.decode()
+    response = client.post(
+        f"/messaging/participants/{participant.pk}/", {"body": "Le llamo mañana."}
+    )
+    assert response.status_code == 302
+    assert not InboundMessage.objects.filter(needs_answer=True).exists()
+    reply = Message.objects.get(participant=participant, template_key="")
+    assert reply.body == "Le llamo mañana." and reply.sent_by == participant.officer
+    assert "No tengo transporte" not in client.get("/messaging/inbox/").content.decode()
+
+
+def test_conversation_is_access_logged_and_closed_to_other_caseloads(
+    speaker, make_user, client_for
+):
+    participant = speaker("es")
+    assert (
+        client_for(participant.officer)
+        .get(f"/messaging/participants/{participant.pk}/")
+        .status_code
+        == 200
+    )
+    assert AccessLogEntry.objects.filter(
+        participant_id=participant.pk, what="message conversation"
+    ).exists()
+    stranger = make_user(Role.OFFICER)
+    assert client_for(stranger).get(f"/messaging/participants/{participant.pk}/").status_code == 404
+
+
+def test_participant_page_links_to_the_conversation(speaker, client_for):
+    participant = speaker("es")
+    page = client_for(participant.officer).get(f"/participants/{participant.pk}/")
+    assert f"/messaging/participants/{participant.pk}/" in page.content.decode()
+
+
+def test_bulk_form_previews_then_sends_and_shows_progress(
+    speaker, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.ONTRACK_MESSAGING_QUIET_HOURS = ()
+    participant = speaker("ht")
+    client = client_for(participant.officer)
+    form = {"template": "office_closure", "purpose": "Holiday closure", "date": "2026-12-24"}
+    preview = client.post(
+        "/messaging/bulk/new/", {**form, "preview": "1"}, headers={"HX-Request": "true"}
+    )
+    assert "jedi 24 desanm" in preview.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post("/messaging/bulk/new/", {**form, "send": "1"})
+    broadcast = Broadcast.objects.get()
+    assert sent.url == f"/messaging/bulk/{broadcast.pk}/"
+    progress = client.get(sent.url, headers={"HX-Request": "true"}).content.decode()
+    assert "every 2s" in progress and "queued: 1" in progress
+
+
+def test_operator_cannot_open_the_bulk_form(make_user, client_for):
+    assert client_for(make_user(Role.OPERATOR)).get("/messaging/bulk/new/").status_code == 403
+
+
+def test_supervisor_edits_a_template_and_officer_may_not(speaker, make_user, client_for):
+    supervisor = make_user(Role.SUPERVISOR)
+    client = client_for(supervisor)
+    page = client.get("/messaging/templates/help_reply/")
+    assert page.status_code == 200 and "segment" in page.content.decode()
+    response = client.post(
+        "/messaging/templates/help_reply/", {"language": "ht", "body": "Rele {office_phone}."}
+    )
+    assert response.status_code == 302
+    assert (
+        TemplateBody.objects.get(template__key="help_reply", language="ht").body
+        == "Rele {office_phone}."
+    )
+    officer = make_user(Role.OFFICER)
+    assert client_for(officer).get("/messaging/templates/help_reply/").status_code == 403
+
+
+def test_template_preview_renders_example_values_and_counts_segments(make_user, client_for):
+    client = client_for(make_user(Role.SUPERVISOR))
+    html = client.post(
+        "/messaging/templates/preview/", {"body": "Olá {name}, " + "ã" * 60, "language": "pt"}
+    ).content.decode()
+    assert "Olá María, " in html and "UCS-2" in html and "2 segments" in html
+
+
+def test_api_lists_messages_sends_one_and_reads_the_conversation(speaker, client_for):
+    participant = speaker("es")
+    failed_text(participant)
+    _, secret = api_token_create(user=participant.officer, name="t")
+    headers = {"Authorization": f"Bearer {secret}"}
+    from django.test import Client
+
+    api = Client()
+    listed = api.get(f"/api/messages?participant={participant.pk}", headers=headers)
+    assert listed.status_code == 200 and listed.json()[0]["error_code"] == "30003"
+    sent = api.post(
+        f"/api/participants/{participant.pk}/messages",
+        {"body": "Hola"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert sent.status_code == 201 and sent.json()["body"] == "Hola"
+    conversation = api.get(
+        f"/api/participants/{participant.pk}/conversation", headers=headers
+    ).json()
+    assert [e["body"] for e in conversation][-1] == "Hola"
+
+
+def test_demo_can_try_a_creole_reply_from_the_conversation_page(speaker, client_for):
+    participant = speaker("ht")
+    client = client_for(participant.officer)
+    assert (
+        "Try a reply" in client.get(f"/messaging/participants/{participant.pk}/").content.decode()
+    )
+    client.post(f"/messaging/participants/{participant.pk}/simulate/", {"body": "ÈD"})
+    answer = Message.objects.get(participant=participant, template_key="help_reply")
+    assert answer.language == "ht"
+
+
+def test_replies_cannot_be_simulated_with_a_real_provider(speaker, client_for, settings):
+    settings.ONTRACK_MESSAGING_PROVIDERS = {"sms": "twilio", "email": "smtp"}
+    participant = speaker("es")
+    client = client_for(participant.officer)
+    client.post(f"/messaging/participants/{participant.pk}/simulate/", {"body": "STOP"})
+    assert not InboundMessage.objects.exists()
