@@ -4,42 +4,18 @@ sign-in text that messaging queued, and a hearing to show among the obligations.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from ontrack.accounts.models import Office
 from ontrack.participants.models import Hearing, Participant
 from ontrack.participants.services import hearing_add
-from ontrack.portal.services import pin_is_set, pin_set
-
-PHONE = "(973) 555-0142"
-PIN = "4812"
-
-
-@pytest.fixture
-def sent_sign_in() -> Callable[[Participant], tuple[str, str]]:
-    """The code and link of the last sign-in text queued for the participant, read from
-    messaging's outbox as the worker would send it."""
-    pytest.importorskip("ontrack.messaging.models", reason="messaging is not built yet")
-    from ontrack.messaging.models import Message
-
-    def read(participant: Participant) -> tuple[str, str]:
-        message = (
-            Message.objects.filter(participant=participant, template_key="portal_sign_in")
-            .order_by("-pk")
-            .first()
-        )
-        assert message is not None, "no sign-in text was queued"
-        text = message.body
-        code = re.search(r"\b\d{6}\b", text)
-        link = re.search(r"https?://\S+/me/link/\S+/", text)
-        assert code and link, text
-        return code.group(0), link.group(0)
-
-    return read
+from ontrack.schedule import services as schedule_services
+from ontrack.schedule.models import Appointment, Checkin, CheckinWindow, RescheduleRequest
+from ontrack.schedule.queries import nearest_free_slot
 
 
 @pytest.fixture
@@ -51,25 +27,6 @@ def portal_client_pending() -> Callable[[Participant], Client]:
         session = client.session
         session["portal_pending"] = participant.pk
         session.save()
-        return client
-
-    return make
-
-
-@pytest.fixture
-def portal_client(sent_sign_in: Callable[[Participant], tuple[str, str]]) -> Callable[..., Client]:
-    """A participant signed in through the real pages: number, texted code, PIN."""
-
-    def make(participant: Participant) -> Client:
-        if not pin_is_set(participant):
-            pin_set(participant, PIN)
-        number = participant.phones.first()
-        assert number is not None
-        client = Client()
-        client.post("/me/sign-in/", {"phone": number.number})
-        code, _ = sent_sign_in(participant)
-        assert client.post("/me/code/", {"code": code}).url == "/me/pin/"
-        assert client.post("/me/pin/", {"pin": PIN}).url == "/me/"
         return client
 
     return make
@@ -91,26 +48,55 @@ def hearing_soon() -> Callable[[Participant], Hearing]:
 
 
 @pytest.fixture
-def open_checkin_window() -> Callable[[Participant], object]:
-    """An app check-in window open now for the participant (schedule's own services)."""
-    pytest.importorskip("ontrack.schedule.services", reason="schedule is not built yet")
-    raise NotImplementedError
+def open_checkin_window() -> Callable[[Participant], CheckinWindow]:
+    """An ad-hoc app check-in window open now for the participant (schedule's services)."""
+
+    def make(participant: Participant) -> CheckinWindow:
+        now = timezone.now()
+        return schedule_services.window_adhoc(
+            participant,
+            actor=None,
+            opens_at=now - dt.timedelta(hours=1),
+            closes_at=now + dt.timedelta(hours=2),
+            now=now - dt.timedelta(hours=1),
+        )
+
+    return make
 
 
 @pytest.fixture
-def checkins_of() -> Callable[[Participant], list[object]]:
-    pytest.importorskip("ontrack.schedule.models", reason="schedule is not built yet")
-    raise NotImplementedError
+def checkins_of() -> Callable[[Participant], list[Checkin]]:
+    def read(participant: Participant) -> list[Checkin]:
+        return list(Checkin.objects.filter(participant=participant).order_by("pk"))
+
+    return read
 
 
 @pytest.fixture
-def book_appointment() -> Callable[[Participant], object]:
-    """An office appointment booked for the participant next week (schedule's services)."""
-    pytest.importorskip("ontrack.schedule.services", reason="schedule is not built yet")
-    raise NotImplementedError
+def book_appointment(office: Office) -> Callable[[Participant], Appointment]:
+    """A routine office appointment booked for the participant in the nearest free slot
+    a week from now, through schedule's services."""
+
+    if not office.opening_hours:
+        office.opening_hours = {
+            d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
+        }
+        office.save()
+
+    def make(participant: Participant) -> Appointment:
+        now = timezone.now()
+        slot = nearest_free_slot(office, now + dt.timedelta(days=7), not_before=now)
+        assert slot is not None, "the test office has no free slot"
+        return schedule_services.appointment_book(
+            participant, actor=None, type="routine_checkin", starts_at=slot.starts_at
+        )
+
+    return make
 
 
 @pytest.fixture
-def reschedule_requests_of() -> Callable[[Participant], list[object]]:
-    pytest.importorskip("ontrack.schedule.models", reason="schedule is not built yet")
-    raise NotImplementedError
+def reschedule_requests_of() -> Callable[[Participant], list[RescheduleRequest]]:
+    def read(participant: Participant) -> list[RescheduleRequest]:
+        return list(RescheduleRequest.objects.filter(participant=participant).order_by("pk"))
+
+    return read

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
+from pathlib import Path
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from PIL import Image
 
+from ontrack.audit.models import AccessLogEntry
 from ontrack.portal.services import sign_in_link_send
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,6 +46,7 @@ def _selfie() -> bytes:
     [
         ("en", "saved on this phone", "Your reference number is"),
         ("es", "guardado en este teléfono", "Su número de referencia es"),
+        ("ht", "anrejistre nan telefòn sa a", "Nimewo referans ou se"),
     ],
 )
 @pytest.mark.django_db(transaction=True)
@@ -124,3 +129,52 @@ def test_location_refused_is_a_technical_failure_not_a_miss(
     assert "pa konte" in page.inner_text("#outbox-status")
     (checkin,) = checkins_of(participant)
     assert checkin.outcome == "technical_failure"
+
+
+@pytest.mark.parametrize("language", ["es", "ht"])
+@pytest.mark.django_db(transaction=True)
+def test_new_user_asks_for_another_time_and_downloads_their_data(
+    live_server,
+    browser_page,
+    make_participant,
+    officer,
+    sent_sign_in,
+    book_appointment,
+    reschedule_requests_of,
+    language,
+):
+    participant = make_participant(preferred_language=language)
+    appointment = book_appointment(participant)
+    sign_in_link_send(
+        actor=officer, participant=participant, link_base=f"{live_server.url}/me/link/"
+    )
+    _, link = sent_sign_in(participant)
+    with translation.override(language):
+        sent_text = gettext("Your request for another time was sent.")
+        purpose = gettext("Routine check-in")
+    assert sent_text != "Your request for another time was sent.", "not translated"
+
+    page = browser_page
+    page.goto(link)
+    page.click("#continue")
+    page.fill("#id_pin", "4812")
+    page.fill("#id_pin_again", "4812")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/me/")
+    assert purpose in page.inner_text("main")
+    page.click(f"a[href='/me/appointments/{appointment.pk}/reschedule/']")
+    page.fill("textarea[name=reason]", "Mwen travay jou sa a.")
+    page.click("main button[type=submit]")
+    page.wait_for_selector(f"text={sent_text}")
+    (request,) = reschedule_requests_of(participant)
+    assert (request.appointment_id, request.reason) == (appointment.pk, "Mwen travay jou sa a.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    page.goto(f"{live_server.url}/me/my-data/")
+    with page.expect_download() as download:
+        page.click("a[href='/me/my-data/download/']")
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert participant.case_number in json.dumps(data, ensure_ascii=False)
+    assert AccessLogEntry.objects.filter(
+        participant_id=participant.pk, what__contains="my data download"
+    ).exists()

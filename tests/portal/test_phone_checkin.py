@@ -3,17 +3,22 @@ not, counts towards the lockout, and the answer is in the participant's language
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
+from ontrack.messaging import inbound
+from ontrack.participants.services import PlanData
+from ontrack.portal.inbound import pin_reply
 from ontrack.portal.services import pin_set
 
-inbound = pytest.importorskip("ontrack.messaging.inbound", reason="messaging is not built yet")
-pytest.importorskip("ontrack.schedule.services", reason="schedule is not built yet")
-
-from ontrack.portal.inbound import pin_reply  # noqa: E402
-
 pytestmark = pytest.mark.django_db
+
+
+def _phone_plan(**flags) -> PlanData:
+    review = timezone.localdate() + dt.timedelta(days=90)
+    return PlanData(level="standard", review_date=review, **flags)
 
 
 def _reply(participant, body: str):
@@ -29,7 +34,7 @@ def _reply(participant, body: str):
 def test_pin_by_text_checks_in_and_answers_in_creole(
     make_participant, open_checkin_window, checkins_of
 ):
-    participant = make_participant(preferred_language="ht")
+    participant = make_participant(preferred_language="ht", plan=_phone_plan(phone_checkins=True))
     pin_set(participant, "4812")
     open_checkin_window(participant)
     answer = pin_reply(_reply(participant, "4812"))
@@ -39,9 +44,19 @@ def test_pin_by_text_checks_in_and_answers_in_creole(
 
 
 def test_wrong_pin_by_text_does_not_check_in(make_participant, open_checkin_window, checkins_of):
-    participant = make_participant(preferred_language="es")
+    participant = make_participant(preferred_language="es", plan=_phone_plan(phone_checkins=True))
     pin_set(participant, "4812")
     open_checkin_window(participant)
     answer = pin_reply(_reply(participant, "1111"))
     assert answer == "Este PIN no es correcto. Envíe su PIN otra vez."
+    assert checkins_of(participant) == []
+
+
+def test_right_pin_does_not_check_in_where_the_plan_has_no_phone_checkins(
+    make_participant, open_checkin_window, checkins_of
+):
+    participant = make_participant(preferred_language="en", plan=_phone_plan(phone_checkins=False))
+    pin_set(participant, "4812")
+    open_checkin_window(participant)
+    assert pin_reply(_reply(participant, "4812")) == "There is no check-in open for you now."
     assert checkins_of(participant) == []

@@ -18,18 +18,12 @@ class PortalConfig(AppConfig):
     verbose_name = "Participant portal"
 
     def ready(self) -> None:
-        from importlib.util import find_spec
-
         from django.conf.locale import LANG_INFO
 
+        from ontrack.messaging.inbound import register_reply_handler
         from ontrack.participants.panels import register_panel
+        from ontrack.portal.inbound import pin_reply
 
         LANG_INFO.setdefault("ht", HAITIAN_CREOLE_INFO)
         register_panel("portal/panel.html")
-        # Phone check-in needs messaging's inbound registry; a deployment (or a checkout)
-        # without it still serves the portal's pages.
-        if find_spec("ontrack.messaging.inbound") is not None:
-            from ontrack.messaging.inbound import register_reply_handler
-            from ontrack.portal.inbound import pin_reply
-
-            register_reply_handler("pin", pin_reply)
+        register_reply_handler("pin", pin_reply)

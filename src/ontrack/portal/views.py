@@ -35,7 +35,6 @@ from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import participant_get_for
-from ontrack.participants.services import review_request_create
 from ontrack.portal import forms, services
 from ontrack.portal.export import participant_data
 from ontrack.portal.session import (
@@ -48,6 +47,7 @@ from ontrack.portal.session import (
     sign_in_complete,
     sign_out,
 )
+from ontrack.reviews.services import review_request_submit
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ def review(request: HttpRequest, participant: Participant) -> HttpResponse:
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            review_request_create(participant=participant, reason=form.cleaned_data["reason"])
+            review_request_submit(participant=participant, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:

@@ -7,3 +7,28 @@ class ScheduleConfig(AppConfig):
     name = "ontrack.schedule"
     label = "schedule"
     verbose_name = "Schedule and check-ins"
+
+    def ready(self) -> None:
+        """Show the schedule and compliance panel on the participant page, answer "CONFIRM"
+        and "RESCHEDULE" replies, and put check-in photos under the retention purge
+        (participants, messaging and audit sit below schedule)."""
+        from ontrack.audit.retention import RetentionKind, retention_kind_register
+        from ontrack.messaging.inbound import register_reply_handler
+        from ontrack.participants.panels import register_panel
+        from ontrack.schedule import replies
+        from ontrack.schedule.services import checkin_photos_purge_before
+
+        register_panel("schedule/_participant_panel.html")
+        retention_kind_register(
+            RetentionKind(
+                key="checkin_photos",
+                label="Check-in photos",
+                default_days=90,
+                purge=checkin_photos_purge_before,
+                models=("schedule.Checkin",),
+                description="The photo taken at each check-in; the check-in record itself "
+                "(time, outcome, identity review) is kept.",
+            )
+        )
+        register_reply_handler("confirm", replies.confirm_reply)
+        register_reply_handler("reschedule", replies.reschedule_reply)

@@ -1,0 +1,440 @@
+"""Reads of schedules, windows, slots and check-ins shared by the console, the API, the
+portal and the services.
+
+``obligations_upcoming`` and ``checkin_window_current`` are the portal's contract; the slot
+reads turn an office's opening hours (wall-clock, in the office's zone) into bookable
+instants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from ontrack.accounts.models import Office, User
+from ontrack.participants.models import Hearing, HearingOutcome, Participant, SupervisionPlan
+from ontrack.participants.queries import participants_visible_to
+from ontrack.schedule.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Checkin,
+    CheckinWindow,
+    OfficeCalendar,
+    OfficeClosure,
+    OfficeSlot,
+    Outcome,
+    RequestStatus,
+    RescheduleRequest,
+    Review,
+    Task,
+    TaskStatus,
+)
+from ontrack.schedule.recurrence import local_instant
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    kind: str  # "checkin" | "appointment" | "hearing"
+    ref_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    title: str  # translatable, already in the active language
+    purpose: str  # stated purpose, shown to the participant as it is
+    place: str
+    address: str
+    map_url: str
+
+
+def map_url(address: str) -> str:
+    """A link that opens the address in the phone's map app (no key, no tracking)."""
+    if not address.strip():
+        return ""
+    return "https://www.openstreetmap.org/search?query=" + urllib.parse.quote(address.strip())
+
+
+def current_plan(participant: Participant) -> SupervisionPlan | None:
+    return participant.plans.filter(effective_to__isnull=True).first()
+
+
+def checkin_window_current(participant: Participant, at: dt.datetime) -> CheckinWindow | None:
+    """The window open at ``at`` (opened, not yet closed) for which no completed check-in
+    was received; None when nothing is open or the person has already checked in."""
+    return (
+        CheckinWindow.objects.filter(participant=participant, opens_at__lte=at, closes_at__gt=at)
+        .exclude(outcome__in=[Outcome.ON_TIME, Outcome.LATE, Outcome.EXCUSED])
+        .first()
+    )
+
+
+def home_address(participant: Participant) -> str:
+    address = participant.addresses.filter(valid_to__isnull=True).first()
+    return str(address) if address else ""
+
+
+def obligations_upcoming(
+    participant: Participant, *, now: dt.datetime, days: int = 30
+) -> list[Obligation]:
+    """Check-in windows, appointments and hearings from now (including what is open now)
+    for ``days`` days, in time order, with the words in the active language."""
+    until = now + dt.timedelta(days=days)
+    items: list[Obligation] = []
+    windows = CheckinWindow.objects.filter(
+        participant=participant, closes_at__gt=now, opens_at__lt=until, outcome=Outcome.DUE
+    )
+    for window in windows:
+        items.append(
+            Obligation(
+                kind="checkin",
+                ref_id=window.pk,
+                starts_at=window.opens_at,
+                ends_at=window.closes_at,
+                title=_("Check-in from your phone"),
+                purpose="",
+                place="",
+                address="",
+                map_url="",
+            )
+        )
+    appointments = Appointment.objects.select_related("office").filter(
+        participant=participant,
+        status=AppointmentStatus.BOOKED,
+        ends_at__gt=now,
+        starts_at__lt=until,
+    )
+    for appointment in appointments:
+        home = appointment.kind == AppointmentKind.HOME_VISIT
+        address = home_address(participant) if home else appointment.office.address
+        items.append(
+            Obligation(
+                kind="appointment",
+                ref_id=appointment.pk,
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                title=str(AppointmentKind(appointment.kind).label),
+                purpose=str(appointment.get_type_display()),
+                place=_("At your home") if home else appointment.office.name,
+                address=address,
+                map_url="" if home else map_url(address),
+            )
+        )
+    hearings = Hearing.objects.filter(
+        participant=participant,
+        outcome=HearingOutcome.SCHEDULED,
+        scheduled_at__gte=now - dt.timedelta(hours=2),
+        scheduled_at__lt=until,
+    )
+    for hearing in hearings:
+        items.append(
+            Obligation(
+                kind="hearing",
+                ref_id=hearing.pk,
+                starts_at=hearing.scheduled_at,
+                ends_at=None,
+                title=_("Court hearing"),
+                purpose=str(hearing.get_kind_display()),
+                place=hearing.court,
+                address=hearing.court_address,
+                map_url=map_url(hearing.court_address),
+            )
+        )
+    return sorted(items, key=lambda o: (o.starts_at, o.kind, o.ref_id))
+
+
+# --- offices' calendars ------------------------------------------------------------------
+
+
+def calendar_for(office: Office) -> OfficeCalendar:
+    calendar, _created = OfficeCalendar.objects.get_or_create(
+        office=office,
+        defaults={
+            "slot_minutes": settings.ONTRACK_SCHEDULE_SLOT_MINUTES,
+            "slot_capacity": settings.ONTRACK_SCHEDULE_SLOT_CAPACITY,
+        },
+    )
+    return calendar
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    booked: int
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+
+def _opening_intervals(office: Office, day: dt.date) -> list[tuple[dt.time, dt.time]]:
+    hours = office.opening_hours or {}
+    intervals = hours.get(WEEKDAY_KEYS[day.weekday()], [])
+    return [(dt.time.fromisoformat(a), dt.time.fromisoformat(b)) for a, b in intervals]
+
+
+def office_slot_times(
+    office: Office, day: dt.date, calendar: OfficeCalendar
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots an office offers on a local date (none on a closure), as UTC instants:
+    each opening interval cut into ``slot_minutes`` pieces, the last one whole."""
+    zone = ZoneInfo(office.time_zone)
+    step = dt.timedelta(minutes=calendar.slot_minutes)
+    result: list[tuple[dt.datetime, dt.datetime]] = []
+    for opens, closes in _opening_intervals(office, day):
+        start = dt.datetime.combine(day, opens)
+        end = dt.datetime.combine(day, closes)
+        while start + step <= end:
+            result.append(
+                (
+                    local_instant(day, start.time(), zone),
+                    local_instant(day, (start + step).time(), zone),
+                )
+            )
+            start += step
+    return result
+
+
+def office_closed_on(office: Office, day: dt.date) -> bool:
+    return OfficeClosure.objects.filter(office=office, date=day).exists()
+
+
+def office_slots(office: Office, day: dt.date) -> list[Slot]:
+    """Bookable slots of a local date with what is already booked in each."""
+    if office_closed_on(office, day):
+        return []
+    calendar = calendar_for(office)
+    times = office_slot_times(office, day, calendar)
+    if not times:
+        return []
+    taken = {
+        s.starts_at: s
+        for s in OfficeSlot.objects.filter(
+            office=office, starts_at__gte=times[0][0], starts_at__lte=times[-1][0]
+        )
+    }
+    slots = []
+    for start, end in times:
+        row = taken.get(start)
+        slots.append(
+            Slot(
+                starts_at=start,
+                ends_at=end,
+                capacity=row.capacity if row else calendar.slot_capacity,
+                booked=row.booked if row else 0,
+            )
+        )
+    return slots
+
+
+def slot_bounds(office: Office, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """(start, end) of the office slot beginning exactly at ``starts_at``, or None when the
+    office offers no slot then (outside hours, closed, or not on a slot boundary)."""
+    day = starts_at.astimezone(ZoneInfo(office.time_zone)).date()
+    if office_closed_on(office, day):
+        return None
+    for start, end in office_slot_times(office, day, calendar_for(office)):
+        if start == starts_at:
+            return start, end
+    return None
+
+
+def nearest_free_slot(
+    office: Office,
+    target: dt.datetime,
+    *,
+    not_before: dt.datetime,
+    avoid_day: dt.date | None = None,
+    avoid_start: dt.datetime | None = None,
+    search_days: int = 30,
+) -> Slot | None:
+    """The free slot whose start is nearest to ``target`` (earlier or later), starting no
+    sooner than ``not_before`` and not at ``avoid_start`` (the time being moved away
+    from); ties go to the later one. Days are searched outward from
+    the target's local date, so the search stops as soon as nothing nearer can exist."""
+    zone = ZoneInfo(office.time_zone)
+    centre = target.astimezone(zone).date()
+    best: Slot | None = None
+    for offset in range(search_days + 1):
+        if best is not None and abs(best.starts_at - target) < dt.timedelta(days=offset - 1):
+            break
+        for day in {centre + dt.timedelta(days=offset), centre - dt.timedelta(days=offset)}:
+            if day == avoid_day:
+                continue
+            for slot in office_slots(office, day):
+                if slot.free <= 0 or slot.starts_at < not_before or slot.starts_at == avoid_start:
+                    continue
+                distance = abs(slot.starts_at - target)
+                if (
+                    best is None
+                    or distance < abs(best.starts_at - target)
+                    or (
+                        distance == abs(best.starts_at - target) and slot.starts_at > best.starts_at
+                    )
+                ):
+                    best = slot
+    return best
+
+
+# --- console reads -----------------------------------------------------------------------
+
+
+def windows_of(
+    participant: Participant, *, since: dt.datetime, until: dt.datetime
+) -> QuerySet[CheckinWindow]:
+    return CheckinWindow.objects.filter(
+        participant=participant, opens_at__gte=since, opens_at__lt=until
+    ).order_by("opens_at")
+
+
+@dataclass(frozen=True)
+class Compliance:
+    days: int
+    due: int
+    on_time: int
+    late: int
+    missed: int
+    excused: int
+    technical_failure: int
+    appointments_attended: int
+    appointments_missed: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """On-time check-ins over windows that counted (excused and technical failures are
+        not held against the person, so they are left out of the denominator)."""
+        counted = self.on_time + self.late + self.missed
+        return self.on_time / counted if counted else None
+
+
+def compliance(participant: Participant, *, now: dt.datetime, days: int) -> Compliance:
+    """The compliance record over the last ``days`` days (windows already closed)."""
+    since = now - dt.timedelta(days=days)
+    counts = dict(
+        CheckinWindow.objects.filter(
+            participant=participant, closes_at__gt=since, closes_at__lte=now
+        )
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .values_list("outcome", "n")
+    )
+    appointments = dict(
+        Appointment.objects.filter(participant=participant, starts_at__gt=since, starts_at__lte=now)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return Compliance(
+        days=days,
+        due=counts.get(Outcome.DUE, 0),
+        on_time=counts.get(Outcome.ON_TIME, 0),
+        late=counts.get(Outcome.LATE, 0),
+        missed=counts.get(Outcome.MISSED, 0),
+        excused=counts.get(Outcome.EXCUSED, 0),
+        technical_failure=counts.get(Outcome.TECHNICAL_FAILURE, 0),
+        appointments_attended=appointments.get(AppointmentStatus.ATTENDED, 0),
+        appointments_missed=appointments.get(AppointmentStatus.MISSED, 0),
+    )
+
+
+def _scoped(user: User, participant_ids: Iterable[int] | None = None) -> QuerySet[Participant]:
+    visible = participants_visible_to(user)
+    return visible.filter(pk__in=participant_ids) if participant_ids is not None else visible
+
+
+def windows_between_for(
+    user: User,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    office_id: int | None = None,
+    officer_id: int | None = None,
+) -> QuerySet[CheckinWindow]:
+    """Check-in windows opening in [since, until) of participants this user may see."""
+    visible = _scoped(user)
+    if office_id:
+        visible = visible.filter(office_id=office_id)
+    if officer_id:
+        visible = visible.filter(officer_id=officer_id)
+    return (
+        CheckinWindow.objects.filter(
+            participant__in=visible, opens_at__lt=until, closes_at__gt=since
+        )
+        .select_related("participant")
+        .order_by("opens_at", "participant__family_name")
+    )
+
+
+def appointments_between_for(
+    user: User,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    office_id: int | None = None,
+    officer_id: int | None = None,
+) -> QuerySet[Appointment]:
+    visible = _scoped(user)
+    if office_id:
+        visible = visible.filter(office_id=office_id)
+    if officer_id:
+        visible = visible.filter(officer_id=officer_id)
+    return (
+        Appointment.objects.filter(
+            participant__in=visible, starts_at__gte=since, starts_at__lt=until
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("participant", "office")
+        .order_by("starts_at", "participant__family_name")
+    )
+
+
+def review_queue_for(user: User) -> QuerySet[Checkin]:
+    """Check-in photos waiting for an officer, oldest first."""
+    return (
+        Checkin.objects.filter(participant__in=_scoped(user), review=Review.PENDING)
+        .select_related("participant", "window")
+        .order_by("received_at", "pk")
+    )
+
+
+def tasks_open_for(user: User) -> QuerySet[Task]:
+    return (
+        Task.objects.filter(participant__in=_scoped(user), status=TaskStatus.OPEN)
+        .select_related("participant")
+        .order_by("created_at", "pk")
+    )
+
+
+def reschedule_requests_pending_for(user: User) -> QuerySet[RescheduleRequest]:
+    return (
+        RescheduleRequest.objects.filter(
+            participant__in=_scoped(user), status=RequestStatus.PENDING
+        )
+        .select_related("participant", "appointment", "appointment__office")
+        .order_by("created_at", "pk")
+    )
+
+
+def upcoming_appointments(participant: Participant, *, now: dt.datetime) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(
+        participant=participant, status=AppointmentStatus.BOOKED, ends_at__gt=now
+    ).select_related("office")
+
+
+def closures_ahead(office: Office, *, today: dt.date) -> QuerySet[OfficeClosure]:
+    return OfficeClosure.objects.filter(office=office, date__gte=today)
+
+
+def open_requests_count(participant: Participant) -> int:
+    return RescheduleRequest.objects.filter(
+        Q(participant=participant) & Q(status=RequestStatus.PENDING)
+    ).count()

@@ -1,0 +1,74 @@
+"""Answers to texted replies about appointments, registered with messaging's inbound
+registry in ``ScheduleConfig.ready`` (messaging may not import schedule).
+
+"CONFIRM" confirms the next booked appointment; "RESCHEDULE ..." asks for another time for
+it (the officer decides). Answers are in the reply's language.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+
+from ontrack.messaging.inbound import InboundReply
+from ontrack.participants.models import Participant
+from ontrack.schedule import services
+from ontrack.schedule.models import Appointment, AppointmentStatus
+
+
+def _participant(reply: InboundReply) -> Participant | None:
+    return Participant.objects.filter(pk=reply.participant_id).first()
+
+
+def _when(appointment: Appointment, participant: Participant) -> str:
+    local = appointment.starts_at.astimezone(ZoneInfo(participant.time_zone))
+    return formats.date_format(local, "DATETIME_FORMAT")
+
+
+def confirm_reply(reply: InboundReply) -> str | None:
+    participant = _participant(reply)
+    if participant is None:
+        return None
+    with translation.override(reply.language or participant.preferred_language):
+        appointment = services.appointment_confirm(participant=participant, at=reply.received_at)
+        if appointment is None:
+            return _("You have no appointment to confirm.")
+        return _("Thank you. Your appointment on %(when)s is confirmed.") % {
+            "when": _when(appointment, participant)
+        }
+
+
+def reschedule_reply(reply: InboundReply) -> str | None:
+    """A request for the next booked appointment, with the text as the reason; None (the
+    officer reads it in the inbox) when there is nothing to move."""
+    participant = _participant(reply)
+    if participant is None:
+        return None
+    appointment = (
+        Appointment.objects.filter(
+            participant=participant,
+            status=AppointmentStatus.BOOKED,
+            starts_at__gt=reply.received_at,
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if appointment is None:
+        return None
+    try:
+        services.reschedule_request_create(
+            participant=participant,
+            appointment_id=appointment.pk,
+            reason=f"By text message: {reply.body.strip()[:500]}",
+            now=reply.received_at,
+        )
+    except ValidationError:
+        return None
+    with translation.override(reply.language or participant.preferred_language):
+        return _(
+            "We received your request to change your appointment on %(when)s. "
+            "Your officer will answer."
+        ) % {"when": _when(appointment, participant)}

@@ -1,0 +1,692 @@
+"""Officer console for schedules and check-ins: today's check-ins and appointments, the
+photo review queue, the task list, a participant's schedule and compliance, and an office's
+calendar. Every participant shown is drawn from ``participants_visible_to`` (others answer
+404) and every read is access-logged; every change goes through ``schedule.services``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ontrack.accounts.models import Office, Role, User
+from ontrack.accounts.web import apply_service_errors, staff_user
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.participants.models import Participant
+from ontrack.participants.queries import (
+    can_write_participant,
+    participant_get_for,
+    participants_visible_to,
+)
+from ontrack.schedule import forms, queries, services
+from ontrack.schedule.models import (
+    Appointment,
+    AppointmentKind,
+    Checkin,
+    CheckinSchedule,
+    CheckinWindow,
+    RescheduleRequest,
+    Task,
+)
+
+
+def _reader(request: HttpRequest) -> User:
+    user = staff_user(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not read participants.")
+    return user
+
+
+def _log(request: HttpRequest, user: User, what: str, ids: list[int], action: AccessAction) -> None:
+    if ids:
+        access_log_record(user=user, action=action, what=what, participant_ids=ids, request=request)
+
+
+def _form_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    form: django_forms.Form,
+    participant: Participant | None,
+    submit: str,
+    intro: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "participants/form.html",
+        {"title": title, "form": form, "p": participant, "submit": submit, "intro": intro},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _back(participant: Participant) -> HttpResponse:
+    return redirect("participants:detail", pk=participant.pk)
+
+
+# --- today -------------------------------------------------------------------------------
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    """Today's (or a chosen day's) check-in windows and appointments, by office and officer,
+    for the participants this user may see. The day is the office's local day."""
+    user = _reader(request)
+    visible = participants_visible_to(user)
+    offices = Office.objects.filter(pk__in=visible.values("office_id")).order_by("name")
+    office_id = _int(request.GET.get("office"))
+    if office_id is None and user.office_id is not None:
+        office_id = user.office_id if offices.filter(pk=user.office_id).exists() else None
+    officer_id = _int(request.GET.get("officer"))
+    if user.role == Role.OFFICER:
+        officer_id = user.pk
+    office = offices.filter(pk=office_id).first() if office_id else None
+    zone = ZoneInfo(
+        office.time_zone if office else (user.office.time_zone if user.office else "UTC")
+    )
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = timezone.now().astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    windows = list(
+        queries.windows_between_for(user, start, end, office_id=office_id, officer_id=officer_id)
+    )
+    appointments = list(
+        queries.appointments_between_for(
+            user, start, end, office_id=office_id, officer_id=officer_id
+        )
+    )
+    officers = User.objects.filter(pk__in=visible.values("officer_id")).order_by("last_name")
+    _log(
+        request,
+        user,
+        f"schedule for {day}",
+        sorted({w.participant_id for w in windows} | {a.participant_id for a in appointments}),
+        AccessAction.LIST,
+    )
+    return render(
+        request,
+        "schedule/today.html",
+        {
+            "day": day,
+            "previous": day - dt.timedelta(days=1),
+            "next": day + dt.timedelta(days=1),
+            "zone": zone.key,
+            "windows": windows,
+            "appointments": appointments,
+            "offices": offices,
+            "officers": officers if user.role != Role.OFFICER else [],
+            "office": office,
+            "officer_id": officer_id,
+            "now": timezone.now(),
+            "can_write": user.writes_participants,
+            "bulk_form": forms.BulkForm(choices=[]),
+        },
+    )
+
+
+@login_required
+@require_POST
+def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    user = staff_user(request)
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    participant_get_for(user, appointment.participant_id)
+    try:
+        services.appointment_attendance(
+            actor=user,
+            appointment_id=appointment.pk,
+            attended=request.POST.get("attended") == "1",
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    appointment.refresh_from_db()
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "schedule/_appointment_row.html",
+            {"a": appointment, "now": timezone.now(), "can_write": True},
+        )
+    return redirect(request.POST.get("next") or reverse("schedule:today"))
+
+
+@login_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Move (each to the nearest free slot) or cancel the appointments ticked on the day
+    page, with one reason."""
+    user = staff_user(request)
+    visible_ids = list(
+        Appointment.objects.filter(
+            pk__in=[_int(v) for v in request.POST.getlist("appointments")],
+            participant__in=participants_visible_to(user),
+        ).values_list("pk", flat=True)
+    )
+    form = forms.BulkForm(request.POST, choices=[(pk, str(pk)) for pk in visible_ids])
+    if not form.is_valid():
+        messages.error(request, "Tick at least one appointment and give a reason.")
+        return redirect(request.POST.get("next") or reverse("schedule:today"))
+    ids = form.cleaned_data["appointments"]
+    reason = form.cleaned_data["reason"]
+    try:
+        if form.cleaned_data["action"] == "cancel":
+            done = services.appointments_cancel_many(actor=user, appointment_ids=ids, reason=reason)
+            messages.success(request, f"{len(done)} appointment(s) cancelled; each person is told.")
+        else:
+            result = services.appointments_move_nearest(
+                actor=user, appointment_ids=ids, reason=reason
+            )
+            messages.success(
+                request, f"{len(result.moved)} appointment(s) moved; each person is told."
+            )
+            if result.unplaced:
+                messages.warning(
+                    request, f"{len(result.unplaced)} could not be placed in the next 30 days."
+                )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(request.POST.get("next") or reverse("schedule:today"))
+
+
+# --- a participant's schedule ------------------------------------------------------------
+
+
+@login_required
+def participant_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The schedule and compliance panel of the participant page (loaded by htmx)."""
+    user = _reader(request)
+    participant = participant_get_for(user, pk)
+    now = timezone.now()
+    _log(request, user, "schedule and compliance", [participant.pk], AccessAction.VIEW)
+    schedule = CheckinSchedule.objects.filter(participant=participant).first()
+    return render(
+        request,
+        "schedule/_panel_body.html",
+        {
+            "p": participant,
+            "schedule": schedule,
+            "cadence": services.schedule_describe(schedule) if schedule else "",
+            "windows": CheckinWindow.objects.filter(participant=participant, closes_at__gt=now)[:5],
+            "appointments": queries.upcoming_appointments(participant, now=now)[:5],
+            "records": [queries.compliance(participant, now=now, days=d) for d in (30, 90)],
+            "can_write": can_write_participant(user, participant),
+            "adhoc_form": forms.AdhocWindowForm(),
+            "zone": participant.time_zone,
+        },
+    )
+
+
+@login_required
+def participant_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """The last 90 days of windows with their outcome and attempts, and all appointments."""
+    user = _reader(request)
+    participant = participant_get_for(user, pk)
+    now = timezone.now()
+    _log(request, user, "check-in record", [participant.pk], AccessAction.VIEW)
+    windows = (
+        CheckinWindow.objects.filter(
+            participant=participant, opens_at__gte=now - dt.timedelta(days=90), opens_at__lte=now
+        )
+        .prefetch_related("checkins")
+        .order_by("-opens_at")
+    )
+    return render(
+        request,
+        "schedule/record.html",
+        {
+            "p": participant,
+            "windows": windows,
+            "appointments": Appointment.objects.filter(participant=participant)
+            .select_related("office")
+            .order_by("-starts_at")[:100],
+            "loose_checkins": Checkin.objects.filter(participant=participant, window__isnull=True),
+            "records": [queries.compliance(participant, now=now, days=d) for d in (30, 90)],
+            "can_write": can_write_participant(user, participant),
+            "zone": participant.time_zone,
+        },
+    )
+
+
+@login_required
+def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    participant = participant_get_for(user, pk)
+    if not can_write_participant(user, participant):
+        raise PermissionDenied("You may not change this participant's schedule.")
+    current = CheckinSchedule.objects.filter(participant=participant).first()
+    initial: dict[str, Any] = {
+        "starts_on": timezone.now().astimezone(ZoneInfo(participant.time_zone)).date()
+    }
+    if current is not None:
+        initial = {
+            "cadence": current.cadence,
+            "weekdays": current.weekdays,
+            "interval": current.interval,
+            "week": current.week,
+            "day": current.day,
+            "dates": " ".join(current.dates),
+            "opens": current.opens,
+            "closes": current.closes,
+            "starts_on": current.starts_on,
+            "ends_on": current.ends_on,
+        }
+    form = forms.ScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.schedule_set(participant, actor=user, data=form.data_for_service())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Check-in schedule saved; upcoming windows regenerated.")
+            return _back(participant)
+    return _form_page(
+        request,
+        title="Check-in schedule",
+        form=form,
+        participant=participant,
+        submit="Save schedule",
+        intro=f"Windows are in the participant's time zone ({participant.time_zone}). Past "
+        "windows and windows with a check-in are kept as they are.",
+    )
+
+
+@login_required
+@require_POST
+def schedule_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    participant = participant_get_for(user, pk)
+    removed = services.schedule_stop(participant, actor=user)
+    messages.success(request, f"Check-ins stopped; {removed} upcoming window(s) removed.")
+    return _back(participant)
+
+
+@login_required
+@require_POST
+def adhoc(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    participant = participant_get_for(user, pk)
+    form = forms.AdhocWindowForm(request.POST)
+    if form.is_valid():
+        now = timezone.now()
+        services.window_adhoc(
+            participant,
+            actor=user,
+            opens_at=now,
+            closes_at=now + dt.timedelta(hours=form.cleaned_data["hours"]),
+            now=now,
+        )
+        messages.success(request, "Check-in requested; the participant is reminded.")
+    return _back(participant)
+
+
+@login_required
+def window_excuse(request: HttpRequest, window_id: int) -> HttpResponse:
+    user = staff_user(request)
+    window = get_object_or_404(CheckinWindow, pk=window_id)
+    participant = participant_get_for(user, window.participant_id)
+    form = forms.ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.window_excuse(
+                actor=user, window_id=window.pk, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Check-in excused.")
+            return redirect("schedule:record", pk=participant.pk)
+    local = window.opens_at.astimezone(ZoneInfo(participant.time_zone))
+    return _form_page(
+        request,
+        title="Excuse a check-in",
+        form=form,
+        participant=participant,
+        submit="Excuse",
+        intro=f"The window of {local:%A %Y-%m-%d %H:%M} ({participant.time_zone}). "
+        "An excused check-in is not counted against the person.",
+    )
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+def _free_slots(office: Office, now: dt.datetime, count: int = 12) -> list[queries.Slot]:
+    zone = ZoneInfo(office.time_zone)
+    day = now.astimezone(zone).date()
+    found: list[queries.Slot] = []
+    for offset in range(1, 15):
+        found.extend(
+            s for s in queries.office_slots(office, day + dt.timedelta(days=offset)) if s.free > 0
+        )
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
+@login_required
+def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    participant = participant_get_for(user, pk)
+    if not can_write_participant(user, participant):
+        raise PermissionDenied("You may not book for this participant.")
+    initial = {"starts_at": request.GET.get("at", "")}
+    form = forms.AppointmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        zone = (
+            participant.office.time_zone
+            if data["kind"] == AppointmentKind.OFFICE
+            else participant.time_zone
+        )
+        try:
+            services.appointment_book(
+                participant,
+                actor=user,
+                type=data["type"],
+                kind=data["kind"],
+                starts_at=forms.local_to_aware(data["starts_at"], zone),
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Appointment booked; the participant is told.")
+            return _back(participant)
+    return render(
+        request,
+        "schedule/appointment_form.html",
+        {
+            "p": participant,
+            "form": form,
+            "title": "Book an appointment",
+            "slots": _free_slots(participant.office, timezone.now()),
+            "office": participant.office,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    user = staff_user(request)
+    appointment = get_object_or_404(Appointment.objects.select_related("office"), pk=appointment_id)
+    participant = participant_get_for(user, appointment.participant_id)
+    local_start = appointment.starts_at.astimezone(ZoneInfo(appointment.office.time_zone))
+    form = forms.MoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["starts_at"] is None:
+                result = services.appointments_move_nearest(
+                    actor=user, appointment_ids=[appointment.pk], reason=data["reason"]
+                )
+                if result.unplaced:
+                    raise ValidationError("No free slot in the next 30 days; choose a time.")
+            else:
+                zone = (
+                    appointment.office.time_zone
+                    if appointment.kind == AppointmentKind.OFFICE
+                    else participant.time_zone
+                )
+                services.appointment_move(
+                    actor=user,
+                    appointment_id=appointment.pk,
+                    starts_at=forms.local_to_aware(data["starts_at"], zone),
+                    reason=data["reason"],
+                )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Appointment moved; the participant is told.")
+            return _back(participant)
+    return render(
+        request,
+        "schedule/appointment_form.html",
+        {
+            "p": participant,
+            "form": form,
+            "title": f"Move the appointment of {local_start:%a %Y-%m-%d %H:%M}",
+            "slots": _free_slots(appointment.office, timezone.now()),
+            "office": appointment.office,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    user = staff_user(request)
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    participant = participant_get_for(user, appointment.participant_id)
+    form = forms.ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_cancel(
+                actor=user, appointment_id=appointment.pk, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Appointment cancelled; the participant is told.")
+            return _back(participant)
+    return _form_page(
+        request,
+        title="Cancel an appointment",
+        form=form,
+        participant=participant,
+        submit="Cancel it",
+    )
+
+
+# --- photo review ------------------------------------------------------------------------
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    checkins = list(queries.review_queue_for(user)[:50])
+    _log(
+        request,
+        user,
+        "check-in photo review queue",
+        sorted({c.participant_id for c in checkins}),
+        AccessAction.LIST,
+    )
+    return render(
+        request,
+        "schedule/review.html",
+        {"checkins": checkins, "form": forms.ReviewForm(), "can_write": user.writes_participants},
+    )
+
+
+@login_required
+def checkin_photo(request: HttpRequest, checkin_id: int) -> FileResponse:
+    """A check-in photo, only to staff who may see the participant (never from a public
+    media URL), logged like any read of the record."""
+    user = _reader(request)
+    checkin = get_object_or_404(Checkin, pk=checkin_id)
+    participant_get_for(user, checkin.participant_id)
+    if not checkin.photo:
+        raise Http404("No photo with this check-in.")
+    _log(
+        request,
+        user,
+        f"check-in photo {checkin.reference}",
+        [checkin.participant_id],
+        AccessAction.VIEW,
+    )
+    response = FileResponse(
+        checkin.photo.open("rb"), content_type=checkin.photo_content_type or "image/jpeg"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def checkin_review(request: HttpRequest, checkin_id: int) -> HttpResponse:
+    user = staff_user(request)
+    checkin = get_object_or_404(Checkin, pk=checkin_id)
+    participant_get_for(user, checkin.participant_id)
+    form = forms.ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.checkin_review(
+                actor=user,
+                checkin_id=checkin.pk,
+                approve=form.cleaned_data["decision"] == "approve",
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Check-in {checkin.reference} reviewed.")
+    return redirect("schedule:review")
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+@login_required
+def tasks(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    open_tasks = list(queries.tasks_open_for(user)[:200])
+    requests = list(queries.reschedule_requests_pending_for(user)[:200])
+    _log(
+        request,
+        user,
+        "schedule tasks",
+        sorted({t.participant_id for t in open_tasks} | {r.participant_id for r in requests}),
+        AccessAction.LIST,
+    )
+    return render(
+        request,
+        "schedule/tasks.html",
+        {
+            "tasks": [t for t in open_tasks if not t.source.startswith("reschedule:")],
+            "requests": requests,
+            "decision_form": forms.RescheduleDecisionForm(),
+            "can_write": user.writes_participants,
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+    user = staff_user(request)
+    task = get_object_or_404(Task, pk=task_id)
+    participant_get_for(user, task.participant_id)
+    services.task_done(actor=user, task_id=task.pk, note=request.POST.get("note", ""))
+    messages.success(request, "Task done.")
+    return redirect("schedule:tasks")
+
+
+@login_required
+@require_POST
+def reschedule_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = staff_user(request)
+    reschedule = get_object_or_404(
+        RescheduleRequest.objects.select_related("appointment__office"), pk=request_id
+    )
+    participant_get_for(user, reschedule.participant_id)
+    form = forms.RescheduleDecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        starts_at = (
+            forms.local_to_aware(data["starts_at"], reschedule.appointment.office.time_zone)
+            if data["starts_at"]
+            else None
+        )
+        try:
+            services.reschedule_decide(
+                actor=user,
+                request_id=reschedule.pk,
+                approve=data["decision"] == "approve",
+                starts_at=starts_at,
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Request decided; the participant is told of any move.")
+    return redirect("schedule:tasks")
+
+
+# --- office calendar ---------------------------------------------------------------------
+
+
+@login_required
+def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
+    """Slots, holidays and closures of an office; closing a day moves everyone booked."""
+    user = staff_user(request)
+    office = get_object_or_404(Office, pk=office_id)
+    if not user.manages_caseloads or (
+        user.role != Role.ADMINISTRATOR and user.office_id != office.pk
+    ):
+        raise PermissionDenied(
+            "Only the office's supervisor or an administrator runs its calendar."
+        )
+    calendar = queries.calendar_for(office)
+    close_form = forms.CloseDayForm(request.POST if request.POST.get("form") == "close" else None)
+    calendar_form = forms.CalendarForm(
+        request.POST if request.POST.get("form") == "calendar" else None,
+        initial={"slot_minutes": calendar.slot_minutes, "slot_capacity": calendar.slot_capacity},
+    )
+    if request.method == "POST":
+        if close_form.is_bound and close_form.is_valid():
+            result = services.office_close_day(
+                actor=user,
+                office=office,
+                day=close_form.cleaned_data["day"],
+                reason=close_form.cleaned_data["reason"],
+            )
+            messages.success(
+                request, f"Closed; {len(result.moved)} appointment(s) moved, each person told."
+            )
+            if result.unplaced:
+                messages.warning(
+                    request, f"{len(result.unplaced)} could not be placed; see the day's list."
+                )
+            return redirect("schedule:office", office_id=office.pk)
+        if calendar_form.is_bound and calendar_form.is_valid():
+            try:
+                services.office_calendar_set(
+                    actor=user, office=office, **calendar_form.cleaned_data
+                )
+            except ValidationError as exc:
+                apply_service_errors(calendar_form, exc)
+            else:
+                messages.success(request, "Slots saved.")
+                return redirect("schedule:office", office_id=office.pk)
+    today_local = timezone.now().astimezone(ZoneInfo(office.time_zone)).date()
+    return render(
+        request,
+        "schedule/office.html",
+        {
+            "office": office,
+            "calendar": calendar,
+            "closures": queries.closures_ahead(office, today=today_local),
+            "close_form": close_form,
+            "calendar_form": calendar_form,
+            "slots": queries.office_slots(office, today_local + dt.timedelta(days=1)),
+        },
+    )

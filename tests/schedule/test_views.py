@@ -1,0 +1,346 @@
+"""The officer console through real HTTP: pages render for those who may see the
+participant, answer 404 or 403 to others, and every read is access-logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from ontrack.accounts.models import Role
+from ontrack.audit.models import AccessLogEntry
+from ontrack.schedule import queries, services
+from ontrack.schedule.models import (
+    Appointment,
+    AppointmentStatus,
+    Checkin,
+    CheckinSchedule,
+    CheckinWindow,
+    OfficeClosure,
+    Outcome,
+    Review,
+    Task,
+)
+from tests.schedule.conftest import JPEG
+
+pytestmark = pytest.mark.django_db
+
+
+def _checkin(participant, at=None):
+    at = at or timezone.now()
+    return services.checkin_submit(
+        participant=participant,
+        client_ref=str(uuid.uuid4()),
+        attempted_at=at,
+        photo=JPEG,
+        photo_content_type="image/jpeg",
+        lat=40.7,
+        lon=-74.1,
+        accuracy_m=10,
+        now=at,
+    )
+
+
+def _next_slot(office):
+    now = timezone.now()
+    slot = queries.nearest_free_slot(
+        office, now + dt.timedelta(days=2), not_before=now + dt.timedelta(hours=1)
+    )
+    assert slot is not None
+    return slot.starts_at
+
+
+def test_today_lists_the_caseloads_windows_and_logs_the_read(
+    make_participant, open_window, officer, client_for
+):
+    mine = make_participant()
+    open_window(mine)
+    page = client_for(officer).get("/schedule/today/")
+    assert page.status_code == 200
+    assert mine.full_name in page.content.decode()
+    assert AccessLogEntry.objects.filter(
+        user=officer, participant_id=mine.pk, action="list"
+    ).exists()
+
+
+def test_today_hides_other_caseloads(make_participant, open_window, make_user, client_for):
+    other = make_participant()
+    open_window(other)
+    stranger = make_user(Role.OFFICER)
+    page = client_for(stranger).get("/schedule/today/").content.decode()
+    assert other.full_name not in page
+
+
+def test_auditor_may_not_open_today(make_user, client_for):
+    assert client_for(make_user(Role.AUDITOR)).get("/schedule/today/").status_code == 403
+
+
+def test_participant_panel_shows_compliance_and_is_logged(
+    make_participant, open_window, officer, client_for
+):
+    participant = make_participant()
+    open_window(participant)
+    _checkin(participant)
+    detail = client_for(officer).get(f"/participants/{participant.pk}/").content.decode()
+    assert f"/schedule/participant/{participant.pk}/panel/" in detail
+    panel = client_for(officer).get(f"/schedule/participant/{participant.pk}/panel/")
+    assert panel.status_code == 200 and "On-time rate" in panel.content.decode()
+    assert AccessLogEntry.objects.filter(
+        participant_id=participant.pk, what="schedule and compliance"
+    ).exists()
+
+
+def test_panel_of_another_caseload_is_not_found(make_participant, make_user, client_for):
+    participant = make_participant()
+    response = client_for(make_user(Role.OFFICER)).get(
+        f"/schedule/participant/{participant.pk}/panel/"
+    )
+    assert response.status_code == 404
+
+
+def test_officer_sets_a_weekly_schedule_through_the_form(make_participant, officer, client_for):
+    participant = make_participant()
+    response = client_for(officer).post(
+        f"/schedule/participant/{participant.pk}/schedule/",
+        {
+            "cadence": "weekly",
+            "weekdays": ["1", "4"],
+            "interval": "1",
+            "week": "1",
+            "day": "1",
+            "opens": "08:00",
+            "closes": "20:00",
+            "starts_on": timezone.localdate().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    schedule = CheckinSchedule.objects.get(participant=participant)
+    assert schedule.weekdays == [1, 4]
+    assert CheckinWindow.objects.filter(participant=participant).count() >= 16
+
+
+def test_supervisor_of_another_office_may_not_edit_the_schedule(
+    make_participant, make_user, make_office, client_for
+):
+    participant = make_participant()
+    elsewhere = make_user(Role.SUPERVISOR, office=make_office("Camden"))
+    response = client_for(elsewhere).get(f"/schedule/participant/{participant.pk}/schedule/")
+    assert response.status_code == 404
+
+
+def test_operator_may_read_but_not_edit(make_participant, make_user, client_for):
+    participant = make_participant()
+    operator = make_user(Role.OPERATOR, office=None)
+    client = client_for(operator)
+    assert client.get(f"/schedule/participant/{participant.pk}/").status_code == 200
+    assert client.get(f"/schedule/participant/{participant.pk}/schedule/").status_code == 403
+
+
+def test_book_move_and_cancel_through_the_console(
+    make_participant, hours_office, officer, client_for
+):
+    participant = make_participant()
+    client = client_for(officer)
+    start = _next_slot(hours_office).astimezone(dt.UTC)
+    local = timezone.localtime(start, timezone=ZoneInfo(hours_office.time_zone))
+    response = client.post(
+        f"/schedule/participant/{participant.pk}/appointments/new/",
+        {
+            "type": "hearing_preparation",
+            "kind": "office",
+            "starts_at": local.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    appointment = Appointment.objects.get(participant=participant)
+    assert appointment.starts_at == start
+    moved = client.post(
+        f"/schedule/appointments/{appointment.pk}/move/",
+        {"starts_at": "", "reason": "Officer away"},
+    )
+    assert moved.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.starts_at != start
+    cancelled = client.post(
+        f"/schedule/appointments/{appointment.pk}/cancel/", {"reason": "Plan changed"}
+    )
+    assert cancelled.status_code == 302
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.CANCELLED
+
+
+def test_booking_at_a_time_with_no_slot_shows_the_reason(
+    make_participant, hours_office, officer, client_for
+):
+    participant = make_participant()
+    response = client_for(officer).post(
+        f"/schedule/participant/{participant.pk}/appointments/new/",
+        {"type": "routine_checkin", "kind": "office", "starts_at": "2030-01-05T03:00"},
+    )
+    assert response.status_code == 400
+    assert "no appointment at that time" in response.content.decode()
+
+
+def test_bulk_cancel_from_the_day_page(make_participant, hours_office, officer, client_for):
+    people = [make_participant() for _ in range(2)]
+    start = _next_slot(hours_office)
+    booked = [
+        services.appointment_book(p, actor=officer, type="routine_checkin", starts_at=start)
+        for p in people
+    ]
+    response = client_for(officer).post(
+        "/schedule/bulk/",
+        {
+            "action": "cancel",
+            "appointments": [str(a.pk) for a in booked],
+            "reason": "Office flooded",
+        },
+    )
+    assert response.status_code == 302
+    assert set(Appointment.objects.values_list("status", flat=True)) == {
+        AppointmentStatus.CANCELLED
+    }
+
+
+def test_bulk_ignores_appointments_outside_ones_caseload(
+    make_participant, hours_office, officer, make_user, client_for
+):
+    appointment = services.appointment_book(
+        make_participant(),
+        actor=officer,
+        type="routine_checkin",
+        starts_at=_next_slot(hours_office),
+    )
+    stranger = make_user(Role.OFFICER)
+    client_for(stranger).post(
+        "/schedule/bulk/",
+        {"action": "cancel", "appointments": [str(appointment.pk)], "reason": "x"},
+    )
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED
+
+
+def test_supervisor_closes_a_day_from_the_office_calendar(
+    make_participant, hours_office, officer, make_user, client_for
+):
+    supervisor = make_user(Role.SUPERVISOR)
+    start = _next_slot(hours_office)
+    appointment = services.appointment_book(
+        make_participant(), actor=officer, type="routine_checkin", starts_at=start
+    )
+    day = start.astimezone(ZoneInfo(hours_office.time_zone)).date()
+    response = client_for(supervisor).post(
+        f"/schedule/offices/{hours_office.pk}/",
+        {"form": "close", "day": day.isoformat(), "reason": "Holiday"},
+    )
+    assert response.status_code == 302
+    assert OfficeClosure.objects.filter(office=hours_office, date=day).exists()
+    assert Appointment.objects.get(pk=appointment.pk).starts_at != start
+    assert client_for(officer).get(f"/schedule/offices/{hours_office.pk}/").status_code == 403
+
+
+def test_photo_is_served_only_to_those_who_may_see_the_participant(
+    make_participant, open_window, officer, make_user, client_for
+):
+    participant = make_participant()
+    open_window(participant)
+    checkin = _checkin(participant)
+    response = client_for(officer).get(f"/schedule/checkins/{checkin.pk}/photo/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == JPEG
+    assert response["Cache-Control"] == "private, no-store"
+    assert AccessLogEntry.objects.filter(
+        participant_id=participant.pk, what__startswith="check-in photo"
+    ).exists()
+    assert (
+        client_for(make_user(Role.OFFICER))
+        .get(f"/schedule/checkins/{checkin.pk}/photo/")
+        .status_code
+        == 404
+    )
+
+
+def test_review_queue_approve_and_reject_with_reason(
+    make_participant, open_window, officer, client_for
+):
+    participant = make_participant()
+    open_window(participant)
+    first = _checkin(participant)
+    client = client_for(officer)
+    page = client.get("/schedule/review/").content.decode()
+    assert first.reference in page and f"/participants/{participant.pk}/photo/" not in page
+    client.post(f"/schedule/checkins/{first.pk}/review/", {"decision": "reject", "reason": ""})
+    assert Checkin.objects.get(pk=first.pk).review == Review.PENDING
+    client.post(
+        f"/schedule/checkins/{first.pk}/review/",
+        {"decision": "reject", "reason": "Different person"},
+    )
+    first.refresh_from_db()
+    assert first.review == Review.REJECTED and first.reviewed_by == officer
+
+
+def test_task_list_shows_technical_failures_and_reschedule_requests(
+    make_participant, open_window, hours_office, officer, client_for
+):
+    participant = make_participant()
+    open_window(participant)
+    services.checkin_technical_failure(
+        participant=participant,
+        client_ref=str(uuid.uuid4()),
+        attempted_at=timezone.now(),
+        reason="location",
+    )
+    appointment = services.appointment_book(
+        participant, actor=officer, type="routine_checkin", starts_at=_next_slot(hours_office)
+    )
+    request = services.reschedule_request_create(
+        participant=participant, appointment_id=appointment.pk, reason="Night shift"
+    )
+    client = client_for(officer)
+    page = client.get("/schedule/tasks/").content.decode()
+    assert "Location unavailable" in page and "Night shift" in page
+    client.post(
+        f"/schedule/requests/{request.pk}/decide/",
+        {"decision": "approve", "starts_at": "", "note": ""},
+    )
+    request.refresh_from_db()
+    assert request.status == "approved"
+    task = Task.objects.get(participant=participant, kind="technical_failure")
+    client.post(f"/schedule/tasks/{task.pk}/done/", {"note": "Phone replaced"})
+    task.refresh_from_db()
+    assert task.status == "done"
+
+
+def test_excuse_a_missed_window_from_the_record(make_participant, open_window, officer, client_for):
+    participant = make_participant()
+    window = open_window(participant, timezone.now() - dt.timedelta(days=2), hours=1)
+    services.missed_checkins_mark()
+    client = client_for(officer)
+    assert "Excuse" in client.get(f"/schedule/participant/{participant.pk}/").content.decode()
+    client.post(f"/schedule/windows/{window.pk}/excuse/", {"reason": "Hospital stay"})
+    window.refresh_from_db()
+    assert window.outcome == Outcome.EXCUSED
+
+
+def test_attendance_marked_through_htmx(make_participant, hours_office, officer, client_for):
+    participant = make_participant()
+    past = timezone.now() - dt.timedelta(hours=1)
+    appointment = services.appointment_book(
+        participant,
+        actor=officer,
+        type="routine_checkin",
+        kind="home_visit",
+        starts_at=past,
+        now=past - dt.timedelta(days=1),
+    )
+    response = client_for(officer).post(
+        f"/schedule/appointments/{appointment.pk}/attendance/",
+        {"attended": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and "Attended" in response.content.decode()
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.ATTENDED
+
+
+def test_nav_has_today(officer, client_for):
+    assert 'href="/schedule/today/"' in client_for(officer).get("/schedule/tasks/").content.decode()
