@@ -4,6 +4,7 @@
     uv run python bench/ingest.py --quick    # 10,000 devices, 15 s
     uv run python bench/ingest.py --quick --workers 1   # one gateway process, not one per core
     uv run python bench/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/ontrack_bench
+    uv run python bench/ingest.py --quick --zones   # the same run without, then with zones
 
 A fresh ontrack home (SQLite unless --postgres) gets 10,000 registered GT06 devices; the
 gateway runs as its own processes (`ontrack gateway --workers N`, default one per core);
@@ -14,6 +15,13 @@ sent" to "position durable" matches the k-th frame sent with the moment the k-th
 was counted as stored (frames are sent and stored in nearly FIFO order, so this is a close
 upper estimate). The baseline inserts the same rows with one sqlite3 executemany per 5,000
 rows into a copy of the table in the same file.
+
+``--zones``: every device is worn by a participant, and the load runs twice on the same
+fleet, first with no zones, then with three zones per participant as in ``bench/zones.py``
+(a home circle with a weekday curfew around where the device reports, an exclusion polygon
+of 20-200 vertices 1-4 km away, one anywhere in town; a few of the latter cover the device,
+so violations are raised too). The gateway's hand-off then runs the zone engine on every
+stored batch, as in production; the slowdown is the stored rate with zones against without.
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ import argparse
 import asyncio
 import bisect
 import json
+import math
 import os
 import platform
+import resource
 import shutil
 import socket
 import sqlite3
@@ -41,8 +51,10 @@ def _imei(n: int) -> str:
     return f"86{n:013d}"
 
 
-async def _client(port: int, devices: int, rate: float, duration: float) -> None:
-    """Client process: connect and log in every device, then send at ``rate`` frames/s."""
+async def _client(port: int, devices: int, rate: float, duration: float, warm: bool) -> None:
+    """Client process: connect and log in every device, then send at ``rate`` frames/s.
+    ``warm``: first one frame per device (a minute before the load's fixes), then wait for
+    a line on stdin (the main process sends it once those are stored)."""
     sys.path.insert(0, str(ROOT / "src"))
     from ontrack.tracking.protocols import gt06
 
@@ -74,6 +86,15 @@ async def _client(port: int, devices: int, rate: float, duration: float) -> None
             asyncio.get_running_loop().create_task(_drain(reader))
     print(json.dumps({"connected": len(writers)}), flush=True)
     await asyncio.sleep(1)  # let the gateway finish the logins before the clock starts
+    if warm:
+        for n, writer in enumerate(writers):
+            writer.write(
+                gt06.encode_gps_lbs(
+                    time=base - timedelta(minutes=1), lat=40.0 + n * 1e-5, lon=-74.0, serial=1
+                )
+            )
+        print(json.dumps({"warm": len(writers)}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     sent_marks: list[tuple[float, int]] = []
     sent = 0
     started = time.monotonic()
@@ -85,8 +106,10 @@ async def _client(port: int, devices: int, rate: float, duration: float) -> None
             sent += 1
         sent_marks.append((time.time(), sent))
         await asyncio.sleep(tick)
-    print(json.dumps({"sent": sent, "marks": sent_marks}), flush=True)
     await asyncio.sleep(3)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"sent": sent, "marks": sent_marks, "cpu": cpu}), flush=True)
 
 
 async def _drain(reader: asyncio.StreamReader) -> None:
@@ -94,9 +117,24 @@ async def _drain(reader: asyncio.StreamReader) -> None:
         pass
 
 
-def _raise_limit() -> None:
-    import resource
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its direct children (the gateway and
+    its workers), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
+
+def _raise_limit() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -111,12 +149,17 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="gateway processes (one per core)"
     )
-    parser.add_argument("--client", nargs=4, metavar=("PORT", "DEVICES", "RATE", "DURATION"))
+    parser.add_argument(
+        "--zones", action="store_true", help="run without, then with 3 zones per wearer"
+    )
+    parser.add_argument(
+        "--client", nargs=5, metavar=("PORT", "DEVICES", "RATE", "DURATION", "WARM")
+    )
     args = parser.parse_args()
     _raise_limit()
     if args.client:
-        port, devices, rate, duration = args.client
-        asyncio.run(_client(int(port), int(devices), float(rate), float(duration)))
+        port, devices, rate, duration, warm = args.client
+        asyncio.run(_client(int(port), int(devices), float(rate), float(duration), warm == "1"))
         return
     duration = args.duration or (15.0 if args.quick else 60.0)
     home = HERE / "var" / "ingest"
@@ -140,12 +183,171 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     Position.objects.all().delete()
+    _wearers_delete()  # a PostgreSQL database is reused between runs
     Device.objects.all().delete()
     Device.objects.bulk_create(
         [Device(identifier=_imei(n), kind="ankle", protocol="gt06") for n in range(args.devices)],
         batch_size=2000,
     )
+    if args.zones:
+        _wearers(args.devices)
     connection.close()
+    runs = [False, True] if args.zones else [False]
+    figures = {}
+    for with_zones in runs:
+        if with_zones:
+            zones_made = _zones(args.devices)
+            print(f"\nzones: {zones_made:,} zones on {args.devices:,} participants", flush=True)
+        Position.objects.all().delete()
+        connection.close()
+        figures[with_zones] = _run(args, env, home, duration)
+    rate, baseline, cpu = figures[runs[-1]]
+    if args.zones:
+        without, _, cpu_without = figures[False]
+        slowdown = (1 - rate / without) * 100 if without else float("nan")
+        print(
+            f"zones: stored {without:.0f}/s without zones, {rate:.0f}/s with zones: "
+            f"slowdown {slowdown:.1f} %; gateway CPU per position during the load "
+            f"{cpu_without * 1e6:.1f} us without, {cpu * 1e6:.1f} us with zones: "
+            f"{(cpu / cpu_without - 1) * 100:+.1f} %"
+        )
+    print(
+        f"RESULT ingest_positions_per_s={rate:.0f} positions/s baseline={baseline:.0f} "
+        f"ratio={rate / baseline if baseline else 0:.2f}"
+    )
+
+
+def _wearers(devices: int) -> None:
+    """One enrolled participant per device, wearing it (bulk rows: the bench measures the
+    gateway, not enrolment)."""
+    from django.utils import timezone
+
+    from ontrack.accounts.models import Office, Program
+    from ontrack.participants.models import Participant
+    from ontrack.tracking.models import Device, DeviceAssignment
+
+    program = Program.objects.create(name="Bench program")
+    office = Office.objects.create(program=program, name="Bench office")
+    now = timezone.now()
+    people = Participant.objects.bulk_create(
+        [
+            Participant(
+                program=program,
+                office=office,
+                case_number=f"B-{n:06d}",
+                given_name="Bench",
+                family_name=f"Wearer {n}",
+                date_of_birth=datetime(1990, 1, 1).date(),
+                time_zone="America/New_York",
+                enrolled_at=now,
+            )
+            for n in range(devices)
+        ],
+        batch_size=2000,
+    )
+    by_identifier = dict(Device.objects.values_list("identifier", "pk"))
+    DeviceAssignment.objects.bulk_create(
+        [
+            DeviceAssignment(device_id=by_identifier[_imei(n)], participant=p, started_at=now)
+            for n, p in enumerate(people)
+        ],
+        batch_size=2000,
+    )
+    Device.objects.update(status="assigned")
+
+
+def _wearers_delete() -> None:
+    from ontrack.accounts.models import Office, Program
+    from ontrack.participants.models import Participant
+    from ontrack.tracking.models import DeviceAssignment
+    from ontrack.zones.models import Zone
+
+    Zone.objects.filter(program__name="Bench program").delete()
+    DeviceAssignment.objects.filter(participant__program__name="Bench program").delete()
+    Participant.objects.filter(program__name="Bench program").delete()
+    Office.objects.filter(program__name="Bench program").delete()
+    Program.objects.filter(name="Bench program").delete()
+
+
+def _zones(devices: int, seed: int = 7) -> int:
+    """Three zones per wearer around the line the client's devices report along (device n
+    at 40.0 + n * 1e-5 N, 74.0 W), made as rows with what ``zone_create`` would store."""
+    import random
+
+    from ontrack.tracking.models import DeviceAssignment
+    from ontrack.zones.engine import M_PER_DEG
+    from ontrack.zones.models import Zone
+    from ontrack.zones.services import geometry_bbox
+
+    rng = random.Random(seed)
+    wearer = {
+        identifier: (pid, program_id, office_id)
+        for identifier, pid, program_id, office_id in DeviceAssignment.objects.values_list(
+            "device__identifier",
+            "participant_id",
+            "participant__program_id",
+            "participant__office_id",
+        )
+    }
+    curfew = [{"days": [0, 1, 2, 3, 4], "start": "20:00", "end": "06:00"}]
+
+    def offset(lat: float, lon: float, north: float, east: float) -> tuple[float, float]:
+        return lat + north / M_PER_DEG, lon + east / (M_PER_DEG * math.cos(math.radians(lat)))
+
+    def star(lat: float, lon: float, radius: float) -> dict:
+        n = rng.randint(20, 200)
+        angles = sorted(rng.uniform(0, 2 * math.pi) for _ in range(n))
+        ring = []
+        for a in angles:
+            r = radius * rng.uniform(0.6, 1.0)
+            plat, plon = offset(lat, lon, r * math.cos(a), r * math.sin(a))
+            ring.append([plon, plat])
+        return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+    rows = []
+    for n in range(devices):
+        pid, program_id, office_id = wearer[_imei(n)]
+        lat, lon = 40.0 + n * 1e-5, -74.0
+        shift = rng.uniform(1_000, 3_000)
+        d, a = 8_000 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        geometries = [
+            ("Home", "inclusion", 25.0, curfew,
+             {"type": "Circle", "center": [lon, lat], "radius_m": rng.uniform(80, 200)}),
+            ("Near work", "exclusion", 25.0, [],
+             star(*offset(lat, lon, shift, shift), rng.uniform(100, 400))),
+            ("Elsewhere", "exclusion", 50.0, [],
+             star(*offset(lat, lon, d * math.cos(a), d * math.sin(a)), rng.uniform(150, 600))),
+        ]  # fmt: skip
+        for name, kind, buffer_m, schedule, geometry in geometries:
+            min_lon, min_lat, max_lon, max_lat = geometry_bbox(geometry)
+            rows.append(
+                Zone(
+                    program_id=program_id,
+                    office_id=office_id,
+                    participant_id=pid,
+                    name=name,
+                    kind=kind,
+                    geometry=geometry,
+                    min_lon=min_lon,
+                    min_lat=min_lat,
+                    max_lon=max_lon,
+                    max_lat=max_lat,
+                    buffer_m=buffer_m,
+                    schedule=schedule,
+                )
+            )
+    Zone.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _run(
+    args: argparse.Namespace, env: dict[str, str], home: Path, duration: float
+) -> tuple[float, float, float]:
+    """One load run against a fresh gateway; prints its figures, returns (stored/s,
+    baseline rows/s, gateway CPU seconds per stored position)."""
+    from django.db import connection
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -164,10 +366,10 @@ def main() -> None:
             time.sleep(0.2)
     client = subprocess.Popen(
         [sys.executable, __file__, "--client", str(port), str(args.devices), str(args.rate),
-         str(duration)],
-        env=env, stdout=subprocess.PIPE, text=True,
+         str(duration), "1" if args.zones else "0"],
+        env=env, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert client.stdout is not None
+    assert client.stdout is not None and client.stdin is not None
     connected = json.loads(client.stdout.readline())["connected"]
     stored_marks: list[tuple[float, int]] = []
 
@@ -194,6 +396,21 @@ def main() -> None:
             cursor.execute("SELECT count(*) FROM tracking_position")
             return int(cursor.fetchone()[0])
 
+    warm = 0
+    if args.zones:
+        # One fix per device first, untimed (as bench/zones.py warms its engine): a running
+        # gateway has its zones' geometry and state loaded; a fresh one loads them on each
+        # device's first fix, which is timed here separately.
+        warm = json.loads(client.stdout.readline())["warm"]
+        began = time.monotonic()
+        while stored() < warm and time.monotonic() - began < 300:
+            connection.close()
+            time.sleep(0.2)
+        print(f"warm-up: first fix of {warm:,} devices stored in {time.monotonic() - began:.1f} s")
+    load_cpu = _tree_cpu(gateway.pid)
+    load_stored = stored()
+    client.stdin.write("go\n")
+    client.stdin.flush()
     while client.poll() is None:
         stored_marks.append((time.time(), stored()))
         connection.close()
@@ -204,12 +421,25 @@ def main() -> None:
     sent_marks = [tuple(mark) for mark in report["marks"]]
     for _ in range(100):
         stored_marks.append((time.time(), stored()))
-        if stored_marks[-1][1] >= sent_total:
+        if stored_marks[-1][1] >= sent_total + warm:
             break
         time.sleep(0.2)
+    load_cpu = _tree_cpu(gateway.pid) - load_cpu
+    load_stored = stored() - load_stored
     gateway.terminate()
     gateway.wait(timeout=60)
     total = counted()
+    # CPU of the gateway's processes (the main one reaps its workers): all children's
+    # time during the run less the client's own. Less sensitive than stored/s to other
+    # work on the machine.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    gateway_cpu = (
+        children.ru_utime
+        + children.ru_stime
+        - children_before.ru_utime
+        - children_before.ru_stime
+        - report["cpu"]
+    )
     # steady state: from 20 % to 90 % of the load period
     t0, t1 = sent_marks[0][0], sent_marks[-1][0]
     window = [(t, n) for t, n in stored_marks if t0 + 0.2 * (t1 - t0) <= t <= t0 + 0.9 * (t1 - t0)]
@@ -218,7 +448,7 @@ def main() -> None:
     stored_counts = [n for _, n in stored_marks]
     delays = []
     for t_sent, k in sent_marks[:: max(1, len(sent_marks) // 200)]:
-        index = bisect.bisect_left(stored_counts, k)
+        index = bisect.bisect_left(stored_counts, k + warm)
         if index < len(stored_times):
             delays.append(max(0.0, stored_times[index] - t_sent))
     delays.sort()
@@ -230,14 +460,20 @@ def main() -> None:
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"database: {'PostgreSQL' if args.postgres else 'SQLite'}"
     )
-    print(f"devices connected: {connected}, frames sent: {sent_total}, positions stored: {total}")
+    print(
+        f"devices connected: {connected}, frames sent: {sent_total + warm} "
+        f"({warm} warm-up), positions stored: {total}"
+    )
     print(f"offered rate: {args.rate:.0f}/s over {duration:.0f} s; gateway workers: {args.workers}")
     print(f"sustained stored rate: {rate:.0f} positions/s; p99 sent->durable: {p99:.0f} ms")
     print(f"baseline raw executemany: {baseline:.0f} rows/s")
     print(
-        f"RESULT ingest_positions_per_s={rate:.0f} positions/s baseline={baseline:.0f} "
-        f"ratio={rate / baseline if baseline else 0:.2f}"
+        f"gateway CPU: {gateway_cpu:.1f} s for {total:,} positions = "
+        f"{gateway_cpu / total * 1e6:.1f} us per position (whole run); during the load "
+        f"(after the warm-up): {load_cpu:.1f} s for {load_stored:,} = "
+        f"{load_cpu / load_stored * 1e6:.1f} us per position"
     )
+    return rate, baseline, load_cpu / load_stored
 
 
 def _baseline(connection: object, postgres: bool) -> float:

@@ -167,3 +167,32 @@ def test_an_edited_zone_is_used_from_the_next_batch_on(make_participant, officer
     services.zone_update(actor=officer, zone=zone, data=data(geometry=moved, schedule=off_hours))
     transitions = services.zone_fixes_evaluate([fix_at(participant, 1)])
     assert [(t.zone_id, t.kind) for t in transitions] == [(zone.pk, "left")]
+
+
+def test_leaving_and_coming_back_in_one_batch_is_stored_with_the_time_of_return(
+    make_participant, officer
+):
+    participant = make_participant()
+    zone = services.zone_create(actor=officer, participant=participant, data=data())
+    services.zone_fixes_evaluate([fix_at(participant, 0)])
+    transitions = services.zone_fixes_evaluate(
+        [fix_at(participant, 1, north_m=5_000), fix_at(participant, 2)]
+    )
+    assert [t.kind for t in transitions] == ["left", "violation", "entered", "cleared"]
+    state = ZoneState.objects.get(participant=participant, zone=zone)
+    assert (state.side, state.violating) == ("inside", False)
+    assert state.since == T0 + timedelta(minutes=2), "since is the return, not the first entry"
+    assert state.last_fix_at == T0 + timedelta(minutes=2)
+
+
+def test_a_zone_attached_after_the_first_batch_applies_from_the_next(
+    make_participant, make_user, office
+):
+    supervisor = make_user(Role.SUPERVISOR)
+    court = services.zone_create(actor=supervisor, office=office, data=data(name="Court"))
+    participant = make_participant()
+    services.zone_fixes_evaluate([fix_at(participant, 0)])
+    assert not ZoneState.objects.exists(), "no zone yet"
+    services.zone_attach(actor=supervisor, zone=court, participant=participant)
+    services.zone_fixes_evaluate([fix_at(participant, 1)])
+    assert ZoneState.objects.get(participant=participant, zone=court).side == "inside"

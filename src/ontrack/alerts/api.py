@@ -1,7 +1,185 @@
-"""Alerts over JSON."""
+"""Alerts over JSON, with the console's rules: only alerts of participants the user may see
+(404 otherwise), pending alerts (inside grace) never shown, every read written to the access
+log, and every change made through the services (which record who did it)."""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from ontrack.accounts.models import User
+from ontrack.accounts.web import staff_user
+from ontrack.alerts import services
+from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep
+from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
 
 router = Router(tags=["alerts"])
+
+STATUS_CHOICES = ["active", *(s for s in AlertStatus.values if s != AlertStatus.PENDING)]
+
+
+class AlertOut(Schema):
+    id: int
+    participant_id: int
+    case_number: str
+    kind: str
+    source: str
+    priority: int
+    status: str
+    occurred_at: dt.datetime
+    last_occurred_at: dt.datetime
+    raised_at: dt.datetime
+    visible_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    occurrences: int
+    device_id: int | None
+    zone_id: int | None
+    details: dict[str, Any]
+    disposition: str
+    resolution_note: str
+    resolved_by_id: int | None
+
+    @staticmethod
+    def resolve_case_number(alert: Alert) -> str:
+        return alert.participant.case_number
+
+
+class StepOut(Schema):
+    at: dt.datetime
+    actor_id: int | None
+    from_status: str
+    to_status: str
+    note: str
+
+
+class AlertDetailOut(AlertOut):
+    steps: list[StepOut]
+
+    @staticmethod
+    def resolve_steps(alert: Alert) -> list[AlertStep]:
+        return list(alert.steps.order_by("at", "id"))
+
+
+class AlertPage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[AlertOut]
+
+
+class AlertQuery(Schema):
+    status: str = Field("active", description="active (open and acknowledged), or one of: "
+                        + ", ".join(STATUS_CHOICES[1:]))  # fmt: skip
+    kind: str = Field("", description="One of: " + ", ".join(AlertKind.values))
+    priority: int | None = Field(None, ge=1, le=4)
+    office: int | None = None
+    officer: int | None = None
+    participant: int | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class ResolveIn(Schema):
+    disposition: str
+    note: str
+
+
+def _reader(request: HttpRequest) -> User:
+    user = staff_user(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not handle alerts.")
+    return user
+
+
+def _visible(user: User, alert_id: int) -> Alert:
+    alert = alerts_visible_to(user).select_related("participant").filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404("No such alert in your caseload.")
+    return alert
+
+
+def _log(request: HttpRequest, user: User, alert: Alert, what: str) -> None:
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what=what,
+        participant_ids=[alert.participant_id],
+        request=request,
+    )
+
+
+@router.get("/alerts", response=AlertPage)
+def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> dict[str, object]:
+    """The queue, highest priority and newest first; ``status=active`` (the default) is what
+    still needs a person."""
+    user = _reader(request)
+    if query.status not in STATUS_CHOICES:
+        raise ValidationError({"status": f"One of: {', '.join(STATUS_CHOICES)}."})
+    if query.kind and query.kind not in AlertKind.values:
+        raise ValidationError({"kind": f"One of: {', '.join(AlertKind.values)}."})
+    f = AlertFilter(
+        status=query.status,
+        kind=query.kind,
+        priority=query.priority,
+        office=query.office,
+        officer=query.officer,
+        participant=query.participant,
+    )
+    rows = alert_filter(alerts_visible_to(user), f).select_related("participant")
+    page = Paginator(rows, query.page_size).get_page(query.page)
+    results = list(page.object_list)
+    if results:
+        access_log_record(
+            user=user,
+            action=AccessAction.LIST,
+            what="API alert list",
+            participant_ids=sorted({a.participant_id for a in results}),
+            request=request,
+        )
+    return {
+        "count": page.paginator.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "results": results,
+    }
+
+
+@router.get("/alerts/{alert_id}", response=AlertDetailOut)
+def alert_detail(request: HttpRequest, alert_id: int) -> Alert:
+    user = _reader(request)
+    alert = _visible(user, alert_id)
+    _log(request, user, alert, f"API alert {alert.pk}")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response=AlertDetailOut)
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> Alert:
+    """Someone is on it. Only an open alert can be acknowledged (422 otherwise)."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    services.alert_acknowledge(user=user, alert_id=alert_id)
+    alert = _visible(user, alert_id)
+    _log(request, user, alert, f"API alert {alert.pk} acknowledged")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/resolve", response=AlertDetailOut)
+def alert_resolve(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Alert:
+    """Close with a person's decision: a disposition and a note saying what was found (422
+    without one)."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    services.alert_resolve(
+        user=user, alert_id=alert_id, disposition=payload.disposition, note=payload.note
+    )
+    alert = _visible(user, alert_id)
+    _log(request, user, alert, f"API alert {alert.pk} resolved")
+    return alert

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ontrack.accounts.models import Office, Program
 from ontrack.participants.models import Participant
 
 
@@ -121,3 +122,131 @@ class AlertStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.from_status or '-'} -> {self.to_status}"
+
+
+class AlertRuleSetting(models.Model):
+    """A program's or a participant's own value for one kind's rule (``alerts.rules``).
+
+    Exactly one of ``program`` and ``participant`` is set. Every value left empty is
+    inherited, field by field: participant, then program, then the built-in default, so a
+    participant's override of the priority alone keeps the program's grace period.
+    """
+
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    enabled = models.BooleanField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, null=True, blank=True)
+    grace_minutes = models.PositiveIntegerField(null=True, blank=True)
+    escalation_window_hours = models.PositiveIntegerField(null=True, blank=True)
+    charger_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Charger not connected: hours off charge before it counts."
+    )
+    gap_tiers_minutes = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Message gap: minutes of silence at which the alert is raised, then escalated.",
+    )
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(program__isnull=False) & models.Q(participant__isnull=True))
+                | (models.Q(program__isnull=True) & models.Q(participant__isnull=False)),
+                name="alert_rule_setting_program_xor_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["program", "kind"],
+                condition=models.Q(program__isnull=False),
+                name="alert_rule_setting_one_per_program_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "kind"],
+                condition=models.Q(participant__isnull=False),
+                name="alert_rule_setting_one_per_participant_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = (
+            f"program {self.program_id}"
+            if self.program_id
+            else f"participant {self.participant_id}"
+        )
+        return f"{self.kind} rule of {owner}"
+
+
+class NotifyChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "Text message"
+
+
+class NotifyRecipient(models.TextChoices):
+    OFFICER = "officer", "The participant's officer"
+    SUPERVISORS = "supervisors", "The office's supervisors"
+    ADDRESS = "address", "A fixed address"
+
+
+class NotificationRule(models.Model):
+    """Who on an office's staff hears of an alert outside the console, from which priority
+    on and how. The console queue shows every alert regardless."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="notification_rules")
+    min_priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    channel = models.CharField(max_length=8, choices=NotifyChannel.choices)
+    recipient = models.CharField(max_length=12, choices=NotifyRecipient.choices)
+    address = models.CharField(
+        max_length=254, blank=True, help_text="E-mail address or phone number (fixed address)."
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["office", "-min_priority", "channel", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(recipient="address") & ~models.Q(address=""))
+                | (~models.Q(recipient="address") & models.Q(address="")),
+                name="notification_rule_address_only_for_fixed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office_id}: {self.channel} to {self.recipient} from {self.min_priority}"
+
+
+class AlertNotice(models.Model):
+    """One staff notice written to the outbox for an alert. The unique key is what keeps an
+    alert from notifying the same address twice, however often it is promoted or escalated."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notices")
+    rule = models.ForeignKey(
+        NotificationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=8, choices=NotifyChannel.choices)
+    to = models.CharField(max_length=254)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "channel", "to"], name="alert_notice_once_per_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice of alert {self.alert_id} by {self.channel} to {self.to}"

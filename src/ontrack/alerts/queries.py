@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
 from ontrack.accounts.models import User
-from ontrack.alerts.models import Alert, AlertStatus
+from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus, AlertStep
 from ontrack.participants.queries import participants_visible_to
 
 QUEUE_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+# How far back the alert page looks for alerts of the same kind for the same participant.
+HISTORY_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class AlertFilter:
     kind: str = ""
     priority: int | None = None
     office: int | None = None
+    officer: int | None = None
+    participant: int | None = None
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -41,9 +47,74 @@ def alert_filter(alerts: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
         alerts = alerts.filter(priority=f.priority)
     if f.office:
         alerts = alerts.filter(participant__office_id=f.office)
+    if f.officer:
+        alerts = alerts.filter(participant__officer_id=f.officer)
+    if f.participant:
+        alerts = alerts.filter(participant_id=f.participant)
     return alerts.order_by("-priority", "-occurred_at", "-id")
 
 
 def alert_counts(alerts: QuerySet[Alert]) -> dict[str, int]:
     rows = alerts.order_by().values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
+
+
+def alert_history(alert: Alert, *, days: int = HISTORY_DAYS) -> QuerySet[Alert]:
+    """Other alerts of the same kind for the same participant, from ``days`` before this one
+    until now, newest first: whether this is a pattern, and how the earlier ones were
+    decided. Pending ones are left out (nobody has seen them yet)."""
+    since = alert.occurred_at - dt.timedelta(days=days)
+    return (
+        Alert.objects.filter(
+            participant_id=alert.participant_id, kind=alert.kind, occurred_at__gte=since
+        )
+        .exclude(pk=alert.pk)
+        .exclude(status=AlertStatus.PENDING)
+        .select_related("resolved_by")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def alert_disposition_counts(alerts: QuerySet[Alert]) -> dict[str, int]:
+    """How many of ``alerts`` were closed with each disposition (by people only)."""
+    rows = alerts.exclude(disposition="").order_by().values("disposition").annotate(n=Count("id"))
+    return {row["disposition"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTimes:
+    """How long staff took. The clock starts when the alert reached the queue (after its
+    grace period), not when the condition began: nobody could act on it before. Only a
+    person's resolution counts as a response; an alert that cleared by itself has none."""
+
+    queued_at: dt.datetime | None
+    to_acknowledge: dt.timedelta | None
+    to_resolve: dt.timedelta | None
+
+
+def alert_response_times(alert: Alert) -> ResponseTimes:
+    queued_at = (
+        AlertStep.objects.filter(alert=alert, to_status=AlertStatus.OPEN)
+        .order_by("at", "id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if queued_at is None:
+        return ResponseTimes(None, None, None)
+    acknowledged = alert.acknowledged_at - queued_at if alert.acknowledged_at else None
+    resolved = (
+        alert.closed_at - queued_at
+        if alert.closed_at and alert.status == AlertStatus.RESOLVED
+        else None
+    )
+    return ResponseTimes(queued_at, acknowledged, resolved)
+
+
+STRAP_KINDS = (AlertKind.STRAP_TAMPER, AlertKind.DEVICE_REMOVAL)
+
+
+def participant_open_strap_alerts(participant_id: int) -> QuerySet[Alert]:
+    """Open tamper and removal alerts: what the system currently believes about the strap."""
+    return Alert.objects.filter(
+        participant_id=participant_id, kind__in=STRAP_KINDS, status__in=OPEN_STATUSES
+    ).order_by("occurred_at", "id")

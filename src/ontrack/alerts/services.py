@@ -5,24 +5,33 @@ and ``alert_resolve``. Every status change writes an :class:`AlertStep`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ontrack.accounts.models import User
+from ontrack.accounts.models import Program, Role, User
 from ontrack.alerts.models import (
     OPEN_STATUSES,
     Alert,
+    AlertKind,
+    AlertRuleSetting,
     AlertStatus,
     AlertStep,
     Disposition,
     Priority,
 )
+from ontrack.alerts.notifications import alert_notify_staff
 from ontrack.alerts.rules import rule_for
-from ontrack.participants.queries import participants_visible_to
+from ontrack.participants.models import Participant
+from ontrack.participants.queries import can_write_participant, participants_visible_to
+
+logger = logging.getLogger(__name__)
 
 
 def _step(
@@ -43,11 +52,24 @@ def alert_raise(
     details: dict[str, object] | None = None,
     device_id: int | None = None,
     zone_id: int | None = None,
+    min_priority: int | None = None,
     now: dt.datetime | None = None,
 ) -> Alert | None:
     """Record that a condition holds. While an alert for the same (participant, kind,
-    source) is pending, open or acknowledged, this only counts an occurrence."""
-    rule = rule_for(kind)
+    source) is pending, open or acknowledged, this only counts an occurrence.
+
+    The participant's effective rule decides (``rules.rule_for``): a disabled rule raises
+    nothing and returns None. ``min_priority`` lets a watchdog that measured how bad the
+    condition already is (a device silent past its second tier) start the alert there."""
+    rule = rule_for(kind, participant_id)
+    if not rule.enabled:
+        logger.info(
+            "alert not raised participant=%s kind=%s source=%s reason=rule_disabled",
+            participant_id,
+            kind,
+            source,
+        )
+        return None
     now = now or timezone.now()
     condition = {"participant_id": participant_id, "kind": kind, "source": source}
     for _attempt in range(2):
@@ -70,11 +92,12 @@ def alert_raise(
         )
         visible_at = occurred_at + rule.grace
         status = AlertStatus.PENDING if visible_at > now else AlertStatus.OPEN
+        priority = max(rule.priority + earlier, min_priority or Priority.LOW)
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(
                     **condition,
-                    priority=min(rule.priority + earlier, Priority.CRITICAL),
+                    priority=min(priority, Priority.CRITICAL),
                     status=status,
                     occurred_at=occurred_at,
                     last_occurred_at=occurred_at,
@@ -85,10 +108,49 @@ def alert_raise(
                     details={**(details or {}), "escalation": earlier + 1},
                 )
                 AlertStep.objects.create(alert=alert, at=now, to_status=status)
+                if status == AlertStatus.OPEN:
+                    alert_notify_staff(alert, now=now)
             return alert
         except IntegrityError:
             continue  # raised concurrently by another process: count on theirs
     return None
+
+
+def alert_escalate(
+    *,
+    alert_id: int,
+    priority: int,
+    note: str,
+    details: dict[str, object] | None = None,
+    now: dt.datetime | None = None,
+) -> Alert | None:
+    """Raise an open alert's priority because the condition got worse (a device silent past
+    the next tier). Recorded as a step that keeps the status and says why. Never lowers a
+    priority; returns None when there was nothing to raise (closed, or already as high)."""
+    now = now or timezone.now()
+    priority = min(priority, Priority.CRITICAL)
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(pk=alert_id, status__in=OPEN_STATUSES, priority__lt=priority)
+            .first()
+        )
+        if alert is None:
+            return None
+        before = alert.get_priority_display()
+        alert.priority = priority
+        alert.details = {**alert.details, **(details or {})}
+        _step(
+            alert,
+            alert.status,
+            now,
+            note=f"priority {before} -> {alert.get_priority_display()}: {note}",
+        )
+        alert.save(update_fields=["priority", "details"])
+        logger.info("alert escalated id=%s priority=%s", alert.pk, priority)
+        if alert.status != AlertStatus.PENDING:
+            alert_notify_staff(alert, now=now)
+    return alert
 
 
 def alert_clear(*, participant_id: int, kind: str, source: str, cleared_at: dt.datetime) -> int:
@@ -119,6 +181,7 @@ def alerts_promote_due(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             _step(alert, AlertStatus.OPEN, now, note="grace period over")
             alert.save(update_fields=["status"])
+            alert_notify_staff(alert, now=now)
         promoted += 1
     return promoted
 
@@ -168,3 +231,110 @@ def alert_resolve(
         alert.resolved_by = user
         alert.save()
     return alert
+
+
+# --- rule settings --------------------------------------------------------------------------
+
+
+def program_rules_editable_by(user: User, program: Program) -> bool:
+    """Supervisors set their own program's rules, administrators every program's."""
+    if not user.is_active:
+        return False
+    if user.role == Role.ADMINISTRATOR:
+        return True
+    return (
+        user.role == Role.SUPERVISOR
+        and user.office is not None
+        and user.office.program_id == program.pk
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleValues:
+    """One kind's values as a person set them; None inherits."""
+
+    enabled: bool | None = None
+    priority: int | None = None
+    grace_minutes: int | None = None
+    escalation_window_hours: int | None = None
+    charger_hours: int | None = None
+    gap_tiers_minutes: tuple[int, ...] | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+
+def _validate_rule_values(kind: str, values: RuleValues) -> None:
+    errors: dict[str, str] = {}
+    if kind not in AlertKind.values:
+        raise ValidationError({"kind": f"Unknown alert kind {kind!r}."})
+    if values.priority is not None and values.priority not in Priority.values:
+        errors["priority"] = "Choose a priority."
+    if values.charger_hours is not None:
+        if kind != AlertKind.CHARGER_NOT_CONNECTED:
+            errors["charger_hours"] = "Only the charger rule has a number of hours."
+        elif values.charger_hours < 1:
+            errors["charger_hours"] = "At least one hour."
+    tiers = values.gap_tiers_minutes
+    if tiers is not None:
+        if kind != AlertKind.MESSAGE_GAP:
+            errors["gap_tiers_minutes"] = "Only the message-gap rule has tiers."
+        elif not tiers or len(tiers) > 5 or min(tiers) < 1:
+            errors["gap_tiers_minutes"] = "One to five tiers, each at least one minute."
+        elif list(tiers) != sorted(set(tiers)):
+            errors["gap_tiers_minutes"] = "Tiers must rise, e.g. 30, 120, 1440."
+    if errors:
+        raise ValidationError(errors)
+
+
+def alert_rule_setting_save(
+    *,
+    user: User,
+    kind: str,
+    values: RuleValues,
+    program: Program | None = None,
+    participant: Participant | None = None,
+    now: dt.datetime | None = None,
+) -> AlertRuleSetting | None:
+    """Set a program's (supervisors, administrators) or a participant's (whoever may write
+    the participant) values for one kind. All values empty removes the setting, so the kind
+    inherits again; returns None then."""
+    if (program is None) == (participant is None):
+        raise ValueError("give exactly one of program and participant")
+    if program is not None and not program_rules_editable_by(user, program):
+        raise PermissionDenied("Only the program's supervisors and administrators set its rules.")
+    if participant is not None and not can_write_participant(user, participant):
+        raise PermissionDenied("You may only change the rules of participants you supervise.")
+    _validate_rule_values(kind, values)
+    owner = {"program": program} if program is not None else {"participant": participant}
+    now = now or timezone.now()
+    with transaction.atomic():
+        if values.is_empty():
+            AlertRuleSetting.objects.filter(kind=kind, **owner).delete()
+            setting = None
+        else:
+            setting, _ = AlertRuleSetting.objects.update_or_create(
+                kind=kind,
+                **owner,
+                defaults={
+                    "enabled": values.enabled,
+                    "priority": values.priority,
+                    "grace_minutes": values.grace_minutes,
+                    "escalation_window_hours": values.escalation_window_hours,
+                    "charger_hours": values.charger_hours,
+                    "gap_tiers_minutes": (
+                        list(values.gap_tiers_minutes) if values.gap_tiers_minutes else None
+                    ),
+                    "updated_at": now,
+                    "updated_by": user,
+                },
+            )
+    logger.info(
+        "alert rule set kind=%s program=%s participant=%s by=%s cleared=%s",
+        kind,
+        program.pk if program is not None else "",
+        participant.pk if participant is not None else "",
+        user.pk,
+        setting is None,
+    )
+    return setting

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ontrack.alerts import views
+from ontrack.alerts import rule_views, views
 
 app_name = "alerts"
 
@@ -10,4 +10,14 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("rules/", rule_views.program_rules_home, name="program_rules_home"),
+    path("rules/program/<int:pk>/", rule_views.program_rules, name="program_rules"),
+    path("rules/participant/<int:pk>/", rule_views.participant_rules, name="participant_rules"),
+    path("notifications/", rule_views.notifications_home, name="notifications_home"),
+    path("notifications/office/<int:pk>/", rule_views.notifications, name="notifications"),
+    path(
+        "notifications/<int:pk>/delete/",
+        rule_views.notification_delete,
+        name="notification_delete",
+    ),
 ]

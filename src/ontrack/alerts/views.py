@@ -4,7 +4,9 @@ changes from the services, and every page that shows participants writes the acc
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,25 +15,45 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
 from ontrack.alerts import services
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
-from ontrack.alerts.queries import AlertFilter, alert_counts, alert_filter, alerts_visible_to
+from ontrack.alerts.queries import (
+    HISTORY_DAYS,
+    AlertFilter,
+    alert_counts,
+    alert_disposition_counts,
+    alert_filter,
+    alert_history,
+    alert_response_times,
+    alerts_visible_to,
+    participant_open_strap_alerts,
+)
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 
+# The alert page's map shows the track from this long before the alert began to this long
+# after.
+MAP_WINDOW = dt.timedelta(minutes=30)
+
+
+def _number(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
 
 def _filter_from(request: HttpRequest) -> AlertFilter:
-    priority = request.GET.get("priority", "")
-    office = request.GET.get("office", "")
     return AlertFilter(
         status=request.GET.get("status", "active"),
         kind=request.GET.get("kind", "") if request.GET.get("kind") in AlertKind.values else "",
-        priority=int(priority) if priority.isdigit() else None,
-        office=int(office) if office.isdigit() else None,
+        priority=_number(request, "priority"),
+        office=_number(request, "office"),
+        officer=_number(request, "officer"),
+        participant=_number(request, "participant"),
     )
 
 
@@ -87,8 +109,26 @@ def _alert_for(user: User, pk: int) -> Alert:
     return alert
 
 
+def _duration(delta: dt.timedelta | None) -> str:
+    """A response time as staff say it: "4 min", "1 h 05 min", "2 d 3 h"."""
+    if delta is None:
+        return ""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The alert with what is needed to decide it: the track and zones at the time (drawn
+    in the browser from the tracking and zones endpoints, which check and log the read
+    themselves), the device, the earlier alerts of this kind and how they were decided, and
+    how long staff took."""
     user = _reader(request)
     alert = _alert_for(user, pk)
     access_log_record(
@@ -98,19 +138,38 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         participant_ids=[alert.participant_id],
         request=request,
     )
-    similar = (
-        Alert.objects.filter(participant_id=alert.participant_id, kind=alert.kind)
-        .exclude(pk=alert.pk)
-        .order_by("-occurred_at")[:10]
-    )
+    history = alert_history(alert)
+    times = alert_response_times(alert)
+    start = alert.occurred_at - MAP_WINDOW
+    end = alert.occurred_at + MAP_WINDOW
+    window = urlencode({"start": start.isoformat(), "end": end.isoformat()})
     return render(
         request,
         "alerts/detail.html",
         {
             "alert": alert,
             "steps": alert.steps.select_related("actor"),
-            "similar": similar,
+            "history": history,
+            "history_days": HISTORY_DAYS,
+            "history_dispositions": [
+                (Disposition(value).label, n)
+                for value, n in alert_disposition_counts(history).items()
+            ],
+            "times": times,
+            "to_acknowledge": _duration(times.to_acknowledge),
+            "to_resolve": _duration(times.to_resolve),
+            "strap_alerts": participant_open_strap_alerts(alert.participant_id),
             "dispositions": Disposition.choices,
+            "map_start": start,
+            "map_end": end,
+            "positions_url": reverse("api:participant_positions_list", args=[alert.participant_id])
+            + f"?{window}",
+            "events_url": reverse("api:participant_device_events_list", args=[alert.participant_id])
+            + f"?{window}",
+            "device_base": reverse("api:device_detail", args=[0]).removesuffix("0"),
+            "zones_url": reverse("zones:geojson", args=[alert.participant_id]),
+            "tiles": settings.ONTRACK_MAP_TILES,
+            "attribution": settings.ONTRACK_MAP_ATTRIBUTION,
         },
     )
 

@@ -1,16 +1,19 @@
 """Device events into alerts: tracking's hand-off callback for the alerts layer.
 
 Each normalised event either raises an alert for the wearer or clears one: a charger
-connected clears "low battery", GPS regained clears "GPS lost". The condition's source is the
-device, so the same strap cut reported by every frame until it is fixed stays one alert.
-Events of devices worn by nobody (in stock, being fitted) raise nothing.
+connected clears "low battery" and "charger not connected", GPS regained clears "GPS lost".
+The condition's source is the device, so the same strap cut reported by every frame until it
+is fixed stays one alert. Events of devices worn by nobody (in stock, being fitted) raise
+nothing. Any report at all (a fix or an event) from a worn device clears its "no report"
+alert raised by ``tracking.watchdogs.device_silence_check``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
-from ontrack.alerts.models import AlertKind
+from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind
 from ontrack.alerts.services import alert_clear, alert_raise
 from ontrack.tracking.handoff import StoredBatch, StoredEvent
 from ontrack.tracking.protocols.records import EventKind
@@ -25,7 +28,11 @@ RAISES: dict[str, str] = {
 }
 
 CLEARS: dict[str, tuple[str, ...]] = {
-    EventKind.CHARGER_CONNECTED: (AlertKind.LOW_BATTERY, AlertKind.CRITICAL_BATTERY),
+    EventKind.CHARGER_CONNECTED: (
+        AlertKind.LOW_BATTERY,
+        AlertKind.CRITICAL_BATTERY,
+        AlertKind.CHARGER_NOT_CONNECTED,
+    ),
     EventKind.GPS_REGAINED: (AlertKind.GPS_LOST,),
 }
 
@@ -59,6 +66,40 @@ def device_events_to_alerts(events: Sequence[StoredEvent]) -> int:
     return touched
 
 
+def reports_clear_message_gaps(batch: StoredBatch) -> int:
+    """A worn device that reported is not silent: clear its open message-gap alert, as of
+    its latest report in the batch. One query per batch finds the (rare) open ones."""
+    latest: dict[tuple[int, int | None], dt.datetime] = {}
+    reports = [(f.participant_id, f.device_id, f.time) for f in batch.fixes]
+    reports += [(e.participant_id, e.device_id, e.time) for e in batch.events]
+    for participant_id, device_id, time in reports:
+        if participant_id is None:
+            continue
+        key = (participant_id, device_id)
+        if key not in latest or time > latest[key]:
+            latest[key] = time
+    if not latest:
+        return 0
+    open_gaps = Alert.objects.filter(
+        participant_id__in={participant_id for participant_id, _ in latest},
+        kind=AlertKind.MESSAGE_GAP,
+        status__in=OPEN_STATUSES,
+    ).values_list("participant_id", "device_id", "source", "occurred_at")
+    cleared = 0
+    for wearer_id, alert_device_id, source, occurred_at in open_gaps:
+        reported = latest.get((wearer_id, alert_device_id))
+        if reported is None:
+            continue
+        cleared += alert_clear(
+            participant_id=wearer_id,
+            kind=AlertKind.MESSAGE_GAP,
+            source=source,
+            cleared_at=max(reported, occurred_at),
+        )
+    return cleared
+
+
 def batch_alerts(batch: StoredBatch) -> None:
     """The hand-off callback registered in ``TrackingConfig.ready``."""
     device_events_to_alerts(batch.events)
+    reports_clear_message_gaps(batch)

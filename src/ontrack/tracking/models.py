@@ -90,8 +90,10 @@ class DeviceAssignment(models.Model):
     """Who wore this device from ``started_at`` until ``ended_at`` (open while worn)."""
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="assignments")
+    # CASCADE: the assignment history is part of the case and goes with it when a closed
+    # case's retention period ends (the device itself stays).
     participant = models.ForeignKey(
-        Participant, on_delete=models.PROTECT, related_name="device_assignments"
+        Participant, on_delete=models.CASCADE, related_name="device_assignments"
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -100,9 +100,40 @@ def shared_zone_create(request: HttpRequest, payload: ZoneIn) -> Status[dict[str
     return Status(201, zone_feature(zone))
 
 
+@router.post("/participants/{participant_id}/zones/attached/{zone_id}", response={204: None})
+def participant_zone_attach(
+    request: HttpRequest, participant_id: int, zone_id: int
+) -> Status[None]:
+    """Make a shared zone (a courthouse, an office) apply to the participant."""
+    user = staff_user(request)
+    participant = participant_get_for(user, participant_id)
+    services.zone_attach(actor=user, zone=_zone(request, zone_id), participant=participant)
+    return Status(204, None)
+
+
+@router.delete("/participants/{participant_id}/zones/attached/{zone_id}", response={204: None})
+def participant_zone_detach(
+    request: HttpRequest, participant_id: int, zone_id: int
+) -> Status[None]:
+    user = staff_user(request)
+    participant = participant_get_for(user, participant_id)
+    services.zone_detach(actor=user, zone=_zone(request, zone_id), participant=participant)
+    return Status(204, None)
+
+
 @router.get("/zones/{zone_id}")
 def zone_detail(request: HttpRequest, zone_id: int) -> dict[str, Any]:
-    return zone_feature(_zone(request, zone_id))
+    """One zone; a participant's own zone is a read of their record and is logged."""
+    zone = _zone(request, zone_id)
+    if zone.participant_id is not None:
+        access_log_record(
+            user=staff_user(request),
+            action=AccessAction.API_READ,
+            what=f"zone {zone.pk}",
+            participant_ids=[zone.participant_id],
+            request=request,
+        )
+    return zone_feature(zone)
 
 
 @router.put("/zones/{zone_id}")

@@ -11,26 +11,29 @@ benchmark share it. The shape of one evaluation:
    (equirectangular: metres east/north; errors are far below GPS accuracy at zone sizes)
    and prepared; prepared geometries are cached per (zone id, version), so an edit (which
    bumps the version) is picked up and an unchanged zone is never rebuilt.
-3. A numpy pass over each pair's bounding box (in the zone's plane) settles most pairs;
-   point-in-polygon for the rest is one element-wise ``shapely.contains_xy`` call on the
-   array of prepared polygons; circles are plain numpy distance arithmetic.
+3. Work shrinks at each step. Every pair gets four comparisons against its zone's bounding
+   box in degrees (nearly every fix is far from nearly every zone of its participant); only
+   pairs in the box are projected and tested exactly: circles by numpy distance, polygons
+   by one element-wise ``shapely.contains_xy`` call on the prepared polygons.
 4. The accuracy rule: a fix on the wrong side is a *certain* violation only when its whole
    accuracy circle (plus the zone's buffer) is on the wrong side, i.e. it is not within
-   ``accuracy + buffer`` metres of the boundary (``shapely.dwithin``, only computed for the
-   few wrong-side pairs). Otherwise it takes ``consecutive`` wrong-side fixes in a row.
+   ``accuracy + buffer`` metres of the boundary (distance arithmetic for circles, the box
+   and then ``shapely.dwithin`` for polygons, only for the wrong-side pairs in force).
+   Otherwise it takes ``consecutive`` wrong-side fixes in a row.
 5. The state machine runs in rounds: round k takes the k-th fix (in time order) of every
    slot, so it is vectorised even when a device reports several fixes in one batch. A fix
    not later than the slot's last fix is ignored, so a late or replayed fix never moves the
-   state backwards.
+   state backwards. A slot *settled* on one side (no violation, no wrong-side run) whose
+   fix finds it on the same side only has its last fix time moved.
 
 Output is transitions (``entered`` / ``left`` when the side changes, ``violation`` /
 ``cleared`` when the rule's condition starts and ends), never one event per fix.
 
 Schedules (curfews) are weekly intervals of local wall-clock time in the participant's time
-zone: the UTC offset comes from ``zoneinfo`` (once per quarter hour present in a batch), so
-"20:00-06:00" is right across DST changes. A
-zone only counts during its schedule; the side is tracked all the time, so a participant
-already outside when the curfew starts is in violation at their next fix.
+zone, kept as one bit per minute of the week: the UTC offset comes from ``zoneinfo`` (once
+per time zone and quarter hour present in a batch), so "20:00-06:00" is right across DST
+changes. A zone only counts during its schedule; the side is tracked all the time, so a
+participant already outside when the curfew starts is in violation at their next fix.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -140,8 +145,10 @@ class SlotState:
     violating: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
+    """A tuple, not a dataclass: a busy batch creates hundreds, and a tuple is built in a
+    fraction of a frozen dataclass's time."""
+
     participant_id: int
     zone_id: int
     kind: TransitionKind
@@ -167,6 +174,11 @@ class Prepared:
     boundary: Any | None
     radius_m: float
     bounds: tuple[float, float, float, float]  # x0, y0, x1, y1 in metres
+
+    @property
+    def numbers(self) -> tuple[float, ...]:
+        """lon0, lat0, kx, radius, x0, y0, x1, y1: the slot columns ``compile_zones`` reads."""
+        return (self.lon0, self.lat0, self.kx, self.radius_m, *self.bounds)
 
 
 def _prepare(geometry: Mapping[str, Any]) -> Prepared:
@@ -267,18 +279,24 @@ class ZoneSet:
     slot_to: FloatArray
     slot_polygon: npt.NDArray[np.object_]
     slot_boundary: npt.NDArray[np.object_]
-    slot_schedule_group: IntArray  # -1: always in force; else an index into schedule_groups
-    schedule_groups: list[tuple[ZoneInfo, tuple[Interval, ...]]]
+    slot_schedule: IntArray  # -1: always in force; else a row of week_masks
+    slot_time_zone: IntArray  # index into time_zones
+    week_masks: npt.NDArray[np.uint8]  # one packed bit per minute of the week, Monday 00:00 on
+    time_zones: list[ZoneInfo]
     slot_zone_kind: list[str]
     participants: IntArray  # sorted unique participant ids
     offsets: IntArray  # slots of participants[i] are offsets[i]:offsets[i+1]
-    table: FloatArray = field(init=False)
+    box: FloatArray = field(init=False)  # per slot: lon_lo, lon_hi, lat_lo, lat_hi (degrees)
     row_of: IntArray = field(init=False)  # participant id -> index into participants, or -1
     side: npt.NDArray[np.int8] = field(init=False)
     since: FloatArray = field(init=False)
     last_t: FloatArray = field(init=False)
     consecutive: IntArray = field(init=False)
     violating: BoolArray = field(init=False)
+    # The side while nothing else is going on (not violating, no wrong-side run), else -1:
+    # a pair whose fix finds its slot settled on the same side, and is not judged, changes
+    # only the slot's last fix time, so the state machine skips it with one comparison.
+    settled: npt.NDArray[np.int8] = field(init=False)
 
     def __post_init__(self) -> None:
         n = len(self.slot_zone_id)
@@ -290,28 +308,28 @@ class ZoneSet:
         self.row_of = np.full(size, -1, dtype=np.int32)
         if size:
             self.row_of[self.participants] = np.arange(len(self.participants), dtype=np.int32)
-        flags = self.slot_circle * _CIRCLE + self.slot_exclusion * _EXCLUSION
-        self.table = np.column_stack(
+        # The metric bounding box taken back to degrees (padded far beyond rounding), so the
+        # first test of a pair needs neither projection nor anything but four comparisons:
+        # nearly every fix is far from nearly every zone of its participant.
+        pad = 1e-9
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kx = np.where(self.slot_kx > 0, self.slot_kx, np.nan)
+            lon_lo = np.where(np.isnan(kx), -np.inf, self.slot_lon0 + self.slot_x0 / kx - pad)
+            lon_hi = np.where(np.isnan(kx), np.inf, self.slot_lon0 + self.slot_x1 / kx + pad)
+        self.box = np.column_stack(
             (
-                self.slot_lon0,
-                self.slot_lat0,
-                self.slot_kx,
-                self.slot_x0,
-                self.slot_x1,
-                self.slot_y0,
-                self.slot_y1,
-                self.slot_radius,
-                self.slot_buffer,
-                self.slot_from,
-                self.slot_to,
-                flags.astype(np.float64),
+                lon_lo,
+                lon_hi,
+                self.slot_lat0 + self.slot_y0 / M_PER_DEG - pad,
+                self.slot_lat0 + self.slot_y1 / M_PER_DEG + pad,
             )
-        ).reshape(n, 12)
+        ).reshape(n, 4)
         self.side = np.zeros(n, dtype=np.int8)
         self.since = np.full(n, np.nan)
         self.last_t = np.full(n, -np.inf)
         self.consecutive = np.zeros(n, dtype=np.int64)
         self.violating = np.zeros(n, dtype=np.bool_)
+        self.settled = np.zeros(n, dtype=np.int8)
 
     def __len__(self) -> int:
         return len(self.slot_zone_id)
@@ -322,6 +340,44 @@ class ZoneSet:
         self.last_t[slot] = _epoch(state.last_fix_at, -np.inf)
         self.consecutive[slot] = state.consecutive
         self.violating[slot] = state.violating
+        quiet = not state.violating and state.consecutive == 0
+        self.settled[slot] = self.side[slot] if quiet else -1
+
+    def slots_of(self, participant_ids: IntArray) -> IntArray:
+        """Every slot of these participants (each participant once, in slot order)."""
+        ids = np.unique(participant_ids)
+        found = np.searchsorted(self.participants, ids)
+        inside = found < len(self.participants)
+        found, ids = found[inside], ids[inside]
+        rows = found[self.participants[found] == ids]
+        return _runs(self.offsets[rows], self.offsets[rows + 1] - self.offsets[rows])
+
+    def states_reset(self, slots: IntArray) -> None:
+        """Forget what these slots knew (before the state kept elsewhere is loaded)."""
+        self.side[slots] = SIDE_UNKNOWN
+        self.since[slots] = np.nan
+        self.last_t[slots] = -np.inf
+        self.consecutive[slots] = 0
+        self.violating[slots] = False
+        self.settled[slots] = SIDE_UNKNOWN
+
+    def states_load(
+        self,
+        slots: IntArray,
+        *,
+        side: npt.NDArray[np.int8],
+        since: FloatArray,
+        last_t: FloatArray,
+        consecutive: IntArray,
+        violating: BoolArray,
+    ) -> None:
+        """``state_set`` for many slots at once (epochs: NaN for "never")."""
+        self.side[slots] = side
+        self.since[slots] = since
+        self.last_t[slots] = np.where(np.isnan(last_t), -np.inf, last_t)
+        self.consecutive[slots] = consecutive
+        self.violating[slots] = violating
+        self.settled[slots] = np.where(violating | (consecutive != 0), -1, side)
 
     def state_get(self, slot: int) -> SlotState:
         return SlotState(
@@ -333,50 +389,106 @@ class ZoneSet:
         )
 
 
+def _runs(starts: IntArray, counts: IntArray) -> IntArray:
+    """The concatenation of ``arange(start, start + count)`` for each pair."""
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return np.arange(int(counts.sum()), dtype=np.int64) + shift
+
+
 def _datetime(epoch: float) -> datetime | None:
     return None if not math.isfinite(epoch) else datetime.fromtimestamp(epoch, UTC)
 
 
+MINUTES_PER_WEEK = 7 * 24 * 60
+
+
+def _week_mask(intervals: tuple[Interval, ...]) -> npt.NDArray[np.uint8]:
+    """The schedule as one bit per minute of the week (Monday 00:00 first), packed: a
+    batch's schedule test is then one lookup per pair, whatever the intervals."""
+    minutes = np.zeros(MINUTES_PER_WEEK, dtype=np.bool_)
+    for interval in intervals:
+        for day in interval.days:
+            start = day * 1440
+            if interval.start_min < interval.end_min:
+                minutes[start + interval.start_min : start + interval.end_min] = True
+            else:
+                minutes[start + interval.start_min : start + 1440] = True
+                after = (day + 1) % 7 * 1440
+                minutes[after : after + interval.end_min] = True
+    return np.packbits(minutes)
+
+
 def compile_zones(assignments: Sequence[Assignment], cache: GeometryCache) -> ZoneSet:
-    """Lay the assignments out as slots (grouped by participant) with prepared geometry."""
+    """Lay the assignments out as slots (grouped by participant) with prepared geometry.
+
+    Runs for every batch the gateway stores, so each slot is read in one pass into rows
+    of numbers that numpy turns into columns at once."""
     ordered = sorted(assignments, key=lambda a: (a.participant_id, a.zone.id))
+    n = len(ordered)
     prepared = [cache.get(a.zone) for a in ordered]
-    pids = np.fromiter((a.participant_id for a in ordered), dtype=np.int64, count=len(ordered))
-    participants, starts = np.unique(pids, return_index=True)
-    groups: dict[tuple[str, tuple[Interval, ...]], int] = {}
-
-    def group(a: Assignment) -> int:
-        if not a.zone.schedule:
-            return -1
-        return groups.setdefault((a.time_zone, a.zone.schedule), len(groups))
-
-    polygons = np.empty(len(ordered), dtype=object)
-    boundaries = np.empty(len(ordered), dtype=object)
+    schedules: dict[tuple[Interval, ...], int] = {}
+    time_zones: dict[str, int] = {}
+    ints = np.array(
+        [
+            (
+                a.participant_id,
+                a.zone.id,
+                a.zone.kind == EXCLUSION,
+                p.polygon is None,
+                schedules.setdefault(a.zone.schedule, len(schedules)) if a.zone.schedule else -1,
+                time_zones.setdefault(a.time_zone, len(time_zones)),
+            )
+            for a, p in zip(ordered, prepared, strict=True)
+        ],
+        dtype=np.int64,
+    ).reshape(n, 6)
+    floats = np.array(
+        [
+            (
+                *p.numbers,
+                a.zone.buffer_m,
+                _epoch(a.zone.active_from, -np.inf),
+                _epoch(a.zone.active_to, np.inf),
+            )
+            for a, p in zip(ordered, prepared, strict=True)
+        ],
+        dtype=np.float64,
+    ).reshape(n, 11)
+    polygons = np.empty(n, dtype=object)
+    boundaries = np.empty(n, dtype=object)
     polygons[:] = [p.polygon for p in prepared]
     boundaries[:] = [p.boundary for p in prepared]
+    masks = [_week_mask(intervals) for intervals in schedules]
+    pids = np.ascontiguousarray(ints[:, 0])
+    participants, starts = np.unique(pids, return_index=True)
+    column = [np.ascontiguousarray(floats[:, i]) for i in range(11)]
     return ZoneSet(
         slot_participant=pids,
-        slot_zone_id=np.fromiter((a.zone.id for a in ordered), dtype=np.int64, count=len(ordered)),
-        slot_exclusion=np.array([a.zone.kind == EXCLUSION for a in ordered], dtype=np.bool_),
-        slot_circle=np.array([p.polygon is None for p in prepared], dtype=np.bool_),
-        slot_lon0=np.array([p.lon0 for p in prepared], dtype=np.float64),
-        slot_lat0=np.array([p.lat0 for p in prepared], dtype=np.float64),
-        slot_kx=np.array([p.kx for p in prepared], dtype=np.float64),
-        slot_radius=np.array([p.radius_m for p in prepared], dtype=np.float64),
-        slot_x0=np.array([p.bounds[0] for p in prepared], dtype=np.float64),
-        slot_y0=np.array([p.bounds[1] for p in prepared], dtype=np.float64),
-        slot_x1=np.array([p.bounds[2] for p in prepared], dtype=np.float64),
-        slot_y1=np.array([p.bounds[3] for p in prepared], dtype=np.float64),
-        slot_buffer=np.array([a.zone.buffer_m for a in ordered], dtype=np.float64),
-        slot_from=np.array([_epoch(a.zone.active_from, -np.inf) for a in ordered]),
-        slot_to=np.array([_epoch(a.zone.active_to, np.inf) for a in ordered]),
+        slot_zone_id=np.ascontiguousarray(ints[:, 1]),
+        slot_exclusion=ints[:, 2].astype(np.bool_),
+        slot_circle=ints[:, 3].astype(np.bool_),
+        slot_lon0=column[0],
+        slot_lat0=column[1],
+        slot_kx=column[2],
+        slot_radius=column[3],
+        slot_x0=column[4],
+        slot_y0=column[5],
+        slot_x1=column[6],
+        slot_y1=column[7],
+        slot_buffer=column[8],
+        slot_from=column[9],
+        slot_to=column[10],
         slot_polygon=polygons,
         slot_boundary=boundaries,
-        slot_schedule_group=np.array([group(a) for a in ordered], dtype=np.int64),
-        schedule_groups=[(ZoneInfo(tz), intervals) for tz, intervals in groups],
+        slot_schedule=np.ascontiguousarray(ints[:, 4]),
+        slot_time_zone=np.ascontiguousarray(ints[:, 5]),
+        week_masks=(
+            np.stack(masks) if masks else np.zeros((0, MINUTES_PER_WEEK // 8), dtype=np.uint8)
+        ),
+        time_zones=[ZoneInfo(tz) for tz in time_zones],
         slot_zone_kind=[a.zone.kind for a in ordered],
         participants=participants.astype(np.int64),
-        offsets=np.append(starts, len(ordered)).astype(np.int64),
+        offsets=np.append(starts, n).astype(np.int64),
     )
 
 
@@ -384,37 +496,48 @@ _OFFSET_STEP_S = 900.0  # UTC offsets change only on quarter hours (all current 
 
 
 def _in_schedule(zones: ZoneSet, pair_slot: IntArray, t: FloatArray) -> BoolArray:
-    """Whether each pair's zone is in force at its fix's time. Vectorised per (time zone,
-    schedule) group: the zone's UTC offset is looked up once per quarter hour present in
-    the batch (``zoneinfo``, so DST is right), then weekday and minute of local wall-clock
-    time are plain arithmetic."""
+    """Whether each pair's zone is in force at its fix's time. The zone's UTC offset is
+    looked up once per time zone and quarter hour present in the batch (``zoneinfo``, so DST
+    is right); the minute of the local week is then plain arithmetic and the schedule one
+    bit lookup."""
     out = np.ones(len(pair_slot), dtype=np.bool_)
-    group_of_pair = zones.slot_schedule_group[pair_slot]
-    present = np.bincount(group_of_pair + 1, minlength=len(zones.schedule_groups) + 1)[1:]
-    for g in np.flatnonzero(present):
-        tz, intervals = zones.schedule_groups[int(g)]
-        idx = np.flatnonzero(group_of_pair == g)
-        buckets, inverse = np.unique(np.floor(t[idx] / _OFFSET_STEP_S), return_inverse=True)
-        offsets = np.array(
-            [_utc_offset_s(tz, float(b) * _OFFSET_STEP_S) for b in buckets], dtype=np.float64
-        )
-        local = t[idx] + offsets[inverse]
-        days = np.floor(local / 86_400.0)
-        weekday = ((days + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday (3)
-        minute = np.floor((local - days * 86_400.0) / 60.0)
-        covered = np.zeros(len(idx), dtype=np.bool_)
-        for interval in intervals:
-            on_day = np.array([d in interval.days for d in range(7)], dtype=np.bool_)
-            if interval.start_min < interval.end_min:
-                covered |= (
-                    on_day[weekday] & (minute >= interval.start_min) & (minute < interval.end_min)
-                )
-            else:
-                covered |= (on_day[weekday] & (minute >= interval.start_min)) | (
-                    on_day[(weekday - 1) % 7] & (minute < interval.end_min)
-                )
-        out[idx] = covered
+    schedule = zones.slot_schedule[pair_slot]
+    idx = np.flatnonzero(schedule >= 0)
+    if not len(idx):
+        return out
+    tt = t[idx]
+    local = tt + _utc_offsets(zones.time_zones, zones.slot_time_zone[pair_slot[idx]], tt)
+    days = np.floor(local / 86_400.0)
+    minute = np.clip(np.floor((local - days * 86_400.0) / 60.0), 0, 1439)
+    week_minute = (((days + 3) % 7) * 1440 + minute).astype(np.int64)  # 1970-01-01: Thursday
+    packed = zones.week_masks[schedule[idx], week_minute >> 3]
+    out[idx] = (packed >> (7 - (week_minute & 7)).astype(np.uint8)) & 1 == 1
     return out
+
+
+def _utc_offsets(time_zones: list[ZoneInfo], tz_index: IntArray, t: FloatArray) -> FloatArray:
+    """UTC offset in seconds of each ``t`` in its time zone, one ``zoneinfo`` call per time
+    zone and quarter hour (a batch spans a few minutes: a short table per time zone)."""
+    out = np.empty(len(t), dtype=np.float64)
+    buckets = np.floor(t / _OFFSET_STEP_S).astype(np.int64)
+    present = np.flatnonzero(np.bincount(tz_index, minlength=len(time_zones)))
+    for z in present.tolist():
+        sel = slice(None) if len(present) == 1 else np.flatnonzero(tz_index == z)
+        b = buckets[sel]
+        low, high = int(b.min()), int(b.max())
+        if high - low < 256:
+            table = np.array([_bucket_offset(time_zones[z], k) for k in range(low, high + 1)])
+            out[sel] = table[b - low]
+        else:
+            keys, inverse = np.unique(b, return_inverse=True)
+            table = np.array([_bucket_offset(time_zones[z], int(k)) for k in keys])
+            out[sel] = table[inverse]
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _bucket_offset(tz: ZoneInfo, bucket: int) -> float:
+    return _utc_offset_s(tz, bucket * _OFFSET_STEP_S)
 
 
 def _utc_offset_s(tz: ZoneInfo, epoch: float) -> float:
@@ -424,80 +547,106 @@ def _utc_offset_s(tz: ZoneInfo, epoch: float) -> float:
 
 def _pairs(zones: ZoneSet, fixes: FixArrays) -> tuple[IntArray, IntArray]:
     """(fix index, slot index) for every fix and every slot of its participant."""
+    pair_fix, pair_slot, _ = _expand(zones, fixes)
+    return pair_fix, pair_slot
+
+
+def _expand(zones: ZoneSet, fixes: FixArrays) -> tuple[IntArray, IntArray, bool]:
+    """``_pairs``, and whether any participant has more than one fix in the batch."""
     pids = fixes.participant_id
-    if len(zones.row_of):
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(pids) or not len(zones.participants):
+        return empty, empty, False
+    if len(zones.row_of) and pids.min() >= 0 and pids.max() < len(zones.row_of):
+        row = zones.row_of[pids].astype(np.int64)
+    elif len(zones.row_of):
         in_range = (pids >= 0) & (pids < len(zones.row_of))
-        row = np.where(in_range, zones.row_of[np.where(in_range, pids, 0)], -1)
+        row = np.full(len(pids), -1, dtype=np.int64)
+        row[in_range] = zones.row_of[pids[in_range]]
     else:
         found = np.searchsorted(zones.participants, pids)
-        clipped = np.minimum(found, max(len(zones.participants) - 1, 0))
-        hit = (found < len(zones.participants)) & (zones.participants[clipped] == pids)
-        row = np.where(hit, found, -1) if len(zones.participants) else np.full(len(pids), -1)
-    known = row >= 0
-    idx = np.maximum(row, 0)
-    fix_index = np.flatnonzero(known)
-    starts = zones.offsets[idx[fix_index]]
-    counts = zones.offsets[idx[fix_index] + 1] - starts
+        clipped = np.minimum(found, len(zones.participants) - 1)
+        row = np.where(zones.participants[clipped] == pids, clipped, -1)
+    fix_index = np.flatnonzero(row >= 0)
+    known = row if len(fix_index) == len(row) else row[fix_index]
+    if not len(known):
+        return empty, empty, False
+    repeated = bool(np.bincount(known, minlength=len(zones.participants)).max() > 1)
+    starts = zones.offsets[known]
+    counts = zones.offsets[known + 1] - starts
+    if counts.min() == counts.max():  # the usual case: everyone has as many zones
+        per = int(counts[0])
+        pair_fix = np.repeat(fix_index, per)
+        pair_slot = (starts[:, None] + np.arange(per)).ravel()
+        return pair_fix, pair_slot, repeated
     pair_fix = np.repeat(fix_index, counts)
-    run_start = np.repeat(np.cumsum(counts) - counts, counts)
-    pair_slot = np.repeat(starts, counts) + (np.arange(len(pair_fix)) - run_start)
-    return pair_fix.astype(np.int64), pair_slot.astype(np.int64)
+    # slot = start of the participant's run + position within the run
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    pair_slot = np.arange(len(pair_fix), dtype=np.int64) + shift
+    return pair_fix, pair_slot, repeated
 
 
-# Columns of ``ZoneSet.table``: one row per slot, so a batch gathers everything it needs
-# about its pairs' zones in a single fancy-indexing pass.
-_LON0, _LAT0, _KX, _X0, _X1, _Y0, _Y1, _RADIUS, _BUFFER, _FROM, _TO, _FLAGS = range(12)
-_CIRCLE, _EXCLUSION = 1, 2
+def _plane(
+    zones: ZoneSet, slots: IntArray, lon: FloatArray, lat: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Points in each slot's zone's local metric plane (metres east, north of its centre)."""
+    x = (lon - zones.slot_lon0[slots]) * zones.slot_kx[slots]
+    y = (lat - zones.slot_lat0[slots]) * M_PER_DEG
+    return x, y
 
 
 def evaluate(zones: ZoneSet, fixes: FixArrays, *, consecutive: int) -> list[Transition]:
     """Run one batch through the zones, updating ``zones``' state in place.
 
     ``consecutive`` is how many wrong-side fixes in a row make a violation when none of them
-    is wholly (accuracy circle + buffer) on the wrong side."""
-    pair_fix, pair_slot = _pairs(zones, fixes)
-    if len(pair_fix) == 0:
-        return []
-    row = zones.table[pair_slot]
-    t = fixes.t[pair_fix]
-    active = (t >= row[:, _FROM]) & (t < row[:, _TO])
-    flags = row[:, _FLAGS].astype(np.int8)
-    circle = (flags & _CIRCLE).astype(np.bool_)
-    exclusion = (flags & _EXCLUSION).astype(np.bool_)
+    is wholly (accuracy circle + buffer) on the wrong side.
 
-    x = (fixes.lon[pair_fix] - row[:, _LON0]) * row[:, _KX]
-    y = (fixes.lat[pair_fix] - row[:, _LAT0]) * M_PER_DEG
-    # Distance to the zone's bounding box: zero inside it; beyond it, a lower bound of the
-    # distance to the zone. Most pairs are far from most zones and never reach GEOS.
-    box_d = np.hypot(
-        np.maximum(np.maximum(row[:, _X0] - x, x - row[:, _X1]), 0),
-        np.maximum(np.maximum(row[:, _Y0] - y, y - row[:, _Y1]), 0),
+    Work shrinks at each step: every pair gets the degree bounding-box test; only pairs in
+    the box are projected and tested exactly (circles by distance, polygons by one
+    element-wise ``contains_xy``); only wrong-side pairs get the dates and the schedule;
+    only wrong-side pairs in force get the accuracy rule."""
+    pair_fix, pair_slot, repeated = _expand(zones, fixes)
+    n = len(pair_fix)
+    if n == 0:
+        return []
+    lon = fixes.lon[pair_fix]
+    lat = fixes.lat[pair_fix]
+    box = np.take(zones.box, pair_slot, axis=0)
+    inbox = np.flatnonzero(
+        (lon >= box[:, 0]) & (lon <= box[:, 1]) & (lat >= box[:, 2]) & (lat <= box[:, 3])
     )
-    centre_d = np.hypot(x, y)
-    inside = circle & (centre_d <= row[:, _RADIUS])
-    probe = np.flatnonzero(~circle & (box_d == 0))
-    if len(probe):
-        inside[probe] = shapely.contains_xy(
-            zones.slot_polygon[pair_slot[probe]], x[probe], y[probe]
-        )
+    inside = np.zeros(n, dtype=np.bool_)
+    if len(inbox):
+        slots = pair_slot[inbox]
+        x, y = _plane(zones, slots, lon[inbox], lat[inbox])
+        hit = np.hypot(x, y) <= zones.slot_radius[slots]
+        polygon = np.flatnonzero(~zones.slot_circle[slots])
+        if len(polygon):
+            hit[polygon] = shapely.contains_xy(
+                zones.slot_polygon[slots[polygon]], x[polygon], y[polygon]
+            )
+        inside[inbox] = hit
 
     # Outside its dates or its schedule a zone does not count (and a violation it had
     # ends), but the side is still tracked, so the first fix once it counts again decides.
-    counts = active & _in_schedule(zones, pair_slot, t)
-    wrong = inside == exclusion
-    margin = fixes.accuracy_m[pair_fix] + row[:, _BUFFER]
-    judged = wrong & counts
-    # Wholly on the wrong side: the accuracy circle plus buffer does not reach the boundary.
-    certain = judged & np.where(circle, np.abs(centre_d - row[:, _RADIUS]) > margin, box_d > margin)
-    near = np.flatnonzero(judged & ~circle & (box_d <= margin))
-    if len(near):
-        points = shapely.points(x[near], y[near])
-        certain[near] = ~shapely.dwithin(zones.slot_boundary[pair_slot[near]], points, margin[near])
+    t = fixes.t[pair_fix]
+    wrong = np.flatnonzero(inside == zones.slot_exclusion[pair_slot])
+    slots = pair_slot[wrong]
+    tw = t[wrong]
+    in_force = (tw >= zones.slot_from[slots]) & (tw < zones.slot_to[slots])
+    in_force &= _in_schedule(zones, slots, tw)
+    judged_idx = wrong[in_force]
+    judged = np.zeros(n, dtype=np.bool_)
+    judged[judged_idx] = True
+    certain = np.zeros(n, dtype=np.bool_)
+    if len(judged_idx):
+        certain[judged_idx] = _wholly_wrong(
+            zones, pair_slot[judged_idx], fixes, pair_fix[judged_idx]
+        )
 
-    columns = _Pairs(pair_slot, pair_fix, t, inside, wrong, certain, counts)
-    per_slot = np.bincount(pair_slot, minlength=len(zones))
-    if per_slot.max() == 1:  # the usual batch: at most one fix per device
-        return _step(zones, np.arange(len(pair_slot)), columns, fixes, consecutive)
+    pairs = _Pairs(pair_slot, pair_fix, t, inside, judged, certain)
+    if not repeated:  # the usual batch: at most one fix per device
+        return _step(zones, None, pairs, fixes, consecutive)
     order = np.lexsort((t, pair_slot))
     sorted_slot = pair_slot[order]
     first = np.ones(len(order), dtype=np.bool_)
@@ -506,8 +655,29 @@ def evaluate(zones: ZoneSet, fixes: FixArrays, *, consecutive: int) -> list[Tran
     rank = np.arange(len(order)) - group_start
     transitions: list[Transition] = []
     for k in range(int(rank.max()) + 1):
-        transitions.extend(_step(zones, order[rank == k], columns, fixes, consecutive))
+        transitions.extend(_step(zones, order[rank == k], pairs, fixes, consecutive))
     return transitions
+
+
+def _wholly_wrong(zones: ZoneSet, slots: IntArray, fixes: FixArrays, fix: IntArray) -> BoolArray:
+    """The accuracy rule for wrong-side pairs: a *certain* violation when the fix is not
+    within ``accuracy + buffer`` metres of the boundary. Circles: distance arithmetic;
+    polygons: the bounding box settles those far from it, ``shapely.dwithin`` the rest."""
+    x, y = _plane(zones, slots, fixes.lon[fix], fixes.lat[fix])
+    margin = fixes.accuracy_m[fix] + zones.slot_buffer[slots]
+    circle = zones.slot_circle[slots]
+    box_d = np.hypot(
+        np.maximum(np.maximum(zones.slot_x0[slots] - x, x - zones.slot_x1[slots]), 0),
+        np.maximum(np.maximum(zones.slot_y0[slots] - y, y - zones.slot_y1[slots]), 0),
+    )
+    certain = np.where(
+        circle, np.abs(np.hypot(x, y) - zones.slot_radius[slots]) > margin, box_d > margin
+    )
+    near = np.flatnonzero(~circle & (box_d <= margin))
+    if len(near):
+        points = shapely.points(x[near], y[near])
+        certain[near] = ~shapely.dwithin(zones.slot_boundary[slots[near]], points, margin[near])
+    return certain
 
 
 @dataclass(slots=True)
@@ -516,64 +686,74 @@ class _Pairs:
     fix: IntArray
     t: FloatArray
     inside: BoolArray
-    wrong: BoolArray
-    certain: BoolArray
-    counts: BoolArray
+    judged: BoolArray  # on the wrong side while the zone is in force
+    certain: BoolArray  # ... and wholly so (accuracy circle + buffer)
 
 
 def _step(
-    zones: ZoneSet, sel: IntArray, pairs: _Pairs, fixes: FixArrays, consecutive: int
+    zones: ZoneSet, sel: IntArray | None, pairs: _Pairs, fixes: FixArrays, consecutive: int
 ) -> list[Transition]:
-    """One round: at most one pair per slot, all applied at once."""
-    slots = pairs.slot[sel]
-    tt = pairs.t[sel]
+    """One round: at most one pair per slot (``sel``; None: every pair), applied at once."""
+    if sel is None:
+        slots, tt, inside, judged = pairs.slot, pairs.t, pairs.inside, pairs.judged
+    else:
+        slots, tt = pairs.slot[sel], pairs.t[sel]
+        inside, judged = pairs.inside[sel], pairs.judged[sel]
     fresh = tt > zones.last_t[slots]
     if not fresh.all():
-        sel, slots, tt = sel[fresh], slots[fresh], tt[fresh]
-    if len(sel) == 0:
+        slots, tt, inside, judged = slots[fresh], tt[fresh], inside[fresh], judged[fresh]
+        sel = np.flatnonzero(fresh) if sel is None else sel[fresh]
+    if len(slots) == 0:
         return []
-    new_side = np.where(pairs.inside[sel], SIDE_INSIDE, SIDE_OUTSIDE).astype(np.int8)
-    old_side = zones.side[slots]
-    moved = new_side != old_side
-    violating_wrong = pairs.wrong[sel] & pairs.counts[sel]
-    run = np.where(violating_wrong, zones.consecutive[slots] + 1, 0)
-    was = zones.violating[slots]
-    now = np.where(
-        was, violating_wrong, violating_wrong & (pairs.certain[sel] | (run >= consecutive))
-    )
-
-    zones.since[slots] = np.where(moved, tt, zones.since[slots])
-    zones.side[slots] = new_side
     zones.last_t[slots] = tt
+    new_side = (SIDE_OUTSIDE - inside).astype(np.int8)
+    busy = np.flatnonzero(judged | (zones.settled[slots] != new_side))
+    sel = busy if sel is None else sel[busy]
+    slots, tt, new_side, judged = slots[busy], tt[busy], new_side[busy], judged[busy]
+    old_side = zones.side[slots]
+    moved = np.flatnonzero(new_side != old_side)
+    old_run = zones.consecutive[slots]
+    run = np.where(judged, old_run + 1, 0)
+    was = zones.violating[slots]
+    now = judged & (was | pairs.certain[sel] | (run >= consecutive))
+
+    zones.since[slots[moved]] = tt[moved]
+    zones.side[slots[moved]] = new_side[moved]
     zones.consecutive[slots] = run
     zones.violating[slots] = now
+    zones.settled[slots] = np.where(judged, -1, new_side)  # not judged: no run, no violation
+    flipped = np.flatnonzero(now != was)
 
-    out: list[Transition] = []
+    known = old_side[moved] != SIDE_UNKNOWN
+    entering = new_side[moved] == SIDE_INSIDE
     events = (
-        ("entered", moved & (old_side != SIDE_UNKNOWN) & (new_side == SIDE_INSIDE)),
-        ("left", moved & (old_side != SIDE_UNKNOWN) & (new_side == SIDE_OUTSIDE)),
-        ("violation", now & ~was),
-        ("cleared", was & ~now),
+        ("entered", moved[known & entering]),
+        ("left", moved[known & ~entering]),
+        ("violation", flipped[now[flipped]]),
+        ("cleared", flipped[~now[flipped]]),
     )
-    for kind, mask in events:
-        hit = np.flatnonzero(mask)
+    out: list[Transition] = []
+    for kind, hit in events:
         if not len(hit):
             continue
         fix = pairs.fix[sel[hit]]
         slot = slots[hit]
-        columns = zip(
-            zones.slot_participant[slot].tolist(),
-            zones.slot_zone_id[slot].tolist(),
-            tt[hit].tolist(),
-            fixes.lat[fix].tolist(),
-            fixes.lon[fix].tolist(),
-            fixes.accuracy_m[fix].tolist(),
-            slot.tolist(),
-            strict=True,
-        )
+        kinds = [zones.slot_zone_kind[s] for s in slot.tolist()]
         out.extend(
-            Transition(pid, zid, kind, epoch, lat, lon, acc, zones.slot_zone_kind[s])  # type: ignore[arg-type]
-            for pid, zid, epoch, lat, lon, acc, s in columns
+            map(
+                Transition._make,
+                zip(
+                    zones.slot_participant[slot].tolist(),
+                    zones.slot_zone_id[slot].tolist(),
+                    [kind] * len(hit),
+                    tt[hit].tolist(),
+                    fixes.lat[fix].tolist(),
+                    fixes.lon[fix].tolist(),
+                    fixes.accuracy_m[fix].tolist(),
+                    kinds,
+                    strict=True,
+                ),
+            )
         )
-    out.sort(key=lambda tr: tr.epoch)
+    out.sort(key=attrgetter("epoch"))
     return out

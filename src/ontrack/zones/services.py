@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from shapely import wkt as shapely_wkt
 
 from ontrack.accounts.models import Office, Role, User
@@ -32,7 +34,7 @@ from ontrack.alerts.services import alert_clear, alert_raise
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant
 from ontrack.zones import engine
-from ontrack.zones.models import Side, Zone, ZoneKind, ZoneState
+from ontrack.zones.models import Zone, ZoneKind, ZoneState
 
 logger = logging.getLogger(__name__)
 
@@ -281,77 +283,156 @@ def zone_spec(zone: Zone) -> engine.ZoneSpec:
     )
 
 
-_specs: dict[int, engine.ZoneSpec] = {}
+_specs: dict[int, tuple[int, Any, engine.ZoneSpec]] = {}
 
 
-def _zone_specs(keys: list[tuple[int, int, datetime]]) -> dict[int, engine.ZoneSpec]:
+def _ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """``column`` in ``ids`` as one parameter whatever the count (SQLite allows 999
+    parameters per statement in Django; a batch names thousands of participants)."""
+    if connection.vendor == "postgresql":  # one text value: Django's psycopg binds client-side
+        return f"{column} = ANY(string_to_array(%s, ',')::bigint[])", [",".join(map(str, ids))]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608
+
+
+def _epoch_sql(column: str) -> str:
+    """SQL for a datetime column as float seconds since 1970, exact to the microsecond,
+    computed by the database (NULL stays NULL): no datetime object per row in Python.
+    SQLite keeps "YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC: whole seconds plus the
+    fraction after character 19."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::float8"
+    return f"(CAST(strftime('%%s', {column}) AS REAL) + CAST(substr({column}, 20) AS REAL))"
+
+
+def _db_time(epoch: float) -> Any:
+    """The inverse of ``_epoch_of`` for raw writes: SQLite compares datetimes as text, so a
+    raw write must use the ORM's format exactly (naive UTC); PostgreSQL takes it aware."""
+    value = datetime.fromtimestamp(epoch, UTC)
+    if connection.vendor == "postgresql":
+        return value
+    return value.replace(tzinfo=None).isoformat(" ")
+
+
+def _zone_rows(
+    participant_ids: Sequence[int],
+) -> tuple[dict[int, str], list[tuple[int, int, str, int]]]:
+    """The participants' time zones, and (zone id, version, updated_at, participant id) of
+    every zone in force for them, own or attached. Raw reads: this runs for every stored
+    batch; updated_at comes as text, since it is only compared for equality."""
+    where, params = _ids_clause("participant_id", participant_ids)
+    by_id, _ = _ids_clause("id", participant_ids)
+    zone_table = Zone._meta.db_table
+    attached_table = Zone.attached.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, time_zone FROM {Participant._meta.db_table} WHERE {by_id}",  # noqa: S608
+            params,
+        )
+        time_zones = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT id, version, CAST(updated_at AS TEXT), participant_id "  # noqa: S608
+            f"FROM {zone_table} WHERE {where}",
+            params,
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT a.zone_id, z.version, CAST(z.updated_at AS TEXT), a.participant_id "  # noqa: S608
+            f"FROM {attached_table} a JOIN {zone_table} z ON z.id = a.zone_id "
+            f"WHERE a.{where}",
+            params,
+        )
+        rows += cursor.fetchall()
+    return time_zones, rows
+
+
+class _Registry:
+    """This process's compiled zones for every participant it has seen, kept between
+    batches and recompiled only when a batch brings a participant it does not know or
+    whose zones (id, version, last edit) or time zone changed. Only geometry and rules are
+    kept here: the state is always read from the database (another gateway worker may have
+    moved it), and the slots of a batch are reset before that read."""
+
+    def __init__(self) -> None:
+        self.signatures: dict[int, tuple[str, tuple[tuple[int, int, str], ...]]] = {}
+        self.assignments: dict[int, list[engine.Assignment]] = {}
+        self.zone_set = engine.compile_zones([], _cache)
+
+    def zone_set_for(self, participant_ids: Sequence[int]) -> engine.ZoneSet:
+        time_zones, rows = _zone_rows(participant_ids)
+        zones_of: dict[int, list[tuple[int, int, str]]] = {}
+        for pk, version, updated, pid in rows:
+            zones_of.setdefault(pid, []).append((pk, version, updated))
+        changed = []
+        for pid in participant_ids:
+            signature = (time_zones.get(pid, "UTC"), tuple(sorted(zones_of.get(pid, ()))))
+            if self.signatures.get(pid) != signature:
+                changed.append((pid, signature))
+        if not changed:
+            return self.zone_set
+        specs = _zone_specs([key for _, (_, keys) in changed for key in keys])
+        for pid, (time_zone, keys) in changed:
+            self.signatures[pid] = (time_zone, keys)
+            self.assignments[pid] = [
+                engine.Assignment(pid, specs[pk], time_zone) for pk, _, _ in keys if pk in specs
+            ]
+        self.zone_set = engine.compile_zones(
+            [a for assignments in self.assignments.values() for a in assignments], _cache
+        )
+        return self.zone_set
+
+
+def _zone_specs(keys: Sequence[tuple[int, int, str]]) -> dict[int, engine.ZoneSpec]:
     """Engine specs for (id, version, updated_at) keys: a zone's JSON is read and parsed
     only when it is new or was edited since this process last saw it."""
-    stale = [
-        pk
-        for pk, version, updated in keys
-        if (hit := _specs.get(pk)) is None
-        or (hit.version, hit.stamp) != (version, updated.timestamp())
-    ]
-    for zone in Zone.objects.filter(pk__in=stale):
-        _specs[zone.pk] = zone_spec(zone)
-    return {pk: _specs[pk] for pk, _, _ in keys}
+    stale = sorted(
+        {
+            pk
+            for pk, version, updated in keys
+            if _specs.get(pk, (None, None))[:2] != (version, updated)
+        }
+    )
+    seen = {pk: (version, updated) for pk, version, updated in keys}
+    for start in range(0, len(stale), 900):  # SQLite's parameter limit
+        for zone in Zone.objects.filter(pk__in=stale[start : start + 900]):
+            _specs[zone.pk] = (*seen[zone.pk], zone_spec(zone))
+    return {pk: _specs[pk][2] for pk, _, _ in keys if pk in _specs}
 
 
-def _assignments(participant_ids: Iterable[int]) -> list[engine.Assignment]:
-    ids = set(participant_ids)
-    time_zones = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "time_zone"))
-    rows = list(
-        Zone.objects.filter(participant_id__in=ids).values_list(
-            "pk", "version", "updated_at", "participant_id"
-        )
-    )
-    attached: dict[int, list[int]] = {}
-    for zone_id, pid in Zone.attached.through.objects.filter(participant_id__in=ids).values_list(
-        "zone_id", "participant_id"
-    ):
-        attached.setdefault(zone_id, []).append(pid)
-    rows += Zone.objects.filter(pk__in=attached).values_list(
-        "pk", "version", "updated_at", "participant_id"
-    )
-    specs = _zone_specs([(pk, version, updated) for pk, version, updated, _ in rows])
-    out: list[engine.Assignment] = []
-    for pk, _, _, owner in rows:
-        owners = [owner] if owner is not None else attached.get(pk, [])
-        out.extend(engine.Assignment(pid, specs[pk], time_zones.get(pid, "UTC")) for pid in owners)
-    return out
+_registry = _Registry()
 
 
 def zone_fixes_evaluate(fixes: Sequence[FixLike]) -> list[Transition]:
     """Run stored fixes through their participants' zones: update and persist ZoneState,
     raise an alert when a violation starts and clear it when the person is back on the
-    right side. Returns the transitions (entered, left, violation, cleared)."""
+    right side. Returns the transitions (entered, left, violation, cleared).
+
+    This runs on the gateway's writer for every stored batch, so the reads and writes are
+    raw SQL shaped for it: the state rows of the batch's participants in one read, then
+    one upsert for the slots whose state changed or that are new, and for the rest (nearly
+    all: nothing happened but a newer fix) a narrow update of the last fix time per
+    participant (one statement on PostgreSQL). The zones themselves come from a per-process
+    registry (``_Registry``) that is recompiled only when they change."""
     arrays = engine.FixArrays.from_fixes(fixes)
     if len(arrays.t) == 0:
         return []
-    assignments = _assignments(int(p) for p in set(arrays.participant_id.tolist()))
-    if not assignments:
+    participant_ids = np.unique(arrays.participant_id).tolist()
+    zone_set = _registry.zone_set_for(participant_ids)
+    slots = zone_set.slots_of(arrays.participant_id)
+    if not len(slots):
         return []
-    zone_set = engine.compile_zones(assignments, _cache)
     with transaction.atomic():
-        stored = {
-            (s.participant_id, s.zone_id): s
-            for s in ZoneState.objects.select_for_update().filter(
-                participant_id__in=set(zone_set.slot_participant.tolist()),
-                zone_id__in=set(zone_set.slot_zone_id.tolist()),
-            )
-        }
-        for slot in range(len(zone_set)):
-            row = stored.get(
-                (int(zone_set.slot_participant[slot]), int(zone_set.slot_zone_id[slot]))
-            )
-            if row is not None:
-                zone_set.state_set(slot, _slot_state(row))
-        before = zone_set.last_t.copy()
+        zone_set.states_reset(slots)
+        stored = _states_load(zone_set, participant_ids)
+        before = (
+            zone_set.last_t[slots],
+            zone_set.side[slots],
+            zone_set.consecutive[slots],
+            zone_set.violating[slots],
+        )
         transitions = engine.evaluate(
             zone_set, arrays, consecutive=settings.ONTRACK_ZONE_CONSECUTIVE_FIXES
         )
-        _persist(zone_set, stored, (zone_set.last_t != before).nonzero()[0].tolist())
+        _states_save(zone_set, slots, stored[slots], before)
         _alerts_notify(transitions)
     for tr in transitions:
         logger.info(
@@ -364,36 +445,131 @@ def zone_fixes_evaluate(fixes: Sequence[FixLike]) -> list[Transition]:
     return transitions
 
 
-def _slot_state(row: ZoneState) -> engine.SlotState:
-    return engine.SlotState(
-        side=row.side,
-        since=row.since,
-        last_fix_at=row.last_fix_at,
-        consecutive=row.consecutive_violations,
-        violating=row.violating,
+_STATE_COLUMNS = (
+    "participant_id, zone_id, side, since, last_fix_at, consecutive_violations, violating"
+)
+
+
+def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> npt.NDArray[np.bool_]:
+    """Load the kept state of every slot (locking the rows on PostgreSQL, so two gateway
+    workers never interleave on one participant); returns which slots have a stored row.
+    ``since`` is not read: it is written only when the side changes (see ``_states_save``).
+    Rows become numbers in SQL and arrays in one conversion, matched to slots by a sorted
+    search (slots are ordered by participant, then zone)."""
+    where, params = _ids_clause("participant_id", participant_ids)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT participant_id, zone_id, "  # noqa: S608
+            "CASE side WHEN 'inside' THEN 1 WHEN 'outside' THEN 2 ELSE 0 END, "
+            f"{_epoch_sql('last_fix_at')}, consecutive_violations, "
+            f"CASE WHEN violating THEN 1 ELSE 0 END FROM {ZoneState._meta.db_table} "
+            f"WHERE {where}{lock}",
+            params,
+        )
+        rows = cursor.fetchall()
+    stored = np.zeros(len(zone_set), dtype=np.bool_)
+    if not rows:
+        return stored
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)  # NULL -> NaN
+    slot_keys = zone_set.slot_participant * _KEY_SPAN + zone_set.slot_zone_id
+    keys = table[:, 0].astype(np.int64) * _KEY_SPAN + table[:, 1].astype(np.int64)
+    found = np.minimum(np.searchsorted(slot_keys, keys), len(slot_keys) - 1)
+    hit = slot_keys[found] == keys  # a state of a zone no longer in force is left alone
+    slots, table = found[hit], table[hit]
+    zone_set.states_load(
+        slots,
+        side=table[:, 2].astype(np.int8),
+        since=np.full(len(slots), np.nan),
+        last_t=table[:, 3],
+        consecutive=table[:, 4].astype(np.int64),
+        violating=table[:, 5].astype(np.bool_),
     )
+    stored[slots] = True
+    return stored
 
 
-def _persist(
-    zone_set: engine.ZoneSet, stored: dict[tuple[int, int], ZoneState], slots: list[int]
+_KEY_SPAN = 1 << 31  # (participant, zone) as one sortable int64; ids stay below 2**31
+
+
+def _states_save(
+    zone_set: engine.ZoneSet,
+    batch_slots: npt.NDArray[np.int64],
+    stored: npt.NDArray[np.bool_],
+    before: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    changed: list[ZoneState] = []
-    new: list[ZoneState] = []
-    for slot in slots:
-        key = (int(zone_set.slot_participant[slot]), int(zone_set.slot_zone_id[slot]))
-        state = zone_set.state_get(slot)
-        row = stored.get(key) or ZoneState(participant_id=key[0], zone_id=key[1])
-        row.side = Side(state.side)
-        row.since = state.since
-        row.last_fix_at = state.last_fix_at
-        row.consecutive_violations = state.consecutive
-        row.violating = state.violating
-        (changed if row.pk else new).append(row)
-    fields = ["side", "since", "last_fix_at", "consecutive_violations", "violating"]
-    if changed:
-        ZoneState.objects.bulk_update(changed, fields)
-    if new:
-        ZoneState.objects.bulk_create(new)
+    """Write back what the batch changed. ``since`` was not loaded (NaN): it is set only
+    where the side changed in this batch, and otherwise the stored value is kept."""
+    last_t, side, consecutive, violating = before
+    fresh = zone_set.last_t[batch_slots] != last_t
+    full = fresh & (
+        ~stored
+        | ~np.isnan(zone_set.since[batch_slots])
+        | (zone_set.side[batch_slots] != side)
+        | (zone_set.consecutive[batch_slots] != consecutive)
+        | (zone_set.violating[batch_slots] != violating)
+    )
+    times: dict[float, Any] = {}
+
+    def db_time(epoch: float) -> Any:
+        if not math.isfinite(epoch):
+            return None
+        hit = times.get(epoch)
+        if hit is None:
+            hit = times[epoch] = _db_time(epoch)
+        return hit
+
+    table = ZoneState._meta.db_table
+    with connection.cursor() as cursor:
+        slots = batch_slots[full]
+        if len(slots):
+            cursor.executemany(
+                f"INSERT INTO {table} ({_STATE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+                "ON CONFLICT (participant_id, zone_id) DO UPDATE SET side = excluded.side, "
+                f"since = COALESCE(excluded.since, {table}.since), "
+                "last_fix_at = excluded.last_fix_at, "
+                "consecutive_violations = excluded.consecutive_violations, "
+                "violating = excluded.violating",
+                [
+                    (pid, zid, engine.SIDE_NAMES[code], db_time(since), db_time(last), run, bad)
+                    for pid, zid, code, since, last, run, bad in zip(
+                        zone_set.slot_participant[slots].tolist(),
+                        zone_set.slot_zone_id[slots].tolist(),
+                        zone_set.side[slots].tolist(),
+                        zone_set.since[slots].tolist(),
+                        zone_set.last_t[slots].tolist(),
+                        zone_set.consecutive[slots].tolist(),
+                        zone_set.violating[slots].tolist(),
+                        strict=True,
+                    )
+                ],
+            )
+        # Nothing but a newer fix: the slot's last fix time becomes max(kept, newest fix),
+        # the same for every slot of the participant, so one update per participant.
+        slots = batch_slots[fresh & ~full]
+        if len(slots):
+            newest: dict[int, float] = {}
+            for pid, last in zip(
+                zone_set.slot_participant[slots].tolist(),
+                zone_set.last_t[slots].tolist(),
+                strict=True,
+            ):
+                newest[pid] = max(last, newest.get(pid, last))
+            if connection.vendor == "postgresql":  # one statement, two text parameters
+                cursor.execute(
+                    f"UPDATE {table} s SET last_fix_at = to_timestamp(v.t) FROM (SELECT "  # noqa: S608
+                    "unnest(string_to_array(%s, ',')::bigint[]) AS pid, "
+                    "unnest(string_to_array(%s, ',')::float8[]) AS t) v "
+                    "WHERE s.participant_id = v.pid "
+                    "AND (s.last_fix_at IS NULL OR s.last_fix_at < to_timestamp(v.t))",
+                    [",".join(map(str, newest)), ",".join(map(repr, newest.values()))],
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET last_fix_at = %s "  # noqa: S608
+                    "WHERE participant_id = %s AND (last_fix_at IS NULL OR last_fix_at < %s)",
+                    [(db_time(last), pid, db_time(last)) for pid, last in newest.items()],
+                )
 
 
 def _alerts_notify(transitions: Sequence[Transition]) -> None:

@@ -1,0 +1,125 @@
+/* The alert page's map and device box. Everything comes from the endpoints the rest of the
+   console uses (positions and device events of the tracking API with a time window, the
+   participant's zones as GeoJSON, the device record), each of which checks who may see the
+   participant and writes the access log itself. Plain Leaflet; no tiles needed. */
+(function () {
+  "use strict";
+  var COLOURS = {inclusion: "#1a7f37", exclusion: "#cf222e"};
+
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
+  }
+
+  function text(el, value) { if (el) { el.textContent = value; } }
+
+  // The API's times are ISO-8601 in UTC; the console shows "YYYY-MM-DD HH:MM[:SS] UTC".
+  function utc(iso, seconds) {
+    if (!iso) { return "never"; }
+    return new Date(iso).toISOString().slice(0, seconds ? 19 : 16).replace("T", " ") + " UTC";
+  }
+
+  function zoneLayer(feature, highlighted) {
+    var p = feature.properties, colour = COLOURS[p.kind] || "#555";
+    var style = {color: colour, weight: highlighted ? 4 : 2, fillOpacity: 0.1};
+    var layer;
+    if (feature.geometry.type === "Point") {
+      var c = feature.geometry.coordinates;
+      layer = L.circle([c[1], c[0]], Object.assign({radius: p.radius_m}, style));
+    } else {
+      layer = L.geoJSON(feature.geometry, {style: function () { return style; }});
+    }
+    var schedule = (p.schedule || []).map(function (s) { return s.start + "–" + s.end; }).join(", ");
+    return layer.bindTooltip(p.name + " (" + p.kind + (schedule ? ", " + schedule : "") + ")");
+  }
+
+  function drawTrack(map, positions, occurred) {
+    var group = L.featureGroup().addTo(map);
+    if (!positions.length) { return group; }
+    L.polyline(positions.map(function (p) { return [p.lat, p.lon]; }), {weight: 3}).addTo(group);
+    var nearest = positions[0];
+    positions.forEach(function (p) {
+      if (Math.abs(Date.parse(p.time) - occurred) < Math.abs(Date.parse(nearest.time) - occurred)) {
+        nearest = p;
+      }
+      if (p.accuracy_m) {
+        L.circle([p.lat, p.lon], {radius: p.accuracy_m, weight: 1, fillOpacity: 0.08}).addTo(group);
+      }
+      L.circleMarker([p.lat, p.lon], {radius: 3}).bindTooltip(utc(p.time, true)).addTo(group);
+    });
+    L.circleMarker([nearest.lat, nearest.lon], {radius: 8, color: "#cf222e", weight: 3})
+      .bindTooltip("Nearest the alert: " + utc(nearest.time, true)).addTo(group);
+    return group;
+  }
+
+  function showDevice(box, device) {
+    text(box.querySelector("[data-device-field=identifier]"), device.identifier);
+    var battery = device.battery_pct === null ? "not reported" : device.battery_pct + " %";
+    if (device.charging) { battery += " (charging)"; }
+    text(box.querySelector("[data-device-field=battery]"), battery);
+    text(box.querySelector("[data-device-field=last_seen]"), utc(device.last_seen_at));
+    text(box.querySelector("[data-device-field=last_fix]"), utc(device.last_fix_time));
+  }
+
+  function showEvents(list, events) {
+    list.textContent = "";
+    if (!events.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "No device events in this period.";
+      list.appendChild(none);
+    }
+    events.forEach(function (e) {
+      var li = document.createElement("li");
+      var time = document.createElement("time");
+      time.dateTime = e.time;
+      time.textContent = utc(e.time, true);
+      li.appendChild(time);
+      li.appendChild(document.createTextNode(e.kind.replace(/_/g, " ") + (e.raw_code ? " (" + e.raw_code + ")" : "")));
+      list.appendChild(li);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("alert-map");
+    if (!el || typeof L === "undefined") { return; }
+    var summary = document.getElementById("alert-map-summary");
+    // A view first: circles are projected when added, and their bounds need it.
+    var map = L.map(el).setView([39.5, -98.35], 4);
+    if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map);
+    }
+    var occurred = Date.parse(el.dataset.occurred);
+    var eventsList = document.getElementById("device-events");
+    // One request after another: each is a logged read, and a small page gains nothing from
+    // racing them (on SQLite they would queue for the write lock anyway).
+    var positions = [];
+    getJSON(el.dataset.positions).then(function (rows) {
+      positions = rows;
+      return getJSON(el.dataset.zones);
+    }).then(function (zones) {
+      var zoneGroup = L.featureGroup(zones.features.map(function (f) {
+        return zoneLayer(f, String(f.id) === el.dataset.zone);
+      })).addTo(map);
+      var track = drawTrack(map, positions, occurred);
+      var bounds = track.getLayers().length ? track.getBounds() : zoneGroup.getBounds();
+      if (bounds.isValid()) { map.fitBounds(bounds, {padding: [20, 20], maxZoom: 17}); }
+      text(summary, positions.length + " position" + (positions.length === 1 ? "" : "s") + " and " +
+        zones.features.length + " zone" + (zones.features.length === 1 ? "" : "s") + ".");
+    }).catch(function (err) {
+      text(summary, "The map could not be loaded (" + err.message + ").");
+    }).then(function () {
+      var deviceId = el.dataset.device || (positions.length ? String(positions[positions.length - 1].device_id) : "");
+      if (!deviceId) { return null; }
+      return getJSON(el.dataset.deviceBase + deviceId).then(function (device) {
+        showDevice(document.getElementById("device-state"), device);
+      }).catch(function () {
+        text(document.querySelector("[data-device-field=identifier]"), "not available to you");
+      });
+    }).then(function () {
+      return getJSON(el.dataset.events);
+    }).then(function (events) {
+      showEvents(eventsList, events);
+    }).catch(function () { text(eventsList, "Could not be loaded."); });
+  });
+})();

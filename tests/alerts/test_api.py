@@ -1,0 +1,237 @@
+"""The alerts API: the queue and its decisions over JSON, with the console's access rules."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from ontrack.accounts.models import Role
+from ontrack.accounts.services import api_token_create
+from ontrack.alerts.models import Alert, AlertStatus
+from ontrack.alerts.services import alert_raise
+from ontrack.audit.models import AccessAction, AccessLogEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def _api(user):
+    _, secret = api_token_create(user=user, name="test")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def _alert(participant, kind="strap_tamper", source="device:1", minutes_ago=0) -> Alert:
+    at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    return alert_raise(participant_id=participant.pk, kind=kind, source=source, occurred_at=at)
+
+
+def test_the_list_filters_by_kind_priority_participant_and_officer(
+    make_participant, make_user, officer
+):
+    mine, other = make_participant(), make_participant()
+    colleague = make_user(Role.OFFICER, username="omar")
+    theirs = make_participant(officer=colleague)
+    tamper = _alert(mine)
+    _alert(other, kind="charger_not_connected")
+    _alert(theirs)
+    supervisor = _api(make_user(Role.SUPERVISOR))
+
+    def ids(query: str) -> set[int]:
+        body = supervisor.get(f"/api/alerts?{query}").json()
+        return {row["id"] for row in body["results"]}
+
+    assert ids(f"kind=strap_tamper&participant={mine.pk}") == {tamper.pk}
+    assert ids("priority=1") == {Alert.objects.get(kind="charger_not_connected").pk}
+    assert ids(f"officer={colleague.pk}") == {Alert.objects.get(participant=theirs).pk}
+    assert len(ids("")) == 3
+
+
+def test_the_list_is_paginated_and_logs_the_participants_it_returned(make_participant, officer):
+    participants = [make_participant() for _ in range(3)]
+    for n, p in enumerate(participants):
+        _alert(p, minutes_ago=n)
+    client = _api(officer)
+    first = client.get("/api/alerts?page_size=2").json()
+    second = client.get("/api/alerts?page_size=2&page=2").json()
+    assert (first["count"], first["pages"], len(first["results"]), len(second["results"])) == (
+        3, 2, 2, 1,
+    )  # fmt: skip
+    assert [r["participant_id"] for r in first["results"]] == [
+        participants[0].pk,
+        participants[1].pk,
+    ], "newest first within the same priority"
+    logged = set(
+        AccessLogEntry.objects.filter(user=officer, action=AccessAction.LIST).values_list(
+            "participant_id", flat=True
+        )
+    )
+    assert logged == {p.pk for p in participants}
+
+
+def test_another_caseloads_alert_is_not_listed_read_or_changed(make_participant, make_user):
+    alert = _alert(make_participant())
+    stranger = _api(make_user(Role.OFFICER, username="sam"))
+    assert stranger.get("/api/alerts").json()["count"] == 0
+    assert stranger.get(f"/api/alerts/{alert.pk}").status_code == 404
+    assert stranger.post(f"/api/alerts/{alert.pk}/acknowledge").status_code == 404
+    response = stranger.post(
+        f"/api/alerts/{alert.pk}/resolve",
+        {"disposition": "false_alarm", "note": "no"},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert Alert.objects.get().status == AlertStatus.OPEN
+
+
+def test_an_unknown_status_or_kind_is_refused_not_ignored(make_participant, officer):
+    _alert(make_participant())
+    client = _api(officer)
+    assert client.get("/api/alerts?status=opened").status_code == 422
+    assert client.get("/api/alerts?kind=tamper").status_code == 422
+    assert client.get("/api/alerts?status=open&kind=strap_tamper").json()["count"] == 1
+
+
+def test_an_auditor_may_not_read_alerts(make_participant, make_user):
+    _alert(make_participant())
+    assert _api(make_user(Role.AUDITOR, username="aud")).get("/api/alerts").status_code == 403
+
+
+def test_a_pending_alert_is_not_in_the_api(make_participant, officer):
+    pending = _alert(make_participant(), kind="exclusion_zone_entry", source="zone:1")
+    assert pending.status == AlertStatus.PENDING
+    client = _api(officer)
+    assert client.get("/api/alerts").json()["count"] == 0
+    assert client.get("/api/alerts?status=pending").status_code == 422, "not a status to ask for"
+    assert client.get(f"/api/alerts/{pending.pk}").status_code == 404
+
+
+def test_acknowledge_then_resolve_records_each_step_and_the_read_is_logged(
+    make_participant, officer
+):
+    p = make_participant()
+    alert = _alert(p)
+    client = _api(officer)
+    acknowledged = client.post(f"/api/alerts/{alert.pk}/acknowledge").json()
+    assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_at"]
+    resolved = client.post(
+        f"/api/alerts/{alert.pk}/resolve",
+        {"disposition": "equipment_fault", "note": "Strap clip replaced."},
+        content_type="application/json",
+    ).json()
+    assert (resolved["status"], resolved["disposition"], resolved["resolved_by_id"]) == (
+        "resolved",
+        "equipment_fault",
+        officer.pk,
+    )
+    detail = client.get(f"/api/alerts/{alert.pk}").json()
+    assert [(s["to_status"], s["actor_id"]) for s in detail["steps"]] == [
+        ("open", None),
+        ("acknowledged", officer.pk),
+        ("resolved", officer.pk),
+    ]
+    assert AccessLogEntry.objects.filter(
+        user=officer, participant_id=p.pk, action=AccessAction.API_READ
+    ).exists()
+
+
+def test_acknowledging_twice_is_refused(make_participant, officer):
+    alert = _alert(make_participant())
+    client = _api(officer)
+    client.post(f"/api/alerts/{alert.pk}/acknowledge")
+    assert client.post(f"/api/alerts/{alert.pk}/acknowledge").status_code == 422
+
+
+def test_a_confirmed_violation_without_a_note_is_refused(make_participant, officer):
+    alert = _alert(make_participant())
+    response = _api(officer).post(
+        f"/api/alerts/{alert.pk}/resolve",
+        {"disposition": "confirmed_violation", "note": "  "},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "note" in response.json()["detail"]
+    alert.refresh_from_db()
+    assert (alert.status, alert.disposition) == (AlertStatus.OPEN, "")
+
+
+# --- zones (the other half of the issue's API) ----------------------------------------------
+
+HOME = {"type": "Circle", "center": [-74.0, 40.7], "radius_m": 150}
+COURT = {
+    "type": "Polygon",
+    "coordinates": [[[-74.01, 40.71], [-74.0, 40.71], [-74.0, 40.72], [-74.01, 40.72],
+                     [-74.01, 40.71]]],
+}  # fmt: skip
+
+
+def _post(client, url, body):
+    return client.post(url, body, content_type="application/json")
+
+
+def test_an_officer_keeps_a_participants_zones_through_the_api(make_participant, officer):
+    p = make_participant()
+    client = _api(officer)
+    created = _post(
+        client,
+        f"/api/participants/{p.pk}/zones",
+        {"name": "Home", "kind": "inclusion", "geometry": HOME,
+         "schedule": [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "20:00", "end": "06:00"}]},
+    )  # fmt: skip
+    assert created.status_code == 201
+    zone_id = created.json()["id"]
+    listed = client.get(f"/api/participants/{p.pk}/zones").json()
+    assert [f["properties"]["name"] for f in listed["features"]] == ["Home"]
+    updated = client.put(
+        f"/api/zones/{zone_id}",
+        {"name": "Home (new flat)", "kind": "inclusion", "geometry": HOME},
+        content_type="application/json",
+    ).json()
+    assert (updated["properties"]["name"], updated["properties"]["version"]) == (
+        "Home (new flat)",
+        2,
+    )
+    assert client.get(f"/api/zones/{zone_id}").json()["properties"]["schedule"] == []
+    assert AccessLogEntry.objects.filter(
+        user=officer, participant_id=p.pk, action=AccessAction.API_READ, what=f"zone {zone_id}"
+    ).exists(), "reading a participant's zone is logged"
+    assert client.delete(f"/api/zones/{zone_id}").status_code == 204
+    assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []
+
+
+def test_another_caseloads_zones_are_not_found(make_participant, make_user, officer):
+    p = make_participant()
+    zone_id = _post(
+        _api(officer), f"/api/participants/{p.pk}/zones",
+        {"name": "Home", "kind": "inclusion", "geometry": HOME},
+    ).json()["id"]  # fmt: skip
+    stranger = _api(make_user(Role.OFFICER, username="sam"))
+    assert stranger.get(f"/api/participants/{p.pk}/zones").status_code == 404
+    assert stranger.get(f"/api/zones/{zone_id}").status_code == 404
+    assert stranger.delete(f"/api/zones/{zone_id}").status_code == 404
+    body = {"name": "X", "kind": "exclusion", "geometry": HOME}
+    assert _post(stranger, f"/api/participants/{p.pk}/zones", body).status_code == 404
+
+
+def test_a_shared_zone_made_by_a_supervisor_is_attached_and_detached_by_the_officer(
+    make_participant, make_user, officer
+):
+    p = make_participant()
+    supervisor = _api(make_user(Role.SUPERVISOR, username="sue"))
+    court = _post(
+        supervisor,
+        "/api/zones/shared",
+        {"name": "Courthouse", "kind": "exclusion", "geometry": COURT},
+    )
+    assert court.status_code == 201
+    court_id = court.json()["id"]
+    client = _api(officer)
+    refused = _post(
+        client, "/api/zones/shared", {"name": "Mine", "kind": "exclusion", "geometry": COURT}
+    )
+    assert refused.status_code == 403, "officers do not keep shared zones"
+    assert [f["id"] for f in client.get("/api/zones/shared").json()["features"]] == [court_id]
+    assert client.post(f"/api/participants/{p.pk}/zones/attached/{court_id}").status_code == 204
+    features = client.get(f"/api/participants/{p.pk}/zones").json()["features"]
+    assert [(f["id"], f["properties"]["shared"]) for f in features] == [(court_id, True)]
+    assert client.delete(f"/api/participants/{p.pk}/zones/attached/{court_id}").status_code == 204
+    assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []

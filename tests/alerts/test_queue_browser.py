@@ -1,0 +1,50 @@
+"""The triage queue in a real headless Chromium: a new alert appears without a reload."""
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from ontrack.alerts.services import alert_raise
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser_page):
+    """The browser page; afterwards, the database connection that the test body opened
+    while Playwright was running (a context of its own) is closed, or the PostgreSQL test
+    database could not be dropped at the end of the run."""
+    yield browser_page
+    connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_raised_while_the_queue_is_open_appears_without_a_reload(
+    live_server, make_participant, officer, page
+):
+    participant = make_participant()
+    first = alert_raise(
+        participant_id=participant.pk, kind="sos", source="device:1", occurred_at=timezone.now()
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", officer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    page.goto(live_server.url + "/alerts/")
+    page.wait_for_selector(f"#queue a[href='/alerts/{first.pk}/']")
+    page.evaluate("window.__marker = 'same page'")
+
+    second = alert_raise(
+        participant_id=participant.pk,
+        kind="strap_tamper",
+        source="device:1",
+        occurred_at=timezone.now(),
+    )
+    # The table polls every 10 s; allow two rounds.
+    page.wait_for_selector(f"#queue a[href='/alerts/{second.pk}/']", timeout=25_000)
+    assert page.evaluate("window.__marker") == "same page", "the page was not reloaded"
+    assert errors == []
