@@ -5,3 +5,19 @@ class ParticipantsConfig(AppConfig):
     name = "ontrack.participants"
     label = "participants"
     verbose_name = "Participants and cases"
+
+    def ready(self) -> None:
+        from ontrack.audit.retention import RetentionKind, retention_kind_register
+        from ontrack.participants.retention import closed_cases_purge_before
+
+        retention_kind_register(
+            RetentionKind(
+                key="closed_cases",
+                label="Closed cases",
+                default_days=7 * 365,
+                purge=closed_cases_purge_before,
+                models=("participants.Participant",),
+                description="A case after its closure: the whole record, with everything "
+                "attached to it, is removed when the period ends.",
+            )
+        )

@@ -4,4 +4,9 @@ from ontrack.reports import views
 
 app_name = "reports"
 
-urlpatterns = [path("data-inventory/", views.inventory, name="inventory")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("participants.csv", views.participants_csv, name="participants_csv"),
+    path("<slug:key>.csv", views.table_csv, name="table_csv"),
+    path("data-inventory/", views.inventory, name="inventory"),
+]

@@ -1,12 +1,38 @@
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from ontrack.audit.models import RetentionRun
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.audit.models import AccessAction, RetentionRun
+from ontrack.audit.services import access_log_record
+from ontrack.participants.queries import ROLE_SCOPE, Scope
+from ontrack.reports.charts import bar_chart_svg
+from ontrack.reports.dashboard import (
+    AS_OF_FIELDS,
+    MODALITY_RULE,
+    TABLE_KEYS,
+    DashboardScope,
+    dashboard_table,
+    dashboard_tables,
+    participant_list,
+)
 from ontrack.reports.inventory import data_inventory, role_access
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -24,3 +50,154 @@ def inventory(request: HttpRequest) -> HttpResponse:
             "runs": RetentionRun.objects.all()[:20],
         },
     )
+
+
+def _dashboard_reader(request: HttpRequest) -> User:
+    """Anyone who reads participants reads the dashboard of the participants they may read
+    (officer: caseload; supervisor: office; operator and administrator: all). The auditor
+    reads no participant, so no counts of them either."""
+    user = request.user
+    if not isinstance(user, User) or not user.reads_participants:
+        raise PermissionDenied("The dashboard counts participants; your role reads none.")
+    return user
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def scope_from(params: QueryDict, *, now: dt.datetime | None = None) -> DashboardScope:
+    """The filter form as a scope. Dates are whole UTC days, both ends included; "as of" a
+    day means at the end of that day (or now, for today)."""
+    now = now or timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    last = _date(params.get("to"), today)
+    first = _date(params.get("from"), last - dt.timedelta(days=29))
+    as_of_day = _date(params.get("as_of"), today)
+    return DashboardScope(
+        start=_midnight(min(first, last)),
+        end=_midnight(max(first, last) + dt.timedelta(days=1)),
+        as_of=min(now, _midnight(as_of_day + dt.timedelta(days=1))),
+        program_id=_int(params.get("program")),
+        office_id=_int(params.get("office")),
+        officer_id=_int(params.get("officer")),
+    )
+
+
+def _choices(user: User) -> dict[str, Any]:
+    """What the filter form offers: everything for roles that see everyone, else the
+    reader's own office (and, for an officer, only themselves). Choosing something outside
+    one's scope shows nothing: the counts are always cut to ``participants_visible_to``."""
+    sees_all = ROLE_SCOPE.get(user.role) == Scope.ALL
+    offices = Office.objects.select_related("program")
+    if not sees_all:
+        offices = offices.filter(staff=user)
+    programs = Program.objects.filter(pk__in=offices.values("program_id"))
+    officers = User.objects.filter(
+        office__in=offices, role__in=[Role.OFFICER, Role.SUPERVISOR], is_active=True
+    )
+    if ROLE_SCOPE.get(user.role) == Scope.CASELOAD:
+        officers = officers.filter(pk=user.pk)
+    return {"programs": programs, "offices": offices, "officers": officers}
+
+
+def _query(request: HttpRequest) -> str:
+    keep = ("program", "office", "officer", "from", "to", "as_of")
+    return urlencode({k: v for k, v in request.GET.items() if k in keep and v})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The program dashboard: every table with its chart and a CSV link."""
+    user = _dashboard_reader(request)
+    scope = scope_from(request.GET)
+    tables = dashboard_tables(user, scope)
+    access_log_record(
+        user=user, action=AccessAction.LIST, what=f"dashboard {scope.describe()}", request=request
+    )
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "tables": [(t, bar_chart_svg(t.chart, title=t.title)) for t in tables],
+            "scope": scope,
+            "last_day": (scope.end - dt.timedelta(days=1)).date(),
+            "as_of_day": (scope.as_of - dt.timedelta(microseconds=1)).date(),
+            "query": _query(request),
+            "may_export_list": user.manages_caseloads,
+            "modality_rule": MODALITY_RULE,
+            **_choices(user),
+        },
+    )
+
+
+def _csv_response(name: str, header: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+@login_required
+def table_csv(request: HttpRequest, key: str) -> HttpResponse:
+    """One dashboard table as CSV (counts only, no participant), in the access log."""
+    user = _dashboard_reader(request)
+    if key not in TABLE_KEYS:
+        raise Http404("No such dashboard table.")
+    scope = scope_from(request.GET)
+    table = dashboard_table(user, scope, key)
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what=f"dashboard {key} CSV {scope.describe()}",
+        request=request,
+    )
+    rows = [*table.rows, *([table.total] if table.total else [])]
+    return _csv_response(f"ontrack-{key}", table.columns, rows)
+
+
+PURPOSE_MIN_LENGTH = 10
+
+
+@login_required
+@require_POST
+def participants_csv(request: HttpRequest) -> HttpResponse:
+    """The people behind the supervised counts, as CSV. A list of names leaves the system,
+    so only supervisors (their office) and administrators may take it, with a stated purpose,
+    and every participant in it is written to the access log."""
+    user = _dashboard_reader(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Participant lists are exported by supervisors and administrators.")
+    purpose = " ".join(request.POST.get("purpose", "").split())
+    if len(purpose) < PURPOSE_MIN_LENGTH:
+        messages.error(request, "Say what the participant list is for before exporting it.")
+        return redirect(f"{reverse('reports:dashboard')}?{_query(request)}")
+    scope = scope_from(request.GET)
+    columns = ("pk", "case_number", "family_name", "given_name", "office__name",
+               "officer__username", *AS_OF_FIELDS, "enrolled_at")  # fmt: skip
+    people = list(participant_list(user, scope).values_list(*columns))
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what=f"participant list CSV for: {purpose} ({scope.describe()})",
+        participant_ids=[row[0] for row in people] or [None],
+        request=request,
+    )
+    logger.info("participant list exported user=%s rows=%s", user.pk, len(people))
+    header = ["case_number", "family_name", "given_name", "office", "officer", "status",
+              "level", "modality", "enrolled_at"]  # fmt: skip
+    rows = ([*row[1:-1], row[-1].isoformat()] for row in people)
+    return _csv_response("ontrack-participants", header, rows)

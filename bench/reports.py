@@ -1,0 +1,572 @@
+"""The program dashboard: seconds per render of ``/reports/`` over a large program, against
+the raw SQL aggregate queries that produce the same numbers, run alone in the same run.
+
+    uv run python bench/reports.py          # 100,000 participants, 5 M windows, 1 M alerts
+    uv run python bench/reports.py --quick  # 5,000 participants, 250,000 windows, 50,000 alerts
+    uv run python bench/reports.py --database-url postgresql://postgres@127.0.0.1/bench
+
+Data (deterministic, written directly, not measured): one program, 40 offices, 10 officers
+each; participants enrolled over the 900 days before 2026-01-05 (20 % since closed, with a
+reason), each with an enrolment event and the status events of their history, one plan
+version (30 % two: a change half-way), modalities mixed; 50 check-in windows each, weekly
+over the last year, with outcomes on time 80 %, late 7 %, missed 6 %, excused 3 %, technical
+failure 2 %, due 2 %; alerts over the last year of every kind and priority, 90 % acknowledged
+and 70 % resolved after skewed delays (15 % cleared by themselves, 5 % cancelled within
+grace); 5 messages and 1 hearing per participant.
+
+- render: an administrator's GET of ``/reports/`` for the whole program over the whole
+  year, as of 2026-01-05, through Django's test client (view, every aggregate, percentiles,
+  SVG charts, template, access-log entry); the median of ``--repeat`` renders;
+- baseline (same run, same data): hand-written SQL for the same tables, one query per table
+  plus the alert percentiles (PostgreSQL: ``percentile_disc`` with grouping sets; SQLite,
+  which has no percentile function: ``CUME_DIST`` window queries, per group and overall),
+  run alone, the median of the same number of passes. The bench checks that both give the
+  same supervised total, alert count and overall percentiles.
+
+The last line is ``RESULT reports_dashboard_s=<render seconds> s baseline=<raw SQL seconds>
+ratio=<render / raw>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+YEAR_AGO = NOW - dt.timedelta(days=365)
+QUERY = "from=2025-01-05&to=2026-01-05&as_of=2026-01-05"
+AS_OF = dt.datetime(2026, 1, 6, tzinfo=dt.UTC)  # the end of the as-of day
+CHUNK = 50_000
+ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
+
+
+def _setup_django(database_url: str | None) -> Path:
+    home = Path(tempfile.mkdtemp(prefix="ontrack-bench-reports-"))
+    os.environ["ONTRACK_HOME"] = str(home)
+    if database_url:
+        os.environ["ONTRACK_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("ONTRACK_DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    os.environ.setdefault("ONTRACK_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return home
+
+
+# --- bulk writing -------------------------------------------------------------------------
+
+
+class Stamp:
+    """Datetimes as the database stores them, formatted once per distinct minute: SQLite
+    keeps Django's naive-UTC text, PostgreSQL takes ISO text with an offset."""
+
+    def __init__(self, vendor: str) -> None:
+        self.suffix = "+00:00" if vendor == "postgresql" else ""
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, at: dt.datetime | None) -> str | None:
+        if at is None:
+            return None
+        minute = int(at.timestamp()) // 60
+        text = self.cache.get(minute)
+        if text is None:
+            moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+            text = self.cache[minute] = moment.strftime("%Y-%m-%d %H:%M:%S") + self.suffix
+        return text
+
+
+def _columns_and_defaults(model: Any, varying: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """Every concrete column but the key: ``varying`` first (given per row), then the rest
+    at their model default, prepared for the database once."""
+    from django.db import connection
+
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    rest = [name for name in fields if name not in varying]
+    defaults = []
+    for name in rest:
+        field = fields[name]
+        value = field.get_default() if field.has_default() or not field.null else None
+        if value is None and not field.null:
+            value = ""
+        defaults.append(field.get_db_prep_save(value, connection))
+    return [fields[n].column for n in (*varying, *rest)], defaults
+
+
+def _bulk(model: Any, varying: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Insert rows of ``varying`` values (the rest at their defaults): COPY on PostgreSQL,
+    executemany on SQLite, in chunks."""
+    from django.db import connection, transaction
+
+    columns, defaults = _columns_and_defaults(model, varying)
+    table = model._meta.db_table
+    tail = tuple(defaults)
+    written = 0
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                names = ", ".join(f'"{c}"' for c in columns)
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                names = ", ".join(f'"{c}"' for c in columns)
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", chunk)
+
+    for row in rows:
+        chunk.append(row + tail)
+        if len(chunk) >= CHUNK:
+            flush()
+            written += len(chunk)
+            chunk = []
+    if chunk:
+        flush()
+        written += len(chunk)
+    return written
+
+
+def _pick(rng: random.Random, mix: Sequence[tuple[Any, int]]) -> Any:
+    roll = rng.randrange(sum(w for _v, w in mix))
+    for value, weight in mix:
+        roll -= weight
+        if roll < 0:
+            return value
+    return mix[-1][0]
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def _populate(participants: int, offices: int, rng: random.Random) -> dict[str, int]:
+    from django.db import connection
+
+    from ontrack.accounts.models import Office, Program, Role, User
+    from ontrack.alerts.models import Alert, AlertKind, AlertStatus
+    from ontrack.alerts.rules import DEFAULT_RULES
+    from ontrack.messaging.models import Message, MessageStatus
+    from ontrack.participants.models import (
+        ClosureReason,
+        Hearing,
+        HearingOutcome,
+        Level,
+        Participant,
+        ParticipantEvent,
+        SupervisionPlan,
+    )
+    from ontrack.schedule.models import CheckinWindow, Outcome
+
+    stamp = Stamp(connection.vendor)
+    program = Program.objects.create(name="Bench")
+    office_rows = Office.objects.bulk_create(
+        [
+            Office(program=program, name=f"Office {n:02d}", time_zone=ZONES[n % 4])
+            for n in range(offices)
+        ]
+    )
+    User.objects.bulk_create(
+        [
+            User(username=f"officer{o.pk}-{k}", role=Role.OFFICER, office=o, password="!")
+            for o in office_rows
+            for k in range(10)
+        ]
+    )
+    officers = {o.pk: list(User.objects.filter(office=o)) for o in office_rows}
+    User.objects.create(username="admin", role=Role.ADMINISTRATOR, password="!")
+
+    levels = [(Level.INTENSIVE, 10), (Level.HIGH, 20), (Level.STANDARD, 45), (Level.LOW, 15),
+              (Level.MINIMAL, 10)]  # fmt: skip
+    reasons = [(r, w) for r, w in zip(ClosureReason.values, (50, 15, 8, 12, 8, 2, 5), strict=True)]
+    people = []
+    for n in range(participants):
+        office = office_rows[n % offices]
+        enrolled = NOW - dt.timedelta(days=rng.uniform(1, 900))
+        closed = rng.random() < 0.2
+        closed_at = min(NOW, enrolled + dt.timedelta(days=rng.uniform(20, 400))) if closed else None
+        open_status = _pick(rng, [("active", 90), ("suspended", 5), ("enrolled", 5)])
+        people.append(
+            Participant(
+                program=program, case_number=f"B{n:07d}", given_name="Bench",
+                family_name=f"Person {n}", date_of_birth=dt.date(1990, 1, 1),
+                time_zone=office.time_zone, office=office,
+                officer=officers[office.pk][n % 10],
+                status="closed" if closed else open_status,
+                closure_reason=_pick(rng, reasons) if closed else "",
+                closed_at=closed_at, enrolled_at=enrolled,
+                level=_pick(rng, levels), preferred_language=_pick(
+                    rng, [("en", 40), ("es", 40), ("pt", 5), ("ht", 8), ("fr", 4), ("quc", 3)]
+                ),
+            )
+        )  # fmt: skip
+    people = Participant.objects.bulk_create(people, batch_size=5_000)
+    if people[0].pk is None:
+        ids = dict(Participant.objects.values_list("case_number", "pk"))
+        for p in people:
+            p.pk = ids[p.case_number]
+
+    events, plans = [], []
+    for p in people:
+        events.append((p.pk, stamp(p.enrolled_at), "enrolled", "Enrolled", "{}"))
+        if p.status in ("active", "suspended") or (p.closed_at and rng.random() < 0.9):
+            events.append((p.pk, stamp(p.enrolled_at + dt.timedelta(days=1)), "activated",
+                           "Activated", "{}"))  # fmt: skip
+        if p.status == "suspended":
+            events.append((p.pk, stamp(NOW - dt.timedelta(days=rng.uniform(1, 60))), "suspended",
+                           "Suspended", "{}"))  # fmt: skip
+        if p.closed_at:
+            events.append((p.pk, stamp(p.closed_at), "closed", "Closed", "{}"))
+        end = p.closed_at
+        change = p.enrolled_at + (((end or NOW) - p.enrolled_at) / 2)
+        versions = (
+            [(p.enrolled_at, change), (change, end)]
+            if rng.random() < 0.3
+            else [(p.enrolled_at, end)]
+        )
+        for i, (start, stop) in enumerate(versions):
+            level = p.level if i == len(versions) - 1 else _pick(rng, levels)
+            gps = level == Level.INTENSIVE or rng.random() < 0.05
+            app = rng.random() < 0.75
+            phone = rng.random() < 0.2
+            office = not (app or phone) or rng.random() < 0.5
+            review = (NOW + dt.timedelta(days=90)).date()
+            plans.append((p.pk, level, app, phone, office, gps, review, stamp(start), stamp(stop)))
+    _bulk(ParticipantEvent, ["participant_id", "at", "kind", "summary", "data"], events)
+    _bulk(SupervisionPlan, ["participant_id", "level", "app_checkins", "phone_checkins",
+                            "office_visits", "gps_device", "review_date", "effective_from",
+                            "effective_to"], plans)  # fmt: skip
+    counts = {"participants": len(people), "events": len(events), "plans": len(plans)}
+
+    outcomes = [(Outcome.ON_TIME, 80), (Outcome.LATE, 7), (Outcome.MISSED, 6),
+                (Outcome.EXCUSED, 3), (Outcome.TECHNICAL_FAILURE, 2), (Outcome.DUE, 2)]  # fmt: skip
+
+    def windows() -> Iterator[tuple[Any, ...]]:
+        for p in people:
+            first = YEAR_AGO + dt.timedelta(hours=rng.randrange(7 * 24))
+            for k in range(50):
+                opens = first + dt.timedelta(days=7 * k)
+                closes = opens + dt.timedelta(hours=12)
+                outcome = _pick(rng, outcomes)
+                settled = {
+                    Outcome.ON_TIME: opens + dt.timedelta(hours=2),
+                    Outcome.LATE: closes + dt.timedelta(hours=3),
+                    Outcome.DUE: None,
+                }.get(outcome, closes + dt.timedelta(hours=1))
+                yield (p.pk, opens.date(), stamp(opens), stamp(closes), outcome, stamp(settled),
+                       "unwell" if outcome == Outcome.EXCUSED else "")  # fmt: skip
+
+    counts["windows"] = _bulk(
+        CheckinWindow,
+        ["participant_id", "local_date", "opens_at", "closes_at", "outcome", "outcome_at",
+         "excused_reason"],
+        windows(),
+    )  # fmt: skip
+
+    kinds = list(AlertKind.values)
+    alert_total = participants * 10
+
+    def alerts() -> Iterator[tuple[Any, ...]]:
+        for i in range(alert_total):
+            p = people[rng.randrange(len(people))]
+            kind = kinds[i % len(kinds)]
+            rule = DEFAULT_RULES[kind]
+            occurred = YEAR_AGO + dt.timedelta(seconds=rng.uniform(0, 365 * 86400))
+            visible = occurred + rule.grace
+            roll = rng.random()
+            acked = closed = None
+            if roll < 0.05:
+                status, closed = AlertStatus.CANCELLED, occurred + rule.grace / 2
+            elif roll < 0.20:
+                status = AlertStatus.AUTO_RESOLVED
+                closed = visible + dt.timedelta(minutes=rng.expovariate(1 / 45))
+            else:
+                acked = visible + dt.timedelta(minutes=rng.lognormvariate(2.0, 1.0))
+                status = AlertStatus.ACKNOWLEDGED
+                if roll < 0.90:
+                    status = AlertStatus.RESOLVED
+                    closed = acked + dt.timedelta(minutes=rng.lognormvariate(3.5, 1.0))
+                elif roll < 0.95:
+                    status, acked = AlertStatus.OPEN, None
+            priority = min(int(rule.priority) + (1 if rng.random() < 0.1 else 0), 4)
+            yield (p.pk, kind, f"bench:{i}", priority, status, stamp(occurred), stamp(occurred),
+                   stamp(visible), stamp(acked), stamp(closed), stamp(occurred), "{}")  # fmt: skip
+
+    counts["alerts"] = _bulk(
+        Alert,
+        ["participant_id", "kind", "source", "priority", "status", "occurred_at", "raised_at",
+         "visible_at", "acknowledged_at", "closed_at", "last_occurred_at", "details"],
+        alerts(),
+    )  # fmt: skip
+
+    statuses = [(MessageStatus.DELIVERED, 70), (MessageStatus.SENT, 10),
+                (MessageStatus.FAILED, 4), (MessageStatus.UNDELIVERED, 3),
+                (MessageStatus.SUPPRESSED, 5), (MessageStatus.CANCELLED, 3),
+                (MessageStatus.QUEUED, 5)]  # fmt: skip
+
+    def messages() -> Iterator[tuple[Any, ...]]:
+        for i in range(participants * 5):
+            p = people[i % len(people)]
+            created = YEAR_AGO + dt.timedelta(seconds=rng.uniform(0, 365 * 86400))
+            status = _pick(rng, statuses)
+            yield (p.pk, p.preferred_language, "Reminder", "reminder", stamp(created),
+                   stamp(created), stamp(created + dt.timedelta(minutes=2)), status,
+                   f"bench{i:024d}")  # fmt: skip
+
+    counts["messages"] = _bulk(
+        Message,
+        ["participant_id", "language", "body", "purpose", "created_at", "send_at", "status_at",
+         "status", "idempotency_key"],
+        messages(),
+    )  # fmt: skip
+
+    hearing_outcomes = [(HearingOutcome.ATTENDED, 85), (HearingOutcome.FAILED_TO_APPEAR, 5),
+                        (HearingOutcome.RESCHEDULED, 7), (HearingOutcome.CANCELLED, 3)]  # fmt: skip
+    counts["hearings"] = _bulk(
+        Hearing,
+        ["participant_id", "scheduled_at", "time_zone", "court", "kind", "outcome"],
+        (
+            (p.pk, stamp(YEAR_AGO + dt.timedelta(days=rng.uniform(0, 365))), p.time_zone,
+             "Immigration Court", "master_calendar", _pick(rng, hearing_outcomes))
+            for p in people
+        ),
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return counts
+
+
+# --- measured -----------------------------------------------------------------------------
+
+
+def _render(client: Any, query: str) -> float:
+    started = time.perf_counter()
+    response = client.get(f"/reports/?{query}")
+    spent = time.perf_counter() - started
+    assert response.status_code == 200, response.status_code
+    return spent
+
+
+def _raw_queries(vendor: str) -> dict[str, Callable[[Any, dict[str, Any]], list[tuple]]]:
+    """The dashboard's numbers in hand-written SQL, one query per table (alerts: counts and
+    the percentiles), parameters by name."""
+    status_kinds = "('activated', 'reinstated', 'suspended', 'closed')"
+    event_status = (
+        "CASE e.kind WHEN 'activated' THEN 'active' WHEN 'reinstated' THEN 'active' "
+        "WHEN 'suspended' THEN 'suspended' WHEN 'closed' THEN 'closed' ELSE 'enrolled' END"
+    )
+    census = f"""
+        SELECT CASE WHEN p.status = 'closed' OR EXISTS (
+                    SELECT 1 FROM participants_participantevent e
+                    WHERE e.participant_id = p.id AND e.at > %(t)s AND e.kind IN {status_kinds})
+                 THEN COALESCE((
+                    SELECT {event_status} FROM participants_participantevent e
+                    WHERE e.participant_id = p.id AND e.at <= %(t)s
+                      AND e.kind IN ('enrolled', 'imported', 'activated', 'reinstated',
+                                     'suspended', 'closed')
+                    ORDER BY e.at DESC, e.id DESC LIMIT 1), 'enrolled')
+                 ELSE p.status END,
+               pl.level,
+               CASE WHEN pl.gps_device THEN 'device' WHEN pl.app_checkins THEN 'app'
+                    WHEN pl.phone_checkins THEN 'phone' ELSE 'office' END,
+               COUNT(*)
+        FROM participants_participant p
+        LEFT JOIN participants_supervisionplan pl ON pl.participant_id = p.id
+             AND pl.effective_from <= %(t)s AND (pl.effective_to IS NULL OR pl.effective_to > %(t)s)
+        WHERE p.enrolled_at <= %(t)s AND (p.closed_at IS NULL OR p.closed_at > %(t)s)
+        GROUP BY 1, 2, 3"""
+    enrolments = """
+        SELECT office_id,
+               SUM(CASE WHEN enrolled_at >= %(start)s AND enrolled_at < %(end)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN closed_at >= %(start)s AND closed_at < %(end)s THEN 1 ELSE 0 END)
+        FROM participants_participant GROUP BY office_id"""
+    closures = """
+        SELECT closure_reason, COUNT(*) FROM participants_participant
+        WHERE closed_at >= %(start)s AND closed_at < %(end)s GROUP BY closure_reason"""
+    checkins = """
+        SELECT CASE WHEN outcome_at <= %(t)s THEN outcome ELSE 'due' END, COUNT(*)
+        FROM schedule_checkinwindow WHERE opens_at >= %(start)s AND opens_at < %(end)s
+        GROUP BY 1"""
+    hearings = """
+        SELECT outcome, COUNT(*) FROM participants_hearing
+        WHERE scheduled_at >= %(start)s AND scheduled_at < %(end)s GROUP BY outcome"""
+    messages = """
+        SELECT language, COUNT(*),
+               COUNT(*) FILTER (WHERE status = 'delivered' AND status_at <= %(t)s),
+               COUNT(*) FILTER (WHERE status = 'sent' AND status_at <= %(t)s),
+               COUNT(*) FILTER (WHERE status IN ('failed', 'undelivered') AND status_at <= %(t)s),
+               COUNT(*) FILTER (WHERE status IN ('suppressed', 'cancelled') AND status_at <= %(t)s)
+        FROM messaging_message WHERE created_at >= %(start)s AND created_at < %(end)s
+        GROUP BY language"""
+    alert_scope = """FROM alerts_alert WHERE occurred_at >= %(start)s AND occurred_at < %(end)s
+        AND visible_at <= %(t)s AND status <> 'cancelled'"""
+    alert_counts = f"""
+        SELECT kind, priority, COUNT(*),
+               COUNT(*) FILTER (WHERE acknowledged_at <= %(t)s),
+               COUNT(*) FILTER (WHERE status = 'resolved' AND closed_at <= %(t)s),
+               COUNT(*) FILTER (WHERE status = 'auto_resolved' AND closed_at <= %(t)s)
+        {alert_scope} GROUP BY kind, priority"""
+    queries: dict[str, Any] = {
+        "census": census,
+        "enrolments": enrolments,
+        "closures": closures,
+        "checkins": checkins,
+        "hearings": hearings,
+        "messages": messages,
+        "alert counts": alert_counts,
+    }
+    for name, end_col, condition in (
+        ("acknowledge", "acknowledged_at", "acknowledged_at <= %(t)s"),
+        ("resolve", "closed_at", "status = 'resolved' AND closed_at <= %(t)s"),
+    ):
+        if vendor == "postgresql":
+            seconds = f"EXTRACT(EPOCH FROM ({end_col} - visible_at))"
+            queries[f"alert {name} p50/p90"] = f"""
+                SELECT kind, priority,
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}),
+                       percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})
+                {alert_scope} AND {condition}
+                GROUP BY GROUPING SETS ((kind, priority), ())"""
+        else:
+            seconds = f"(julianday({end_col}) - julianday(visible_at)) * 86400.0"
+            for label, partition in (("", "PARTITION BY kind, priority"), (" total", "")):
+                group = "GROUP BY kind, priority" if partition else ""
+                queries[f"alert {name} p50/p90{label}"] = f"""
+                    SELECT {"kind, priority," if partition else ""}
+                           MIN(CASE WHEN cd >= 0.5 THEN s END), MIN(CASE WHEN cd >= 0.9 THEN s END)
+                    FROM (SELECT kind, priority, {seconds} AS s,
+                                 CUME_DIST() OVER ({partition} ORDER BY {seconds}) AS cd
+                          {alert_scope} AND {condition}) ranked {group}"""
+
+    def runner(sql: str) -> Callable[[Any, dict[str, Any]], list[tuple]]:
+        def run(cursor: Any, params: dict[str, Any]) -> list[tuple]:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+        return run
+
+    return {name: runner(sql) for name, sql in queries.items()}
+
+
+def _raw_pass(params: dict[str, Any], vendor: str) -> tuple[float, dict[str, list[tuple]]]:
+    from django.db import connection
+
+    results = {}
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for name, run in _raw_queries(vendor).items():
+            results[name] = run(cursor, params)
+    return time.perf_counter() - started, results
+
+
+def _raw_total(results: dict[str, list[tuple]], name: str) -> list[float]:
+    """The all-alerts percentiles from the raw results: PostgreSQL's grouping-set total row
+    (kind NULL) or SQLite's separate total query."""
+    if f"{name} total" in results:
+        return [float(v) for v in results[f"{name} total"][0]]
+    row = next(r for r in results[name] if r[0] is None)
+    return [float(v) for v in row[2:]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 participants (< 1 min)")
+    parser.add_argument("--participants", type=int)
+    parser.add_argument("--offices", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3, help="renders and raw passes timed")
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    participants = args.participants or (5_000 if args.quick else 100_000)
+    home = _setup_django(args.database_url)
+    from django.db import connection
+    from django.test import Client
+
+    from ontrack.accounts.models import User
+    from ontrack.reports.dashboard import DashboardScope, alerts_table, census, duration_text
+
+    print(
+        f"ontrack bench/reports.py on {platform.node()} ({platform.machine()}, "
+        f"{os.cpu_count()} cores), {connection.vendor}, {dt.date.today()}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    counts = _populate(participants, args.offices, random.Random(2026))
+    print(
+        "set-up: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
+        + f" ({time.perf_counter() - started:.1f} s, not measured)",
+        flush=True,
+    )  # fmt: skip
+
+    admin = User.objects.get(username="admin")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin)
+    _render(client, QUERY)  # warm: templates, connection, caches
+    renders = [_render(client, QUERY) for _ in range(args.repeat)]
+    render_s = statistics.median(renders)
+    print(f"render /reports/ (administrator, whole year): "
+          f"{', '.join(f'{s:.2f}' for s in renders)} s; median {render_s:.2f} s")  # fmt: skip
+
+    params = {
+        "t": connection.ops.adapt_datetimefield_value(AS_OF),
+        "start": connection.ops.adapt_datetimefield_value(YEAR_AGO.replace(hour=0)),
+        "end": connection.ops.adapt_datetimefield_value(AS_OF),
+    }
+    passes = [_raw_pass(params, connection.vendor) for _ in range(args.repeat)]
+    raw_s = statistics.median(spent for spent, _ in passes)
+    results = passes[-1][1]
+    print(f"raw SQL, same tables: {', '.join(f'{s:.2f}' for s, _ in passes)} s; "
+          f"median {raw_s:.2f} s")  # fmt: skip
+    per_query = {}
+    from django.db import connection as conn
+
+    with conn.cursor() as cursor:
+        for name, run in _raw_queries(conn.vendor).items():
+            t0 = time.perf_counter()
+            run(cursor, params)
+            per_query[name] = time.perf_counter() - t0
+    print("  " + "; ".join(f"{name} {s:.2f} s" for name, s in per_query.items()))
+
+    scope = DashboardScope(start=YEAR_AGO.replace(hour=0), end=AS_OF, as_of=AS_OF)
+    supervised = sum(row.count for row in census(admin, scope))
+    raw_supervised = sum(row[3] for row in results["census"])
+    alerts = alerts_table(admin, scope).total
+    raw_alerts = sum(row[2] for row in results["alert counts"])
+    assert alerts is not None
+    print(f"check: supervised {supervised:,} (raw {raw_supervised:,}); "
+          f"alerts {alerts[2]:,} (raw {raw_alerts:,}); acknowledge p50/p90 {alerts[7]} / "
+          f"{alerts[8]}, resolve p50/p90 {alerts[9]} / {alerts[10]}")  # fmt: skip
+    raw_ack = _raw_total(results, "alert acknowledge p50/p90")
+    raw_res = _raw_total(results, "alert resolve p50/p90")
+    raw_text = [duration_text(v) for v in (*raw_ack, *raw_res)]
+    print(f"  raw SQL percentiles: acknowledge {raw_text[0]} / {raw_text[1]}, "
+          f"resolve {raw_text[2]} / {raw_text[3]}")  # fmt: skip
+    same = [supervised == raw_supervised, alerts[2] == raw_alerts,
+            alerts[7:11] == raw_text]  # fmt: skip
+    connection.close()
+    shutil.rmtree(home, ignore_errors=True)
+    if not all(same):
+        raise SystemExit("the dashboard and the raw SQL disagree")
+    print(f"RESULT reports_dashboard_s={render_s:.2f} s baseline={raw_s:.2f} "
+          f"ratio={render_s / raw_s:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""``ontrack manage otrts_export --user NAME PARTICIPANT_ID OUT.xml``: the OTRTS tracking
+record of one participant, exported as that staff member (checked and access-logged as in
+the console)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import Http404
+
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
+from ontrack.transfer.otrts import otrts_export
+
+
+class Command(BaseCommand):
+    help = "Export one participant's tracking record as OTRTS XML."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--user", required=True, help="Staff username the export is logged under."
+        )
+        parser.add_argument("participant_id", type=int)
+        parser.add_argument("out", type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = User.objects.filter(username=options["user"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active staff member {options['user']!r}.")
+        participant = Participant.objects.filter(pk=options["participant_id"]).first()
+        if participant is None:
+            raise CommandError("No such participant.")
+        try:
+            content = otrts_export(participant, user=user)
+        except (PermissionDenied, Http404) as exc:
+            raise CommandError(str(exc)) from None
+        options["out"].write_bytes(content)
+        self.stdout.write(f"Wrote {len(content)} bytes to {options['out']}.")

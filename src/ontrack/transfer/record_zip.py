@@ -1,0 +1,288 @@
+"""A participant's full record as one ZIP of CSV files and a GeoJSON track.
+
+Each export needs a stated purpose and is written to the access log with it before a byte
+leaves; who may export is narrower than who may read (``can_export_record``): the officer of
+the case, a supervisor of its office or an administrator, never an operator or auditor.
+Positions may run to hundreds of thousands of rows, so they are streamed from the database
+into the archive rather than loaded into memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import HttpRequest
+
+from ontrack.accounts.models import User
+from ontrack.alerts.models import Alert, AlertStep
+from ontrack.audit.models import AccessAction
+from ontrack.audit.services import access_log_record
+from ontrack.messaging.models import InboundMessage, Message
+from ontrack.participants.models import Hearing, Participant, SupervisionPlan
+from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.schedule.models import Appointment, Checkin, CheckinWindow
+from ontrack.tracking.queries import participant_device_events, participant_positions
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_MIN_LENGTH = 5
+# Never exported: secrets and internal keys that mean nothing outside this system.
+_HIDDEN = frozenset({"search_text", "attempt_id", "idempotency_key", "claimed_at"})
+
+PROFILE_FIELDS = (
+    "id",
+    "case_number",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "preferred_language",
+    "email",
+    "time_zone",
+    "status",
+    "closure_reason",
+    "closed_at",
+    "level",
+    "enrolled_at",
+)
+MESSAGE_FIELDS = (
+    "direction",
+    "id",
+    "at",
+    "channel",
+    "from_or_to",
+    "body",
+    "status",
+    "purpose",
+    "template_key",
+)
+ARCHIVE_FILES = (
+    "profile.csv",
+    "plans.csv",
+    "hearings.csv",
+    "checkin_windows.csv",
+    "checkins.csv",
+    "appointments.csv",
+    "alerts.csv",
+    "alert_steps.csv",
+    "messages.csv",
+    "positions.geojson",
+    "device_events.csv",
+)
+
+
+def can_export_record(user: User, participant: Participant) -> bool:
+    """The people answerable for the case: its officer, its office's supervisors and
+    administrators (the same people who may change it)."""
+    return can_write_participant(user, participant)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def _columns(model: type[models.Model]) -> list[tuple[str, str, bool]]:
+    """(header, attribute, is_file) for every exportable concrete field of ``model``."""
+    columns = []
+    for field in model._meta.concrete_fields:
+        if field.name in _HIDDEN or field.name.endswith("_hash"):
+            continue
+        if isinstance(field, models.FileField):
+            columns.append((f"has_{field.name}", field.attname, True))
+        else:
+            columns.append((field.attname, field.attname, False))
+    return columns
+
+
+def _write_rows(handle: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+
+
+def _model_rows(
+    queryset: models.QuerySet[Any], columns: list[tuple[str, str, bool]]
+) -> Iterable[list[Any]]:
+    for obj in queryset.iterator(chunk_size=2_000):
+        yield [
+            bool(getattr(obj, attr)) if is_file else getattr(obj, attr)
+            for _, attr, is_file in columns
+        ]
+
+
+def _add_model_csv(archive: zipfile.ZipFile, name: str, queryset: models.QuerySet[Any]) -> None:
+    columns = _columns(queryset.model)
+    with archive.open(name, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
+        _write_rows(f, [c[0] for c in columns], _model_rows(queryset, columns))
+
+
+def _message_rows(participant: Participant) -> Iterable[list[Any]]:
+    """Outgoing and incoming texts in one time-ordered list (both are short per person)."""
+    rows: list[list[Any]] = [
+        [
+            "outbound",
+            m.pk,
+            m.created_at,
+            m.channel,
+            m.to,
+            m.body,
+            m.status,
+            m.purpose,
+            m.template_key,
+        ]
+        for m in Message.objects.filter(participant=participant)
+    ]
+    rows += [
+        ["inbound", m.pk, m.received_at, "sms", m.from_number, m.body, m.action, "", ""]
+        for m in InboundMessage.objects.filter(participant=participant)
+    ]
+    rows.sort(key=lambda row: (row[2], row[0], row[1]))
+    return rows
+
+
+def _write_positions(handle: IO[str], participant: Participant) -> int:
+    """A GeoJSON FeatureCollection written feature by feature; returns how many."""
+    handle.write('{"type": "FeatureCollection", "features": [')
+    count = 0
+    fields = (
+        "time",
+        "lat",
+        "lon",
+        "accuracy_m",
+        "speed_kmh",
+        "course",
+        "altitude_m",
+        "satellites",
+        "valid",
+        "device_id",
+    )
+    for row in participant_positions(participant).values(*fields).iterator(chunk_size=5_000):
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {
+                "time": row["time"].isoformat(),
+                "accuracy_m": row["accuracy_m"],
+                "speed_kmh": row["speed_kmh"],
+                "course": row["course"],
+                "altitude_m": row["altitude_m"],
+                "satellites": row["satellites"],
+                "valid": row["valid"],
+                "device_id": row["device_id"],
+            },
+        }
+        handle.write(("," if count else "") + "\n" + json.dumps(feature))
+        count += 1
+    handle.write("\n]}\n")
+    return count
+
+
+def purpose_clean(purpose: str) -> str:
+    purpose = " ".join(purpose.split())
+    if len(purpose) < PURPOSE_MIN_LENGTH:
+        raise ValidationError(
+            {"purpose": "State why the record is exported (at least a few words)."}
+        )
+    return purpose[:150]
+
+
+def participant_record_zip(
+    *, user: User, participant_id: int, purpose: str, request: HttpRequest | None = None
+) -> bytes:
+    """The whole record of one participant as ZIP bytes (see ``ARCHIVE_FILES``).
+
+    Raises Http404 if the user may not see the participant, PermissionDenied if they may
+    see but not export, ValidationError without a purpose. The access-log entry is written
+    before the archive is built, so no export can happen unlogged."""
+    participant = participant_get_for(user, participant_id)
+    if not can_export_record(user, participant):
+        raise PermissionDenied(
+            "Only the case's officer, its supervisors and administrators export a full record."
+        )
+    purpose = purpose_clean(purpose)
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what=f"full record ZIP; purpose: {purpose}",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with (
+            archive.open("profile.csv", "w") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", newline="") as f,
+        ):
+            _write_rows(
+                f,
+                [*PROFILE_FIELDS, "office", "officer", "program", "has_photo"],
+                [
+                    [
+                        *(getattr(participant, name) for name in PROFILE_FIELDS),
+                        str(participant.office),
+                        str(participant.officer) if participant.officer else "",
+                        str(participant.program),
+                        bool(participant.photo),
+                    ]
+                ],
+            )
+        _add_model_csv(
+            archive, "plans.csv", SupervisionPlan.objects.filter(participant=participant)
+        )
+        _add_model_csv(archive, "hearings.csv", Hearing.objects.filter(participant=participant))
+        _add_model_csv(
+            archive,
+            "checkin_windows.csv",
+            CheckinWindow.objects.filter(participant=participant).order_by("pk"),
+        )
+        _add_model_csv(
+            archive, "checkins.csv", Checkin.objects.filter(participant=participant).order_by("pk")
+        )
+        _add_model_csv(
+            archive,
+            "appointments.csv",
+            Appointment.objects.filter(participant=participant).order_by("pk"),
+        )
+        alerts = Alert.objects.filter(participant=participant).order_by("occurred_at", "pk")
+        _add_model_csv(archive, "alerts.csv", alerts)
+        _add_model_csv(
+            archive,
+            "alert_steps.csv",
+            AlertStep.objects.filter(alert__participant=participant).order_by(
+                "alert_id", "at", "pk"
+            ),
+        )
+        with (
+            archive.open("messages.csv", "w") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", newline="") as f,
+        ):
+            _write_rows(f, MESSAGE_FIELDS, _message_rows(participant))
+        with (
+            archive.open("positions.geojson", "w") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8") as f,
+        ):
+            positions = _write_positions(f, participant)
+        _add_model_csv(archive, "device_events.csv", participant_device_events(participant))
+    logger.info(
+        "record_export participant=%s user=%s positions=%s bytes=%s",
+        participant.pk,
+        user.pk,
+        positions,
+        buffer.tell(),
+    )
+    return buffer.getvalue()

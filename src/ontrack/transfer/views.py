@@ -1,0 +1,110 @@
+"""Console pages for exports and imports; thin over ``record_zip`` and ``otrts``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ontrack.accounts.models import Office, Role, User
+from ontrack.accounts.web import apply_service_errors, staff_user
+from ontrack.participants.queries import participant_get_for
+from ontrack.transfer.otrts import otrts_export, otrts_import_detailed
+from ontrack.transfer.record_zip import participant_record_zip
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _attachment(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _safe(case_number: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in case_number)
+
+
+@login_required
+@require_POST
+def record_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    try:
+        content = participant_record_zip(
+            user=user, participant_id=pk, purpose=request.POST.get("purpose", ""), request=request
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("participants:detail", pk=pk)
+    participant = participant_get_for(user, pk)
+    return _attachment(
+        content,
+        content_type="application/zip",
+        filename=f"record-{_safe(participant.case_number)}.zip",
+    )
+
+
+@login_required
+@require_POST
+def otrts_xml(request: HttpRequest, pk: int) -> HttpResponse:
+    user = staff_user(request)
+    participant = participant_get_for(user, pk)
+    content = otrts_export(participant, user=user, request=request)
+    return _attachment(
+        content,
+        content_type="application/xml",
+        filename=f"otrts-{_safe(participant.case_number)}.xml",
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="OTRTS record (XML)")
+    office = forms.ModelChoiceField(queryset=Office.objects.none())
+    officer = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, help_text="Leave empty to assign later."
+    )
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        offices = Office.objects.select_related("program")
+        if user.role != Role.ADMINISTRATOR:
+            offices = offices.filter(pk=user.office_id or 0)
+        office_field = self.fields["office"]
+        officer_field = self.fields["officer"]
+        assert isinstance(office_field, forms.ModelChoiceField)
+        assert isinstance(officer_field, forms.ModelChoiceField)
+        office_field.queryset = offices
+        officer_field.queryset = User.objects.filter(
+            is_active=True, role__in=[Role.OFFICER, Role.SUPERVISOR], office__in=offices
+        )
+
+
+@login_required
+def otrts_import_page(request: HttpRequest) -> HttpResponse:
+    user = staff_user(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators import records.")
+    form = ImportForm(request.POST or None, request.FILES or None, user=user)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        office: Office = form.cleaned_data["office"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("file", "The file is too large.")
+        else:
+            try:
+                result = otrts_import_detailed(
+                    upload.read(),
+                    user=user,
+                    program=office.program,
+                    office=office,
+                    officer=form.cleaned_data["officer"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+    return render(request, "transfer/import.html", {"form": form, "result": result})

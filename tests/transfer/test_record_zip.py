@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from ontrack.accounts.models import Role, User
+from ontrack.alerts.models import Alert
+from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.transfer.record_zip import ARCHIVE_FILES, participant_record_zip
+
+from .conftest import FIX_COUNT
+
+pytestmark = pytest.mark.django_db
+
+
+def _csv(archive: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8"))))
+
+
+def test_zip_holds_every_part_of_the_seeded_record(tracked: dict[str, Any], officer: User):
+    participant = tracked["participant"]
+    content = participant_record_zip(
+        user=officer, participant_id=participant.pk, purpose="Court order 24-1187"
+    )
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert sorted(archive.namelist()) == sorted(ARCHIVE_FILES)
+    (profile,) = _csv(archive, "profile.csv")
+    assert profile["case_number"] == participant.case_number
+    assert profile["family_name"] == participant.family_name
+    assert profile["has_photo"] == "False"
+    assert [row["level"] for row in _csv(archive, "plans.csv")] == ["intensive"]
+    assert [row["court"] for row in _csv(archive, "hearings.csv")] == ["Newark Immigration Court"]
+    alerts = _csv(archive, "alerts.csv")
+    assert sorted(a["kind"] for a in alerts) == sorted(
+        Alert.objects.filter(participant=participant).values_list("kind", flat=True)
+    )
+    steps = _csv(archive, "alert_steps.csv")
+    assert {"acknowledged", "resolved"} <= {s["to_status"] for s in steps}
+    messages = _csv(archive, "messages.csv")
+    directions = {m["direction"]: m for m in messages}
+    assert directions["outbound"]["purpose"] == "reminder"
+    assert directions["inbound"]["body"] == "Running ten minutes late"
+    events = _csv(archive, "device_events.csv")
+    assert [e["raw_code"] for e in events] == ["0x03"]
+
+
+def test_positions_are_a_geojson_feature_collection_with_time_and_accuracy(
+    tracked: dict[str, Any], officer: User
+):
+    content = participant_record_zip(
+        user=officer, participant_id=tracked["participant"].pk, purpose="Transfer to county"
+    )
+    track = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("positions.geojson"))
+    assert track["type"] == "FeatureCollection"
+    features = track["features"]
+    assert len(features) == FIX_COUNT
+    first = features[0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [-74.0, 40.7]}
+    assert first["properties"]["accuracy_m"] == 5.5
+    assert features[2]["properties"]["accuracy_m"] is None
+    times = [f["properties"]["time"] for f in features]
+    assert times == sorted(times)
+
+
+def test_export_is_access_logged_with_its_purpose(tracked: dict[str, Any], officer: User):
+    participant = tracked["participant"]
+    participant_record_zip(
+        user=officer, participant_id=participant.pk, purpose="  Subpoena   from defence counsel "
+    )
+    entry = AccessLogEntry.objects.get(action=AccessAction.EXPORT, participant_id=participant.pk)
+    assert entry.user_id == officer.pk
+    assert entry.what == "full record ZIP; purpose: Subpoena from defence counsel"
+
+
+@pytest.mark.parametrize("purpose", ["", "   ", "x"])
+def test_export_without_a_purpose_is_refused_and_not_logged(
+    tracked: dict[str, Any], officer: User, purpose: str
+):
+    with pytest.raises(ValidationError):
+        participant_record_zip(
+            user=officer, participant_id=tracked["participant"].pk, purpose=purpose
+        )
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_officer_of_another_office_cannot_export(
+    tracked: dict[str, Any], make_office: Callable[..., Any], make_user: Callable[..., User]
+):
+    stranger = make_user(Role.OFFICER, office=make_office("Elizabeth"))
+    with pytest.raises(Http404):
+        participant_record_zip(
+            user=stranger, participant_id=tracked["participant"].pk, purpose="Curiosity only"
+        )
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_operator_who_may_read_may_not_export(
+    tracked: dict[str, Any], make_user: Callable[..., User]
+):
+    operator = make_user(Role.OPERATOR)
+    with pytest.raises(PermissionDenied):
+        participant_record_zip(
+            user=operator, participant_id=tracked["participant"].pk, purpose="Night shift check"
+        )
+
+
+def test_console_download_returns_a_zip_and_refuses_without_purpose(
+    tracked: dict[str, Any], supervisor: User, client_for: Callable[[User], Any]
+):
+    participant = tracked["participant"]
+    client = client_for(supervisor)
+    page = client.get(f"/participants/{participant.pk}/")
+    assert f"/transfer/{participant.pk}/record.zip" in page.content.decode()
+    refused = client.post(f"/transfer/{participant.pk}/record.zip", {"purpose": ""})
+    assert refused.status_code == 302
+    response = client.post(
+        f"/transfer/{participant.pk}/record.zip", {"purpose": "Supervisor case review"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert "profile.csv" in zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert AccessLogEntry.objects.filter(
+        action=AccessAction.EXPORT, user=supervisor, what__contains="Supervisor case review"
+    ).exists()
+
+
+def test_checkin_photos_leave_as_a_yes_no_column_never_as_bytes():
+    from ontrack.schedule.models import Checkin
+    from ontrack.transfer.record_zip import _columns
+
+    headers = [header for header, _, _ in _columns(Checkin)]
+    assert "has_photo" in headers
+    assert "photo" not in headers
