@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,12 +21,15 @@ from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
+from ontrack.messaging.models import Message
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
+from ontrack.portal.services import pin_is_set, pin_set
 from ontrack.tracking.services import device_assign, device_register
 from tests.support import cli_environment
 
 PASSWORD = "correct horse battery staple"
+PORTAL_PIN = "4812"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -190,5 +194,45 @@ def worn_gt06(make_participant: Callable[..., Participant]) -> Callable[[str], P
         )
         device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
         return participant
+
+    return make
+
+
+@pytest.fixture
+def sent_sign_in() -> Callable[[Participant], tuple[str, str]]:
+    """The code and link of the last sign-in text queued for the participant, read from
+    messaging's outbox as the worker would send it."""
+
+    def read(participant: Participant) -> tuple[str, str]:
+        message = (
+            Message.objects.filter(participant=participant, template_key="portal_sign_in")
+            .order_by("-pk")
+            .first()
+        )
+        assert message is not None, "no sign-in text was queued"
+        text = message.body
+        code = re.search(r"\b\d{6}\b", text)
+        link = re.search(r"https?://\S+/me/link/\S+/", text)
+        assert code and link, text
+        return code.group(0), link.group(0)
+
+    return read
+
+
+@pytest.fixture
+def portal_client(sent_sign_in: Callable[[Participant], tuple[str, str]]) -> Callable[..., Client]:
+    """A participant signed in through the real pages: number, texted code, PIN."""
+
+    def make(participant: Participant) -> Client:
+        if not pin_is_set(participant):
+            pin_set(participant, PORTAL_PIN)
+        number = participant.phones.first()
+        assert number is not None
+        client = Client()
+        client.post("/me/sign-in/", {"phone": number.number})
+        code, _ = sent_sign_in(participant)
+        assert client.post("/me/code/", {"code": code}).url == "/me/pin/"
+        assert client.post("/me/pin/", {"pin": PORTAL_PIN}).url == "/me/"
+        return client
 
     return make

@@ -15,6 +15,9 @@ from ontrack.settings import database_config
 
 if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES = {"default": database_config(os.environ["ONTRACK_TEST_POSTGRES"])}
+    # One test database per run, so that two runs on the same server (two checkouts, or a
+    # developer's run beside CI) never drop each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_ontrack_{os.getpid()}"}
 else:
     DATABASES = {"default": database_config("sqlite:///" + os.path.join(ONTRACK_HOME, "t.db"))}  # noqa: F405
 

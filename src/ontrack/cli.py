@@ -195,11 +195,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Background and periodic jobs (Huey consumer)."""
-    _django_setup()
-    from django.core.management import call_command
+    """Background and periodic jobs (Huey consumer) and the outbox sender, in one process.
 
-    call_command("run_huey", workers=args.workers, worker_type="thread")
+    The sender runs in a thread beside the consumer; SIGTERM or SIGINT stops the consumer
+    (Huey finishes the tasks in hand) and then the sender, which stops between two messages
+    so that nothing is left half-recorded beyond what the outbox reconciles on restart."""
+    _django_setup()
+    import threading
+
+    from huey.contrib.djhuey import HUEY
+
+    from ontrack.messaging.outbox import Sender
+
+    stop = threading.Event()
+    sender = Sender(stop)
+    sender_thread = threading.Thread(target=sender.run, name="outbox-sender", daemon=True)
+    sender_thread.start()
+    if args.no_jobs:
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+        while not stop.wait(0.5):
+            pass
+    else:
+        consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread")
+        try:
+            consumer.run()
+        finally:
+            stop.set()
+    sender_thread.join(timeout=30)
     return 0
 
 
@@ -479,8 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     simulate.add_argument("--seed", type=int, default=2026, help="same seed, same wearers")
 
-    worker = add("worker", cmd_worker, "run background and periodic jobs")
+    worker = add("worker", cmd_worker, "run background and periodic jobs and the outbox sender")
     worker.add_argument("--workers", type=int, default=2)
+    worker.add_argument(
+        "--no-jobs", action="store_true", help="only send the outbox (no Huey consumer)"
+    )
 
     manage = add("manage", cmd_manage, "run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

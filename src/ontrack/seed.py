@@ -160,8 +160,11 @@ COURTS = [
 # Apps above participants add their demo data here: each entry names a function called as
 # ``f(program=..., seed_value=..., now=...)`` once the participants exist, in this order.
 APP_SEEDERS: tuple[str, ...] = (
+    "ontrack.messaging.demo_data.seed",
     "ontrack.zones.demo_data.seed",
+    "ontrack.schedule.demo_data.seed",
     "ontrack.portal.demo_data.seed",
+    "ontrack.reviews.demo_data.seed",
 )
 
 

@@ -90,7 +90,9 @@ INSTALLED_APPS = [
     "ontrack.schedule",
     "ontrack.tracking",
     "ontrack.portal",
+    "ontrack.reviews",
     "ontrack.reports",
+    "ontrack.transfer",
 ]
 
 MIDDLEWARE = [
@@ -327,3 +329,90 @@ ONTRACK_PORTAL_PIN_LOCKOUT_S = 30 * 60
 # How many wrong-side fixes in a row make a zone violation when none of them has its whole
 # accuracy circle (plus the zone's buffer) on the wrong side.
 ONTRACK_ZONE_CONSECUTIVE_FIXES = int(os.environ.get("ONTRACK_ZONE_CONSECUTIVE_FIXES", "3"))
+
+# --- messaging ---
+# The address the outside world reaches this server at, e.g. "https://ontrack.example.org".
+# Twilio signs its webhooks against the URL it called, so signatures are checked against
+# this (a proxy in front changes the host and scheme Django sees), and status callback URLs
+# are built from it.
+ONTRACK_PUBLIC_URL = os.environ.get("ONTRACK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Which provider sends each channel: "console" (prints; the demo), "twilio", "smpp", "smtp".
+ONTRACK_MESSAGING_PROVIDERS: dict[str, str] = {
+    "sms": os.environ.get("ONTRACK_SMS_PROVIDER", "console"),
+    "email": os.environ.get("ONTRACK_EMAIL_PROVIDER", "console"),
+}
+# Per-provider send rate: (amount per second, "messages" or "segments"), from the account's
+# contract; the sender waits rather than exceed it.
+ONTRACK_MESSAGING_RATES: dict[str, tuple[float, str]] = {
+    "console": (float(os.environ.get("ONTRACK_CONSOLE_RATE", "1000")), "messages"),
+    "twilio": (float(os.environ.get("ONTRACK_TWILIO_RATE", "1")), "segments"),
+    "smpp": (float(os.environ.get("ONTRACK_SMPP_RATE", "50")), "segments"),
+    "smtp": (float(os.environ.get("ONTRACK_SMTP_RATE", "10")), "messages"),
+}
+# The least share of each claim kept for one-to-one texts while a bulk send drains.
+ONTRACK_MESSAGING_DIRECT_SHARE = 0.5
+# Local quiet hours [start, end) on each participant's clock in which reminders and bulk
+# messages are not delivered, as "HH:MM-HH:MM" (empty: none).
+ONTRACK_MESSAGING_QUIET_HOURS: tuple[str, ...] = tuple(
+    part
+    for part in os.environ.get("ONTRACK_MESSAGING_QUIET_HOURS", "21:00-08:00").split("-")
+    if part.strip()
+)
+# Seconds a message may stay "sending" before another worker reconciles it with the
+# provider (a worker killed mid-send); longer than any provider call may take.
+ONTRACK_MESSAGING_SENDING_LEASE_S = int(os.environ.get("ONTRACK_MESSAGING_SENDING_LEASE_S", "120"))
+# The console provider appends one JSON line per message here (and fsyncs) when set, so a
+# restarted worker can tell what it already "sent".
+ONTRACK_MESSAGING_CONSOLE_LOG = os.environ.get("ONTRACK_MESSAGING_CONSOLE_LOG", "")
+# Participants written to the outbox per bulk-expansion transaction.
+ONTRACK_MESSAGING_BULK_CHUNK = int(os.environ.get("ONTRACK_MESSAGING_BULK_CHUNK", "5000"))
+# Twilio account (REST API and webhook signatures), sender number and an API base override
+# (tests point it at a local server).
+ONTRACK_TWILIO_ACCOUNT_SID = os.environ.get("ONTRACK_TWILIO_ACCOUNT_SID", "")
+ONTRACK_TWILIO_AUTH_TOKEN = os.environ.get("ONTRACK_TWILIO_AUTH_TOKEN", "")
+ONTRACK_TWILIO_FROM = os.environ.get("ONTRACK_TWILIO_FROM", "")
+ONTRACK_TWILIO_API_BASE = os.environ.get("ONTRACK_TWILIO_API_BASE", "")
+# SMPP account at the SMSC: host, port, credentials, source address, keep-alive seconds.
+ONTRACK_SMPP_HOST = os.environ.get("ONTRACK_SMPP_HOST", "127.0.0.1")
+ONTRACK_SMPP_PORT = int(os.environ.get("ONTRACK_SMPP_PORT", "2775"))
+ONTRACK_SMPP_SYSTEM_ID = os.environ.get("ONTRACK_SMPP_SYSTEM_ID", "")
+ONTRACK_SMPP_PASSWORD = os.environ.get("ONTRACK_SMPP_PASSWORD", "")
+ONTRACK_SMPP_SOURCE = os.environ.get("ONTRACK_SMPP_SOURCE", "")
+ONTRACK_SMPP_ENQUIRE_LINK_S = int(os.environ.get("ONTRACK_SMPP_ENQUIRE_LINK_S", "30"))
+# SMTP for e-mail notices: Django's EMAIL_* settings, from the environment.
+EMAIL_HOST = os.environ.get("ONTRACK_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("ONTRACK_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("ONTRACK_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ONTRACK_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("ONTRACK_SMTP_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("ONTRACK_EMAIL_FROM", "ontrack <notices@localhost>")
+
+# --- schedule ---
+# Days of check-in windows kept materialised ahead of today by the daily generation job.
+ONTRACK_SCHEDULE_HORIZON_DAYS = int(os.environ.get("ONTRACK_SCHEDULE_HORIZON_DAYS", "60"))
+# Minutes after a window closes before it is marked missed (an offline phone may still be
+# uploading an attempt made in time).
+ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES = int(
+    os.environ.get("ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES", "60")
+)
+# Windows opening within this many days get their reminders computed by messaging.
+ONTRACK_SCHEDULE_REMINDER_DAYS = int(os.environ.get("ONTRACK_SCHEDULE_REMINDER_DAYS", "8"))
+# Default slot length and people per slot of an office that has not set its own.
+ONTRACK_SCHEDULE_SLOT_MINUTES = int(os.environ.get("ONTRACK_SCHEDULE_SLOT_MINUTES", "30"))
+ONTRACK_SCHEDULE_SLOT_CAPACITY = int(os.environ.get("ONTRACK_SCHEDULE_SLOT_CAPACITY", "4"))
+# Largest check-in photo accepted, in bytes.
+ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = int(
+    os.environ.get("ONTRACK_SCHEDULE_PHOTO_MAX_BYTES", str(8 * 1024 * 1024))
+)
+# Name of the automatic face matcher a program enabled (see schedule/face_match.py). Empty:
+# none, so no biometric template is ever made; photos are reviewed by an officer only.
+ONTRACK_SCHEDULE_FACE_MATCHER = os.environ.get("ONTRACK_SCHEDULE_FACE_MATCHER", "")
+
+# --- reviews ---
+# The compliance period a supervision review looks at, and what a record must show for the
+# system to propose a step-down (a supervisor decides either way).
+ONTRACK_REVIEW_PERIOD_DAYS = int(os.environ.get("ONTRACK_REVIEW_PERIOD_DAYS", "90"))
+ONTRACK_STEP_DOWN_MIN_ON_TIME = float(os.environ.get("ONTRACK_STEP_DOWN_MIN_ON_TIME", "0.9"))
+ONTRACK_STEP_DOWN_MIN_CHECKINS = int(os.environ.get("ONTRACK_STEP_DOWN_MIN_CHECKINS", "6"))
+# Days from a decision to the plan's next review date.
+ONTRACK_REVIEW_INTERVAL_DAYS = int(os.environ.get("ONTRACK_REVIEW_INTERVAL_DAYS", "90"))

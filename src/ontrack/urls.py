@@ -39,7 +39,9 @@ urlpatterns = [
     path("schedule/", include("ontrack.schedule.urls")),
     path("messaging/", include("ontrack.messaging.urls")),
     path("me/", include("ontrack.portal.urls")),
+    path("reviews/", include("ontrack.reviews.urls")),
     path("reports/", include("ontrack.reports.urls")),
+    path("transfer/", include("ontrack.transfer.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
