@@ -227,7 +227,7 @@ def review_decide(
         raise ValidationError({"reason": "Give the reason for the decision."})
     with transaction.atomic():
         review = (
-            SupervisionReview.objects.select_for_update()
+            SupervisionReview.objects.select_for_update(of=("self",))
             .filter(participant__in=participants_visible_to(user))
             .select_related("participant", "request")
             .filter(pk=review_id)
