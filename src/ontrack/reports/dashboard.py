@@ -51,7 +51,8 @@ from django.db.models.functions import Coalesce, CumeDist
 from django.db.models.sql.compiler import SQLCompiler
 
 from ontrack.accounts.models import Office, User
-from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Priority
+from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
+from ontrack.alerts.queries import alert_disposition_counts
 from ontrack.messaging.models import Message, MessageStatus
 from ontrack.participants.models import (
     ClosureReason,
@@ -66,6 +67,9 @@ from ontrack.participants.models import (
     SupervisionPlan,
 )
 from ontrack.participants.queries import participants_visible_to
+from ontrack.participants.services import ADVERSE_CLOSURE_REASONS
+from ontrack.reviews.models import ReviewOrigin, ReviewOutcome
+from ontrack.reviews.queries import review_decision_counts, reviews_of_participants
 from ontrack.schedule.models import CheckinWindow, Outcome
 
 # Which status each lifecycle event leaves a participant in.
@@ -634,6 +638,128 @@ def alerts_table(user: User, scope: DashboardScope) -> Table:
     )  # fmt: skip
 
 
+# Dispositions by which a person set an alert aside: the alert was raised, and on looking
+# at it someone decided it was not a violation.
+OVERTURNED_DISPOSITIONS = (
+    Disposition.FALSE_ALARM,
+    Disposition.EQUIPMENT_FAULT,
+    Disposition.EXCUSED,
+)
+
+
+def alert_outcomes_table(user: User, scope: DashboardScope) -> Table:
+    """How the alerts of the alerts table ended, as of ``as_of``, and who decided.
+
+    An alert is **overturned** when a named person resolved it as a false alarm, an
+    equipment fault or excused: the system raised it, and a human decided it was not a
+    violation. A confirmed violation is upheld; "other" is a person's decision that is
+    neither (counted apart, in neither figure). An alert that cleared by itself (the
+    condition ended: back in the zone, strap closed, battery charged) was decided by nobody
+    and is never counted as overturned. Resolutions recorded after ``as_of`` count as open.
+    The rows are the same alerts as the alerts table, so the totals agree."""
+    alerts = alerts_in_scope(user, scope)
+    by_person = alert_disposition_counts(
+        alerts.filter(status=AlertStatus.RESOLVED, closed_at__lte=scope.as_of)
+    )
+    cleared = alerts.filter(status=AlertStatus.AUTO_RESOLVED, closed_at__lte=scope.as_of).count()
+    total = alerts.count()
+    person = "A person (named)"
+    rows: list[list[Any]] = [
+        [str(label), person, by_person.get(value, 0)] for value, label in Disposition.choices
+    ]
+    rows.append(["Cleared by itself", "Nobody: the condition ended", cleared])
+    decided = sum(by_person.values())
+    rows.append(["Still open", "Not decided yet", total - decided - cleared])
+    overturned = sum(by_person.get(d, 0) for d in OVERTURNED_DISPOSITIONS)
+    upheld = by_person.get(Disposition.CONFIRMED_VIOLATION, 0)
+    return Table(
+        key="alert_outcomes",
+        title="Alert outcomes and who decided",
+        columns=["Outcome", "Decided by", "Alerts", "Share"],
+        rows=[[*row, _share(row[2], total)] for row in rows],
+        total=["Total", "", total, _share(total, total)],
+        note=(
+            f"Decided by a person: {decided}. Overturned (resolved by a person as a false "
+            f"alarm, an equipment fault or excused): {overturned} ({_share(overturned, decided)} "
+            f"of the decisions); upheld as a confirmed violation: {upheld}. An alert that cleared "
+            "by itself is nobody's decision and never counts as overturned."
+        ),
+        chart=[(str(row[0]), row[2]) for row in rows],
+    )
+
+
+REVIEW_COLUMNS = (ReviewOutcome.STEPPED_DOWN, ReviewOutcome.KEPT, ReviewOutcome.PENDING)
+
+
+def reviews_table(user: User, scope: DashboardScope) -> Table:
+    """Supervision reviews opened in the period, by why they opened (the plan's review date
+    or the participant's own request) and what a supervisor had decided by ``as_of``."""
+    reviews = reviews_of_participants(participants_in_scope(user, scope)).filter(
+        _in_period("opened_at", scope)
+    )
+    counts = review_decision_counts(reviews, at=scope.as_of)
+    rows: list[list[Any]] = []
+    for origin, label in ReviewOrigin.choices:
+        parts = [counts.get((origin, outcome), 0) for outcome in REVIEW_COLUMNS]
+        rows.append([str(label), sum(parts), *parts])
+    width = 2 + len(REVIEW_COLUMNS)
+    total = ["Total", *(sum(r[i] for r in rows) for i in range(1, width))]
+    return Table(
+        key="reviews",
+        title="Supervision reviews and decisions",
+        columns=["Opened because", "Reviews", *(str(o.label) for o in REVIEW_COLUMNS)],
+        rows=rows,
+        total=total,
+        note=(
+            "Every decision is a named supervisor's, with a written reason. A decision taken "
+            "after the as-of date counts as waiting."
+        ),
+        chart=[(str(o.label), total[2 + i]) for i, o in enumerate(REVIEW_COLUMNS)],
+    )
+
+
+def adverse_closures_table(user: User, scope: DashboardScope) -> Table:
+    """Closures as absconded or detained in the period, by the named person who decided
+    them (the actor of the closure in the case history). Counts only: no participant is
+    named, so the CSV carries no one's identity but the staff member's."""
+    closure_by = (
+        ParticipantEvent.objects.filter(participant=OuterRef("pk"), kind=EventKind.CLOSED)
+        .order_by("-at", "-id")
+        .values("actor")[:1]
+    )
+    counts = (
+        participants_in_scope(user, scope)
+        .filter(_in_period("closed_at", scope), closure_reason__in=list(ADVERSE_CLOSURE_REASONS))
+        .annotate(decider=Subquery(closure_by))
+        .order_by()
+        .values_list("decider", "closure_reason")
+        .annotate(n=Count("pk"))
+    )
+    reasons = [ClosureReason.ABSCONDED, ClosureReason.DETAINED]
+    per_decider: dict[int | None, Counter[str]] = {}
+    for decider, reason, n in counts:
+        per_decider.setdefault(decider, Counter())[reason] += n
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[k for k in per_decider if k])}
+    rows: list[list[Any]] = []
+    for decider, by_reason in per_decider.items():
+        name = names.get(decider, "") if decider else "(no one recorded)"
+        parts = [by_reason.get(r, 0) for r in reasons]
+        rows.append([name, *parts, sum(parts)])
+    rows.sort(key=lambda r: (-r[-1], r[0]))
+    return Table(
+        key="adverse_closures",
+        title="Closures as absconded or detained, by who decided",
+        columns=["Decided by", *(str(r.label) for r in reasons), "Closures"],
+        rows=rows,
+        total=["Total", *(sum(r[i] for r in rows) for i in range(1, 2 + len(reasons)))],
+        note=(
+            "An adverse closure is never recorded by the system on its own: each names the "
+            "staff member who decided it and carries their written note."
+        ),
+        chart=[(r[0], r[-1]) for r in rows],
+    )
+
+
 def messages_table(user: User, scope: DashboardScope) -> Table:
     """Messages written in the period, by language and by where they got to by ``as_of``
     (a status recorded later counts as waiting)."""
@@ -670,6 +796,9 @@ TABLE_BUILDERS: dict[str, Callable[[User, DashboardScope], Table]] = {
     "checkins": checkins_table,
     "hearings": hearings_table,
     "alerts": alerts_table,
+    "alert_outcomes": alert_outcomes_table,
+    "reviews": reviews_table,
+    "adverse_closures": adverse_closures_table,
     "messages": messages_table,
 }
 CENSUS_KEYS = ("status", "level", "modality")
