@@ -9,10 +9,11 @@ forget the history.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -46,6 +47,52 @@ from ontrack.participants.queries import can_write_participant, search_fold
 
 # Closing a case for these reasons is an adverse outcome: it needs a written reason.
 ADVERSE_CLOSURE_REASONS = frozenset({ClosureReason.ABSCONDED, ClosureReason.DETAINED})
+
+
+class CaseChange(enum.StrEnum):
+    """What changed in a case that apps above participants may need to follow (e.g.
+    schedule stops generating check-in windows for a suspended case)."""
+
+    PLAN_CHANGED = "plan_changed"
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
+    ACTIVATED = "activated"
+    CLOSED = "closed"
+
+
+class CaseChangeListener(Protocol):
+    def __call__(self, *, participant_id: int, change: CaseChange) -> None: ...
+
+
+_case_change_listeners: list[CaseChangeListener] = []
+
+
+def register_case_change_listener(callback: CaseChangeListener) -> None:
+    """Apps above participants register here at start-up (``AppConfig.ready``) to hear of
+    plan changes, suspensions, reinstatements and closures: participants cannot import
+    them. Registering the same callback twice is a no-op."""
+    if callback not in _case_change_listeners:
+        _case_change_listeners.append(callback)
+
+
+def _case_changed(participant_id: int, change: CaseChange) -> None:
+    """Tell the listeners once the transaction has committed (so they see the change and a
+    rolled-back change is never announced). Each runs on its own: one that fails is logged
+    and does not stop the others or undo the change."""
+    for callback in list(_case_change_listeners):
+        transaction.on_commit(
+            _listener_call(callback, participant_id, change),
+            robust=True,
+        )
+
+
+def _listener_call(
+    callback: CaseChangeListener, participant_id: int, change: CaseChange
+) -> Callable[[], None]:
+    def call() -> None:
+        callback(participant_id=participant_id, change=change)
+
+    return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +413,10 @@ def _transition(
 def participant_activate(participant: Participant, *, actor: User | None) -> None:
     kind = EventKind.REINSTATED if participant.status == Status.SUSPENDED else EventKind.ACTIVATED
     _transition(participant, Status.ACTIVE, actor=actor, kind=kind, summary=kind.label)
+    _case_changed(
+        participant.pk,
+        CaseChange.REINSTATED if kind == EventKind.REINSTATED else CaseChange.ACTIVATED,
+    )
 
 
 @transaction.atomic
@@ -379,6 +430,7 @@ def participant_suspend(participant: Participant, *, actor: User | None, reason:
         kind=EventKind.SUSPENDED,
         summary=f"Suspended: {reason.strip()}",
     )
+    _case_changed(participant.pk, CaseChange.SUSPENDED)
 
 
 @transaction.atomic
@@ -409,6 +461,7 @@ def participant_close(
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at
     )
+    _case_changed(participant.pk, CaseChange.CLOSED)
 
 
 @transaction.atomic
@@ -509,6 +562,7 @@ def plan_change(
         summary=f"Plan: {new.get_level_display()} ({', '.join(new.modalities)}) - {reason}",
         data={"from": current.level if current else None, "to": new.level},
     )
+    _case_changed(participant.pk, CaseChange.PLAN_CHANGED)
     return new
 
 

@@ -10,13 +10,15 @@ class ScheduleConfig(AppConfig):
 
     def ready(self) -> None:
         """Show the schedule and compliance panel on the participant page, answer "CONFIRM"
-        and "RESCHEDULE" replies, and put check-in photos under the retention purge
-        (participants, messaging and audit sit below schedule)."""
+        and "RESCHEDULE" replies, put check-in photos under the retention purge, and
+        follow suspensions, reinstatements, closures and plan changes (participants,
+        messaging and audit sit below schedule)."""
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.messaging.inbound import register_reply_handler
         from ontrack.participants.panels import register_panel
+        from ontrack.participants.services import register_case_change_listener
         from ontrack.schedule import replies
-        from ontrack.schedule.services import checkin_photos_purge_before
+        from ontrack.schedule.services import case_changed, checkin_photos_purge_before
 
         register_panel("schedule/_participant_panel.html")
         retention_kind_register(
@@ -32,3 +34,4 @@ class ScheduleConfig(AppConfig):
         )
         register_reply_handler("confirm", replies.confirm_reply)
         register_reply_handler("reschedule", replies.reschedule_reply)
+        register_case_change_listener(case_changed)

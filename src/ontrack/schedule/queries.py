@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ontrack.accounts.models import Office, User
-from ontrack.participants.models import Hearing, HearingOutcome, Participant, SupervisionPlan
+from ontrack.participants.models import (
+    Hearing,
+    HearingOutcome,
+    Participant,
+    Status,
+    SupervisionPlan,
+)
 from ontrack.participants.queries import participants_visible_to
 from ontrack.schedule.models import (
     Appointment,
@@ -64,6 +70,27 @@ def map_url(address: str) -> str:
 
 def current_plan(participant: Participant) -> SupervisionPlan | None:
     return participant.plans.filter(effective_to__isnull=True).first()
+
+
+ACTIVE_STATUSES = (Status.ENROLLED, Status.ACTIVE)
+
+
+def checkins_required_q(participant_field: str = "participant") -> Q:
+    """Whose check-ins count: a case that is enrolled or active and whose current plan asks
+    for app or phone check-ins. A suspended or closed case, or a plan with check-ins off,
+    gets no windows and no missed-check-in alert. ``participant_field`` is the path from
+    the queried model to the participant (``"participant"`` for windows and schedules,
+    ``""`` for participants themselves)."""
+    prefix = f"{participant_field}__" if participant_field else ""
+    ref = f"{participant_field}_id" if participant_field else "pk"
+    plan_asks = SupervisionPlan.objects.filter(
+        participant_id=OuterRef(ref), effective_to__isnull=True
+    ).filter(Q(app_checkins=True) | Q(phone_checkins=True))
+    return Q(**{f"{prefix}status__in": ACTIVE_STATUSES}) & Q(Exists(plan_asks))
+
+
+def checkins_required(participant: Participant) -> bool:
+    return Participant.objects.filter(checkins_required_q(""), pk=participant.pk).exists()
 
 
 def checkin_window_current(participant: Participant, at: dt.datetime) -> CheckinWindow | None:

@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_clear, alert_raise
@@ -34,10 +35,9 @@ from ontrack.participants.models import (
     Hearing,
     HearingOutcome,
     Participant,
-    Status,
 )
 from ontrack.participants.queries import can_write_participant
-from ontrack.participants.services import participant_event_record
+from ontrack.participants.services import CaseChange, participant_event_record
 from ontrack.schedule import queries, recurrence
 from ontrack.schedule.face_match import face_matcher
 from ontrack.schedule.models import (
@@ -65,7 +65,7 @@ from ontrack.schedule.models import (
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_STATUSES = (Status.ENROLLED, Status.ACTIVE)
+ACTIVE_STATUSES = queries.ACTIVE_STATUSES
 # Which outcome of a window wins when several attempts or decisions touch it: a completed
 # check-in beats everything, and a technical failure beats "missed" (the person tried).
 OUTCOME_RANK = {
@@ -233,11 +233,16 @@ def schedule_stop(
     return removed
 
 
-def _future_windows_remove(participant: Participant, *, now: dt.datetime) -> int:
+def _future_windows_remove(
+    participant: Participant, *, now: dt.datetime, include_open: bool = False
+) -> int:
     """Delete windows that have not opened and have no check-in, cancelling their
-    reminders; the past (and anything the person already did) stays as it was."""
+    reminders; the past (and anything the person already did) stays as it was.
+    ``include_open`` also takes the window open right now (still nothing in it): a case
+    suspended or closed mid-window is not then held to it."""
+    upcoming = Q(closes_at__gt=now) if include_open else Q(opens_at__gt=now)
     doomed = list(
-        CheckinWindow.objects.filter(participant=participant, opens_at__gt=now, outcome=Outcome.DUE)
+        CheckinWindow.objects.filter(upcoming, participant=participant, outcome=Outcome.DUE)
         .exclude(checkins__isnull=False)
         .values_list("pk", "reminders_synced", "closes_at")
     )
@@ -246,6 +251,67 @@ def _future_windows_remove(participant: Participant, *, now: dt.datetime) -> int
             reminders_sync(_window_anchor_from(pk, participant.pk, closes_at, cancelled=True))
     CheckinWindow.objects.filter(pk__in=[pk for pk, _s, _c in doomed]).delete()
     return len(doomed)
+
+
+CASE_CHANGE_SUMMARY = {
+    CaseChange.PLAN_CHANGED: "the plan changed",
+    CaseChange.SUSPENDED: "the case was suspended",
+    CaseChange.REINSTATED: "the case was reinstated",
+    CaseChange.ACTIVATED: "the case was activated",
+    CaseChange.CLOSED: "the case was closed",
+}
+
+
+def case_changed(
+    *, participant_id: int, change: CaseChange, now: dt.datetime | None = None
+) -> None:
+    """Follow a change of the case (participants calls this after it commits, through
+    ``register_case_change_listener``). A case no longer required to check in (suspended,
+    closed, or a plan with app and phone check-ins off) loses the windows still to come,
+    including one open now with nothing in it, so that no false "missed check-in" is
+    raised; a reinstated case or a changed plan that asks for check-ins gets its windows
+    generated again from now. Closing the case also cancels its future appointments."""
+    now = _now(now)
+    participant = Participant.objects.filter(pk=participant_id).first()
+    if participant is None:
+        return
+    with transaction.atomic():
+        removed = created = 0
+        schedules = CheckinSchedule.objects.filter(participant=participant)
+        if not queries.checkins_required(participant):
+            removed = _future_windows_remove(participant, now=now, include_open=True)
+            # Generation starts again from "now" when the case is reinstated.
+            schedules.update(generated_until=None)
+        else:
+            schedules.update(plan=queries.current_plan(participant), generated_until=None)
+            schedule = schedules.filter(active=True).first()
+            if schedule is not None:
+                created = windows_generate(schedule, now=now)
+                checkin_reminders_sync(now=now, participant=participant)
+        if removed or created:
+            participant_event_record(
+                participant,
+                actor=None,
+                kind=EventKind.PLAN_CHANGED,
+                summary=f"Check-in windows updated because {CASE_CHANGE_SUMMARY[change]}",
+                data={"windows_removed": removed, "windows_created": created},
+                at=now,
+            )
+    if change == CaseChange.CLOSED:
+        _appointments_cancel_for_closure(participant, now=now)
+
+
+def _appointments_cancel_for_closure(participant: Participant, *, now: dt.datetime) -> int:
+    """A closed case keeps no future appointment: each is cancelled through
+    ``appointment_cancel`` (its place freed, its reminders withdrawn, the person told)."""
+    ids = list(
+        Appointment.objects.filter(
+            participant=participant, status=AppointmentStatus.BOOKED, starts_at__gt=now
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        appointment_cancel(actor=None, appointment_id=pk, reason="The case was closed.", now=now)
+    return len(ids)
 
 
 WINDOW_COLUMNS = (
@@ -319,19 +385,23 @@ def windows_generate_many(
     horizon_days: int | None = None,
 ) -> int:
     """``windows_generate`` for many schedules at once: one bulk insert (existing dates are
-    skipped by the one-window-per-day constraint) and one update of the high-water marks."""
+    skipped by the one-window-per-day constraint) and one update of the high-water marks.
+    Schedules of cases that are not required to check in (suspended, closed, or a plan with
+    check-ins off) are left as they are: no window, and their mark does not move."""
     now = _now(now)
     horizon = horizon_days if horizon_days is not None else settings.ONTRACK_SCHEDULE_HORIZON_DAYS
     zones: dict[str, ZoneInfo] = {}
     rows: list[tuple[Any, ...]] = []
     advanced: dict[dt.date, list[int]] = {}
     tz_of = dict(
-        Participant.objects.filter(pk__in=[s.participant_id for s in schedules]).values_list(
-            "pk", "time_zone"
-        )
+        Participant.objects.filter(
+            queries.checkins_required_q(""), pk__in=[s.participant_id for s in schedules]
+        ).values_list("pk", "time_zone")
     )
     for schedule in schedules:
-        tz_name = tz_of[schedule.participant_id]
+        tz_name = tz_of.get(schedule.participant_id)
+        if tz_name is None:
+            continue
         zone = zones.setdefault(tz_name, ZoneInfo(tz_name))
         today = now.astimezone(zone).date()
         end = today + dt.timedelta(days=horizon)
@@ -351,12 +421,13 @@ def windows_generate_many(
 
 
 def windows_generate_due(*, now: dt.datetime | None = None, chunk: int = 1000) -> int:
-    """The daily job: extend every active schedule of an active participant to the horizon."""
+    """The daily job: extend every active schedule of a case that must check in (enrolled or
+    active, its plan asking for app or phone check-ins) to the horizon."""
     now = _now(now)
     horizon_end = now.date() + dt.timedelta(days=settings.ONTRACK_SCHEDULE_HORIZON_DAYS - 1)
-    due = CheckinSchedule.objects.filter(
-        active=True, participant__status__in=ACTIVE_STATUSES
-    ).filter(Q(generated_until__isnull=True) | Q(generated_until__lt=horizon_end))
+    due = CheckinSchedule.objects.filter(queries.checkins_required_q(), active=True).filter(
+        Q(generated_until__isnull=True) | Q(generated_until__lt=horizon_end)
+    )
     created = 0
     batch: list[CheckinSchedule] = []
     for schedule in due.iterator(chunk_size=chunk):
@@ -384,6 +455,10 @@ def window_adhoc(
     now = _now(now)
     if closes_at <= opens_at or closes_at <= now:
         raise ValidationError({"closes_at": "The window must close after it opens, in the future."})
+    if not queries.checkins_required(participant):
+        raise ValidationError(
+            "This case is not checking in (suspended, closed, or its plan has check-ins off)."
+        )
     with transaction.atomic():
         window = CheckinWindow.objects.create(
             participant=participant,
@@ -535,17 +610,17 @@ def checkin_submit(
     now = _now(now)
     plan = queries.current_plan(participant)
     if plan is None or not plan.app_checkins:
-        raise ValidationError("Your plan does not include check-ins from the phone.")
+        raise ValidationError(gettext_lazy("Your plan does not include check-ins from the phone."))
     if not photo or not photo_content_type.startswith("image/"):
-        raise ValidationError("A photo is needed to check in.")
+        raise ValidationError(gettext_lazy("A photo is needed to check in."))
     if len(photo) > settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES:
-        raise ValidationError("The photo is too large.")
+        raise ValidationError(gettext_lazy("The photo is too large."))
     if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
-        raise ValidationError("The location is not valid.")
+        raise ValidationError(gettext_lazy("The location is not valid."))
     with transaction.atomic():
         window, attempted = _window_for_attempt(participant, attempted_at, now)
         if window is None:
-            raise ValidationError("There is no check-in open for you now.")
+            raise ValidationError(gettext_lazy("There is no check-in open for you now."))
         outcome = Outcome.ON_TIME if attempted < window.closes_at else Outcome.LATE
         checkin = Checkin(
             participant=participant,
@@ -1284,12 +1359,12 @@ def reschedule_request_create(
     officer gets a task."""
     now = _now(now)
     if not reason.strip():
-        raise ValidationError("Say why you need another time.")
+        raise ValidationError(gettext_lazy("Say why you need another time."))
     appointment = Appointment.objects.filter(pk=appointment_id, participant=participant).first()
     if appointment is None:
         raise ObjectDoesNotExist("No such appointment.")
     if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
-        raise ValidationError("This appointment can no longer be changed.")
+        raise ValidationError(gettext_lazy("This appointment can no longer be changed."))
     with transaction.atomic():
         pending = RescheduleRequest.objects.filter(
             appointment=appointment, status=RequestStatus.PENDING
@@ -1367,12 +1442,14 @@ def reschedule_decide(
 def missed_checkins_mark(*, now: dt.datetime | None = None) -> int:
     """Windows that closed more than the grace period ago with nothing received become
     missed and raise one "missed check-in" alert each. The state change is a conditional
-    update, so running twice (or in two workers) raises nothing twice."""
+    update, so running twice (or in two workers) raises nothing twice. Windows of a case
+    that is not required to check in now (suspended, closed, plan with check-ins off) are
+    skipped: their absence is not a violation."""
     now = _now(now)
     cutoff = now - dt.timedelta(minutes=settings.ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES)
-    due = CheckinWindow.objects.filter(outcome=Outcome.DUE, closes_at__lte=cutoff).values_list(
-        "pk", "participant_id", "closes_at", "local_date"
-    )
+    due = CheckinWindow.objects.filter(
+        queries.checkins_required_q(), outcome=Outcome.DUE, closes_at__lte=cutoff
+    ).values_list("pk", "participant_id", "closes_at", "local_date")
     marked = 0
     for pk, participant_id, closes_at, local_date in due.iterator(chunk_size=1000):
         with transaction.atomic():
@@ -1412,10 +1489,13 @@ def _missed_appointment_alert(appointment: Appointment, now: dt.datetime) -> Non
 
 def missed_appointments_mark(*, now: dt.datetime | None = None) -> int:
     """Appointments still "booked" once the office's local day is over (nobody marked
-    attendance) become missed and raise "missed appointment"."""
+    attendance) become missed and raise "missed appointment". A suspended or closed case is
+    skipped: nobody expects them to come in."""
     now = _now(now)
     candidates = Appointment.objects.select_related("office").filter(
-        status=AppointmentStatus.BOOKED, starts_at__lt=now
+        status=AppointmentStatus.BOOKED,
+        starts_at__lt=now,
+        participant__status__in=ACTIVE_STATUSES,
     )
     marked = 0
     for appointment in candidates.iterator(chunk_size=500):
