@@ -1,4 +1,5 @@
-"""Full location-history exports: right content, streamed, logged."""
+"""Full location-history exports: right content, streamed; only for the people answerable
+for the case, with a stated purpose that goes into the access log."""
 
 from __future__ import annotations
 
@@ -18,8 +19,15 @@ from ontrack.audit.models import AccessLogEntry
 pytestmark = pytest.mark.django_db
 
 
+PURPOSE = "Court order 24-1187"
+
+
+def _url(participant_pk: int, fmt: str) -> str:
+    return f"/tracking/participants/{participant_pk}/export.{fmt}"
+
+
 def _get(client: Client, participant_pk: int, fmt: str) -> tuple[Any, str]:
-    response = client.get(f"/tracking/participants/{participant_pk}/export.{fmt}")
+    response = client.post(_url(participant_pk, fmt), {"purpose": PURPOSE})
     assert response.status_code == 200
     assert response.streaming, "exports must stream"
     return response, b"".join(response.streaming_content).decode()
@@ -78,6 +86,62 @@ def test_an_export_outside_ones_caseload_is_refused_and_not_logged(
 ) -> None:
     participant = worn_track["participant"]
     stranger = make_user(Role.OFFICER)
-    response = client_for(stranger).get(f"/tracking/participants/{participant.pk}/export.csv")
+    response = client_for(stranger).post(_url(participant.pk, "csv"), {"purpose": PURPOSE})
     assert response.status_code == 404
     assert not AccessLogEntry.objects.filter(action="export").exists()
+
+
+@pytest.mark.parametrize("purpose", [None, "", "   ", "x"])
+def test_an_export_without_a_stated_purpose_is_refused_and_not_logged(
+    worn_track: dict[str, Any],
+    officer: User,
+    client_for: Callable[[User], Client],
+    purpose: str | None,
+) -> None:
+    participant = worn_track["participant"]
+    data = {} if purpose is None else {"purpose": purpose}
+    response = client_for(officer).post(_url(participant.pk, "geojson"), data)
+    assert response.status_code == 400
+    assert not AccessLogEntry.objects.filter(action="export").exists()
+
+
+def test_a_link_followed_without_a_form_exports_nothing(
+    worn_track: dict[str, Any], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    response = client_for(officer).get(_url(worn_track["participant"].pk, "csv"))
+    assert response.status_code == 405
+    assert not AccessLogEntry.objects.filter(action="export").exists()
+
+
+def test_an_operator_who_may_read_the_track_may_not_export_it(
+    worn_track: dict[str, Any],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    operator = make_user(Role.OPERATOR)
+    response = client_for(operator).post(
+        _url(worn_track["participant"].pk, "csv"), {"purpose": PURPOSE}
+    )
+    assert response.status_code == 403
+    assert not AccessLogEntry.objects.filter(action="export").exists()
+
+
+def test_the_officer_of_the_case_exports_and_the_purpose_is_logged(
+    worn_track: dict[str, Any], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    participant = worn_track["participant"]
+    _get(client_for(officer), participant.pk, "gpx")
+    entry = AccessLogEntry.objects.get(action="export", participant_id=participant.pk)
+    assert entry.user_id == officer.pk
+    assert entry.what == f"full location history (gpx); purpose: {PURPOSE}"
+
+
+def test_the_track_page_offers_the_export_as_a_form_with_a_purpose(
+    worn_track: dict[str, Any], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    participant = worn_track["participant"]
+    html = client_for(officer).get(f"/tracking/participants/{participant.pk}/track/").content
+    page = html.decode()
+    assert f'action="{_url(participant.pk, "geojson")}"' in page
+    assert 'name="purpose" required' in page
+    assert f'href="{_url(participant.pk, "csv")}"' not in page

@@ -26,6 +26,7 @@ from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_assign, device_directory, device_register, store_batch
 
 FIX_COUNT = 6
+PURPOSE = "Transfer to the receiving program"
 
 
 @pytest.fixture

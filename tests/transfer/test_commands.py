@@ -24,6 +24,7 @@ def test_commands_move_a_record_between_programs(
         str(tracked["participant"].pk),
         str(out),
         user=supervisor.username,
+        purpose="Program moves to the county system",
         stdout=StringIO(),
     )
     said = StringIO()

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ontrack.accounts.models import Office, Program, User
+from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.alerts.models import Alert, AlertStep, NotificationRule
 from ontrack.alerts.notifications import notification_rule_create
 from ontrack.alerts.services import alert_raise, alerts_promote_due
@@ -20,7 +20,7 @@ from ontrack.tracking.models import Device, DeviceEventRecord, DeviceStatus, Pos
 from ontrack.tracking.queries import participant_device_events, participant_positions
 from ontrack.transfer.otrts import OT_NS, otrts_export, otrts_import, otrts_import_detailed
 
-from .conftest import FIX_COUNT
+from .conftest import FIX_COUNT, PURPOSE
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_round_trip_keeps_demographics(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
 ):
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor), target)
+    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
     for name in (
         "case_number",
         "given_name",
@@ -113,7 +113,7 @@ def test_round_trip_keeps_every_position_exactly(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
 ):
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor), target)
+    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
     before = list(participant_positions(original).values(*POSITION_FIELDS))
     after = list(participant_positions(copy).values(*POSITION_FIELDS))
     assert len(before) == FIX_COUNT
@@ -128,7 +128,7 @@ def test_round_trip_keeps_every_alert_with_times_status_and_disposition(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
 ):
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor), target)
+    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
     before, after = _alerts(original), _alerts(copy)
     assert len(before) >= 5
     # A pending alert's grace timer belonged to the old system: it arrives open, and says so.
@@ -162,7 +162,7 @@ def test_imported_alerts_notify_nobody(
         recipient="address",
         address="duty@example.org",
     )
-    xml = otrts_export(tracked["participant"], user=supervisor)
+    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
     copy = _import(xml, target)
     alerts_promote_due(now=timezone.now() + dt.timedelta(days=1))
     assert not Message.objects.filter(to="duty@example.org").exists()
@@ -176,7 +176,7 @@ def test_export_and_import_are_access_logged(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
 ):
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor), target)
+    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
     assert AccessLogEntry.objects.filter(
         action=AccessAction.EXPORT, participant_id=original.pk, user=supervisor
     ).exists()
@@ -189,7 +189,7 @@ def test_history_devices_are_retired_and_named_after_the_original(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
 ):
     result = otrts_import_detailed(
-        otrts_export(tracked["participant"], user=supervisor),
+        otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE),
         user=target["admin"],
         program=target["program"],
         office=target["office"],
@@ -268,7 +268,7 @@ def _replace(xml: bytes, old: str, new: str, *, after: str = "") -> bytes:
 def test_bad_records_are_refused_naming_the_element_and_nothing_is_written(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any], mutate: Any, named: str
 ):
-    xml = otrts_export(tracked["participant"], user=supervisor)
+    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
     before = _counts()
     with pytest.raises(ValidationError) as refused:
         _import(mutate(xml), target)
@@ -281,7 +281,7 @@ def test_a_failure_late_in_the_import_leaves_nothing_behind(
 ):
     """The case number is already taken in the target program only after the document has
     been read: enrolment refuses, and no device, position or alert of it remains."""
-    xml = otrts_export(tracked["participant"], user=supervisor)
+    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
     _import(xml, target)
     before = _counts()
     with pytest.raises(ValidationError, match="already enrolled"):
@@ -294,7 +294,7 @@ def test_officers_may_not_import(
 ):
     from django.core.exceptions import PermissionDenied
 
-    xml = otrts_export(tracked["participant"], user=supervisor)
+    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
     with pytest.raises(PermissionDenied):
         otrts_import(
             xml, user=officer, program=target["program"], office=target["office"], officer=None
@@ -311,7 +311,7 @@ def test_console_import_page_shows_what_was_imported(
     """A supervisor imports into their own office (here the same program, so under a new
     case number)."""
     xml = _replace(
-        otrts_export(tracked["participant"], user=supervisor),
+        otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE),
         tracked["participant"].case_number,
         "MOVED-1",
     )
@@ -340,15 +340,37 @@ def test_console_export_button_downloads_xml_and_logs_it(
     participant = tracked["participant"]
     client = client_for(officer)
     assert client.get(f"/transfer/{participant.pk}/otrts.xml").status_code == 405
-    response = client.post(f"/transfer/{participant.pk}/otrts.xml")
+    response = client.post(f"/transfer/{participant.pk}/otrts.xml", {"purpose": PURPOSE})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/xml"
     root = ET.fromstring(response.content)  # noqa: S314 (our own export)
     assert root.tag == f"{{{OT_NS}}}OffenderTrackingRecord"
     assert len(root.findall(f"{{{OT_NS}}}LocationPoint")) == FIX_COUNT
-    assert AccessLogEntry.objects.filter(
-        action=AccessAction.EXPORT, user=officer, what__contains="OTRTS"
-    ).exists()
+    entry = AccessLogEntry.objects.get(action=AccessAction.EXPORT, participant_id=participant.pk)
+    assert entry.user_id == officer.pk
+    assert entry.what == f"OTRTS tracking record (XML); purpose: {PURPOSE}"
+
+
+@pytest.mark.parametrize("data", [{}, {"purpose": ""}, {"purpose": "  x "}])
+def test_console_export_without_a_purpose_is_refused_and_not_logged(
+    tracked: dict[str, Any], officer: User, client_for: Callable[[User], Any], data: dict
+):
+    participant = tracked["participant"]
+    response = client_for(officer).post(f"/transfer/{participant.pk}/otrts.xml", data)
+    assert response.status_code == 400
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_operator_may_not_export_the_tracking_record(
+    tracked: dict[str, Any], make_user: Callable[..., User], client_for: Callable[[User], Any]
+):
+    participant = tracked["participant"]
+    operator = make_user(Role.OPERATOR)
+    response = client_for(operator).post(
+        f"/transfer/{participant.pk}/otrts.xml", {"purpose": PURPOSE}
+    )
+    assert response.status_code == 403
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
 
 
 def test_officer_cannot_open_the_import_page(officer: User, client_for: Callable[[User], Any]):

@@ -104,7 +104,9 @@ def test_mutated_real_records_import_or_are_refused_never_crash(
     """Every element of a real export, one at a time, removed or given other text."""
     from ontrack.transfer.otrts import otrts_export
 
-    xml = otrts_export(tracked["participant"], user=supervisor)
+    from .conftest import PURPOSE
+
+    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
     count = sum(1 for _ in ET.fromstring(xml).iter())  # noqa: S314 (our own export)
 
     @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

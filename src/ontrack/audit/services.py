@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionPolicy
@@ -22,6 +22,23 @@ def _client_address(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
+
+
+EXPORT_PURPOSE_MIN_LENGTH = 5
+EXPORT_PURPOSE_MAX_LENGTH = 150
+
+
+def export_purpose_clean(purpose: str, *, min_length: int = EXPORT_PURPOSE_MIN_LENGTH) -> str:
+    """The stated purpose of an export, whitespace folded, or ValidationError if there is
+    none worth the name. It lives here, beside the log it is written to, so that every app's
+    export (the record ZIP, the location history, the OTRTS record) asks for it the same
+    way, whichever app it sits in."""
+    purpose = " ".join(purpose.split())
+    if len(purpose) < min_length:
+        raise ValidationError(
+            {"purpose": "State why the record is exported (at least a few words)."}
+        )
+    return purpose[:EXPORT_PURPOSE_MAX_LENGTH]
 
 
 def access_log_record(

@@ -86,7 +86,7 @@ from ontrack.tracking.models import (
     Protocol,
 )
 from ontrack.tracking.queries import participant_device_events, participant_positions
-from ontrack.transfer.record_zip import can_export_record
+from ontrack.transfer.record_zip import can_export_record, purpose_clean
 
 logger = logging.getLogger(__name__)
 
@@ -307,18 +307,22 @@ def _alerts(root: ET.Element, p: Participant, worn: set[int]) -> int:
 
 
 def otrts_export(
-    participant: Participant, *, user: User, request: HttpRequest | None = None
+    participant: Participant, *, user: User, purpose: str, request: HttpRequest | None = None
 ) -> bytes:
-    """The tracking record as XML bytes; access-checked and written to the access log."""
+    """The tracking record as XML bytes. Like the record ZIP it leaves the system whole, so
+    it takes the same people (``can_export_record``) and a stated purpose, written to the
+    access log before anything is built. Http404 if the user may not see the participant,
+    PermissionDenied if they may see but not export, ValidationError without a purpose."""
     participant = participant_get_for(user, participant.pk)
     if not can_export_record(user, participant):
         raise PermissionDenied(
             "Only the case's officer, its supervisors and administrators export a tracking record."
         )
+    purpose = purpose_clean(purpose)
     access_log_record(
         user=user,
         action=AccessAction.EXPORT,
-        what="OTRTS tracking record (XML)",
+        what=f"OTRTS tracking record (XML); purpose: {purpose}",
         participant_ids=[participant.pk],
         request=request,
     )

@@ -18,14 +18,14 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 
 from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert, AlertStep
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.messaging.models import InboundMessage, Message
 from ontrack.participants.models import Hearing, Participant, SupervisionPlan
 from ontrack.participants.queries import can_write_participant, participant_get_for
@@ -193,12 +193,7 @@ def _write_positions(handle: IO[str], participant: Participant) -> int:
 
 
 def purpose_clean(purpose: str) -> str:
-    purpose = " ".join(purpose.split())
-    if len(purpose) < PURPOSE_MIN_LENGTH:
-        raise ValidationError(
-            {"purpose": "State why the record is exported (at least a few words)."}
-        )
-    return purpose[:150]
+    return export_purpose_clean(purpose, min_length=PURPOSE_MIN_LENGTH)
 
 
 def participant_record_zip(

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -52,9 +52,16 @@ def record_zip(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def otrts_xml(request: HttpRequest, pk: int) -> HttpResponse:
+    """The OTRTS tracking record: the ZIP's people and a stated purpose; without one the
+    request is refused (400) and nothing is logged or built."""
     user = staff_user(request)
     participant = participant_get_for(user, pk)
-    content = otrts_export(participant, user=user, request=request)
+    try:
+        content = otrts_export(
+            participant, user=user, purpose=request.POST.get("purpose", ""), request=request
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
     return _attachment(
         content,
         content_type="application/xml",

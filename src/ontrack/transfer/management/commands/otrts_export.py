@@ -1,13 +1,13 @@
-"""``ontrack manage otrts_export --user NAME PARTICIPANT_ID OUT.xml``: the OTRTS tracking
-record of one participant, exported as that staff member (checked and access-logged as in
-the console)."""
+"""``ontrack manage otrts_export --user NAME --purpose TEXT PARTICIPANT_ID OUT.xml``: the
+OTRTS tracking record of one participant, exported as that staff member for a stated purpose
+(checked and access-logged as in the console)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user", required=True, help="Staff username the export is logged under."
         )
+        parser.add_argument(
+            "--purpose", required=True, help="Why the record is exported (access log)."
+        )
         parser.add_argument("participant_id", type=int)
         parser.add_argument("out", type=Path)
 
@@ -34,8 +37,10 @@ class Command(BaseCommand):
         if participant is None:
             raise CommandError("No such participant.")
         try:
-            content = otrts_export(participant, user=user)
+            content = otrts_export(participant, user=user, purpose=options["purpose"])
         except (PermissionDenied, Http404) as exc:
             raise CommandError(str(exc)) from None
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         options["out"].write_bytes(content)
         self.stdout.write(f"Wrote {len(content)} bytes to {options['out']}.")
