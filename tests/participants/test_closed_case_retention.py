@@ -18,7 +18,14 @@ from ontrack.participants.models import Participant
 from ontrack.participants.services import participant_close
 from ontrack.schedule import services as schedule_services
 from ontrack.schedule.models import Checkin, CheckinWindow
-from ontrack.tracking.models import DeviceAssignment
+from ontrack.tracking.models import (
+    DeviceAssignment,
+    DeviceCommand,
+    DeviceEventRecord,
+    Position,
+)
+from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
+from ontrack.tracking.services import device_directory, device_locate_request, store_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +90,42 @@ def test_cases_closed_longer_than_the_period_are_removed_with_their_records(
     assert Alert.objects.filter(participant_id=recent.pk).exists()
     run = RetentionRun.objects.get(kind="closed_cases")
     assert (run.removed, run.days) == (2, 365 * 5)
+
+
+def _track(participant, officer, imei: str) -> None:
+    """A fix and a tamper event from the participant's device while worn, and an officer's
+    on-demand location request."""
+    info = device_directory()[imei]
+    at = timezone.now() - dt.timedelta(minutes=30)
+    store_batch(
+        [
+            (info, Fix(imei, at, 40.73, -74.17)),
+            (info, DeviceEvent(imei, at, EventKind.TAMPER, "strap")),
+        ],
+        received_at=at,
+    )
+    device = DeviceAssignment.objects.get(participant=participant).device
+    device_locate_request(actor=officer, device=device)
+
+
+def test_a_closed_case_past_its_period_leaves_no_positions_events_or_commands(
+    make_participant, officer, settings, worn_gt06
+):
+    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "closed_cases": 365}
+    gone = worn_gt06("358899051234561")
+    _track(gone, officer, "358899051234561")
+    kept = worn_gt06("358899051234562")
+    _track(kept, officer, "358899051234562")
+    assert Position.objects.filter(participant_id=gone.pk).count() == 1
+    assert DeviceEventRecord.objects.filter(participant_id=gone.pk).count() == 1
+    _closed(make_participant, officer, years_ago=2, participant=gone)
+
+    assert retention_purge_all()["closed_cases"] == 1
+
+    assert not Position.objects.filter(participant_id=gone.pk).exists()
+    assert not DeviceEventRecord.objects.filter(participant_id=gone.pk).exists()
+    assert not DeviceCommand.objects.filter(participant_id=gone.pk).exists()
+    assert Position.objects.count() == 1 and DeviceEventRecord.objects.count() == 1, (
+        "the open case's track stays"
+    )
+    assert DeviceCommand.objects.filter(participant_id=kept.pk).count() == 1

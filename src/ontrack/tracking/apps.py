@@ -21,7 +21,14 @@ class TrackingConfig(AppConfig):
         handoff.register(batch_alerts)
 
         from ontrack.audit.retention import RetentionKind, retention_kind_register
-        from ontrack.tracking.retention import device_events_purge_before, positions_purge_before
+        from ontrack.participants.retention import closed_case_purge_register
+        from ontrack.tracking.retention import (
+            closed_cases_tracking_purge,
+            device_events_purge_before,
+            positions_purge_before,
+        )
+
+        closed_case_purge_register("tracking", closed_cases_tracking_purge)
 
         retention_kind_register(
             RetentionKind(

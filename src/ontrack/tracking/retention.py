@@ -10,13 +10,21 @@ for long behind one huge delete.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ontrack.tracking import partitions
-from ontrack.tracking.models import Device, DeviceEventRecord
+from ontrack.tracking.models import (
+    Device,
+    DeviceAssignment,
+    DeviceCommand,
+    DeviceEventRecord,
+    Position,
+)
 
 DEVICES_PER_CHUNK = 50
 EVENTS_PER_CHUNK = 5_000
@@ -72,3 +80,32 @@ def device_events_purge_before(cutoff: dt.datetime) -> int:
 def _db_time(value: dt.datetime) -> Any:
     field = DeviceEventRecord._meta.get_field("time")
     return field.get_db_prep_value(value, connection)
+
+
+def closed_cases_tracking_purge(participant_ids: Sequence[int]) -> int:
+    """Positions, device events and location commands of cases being removed (registered
+    with ``participants.retention``, which runs it before deleting the participants, while
+    their device assignments still say which device they wore when).
+
+    Positions have no index on the participant, so they are found through each assignment:
+    the device and the time from its start (the primary key's range), taking those stored
+    for the participant or for no one within the assignment (what the record's track shows,
+    ``queries.participant_positions``) and any stored for the participant after it ended.
+    Device events and commands are indexed by participant and go by it and by the same
+    windows. Returns how many rows went."""
+    removed = 0
+    ids = list(participant_ids)
+    assignments = DeviceAssignment.objects.filter(participant_id__in=ids).values_list(
+        "participant_id", "device_id", "started_at", "ended_at"
+    )
+    for participant_id, device_id, started_at, ended_at in assignments:
+        theirs = Q(participant_id=participant_id)
+        unclaimed = Q(participant_id__isnull=True)
+        if ended_at is not None:
+            unclaimed &= Q(time__lt=ended_at)
+        in_window = Q(device_id=device_id, time__gte=started_at) & (theirs | unclaimed)
+        removed += Position.objects.filter(in_window).delete()[0]
+        removed += DeviceEventRecord.objects.filter(in_window).delete()[0]
+    removed += DeviceEventRecord.objects.filter(participant_id__in=ids).delete()[0]
+    removed += DeviceCommand.objects.filter(participant_id__in=ids).delete()[0]
+    return removed
