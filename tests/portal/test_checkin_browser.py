@@ -178,3 +178,68 @@ def test_new_user_asks_for_another_time_and_downloads_their_data(
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what__contains="my data download"
     ).exists()
+
+
+def _signed_in_page(page, live_server, client) -> None:
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.context.grant_permissions(["geolocation", "camera"], origin=live_server.url)
+    page.context.set_geolocation(NEWARK)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_upload_is_reported_as_a_technical_failure_and_told_plainly(
+    live_server,
+    browser_page,
+    make_participant,
+    portal_client,
+    open_checkin_window,
+    checkins_of,
+    settings,
+):
+    settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = 100
+    participant = make_participant(preferred_language="es")
+    open_checkin_window(participant)
+    page = browser_page
+    _signed_in_page(page, live_server, portal_client(participant))
+    page.goto(f"{live_server.url}/me/check-in/")
+    page.set_input_files(
+        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": _selfie()}]
+    )
+    page.click("#send")
+    page.wait_for_selector("#receipt-reference", timeout=45_000)
+    status = page.inner_text("#outbox-status")
+    with translation.override("es"):
+        assert gettext("Your photo could not be sent.") in status
+        assert gettext("The photo is too large.") in status
+    assert "La foto es demasiado grande." in status, status
+    (checkin,) = checkins_of(participant)
+    assert (checkin.outcome, checkin.failure_reason) == ("technical_failure", "upload")
+    assert checkin.failure_detail.startswith("HTTP 422"), checkin.failure_detail
+    assert page.evaluate(KEPT_ON_PHONE) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_photo_is_made_smaller_on_the_phone_before_it_is_sent(
+    live_server, browser_page, make_participant, portal_client, open_checkin_window, checkins_of
+):
+    participant = make_participant(preferred_language="en")
+    open_checkin_window(participant)
+    buffer = io.BytesIO()
+    Image.effect_noise((3000, 2000), 60).convert("RGB").save(buffer, "JPEG", quality=95)
+    page = browser_page
+    _signed_in_page(page, live_server, portal_client(participant))
+    page.goto(f"{live_server.url}/me/check-in/")
+    page.set_input_files(
+        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
+    )
+    page.click("#send")
+    page.wait_for_selector("#receipt-reference", timeout=45_000)
+    (checkin,) = checkins_of(participant)
+    assert checkin.outcome == "on_time"
+    with checkin.photo.open("rb") as stored:
+        data = stored.read()
+    assert Image.open(io.BytesIO(data)).size == (1280, 853)
+    assert len(data) < len(buffer.getvalue())
+    assert checkin.photo_content_type == "image/jpeg"

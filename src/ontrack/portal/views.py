@@ -7,6 +7,7 @@ URL configuration of the whole site) load even where schedule is not installed y
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -35,7 +36,7 @@ from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import participant_get_for
-from ontrack.portal import forms, services
+from ontrack.portal import forms, labels, services
 from ontrack.portal.export import participant_data
 from ontrack.portal.session import (
     LANGUAGE_KEY,
@@ -164,7 +165,12 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
     from ontrack.schedule import queries as schedule_queries
 
     now = timezone.now()
-    obligations = schedule_queries.obligations_upcoming(participant, now=now)
+    obligations = [
+        dataclasses.replace(o, purpose=labels.hearing_kind(o.purpose_code, o.purpose))
+        if o.kind == "hearing"
+        else o
+        for o in schedule_queries.obligations_upcoming(participant, now=now)
+    ]
     window = schedule_queries.checkin_window_current(participant, now)
     return render(
         request,
@@ -315,8 +321,12 @@ def _log_self_read(request: HttpRequest, participant: Participant, what: str) ->
 @participant_required
 def my_data(request: HttpRequest, participant: Participant) -> HttpResponse:
     _log_self_read(request, participant, "my data page")
+    data = participant_data(participant)
+    records = [(labels.record_label(key, key), len(rows)) for key, rows in data["records"].items()]
     return render(
-        request, "portal/my_data.html", {"p": participant, **participant_data(participant)}
+        request,
+        "portal/my_data.html",
+        {"p": participant, "profile": labels.profile_rows(data["profile"]), "records": records},
     )
 
 

@@ -59,6 +59,9 @@ class Obligation:
     place: str
     address: str
     map_url: str
+    # The code behind ``purpose`` (a hearing's kind, an appointment's type), for a page
+    # that shows it in the participant's language.
+    purpose_code: str = ""
 
 
 def map_url(address: str) -> str:
@@ -152,6 +155,7 @@ def obligations_upcoming(
                 place=_("At your home") if home else appointment.office.name,
                 address=address,
                 map_url="" if home else map_url(address),
+                purpose_code=appointment.type,
             )
         )
     hearings = Hearing.objects.filter(
@@ -172,6 +176,7 @@ def obligations_upcoming(
                 place=hearing.court,
                 address=hearing.court_address,
                 map_url=map_url(hearing.court_address),
+                purpose_code=hearing.kind,
             )
         )
     return sorted(items, key=lambda o: (o.starts_at, o.kind, o.ref_id))

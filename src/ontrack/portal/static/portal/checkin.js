@@ -5,6 +5,14 @@
  * when the server answers with a receipt; otherwise it is sent again on page load, when
  * the phone comes back online, and every 30 seconds. The server is idempotent on
  * client_ref, so sending twice is harmless. No build step, no library.
+ *
+ * An upload the server refuses (400/413/422, e.g. a photo over the size limit) would never
+ * succeed however often it is sent: it is replaced by a technical failure ("upload") with
+ * the status and the server's reason, so the officer gets a task and the window is not
+ * counted as missed. A check-in still not delivered after RETRY_LIMIT tries past the
+ * window's end is reported the same way (and itself kept and still sent). The photo is
+ * made smaller on the phone first (at most 1280 px, JPEG 0.8): a few hundred kB, not
+ * several MB, on a slow connection.
  */
 (function () {
   "use strict";
@@ -12,6 +20,8 @@
   var cfg = body.dataset;
   var DB = "ontrack-portal", STORE = "outbox";
   var flushing = false;
+  var RETRY_LIMIT = 5, MAX_SIDE = 1280, QUALITY = 0.8;
+  var REFUSED = { 400: true, 413: true, 422: true };
 
   function openDb() {
     return new Promise(function (resolve, reject) {
@@ -49,6 +59,55 @@
     }
   }
 
+  function newRef() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (c) {
+      return (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16);
+    });
+  }
+
+  function reasonOf(resp) {
+    return resp.text().then(function (text) {
+      try { text = JSON.parse(text).error || text; } catch (e) { /* plain text */ }
+      return String(text).replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+    }, function () { return ""; });
+  }
+
+  function report(item, detail, note) {
+    var failureItem = { kind: "failure", client_ref: item.client_ref, attempted_at: item.attempted_at,
+                        reason: "upload", detail: detail, note: note,
+                        participant: item.participant };
+    return put(failureItem).then(function () { return send(failureItem); });
+  }
+
+  function refused(item, resp) {
+    return reasonOf(resp).then(function (why) {
+      return remove(item.client_ref).then(function () {
+        if (item.kind === "failure") { show(cfg.msgRefused, "error"); return; }
+        // The same client_ref: the refused check-in was never saved, and a repeat of this
+        // report is answered with the same receipt.
+        return report(item, "HTTP " + resp.status + (why ? ": " + why : ""),
+                      cfg.msgUploadRefused + (why ? " (" + why + ")" : ""));
+      });
+    });
+  }
+
+  function triedInVain(item, what) {
+    if (item.kind !== "checkin" || !item.closes_at || Date.now() <= Date.parse(item.closes_at)) {
+      return Promise.resolve();
+    }
+    item.late_tries = (item.late_tries || 0) + 1;
+    var due = item.late_tries >= RETRY_LIMIT && !item.reported;
+    item.reported = item.reported || due;
+    return put(item).then(function () {
+      if (!due) { return; }
+      return report({ client_ref: newRef(), attempted_at: item.attempted_at,
+                      participant: item.participant },
+                    item.late_tries + " tries failed after the window closed (" + what + ")",
+                    cfg.msgUploadLate).catch(function () { /* sent with the next flush */ });
+    });
+  }
+
   function send(item) {
     var form = new FormData();
     form.append("client_ref", item.client_ref);
@@ -74,14 +133,17 @@
         return resp.json().then(function (data) {
           return remove(item.client_ref).then(function () {
             var note = item.kind === "failure" ? cfg.msgFailure + " " : "";
-            show(note + data.message, "receipt", data.reference);
+            show((item.note ? item.note + " " : "") + note + data.message, "receipt",
+                 data.reference);
           });
         });
       }
-      if (resp.status === 400 || resp.status === 422) {
-        return remove(item.client_ref).then(function () { show(cfg.msgRefused, "error"); });
-      }
-      throw new Error("not delivered: " + resp.status);
+      if (REFUSED[resp.status]) { return refused(item, resp); }
+      return triedInVain(item, "HTTP " + resp.status).then(function () {
+        throw new Error("not delivered: " + resp.status);
+      });
+    }, function (err) {
+      return triedInVain(item, "no connection").then(function () { throw err; });
     });
   }
 
@@ -105,6 +167,29 @@
     return put(item).then(flush);
   }
 
+  /* A photo of at most MAX_SIDE px on its longer side, as JPEG; the original when the
+   * browser cannot decode it (the server then judges it as it is). */
+  function downscale(file) {
+    return new Promise(function (resolve) {
+      if (!window.URL || !document.createElement("canvas").toBlob) { resolve(file); return; }
+      var url = URL.createObjectURL(file), img = new Image();
+      img.onload = function () {
+        URL.revokeObjectURL(url);
+        var w = img.naturalWidth, h = img.naturalHeight;
+        var scale = Math.min(1, MAX_SIDE / Math.max(w, h, 1));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(w * scale));
+        canvas.height = Math.max(1, Math.round(h * scale));
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob(function (blob) {
+          resolve(blob && (scale < 1 || blob.size < file.size) ? blob : file);
+        }, "image/jpeg", QUALITY);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
+      img.src = url;
+    });
+  }
+
   function position() {
     return new Promise(function (resolve, reject) {
       if (!navigator.geolocation) { reject(new Error("geolocation unavailable")); return; }
@@ -120,17 +205,18 @@
 
   var checkinForm = document.getElementById("checkin-form");
   if (checkinForm) {
-    var ref = checkinForm.dataset.clientRef;
+    var ref = checkinForm.dataset.clientRef, closesAt = checkinForm.dataset.closesAt;
     checkinForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var attemptedAt = new Date().toISOString();
       var file = document.getElementById("photo").files[0];
       if (!file) { failure(ref, attemptedAt, "camera", "no photo taken"); return; }
       checkinForm.hidden = true;
-      position().then(function (pos) {
-        return keep({ kind: "checkin", client_ref: ref, attempted_at: attemptedAt, photo: file,
-                      lat: pos.coords.latitude, lon: pos.coords.longitude,
-                      accuracy_m: pos.coords.accuracy });
+      Promise.all([position(), downscale(file)]).then(function (got) {
+        var pos = got[0];
+        return keep({ kind: "checkin", client_ref: ref, attempted_at: attemptedAt, photo: got[1],
+                      closes_at: closesAt, lat: pos.coords.latitude,
+                      lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy });
       }, function (err) {
         return failure(ref, attemptedAt, "location", (err && err.message) || "location refused");
       });

@@ -1,0 +1,140 @@
+"""Words the portal shows for values that other apps store as codes or English labels.
+
+Participants' choice labels (hearing kinds, statuses, levels, languages) are plain English
+there and carry no translation; changing them would change its migrations. The portal
+translates at display time instead, from these maps, in the participant's language. The
+"my data" page names each kind of record and each profile field in words, not as the
+model's label (``schedule.checkinwindow``) or the column (``case_number``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+HEARING_KINDS: dict[str, Promise] = {
+    "master_calendar": _("Master calendar hearing"),
+    "individual": _("Individual hearing (merits)"),
+    "arraignment": _("Arraignment"),
+    "pretrial": _("Pretrial conference"),
+    "trial": _("Trial"),
+    "sentencing": _("Sentencing"),
+    "bond": _("Bond or custody hearing"),
+    "other": _("Other hearing"),
+}
+
+PROFILE_FIELDS: dict[str, Promise] = {
+    "case_number": _("Case number"),
+    "given_name": _("Given name"),
+    "family_name": _("Family name"),
+    "date_of_birth": _("Date of birth"),
+    "preferred_language": _("Language"),
+    "email": _("Email"),
+    "time_zone": _("Time zone"),
+    "status": _("Status"),
+    "level": _("Supervision level"),
+    "enrolled_at": _("Enrolled on"),
+    "office": _("Office"),
+}
+
+STATUSES: dict[str, Promise] = {
+    "enrolled": _("Enrolled"),
+    "active": _("Active"),
+    "suspended": _("Suspended"),
+    "closed": _("Closed"),
+}
+
+LEVELS: dict[str, Promise] = {
+    "intensive": _("Intensive"),
+    "high": _("High"),
+    "standard": _("Standard"),
+    "low": _("Low"),
+    "minimal": _("Minimal"),
+}
+
+LANGUAGES: dict[str, Promise] = {
+    "en": _("English"),
+    "es": _("Spanish"),
+    "pt": _("Portuguese"),
+    "ht": _("Haitian Creole"),
+    "fr": _("French"),
+}
+
+RECORDS: dict[str, Promise] = {
+    "participants.phone": _("Phone numbers"),
+    "participants.address": _("Addresses"),
+    "participants.counsel": _("Lawyer"),
+    "participants.releaseconditions": _("Release conditions"),
+    "participants.hearing": _("Court hearings"),
+    "participants.supervisionplan": _("Supervision plans"),
+    "participants.participantevent": _("History of your case"),
+    "participants.reviewrequest": _("Requests for a review"),
+    "schedule.checkinschedule": _("Check-in schedule"),
+    "schedule.checkinwindow": _("Check-in times"),
+    "schedule.checkin": _("Check-ins"),
+    "schedule.appointment": _("Appointments"),
+    "schedule.reschedulerequest": _("Requests for another time"),
+    "schedule.task": _("Tasks for your officer"),
+    "schedule.hearingmiss": _("Missed hearings"),
+    "messaging.message": _("Messages sent to you"),
+    "messaging.optout": _("Messages you stopped"),
+    "messaging.inboundmessage": _("Messages you sent"),
+    "alerts.alert": _("Alerts"),
+    "alerts.alertrulesetting": _("Alert settings"),
+    "tracking.deviceassignment": _("Devices you wore"),
+    "tracking.position": _("Locations from a device"),
+    "tracking.deviceeventrecord": _("Device events"),
+    "tracking.devicecommand": _("Commands sent to a device"),
+    "portal.signinchallenge": _("Sign-in codes"),
+    "portal.portalaccess": _("Your access to this site"),
+}
+
+# Written out per language rather than Django's DATE_FORMAT: Django has no formats for
+# Haitian Creole, and "F" (the full month name) is in the portal's catalog for every one.
+DATE_FORMATS = {
+    "es": r"j \d\e F \d\e Y",
+    "pt": r"j \d\e F \d\e Y",
+    "fr": "j F Y",
+    "ht": "j F Y",
+}
+
+
+def hearing_kind(code: str, fallback: str = "") -> str:
+    label = HEARING_KINDS.get(code)
+    return str(label) if label is not None else fallback
+
+
+def record_label(key: str, fallback: str) -> str:
+    label = RECORDS.get(key)
+    return str(label) if label is not None else fallback
+
+
+def local_date(value: dt.date | dt.datetime) -> str:
+    """A date (or the local date and time of an instant) in the active language's words."""
+    date_format = DATE_FORMATS.get((get_language() or "en")[:2], "F j, Y")
+    if isinstance(value, dt.datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return formats.date_format(local, f"{date_format}, H:i")
+    return formats.date_format(value, date_format)
+
+
+def profile_rows(profile: dict[str, Any]) -> list[tuple[str, str]]:
+    """The "about me" fields as (label, value) in words, in a fixed order."""
+    rows = []
+    for key, value in profile.items():
+        if key == "status":
+            shown: Any = STATUSES.get(value, value)
+        elif key == "level":
+            shown = LEVELS.get(value, value)
+        elif key == "preferred_language":
+            shown = LANGUAGES.get(value, value)
+        elif isinstance(value, dt.date):
+            shown = local_date(value)
+        else:
+            shown = value if value not in (None, "") else "—"
+        rows.append((str(PROFILE_FIELDS.get(key, key.replace("_", " "))), str(shown)))
+    return rows
