@@ -64,6 +64,12 @@ LANGUAGES: dict[str, Promise] = {
     "fr": _("French"),
 }
 
+REQUEST_STATUSES: dict[str, Promise] = {
+    "pending": _("Waiting for your officer's decision"),
+    "approved": _("Accepted: your appointment was moved"),
+    "declined": _("Not accepted: your appointment stays as it was"),
+}
+
 RECORDS: dict[str, Promise] = {
     "participants.phone": _("Phone numbers"),
     "participants.address": _("Addresses"),

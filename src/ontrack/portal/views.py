@@ -172,10 +172,19 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
         for o in schedule_queries.obligations_upcoming(participant, now=now)
     ]
     window = schedule_queries.checkin_window_current(participant, now)
+    requests = [
+        {
+            "appointment_at": r.appointment.starts_at,
+            "status": r.status,
+            "status_label": labels.REQUEST_STATUSES.get(r.status, r.status),
+            "note": r.decision_note,
+        }
+        for r in schedule_queries.reschedule_requests_recent(participant, now=now)
+    ]
     return render(
         request,
         "portal/home.html",
-        {"p": participant, "obligations": obligations, "window": window},
+        {"p": participant, "obligations": obligations, "window": window, "requests": requests},
     )
 
 

@@ -456,6 +456,19 @@ def reschedule_requests_pending_for(user: User) -> QuerySet[RescheduleRequest]:
     )
 
 
+def reschedule_requests_recent(
+    participant: Participant, *, now: dt.datetime, days: int = 60
+) -> QuerySet[RescheduleRequest]:
+    """The participant's own requests for another time, newest first: pending ones however
+    old, decided ones for ``days`` after the decision (so a refusal is seen)."""
+    return (
+        RescheduleRequest.objects.select_related("appointment")
+        .filter(participant=participant)
+        .filter(Q(status=RequestStatus.PENDING) | Q(decided_at__gte=now - dt.timedelta(days=days)))
+        .order_by("-created_at", "-pk")[:20]
+    )
+
+
 def upcoming_appointments(participant: Participant, *, now: dt.datetime) -> QuerySet[Appointment]:
     return Appointment.objects.filter(
         participant=participant, status=AppointmentStatus.BOOKED, ends_at__gt=now
