@@ -66,7 +66,7 @@ def _setup_django(database_url: str | None) -> None:
 def _populate(participants: int, offices: int, rng: random.Random, now: dt.datetime):
     """Offices, participants and their schedules, written directly (not measured)."""
     from ontrack.accounts.models import Office, Program
-    from ontrack.participants.models import Participant
+    from ontrack.participants.models import Participant, SupervisionPlan
     from ontrack.schedule.models import Cadence, CheckinSchedule, OfficeCalendar
 
     program = Program.objects.create(name="Bench")
@@ -93,6 +93,20 @@ def _populate(participants: int, offices: int, rng: random.Random, now: dt.datet
                 enrolled_at=now,
             )
             for n in range(participants)
+        ],
+        batch_size=5_000,
+    )
+    # Only a case whose current plan asks for check-ins gets windows.
+    SupervisionPlan.objects.bulk_create(
+        [
+            SupervisionPlan(
+                participant=person,
+                level="standard",
+                app_checkins=True,
+                review_date=now.date() + dt.timedelta(days=90),
+                effective_from=now,
+            )
+            for person in people
         ],
         batch_size=5_000,
     )
