@@ -212,6 +212,8 @@ def _populate(participants: int, offices: int, rng: random.Random) -> dict[str, 
                 officer=officers[office.pk][n % 10],
                 status="closed" if closed else open_status,
                 closure_reason=_pick(rng, reasons) if closed else "",
+                closure_note="Bench closure" if closed else "",
+                closed_by=officers[office.pk][n % 10] if closed else None,
                 closed_at=closed_at, enrolled_at=enrolled,
                 level=_pick(rng, levels), preferred_language=_pick(
                     rng, [("en", 40), ("es", 40), ("pt", 5), ("ht", 8), ("fr", 4), ("quc", 3)]

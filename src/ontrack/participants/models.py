@@ -95,6 +95,14 @@ class Participant(models.Model):
     closure_reason = models.CharField(max_length=20, choices=ClosureReason.choices, blank=True)
     closure_note = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The staff member who decided the closure.",
+    )
     enrolled_at = models.DateTimeField()
     # Denormalised from the current plan so that a 100,000-row caseload filters and sorts on
     # an indexed column instead of joining the plan history.
@@ -113,6 +121,13 @@ class Participant(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="closed") | ~models.Q(closure_reason=""),
                 name="participant_closed_has_reason",
+            ),
+            # An adverse outcome is a person's decision, never the system's: the database
+            # itself refuses one without a named decider and a written note.
+            models.CheckConstraint(
+                condition=~models.Q(closure_reason__in=["absconded", "detained"])
+                | (models.Q(closed_by__isnull=False) & ~models.Q(closure_note="")),
+                name="adverse_closure_needs_a_person_and_a_note",
             ),
         ]
         indexes = [

@@ -449,6 +449,7 @@ def participant_close(
     participant.closure_reason = reason
     participant.closure_note = note.strip()
     participant.closed_at = timezone.now()
+    participant.closed_by = actor
     _transition(
         participant,
         Status.CLOSED,
@@ -456,7 +457,7 @@ def participant_close(
         kind=EventKind.CLOSED,
         summary=f"Closed: {ClosureReason(reason).label}",
         data={"reason": reason, "note": note.strip()},
-        also_save=("closure_reason", "closure_note", "closed_at"),
+        also_save=("closure_reason", "closure_note", "closed_at", "closed_by"),
     )
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at

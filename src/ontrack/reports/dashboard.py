@@ -720,19 +720,14 @@ def reviews_table(user: User, scope: DashboardScope) -> Table:
 
 def adverse_closures_table(user: User, scope: DashboardScope) -> Table:
     """Closures as absconded or detained in the period, by the named person who decided
-    them (the actor of the closure in the case history). Counts only: no participant is
-    named, so the CSV carries no one's identity but the staff member's."""
-    closure_by = (
-        ParticipantEvent.objects.filter(participant=OuterRef("pk"), kind=EventKind.CLOSED)
-        .order_by("-at", "-id")
-        .values("actor")[:1]
-    )
+    them (``closed_by``, which the database requires of such a closure, with a note).
+    Counts only: no participant is named, so the CSV carries no one's identity but the
+    staff member's."""
     counts = (
         participants_in_scope(user, scope)
         .filter(_in_period("closed_at", scope), closure_reason__in=list(ADVERSE_CLOSURE_REASONS))
-        .annotate(decider=Subquery(closure_by))
         .order_by()
-        .values_list("decider", "closure_reason")
+        .values_list("closed_by", "closure_reason")
         .annotate(n=Count("pk"))
     )
     reasons = [ClosureReason.ABSCONDED, ClosureReason.DETAINED]
