@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from ontrack.accounts.models import Role
 from ontrack.alerts.models import Alert
-from ontrack.alerts.services import alert_acknowledge, alert_clear, alert_raise, alert_resolve
+from ontrack.alerts.services import (
+    alert_acknowledge,
+    alert_clear,
+    alert_raise,
+    alert_resolve,
+    alerts_promote_due,
+)
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
@@ -123,7 +129,8 @@ def test_the_history_lists_ninety_days_of_the_same_kind_with_their_dispositions(
     def resolved(days_ago: int, kind: str, disposition: str) -> Alert:
         at = now - dt.timedelta(days=days_ago)
         later = at + dt.timedelta(hours=1)  # past the grace period: in the queue
-        a = alert_raise(participant_id=p.pk, kind=kind, source="zone:4", occurred_at=at, now=later)
+        a = alert_raise(participant_id=p.pk, kind=kind, source="zone:4", occurred_at=at, now=at)
+        alerts_promote_due(now=later)
         return alert_resolve(
             user=officer, alert_id=a.pk, disposition=disposition, note=f"note {days_ago}", now=later
         )
@@ -132,10 +139,12 @@ def test_the_history_lists_ninety_days_of_the_same_kind_with_their_dispositions(
     older = resolved(80, "exclusion_zone_entry", "false_alarm")
     too_old = resolved(120, "exclusion_zone_entry", "false_alarm")
     other_kind = resolved(5, "inclusion_zone_exit", "excused")
+    yesterday = now - dt.timedelta(days=1)
     current = alert_raise(
         participant_id=p.pk, kind="exclusion_zone_entry", source="zone:4",
-        occurred_at=now - dt.timedelta(days=1), now=now,
+        occurred_at=yesterday, now=yesterday,
     )  # fmt: skip
+    alerts_promote_due(now=now)
     page = client_for(officer).get(f"/alerts/{current.pk}/").content.decode()
     history = page[page.index('id="similar-alerts"') :]
     for shown in (recent, older):
@@ -150,10 +159,12 @@ def test_an_open_strap_tamper_is_shown_as_the_strap_state(make_participant, offi
     tamper = alert_raise(
         participant_id=p.pk, kind="strap_tamper", source="device:3", occurred_at=timezone.now()
     )
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
     zone_alert = alert_raise(
         participant_id=p.pk, kind="exclusion_zone_entry", source="zone:2",
-        occurred_at=timezone.now() - dt.timedelta(hours=1),
+        occurred_at=an_hour_ago, now=an_hour_ago,
     )  # fmt: skip
+    alerts_promote_due()
     page = client_for(officer).get(f"/alerts/{zone_alert.pk}/").content.decode()
     strap = page[page.index('id="strap-state"') :].split("</dd>")[0]
     assert f"/alerts/{tamper.pk}/" in strap

@@ -1,6 +1,31 @@
 """Raising, clearing and handling alerts. Zones, tracking and schedule raise through
 ``alert_raise`` and clear through ``alert_clear``; staff act through ``alert_acknowledge``
 and ``alert_resolve``. Every status change writes an :class:`AlertStep`.
+
+Grace is judged in the condition's own time, not by the wall clock. An alert's grace ends at
+``visible_at = occurred_at + grace`` (the times the device reported), and a clear whose
+``cleared_at`` is before that cancels it, whenever the clear happens to arrive. This matters
+after an outage: a gateway replays hours of spooled fixes in a few seconds, so a breach that
+began three hours ago and ended 40 seconds later is raised and cleared within the same
+replay; judged by the wall clock it would have opened, notified staff and auto-resolved.
+
+So a *backdated* raise (its grace already over by the wall clock when it is recorded, and a
+grace to speak of) starts pending like any other, and leaves pending only when one of these
+shows it was not cleared within grace:
+
+- evidence in condition time: a later report from the participant, at or after
+  ``visible_at``, that did not clear it (``alerts_promote_held``, called by tracking after
+  each stored batch, once zones and device events have cleared whatever they clear), or a
+  later occurrence of the same condition at or after ``visible_at`` (``alert_raise``);
+- a clear at or after ``visible_at``: the condition outlasted grace, so the alert opens
+  (staff are told) and is auto-resolved in the same step;
+- the wall clock, as a fallback for a device that falls silent after the backlog: the grace
+  has passed by condition time *and* the same grace has passed by the wall clock since the
+  raise was recorded (``alerts_promote_due``), which gives the rest of a replay that long to
+  bring its clear.
+
+A live raise (``visible_at`` still ahead) is promoted by ``alerts_promote_due`` when its
+grace ends, or earlier by evidence; a rule with no grace opens at once.
 """
 
 from __future__ import annotations
@@ -79,6 +104,8 @@ def alert_raise(
             if occurred_at > existing.last_occurred_at:
                 Alert.objects.filter(pk=existing.pk).update(last_occurred_at=occurred_at)
             existing.refresh_from_db()
+            if existing.status == AlertStatus.PENDING and occurred_at >= existing.visible_at:
+                _promote(existing, now, note="condition still held after the grace period")
             return existing
         earlier = (
             Alert.objects.filter(
@@ -91,7 +118,10 @@ def alert_raise(
             .count()
         )
         visible_at = occurred_at + rule.grace
-        status = AlertStatus.PENDING if visible_at > now else AlertStatus.OPEN
+        # Recorded after its grace already ended (a replayed backlog): pending too, because
+        # its clear may still be on the way (module docstring).
+        backdated = bool(rule.grace) and visible_at < now
+        status = AlertStatus.PENDING if visible_at > now or backdated else AlertStatus.OPEN
         priority = max(rule.priority + earlier, min_priority or Priority.LOW)
         try:
             with transaction.atomic():
@@ -153,36 +183,87 @@ def alert_escalate(
     return alert
 
 
-def alert_clear(*, participant_id: int, kind: str, source: str, cleared_at: dt.datetime) -> int:
-    """The condition is over: cancel an alert still within grace (nobody ever saw it),
-    auto-resolve one that is open or acknowledged. Returns how many changed."""
+def _promote(alert: Alert, now: dt.datetime, *, note: str) -> None:
+    """Pending -> open, and tell staff. The caller has checked that grace is over."""
+    with transaction.atomic():
+        _step(alert, AlertStatus.OPEN, now, note=note)
+        alert.save(update_fields=["status"])
+        alert_notify_staff(alert, now=now)
+
+
+def alert_clear(
+    *,
+    participant_id: int,
+    kind: str,
+    source: str,
+    cleared_at: dt.datetime,
+    now: dt.datetime | None = None,
+) -> int:
+    """The condition is over as of ``cleared_at`` (condition time). Before the alert's
+    grace ended (``visible_at``): cancelled, whatever its status and the wall clock, unless a
+    person already acknowledged it (then auto-resolved, their step stands). At or after it:
+    auto-resolved, and a still-pending alert is first opened (staff are told: it outlasted
+    its grace, even if it is over now). A clear from before the condition began (a late,
+    out-of-order report) says nothing about its end and is ignored. Returns how many
+    changed."""
+    now = now or timezone.now()
     changed = 0
     alerts = Alert.objects.filter(
         participant_id=participant_id, kind=kind, source=source, status__in=OPEN_STATUSES
     )
     for alert in alerts:
-        to = (
-            AlertStatus.CANCELLED
-            if alert.status == AlertStatus.PENDING
-            else AlertStatus.AUTO_RESOLVED
-        )
-        _step(alert, to, cleared_at, note="condition cleared")
-        alert.closed_at = cleared_at
-        alert.save(update_fields=["status", "closed_at"])
+        if cleared_at < alert.occurred_at:
+            continue
+        step_at = cleared_at
+        if cleared_at < alert.visible_at and alert.status != AlertStatus.ACKNOWLEDGED:
+            to, note = AlertStatus.CANCELLED, "condition cleared within the grace period"
+        else:
+            if alert.status == AlertStatus.PENDING:
+                _promote(alert, now, note="condition lasted past the grace period")
+                step_at = max(cleared_at, now)  # steps stay in order: opened, then cleared
+            to, note = AlertStatus.AUTO_RESOLVED, "condition cleared"
+        with transaction.atomic():
+            _step(alert, to, step_at, note=note)
+            alert.closed_at = cleared_at
+            alert.save(update_fields=["status", "closed_at"])
         changed += 1
     return changed
 
 
 def alerts_promote_due(*, now: dt.datetime | None = None) -> int:
-    """Pending alerts whose grace has passed join the queue."""
+    """Pending alerts whose grace has passed join the queue: by condition time
+    (``visible_at``) and, for a backdated raise, also by the wall clock since it was recorded
+    (the module docstring says why)."""
     now = now or timezone.now()
     promoted = 0
     for alert in Alert.objects.filter(status=AlertStatus.PENDING, visible_at__lte=now):
-        with transaction.atomic():
-            _step(alert, AlertStatus.OPEN, now, note="grace period over")
-            alert.save(update_fields=["status"])
-            alert_notify_staff(alert, now=now)
+        grace = alert.visible_at - alert.occurred_at
+        if alert.raised_at > alert.visible_at and alert.raised_at + grace > now:
+            continue  # backdated: the rest of a replay may still bring the clear
+        _promote(alert, now, note="grace period over")
         promoted += 1
+    return promoted
+
+
+def alerts_promote_held(*, reported: dict[int, dt.datetime], now: dt.datetime | None = None) -> int:
+    """Participants' latest reports (condition time) prove their pending alerts held: an
+    alert still pending whose grace ended at or before a later report of its participant was
+    not cleared within grace (that report would have cleared it), so it opens now. Called by
+    tracking after each stored batch, once zones and device events have raised and cleared.
+    Pending alerts are few, so they are read by status (indexed), not by the batch's
+    participants. Returns how many opened."""
+    if not reported:
+        return 0
+    now = now or timezone.now()
+    promoted = 0
+    pending = Alert.objects.filter(
+        status=AlertStatus.PENDING, visible_at__lte=max(reported.values())
+    ).order_by("visible_at", "id")
+    for alert in pending:
+        seen = reported.get(alert.participant_id)
+        if seen is not None and alert.visible_at <= seen:
+            _promote(alert, now, note="reports after the grace period show it still held")
+            promoted += 1
     return promoted
 
 

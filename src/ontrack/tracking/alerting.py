@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind
-from ontrack.alerts.services import alert_clear, alert_raise
+from django.utils import timezone
+
+from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus
+from ontrack.alerts.services import alert_clear, alert_raise, alerts_promote_held
 from ontrack.tracking.handoff import StoredBatch, StoredEvent
 from ontrack.tracking.protocols.records import EventKind
 
@@ -26,6 +28,9 @@ RAISES: dict[str, str] = {
     EventKind.CRITICAL_BATTERY: AlertKind.CRITICAL_BATTERY,
     EventKind.GPS_LOST: AlertKind.GPS_LOST,
 }
+
+# Fix times may run this far ahead of the clock (the future filter's default allows less).
+PROMOTE_SLACK = dt.timedelta(minutes=10)
 
 CLEARS: dict[str, tuple[str, ...]] = {
     EventKind.CHARGER_CONNECTED: (
@@ -99,7 +104,33 @@ def reports_clear_message_gaps(batch: StoredBatch) -> int:
     return cleared
 
 
+def reports_promote_held(batch: StoredBatch) -> int:
+    """Each wearer's latest report in the batch is condition time for their pending alerts:
+    one whose grace ended before it, and that nothing in the batch cleared, held past grace
+    (``alerts.services`` explains why grace is judged this way, not by the wall clock).
+
+    Only pending alerts whose grace ends by now (plus the future filter's slack) can be
+    proved so, and they are rare: one indexed read, and the batch is walked only if any."""
+    horizon = timezone.now() + PROMOTE_SLACK
+    waiting = set(
+        Alert.objects.filter(status=AlertStatus.PENDING, visible_at__lte=horizon).values_list(
+            "participant_id", flat=True
+        )
+    )
+    if not waiting:
+        return 0
+    latest: dict[int, dt.datetime] = {}
+    reports = [(f.participant_id, f.time) for f in batch.fixes if f.participant_id in waiting]
+    reports += [(e.participant_id, e.time) for e in batch.events if e.participant_id in waiting]
+    for pid, time in reports:
+        if pid is not None and (pid not in latest or time > latest[pid]):
+            latest[pid] = time
+    return alerts_promote_held(reported=latest)
+
+
 def batch_alerts(batch: StoredBatch) -> None:
-    """The hand-off callback registered in ``TrackingConfig.ready``."""
+    """The hand-off callback registered in ``TrackingConfig.ready``, after the zone engine's:
+    raises and clears first, so that the promotion by later reports sees every clear."""
     device_events_to_alerts(batch.events)
     reports_clear_message_gaps(batch)
+    reports_promote_held(batch)
