@@ -213,10 +213,23 @@ def test_someone_outside_when_the_curfew_starts_is_in_violation_at_the_next_fix(
     assert run(zs, Fix(1, evening, lat, lon), consecutive=1) == []
     late = evening + timedelta(minutes=15)
     assert run(zs, Fix(1, late, lat, lon), consecutive=1) == [(9, "violation")]
+
+
+def test_a_curfew_breach_lasts_past_the_curfew_until_the_person_comes_back():
+    every_night = (Interval(frozenset(range(7)), 20 * 60, 6 * 60),)
+    home = {"type": "Circle", "center": [LON, LAT], "radius_m": 100.0}
+    zs = zone_set(ZoneSpec(9, 1, INCLUSION, home, schedule=every_night))
+    lat, lon = offset(3_000, 0)
+    night = datetime(2026, 6, 1, 22, 0, tzinfo=UTC)
+    assert run(zs, Fix(1, night, lat, lon), consecutive=1) == [(9, "violation")]
     morning = datetime(2026, 6, 2, 6, 5, tzinfo=UTC)
-    assert run(zs, Fix(1, morning, lat, lon), consecutive=1) == [(9, "cleared")], (
-        "the curfew ending clears the violation"
+    assert run(zs, Fix(1, morning, lat, lon), consecutive=1) == [], (
+        "the curfew ending does not clear a breach while the person is still out"
     )
+    next_night = datetime(2026, 6, 2, 21, 0, tzinfo=UTC)
+    assert run(zs, Fix(1, next_night, lat, lon), consecutive=1) == [], "still the same breach"
+    home_at = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)
+    assert run(zs, Fix(1, home_at, LAT, LON), consecutive=1) == [(9, "entered"), (9, "cleared")]
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,6 +9,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from ontrack.accounts.models import Role
+from ontrack.alerts.models import Alert, AlertStatus
+from ontrack.alerts.services import alerts_promote_due
 from ontrack.zones import engine, services
 from ontrack.zones.models import Zone, ZoneState
 from tests.zones.conftest import offset, square
@@ -196,3 +198,25 @@ def test_a_zone_attached_after_the_first_batch_applies_from_the_next(
     services.zone_attach(actor=supervisor, zone=court, participant=participant)
     services.zone_fixes_evaluate([fix_at(participant, 1)])
     assert ZoneState.objects.get(participant=participant, zone=court).side == "inside"
+
+
+def test_a_curfew_breach_stays_open_when_the_curfew_ends_and_clears_on_coming_home(
+    make_participant, officer
+):
+    person = make_participant()  # New York; 20:00-06:00 is 01:00-11:00 UTC in March
+    services.zone_create(
+        actor=officer,
+        participant=person,
+        data=data(schedule=[{"days": list(range(7)), "start": "20:00", "end": "06:00"}]),
+    )
+    night = datetime(2026, 3, 3, 3, 0, tzinfo=UTC)  # 22:00 EST
+    services.zone_fixes_evaluate([Fix(person.pk, night, *offset(2_000, 0))])
+    alerts_promote_due(now=datetime.now(UTC) + timedelta(hours=1))  # grace long over
+    morning = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)  # 07:00 EST, curfew over, still out
+    services.zone_fixes_evaluate([Fix(person.pk, morning, *offset(2_000, 0))])
+    alert = Alert.objects.get(kind="inclusion_zone_exit")
+    assert alert.status == AlertStatus.OPEN, "the curfew ending does not resolve the breach"
+    home = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
+    services.zone_fixes_evaluate([Fix(person.pk, home, *offset(0, 0))])
+    alert.refresh_from_db()
+    assert (alert.status, alert.closed_at) == (AlertStatus.AUTO_RESOLVED, home)

@@ -33,7 +33,9 @@ Schedules (curfews) are weekly intervals of local wall-clock time in the partici
 zone, kept as one bit per minute of the week: the UTC offset comes from ``zoneinfo`` (once
 per time zone and quarter hour present in a batch), so "20:00-06:00" is right across DST
 changes. A zone only counts during its schedule; the side is tracked all the time, so a
-participant already outside when the curfew starts is in violation at their next fix.
+participant already outside when the curfew starts is in violation at their next fix. A
+violation that began during the schedule lasts until the person is back on the right side,
+even past the schedule's end: the curfew ending does not excuse someone still out.
 """
 
 from __future__ import annotations
@@ -627,24 +629,30 @@ def evaluate(zones: ZoneSet, fixes: FixArrays, *, consecutive: int) -> list[Tran
             )
         inside[inbox] = hit
 
-    # Outside its dates or its schedule a zone does not count (and a violation it had
-    # ends), but the side is still tracked, so the first fix once it counts again decides.
+    # Outside its dates a zone does not count (and a violation it had ends); outside its
+    # schedule it starts no violation, but one already under way is *held* while the fix
+    # stays on the wrong side: a curfew breach does not end because the curfew period did,
+    # only by coming back (or by a person). The side is tracked all the time, so the first
+    # fix once the zone counts again decides.
     t = fixes.t[pair_fix]
     wrong = np.flatnonzero(inside == zones.slot_exclusion[pair_slot])
     slots = pair_slot[wrong]
     tw = t[wrong]
-    in_force = (tw >= zones.slot_from[slots]) & (tw < zones.slot_to[slots])
-    in_force &= _in_schedule(zones, slots, tw)
+    in_dates = (tw >= zones.slot_from[slots]) & (tw < zones.slot_to[slots])
+    scheduled = _in_schedule(zones, slots, tw)
+    in_force = in_dates & scheduled
     judged_idx = wrong[in_force]
     judged = np.zeros(n, dtype=np.bool_)
     judged[judged_idx] = True
+    held = np.zeros(n, dtype=np.bool_)
+    held[wrong[in_dates & ~scheduled]] = True
     certain = np.zeros(n, dtype=np.bool_)
     if len(judged_idx):
         certain[judged_idx] = _wholly_wrong(
             zones, pair_slot[judged_idx], fixes, pair_fix[judged_idx]
         )
 
-    pairs = _Pairs(pair_slot, pair_fix, t, inside, judged, certain)
+    pairs = _Pairs(pair_slot, pair_fix, t, inside, judged, certain, held)
     if not repeated:  # the usual batch: at most one fix per device
         return _step(zones, None, pairs, fixes, consecutive)
     order = np.lexsort((t, pair_slot))
@@ -688,6 +696,7 @@ class _Pairs:
     inside: BoolArray
     judged: BoolArray  # on the wrong side while the zone is in force
     certain: BoolArray  # ... and wholly so (accuracy circle + buffer)
+    held: BoolArray  # on the wrong side within its dates but outside its schedule
 
 
 def _step(
@@ -696,12 +705,14 @@ def _step(
     """One round: at most one pair per slot (``sel``; None: every pair), applied at once."""
     if sel is None:
         slots, tt, inside, judged = pairs.slot, pairs.t, pairs.inside, pairs.judged
+        held = pairs.held
     else:
         slots, tt = pairs.slot[sel], pairs.t[sel]
-        inside, judged = pairs.inside[sel], pairs.judged[sel]
+        inside, judged, held = pairs.inside[sel], pairs.judged[sel], pairs.held[sel]
     fresh = tt > zones.last_t[slots]
     if not fresh.all():
         slots, tt, inside, judged = slots[fresh], tt[fresh], inside[fresh], judged[fresh]
+        held = held[fresh]
         sel = np.flatnonzero(fresh) if sel is None else sel[fresh]
     if len(slots) == 0:
         return []
@@ -710,18 +721,21 @@ def _step(
     busy = np.flatnonzero(judged | (zones.settled[slots] != new_side))
     sel = busy if sel is None else sel[busy]
     slots, tt, new_side, judged = slots[busy], tt[busy], new_side[busy], judged[busy]
+    held = held[busy]
     old_side = zones.side[slots]
     moved = np.flatnonzero(new_side != old_side)
     old_run = zones.consecutive[slots]
-    run = np.where(judged, old_run + 1, 0)
     was = zones.violating[slots]
-    now = judged & (was | pairs.certain[sel] | (run >= consecutive))
+    kept = held & was  # a violation under way, out of schedule but still on the wrong side
+    run = np.where(judged, old_run + 1, np.where(kept, old_run, 0))
+    now = (judged & (was | pairs.certain[sel] | (run >= consecutive))) | kept
 
     zones.since[slots[moved]] = tt[moved]
     zones.side[slots[moved]] = new_side[moved]
     zones.consecutive[slots] = run
     zones.violating[slots] = now
-    zones.settled[slots] = np.where(judged, -1, new_side)  # not judged: no run, no violation
+    # Neither judged nor held: no run, no violation, settled on its side.
+    zones.settled[slots] = np.where(judged | kept, -1, new_side)
     flipped = np.flatnonzero(now != was)
 
     known = old_side[moved] != SIDE_UNKNOWN
