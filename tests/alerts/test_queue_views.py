@@ -1,11 +1,13 @@
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.utils import timezone
 
 from ontrack.accounts.models import Role
 from ontrack.alerts.models import Alert, AlertStatus
-from ontrack.alerts.services import alert_raise
+from ontrack.alerts.services import alert_raise, alert_resolve
 from ontrack.audit.models import AccessAction, AccessLogEntry
 
 pytestmark = pytest.mark.django_db
@@ -78,14 +80,65 @@ def test_acknowledge_then_resolve_from_the_alert_page(make_participant, officer,
     assert alert.acknowledged_at <= alert.closed_at <= timezone.now() + dt.timedelta(seconds=1)
 
 
-def test_the_csv_export_has_the_filtered_alerts_and_is_logged(
-    make_participant, officer, client_for
+def test_the_csv_export_has_the_filtered_alerts_with_who_resolved_them_and_logs_the_purpose(
+    make_participant, officer, make_user, client_for
 ):
     p = make_participant()
-    _open_alert(p)
-    response = client_for(officer).get("/alerts/export.csv?kind=strap_tamper")
-    body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[1].split(",")[1:3] == [p.case_number, "strap_tamper"]
-    assert AccessLogEntry.objects.filter(
-        action=AccessAction.EXPORT, participant_id=p.pk, user=officer
-    ).exists()
+    alert = _open_alert(p)
+    _open_alert(p, kind="sos", source="device:2")
+    alert_resolve(user=officer, alert_id=alert.pk, disposition="other", note="Clip, not a cut.")
+    supervisor = make_user(Role.SUPERVISOR)
+    response = client_for(supervisor).post(
+        "/alerts/export.csv?status=resolved&kind=strap_tamper",
+        {"purpose": "quarterly equipment review"},
+    )
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(lines) == 1, "only the filtered alerts"
+    row = lines[0]
+    assert (row["case_number"], row["kind"], row["source"]) == (
+        p.case_number,
+        "strap_tamper",
+        "device:1",
+    )
+    assert (row["resolved_by"], row["resolution_note"]) == (officer.username, "Clip, not a cut.")
+    assert row["raised_at"] and row["visible_at"]
+    entry = AccessLogEntry.objects.get(action=AccessAction.EXPORT, participant_id=p.pk)
+    assert entry.user == supervisor and "quarterly equipment review" in entry.what
+
+
+def test_the_csv_export_needs_a_post_and_a_stated_purpose(make_participant, make_user, client_for):
+    _open_alert(make_participant())
+    client = client_for(make_user(Role.SUPERVISOR))
+    assert client.get("/alerts/export.csv").status_code == 405
+    response = client.post("/alerts/export.csv?kind=sos", {"purpose": "  "})
+    assert response.status_code == 302 and response["Location"] == "/alerts/?kind=sos"
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_an_officer_may_not_export_the_alert_list(make_participant, officer, client_for):
+    _open_alert(make_participant())
+    client = client_for(officer)
+    response = client.post("/alerts/export.csv", {"purpose": "I would like a copy please"})
+    assert response.status_code == 403
+    assert "Export CSV" not in client.get("/alerts/").content.decode()
+    assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_a_supervisor_filters_the_queue_by_the_officers_of_their_office_only(
+    make_participant, make_user, make_office, officer, client_for
+):
+    colleague = make_user(Role.OFFICER, username="carlos")
+    elsewhere = make_user(Role.OFFICER, office=make_office("Trenton"), username="tomasz")
+    mine = _open_alert(make_participant())
+    theirs = _open_alert(make_participant(officer=colleague))
+    make_participant(officer=elsewhere)
+    client = client_for(make_user(Role.SUPERVISOR))
+
+    page = client.get("/alerts/").content.decode()
+    select = page[page.index('name="officer"') :].split("</select>")[0]
+    assert f'value="{officer.pk}"' in select and f'value="{colleague.pk}"' in select
+    assert f'value="{elsewhere.pk}"' not in select, "only officers the supervisor may see"
+
+    filtered = client.get(f"/alerts/?officer={colleague.pk}").content.decode()
+    assert f"/alerts/{theirs.pk}/" in filtered and f"/alerts/{mine.pk}/" not in filtered
+    assert f'<option value="{colleague.pk}" selected>' in filtered

@@ -35,6 +35,15 @@ def alerts_visible_to(user: User) -> QuerySet[Alert]:
     )
 
 
+def alert_officers_for(user: User) -> QuerySet[User]:
+    """The officers the queue's officer filter offers: those with a caseload among the
+    participants this user may see (an officer sees only themselves, a supervisor their
+    office's), so the list names nobody the user could not already find."""
+    return User.objects.filter(
+        pk__in=participants_visible_to(user).exclude(officer=None).values("officer_id")
+    ).order_by("last_name", "first_name", "pk")
+
+
 def alert_filter(alerts: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
     """Newest-highest-priority first within the chosen filters."""
     if f.status == "active":

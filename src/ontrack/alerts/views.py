@@ -29,12 +29,13 @@ from ontrack.alerts.queries import (
     alert_disposition_counts,
     alert_filter,
     alert_history,
+    alert_officers_for,
     alert_response_times,
     alerts_visible_to,
     participant_open_strap_alerts,
 )
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.audit.services import access_log_record, export_purpose_clean
 
 # The alert page's map shows the track from this long before the alert began to this long
 # after.
@@ -93,6 +94,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "statuses": AlertStatus.choices,
         "offices": Office.objects.filter(program__participants__isnull=False).distinct(),
+        "officers": alert_officers_for(user),
     }
     template = (
         "alerts/_queue_table.html" if request.headers.get("HX-Request") else "alerts/queue.html"
@@ -210,33 +212,54 @@ class _Echo:
         return value
 
 
+# The shortest purpose an alerts export accepts, as for the reports' participant list.
+EXPORT_PURPOSE_MIN_LENGTH = 10
+
+
 @login_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered queue as CSV, logged with every participant it contains."""
+@require_POST
+def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The filtered queue as CSV. A bulk export over many participants leaves the system,
+    so, like the reports' participant list, only supervisors (their office) and
+    administrators take it, by POST with a stated purpose, and the purpose is written to the
+    access log with every participant it contains. The filters stay in the query string."""
     user = _reader(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Alert lists are exported by supervisors and administrators.")
+    try:
+        purpose = export_purpose_clean(
+            request.POST.get("purpose", ""), min_length=EXPORT_PURPOSE_MIN_LENGTH
+        )
+    except ValidationError:
+        messages.error(request, "Say what the alert list is for before exporting it.")
+        return redirect(f"{reverse('alerts:queue')}?{request.GET.urlencode()}")
     alerts = alert_filter(alerts_visible_to(user), _filter_from(request)).select_related(
-        "participant"
+        "participant", "resolved_by"
     )
     access_log_record(
         user=user,
         action=AccessAction.EXPORT,
-        what="alerts CSV",
+        what=f"alerts CSV for: {purpose}",
         participant_ids=sorted(set(alerts.values_list("participant_id", flat=True))) or [None],
         request=request,
     )
     writer = csv.writer(_Echo())
 
+    def when(value: dt.datetime | None) -> str:
+        return value.isoformat() if value else ""
+
     def rows() -> Iterator[str]:
         yield writer.writerow(
-            ["id", "case_number", "kind", "priority", "status", "occurred_at",
-             "acknowledged_at", "closed_at", "occurrences", "disposition"]
+            ["id", "case_number", "kind", "source", "priority", "status", "occurred_at",
+             "raised_at", "visible_at", "acknowledged_at", "closed_at", "occurrences",
+             "disposition", "resolved_by", "resolution_note"]
         )  # fmt: skip
         for a in alerts.iterator(chunk_size=2000):
             yield writer.writerow(
-                [a.pk, a.participant.case_number, a.kind, a.get_priority_display(), a.status,
-                 a.occurred_at.isoformat(),
-                 a.acknowledged_at.isoformat() if a.acknowledged_at else "",
-                 a.closed_at.isoformat() if a.closed_at else "", a.occurrences, a.disposition]
+                [a.pk, a.participant.case_number, a.kind, a.source, a.get_priority_display(),
+                 a.status, when(a.occurred_at), when(a.raised_at), when(a.visible_at),
+                 when(a.acknowledged_at), when(a.closed_at), a.occurrences, a.disposition,
+                 a.resolved_by.get_username() if a.resolved_by else "", a.resolution_note]
             )  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
