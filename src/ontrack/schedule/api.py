@@ -6,20 +6,30 @@ write; a refusal answers 403, a broken rule 422)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
-from ontrack.accounts.models import User
+from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import participant_get_for
 from ontrack.schedule import queries, services
-from ontrack.schedule.models import Appointment, Checkin, CheckinSchedule, CheckinWindow
+from ontrack.schedule.models import (
+    Appointment,
+    Checkin,
+    CheckinSchedule,
+    CheckinWindow,
+    OfficeClosure,
+    RescheduleRequest,
+)
 
 router = Router(tags=["schedule"])
 
@@ -51,6 +61,7 @@ class WindowOut(Schema):
 
 class CheckinOut(Schema):
     id: int
+    participant_id: int
     reference: str
     window_id: int | None
     modality: str
@@ -62,6 +73,7 @@ class CheckinOut(Schema):
     accuracy_m: float | None
     failure_reason: str
     review: str
+    review_reason: str
     has_photo: bool
 
 
@@ -135,6 +147,26 @@ def _schedule_out(schedule: CheckinSchedule) -> ScheduleIo:
         dates=[dt.date.fromisoformat(d) for d in schedule.dates],
         active=schedule.active,
         description=services.schedule_describe(schedule),
+    )
+
+
+def _checkin_out(c: Checkin) -> CheckinOut:
+    return CheckinOut(
+        id=c.pk,
+        participant_id=c.participant_id,
+        reference=c.reference,
+        window_id=c.window_id,
+        modality=c.modality,
+        outcome=c.outcome,
+        attempted_at=c.attempted_at,
+        received_at=c.received_at,
+        lat=c.lat,
+        lon=c.lon,
+        accuracy_m=c.accuracy_m,
+        failure_reason=c.failure_reason,
+        review=c.review,
+        review_reason=c.review_reason,
+        has_photo=bool(c.photo),
     )
 
 
@@ -222,24 +254,7 @@ def checkins_list(request: HttpRequest, participant_id: int) -> list[CheckinOut]
     """Check-in attempts, newest first (the photo itself only through the console)."""
     _user, participant = _read(request, participant_id, "check-ins")
     rows = list(Checkin.objects.filter(participant=participant)[:500])
-    return [
-        CheckinOut(
-            id=c.pk,
-            reference=c.reference,
-            window_id=c.window_id,
-            modality=c.modality,
-            outcome=c.outcome,
-            attempted_at=c.attempted_at,
-            received_at=c.received_at,
-            lat=c.lat,
-            lon=c.lon,
-            accuracy_m=c.accuracy_m,
-            failure_reason=c.failure_reason,
-            review=c.review,
-            has_photo=bool(c.photo),
-        )
-        for c in rows
-    ]
+    return [_checkin_out(c) for c in rows]
 
 
 @router.get("/participants/{participant_id}/compliance", response=list[ComplianceOut])
@@ -320,3 +335,238 @@ def appointment_cancel(
         actor=user, appointment_id=appointment.pk, reason=payload.reason
     )
     return _appointment_out(cancelled)
+
+
+# --- officers' decisions -------------------------------------------------------------------
+
+
+class ReviewIn(Schema):
+    approve: bool
+    reason: str = Field("", description="Required when rejecting: what did not match")
+
+
+class ExcuseIn(Schema):
+    reason: str
+
+
+class AttendanceIn(Schema):
+    attended: bool
+
+
+class AdhocWindowIn(Schema):
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+
+
+class DecideIn(Schema):
+    approve: bool
+    starts_at: dt.datetime | None = Field(
+        None, description="When approving: the new time (default: the nearest free slot)"
+    )
+    note: str = Field("", description="Required when declining")
+
+
+class RescheduleRequestOut(Schema):
+    id: int
+    participant_id: int
+    appointment_id: int
+    appointment_starts_at: dt.datetime
+    reason: str
+    created_at: dt.datetime
+    status: str
+    decided_at: dt.datetime | None
+    decision_note: str
+
+
+class SlotOut(Schema):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    booked: int
+
+
+class ClosureIn(Schema):
+    date: dt.date = Field(description="Local date in the office's zone")
+    reason: str
+
+
+class ClosureOut(Schema):
+    office_id: int
+    date: dt.date
+    reason: str
+    moved: list[AppointmentOut]
+    unplaced: list[AppointmentOut] = Field(
+        description="Booked that day but no free slot within 30 days: left for the officer"
+    )
+
+
+def _request_out(r: RescheduleRequest) -> RescheduleRequestOut:
+    return RescheduleRequestOut(
+        id=r.pk,
+        participant_id=r.participant_id,
+        appointment_id=r.appointment_id,
+        appointment_starts_at=r.appointment.starts_at,
+        reason=r.reason,
+        created_at=r.created_at,
+        status=r.status,
+        decided_at=r.decided_at,
+        decision_note=r.decision_note,
+    )
+
+
+Row = TypeVar("Row", Checkin, CheckinWindow, RescheduleRequest)
+
+
+def _scoped_get(request: HttpRequest, model: type[Row], pk: int) -> tuple[User, Row]:
+    """The row and the caller, 404 when it is not theirs to see (as for participants)."""
+    user = staff_user(request)
+    row = get_object_or_404(model, pk=pk)
+    participant_get_for(user, row.participant_id)
+    return user, row
+
+
+@router.get("/checkins/review-queue", response=list[CheckinOut])
+def review_queue(request: HttpRequest) -> list[CheckinOut]:
+    """Check-in photos waiting for an identity decision in the caller's scope, oldest
+    first (the photos themselves only through the console)."""
+    user = staff_user(request)
+    rows = list(queries.review_queue_for(user)[:500])
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what="check-in review queue",
+        participant_ids=sorted({c.participant_id for c in rows}),
+        request=request,
+    )
+    return [_checkin_out(c) for c in rows]
+
+
+@router.post("/checkins/{checkin_id}/review", response=CheckinOut)
+def checkin_review(request: HttpRequest, checkin_id: int, payload: ReviewIn) -> CheckinOut:
+    """Approve the photo, or reject it with a reason (a rejection changes no outcome)."""
+    user, checkin = _scoped_get(request, Checkin, checkin_id)
+    reviewed = services.checkin_review(
+        actor=user, checkin_id=checkin.pk, approve=payload.approve, reason=payload.reason
+    )
+    return _checkin_out(reviewed)
+
+
+@router.post("/checkin-windows/{window_id}/excuse", response=WindowOut)
+def window_excuse(request: HttpRequest, window_id: int, payload: ExcuseIn) -> WindowOut:
+    """Excuse a window with a written reason; a missed-check-in alert it raised clears."""
+    user, window = _scoped_get(request, CheckinWindow, window_id)
+    return _window_out(
+        services.window_excuse(actor=user, window_id=window.pk, reason=payload.reason)
+    )
+
+
+@router.post("/participants/{participant_id}/checkin-windows", response={201: WindowOut})
+def window_adhoc(
+    request: HttpRequest, participant_id: int, payload: AdhocWindowIn
+) -> Status[WindowOut]:
+    """Ask for a check-in outside the schedule (the participant is reminded)."""
+    user = staff_user(request)
+    participant = participant_get_for(user, participant_id)
+    window = services.window_adhoc(
+        participant, actor=user, opens_at=payload.opens_at, closes_at=payload.closes_at
+    )
+    return Status(201, _window_out(window))
+
+
+@router.post("/appointments/{appointment_id}/attendance", response=AppointmentOut)
+def appointment_attendance(
+    request: HttpRequest, appointment_id: int, payload: AttendanceIn
+) -> AppointmentOut:
+    """Record whether the person came; "not attended" raises the missed-appointment alert."""
+    user, appointment = _appointment(request, appointment_id)
+    recorded = services.appointment_attendance(
+        actor=user, appointment_id=appointment.pk, attended=payload.attended
+    )
+    return _appointment_out(recorded)
+
+
+@router.get("/reschedule-requests", response=list[RescheduleRequestOut])
+def reschedule_requests(request: HttpRequest) -> list[RescheduleRequestOut]:
+    """Participants' pending requests for another time in the caller's scope."""
+    user = staff_user(request)
+    rows = list(queries.reschedule_requests_pending_for(user)[:500])
+    access_log_record(
+        user=user,
+        action=AccessAction.API_READ,
+        what="reschedule requests",
+        participant_ids=sorted({r.participant_id for r in rows}),
+        request=request,
+    )
+    return [_request_out(r) for r in rows]
+
+
+@router.post("/reschedule-requests/{request_id}/decide", response=RescheduleRequestOut)
+def reschedule_decide(
+    request: HttpRequest, request_id: int, payload: DecideIn
+) -> RescheduleRequestOut:
+    """Approve (the appointment moves) or decline with a note."""
+    user, row = _scoped_get(request, RescheduleRequest, request_id)
+    decided = services.reschedule_decide(
+        actor=user,
+        request_id=row.pk,
+        approve=payload.approve,
+        starts_at=payload.starts_at,
+        note=payload.note,
+    )
+    decided.appointment.refresh_from_db()
+    return _request_out(decided)
+
+
+# --- offices' calendars --------------------------------------------------------------------
+
+
+def _office(request: HttpRequest, office_id: int) -> tuple[User, Office]:
+    """Staff of the office, or an administrator, see its calendar (it names no one)."""
+    user = staff_user(request)
+    office = get_object_or_404(Office, pk=office_id)
+    if user.role != Role.ADMINISTRATOR and user.office_id != office.pk:
+        raise PermissionDenied("This is another office's calendar.")
+    return user, office
+
+
+@router.get("/offices/{office_id}/slots", response=list[SlotOut])
+def office_slots(request: HttpRequest, office_id: int, day: dt.date) -> list[SlotOut]:
+    """The bookable slots of a local date with how many places are taken; none on a
+    closure."""
+    _user, office = _office(request, office_id)
+    return [
+        SlotOut(starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity, booked=s.booked)
+        for s in queries.office_slots(office, day)
+    ]
+
+
+@router.get("/offices/{office_id}/closures", response=list[ClosureIn])
+def office_closures(request: HttpRequest, office_id: int) -> list[ClosureIn]:
+    """Closures and holidays from today on."""
+    _user, office = _office(request, office_id)
+    today = timezone.now().astimezone(ZoneInfo(office.time_zone)).date()
+    rows = queries.closures_ahead(office, today=today)
+    return [ClosureIn(date=c.date, reason=c.reason) for c in rows]
+
+
+@router.post("/offices/{office_id}/closures", response={201: ClosureOut})
+def office_close_day(
+    request: HttpRequest, office_id: int, payload: ClosureIn
+) -> Status[ClosureOut]:
+    """Close the office on a local date: everyone booked that day is moved to the nearest
+    free slot and told; those with no slot within 30 days are listed as unplaced."""
+    user, office = _office(request, office_id)
+    result = services.office_close_day(
+        actor=user, office=office, day=payload.date, reason=payload.reason
+    )
+    closure = OfficeClosure.objects.get(office=office, date=payload.date)
+    return Status(
+        201,
+        ClosureOut(
+            office_id=office.pk,
+            date=closure.date,
+            reason=closure.reason,
+            moved=[_appointment_out(a) for a in result.moved],
+            unplaced=[_appointment_out(a) for a in result.unplaced],
+        ),
+    )
