@@ -408,8 +408,11 @@ def _raw_queries(vendor: str) -> dict[str, Callable[[Any, dict[str, Any]], list[
         FROM schedule_checkinwindow WHERE opens_at >= %(start)s AND opens_at < %(end)s
         GROUP BY 1"""
     hearings = """
-        SELECT outcome, COUNT(*) FROM participants_hearing
-        WHERE scheduled_at >= %(start)s AND scheduled_at < %(end)s GROUP BY outcome"""
+        SELECT CASE WHEN outcome_recorded_at <= %(t)s
+                     OR (outcome_recorded_at IS NULL AND scheduled_at <= %(t)s)
+                    THEN outcome ELSE 'scheduled' END, COUNT(*)
+        FROM participants_hearing
+        WHERE scheduled_at >= %(start)s AND scheduled_at < %(end)s GROUP BY 1"""
     messages = """
         SELECT language, COUNT(*),
                COUNT(*) FILTER (WHERE status = 'delivered' AND status_at <= %(t)s),

@@ -16,7 +16,7 @@ from ontrack.alerts.services import alert_acknowledge, alert_clear, alert_raise,
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.messaging.models import Message, MessageStatus
 from ontrack.messaging.services import message_queue, message_status_set
-from ontrack.participants.models import HearingOutcome
+from ontrack.participants.models import Hearing, HearingOutcome
 from ontrack.participants.services import (
     PlanData,
     hearing_add,
@@ -456,3 +456,33 @@ def test_bar_chart_escapes_labels_and_scales_to_the_largest_value():
     assert "&lt;b&gt;" in svg and "<b>" not in svg and "T &amp; U" in svg
     assert 'width="240.0"' in svg and 'width="120.0"' in svg
     assert str(bar_chart_svg([], title="empty")) == ""
+
+
+def test_hearing_outcome_recorded_after_as_of_counts_as_scheduled(make_participant, officer):
+    person = make_participant()
+    hearing = hearing_add(
+        person, actor=officer, scheduled_at=timezone.now() - dt.timedelta(days=5),
+        court="Newark Immigration Court", kind="master_calendar",
+    )  # fmt: skip
+    hearing_update(hearing, actor=officer, outcome=HearingOutcome.ATTENDED)
+    hearing.refresh_from_db()
+    assert hearing.outcome_recorded_at is not None
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    then = _rows(hearings_table(officer, _scope(days_back=30, as_of=an_hour_ago)))
+    assert (then["Scheduled"][0], then["Attended"][0]) == (1, 0)
+    now = _rows(hearings_table(officer, _scope(days_back=30)))
+    assert (now["Scheduled"][0], now["Attended"][0]) == (0, 1)
+
+
+def test_hearing_outcome_without_a_recording_time_counts_from_the_hearing(
+    make_participant, officer
+):
+    person = make_participant()
+    hearing = hearing_add(
+        person, actor=officer, scheduled_at=timezone.now() - dt.timedelta(days=5),
+        court="Newark Immigration Court", kind="master_calendar",
+    )  # fmt: skip
+    Hearing.objects.filter(pk=hearing.pk).update(outcome=HearingOutcome.FAILED_TO_APPEAR)
+    four_days_ago = timezone.now() - dt.timedelta(days=4)
+    then = _rows(hearings_table(officer, _scope(days_back=30, as_of=four_days_ago)))
+    assert then["Failed to appear"][0] == 1

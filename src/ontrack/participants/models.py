@@ -263,6 +263,11 @@ class Hearing(models.Model):
     outcome = models.CharField(
         max_length=20, choices=HearingOutcome.choices, default=HearingOutcome.SCHEDULED
     )
+    outcome_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the outcome was last recorded (reports read outcomes as of a date).",
+    )
     notes = models.TextField(blank=True)
 
     class Meta:

@@ -619,6 +619,7 @@ def hearing_update(
         if outcome not in HearingOutcome.values:
             raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
         hearing.outcome = outcome
+        hearing.outcome_recorded_at = timezone.now()
         changes.append(f"outcome {HearingOutcome(outcome).label.lower()}")
     if scheduled_at is not None and scheduled_at != hearing.scheduled_at:
         hearing.scheduled_at = scheduled_at

@@ -16,7 +16,9 @@ reader could not open.
 - level and modality at ``T``: the supervision plan version in force at ``T``;
 - events of the date range (enrolments, closures, check-in windows, hearings, alerts,
   messages) count only up to ``T``, and an outcome recorded after ``T`` counts as not yet
-  known. Office and officer are the current assignment.
+  known (hearing outcomes by when they were recorded). Office and officer are the current
+  assignment, and an alert's priority its current one (escalations are not dated on the
+  alert row).
 """
 
 from __future__ import annotations
@@ -409,11 +411,26 @@ def checkins_table(user: User, scope: DashboardScope) -> Table:
 
 
 def hearings_table(user: User, scope: DashboardScope) -> Table:
+    """Hearings scheduled in the period, by their outcome as recorded at ``as_of``: an
+    outcome recorded later counts as still scheduled. Outcomes recorded before ontrack kept
+    the time of recording (``outcome_recorded_at`` empty) are taken as known from the
+    hearing's own time, the earliest they could have been."""
     hearings = _of_participants(Hearing.objects.all(), participants_in_scope(user, scope))
     counts = dict(
         hearings.filter(_in_period("scheduled_at", scope))
+        .annotate(
+            o=Case(
+                When(
+                    Q(outcome_recorded_at__lte=scope.as_of)
+                    | Q(outcome_recorded_at__isnull=True, scheduled_at__lte=scope.as_of),
+                    then=F("outcome"),
+                ),
+                default=Value(str(HearingOutcome.SCHEDULED)),
+                output_field=CharField(),
+            )
+        )
         .order_by()
-        .values_list("outcome")
+        .values_list("o")
         .annotate(n=Count("pk"))
     )
     rows = [[label, counts.get(value, 0)] for value, label in HearingOutcome.choices]
@@ -421,9 +438,9 @@ def hearings_table(user: User, scope: DashboardScope) -> Table:
     table.columns[1] = "Hearings"
     attended = counts.get(HearingOutcome.ATTENDED, 0)
     table.note = (
-        "Hearings scheduled in the period, by the outcome recorded now. Attendance (attended "
-        f"of attended or failed to appear): "
-        f"{_share(attended, attended + counts.get(HearingOutcome.FAILED_TO_APPEAR, 0))}."
+        "Hearings scheduled in the period, by the outcome as recorded at the as-of date (one "
+        "recorded later counts as scheduled). Attendance (attended of attended or failed to "
+        f"appear): {_share(attended, attended + counts.get(HearingOutcome.FAILED_TO_APPEAR, 0))}."
     )
     return table
 
@@ -632,7 +649,10 @@ def alerts_table(user: User, scope: DashboardScope) -> Table:
         note=(
             "Times run from the moment an alert reached the queue (its grace period over). "
             "p50 is the median and p90 the time within which 90 % were handled "
-            "(nearest-rank percentiles)."
+            "(nearest-rank percentiles). Priority is each alert's priority now: the priority "
+            "at raise time is not stored, so an alert escalated later (a silent device past "
+            "its next tier) counts at its escalated priority, even if that came after the "
+            "as-of date."
         ),
         chart=sorted(by_kind.items(), key=lambda kv: -kv[1]),
     )  # fmt: skip
