@@ -31,3 +31,40 @@ def test_inventory_page_is_for_administrators_only(make_user, client_for):
     assert admin_page.status_code == 200
     assert b"participants.Phone" in admin_page.content
     assert client_for(make_user(Role.OFFICER)).get("/reports/data-inventory/").status_code == 403
+
+
+def test_inventory_includes_the_access_log_linked_by_a_plain_participant_id(settings):
+    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 77}
+    entry = next(e for e in data_inventory() if e.label == "audit.AccessLogEntry")
+    assert entry.link.startswith("participant_id (a plain id")
+    assert entry.retention_days == 77
+
+
+def test_the_access_log_is_seen_by_auditors_and_administrators_only():
+    entry = next(e for e in data_inventory() if e.label == "audit.AccessLogEntry")
+    assert [r.split(":")[0] for r in entry.readers] == ["Administrator", "Auditor"]
+
+
+def test_each_kind_of_record_data_names_the_roles_that_see_it_and_how_far():
+    entry = next(e for e in data_inventory() if e.label == "tracking.Position")
+    assert "Case officer: their own caseload" in entry.readers
+    assert "Monitoring operator: every participant" in entry.readers
+    assert not any(r.startswith("Auditor") for r in entry.readers)
+
+
+def test_full_record_exports_are_for_the_roles_that_change_cases():
+    exports = {row.role: row.exports_records for row in role_access()}
+    assert exports == {
+        "Case officer": True,
+        "Supervisor": True,
+        "Monitoring operator": False,
+        "Administrator": True,
+        "Auditor": False,
+    }
+
+
+def test_inventory_page_shows_who_can_see_each_kind(make_user, client_for):
+    page = client_for(make_user(Role.ADMINISTRATOR)).get("/reports/data-inventory/").content
+    html = page.decode()
+    assert "audit.AccessLogEntry" in html
+    assert "Who can see it:</strong> Administrator: every entry, of every participant" in html
