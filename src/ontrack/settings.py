@@ -404,6 +404,15 @@ ONTRACK_SCHEDULE_SLOT_CAPACITY = int(os.environ.get("ONTRACK_SCHEDULE_SLOT_CAPAC
 ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = int(
     os.environ.get("ONTRACK_SCHEDULE_PHOTO_MAX_BYTES", str(8 * 1024 * 1024))
 )
+# How far the phone's clock is believed: an attempt claimed more than this many hours
+# before the server received it counts at its arrival; one claimed more than the review
+# threshold before arrival gives the officer a task to look at it.
+ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS = int(
+    os.environ.get("ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS", "48")
+)
+ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS = int(
+    os.environ.get("ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS", "6")
+)
 # Name of the automatic face matcher a program enabled (see schedule/face_match.py). Empty:
 # none, so no biometric template is ever made; photos are reviewed by an officer only.
 ONTRACK_SCHEDULE_FACE_MATCHER = os.environ.get("ONTRACK_SCHEDULE_FACE_MATCHER", "")

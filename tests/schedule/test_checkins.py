@@ -77,7 +77,7 @@ def test_attempt_time_from_the_future_counts_as_received(make_participant, open_
 def test_attempt_before_the_window_opened_counts_from_its_opening(make_participant, open_window):
     participant = make_participant()
     window = open_window(participant, NOON)
-    checkin = _submit(participant, attempted_at=NOON - dt.timedelta(days=3), now=NOON)
+    checkin = _submit(participant, attempted_at=NOON - dt.timedelta(hours=3), now=NOON)
     assert checkin.attempted_at == window.opens_at
     assert checkin.outcome == Outcome.ON_TIME
 

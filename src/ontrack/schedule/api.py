@@ -68,6 +68,9 @@ class CheckinOut(Schema):
     outcome: str
     attempted_at: dt.datetime
     received_at: dt.datetime
+    phone_attempted_at: dt.datetime | None = Field(
+        None, description="The time the phone gave, when it differs from what counted"
+    )
     lat: float | None
     lon: float | None
     accuracy_m: float | None
@@ -160,6 +163,7 @@ def _checkin_out(c: Checkin) -> CheckinOut:
         outcome=c.outcome,
         attempted_at=c.attempted_at,
         received_at=c.received_at,
+        phone_attempted_at=c.phone_attempted_at,
         lat=c.lat,
         lon=c.lon,
         accuracy_m=c.accuracy_m,

@@ -138,7 +138,8 @@ class Review(models.TextChoices):
 
 class Checkin(models.Model):
     """One attempt to check in. ``attempted_at`` is the phone's time of the attempt (it
-    decides on time or late, bounded to be plausible), ``received_at`` the server's.
+    decides on time or late, bounded to be plausible), ``received_at`` the server's, and
+    ``phone_attempted_at`` what the phone claimed before those bounds.
     The photo is stored in the default storage and served only by a permission-checked
     view."""
 
@@ -154,6 +155,11 @@ class Checkin(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     attempted_at = models.DateTimeField()
     received_at = models.DateTimeField()
+    phone_attempted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The time the phone claimed, as sent; attempted_at is what counted.",
+    )
     photo = models.FileField(upload_to="schedule/checkins/%Y/%m/", blank=True)
     photo_content_type = models.CharField(max_length=60, blank=True)
     lat = models.FloatField(null=True, blank=True)
@@ -366,6 +372,7 @@ class TaskKind(models.TextChoices):
     TECHNICAL_FAILURE = "technical_failure", "Check-in technical failure"
     RESCHEDULE_REQUEST = "reschedule_request", "Reschedule request"
     HEARING_OUTCOME = "hearing_outcome", "Record a hearing outcome"
+    LATE_UPLOAD = "late_upload", "Check-in sent long after the time it claims"
 
 
 class TaskStatus(models.TextChoices):

@@ -531,11 +531,16 @@ def _window_for_attempt(
     """The window an attempt belongs to and the attempt time that counts.
 
     The phone's clock decides (an attempt made in time and uploaded later is on time), but
-    only within what is plausible: never after the server received it, and never before the
-    window it is counted for opened. An attempt belongs to the last window that had opened
-    by then (a later attempt is late for it); one that claims a time before any window
-    counts for the window open when it arrived, at that window's opening."""
+    only within what is plausible: never after the server received it, never more than
+    ``ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS`` before (a phone's clock can be set back:
+    beyond that the arrival counts), and never before the window it is counted for opened.
+    An attempt belongs to the last window that had opened by then (a later attempt is late
+    for it); one that claims a time before any window counts for the window open when it
+    arrived, at that window's opening."""
     attempted = min(attempted_at, received_at)
+    believable = dt.timedelta(hours=settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS)
+    if received_at - attempted > believable:
+        attempted = received_at
     window = (
         CheckinWindow.objects.select_for_update()
         .filter(participant=participant, opens_at__lte=attempted)
@@ -568,6 +573,25 @@ def _window_settle(window: CheckinWindow, outcome: str, at: dt.datetime) -> None
             source=f"checkin_window:{window.pk}",
             cleared_at=at,
         )
+
+
+def _late_upload_flag(checkin: Checkin, *, claimed: dt.datetime, now: dt.datetime) -> None:
+    """An attempt the phone dates long before it arrived (offline for days, or a clock set
+    back) goes to the officer to look at, whether or not its time was believed."""
+    gap = checkin.received_at - claimed
+    if gap <= dt.timedelta(hours=settings.ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS):
+        return
+    believed = gap <= dt.timedelta(hours=settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS)
+    hours = int(gap.total_seconds() // 3600)
+    task_open(
+        checkin.participant,
+        kind=TaskKind.LATE_UPLOAD,
+        source=f"late_upload:{checkin.pk}",
+        summary=f"Check-in {checkin.reference} arrived {hours} h after the time the phone "
+        f"gives ({claimed:%Y-%m-%d %H:%M} UTC); "
+        + ("the phone's time was counted" if believed else "counted at its arrival instead"),
+        now=now,
+    )
 
 
 def _existing(participant: Participant, client_ref: str) -> Checkin | None:
@@ -630,6 +654,7 @@ def checkin_submit(
             outcome=outcome,
             attempted_at=attempted,
             received_at=now,
+            phone_attempted_at=attempted_at,
             photo_content_type=photo_content_type[:60],
             lat=lat,
             lon=lon,
@@ -646,6 +671,7 @@ def checkin_submit(
             checkin.photo.delete(save=False)
             return saved
         _window_settle(window, outcome, now)
+        _late_upload_flag(saved, claimed=attempted_at, now=now)
     logger.info(
         "check-in participant=%s window=%s outcome=%s reference=%s",
         participant.pk,
@@ -692,6 +718,7 @@ def checkin_technical_failure(
             outcome=Outcome.TECHNICAL_FAILURE,
             attempted_at=attempted,
             received_at=now,
+            phone_attempted_at=attempted_at,
             failure_reason=reason,
             failure_detail=detail[:500],
         )
@@ -700,6 +727,7 @@ def checkin_technical_failure(
             return checkin
         if window is not None:
             _window_settle(window, Outcome.TECHNICAL_FAILURE, now)
+        _late_upload_flag(checkin, claimed=attempted_at, now=now)
         task_open(
             participant,
             kind=TaskKind.TECHNICAL_FAILURE,
