@@ -151,6 +151,14 @@ class AlertRuleSetting(models.Model):
         blank=True,
         help_text="Message gap: minutes of silence at which the alert is raised, then escalated.",
     )
+    battery_pct = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Low or critical battery: the reported percentage at or below which it counts.",
+    )
+    no_fix_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="GPS lost: minutes of reports without a valid fix."
+    )
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

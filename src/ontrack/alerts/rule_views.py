@@ -56,6 +56,8 @@ class RuleForm(forms.Form):
     grace_minutes = forms.IntegerField(required=False, min_value=0, max_value=7 * 24 * 60)
     escalation_window_hours = forms.IntegerField(required=False, min_value=0, max_value=24 * 365)
     charger_hours = forms.IntegerField(required=False, min_value=1, max_value=24 * 14)
+    battery_pct = forms.IntegerField(required=False, min_value=1, max_value=95)
+    no_fix_minutes = forms.IntegerField(required=False, min_value=5, max_value=7 * 24 * 60)
     gap_tiers_minutes = forms.CharField(
         required=False, max_length=100, help_text="Minutes, comma-separated, e.g. 30, 120, 1440."
     )
@@ -77,6 +79,8 @@ class RuleForm(forms.Form):
             grace_minutes=data["grace_minutes"],
             escalation_window_hours=data["escalation_window_hours"],
             charger_hours=data["charger_hours"],
+            battery_pct=data["battery_pct"],
+            no_fix_minutes=data["no_fix_minutes"],
             gap_tiers_minutes=data["gap_tiers_minutes"],
         )
 

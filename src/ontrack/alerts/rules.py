@@ -1,5 +1,6 @@
 """What each kind of alert weighs: whether it is raised at all, its priority, grace period,
-escalation window and, for the watchdog kinds, their thresholds.
+escalation window and, for the watchdog and level kinds, their thresholds (hours off charge,
+message-gap tiers, the battery level, minutes without a fix).
 
 ``DEFAULT_RULES`` is the built-in table. A program may set its own values
 (``AlertRuleSetting`` with a program) and a participant's officer may override those for one
@@ -34,6 +35,8 @@ class AlertRule:
     enabled: bool = True
     charger_hours: int | None = None
     gap_tiers_minutes: tuple[int, ...] = ()
+    battery_pct: int | None = None
+    no_fix_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,14 @@ def _minutes(n: int) -> dt.timedelta:
 
 DEFAULT_GAP_TIERS_MINUTES = (30, 120, 1440)
 DEFAULT_CHARGER_HOURS = 24
+# Battery levels (percent, as the device reports them) at or below which the battery kinds
+# are raised from the reported level; a level this many points above clears them, so a
+# battery hovering at the threshold does not flap.
+DEFAULT_LOW_BATTERY_PCT = 20
+DEFAULT_CRITICAL_BATTERY_PCT = 10
+BATTERY_CLEAR_MARGIN_PCT = 5
+# GPS lost: a device that keeps reporting without a valid fix for this long.
+DEFAULT_NO_FIX_MINUTES = 30
 
 DEFAULT_RULES: dict[str, AlertRule] = {
     AlertKind.EXCLUSION_ZONE_ENTRY: AlertRule(Priority.HIGH, _minutes(2)),
@@ -58,15 +69,21 @@ DEFAULT_RULES: dict[str, AlertRule] = {
     AlertKind.STRAP_TAMPER: AlertRule(Priority.CRITICAL, _minutes(0)),
     AlertKind.DEVICE_REMOVAL: AlertRule(Priority.CRITICAL, _minutes(0)),
     AlertKind.SOS: AlertRule(Priority.CRITICAL, _minutes(0)),
-    AlertKind.LOW_BATTERY: AlertRule(Priority.LOW, _minutes(30)),
-    AlertKind.CRITICAL_BATTERY: AlertRule(Priority.MEDIUM, _minutes(5)),
+    AlertKind.LOW_BATTERY: AlertRule(
+        Priority.LOW, _minutes(30), battery_pct=DEFAULT_LOW_BATTERY_PCT
+    ),
+    AlertKind.CRITICAL_BATTERY: AlertRule(
+        Priority.MEDIUM, _minutes(5), battery_pct=DEFAULT_CRITICAL_BATTERY_PCT
+    ),
     AlertKind.CHARGER_NOT_CONNECTED: AlertRule(
         Priority.LOW, _minutes(0), charger_hours=DEFAULT_CHARGER_HOURS
     ),
     AlertKind.MESSAGE_GAP: AlertRule(
         Priority.MEDIUM, _minutes(0), gap_tiers_minutes=DEFAULT_GAP_TIERS_MINUTES
     ),
-    AlertKind.GPS_LOST: AlertRule(Priority.LOW, _minutes(20)),
+    AlertKind.GPS_LOST: AlertRule(
+        Priority.LOW, _minutes(20), no_fix_minutes=DEFAULT_NO_FIX_MINUTES
+    ),
     AlertKind.MISSED_CHECKIN: AlertRule(Priority.MEDIUM, _minutes(0), dt.timedelta(days=30)),
     AlertKind.MISSED_APPOINTMENT: AlertRule(Priority.MEDIUM, _minutes(0), dt.timedelta(days=30)),
     AlertKind.MISSED_HEARING: AlertRule(Priority.HIGH, _minutes(0), dt.timedelta(days=90)),
@@ -93,6 +110,10 @@ def _overrides(setting: AlertRuleSetting) -> dict[str, object]:
         values["escalation_window"] = dt.timedelta(hours=setting.escalation_window_hours)
     if setting.charger_hours is not None:
         values["charger_hours"] = setting.charger_hours
+    if setting.battery_pct is not None:
+        values["battery_pct"] = setting.battery_pct
+    if setting.no_fix_minutes is not None:
+        values["no_fix_minutes"] = setting.no_fix_minutes
     if setting.gap_tiers_minutes:
         values["gap_tiers_minutes"] = tuple(sorted(int(m) for m in setting.gap_tiers_minutes))
     return values

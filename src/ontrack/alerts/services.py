@@ -340,6 +340,8 @@ class RuleValues:
     escalation_window_hours: int | None = None
     charger_hours: int | None = None
     gap_tiers_minutes: tuple[int, ...] | None = None
+    battery_pct: int | None = None
+    no_fix_minutes: int | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
@@ -356,6 +358,16 @@ def _validate_rule_values(kind: str, values: RuleValues) -> None:
             errors["charger_hours"] = "Only the charger rule has a number of hours."
         elif values.charger_hours < 1:
             errors["charger_hours"] = "At least one hour."
+    if values.battery_pct is not None:
+        if kind not in (AlertKind.LOW_BATTERY, AlertKind.CRITICAL_BATTERY):
+            errors["battery_pct"] = "Only the battery rules have a level."
+        elif not 1 <= values.battery_pct <= 95:
+            errors["battery_pct"] = "A level from 1 to 95 percent."
+    if values.no_fix_minutes is not None:
+        if kind != AlertKind.GPS_LOST:
+            errors["no_fix_minutes"] = "Only the GPS-lost rule has minutes without a fix."
+        elif values.no_fix_minutes < 5:
+            errors["no_fix_minutes"] = "At least five minutes."
     tiers = values.gap_tiers_minutes
     if tiers is not None:
         if kind != AlertKind.MESSAGE_GAP:
@@ -403,6 +415,8 @@ def alert_rule_setting_save(
                     "grace_minutes": values.grace_minutes,
                     "escalation_window_hours": values.escalation_window_hours,
                     "charger_hours": values.charger_hours,
+                    "battery_pct": values.battery_pct,
+                    "no_fix_minutes": values.no_fix_minutes,
                     "gap_tiers_minutes": (
                         list(values.gap_tiers_minutes) if values.gap_tiers_minutes else None
                     ),

@@ -2,6 +2,10 @@
 
 Each normalised event either raises an alert for the wearer or clears one: a charger
 connected clears "low battery" and "charger not connected", GPS regained clears "GPS lost".
+Levels repeated in every fix are judged too: the reported battery percentage raises and
+clears low and critical battery against the rule's thresholds, the charging flag clears
+them, and a stored (so valid) fix clears "GPS lost" (raised by the device, or by
+``tracking.watchdogs.gps_fix_check`` for a device that reports without a fix).
 The condition's source is the device, so the same strap cut reported by every frame until it
 is fixed stays one alert. Events of devices worn by nobody (in stock, being fitted) raise
 nothing. Any report at all (a fix or an event) from a worn device clears its "no report"
@@ -13,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from django.db.models import Max
 from django.utils import timezone
 
-from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus
+from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertRuleSetting, AlertStatus
+from ontrack.alerts.rules import BATTERY_CLEAR_MARGIN_PCT, DEFAULT_RULES, rules_for_participants
 from ontrack.alerts.services import alert_clear, alert_raise, alerts_promote_held
-from ontrack.tracking.handoff import StoredBatch, StoredEvent
+from ontrack.tracking.handoff import DeviceLevel, StoredBatch, StoredEvent
 from ontrack.tracking.protocols.records import EventKind
 
 RAISES: dict[str, str] = {
@@ -71,37 +77,141 @@ def device_events_to_alerts(events: Sequence[StoredEvent]) -> int:
     return touched
 
 
+def _open_alerts(participant_ids: set[int], kinds: Sequence[str]) -> list[Alert]:
+    """The (rare) open alerts of ``kinds`` for a batch's wearers: one query."""
+    if not participant_ids:
+        return []
+    return list(
+        Alert.objects.filter(
+            participant_id__in=participant_ids, kind__in=kinds, status__in=OPEN_STATUSES
+        ).only("participant_id", "device_id", "kind", "source", "occurred_at")
+    )
+
+
 def reports_clear_message_gaps(batch: StoredBatch) -> int:
     """A worn device that reported is not silent: clear its open message-gap alert, as of
-    its latest report in the batch. One query per batch finds the (rare) open ones."""
+    its latest report in the batch; and one that stored a fix (fixes are stored only when
+    valid) has GPS again: clear its open GPS-lost alert as of that fix. One query per batch
+    finds the (rare) open ones."""
     latest: dict[tuple[int, int | None], dt.datetime] = {}
-    reports = [(f.participant_id, f.device_id, f.time) for f in batch.fixes]
-    reports += [(e.participant_id, e.device_id, e.time) for e in batch.events]
-    for participant_id, device_id, time in reports:
-        if participant_id is None:
+    latest_fix: dict[tuple[int, int | None], dt.datetime] = {}
+    for fix in batch.fixes:
+        if fix.participant_id is None:
             continue
-        key = (participant_id, device_id)
-        if key not in latest or time > latest[key]:
-            latest[key] = time
+        key: tuple[int, int | None] = (fix.participant_id, fix.device_id)
+        if key not in latest_fix or fix.time > latest_fix[key]:
+            latest_fix[key] = fix.time
+    latest.update(latest_fix)
+    for event in batch.events:
+        if event.participant_id is None:
+            continue
+        key = (event.participant_id, event.device_id)
+        if key not in latest or event.time > latest[key]:
+            latest[key] = event.time
     if not latest:
         return 0
-    open_gaps = Alert.objects.filter(
-        participant_id__in={participant_id for participant_id, _ in latest},
-        kind=AlertKind.MESSAGE_GAP,
-        status__in=OPEN_STATUSES,
-    ).values_list("participant_id", "device_id", "source", "occurred_at")
+    kinds = (AlertKind.MESSAGE_GAP, AlertKind.GPS_LOST)
     cleared = 0
-    for wearer_id, alert_device_id, source, occurred_at in open_gaps:
-        reported = latest.get((wearer_id, alert_device_id))
+    for alert in _open_alerts({participant_id for participant_id, _ in latest}, kinds):
+        key = (alert.participant_id, alert.device_id)
+        reported = (latest if alert.kind == AlertKind.MESSAGE_GAP else latest_fix).get(key)
         if reported is None:
             continue
+        if alert.kind == AlertKind.GPS_LOST and reported <= alert.occurred_at:
+            continue  # a fix from before GPS was lost (a late report) says nothing
         cleared += alert_clear(
-            participant_id=wearer_id,
-            kind=AlertKind.MESSAGE_GAP,
-            source=source,
-            cleared_at=max(reported, occurred_at),
+            participant_id=alert.participant_id,
+            kind=alert.kind,
+            source=alert.source,
+            cleared_at=max(reported, alert.occurred_at),
         )
     return cleared
+
+
+BATTERY_KINDS = (AlertKind.CRITICAL_BATTERY, AlertKind.LOW_BATTERY)
+
+
+def _battery_scan_pct() -> int:
+    """The highest level any rule calls low, plus the clearing margin: levels above it
+    can neither raise nor clear anything, so nearly every batch stops here."""
+    defaults = [DEFAULT_RULES[kind].battery_pct or 0 for kind in BATTERY_KINDS]
+    overrides = AlertRuleSetting.objects.filter(
+        kind__in=BATTERY_KINDS, battery_pct__isnull=False
+    ).aggregate(top=Max("battery_pct"))["top"]
+    return max(*defaults, overrides or 0) + BATTERY_CLEAR_MARGIN_PCT
+
+
+def levels_to_alerts(levels: Sequence[DeviceLevel]) -> int:
+    """Low and critical battery from the level the device reports in its fixes (most do not
+    send a battery alarm of their own, or send it once), against the wearer's rule
+    thresholds. A device on charge raises nothing; going on charge, or a level back above
+    the threshold by ``BATTERY_CLEAR_MARGIN_PCT``, clears. The alert's source is the device,
+    the same as for a battery alarm event, so the two are one alert. Returns how many alerts
+    were raised or cleared."""
+    worn = [lv for lv in levels if lv.participant_id is not None]
+    if not worn:
+        return 0
+    open_alerts = {
+        (a.participant_id, a.kind, a.source): a
+        for a in _open_alerts(
+            {lv.participant_id for lv in worn if lv.participant_id is not None},
+            (*BATTERY_KINDS, AlertKind.CHARGER_NOT_CONNECTED),
+        )
+    }
+    open_pids = {pid for pid, _kind, _source in open_alerts}
+    scan = _battery_scan_pct()
+    relevant = [
+        lv
+        for lv in worn
+        if lv.participant_id in open_pids
+        or (lv.battery_pct is not None and lv.battery_pct <= scan and not lv.charging)
+    ]
+    if not relevant:
+        return 0
+    pids = [lv.participant_id for lv in relevant if lv.participant_id is not None]
+    rules = {kind: rules_for_participants(kind, pids) for kind in BATTERY_KINDS}
+    touched = 0
+    for lv in sorted(relevant, key=lambda level: level.time):
+        pid = lv.participant_id
+        if pid is None:
+            continue
+        source = f"device:{lv.device_id}"
+        if lv.charging and (pid, AlertKind.CHARGER_NOT_CONNECTED, source) in open_alerts:
+            touched += alert_clear(
+                participant_id=pid,
+                kind=AlertKind.CHARGER_NOT_CONNECTED,
+                source=source,
+                cleared_at=lv.time,
+            )
+        for kind in BATTERY_KINDS:
+            rule = rules[kind].get(pid)
+            if rule is None or rule.battery_pct is None:
+                continue
+            if (pid, kind, source) in open_alerts:
+                recovered = (
+                    lv.battery_pct is not None
+                    and lv.battery_pct > rule.battery_pct + BATTERY_CLEAR_MARGIN_PCT
+                )
+                if lv.charging or recovered:
+                    touched += alert_clear(
+                        participant_id=pid, kind=kind, source=source, cleared_at=lv.time
+                    )
+            elif (
+                rule.enabled
+                and not lv.charging
+                and lv.battery_pct is not None
+                and lv.battery_pct <= rule.battery_pct
+            ):
+                alert = alert_raise(
+                    participant_id=pid,
+                    kind=kind,
+                    source=source,
+                    occurred_at=lv.time,
+                    device_id=lv.device_id,
+                    details={"battery_pct": lv.battery_pct, "threshold_pct": rule.battery_pct},
+                )
+                touched += alert is not None
+    return touched
 
 
 def reports_promote_held(batch: StoredBatch) -> int:
@@ -133,4 +243,5 @@ def batch_alerts(batch: StoredBatch) -> None:
     raises and clears first, so that the promotion by later reports sees every clear."""
     device_events_to_alerts(batch.events)
     reports_clear_message_gaps(batch)
+    levels_to_alerts(batch.levels)
     reports_promote_held(batch)

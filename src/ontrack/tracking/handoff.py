@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 logger = logging.getLogger(__name__)
@@ -40,9 +40,22 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceLevel:
+    """A device's latest reported battery level and charging flag in a batch (from its
+    fixes; either may be None when the protocol does not report it)."""
+
+    device_id: int
+    participant_id: int | None
+    time: datetime
+    battery_pct: int | None
+    charging: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredBatch:
     fixes: list[StoredFix]
     events: list[StoredEvent]
+    levels: list[DeviceLevel] = field(default_factory=list)
 
 
 Callback = Callable[[StoredBatch], None]

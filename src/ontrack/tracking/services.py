@@ -245,6 +245,7 @@ def store_batch(
     battery: dict[int, tuple[dt.datetime, int]] = {}
     charging: dict[int, tuple[dt.datetime, bool]] = {}
     charger_events: dict[int, tuple[dt.datetime, bool]] = {}
+    wearers: dict[int, int | None] = {}  # devices that reported a level: their wearer
     days: set[dt.date] = set()
     # Per device kind: its rules and the latest fix time that passes the future filter; a fix
     # that is valid, not at 0,0, not in the future and without an accuracy to judge passes
@@ -317,11 +318,13 @@ def store_batch(
                 seen_battery = battery.get(device_id)
                 if seen_battery is None or record.time >= seen_battery[0]:
                     battery[device_id] = (record.time, record.battery_pct)
+                    wearers[device_id] = info.participant_id
             flag = record.attributes.get("charging") if record.attributes else None
             if isinstance(flag, bool):
                 seen_charging = charging.get(device_id)
                 if seen_charging is None or record.time >= seen_charging[0]:
                     charging[device_id] = (record.time, flag)
+                    wearers[device_id] = info.participant_id
         else:
             event_rows.append(
                 (
@@ -399,7 +402,19 @@ def store_batch(
                 stored_fixes = _only_inserted(cursor, stored_fixes, received_db, adapt)
     if inserted < len(rows):
         dropped[filters.DUPLICATE] += len(rows) - inserted
-    handoff.dispatch(handoff.StoredBatch(fixes=stored_fixes, events=stored_events))
+    levels: list[handoff.DeviceLevel] = []
+    for device_id, wearer in wearers.items():
+        level, flag_at = battery.get(device_id), charging.get(device_id)
+        levels.append(
+            handoff.DeviceLevel(
+                device_id,
+                wearer,
+                max(seen[0] for seen in (level, flag_at) if seen is not None),
+                level[1] if level is not None else None,
+                flag_at[1] if flag_at is not None else None,
+            )
+        )
+    handoff.dispatch(handoff.StoredBatch(fixes=stored_fixes, events=stored_events, levels=levels))
     return StoreResult(stored_fixes=inserted, stored_events=len(event_rows), dropped=dict(dropped))
 
 

@@ -7,7 +7,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from ontrack.tracking.partitions import positions_ensure_partitions
-from ontrack.tracking.watchdogs import charger_check, device_silence_check
+from ontrack.tracking.watchdogs import charger_check, device_silence_check, gps_fix_check
 
 
 @db_periodic_task(crontab(hour="3", minute="15"))
@@ -31,3 +31,9 @@ def device_silence_watchdog() -> int:
 def charger_watchdog() -> int:
     """Every 30 minutes: alerts for worn devices not on charge for the rule's hours."""
     return charger_check()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def gps_fix_watchdog() -> int:
+    """Every 5 minutes: GPS-lost alerts for worn devices that report without a valid fix."""
+    return gps_fix_check()

@@ -15,7 +15,10 @@ record of when. For the latter the check records the flag's change as a charger 
 (``raw_code="charging flag"``) when it sees one, so that "last on charge" has a time for
 every protocol; such an event is only as precise as the check's interval.
 
-Both judge silence by ``Device.last_seen_at`` (when we last received anything from it), not
+``gps_fix_check`` (every 5 minutes) raises ``gps_lost`` when a worn device keeps reporting
+but has stored no valid fix for the rule's minutes.
+
+All judge silence by ``Device.last_seen_at`` (when we last received anything from it), not
 by fix time: a device that reports without a GPS fix is not silent.
 """
 
@@ -269,5 +272,72 @@ def charger_check(*, now: dt.datetime | None = None) -> int:
                 device_id,
                 participant_id,
                 rule.charger_hours,
+            )
+    return raised
+
+
+def gps_fix_check(*, now: dt.datetime | None = None) -> int:
+    """Raise ``gps_lost`` for every worn device that keeps reporting but has stored no
+    valid fix for its wearer's rule's minutes (``no_fix_minutes``, default 30): the device
+    is alive (not a message gap) but cannot say where it is, and most devices never send a
+    "GPS lost" alarm of their own. The condition began when the minutes ran out after the
+    last fix (or the fitting); the rule's grace then applies as for any alert. Open GPS-lost
+    alerts of devices that stored a fix since (usually already cleared by that fix, in
+    ``tracking.alerting``) or that were taken back are cleared. Returns how many were
+    raised."""
+    now = now or timezone.now()
+    rows = list(
+        DeviceAssignment.objects.filter(ended_at__isnull=True).values_list(
+            "device_id",
+            "participant_id",
+            "started_at",
+            "device__last_seen_at",
+            "device__last_fix_time",
+        )
+    )
+    _clear_unworn(AlertKind.GPS_LOST, {(r[1], r[0]) for r in rows}, now)
+    last_fix = {device_id: fix_time for device_id, _p, _s, _seen, fix_time in rows}
+    open_alerts: dict[tuple[int, str], Alert] = {}
+    for alert in _open_alerts(AlertKind.GPS_LOST):
+        fixed = last_fix.get(alert.device_id or 0)
+        if fixed is not None and fixed > alert.occurred_at:
+            alert_clear(
+                participant_id=alert.participant_id,
+                kind=AlertKind.GPS_LOST,
+                source=alert.source,
+                cleared_at=fixed,
+                now=now,
+            )
+        else:
+            open_alerts[(alert.participant_id, alert.source)] = alert
+    rules = rules_for_participants(AlertKind.GPS_LOST, [r[1] for r in rows])
+    raised = 0
+    for device_id, participant_id, started_at, seen, fix_time in rows:
+        rule = rules.get(participant_id)
+        if rule is None or not rule.enabled or not rule.no_fix_minutes or seen is None:
+            continue
+        source = _source(device_id)
+        if (participant_id, source) in open_alerts:
+            continue
+        since = max(fix_time or started_at, started_at)
+        lost_at = since + dt.timedelta(minutes=rule.no_fix_minutes)
+        if seen < lost_at or now < lost_at:
+            continue  # a fix within the minutes, or no report since they ran out
+        lost = alert_raise(
+            participant_id=participant_id,
+            kind=AlertKind.GPS_LOST,
+            source=source,
+            occurred_at=lost_at,
+            details={"last_fix_at": since.isoformat(), "minutes": rule.no_fix_minutes},
+            device_id=device_id,
+            now=now,
+        )
+        if lost is not None:
+            raised += 1
+            logger.info(
+                "gps lost raised device=%s participant=%s minutes=%s",
+                device_id,
+                participant_id,
+                rule.no_fix_minutes,
             )
     return raised
