@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,11 @@ from django.http import Http404
 from ontrack.accounts.models import Role, User
 from ontrack.alerts.models import Alert
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.participants.services import participant_close
+from ontrack.reviews.services import review_request_submit
+from ontrack.transfer import record_zip
 from ontrack.transfer.record_zip import ARCHIVE_FILES, participant_record_zip
+from ontrack.zones.services import ZoneData, zone_create
 
 from .conftest import FIX_COUNT
 
@@ -30,7 +35,7 @@ def test_zip_holds_every_part_of_the_seeded_record(tracked: dict[str, Any], offi
     content = participant_record_zip(
         user=officer, participant_id=participant.pk, purpose="Court order 24-1187"
     )
-    archive = zipfile.ZipFile(io.BytesIO(content))
+    archive = zipfile.ZipFile(content)
     assert sorted(archive.namelist()) == sorted(ARCHIVE_FILES)
     (profile,) = _csv(archive, "profile.csv")
     assert profile["case_number"] == participant.case_number
@@ -58,7 +63,7 @@ def test_positions_are_a_geojson_feature_collection_with_time_and_accuracy(
     content = participant_record_zip(
         user=officer, participant_id=tracked["participant"].pk, purpose="Transfer to county"
     )
-    track = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("positions.geojson"))
+    track = json.loads(zipfile.ZipFile(content).read("positions.geojson"))
     assert track["type"] == "FeatureCollection"
     features = track["features"]
     assert len(features) == FIX_COUNT
@@ -126,7 +131,8 @@ def test_console_download_returns_a_zip_and_refuses_without_purpose(
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
-    assert "profile.csv" in zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    body = io.BytesIO(b"".join(response.streaming_content))
+    assert "profile.csv" in zipfile.ZipFile(body).namelist()
     assert AccessLogEntry.objects.filter(
         action=AccessAction.EXPORT, user=supervisor, what__contains="Supervisor case review"
     ).exists()
@@ -139,3 +145,64 @@ def test_checkin_photos_leave_as_a_yes_no_column_never_as_bytes():
     headers = [header for header, _, _ in _columns(Checkin)]
     assert "has_photo" in headers
     assert "photo" not in headers
+
+
+def _record(tracked: dict[str, Any], user: User) -> zipfile.ZipFile:
+    content = participant_record_zip(
+        user=user, participant_id=tracked["participant"].pk, purpose="Participant's own request"
+    )
+    return zipfile.ZipFile(content)
+
+
+def test_zip_holds_phones_addresses_and_the_case_timeline(tracked: dict[str, Any], officer: User):
+    participant = tracked["participant"]
+    participant_close(participant, actor=officer, reason="case_concluded")
+    archive = _record(tracked, officer)
+    assert [p["number"] for p in _csv(archive, "phones.csv")] == ["+19735550142"]
+    (address,) = _csv(archive, "addresses.csv")
+    assert (address["line1"], address["postal_code"]) == ("12 Broad St", "07102")
+    events = _csv(archive, "case_events.csv")
+    kinds = [e["kind"] for e in events]
+    assert "enrolled" in kinds and kinds[-1] == "closed"
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events), "oldest first"
+    assert len(kinds) == participant.events.count()
+
+
+def test_zip_holds_supervision_reviews_and_the_participants_requests(
+    tracked: dict[str, Any], officer: User
+):
+    participant = tracked["participant"]
+    review_request_submit(participant=participant, reason="Nine months without a miss.")
+    archive = _record(tracked, officer)
+    (review,) = _csv(archive, "reviews.csv")
+    assert (review["origin"], review["outcome"]) == ("participant_request", "pending")
+    (request,) = _csv(archive, "review_requests.csv")
+    assert request["reason"] == "Nine months without a miss."
+
+
+def test_zip_holds_the_participants_zones_as_geojson(tracked: dict[str, Any], officer: User):
+    ring = [[-74.18, 40.73], [-74.17, 40.73], [-74.17, 40.74], [-74.18, 40.74], [-74.18, 40.73]]
+    zone_create(
+        actor=officer,
+        participant=tracked["participant"],
+        data=ZoneData(name="Home", kind="inclusion", geometry={"type": "Polygon",
+                      "coordinates": [ring]}),
+    )  # fmt: skip
+    zones = json.loads(_record(tracked, officer).read("zones.geojson"))
+    assert zones["type"] == "FeatureCollection"
+    (home,) = zones["features"]
+    assert home["properties"]["name"] == "Home" and home["properties"]["kind"] == "inclusion"
+    assert home["geometry"]["coordinates"] == [ring]
+
+
+def test_a_large_record_is_spooled_to_disk_not_held_in_memory(
+    tracked: dict[str, Any], officer: User, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(record_zip, "SPOOL_MAX_BYTES", 1024)
+    content = participant_record_zip(
+        user=officer, participant_id=tracked["participant"].pk, purpose="Court order 24-1187"
+    )
+    assert isinstance(content, tempfile.SpooledTemporaryFile)
+    assert content._rolled, "past the threshold the archive lives in a file on disk"
+    assert content.tell() == 0
+    assert sorted(zipfile.ZipFile(content).namelist()) == sorted(ARCHIVE_FILES)

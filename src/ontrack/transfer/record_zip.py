@@ -4,7 +4,9 @@ Each export needs a stated purpose and is written to the access log with it befo
 leaves; who may export is narrower than who may read (``can_export_record``): the officer of
 the case, a supervisor of its office or an administrator, never an operator or auditor.
 Positions may run to hundreds of thousands of rows, so they are streamed from the database
-into the archive rather than loaded into memory.
+into the archive, and the archive is built in a temporary file that stays in memory only
+while it is small (``SPOOL_MAX_BYTES``) and moves to disk beyond: a year of one-minute fixes
+never has to fit in a web worker's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import io
 import json
 import logging
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -27,14 +30,28 @@ from ontrack.alerts.models import Alert, AlertStep
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.messaging.models import InboundMessage, Message
-from ontrack.participants.models import Hearing, Participant, SupervisionPlan
+from ontrack.participants.models import (
+    Address,
+    Counsel,
+    Hearing,
+    Participant,
+    ParticipantEvent,
+    Phone,
+    ReleaseConditions,
+    ReviewRequest,
+    SupervisionPlan,
+)
 from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.reviews.models import SupervisionReview
 from ontrack.schedule.models import Appointment, Checkin, CheckinWindow
 from ontrack.tracking.queries import participant_device_events, participant_positions
+from ontrack.zones.queries import participant_zones, zone_feature
 
 logger = logging.getLogger(__name__)
 
 PURPOSE_MIN_LENGTH = 5
+# Kept in memory up to this size, then spooled to a temporary file on disk.
+SPOOL_MAX_BYTES = 8 * 1024 * 1024
 # Never exported: secrets and internal keys that mean nothing outside this system.
 _HIDDEN = frozenset({"search_text", "attempt_id", "idempotency_key", "claimed_at"})
 
@@ -66,7 +83,14 @@ MESSAGE_FIELDS = (
 )
 ARCHIVE_FILES = (
     "profile.csv",
+    "phones.csv",
+    "addresses.csv",
+    "counsel.csv",
+    "conditions.csv",
+    "case_events.csv",
     "plans.csv",
+    "reviews.csv",
+    "review_requests.csv",
     "hearings.csv",
     "checkin_windows.csv",
     "checkins.csv",
@@ -74,6 +98,7 @@ ARCHIVE_FILES = (
     "alerts.csv",
     "alert_steps.csv",
     "messages.csv",
+    "zones.geojson",
     "positions.geojson",
     "device_events.csv",
 )
@@ -198,8 +223,9 @@ def purpose_clean(purpose: str) -> str:
 
 def participant_record_zip(
     *, user: User, participant_id: int, purpose: str, request: HttpRequest | None = None
-) -> bytes:
-    """The whole record of one participant as ZIP bytes (see ``ARCHIVE_FILES``).
+) -> IO[bytes]:
+    """The whole record of one participant as a ZIP (see ``ARCHIVE_FILES``), in a temporary
+    file positioned at its start; the caller reads it out and closes it.
 
     Raises Http404 if the user may not see the participant, PermissionDenied if they may
     see but not export, ValidationError without a purpose. The access-log entry is written
@@ -217,8 +243,21 @@ def participant_record_zip(
         participant_ids=[participant.pk],
         request=request,
     )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Handed to the caller (the response closes it), so no context manager here.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES, suffix=".zip")  # noqa: SIM115
+    try:
+        size = _write_archive(spool, participant)
+    except BaseException:
+        spool.close()
+        raise
+    logger.info("record_export participant=%s user=%s bytes=%s", participant.pk, user.pk, size)
+    spool.seek(0)
+    return spool
+
+
+def _write_archive(handle: IO[bytes], participant: Participant) -> int:
+    """Every part of the record into ``handle``; returns the archive's size in bytes."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         with (
             archive.open("profile.csv", "w") as raw,
             io.TextIOWrapper(raw, encoding="utf-8", newline="") as f,
@@ -236,8 +275,30 @@ def participant_record_zip(
                     ]
                 ],
             )
+        of_participant = {"participant": participant}
+        _add_model_csv(archive, "phones.csv", Phone.objects.filter(**of_participant))
+        _add_model_csv(archive, "addresses.csv", Address.objects.filter(**of_participant))
+        _add_model_csv(archive, "counsel.csv", Counsel.objects.filter(**of_participant))
+        _add_model_csv(
+            archive, "conditions.csv", ReleaseConditions.objects.filter(**of_participant)
+        )
+        _add_model_csv(
+            archive,
+            "case_events.csv",
+            ParticipantEvent.objects.filter(**of_participant).order_by("at", "pk"),
+        )
         _add_model_csv(
             archive, "plans.csv", SupervisionPlan.objects.filter(participant=participant)
+        )
+        _add_model_csv(
+            archive,
+            "reviews.csv",
+            SupervisionReview.objects.filter(**of_participant).order_by("opened_at", "pk"),
+        )
+        _add_model_csv(
+            archive,
+            "review_requests.csv",
+            ReviewRequest.objects.filter(**of_participant).order_by("created_at", "pk"),
         )
         _add_model_csv(archive, "hearings.csv", Hearing.objects.filter(participant=participant))
         _add_model_csv(
@@ -267,17 +328,15 @@ def participant_record_zip(
             io.TextIOWrapper(raw, encoding="utf-8", newline="") as f,
         ):
             _write_rows(f, MESSAGE_FIELDS, _message_rows(participant))
+        zones = {
+            "type": "FeatureCollection",
+            "features": [zone_feature(z) for z in participant_zones(participant).order_by("pk")],
+        }
+        archive.writestr("zones.geojson", json.dumps(zones, default=str, indent=1))
         with (
             archive.open("positions.geojson", "w") as raw,
             io.TextIOWrapper(raw, encoding="utf-8") as f,
         ):
-            positions = _write_positions(f, participant)
+            _write_positions(f, participant)
         _add_model_csv(archive, "device_events.csv", participant_device_events(participant))
-    logger.info(
-        "record_export participant=%s user=%s positions=%s bytes=%s",
-        participant.pk,
-        user.pk,
-        positions,
-        buffer.tell(),
-    )
-    return buffer.getvalue()
+    return handle.tell()

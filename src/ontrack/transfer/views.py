@@ -6,7 +6,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -32,7 +33,8 @@ def _safe(case_number: str) -> str:
 
 @login_required
 @require_POST
-def record_zip(request: HttpRequest, pk: int) -> HttpResponse:
+def record_zip(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The full record ZIP, streamed from its temporary file (closed once sent)."""
     user = staff_user(request)
     try:
         content = participant_record_zip(
@@ -42,11 +44,14 @@ def record_zip(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("participants:detail", pk=pk)
     participant = participant_get_for(user, pk)
-    return _attachment(
+    response = FileResponse(
         content,
-        content_type="application/zip",
+        as_attachment=True,
         filename=f"record-{_safe(participant.case_number)}.zip",
+        content_type="application/zip",
     )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
