@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone, translation
@@ -41,18 +42,48 @@ def _selfie() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture
+def camera_page(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A phone-sized page in a real headless Chromium with Chromium's fake camera (a test
+    pattern, and the permission prompt answered yes) and a location fix set on the
+    context, as a phone with both would give."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+            ],
+        )
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740},
+            geolocation=NEWARK,
+            permissions=["geolocation", "camera"],
+        )
+        yield context.new_page()
+        browser.close()
+
+
 @pytest.mark.parametrize(
-    ("language", "saved_text", "receipt_text"),
+    ("language", "saved_text", "receipt_text", "cut"),
     [
-        ("en", "saved on this phone", "Your reference number is"),
-        ("es", "guardado en este teléfono", "Su número de referencia es"),
-        ("ht", "anrejistre nan telefòn sa a", "Nimewo referans ou se"),
+        ("en", "saved on this phone", "Your reference number is", "upload"),
+        ("es", "guardado en este teléfono", "Su número de referencia es", "answer"),
+        ("ht", "anrejistre nan telefòn sa a", "Nimewo referans ou se", "upload"),
     ],
 )
 @pytest.mark.django_db(transaction=True)
-def test_checkin_kept_offline_lands_when_back_online(
+def test_checkin_cut_off_during_upload_lands_when_back_online(
     live_server,
-    browser_page,
+    camera_page,
     make_participant,
     officer,
     sent_sign_in,
@@ -61,7 +92,12 @@ def test_checkin_kept_offline_lands_when_back_online(
     language,
     saved_text,
     receipt_text,
+    cut,
 ):
+    """Signed in from the texted link, the participant takes the photo with the camera and
+    sends it; the connection drops while it uploads (``upload``: the request never reaches
+    the server; ``answer``: it does, and the answer is lost). The attempt waits on the
+    phone and lands once, with the time of the press, when the phone is online again."""
     participant = make_participant(preferred_language=language)
     open_checkin_window(participant)
     sign_in_link_send(
@@ -69,11 +105,7 @@ def test_checkin_kept_offline_lands_when_back_online(
     )
     _, link = sent_sign_in(participant)
 
-    page = browser_page
-    context = page.context
-    context.grant_permissions(["geolocation", "camera"], origin=live_server.url)
-    context.set_geolocation(NEWARK)
-
+    page = camera_page
     page.goto(link)
     page.click("#continue")
     page.fill("#id_pin", "4812")
@@ -82,29 +114,49 @@ def test_checkin_kept_offline_lands_when_back_online(
     page.wait_for_url(f"{live_server.url}/me/")
     assert page.get_attribute("html", "lang") == language
     page.click("a[href='/me/check-in/']")
-    page.set_input_files(
-        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": _selfie()}]
+    page.click("#open-camera")
+    page.wait_for_function(
+        "() => document.getElementById('camera-view').videoWidth > 0", timeout=15_000
     )
+    page.click("#take-photo")
+    page.wait_for_selector("#photo-taken:not([hidden])")
 
-    context.set_offline(True)
+    uploads: list[str] = []
+
+    def cut_the_first_upload(route: Any) -> None:
+        uploads.append(route.request.method)
+        if len(uploads) > 1:
+            route.continue_()
+        elif cut == "answer":
+            route.fetch()  # the server has it; the phone never hears back
+            route.abort("internetdisconnected")
+        else:
+            route.abort("internetdisconnected")
+
+    page.route("**/me/check-in/submit/", cut_the_first_upload)
     before_click = timezone.now()
     page.click("#send")
     page.wait_for_selector(f"#outbox-status:has-text('{saved_text}')")
-    assert checkins_of(participant) == []
-    kept = page.evaluate(KEPT_ON_PHONE)
-    assert kept == 1
+    assert page.evaluate(KEPT_ON_PHONE) == 1
+    assert len(checkins_of(participant)) == (1 if cut == "answer" else 0)
     back_online = timezone.now()
 
-    context.set_offline(False)
+    page.context.set_offline(True)
+    page.context.set_offline(False)  # the phone's "online" event sends what it kept
     page.wait_for_selector("#receipt-reference", timeout=45_000)
     assert receipt_text in page.inner_text("#outbox-status")
     reference = page.inner_text("#receipt-reference")
 
     (checkin,) = checkins_of(participant)
     assert checkin.reference == reference
+    assert len(uploads) == 2
     # The time that counts is when the participant pressed the button, not when it landed.
     assert before_click - dt.timedelta(seconds=5) <= checkin.attempted_at <= back_online
     assert checkin.outcome == "on_time"
+    assert (checkin.lat, checkin.lon) == (NEWARK["latitude"], NEWARK["longitude"])
+    with checkin.photo.open("rb") as stored:
+        assert Image.open(stored).format == "JPEG"
+    assert page.evaluate(KEPT_ON_PHONE) == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 

@@ -167,6 +167,18 @@
     return put(item).then(flush);
   }
 
+  /* A JPEG of what a <video> or <img> shows, at most MAX_SIDE px on its longer side. */
+  function drawn(source, w, h) {
+    return new Promise(function (resolve) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(w, h, 1));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(w * scale));
+      canvas.height = Math.max(1, Math.round(h * scale));
+      canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob(function (blob) { resolve({ blob: blob, scale: scale }); }, "image/jpeg", QUALITY);
+    });
+  }
+
   /* A photo of at most MAX_SIDE px on its longer side, as JPEG; the original when the
    * browser cannot decode it (the server then judges it as it is). */
   function downscale(file) {
@@ -175,15 +187,9 @@
       var url = URL.createObjectURL(file), img = new Image();
       img.onload = function () {
         URL.revokeObjectURL(url);
-        var w = img.naturalWidth, h = img.naturalHeight;
-        var scale = Math.min(1, MAX_SIDE / Math.max(w, h, 1));
-        var canvas = document.createElement("canvas");
-        canvas.width = Math.max(1, Math.round(w * scale));
-        canvas.height = Math.max(1, Math.round(h * scale));
-        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-        canvas.toBlob(function (blob) {
-          resolve(blob && (scale < 1 || blob.size < file.size) ? blob : file);
-        }, "image/jpeg", QUALITY);
+        drawn(img, img.naturalWidth, img.naturalHeight).then(function (out) {
+          resolve(out.blob && (out.scale < 1 || out.blob.size < file.size) ? out.blob : file);
+        });
       };
       img.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
       img.src = url;
@@ -206,10 +212,44 @@
   var checkinForm = document.getElementById("checkin-form");
   if (checkinForm) {
     var ref = checkinForm.dataset.clientRef, closesAt = checkinForm.dataset.closesAt;
+    var photoInput = document.getElementById("photo"), taken = null;
+    /* Where the browser can open the camera itself, offer that (asked only on the press);
+     * the file input stays for phones that cannot. */
+    if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      var view = document.getElementById("camera-view");
+      var shoot = document.getElementById("take-photo");
+      document.getElementById("camera").hidden = false;
+      document.getElementById("open-camera").addEventListener("click", function () {
+        var opener = this;
+        navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
+          .then(function (stream) {
+            opener.hidden = true;
+            view.srcObject = stream;
+            view.hidden = false;
+            shoot.hidden = false;
+          }, function (err) {
+            checkinForm.hidden = true;
+            failure(ref, new Date().toISOString(), "camera",
+                    ((err && err.name) || "camera") + ": " + ((err && err.message) || "refused"));
+          });
+      });
+      shoot.addEventListener("click", function () {
+        drawn(view, view.videoWidth, view.videoHeight).then(function (out) {
+          view.srcObject.getTracks().forEach(function (track) { track.stop(); });
+          view.hidden = true;
+          shoot.hidden = true;
+          taken = out.blob;
+          photoInput.required = false;
+          var img = document.getElementById("photo-taken");
+          img.src = URL.createObjectURL(taken);
+          img.hidden = false;
+        });
+      });
+    }
     checkinForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var attemptedAt = new Date().toISOString();
-      var file = document.getElementById("photo").files[0];
+      var file = photoInput.files[0] || taken;
       if (!file) { failure(ref, attemptedAt, "camera", "no photo taken"); return; }
       checkinForm.hidden = true;
       Promise.all([position(), downscale(file)]).then(function (got) {
