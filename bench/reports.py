@@ -437,6 +437,22 @@ def _raw_queries(vendor: str) -> dict[str, Callable[[Any, dict[str, Any]], list[
         "hearings": hearings,
         "messages": messages,
         "alert counts": alert_counts,
+        "alert outcomes": f"""
+            SELECT disposition, COUNT(*),
+                   COUNT(*) FILTER (WHERE status = 'resolved' AND closed_at <= %(t)s),
+                   COUNT(*) FILTER (WHERE status = 'auto_resolved' AND closed_at <= %(t)s)
+            {alert_scope} GROUP BY disposition""",
+        "reviews": """
+            SELECT origin, CASE WHEN decided_at <= %(t)s THEN outcome ELSE 'pending' END,
+                   COUNT(*)
+            FROM reviews_supervisionreview
+            WHERE opened_at >= %(start)s AND opened_at < %(end)s AND opened_at <= %(t)s
+            GROUP BY 1, 2""",
+        "adverse closures": """
+            SELECT closed_by_id, closure_reason, COUNT(*) FROM participants_participant
+            WHERE closed_at >= %(start)s AND closed_at < %(end)s
+              AND closure_reason IN ('absconded', 'detained')
+            GROUP BY 1, 2""",
     }
     for name, end_col, condition in (
         ("acknowledge", "acknowledged_at", "acknowledged_at <= %(t)s"),

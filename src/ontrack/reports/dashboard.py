@@ -681,8 +681,11 @@ def alert_outcomes_table(user: User, scope: DashboardScope) -> Table:
     by_person = alert_disposition_counts(
         alerts.filter(status=AlertStatus.RESOLVED, closed_at__lte=scope.as_of)
     )
-    cleared = alerts.filter(status=AlertStatus.AUTO_RESOLVED, closed_at__lte=scope.as_of).count()
-    total = alerts.count()
+    whole = alerts.aggregate(
+        total=Count("pk"),
+        cleared=Count("pk", filter=Q(status=AlertStatus.AUTO_RESOLVED, closed_at__lte=scope.as_of)),
+    )
+    total, cleared = whole["total"], whole["cleared"]
     person = "A person (named)"
     rows: list[list[Any]] = [
         [str(label), person, by_person.get(value, 0)] for value, label in Disposition.choices
