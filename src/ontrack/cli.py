@@ -278,6 +278,10 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulated wearers reporting over the real protocols to a running gateway."""
     _django_setup()
+    if args.script:
+        from ontrack.tracking.simulator_script import run_script
+
+        return run_script(args.script, host=args.host, port=args.port, pace_s=args.script_pace)
     from ontrack.tracking.simulator import SimulatorOptions, run_simulator
 
     return run_simulator(
@@ -501,6 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--rate", type=float, default=60.0, help="seconds between reports")
     simulate.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     simulate.add_argument("--seed", type=int, default=2026, help="same seed, same wearers")
+    simulate.add_argument("--script", help="play a JSON timeline of scripted wearers, then stop")
+    simulate.add_argument(
+        "--script-pace",
+        type=float,
+        default=60.0,
+        help="wall seconds per scripted minute of silence",
+    )
 
     worker = add("worker", cmd_worker, "run background and periodic jobs and the outbox sender")
     worker.add_argument("--workers", type=int, default=2)
