@@ -169,3 +169,141 @@ def test_rows_claimed_but_not_sent_when_stopping_are_given_back(speaker, scripte
         first.idempotency_key,
         second.idempotency_key,
     ]
+
+
+# --- an opt-out error on an essential notice -------------------------------------------------
+
+
+@pytest.fixture
+def opted_out_code(monkeypatch):
+    """The scripted provider says "21610" as Twilio does for a recipient who opted out."""
+    from ontrack.messaging import services
+
+    monkeypatch.setitem(services.OPT_OUT_ERRORS, "scripted", frozenset({"21610"}))
+    return ProviderError("Attempt to send to unsubscribed recipient", code="21610", permanent=True)
+
+
+def _court_reminder(participant) -> Message:
+    message = message_queue(
+        participant=participant,
+        template_key="hearing_reminder",
+        context={"when": timezone.now() + dt.timedelta(days=3), "place": "970 Broad St"},
+        purpose="hearing reminder",
+    )
+    assert message is not None and message.essential
+    return message
+
+
+def test_opted_out_error_on_a_court_reminder_sends_it_by_e_mail(speaker, scripted, opted_out_code):
+    from ontrack.messaging.models import OptOut
+
+    participant = speaker("es", email="maria@example.org")
+    reminder = _court_reminder(participant)
+    scripted.errors = [opted_out_code]
+    sender().run_once()
+    reminder.refresh_from_db()
+    assert reminder.status == S.FAILED and reminder.error_code == "21610"
+    assert OptOut.objects.filter(participant=participant).exists()
+    instead = Message.objects.get(participant=participant, channel="email")
+    assert instead.body == reminder.body and instead.template_key == "hearing_reminder"
+    assert f"message {instead.pk}" in reminder.status_reason
+    sender().run_once()
+    assert [m.to for m in scripted.sent] == ["maria@example.org"]
+
+
+def test_opted_out_error_on_a_court_reminder_without_e_mail_holds_it_for_the_officer(
+    speaker, scripted, opted_out_code
+):
+    participant = speaker("ht")
+    _court_reminder(participant)
+    scripted.errors = [opted_out_code]
+    sender().run_once()
+    held = Message.objects.get(participant=participant, channel="officer")
+    assert held.status == S.HELD
+
+
+def test_opted_out_error_on_a_receipt_that_is_not_essential_only_fails_it(
+    speaker, scripted, opted_out_code
+):
+    participant = speaker("es", email="maria@example.org")
+    message = queue(participant)
+    scripted.errors = [opted_out_code]
+    sender().run_once()
+    message.refresh_from_db()
+    assert message.status == S.FAILED
+    assert not Message.objects.filter(participant=participant, channel="email").exists()
+
+
+def test_opted_out_status_callback_on_a_court_reminder_reroutes_it_once(
+    speaker, scripted, opted_out_code
+):
+    from ontrack.messaging.services import status_callback_apply
+
+    participant = speaker("es", email="maria@example.org")
+    reminder = _court_reminder(participant)
+    sender().run_once()
+    reminder.refresh_from_db()
+    report = dict(
+        provider="scripted", provider_message_id=reminder.provider_message_id, status="failed",
+        error_code="21610", reason="Twilio error 21610",
+    )  # fmt: skip
+    assert status_callback_apply(**report)
+    assert not status_callback_apply(**report)  # the same report again
+    assert Message.objects.filter(participant=participant, channel="email").count() == 1
+
+
+# --- one rate across workers -------------------------------------------------------------------
+
+
+def test_two_senders_reserve_consecutive_turns_in_one_shared_rate(speaker, scripted, settings):
+    settings.ONTRACK_MESSAGING_RATES = {"scripted": (10.0, "messages")}
+    participant = speaker("es")
+    for _ in range(30):
+        queue(participant)
+    now = timezone.now()
+    first = claim(channel="sms", provider_name="scripted", limit=15, now=now)
+    second = claim(channel="sms", provider_name="scripted", limit=15, now=now)
+    turns = [row.not_before - now.timestamp() for row in first + second]
+    assert len(turns) == 30 and turns == sorted(turns)
+    assert sum(1 for t in turns if t <= 0.0) == 10, "only the burst may go at once"
+    assert turns[-1] == pytest.approx((30 - 10) / 10.0), "the rest at 10 per second, in turn"
+
+
+def test_a_claim_reserves_no_further_ahead_than_a_quarter_of_the_lease(speaker, scripted, settings):
+    settings.ONTRACK_MESSAGING_RATES = {"scripted": (1.0, "messages")}
+    settings.ONTRACK_MESSAGING_SENDING_LEASE_S = 8  # reserve at most 2 s ahead
+    participant = speaker("es")
+    for _ in range(6):
+        queue(participant)
+    now = timezone.now()
+    assert len(claim(channel="sms", provider_name="scripted", limit=6, now=now)) == 3
+    assert claim(channel="sms", provider_name="scripted", limit=6, now=now) == []
+
+
+def test_two_sender_instances_together_keep_to_the_providers_rate(speaker, scripted, settings):
+    """Two workers taking turns (each claim a batch of 10): with a bucket each they would
+    send 40 messages at once; sharing the provider's bucket they send a burst of 20, then
+    20 per second."""
+    import time
+
+    settings.ONTRACK_MESSAGING_RATES = {"scripted": (20.0, "messages")}
+    settings.ONTRACK_MESSAGING_SENDING_LEASE_S = 2  # batches of 10 per claim
+    participant = speaker("es")
+    messages = [queue(participant) for _ in range(40)]
+    sent_at: list[float] = []
+    original_send = scripted.send
+
+    def timed_send(message):
+        sent_at.append(time.monotonic())
+        return original_send(message)
+
+    scripted.send = timed_send
+    first, second = Sender(threading.Event()), Sender(threading.Event())
+    while first.run_once() + second.run_once():
+        pass
+    assert first.sent == second.sent == 20, "both workers take their turns"
+    assert sorted(m.idempotency_key for m in scripted.sent) == sorted(
+        m.idempotency_key for m in messages
+    ), "each message exactly once"
+    elapsed = max(sent_at) - min(sent_at)
+    assert elapsed >= 0.9, f"40 messages at 20/s (burst 20) went out in {elapsed:.2f} s"

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ontrack.messaging import keywords, segments
 from ontrack.messaging.models import FINAL_STATUSES, STATUS_TRANSITIONS, MessageStatus
-from ontrack.messaging.ratelimit import TokenBucket, fair_split
+from ontrack.messaging.ratelimit import TokenBucket, fair_split, interleave, reserve
 from ontrack.messaging.reminder_time import in_quiet_hours, reminder_due
 from ontrack.messaging.rendering import render
 
@@ -187,6 +188,51 @@ def test_fair_split_fills_capacity_and_keeps_shares(capacity, direct, bulk, shar
         assert d >= min(direct, int(capacity * share))
 
 
+def test_reserve_gives_a_second_sender_the_turns_after_the_first():
+    shared = TokenBucket(rate=10, burst=10)
+    first = reserve(shared, [1] * 12, now=0.0, horizon=30)
+    second = reserve(shared, [1] * 3, now=0.0, horizon=30)
+    assert first == [0.0] * 10 + [pytest.approx(0.1), pytest.approx(0.2)]
+    assert second == [pytest.approx(0.3), pytest.approx(0.4), pytest.approx(0.5)]
+
+
+def test_reserve_stops_at_the_horizon_but_always_lets_one_long_message_through():
+    assert len(reserve(TokenBucket(rate=1, burst=1), [1] * 10, now=0.0, horizon=3)) == 4
+    assert reserve(TokenBucket(rate=1, burst=1), [50], now=0.0, horizon=3) == [49.0]
+    in_debt = TokenBucket(rate=1, burst=1)
+    reserve(in_debt, [50], now=0.0, horizon=3)
+    assert reserve(in_debt, [1], now=10.0, horizon=3) == [], "40 s of debt: nothing fits"
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 2), st.lists(st.integers(1, 4), max_size=20)), max_size=20),
+    st.floats(0.5, 50),
+)
+def test_senders_sharing_a_bucket_never_exceed_its_rate(claims, rate):
+    """Whatever the claims of any number of senders, the turns they are given keep to the
+    rate: by any time t, no more than burst + rate * t tokens' worth has gone."""
+    bucket = TokenBucket(rate=rate, burst=rate)
+    clock, turns = 0.0, []
+    for gap, costs in claims:
+        clock += gap
+        delays = reserve(bucket, costs, now=clock, horizon=30)
+        turns += [(clock + d, c) for d, c in zip(delays, costs, strict=False)]
+    turns.sort()
+    spent = 0.0
+    for at, cost in turns:
+        spent += cost
+        assert spent <= rate + rate * at + max(c for _, c in turns) + 1e-6
+
+
+@given(st.integers(0, 30), st.integers(0, 30))
+def test_interleave_keeps_every_item_and_the_proportion_of_each_prefix(a, b):
+    merged = interleave(list(range(a)), [-1 - n for n in range(b)])
+    assert sorted(merged) == sorted([*range(a), *(-1 - n for n in range(b))])
+    for n in range(1, len(merged) + 1):
+        firsts = sum(1 for x in merged[:n] if x >= 0)
+        assert abs(firsts - n * a / (a + b)) <= 1
+
+
 # --- keywords and rendering -------------------------------------------------------------
 
 
@@ -199,6 +245,31 @@ def test_keywords_in_every_shipped_language():
     assert {keywords.classify(w) for w in ["START", "comenzar", "Kòmanse", "démarrer"]} == {"start"}
     assert keywords.classify("4812") == "pin" and keywords.classify("123") == ""
     assert keywords.classify("si pero no puedo ir el martes") == ""
+
+
+def test_the_first_word_decides_when_free_text_follows():
+    assert keywords.classify("CAMBIAR por favor") == "reschedule"
+    assert keywords.classify("YES thanks") == "confirm"
+    assert keywords.classify("Sí gracias") == "confirm"  # the accent makes it "yes"
+    assert keywords.classify("Si, ahí estaré") == "confirm"
+    assert keywords.classify("Mwen konfime wi") == "confirm"
+    assert keywords.classify("STOP texting me") == "stop"
+    assert keywords.classify("Y si no voy?") == ""  # "and if I do not go?"
+    assert keywords.classify("Cancel my appointment please") == ""  # not an opt-out
+    assert keywords.classify("Cancel.") == "stop"
+    assert keywords.classify("I said STOP") == ""
+
+
+def test_language_change_in_every_shipped_language():
+    asks = {
+        "LANG ES": "es", "IDIOMA español": "es", "Español": "es", "ESPAÑOL por favor": "es",
+        "LANGUE FR": "fr", "Français": "fr", "LANG HT": "ht", "Kreyòl": "ht",
+        "LÍNGUA PT": "pt", "Português": "pt", "ENGLISH": "en", "idioma inglés": "en",
+    }  # fmt: skip
+    for text, language in asks.items():
+        assert keywords.parse(text) == keywords.Reply("language", language), text
+    assert keywords.parse("LANG") == keywords.Reply("")  # which one? the officer asks
+    assert keywords.parse("Frances called me") == keywords.Reply("")  # a name
 
 
 def test_rendering_fills_only_plain_placeholders():

@@ -141,3 +141,69 @@ def test_periodic_hearing_sync_finds_hearings_written_without_signals(speaker):
     )
     assert hearing_reminders_sync() == 1
     assert len(_pending(participant)) >= 2
+
+
+def _with_counsel(participant):
+    from ontrack.participants.models import Counsel
+
+    Counsel.objects.create(
+        participant=participant,
+        name="A. Lawyer",
+        email="lawyer@example.org",
+        consent_to_notices=True,
+    )
+    return participant
+
+
+def _counsel_waiting(participant):
+    return list(
+        Message.objects.filter(
+            participant=participant, recipient="counsel", status=MessageStatus.QUEUED
+        ).order_by("send_at")
+    )
+
+
+def test_counsel_copies_of_reminders_follow_a_moved_then_cancelled_anchor(speaker):
+    participant = _with_counsel(speaker("es"))
+    at = _in_ten_days_at(14)
+    reminders_sync(_anchor(participant, at))
+    copies = _counsel_waiting(participant)
+    assert len(copies) == 3 and all(c.anchor_key == "appointment:77" for c in copies)
+    moved = at + dt.timedelta(days=2)
+    reminders_sync(_anchor(participant, moved))
+    assert [c.send_at for c in _counsel_waiting(participant)] == [
+        m.send_at for m in _pending(participant) if m.recipient == "participant"
+    ], "counsel's copies should be due exactly when the participant's reminders are"
+    assert all(c.pk not in {old.pk for old in copies} for c in _counsel_waiting(participant))
+    reminders_sync(_anchor(participant, moved, cancelled=True))
+    assert _counsel_waiting(participant) == [], "no copy of a withdrawn reminder may stay queued"
+
+
+def test_moving_and_cancelling_a_booked_appointment_leaves_no_stale_counsel_copy(speaker):
+    from ontrack.schedule.queries import nearest_free_slot
+    from ontrack.schedule.services import appointment_book, appointment_cancel, appointment_move
+
+    participant = _with_counsel(speaker("ht"))
+    office = participant.office
+    office.opening_hours = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    office.save()
+    now = timezone.now()
+    first = nearest_free_slot(office, now + dt.timedelta(days=10), not_before=now)
+    appointment = appointment_book(
+        participant, actor=None, type="routine_checkin", starts_at=first.starts_at
+    )
+    reminder_copies = Message.objects.filter(
+        participant=participant, recipient="counsel", anchor_key=f"appointment:{appointment.pk}"
+    )
+    assert reminder_copies.filter(status=MessageStatus.QUEUED).count() == 3
+    later = nearest_free_slot(office, now + dt.timedelta(days=20), not_before=now)
+    appointment_move(actor=None, appointment_id=appointment.pk, starts_at=later.starts_at)
+    assert all(
+        c.send_at < later.starts_at and c.send_at > first.starts_at
+        for c in reminder_copies.filter(status=MessageStatus.QUEUED)
+    ), "after the move only copies of the new reminders should wait"
+    appointment_cancel(actor=None, appointment_id=appointment.pk, reason="Court date changed")
+    assert not reminder_copies.filter(status=MessageStatus.QUEUED).exists()
+    assert Message.objects.filter(
+        participant=participant, recipient="counsel", template_key="appointment_cancelled"
+    ).exists(), "counsel is still told of the cancellation itself"

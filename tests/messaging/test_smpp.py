@@ -117,3 +117,51 @@ def test_lost_connection_is_rebound_on_the_next_send(speaker, smsc):
     queue(participant)
     Sender(threading.Event()).run_once()
     assert smsc.binds == 2 and len(smsc.submitted) == 2
+
+
+def _long_spanish_text(participant):
+    message = queue(
+        participant,
+        "hearing_reminder",
+        when="mañana",
+        place="Tribunal de Inmigración de Newark, 970 Broad St",
+    )
+    Sender(threading.Event()).run_once()
+    message.refresh_from_db()
+    return message
+
+
+def _status(message) -> str:
+    return Message.objects.get(pk=message.pk).status
+
+
+def test_each_part_of_a_long_text_is_remembered_by_its_message_id(speaker, smsc):
+    message = _long_spanish_text(speaker("es"))
+    ids = [s["id"] for s in smsc.submitted]
+    assert len(ids) >= 2 and message.provider_message_id == ids[0]
+    assert list(message.parts.values_list("provider_message_id", flat=True)) == ids
+
+
+def test_long_text_is_delivered_only_when_its_last_part_is(speaker, smsc):
+    from ontrack.messaging.models import MessagePart
+
+    message = _long_spanish_text(speaker("es"))
+    first, *rest = [s["id"] for s in smsc.submitted]
+    smsc.receipt(rest[-1], "DELIVRD")  # a later part first: not an unknown message
+    until(
+        lambda: MessagePart.objects.get(provider_message_id=rest[-1]).status == "delivered",
+        "the later part's receipt",
+    )
+    assert _status(message) == MessageStatus.SENT
+    for part_id in [first, *rest[:-1]]:
+        smsc.receipt(part_id, "DELIVRD")
+    until(lambda: _status(message) == MessageStatus.DELIVERED, "every part's receipt")
+
+
+def test_long_text_with_one_undelivered_part_is_undelivered(speaker, smsc):
+    message = _long_spanish_text(speaker("es"))
+    first, second = [s["id"] for s in smsc.submitted][:2]
+    smsc.receipt(first, "DELIVRD")
+    smsc.receipt(second, "UNDELIV")
+    until(lambda: _status(message) == MessageStatus.UNDELIVERED, "the undelivered part")
+    assert "part 2" in Message.objects.get(pk=message.pk).status_reason

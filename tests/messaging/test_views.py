@@ -60,6 +60,17 @@ def test_inbox_lists_unanswered_replies_and_a_reply_answers_them(speaker, client
     assert "No tengo transporte" not in client.get("/messaging/inbox/").content.decode()
 
 
+def test_conversation_shows_the_whole_text_of_a_keyword_reply(speaker, client_for):
+    participant = speaker("es")
+    inbound_receive(
+        provider="test", provider_message_id="in2", from_number=participant.phones.first().number,
+        body="CAMBIAR por favor, trabajo el martes", received_at=timezone.now(),
+    )  # fmt: skip
+    page = client_for(participant.officer).get(f"/messaging/participants/{participant.pk}/")
+    html = page.content.decode()
+    assert "CAMBIAR por favor, trabajo el martes" in html and "reschedule" in html
+
+
 def test_conversation_is_access_logged_and_closed_to_other_caseloads(
     speaker, make_user, client_for
 ):
@@ -100,6 +111,59 @@ def test_bulk_form_previews_then_sends_and_shows_progress(
     assert sent.url == f"/messaging/bulk/{broadcast.pk}/"
     progress = client.get(sent.url, headers={"HX-Request": "true"}).content.decode()
     assert "every 2s" in progress and "queued: 1" in progress
+
+
+def _options(html: str, name: str) -> dict[str, str]:
+    """The options of a select on the page: value -> label."""
+    import re
+
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.S)
+    assert select is not None, f"no <select name={name!r}> on the page"
+    return dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(0)))
+
+
+def test_bulk_form_offers_a_supervisor_the_officers_and_office_they_may_see(
+    speaker, make_user, make_office, client_for
+):
+    supervisor = make_user(Role.SUPERVISOR)
+    colleague = make_user(Role.OFFICER)
+    elsewhere = make_user(Role.OFFICER, office=make_office("Elizabeth"))
+    speaker("es", officer=colleague)
+    speaker("es", officer=elsewhere)
+    html = client_for(supervisor).get("/messaging/bulk/new/").content.decode()
+    officers = _options(html, "officer")
+    assert {"", str(supervisor.pk), str(colleague.pk)} <= set(officers)
+    assert str(elsewhere.pk) not in officers, "an officer of another office is not offered"
+    assert list(_options(html, "office").values()) == ["Any office", "Newark"]
+
+
+def test_bulk_form_gives_an_officer_no_officer_picker(speaker, client_for):
+    participant = speaker("es")
+    html = client_for(participant.officer).get("/messaging/bulk/new/").content.decode()
+    assert 'name="officer"' not in html
+    assert list(_options(html, "office").values()) == ["Any office", "Newark"]
+
+
+def test_bulk_preview_for_one_officer_of_the_office_counts_only_their_caseload(
+    speaker, make_user, make_office, client_for
+):
+    supervisor = make_user(Role.SUPERVISOR)
+    colleague, other = make_user(Role.OFFICER), make_user(Role.OFFICER)
+    speaker("es", officer=colleague)
+    speaker("ht", officer=other)
+    speaker("pt", officer=other)
+    client = client_for(supervisor)
+    form = {"template": "office_closure", "purpose": "Holiday closure", "date": "2026-12-24"}
+    preview = client.post(
+        "/messaging/bulk/new/",
+        {**form, "officer": str(colleague.pk), "preview": "1"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "1 participant<" in preview
+    outsider = make_user(Role.OFFICER, office=make_office("Trenton"))
+    refused = client.post("/messaging/bulk/new/", {**form, "officer": outsider.pk, "send": "1"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not Broadcast.objects.exists()
 
 
 def test_operator_cannot_open_the_bulk_form(make_user, client_for):

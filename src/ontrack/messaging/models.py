@@ -230,6 +230,48 @@ class Message(models.Model):
         return f"message {self.pk} {self.template_key or 'direct'} ({self.status})"
 
 
+class MessagePart(models.Model):
+    """One part of a text the provider split into several (a long SMPP message goes as one
+    ``submit_sm`` per segment, each with its own message id and its own delivery receipt).
+    The message is delivered when every part is; one part undelivered or failed is the
+    message's outcome. A text sent in one piece has no parts."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first part.")
+    provider = models.CharField(max_length=20)
+    provider_message_id = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, default=MessageStatus.SENT
+    )
+    status_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["message", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"], name="message_part_provider_id_unique"
+            ),
+            models.UniqueConstraint(fields=["message", "number"], name="message_part_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of message {self.message_id} ({self.status})"
+
+
+class RateBucket(models.Model):
+    """One provider account's token bucket (``ratelimit``), shared by every sender process:
+    a claim locks this row, refills it to the claim's time, and reserves tokens (messages or
+    segments) for the rows it takes, so N workers together keep to the contracted rate.
+    Times are seconds since the epoch (wall clock: workers on several machines share it)."""
+
+    provider = models.CharField(max_length=20, primary_key=True)
+    tokens = models.FloatField()
+    updated = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"rate bucket {self.provider}: {self.tokens:.1f} tokens"
+
+
 class AnchorKind(models.TextChoices):
     APPOINTMENT = "appointment", "Appointment"
     CHECKIN_WINDOW = "checkin_window", "Check-in window"
@@ -278,6 +320,7 @@ class InboundAction(models.TextChoices):
     STOP = "stop", "Stop"
     START = "start", "Start"
     PIN = "pin", "PIN"
+    LANGUAGE = "language", "Language change"
     NONE = "", "Free text"
 
 

@@ -27,6 +27,18 @@ window in which an outcome is unknown is one message wide where it matters.
 
 Retries: a transient provider error moves the row to "errored" with ``send_at`` at +5
 minutes, then +10 minutes; the third failure is final.
+
+Rate limits across workers
+--------------------------
+Each provider account has one token bucket in the database (``RateBucket``). The claim
+transaction locks it, and reserves a turn for each row it takes (``ratelimit.reserve``):
+a row claimed by one worker goes at its turn, and the next worker's rows get the turns
+after it. However many workers run, together they send at the provider's contracted rate
+(``ONTRACK_MESSAGING_RATES``). A claim reserves at most a quarter of the sending lease
+ahead, so a claimed row always goes well within its lease.
+
+An opt-out error (Twilio 21610) on an essential notice fails that text and writes the
+notice again for e-mail or the officer (``services.opted_out_reroute``).
 """
 
 from __future__ import annotations
@@ -44,11 +56,22 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from ontrack.messaging.models import BroadcastStatus, Message, MessageStatus, Traffic
+from ontrack.messaging.models import (
+    BroadcastStatus,
+    Message,
+    MessageStatus,
+    RateBucket,
+    Traffic,
+)
 from ontrack.messaging.providers import provider_for, providers_close
 from ontrack.messaging.providers.base import Lookup, Outgoing, Provider, ProviderError
-from ontrack.messaging.ratelimit import TokenBucket, fair_split
-from ontrack.messaging.services import OPT_OUT_ERRORS, opt_out_record
+from ontrack.messaging.ratelimit import TokenBucket, fair_split, interleave, reserve
+from ontrack.messaging.services import (
+    OPT_OUT_ERRORS,
+    message_parts_record,
+    opt_out_record,
+    opted_out_reroute,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +93,38 @@ class Claimed:
     attempt_id: str
     idempotency_key: str
     purpose: str
+    not_before: float = 0.0  # its turn under the provider's rate (seconds since the epoch)
+
+
+def provider_rate(provider_name: str) -> tuple[float, bool]:
+    """(tokens per second, whether a token is a segment rather than a message)."""
+    rate, unit = settings.ONTRACK_MESSAGING_RATES.get(provider_name, (10.0, "messages"))
+    return float(rate), unit == "segments"
+
+
+def _reserve_turns(provider_name: str, costs: list[int], now: dt.datetime) -> list[float]:
+    """Reserve turns in the provider's shared bucket for the leading ``costs``; returns the
+    time (seconds since the epoch) of each turn reserved. Runs inside the claim's
+    transaction, which holds the bucket row's lock until it commits."""
+    rate, _ = provider_rate(provider_name)
+    horizon = settings.ONTRACK_MESSAGING_SENDING_LEASE_S / 4
+    at = now.timestamp()
+    bucket = TokenBucket(rate=rate, burst=max(1.0, rate))
+    RateBucket.objects.get_or_create(
+        provider=provider_name, defaults={"tokens": bucket.burst, "updated": at}
+    )
+    tokens, updated = (
+        RateBucket.objects.select_for_update()
+        .filter(provider=provider_name)
+        .values_list("tokens", "updated")
+        .get()
+    )
+    bucket.tokens, bucket.updated = min(tokens, bucket.burst), updated
+    delays = reserve(bucket, costs, now=at, horizon=horizon)
+    RateBucket.objects.filter(provider=provider_name).update(
+        tokens=bucket.tokens, updated=bucket.updated
+    )
+    return [at + delay for delay in delays]
 
 
 def _outgoing(row: Claimed, provider: Provider) -> Outgoing:
@@ -89,17 +144,19 @@ def _outgoing(row: Claimed, provider: Provider) -> Outgoing:
 
 
 def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> list[Claimed]:
-    """Move up to ``limit`` due rows of ``channel`` to "sending" for this worker; one-to-one
-    rows get their fair share ahead of bulk ones (``ratelimit.fair_split``). Rows of a
-    paused or cancelled bulk send stay where they are."""
+    """Move up to ``limit`` due rows of ``channel`` to "sending" for this worker, each with
+    its turn under the provider's shared rate (``not_before``); one-to-one rows get their
+    fair share ahead of bulk ones (``ratelimit.fair_split``). Rows of a paused or cancelled
+    bulk send stay where they are. Returns the rows in the order of their turns."""
     ready = Q(broadcast__isnull=True) | Q(
         broadcast__status__in=[BroadcastStatus.EXPANDING, BroadcastStatus.SENDING]
     )
+    _, per_segment = provider_rate(provider_name)
 
-    def due(traffic: str) -> list[int]:
+    def due(traffic: str) -> list[tuple[int, int]]:
         # One index range per (status, traffic), read in send_at order: no sort of the
         # whole backlog for every claim while 100,000 bulk rows wait.
-        ids: list[int] = []
+        found: list[tuple[int, int]] = []
         for status in (S.QUEUED, S.ERRORED):
             rows = (
                 Message.objects.filter(status=status, traffic=traffic, send_at__lte=now)
@@ -108,10 +165,10 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
             )
             if connection.features.has_select_for_update_skip_locked:
                 rows = rows.select_for_update(skip_locked=True, of=("self",))
-            ids += rows.values_list("pk", flat=True)[: limit - len(ids)]
-            if len(ids) >= limit:
+            found += rows.values_list("pk", "segments")[: limit - len(found)]
+            if len(found) >= limit:
                 break
-        return ids
+        return found
 
     attempt_id = uuid.uuid4().hex
     with transaction.atomic():
@@ -120,7 +177,12 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
         take_direct, take_bulk = fair_split(
             limit, len(direct), len(bulk), settings.ONTRACK_MESSAGING_DIRECT_SHARE
         )
-        ids = direct[:take_direct] + bulk[:take_bulk]
+        candidates = interleave(direct[:take_direct], bulk[:take_bulk])
+        if not candidates:
+            return []
+        costs = [segments if per_segment else 1 for _, segments in candidates]
+        turns = _reserve_turns(provider_name, costs, now)
+        ids = [pk for pk, _ in candidates[: len(turns)]]
         if not ids:
             return []
         Message.objects.filter(pk__in=ids, status__in=[S.QUEUED, S.ERRORED]).update(
@@ -135,25 +197,43 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
             "pk", "participant_id", "to", "body", "channel", "segments", "attempts",
             "attempt_id", "idempotency_key", "purpose",
         )  # fmt: skip
+        turn_of = dict(zip(ids, turns, strict=True))
         order = {pk: n for n, pk in enumerate(ids)}
-        return sorted((Claimed(*row) for row in rows), key=lambda row: order[row.pk])
+        claimed = [Claimed(*row, not_before=turn_of[row[0]]) for row in rows]
+        return sorted(claimed, key=lambda row: order[row.pk])
 
 
-def _record_sent(row: Claimed, provider_message_id: str, now: dt.datetime) -> None:
-    recorded = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
-    if not recorded.update(
-        status=S.SENT, sent_at=now, status_at=now, provider_message_id=provider_message_id
-    ):
-        # A delivery report overtook us (or another worker took over): keep its status,
-        # but remember the provider's id if nobody has.
-        Message.objects.filter(pk=row.pk, provider_message_id="").update(
-            provider_message_id=provider_message_id
-        )
+def _part_ids(accepted: str | list[str]) -> list[str]:
+    """A provider's answer to ``send`` as a list of ids: one, or one per part."""
+    return [accepted] if isinstance(accepted, str) else list(accepted)
+
+
+def _record_sent(
+    row: Claimed, accepted: str | list[str], now: dt.datetime, *, provider_name: str = ""
+) -> None:
+    part_ids = _part_ids(accepted)
+    provider_message_id = part_ids[0] if part_ids else ""
+    with transaction.atomic():
+        recorded = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
+        if not recorded.update(
+            status=S.SENT, sent_at=now, status_at=now, provider_message_id=provider_message_id
+        ):
+            # A delivery report overtook us (or another worker took over): keep its status,
+            # but remember the provider's id if nobody has.
+            Message.objects.filter(pk=row.pk, provider_message_id="").update(
+                provider_message_id=provider_message_id
+            )
+        if len(part_ids) > 1:
+            message_parts_record(
+                row.pk, provider=provider_name, provider_message_ids=part_ids, at=now
+            )
 
 
 def _release(rows: list[Claimed]) -> None:
     """Give back rows claimed but certainly not sent (the worker is stopping), so that the
-    next worker sends them at once instead of waiting out the lease and asking."""
+    next worker sends them without waiting out the lease and asking. Their reserved turns
+    are not given back to the shared bucket: other workers may already hold the turns after
+    them, and a refund would let two workers send in the same turn."""
     for row in rows:
         Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id).update(
             status=S.ERRORED,
@@ -163,11 +243,17 @@ def _release(rows: list[Claimed]) -> None:
         )
 
 
-def _record_sent_batch(outcomes: list[tuple[Claimed, str]], now: dt.datetime) -> None:
+def _record_sent_batch(
+    outcomes: list[tuple[Claimed, str | list[str]]], now: dt.datetime, *, provider_name: str
+) -> None:
     """Record a batch in one UPDATE (all rows of one claim share its attempt id); rows a
-    delivery report overtook are then recorded one by one."""
+    delivery report overtook, and texts sent in parts, are then recorded one by one."""
+    if any(not isinstance(accepted, str) for _, accepted in outcomes):
+        for row, accepted in outcomes:
+            _record_sent(row, accepted, now, provider_name=provider_name)
+        return
     attempt_id = outcomes[0][0].attempt_id
-    ids = {row.pk: provider_message_id for row, provider_message_id in outcomes}
+    ids = {row.pk: str(provider_message_id) for row, provider_message_id in outcomes}
     with transaction.atomic():
         updated = Message.objects.filter(
             pk__in=ids, status=S.SENDING, attempt_id=attempt_id
@@ -179,18 +265,24 @@ def _record_sent_batch(outcomes: list[tuple[Claimed, str]], now: dt.datetime) ->
         )
         if updated != len(ids):
             for row, provider_message_id in outcomes:
-                _record_sent(row, provider_message_id, now)
+                _record_sent(row, provider_message_id, now, provider_name=provider_name)
 
 
 def _record_error(row: Claimed, provider: Provider, exc: ProviderError, now: dt.datetime) -> None:
-    if exc.code and exc.code in OPT_OUT_ERRORS.get(provider.name, ()):
+    opted_out = bool(exc.code) and exc.code in OPT_OUT_ERRORS.get(provider.name, ())
+    if opted_out:
         opt_out_record(
             participant_id=row.participant_id, source=f"{provider.name} error {exc.code}"
         )
     mine = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
     reason = str(exc)[:300]
-    if exc.permanent or row.attempts > len(RETRY_DELAYS):
-        mine.update(status=S.FAILED, status_reason=reason, error_code=exc.code, status_at=now)
+    if exc.permanent or opted_out or row.attempts > len(RETRY_DELAYS):
+        with transaction.atomic():
+            failed = mine.update(
+                status=S.FAILED, status_reason=reason, error_code=exc.code, status_at=now
+            )
+            if failed and opted_out:
+                opted_out_reroute(row.pk, at=now)
         logger.warning("message failed id=%s code=%s reason=%s", row.pk, exc.code, reason)
         return
     retry_at = now + RETRY_DELAYS[row.attempts - 1]
@@ -228,7 +320,7 @@ def reconcile(*, now: dt.datetime, lease: dt.timedelta) -> int:
         )
         mine = Message.objects.filter(pk=pk, status=S.SENDING, attempt_id=new_attempt)
         if found.accepted:
-            _record_sent(row, found.provider_message_id, now)
+            _record_sent(row, found.provider_message_id, now, provider_name=provider.name)
             logger.info("reconciled as sent id=%s", pk)
         elif found.accepted is False:
             mine.update(
@@ -252,22 +344,16 @@ def reconcile(*, now: dt.datetime, lease: dt.timedelta) -> int:
 
 
 class Sender:
-    """One worker's sending loop: per-provider token buckets, a claim per channel per
-    round, outcomes recorded as described in the module docstring."""
+    """One worker's sending loop: a claim per channel per round, each row sent at the turn
+    its claim reserved in the provider's shared rate bucket, outcomes recorded as described
+    in the module docstring."""
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
-        self.buckets: dict[str, TokenBucket] = {}
         self.sent = 0
 
-    def _bucket(self, provider: Provider) -> tuple[TokenBucket, bool]:
-        rate, unit = settings.ONTRACK_MESSAGING_RATES.get(provider.name, (10.0, "messages"))
-        if provider.name not in self.buckets:
-            self.buckets[provider.name] = TokenBucket(rate=rate, burst=max(1.0, rate))
-        return self.buckets[provider.name], unit == "segments"
-
     def _batch_size(self, provider: Provider) -> int:
-        rate, _ = settings.ONTRACK_MESSAGING_RATES.get(provider.name, (10.0, "messages"))
+        rate, _ = provider_rate(provider.name)
         lease = settings.ONTRACK_MESSAGING_SENDING_LEASE_S
         # A claimed batch must go out well within the lease, or another worker would take
         # over rows this one is still sending.
@@ -288,27 +374,26 @@ class Sender:
         return handed
 
     def _send(self, rows: list[Claimed], provider: Provider) -> int:
-        bucket, per_segment = self._bucket(provider)
         can_lookup = getattr(provider, "can_lookup", False)
-        outcomes: list[tuple[Claimed, str]] = []
+        outcomes: list[tuple[Claimed, str | list[str]]] = []
         handed = 0
         for index, row in enumerate(rows):
-            wait = bucket.take(row.segments if per_segment else 1, time.monotonic())
-            if wait and self.stop.wait(wait):
+            wait = row.not_before - time.time()
+            if wait > 0 and self.stop.wait(wait):
                 _release(rows[index:])
                 break
             try:
-                provider_message_id = provider.send(_outgoing(row, provider))
+                accepted = provider.send(_outgoing(row, provider))
             except ProviderError as exc:
                 _record_error(row, provider, exc, timezone.now())
                 continue
             handed += 1
             if can_lookup:
-                outcomes.append((row, provider_message_id))
+                outcomes.append((row, accepted))
             else:
-                _record_sent(row, provider_message_id, timezone.now())
+                _record_sent(row, accepted, timezone.now(), provider_name=provider.name)
         if outcomes:
-            _record_sent_batch(outcomes, timezone.now())
+            _record_sent_batch(outcomes, timezone.now(), provider_name=provider.name)
         self.sent += handed
         return handed
 

@@ -30,6 +30,7 @@ from ontrack.messaging.models import (
     InboundAction,
     InboundMessage,
     Message,
+    MessagePart,
     MessageStatus,
     OptOut,
     Recipient,
@@ -42,7 +43,7 @@ from ontrack.messaging.rendering import render
 from ontrack.messaging.segments import count as segment_count
 from ontrack.participants.models import Participant, Phone, Status
 from ontrack.participants.queries import can_write_participant
-from ontrack.participants.services import phone_normalise
+from ontrack.participants.services import participant_update, phone_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,12 @@ def templates_install() -> int:
 # --- the outbox -------------------------------------------------------------------------
 
 
+# Answers to STOP, START and HELP: they go by text to the number that sent the keyword even
+# after STOP (carriers expect the confirmation, and it answers the person's own message), and
+# are never re-routed to e-mail or the officer.
+KEYWORD_REPLIES = frozenset({"stop_confirmed", "start_confirmed", "help_reply"})
+
+
 def is_opted_out(participant_id: int) -> bool:
     return OptOut.objects.filter(participant_id=participant_id).exists()
 
@@ -198,9 +205,15 @@ def _message_write(
     anchor_key: str = "",
     reminder_rule: ReminderRule | None = None,
     sent_by: User | None = None,
+    reply_to: str = "",
 ) -> Message:
+    """``reply_to``: a number to text whatever the opt-out (the answer to a keyword)."""
     now = timezone.now()
-    channel, address, status, reason = _route(participant, essential=essential)
+    channel, address, status, reason = (
+        (str(Channel.SMS), reply_to, str(S.QUEUED), "")
+        if reply_to
+        else _route(participant, essential=essential)
+    )
     return Message.objects.create(
         participant=participant,
         channel=channel,
@@ -224,19 +237,11 @@ def _message_write(
     )
 
 
-def _counsel_copy(
-    participant: Participant,
-    template: Template,
-    context: Mapping[str, object],
-    *,
-    send_at: dt.datetime | None,
-    cause: str,
-) -> Message | None:
-    """Counsel of record gets appointment notices when the participant consented, in the
-    program's language, by e-mail when counsel has one, else by text."""
-    counsel = getattr(participant, "counsel", None)
-    if counsel is None or not counsel.consent_to_notices or not (counsel.email or counsel.phone):
-        return None
+def _counsel_text(
+    participant: Participant, template: Template, context: Mapping[str, object]
+) -> tuple[str, str]:
+    """(language, body) of counsel's copy of a notice: in the program's language, the
+    notice quoted inside the ``counsel_copy`` template."""
     language = participant.program.default_language
     copy_template = template_get("counsel_copy")
     tz = ZoneInfo(participant.time_zone)
@@ -248,7 +253,27 @@ def _counsel_copy(
 
     values = {**participant_values(participant), **context}
     notice = body_in(template, values)
-    text = body_in(copy_template, {"client": participant.full_name, "notice": notice})
+    return language, body_in(copy_template, {"client": participant.full_name, "notice": notice})
+
+
+def _counsel_copy(
+    participant: Participant,
+    template: Template,
+    context: Mapping[str, object],
+    *,
+    send_at: dt.datetime | None,
+    cause: str,
+    anchor_key: str = "",
+    reminder_rule: ReminderRule | None = None,
+) -> Message | None:
+    """Counsel of record gets appointment notices when the participant consented, in the
+    program's language, by e-mail when counsel has one, else by text. A copy of a reminder
+    carries the reminder's anchor and rule, so ``reminders_sync`` moves and cancels it with
+    the participant's own."""
+    counsel = getattr(participant, "counsel", None)
+    if counsel is None or not counsel.consent_to_notices or not (counsel.email or counsel.phone):
+        return None
+    language, text = _counsel_text(participant, template, context)
     now = timezone.now()
     channel, to = (Channel.EMAIL, counsel.email) if counsel.email else (Channel.SMS, counsel.phone)
     return Message.objects.create(
@@ -266,6 +291,8 @@ def _counsel_copy(
         created_at=now,
         send_at=send_at or now,
         status_at=now,
+        anchor_key=anchor_key,
+        reminder_rule=reminder_rule,
     )
 
 
@@ -305,6 +332,7 @@ def _queue(
     cause: str,
     anchor_key: str = "",
     reminder_rule: ReminderRule | None = None,
+    reply_to: str = "",
 ) -> Message | None:
     if send_at is not None and send_at.tzinfo is None:
         raise ValueError("send_at must be timezone-aware")
@@ -320,9 +348,18 @@ def _queue(
         cause=cause,
         anchor_key=anchor_key,
         reminder_rule=reminder_rule,
+        reply_to=reply_to,
     )
     if template_key.startswith("appointment_"):
-        _counsel_copy(participant, template, context, send_at=send_at, cause=cause)
+        _counsel_copy(
+            participant,
+            template,
+            context,
+            send_at=send_at,
+            cause=cause,
+            anchor_key=anchor_key,
+            reminder_rule=reminder_rule,
+        )
     if message.status == S.SUPPRESSED:
         logger.info(
             "message suppressed participant=%s template=%s reason=%s",
@@ -468,7 +505,17 @@ def status_callback_apply(
     """A delivery report from a provider. Reports may come twice, late, or before our own
     "sent" write (the provider answered the callback faster than the sender committed); the
     idempotency key in the callback URL finds the row then, and the forward-only status
-    machine ignores anything that would move it back. Returns whether the status moved."""
+    machine ignores anything that would move it back. A report on one part of a text sent
+    in parts (``MessagePart``) settles that part, and the message once its outcome is known.
+    An opt-out error on an essential notice sends it again by the channel left
+    (``opted_out_reroute``). Returns whether the message's status moved."""
+    part = (
+        MessagePart.objects.filter(provider=provider, provider_message_id=provider_message_id)
+        .only("pk", "message_id", "number")
+        .first()
+    )
+    if part is not None:
+        return _part_status_apply(part, status, reason=reason, error_code=error_code)
     rows = Message.objects.filter(provider=provider, provider_message_id=provider_message_id)
     message = rows.only("pk").first()
     if message is None and idempotency_key:
@@ -484,16 +531,123 @@ def status_callback_apply(
             provider_message_id,
         )
         return False
-    if error_code in OPT_OUT_ERRORS.get(provider, ()):
+    opted_out = error_code in OPT_OUT_ERRORS.get(provider, ())
+    if opted_out:
         opt_out_record(
             participant_id=Message.objects.get(pk=message.pk).participant_id,
             source=f"{provider} error {error_code}",
         )
-    return message_status_set(message.pk, status, reason=reason, error_code=error_code)
+    with transaction.atomic():
+        moved = message_status_set(message.pk, status, reason=reason, error_code=error_code)
+        if moved and opted_out and status in {S.FAILED, S.UNDELIVERED}:
+            opted_out_reroute(message.pk)
+    return moved
+
+
+def _part_status_apply(part: MessagePart, status: str, *, reason: str, error_code: str) -> bool:
+    """A receipt for one part: the part moves from "sent" to its outcome once; the message
+    becomes undelivered or failed with the first part that is, and delivered when the last
+    part is."""
+    if status not in (S.DELIVERED, S.UNDELIVERED, S.FAILED):
+        return False
+    MessagePart.objects.filter(pk=part.pk, status=S.SENT).update(
+        status=status, status_at=timezone.now()
+    )
+    statuses = list(
+        MessagePart.objects.filter(message_id=part.message_id).values_list("status", flat=True)
+    )
+    if status in (S.UNDELIVERED, S.FAILED):
+        why = f"part {part.number} of {len(statuses)}" + (f": {reason}" if reason else "")
+        return message_status_set(part.message_id, status, reason=why, error_code=error_code)
+    if all(s == S.DELIVERED for s in statuses):
+        return message_status_set(part.message_id, S.DELIVERED, reason=reason)
+    return False
+
+
+def message_parts_record(
+    message_id: int, *, provider: str, provider_message_ids: list[str], at: dt.datetime
+) -> None:
+    """Remember the id of each part of a text the provider sent in parts (the first is also
+    the message's own ``provider_message_id``), so that each part's receipt is matched."""
+    if len(provider_message_ids) < 2:
+        return
+    MessagePart.objects.bulk_create(
+        [
+            MessagePart(
+                message_id=message_id,
+                number=number,
+                provider=provider,
+                provider_message_id=part_id,
+                status=S.SENT,
+                status_at=at,
+            )
+            for number, part_id in enumerate(provider_message_ids, start=1)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 # Provider error codes that mean the recipient has opted out at the carrier or provider.
 OPT_OUT_ERRORS: dict[str, frozenset[str]] = {"twilio": frozenset({"21610"})}
+
+
+def _reroutable(message: Message) -> bool:
+    return (
+        message.recipient == Recipient.PARTICIPANT
+        and message.channel == Channel.SMS
+        and message.essential
+        and message.template_key not in KEYWORD_REPLIES
+        and message.participant_id is not None
+    )
+
+
+def opted_out_reroute(message_id: int, *, at: dt.datetime | None = None) -> Message | None:
+    """An essential text that can no longer go by text (its person said STOP, or the
+    provider refused it as opted out) is written again for the channel ``_route`` gives an
+    opted-out person: e-mail when they have one, else held for the officer to deliver. The
+    text's own row is left as it ended (cancelled or failed) with a pointer to the new one.
+    Returns the new row, or None when the message is not one to re-route (not essential, a
+    keyword answer, to counsel or staff, not a text). Runs in the caller's transaction."""
+    message = Message.objects.select_related("participant").filter(pk=message_id).first()
+    if message is None or not _reroutable(message):
+        return None
+    participant = message.participant
+    assert participant is not None
+    channel, address, status, reason = _route(participant, essential=True)
+    if channel == Channel.SMS:
+        return None  # not opted out after all: nothing else to do
+    now = at or timezone.now()
+    why = f"sent instead of text message {message.pk}: opted out of texts"
+    copy = Message.objects.create(
+        participant=participant,
+        recipient=message.recipient,
+        channel=channel,
+        to=address,
+        template_key=message.template_key,
+        language=message.language,
+        body=message.body,
+        segments=message.segments,
+        purpose=message.purpose,
+        cause=message.cause,
+        essential=True,
+        traffic=message.traffic,
+        status=status,
+        status_reason=(reason if status == S.HELD else why)[:300],
+        created_at=now,
+        send_at=max(message.send_at, now) if status == S.QUEUED else message.send_at,
+        status_at=now,
+        anchor_key=message.anchor_key,
+        reminder_rule_id=message.reminder_rule_id,
+        sent_by=message.sent_by,
+        broadcast_id=message.broadcast_id,
+    )
+    where = "by e-mail" if channel == Channel.EMAIL else "held for the officer"
+    Message.objects.filter(pk=message.pk).update(
+        status_reason=f"{message.status_reason or 'opted out of texts'}; {where} as message "
+        f"{copy.pk}"[:300]
+    )
+    logger.info("essential text re-routed id=%s new=%s channel=%s", message.pk, copy.pk, channel)
+    return copy
 
 
 def messages_purge_before(cutoff: dt.datetime) -> int:
@@ -511,10 +665,12 @@ def messages_purge_before(cutoff: dt.datetime) -> int:
 def opt_out_record(
     *, participant_id: int | None, source: str, at: dt.datetime | None = None
 ) -> bool:
-    """Record a STOP (by keyword or a provider's opt-out error) and cancel the queued
-    non-essential texts it now forbids. Returns False when already opted out, and for a
-    message with no participant (a notice to staff: a staff phone's opt-out is no
-    participant's)."""
+    """Record a STOP (by keyword or a provider's opt-out error), cancel the queued
+    non-essential texts it now forbids, and send the queued essential ones (court reminders,
+    sign-in codes...) by the channel an opted-out person's essential notices take: e-mail,
+    or held for the officer (``opted_out_reroute``). Answers to STOP, START and HELP are
+    left alone. Returns False when already opted out, and for a message with no participant
+    (a notice to staff: a staff phone's opt-out is no participant's)."""
     if participant_id is None:
         return False
     at = at or timezone.now()
@@ -523,13 +679,22 @@ def opt_out_record(
             OptOut.objects.create(participant_id=participant_id, since=at, source=source[:60])
     except IntegrityError:
         return False
-    Message.objects.filter(
+    waiting_texts = Message.objects.filter(
         participant_id=participant_id,
         recipient=Recipient.PARTICIPANT,
         channel=Channel.SMS,
-        essential=False,
         status__in=[S.QUEUED, S.ERRORED],
-    ).update(status=S.CANCELLED, status_reason="opted out (STOP)", status_at=at)
+    )
+    waiting_texts.filter(essential=False).update(
+        status=S.CANCELLED, status_reason="opted out (STOP)", status_at=at
+    )
+    essential = waiting_texts.filter(essential=True).exclude(template_key__in=KEYWORD_REPLIES)
+    for pk in list(essential.values_list("pk", flat=True)):
+        with transaction.atomic():
+            if Message.objects.filter(pk=pk, status__in=[S.QUEUED, S.ERRORED]).update(
+                status=S.CANCELLED, status_reason="opted out of texts (STOP)", status_at=at
+            ):
+                opted_out_reroute(pk, at=at)
     logger.info("opt-out recorded participant=%s source=%s", participant_id, source)
     return True
 
@@ -560,11 +725,14 @@ def quiet_hours() -> tuple[dt.time, dt.time] | None:
 
 
 def reminders_sync(anchor: ReminderAnchor) -> int:
-    """(Re)compute the reminders of one anchor: queued ones that no longer fit (the anchor
-    moved or was cancelled) are cancelled, missing ones are queued, and none is written for
-    a time already past or inside quiet hours. Returns how many reminders are now pending.
-    Runs in the caller's transaction."""
-    pending = Message.objects.filter(anchor_key=anchor.key, status=S.QUEUED)
+    """(Re)compute the reminders of one anchor: waiting ones (queued, or held for the
+    officer) that no longer fit (the anchor moved or was cancelled) are cancelled, missing
+    ones are queued, and none is written for a time already past or inside quiet hours.
+    Counsel's copies of the reminders carry the same anchor and follow the same way.
+    Returns how many of the participant's reminders are now pending. Runs in the caller's
+    transaction."""
+    waiting = [S.QUEUED, S.HELD]
+    pending = Message.objects.filter(anchor_key=anchor.key, status__in=waiting)
     if anchor.at.tzinfo is None:
         raise ValueError("ReminderAnchor.at must be timezone-aware")
     participant = (
@@ -592,25 +760,28 @@ def reminders_sync(anchor: ReminderAnchor) -> int:
         )
         if due is not None:
             wanted[(rule.pk, due)] = rule
-    existing = Message.objects.filter(
-        anchor_key=anchor.key, recipient=Recipient.PARTICIPANT
-    ).exclude(status=S.CANCELLED)
+    existing = Message.objects.filter(anchor_key=anchor.key).exclude(status=S.CANCELLED)
     have: set[tuple[int, dt.datetime]] = set()
     for message in existing.only(
-        "pk", "reminder_rule_id", "send_at", "status", "body", "template_key"
+        "pk", "reminder_rule_id", "send_at", "status", "body", "template_key", "recipient"
     ):
         slot = (message.reminder_rule_id or 0, message.send_at)
-        if message.status == S.QUEUED and slot not in wanted:
-            Message.objects.filter(pk=message.pk, status=S.QUEUED).update(
+        if message.status in waiting and slot not in wanted:
+            Message.objects.filter(pk=message.pk, status=message.status).update(
                 status=S.CANCELLED, status_reason="the appointment moved", status_at=now
             )
             continue
-        if message.status == S.QUEUED:
+        if message.status in waiting:
             # Same slot, perhaps a new place or purpose: keep the words current.
-            fresh = template_render(template_get(message.template_key), participant, context)
-            if fresh.body != message.body:
-                Message.objects.filter(pk=message.pk, status=S.QUEUED).update(body=fresh.body)
-        have.add(slot)
+            template = template_get(message.template_key)
+            if message.recipient == Recipient.COUNSEL:
+                body = _counsel_text(participant, template, context)[1]
+            else:
+                body = template_render(template, participant, context).body
+            if body != message.body:
+                Message.objects.filter(pk=message.pk, status=message.status).update(body=body)
+        if message.recipient == Recipient.PARTICIPANT:
+            have.add(slot)
     for (rule_pk, due), rule in sorted(wanted.items(), key=lambda item: item[0][1]):
         if (rule_pk, due) in have:
             continue
@@ -626,7 +797,7 @@ def reminders_sync(anchor: ReminderAnchor) -> int:
             reminder_rule=rule,
         )
     return Message.objects.filter(
-        anchor_key=anchor.key, status__in=[S.QUEUED, S.HELD], recipient=Recipient.PARTICIPANT
+        anchor_key=anchor.key, status__in=waiting, recipient=Recipient.PARTICIPANT
     ).count()
 
 
@@ -704,16 +875,32 @@ def inbound_simulate(*, user: User, participant: Participant, body: str) -> Inbo
     )
 
 
-def _reply_template(participant: Participant, key: str, cause: str) -> None:
+def _reply_template(
+    participant: Participant,
+    key: str,
+    cause: str,
+    *,
+    essential: bool = True,
+    reply_to: str = "",
+) -> None:
     _queue(
         participant=participant,
         template_key=key,
         context={},
         purpose="answer to the participant's text",
-        essential=True,
+        essential=essential,
         send_at=None,
         cause=cause,
+        reply_to=reply_to,
     )
+
+
+def _reply_number(participant: Participant, inbound: InboundMessage) -> str:
+    """The number the keyword came from, where its answer goes (opted out or not)."""
+    try:
+        return phone_normalise(inbound.from_number)
+    except ValidationError:
+        return _sms_number(participant)
 
 
 def inbound_receive(
@@ -726,16 +913,19 @@ def inbound_receive(
     to_number: str = "",
 ) -> InboundMessage:
     """Record a text and act on it (``keywords``): STOP and START change the opt-out, HELP
-    answers with the office's contact, CONFIRM / a PIN / a reschedule request go to the
-    handler another app registered; whatever is left waits in the officer's inbox. The same
-    provider message twice (a retried webhook) is recorded and acted on once."""
+    answers with the office's contact, "LANG ES" / "KREYÒL"... changes the language the
+    person is written to in, CONFIRM / a PIN / a reschedule request go to the handler
+    another app registered; whatever is left waits in the officer's inbox. The whole text
+    is kept, whatever part of it was a keyword. The same provider message twice (a retried
+    webhook) is recorded and acted on once."""
     existing = InboundMessage.objects.filter(
         provider=provider, provider_message_id=provider_message_id
     ).first()
     if existing is not None:
         return existing
     participant = participant_for_number(from_number)
-    action = keywords.classify(body)
+    parsed = keywords.parse(body)
+    action = parsed.action
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -755,7 +945,7 @@ def inbound_receive(
                 provider=provider, provider_message_id=provider_message_id
             )
         if participant is not None:
-            needs_answer = _inbound_act(participant, inbound, action)
+            needs_answer = _inbound_act(participant, inbound, parsed)
             if needs_answer:
                 InboundMessage.objects.filter(pk=inbound.pk).update(needs_answer=True)
                 inbound.needs_answer = True
@@ -768,8 +958,27 @@ def inbound_receive(
     return inbound
 
 
-def _inbound_act(participant: Participant, inbound: InboundMessage, action: str) -> bool:
+def _language_change(participant: Participant, language: str, cause: str) -> bool:
+    """Write the person's new language through the participants service (it keeps the
+    timeline) and confirm in that language. The confirmation is not essential: after STOP it
+    is recorded as not sent. A record the change cannot be saved on goes to the officer."""
+    try:
+        with transaction.atomic():
+            participant_update(participant, actor=None, preferred_language=language)
+    except ValidationError:
+        logger.warning(
+            "language change by text not saved participant=%s language=%s",
+            participant.pk,
+            language,
+        )
+        return True
+    _reply_template(participant, "language_changed", cause, essential=False)
+    return False
+
+
+def _inbound_act(participant: Participant, inbound: InboundMessage, parsed: keywords.Reply) -> bool:
     """Do what the text asks; return whether it still needs a person to answer it."""
+    action = parsed.action
     cause = f"reply to inbound {inbound.pk}"
     if action == InboundAction.STOP:
         opt_out_record(
@@ -777,15 +986,23 @@ def _inbound_act(participant: Participant, inbound: InboundMessage, action: str)
             source=f"keyword {keywords.normalise(inbound.body)}",
             at=inbound.received_at,
         )
-        _reply_template(participant, "stop_confirmed", cause)
+        _reply_template(
+            participant, "stop_confirmed", cause, reply_to=_reply_number(participant, inbound)
+        )
         return False
     if action == InboundAction.START:
         opt_out_clear(participant_id=participant.pk)
-        _reply_template(participant, "start_confirmed", cause)
+        _reply_template(
+            participant, "start_confirmed", cause, reply_to=_reply_number(participant, inbound)
+        )
         return False
     if action == InboundAction.HELP:
-        _reply_template(participant, "help_reply", cause)
+        _reply_template(
+            participant, "help_reply", cause, reply_to=_reply_number(participant, inbound)
+        )
         return False
+    if action == InboundAction.LANGUAGE:
+        return _language_change(participant, parsed.language, cause)
     if action not in {InboundAction.CONFIRM, InboundAction.RESCHEDULE, InboundAction.PIN}:
         return True
     reply = InboundReply(

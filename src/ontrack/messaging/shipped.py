@@ -6,7 +6,7 @@ use ``{name}`` (given name), ``{office}``, ``{office_phone}`` and ``{office_addr
 which messaging fills in itself. Dates arrive as aware datetimes and are written on the
 participant's clock and in their language (``datefmt``), so "{when}" reads "el martes 10 de
 marzo a las 9:00" in Spanish and "madi 10 mas a 9:00" in Creole. The words a participant is
-told to reply (SÍ, WI, CHANJE, ÈD, SISPANN...) are the ones ``keywords`` understands.
+told to reply (SÍ, WI, CHANJE, ÈD, SISPANN, IDIOMA ES...) are the ones ``keywords`` understands.
 
 Installed by a data migration and kept editable in the console: the migration only adds
 what is missing, so an office's edits survive upgrades.
@@ -184,6 +184,16 @@ TEMPLATES: dict[str, Shipped] = {
             "fr": "Nous avons reçu votre demande de changement de rendez-vous. Votre agent vous contactera. D'ici là, votre rendez-vous reste prévu.",
         },
         essential=True,
+    ),
+    "language_changed": Shipped(
+        "Confirms, in the new language, a change of language the person asked for by text",
+        {
+            "en": "{name}, from now on you will receive our messages in English. To change the language, reply LANG and a language: EN, ES, PT, HT or FR.",
+            "es": "{name}, a partir de ahora recibirá nuestros mensajes en español. Para cambiar el idioma, responda IDIOMA y un idioma: EN, ES, PT, HT o FR.",
+            "pt": "{name}, a partir de agora você receberá nossas mensagens em português. Para mudar o idioma, responda IDIOMA e um idioma: EN, ES, PT, HT ou FR.",
+            "ht": "{name}, depi kounye a w ap resevwa mesaj nou yo an kreyòl. Pou chanje lang, reponn LANG ak yon lang: EN, ES, PT, HT oswa FR.",
+            "fr": "{name}, vous recevrez désormais nos messages en français. Pour changer de langue, répondez LANGUE et une langue : EN, ES, PT, HT ou FR.",
+        },
     ),
     "confirm_received": Shipped(
         "Acknowledges a confirmation",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ontrack.accounts.models import Role, User
+from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
@@ -35,6 +35,7 @@ from ontrack.messaging.providers.twilio import STATUS_MAP, signature_valid
 from ontrack.messaging.queries import broadcasts_visible_to, conversation_entries
 from ontrack.messaging.rendering import preview_render, variables
 from ontrack.messaging.segments import count as segment_count
+from ontrack.participants.forms import officers_for
 from ontrack.participants.models import Language, Level, Status
 from ontrack.participants.queries import (
     can_write_participant,
@@ -221,8 +222,13 @@ def inbound_handled(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class BulkForm(forms.Form):
-    office = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    officer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    """The audience filters, offering only offices and officers the sender may see: an
+    officer sends to their own caseload and gets no officer picker; a supervisor picks among
+    the officers of their office. A choice outside them is refused by the form (and the
+    audience is ``participants_visible_to`` the sender whatever was posted)."""
+
+    office = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    officer = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     status = forms.ChoiceField(
         choices=[("", "Any open case"), *[c for c in Status.choices if c[0] != Status.CLOSED]],
         required=False,
@@ -255,6 +261,23 @@ class BulkForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Empty: now. Your own time zone. Quiet hours are respected per person.",
     )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = participants_visible_to(user).exclude(status=Status.CLOSED)
+        offices = Office.objects.filter(pk__in=visible.values("office_id")).order_by("name")
+        office_field = self.fields["office"]
+        assert isinstance(office_field, forms.TypedChoiceField)
+        office_field.choices = [("", "Any office"), *((o.pk, o.name) for o in offices)]
+        officer_field = self.fields["officer"]
+        assert isinstance(officer_field, forms.TypedChoiceField)
+        if user.role == Role.OFFICER:
+            del self.fields["officer"]
+        else:
+            officer_field.choices = [
+                ("", "Any officer"),
+                *((o.pk, o.get_full_name() or o.username) for o in officers_for(user)),
+            ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -290,7 +313,7 @@ def _require_bulk(user: User) -> None:
 def bulk_new(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     _require_bulk(user)
-    form = BulkForm(request.POST or None)
+    form = BulkForm(request.POST or None, user=user)
     preview = None
     if request.method == "POST" and form.is_valid():
         try:

@@ -2,7 +2,9 @@
 registry in ``ScheduleConfig.ready`` (messaging may not import schedule).
 
 "CONFIRM" confirms the next booked appointment; "RESCHEDULE ..." asks for another time for
-it (the officer decides). Answers are in the reply's language.
+it (the officer decides). Answers are entirely in the reply's language: the sentence from
+schedule's translations, the date written by messaging's ``datefmt`` (Django has no locale
+data for Haitian Creole, so its date formats would put an English date in a Creole answer).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ontrack.messaging.datefmt import LANGUAGES as DATE_LANGUAGES
+from ontrack.messaging.datefmt import format_datetime
 from ontrack.messaging.inbound import InboundReply
 from ontrack.participants.models import Participant
 from ontrack.schedule import services
@@ -23,21 +27,30 @@ def _participant(reply: InboundReply) -> Participant | None:
     return Participant.objects.filter(pk=reply.participant_id).first()
 
 
-def _when(appointment: Appointment, participant: Participant) -> str:
-    local = appointment.starts_at.astimezone(ZoneInfo(participant.time_zone))
-    return formats.date_format(local, "DATETIME_FORMAT")
+def _language(reply: InboundReply, participant: Participant) -> str:
+    """The answer's language: the one messaging chose for the reply (one it can write dates
+    in), else the participant's, else English."""
+    for language in (reply.language, participant.preferred_language):
+        if language in DATE_LANGUAGES:
+            return language
+    return "en"
+
+
+def _when(appointment: Appointment, participant: Participant, language: str) -> str:
+    return format_datetime(appointment.starts_at, language, ZoneInfo(participant.time_zone))
 
 
 def confirm_reply(reply: InboundReply) -> str | None:
     participant = _participant(reply)
     if participant is None:
         return None
-    with translation.override(reply.language or participant.preferred_language):
+    language = _language(reply, participant)
+    with translation.override(language):
         appointment = services.appointment_confirm(participant=participant, at=reply.received_at)
         if appointment is None:
             return _("You have no appointment to confirm.")
         return _("Thank you. Your appointment on %(when)s is confirmed.") % {
-            "when": _when(appointment, participant)
+            "when": _when(appointment, participant, language)
         }
 
 
@@ -67,8 +80,9 @@ def reschedule_reply(reply: InboundReply) -> str | None:
         )
     except ValidationError:
         return None
-    with translation.override(reply.language or participant.preferred_language):
+    language = _language(reply, participant)
+    with translation.override(language):
         return _(
             "We received your request to change your appointment on %(when)s. "
             "Your officer will answer."
-        ) % {"when": _when(appointment, participant)}
+        ) % {"when": _when(appointment, participant, language)}

@@ -43,8 +43,10 @@ class Provider(Protocol):
     name: str
     can_lookup: bool  # whether ``lookup`` can answer True/False (else always None)
 
-    def send(self, message: Outgoing) -> str:
-        """Hand the message over; return the provider's message id. Raises ProviderError."""
+    def send(self, message: Outgoing) -> str | list[str]:
+        """Hand the message over; return the provider's message id, or, for a text the
+        provider took in several parts each with its own id (SMPP), the list of them, the
+        first part's first. Raises ProviderError."""
         ...
 
     def lookup(self, message: Outgoing) -> Lookup:

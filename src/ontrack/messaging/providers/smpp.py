@@ -2,7 +2,8 @@
 
 A reader thread owns the socket's receiving side: it matches each ``submit_sm_resp`` to
 the send waiting for it (by sequence number), turns ``deliver_sm`` delivery receipts into
-status updates matched by the SMSC's message id, passes texts from handsets (mobile
+status updates matched by the SMSC's message id (each part of a long text has its own id and
+its own receipt; ``MessagePart``), passes texts from handsets (mobile
 originated) to ``inbound_receive``, and answers the SMSC's ``enquire_link``. When the link
 is idle for ``ONTRACK_SMPP_ENQUIRE_LINK_S`` it sends an ``enquire_link`` itself (smpplib
 does this on a read timeout), which keeps NAT and the SMSC from dropping the bind. A broken
@@ -224,10 +225,12 @@ class SmppProvider:
 
     # -- the interface ------------------------------------------------------------------
 
-    def send(self, message: Outgoing) -> str:
+    def send(self, message: Outgoing) -> str | list[str]:
+        """One ``submit_sm`` per part; a long text returns each part's message id, because
+        the SMSC sends a delivery receipt per part."""
         client = self._connected()
         parts, encoding, esm_class = smpplib.gsm.make_parts(message.body)
-        first_id = ""
+        part_ids: list[str] = []
         for part in parts:
             waiter = _Waiter()
             pdu = smpplib.smpp.make_pdu(
@@ -261,8 +264,8 @@ class SmppProvider:
                     code=f"{waiter.status:#04x}",
                     permanent=waiter.status not in TRANSIENT_STATUSES,
                 )
-            first_id = first_id or waiter.message_id
-        return first_id
+            part_ids.append(waiter.message_id)
+        return part_ids[0] if len(part_ids) == 1 else part_ids
 
     def lookup(self, message: Outgoing) -> Lookup:
         return Lookup(accepted=None)
