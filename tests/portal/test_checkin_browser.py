@@ -295,3 +295,50 @@ def test_the_photo_is_made_smaller_on_the_phone_before_it_is_sent(
     assert Image.open(io.BytesIO(data)).size == (1280, 853)
     assert len(data) < len(buffer.getvalue())
     assert checkin.photo_content_type == "image/jpeg"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_failing_past_the_windows_end_are_reported_as_a_technical_failure(
+    live_server, browser_page, make_participant, portal_client, checkins_of
+):
+    """The server answers 503 to every upload; after five tries past the window's end the
+    phone reports an upload failure (the officer gets a task) and still keeps the photo."""
+    from ontrack.schedule import services as schedule_services
+    from ontrack.schedule.models import Task
+
+    participant = make_participant(preferred_language="fr")
+    now = timezone.now()
+    window = schedule_services.window_adhoc(
+        participant,
+        actor=None,
+        opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(seconds=20),
+        now=now,
+    )
+    page = browser_page
+    _signed_in_page(page, live_server, portal_client(participant))
+    page.route(
+        "**/me/check-in/submit/", lambda route: route.fulfill(status=503, body="unavailable")
+    )
+    page.goto(f"{live_server.url}/me/check-in/")
+    page.set_input_files(
+        "#photo", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": _selfie()}]
+    )
+    page.click("#send")
+    page.wait_for_function("() => !document.getElementById('outbox-status').hidden")
+    wait = (window.closes_at - timezone.now()).total_seconds() + 1
+    if wait > 0:
+        page.wait_for_timeout(wait * 1000)
+    assert checkins_of(participant) == []
+    for _ in range(5):
+        page.evaluate("() => window.ontrackPortalFlush()")
+    page.wait_for_selector("#receipt-reference", timeout=30_000)
+    assert "Votre pointage n’a pas pu être envoyé pendant longtemps." in page.inner_text(
+        "#outbox-status"
+    )
+    (failure,) = checkins_of(participant)
+    assert (failure.outcome, failure.failure_reason) == ("technical_failure", "upload")
+    assert failure.window_id == window.pk
+    assert "HTTP 503" in failure.failure_detail
+    assert Task.objects.filter(participant=participant, kind="technical_failure").exists()
+    assert page.evaluate(KEPT_ON_PHONE) == 1, "the check-in itself stays on the phone"

@@ -108,6 +108,14 @@
     });
   }
 
+  /* Once the officer has been told, the page keeps saying so rather than "saved on this
+   * phone" at each retry. */
+  function undelivered(item, err) {
+    err = err || new Error("not delivered");
+    err.quiet = !!item.reported;
+    return err;
+  }
+
   function send(item) {
     var form = new FormData();
     form.append("client_ref", item.client_ref);
@@ -140,10 +148,10 @@
       }
       if (REFUSED[resp.status]) { return refused(item, resp); }
       return triedInVain(item, "HTTP " + resp.status).then(function () {
-        throw new Error("not delivered: " + resp.status);
+        throw undelivered(item, new Error("not delivered: " + resp.status));
       });
     }, function (err) {
-      return triedInVain(item, "no connection").then(function () { throw err; });
+      return triedInVain(item, "no connection").then(function () { throw undelivered(item, err); });
     });
   }
 
@@ -156,8 +164,8 @@
       return items.reduce(function (chain, item) {
         return chain.then(function () { return send(item); });
       }, Promise.resolve());
-    }).catch(function () {
-      show(cfg.msgSaved, "");
+    }).catch(function (err) {
+      if (!(err && err.quiet)) { show(cfg.msgSaved, ""); }
     }).then(function () { flushing = false; });
   }
 
