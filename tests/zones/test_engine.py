@@ -80,12 +80,34 @@ def test_entering_an_exclusion_zone_wholly_is_one_entry_and_one_violation():
     assert run(zs, at(4, 2_000)) == [(7, "left"), (7, "cleared")]
 
 
+def test_a_multipolygon_zone_counts_a_fix_in_any_of_its_parts():
+    first, second = square(100), square(100, *offset(0, 3_000))
+    both = {"type": "MultiPolygon", "coordinates": [first["coordinates"], second["coordinates"]]}
+    zs = zone_set(ZoneSpec(7, 1, EXCLUSION, both))
+    assert run(zs, at(0, 0, 1_500)) == [], "between the parts is outside"
+    assert run(zs, at(1, 0, 3_000)) == [(7, "entered"), (7, "violation")]
+    assert run(zs, at(2, 0, 1_500)) == [(7, "left"), (7, "cleared")]
+
+
 def test_a_fix_whose_accuracy_circle_crosses_the_boundary_needs_consecutive_fixes():
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     near_edge = 480  # 20 m inside, accuracy 50 m: could be outside
     assert run(zs, at(0, near_edge, accuracy=50)) == []
     assert run(zs, at(1, near_edge, accuracy=50)) == []
     assert run(zs, at(2, near_edge, accuracy=50)) == [(7, "violation")], "third in a row"
+
+
+def test_a_zone_with_its_own_run_length_uses_it_and_the_others_the_default():
+    strict = ZoneSpec(7, 1, EXCLUSION, square(500), consecutive=1)
+    usual = ZoneSpec(8, 1, EXCLUSION, square(500, *offset(0, 5_000)))
+    zs = zone_set(strict, usual)
+    near_edge = 480  # 20 m inside, accuracy 50 m: could be outside
+    assert run(zs, at(0, 2_000)) == []
+    assert run(zs, at(1, near_edge, accuracy=50)) == [(7, "entered"), (7, "violation")]
+    other = at(2, 0, 5_000 + near_edge, accuracy=50)
+    assert sorted(run(zs, other)) == [(7, "cleared"), (7, "left"), (8, "entered")], (
+        "zone 8 needs three in a row"
+    )
 
 
 def test_the_buffer_widens_the_margin_a_fix_must_clear():

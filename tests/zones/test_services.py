@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -107,6 +108,31 @@ def test_geojson_features_and_wkt_import_to_the_same_polygon():
     assert services.geometry_parse(feature) == services.geometry_parse(wkt)
     with pytest.raises(ValidationError, match="POLYGON"):
         services.geometry_parse("POINT (1 2)")
+
+
+def test_a_multipolygon_imports_from_wkt_and_geojson_alike_and_boxes_all_its_parts(
+    make_participant, officer
+):
+    wkt = "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, 6 6, 5 5)))"
+    geometry = services.geometry_parse(wkt)
+    assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
+    assert services.geometry_parse(
+        f'{{"type": "Feature", "geometry": {json.dumps(geometry)}}}'
+    ) == (geometry)
+    zone = services.zone_create(
+        actor=officer, participant=make_participant(), data=data(geometry=geometry)
+    )
+    assert (zone.min_lon, zone.min_lat, zone.max_lon, zone.max_lat) == (0, 0, 6, 6)
+    with pytest.raises(ValidationError, match="invalid polygon"):
+        services.geometry_parse("MULTIPOLYGON (((0 0, 2 0, 2 2, 0 0)), ((1 0, 3 0, 3 2, 1 0)))")
+
+
+def test_a_zones_own_run_length_is_kept_and_checked(make_participant, officer):
+    person = make_participant()
+    zone = services.zone_create(actor=officer, participant=person, data=data(consecutive_fixes=1))
+    assert services.zone_spec(zone).consecutive == 1
+    with pytest.raises(ValidationError, match="in a row"):
+        services.zone_update(actor=officer, zone=zone, data=data(consecutive_fixes=0))
 
 
 def test_schedules_are_checked_and_normalised(make_participant, officer):

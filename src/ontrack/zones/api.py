@@ -35,6 +35,7 @@ class ZoneIn(Schema):
     schedule: list[dict[str, Any]] = []
     active_from: dt.datetime | None = None
     active_to: dt.datetime | None = None
+    consecutive_fixes: int | None = None
 
     def data(self) -> services.ZoneData:
         geometry = services.geometry_parse(self.wkt) if self.wkt else self.geometry or {}
@@ -46,6 +47,7 @@ class ZoneIn(Schema):
             schedule=self.schedule,
             active_from=self.active_from,
             active_to=self.active_to,
+            consecutive_fixes=self.consecutive_fixes,
         )
 
 

@@ -115,7 +115,8 @@ def schedule_covers(intervals: Sequence[Interval], when: datetime, zone: ZoneInf
 
 @dataclass(frozen=True, slots=True)
 class ZoneSpec:
-    """What the engine needs of a zone. ``geometry`` is a GeoJSON Polygon (lon, lat) or
+    """What the engine needs of a zone. ``geometry`` is a GeoJSON Polygon or MultiPolygon
+    (lon, lat) or
     ``{"type": "Circle", "center": [lon, lat], "radius_m": r}``."""
 
     id: int
@@ -127,6 +128,9 @@ class ZoneSpec:
     active_from: datetime | None = None
     active_to: datetime | None = None
     stamp: float = 0.0  # last-edit time: with the version, tells a re-used id apart
+    # Wrong-side fixes in a row that make a violation (when none is wholly wrong); 0: the
+    # ``consecutive`` given to ``evaluate`` (the installation's setting).
+    consecutive: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,15 +194,25 @@ def _prepare(geometry: Mapping[str, Any]) -> Prepared:
         kx = M_PER_DEG * math.cos(math.radians(lat0))
         r = float(geometry["radius_m"])
         return Prepared(lon0, lat0, kx, None, None, r, (-r, -r, r, r))
-    if kind != "Polygon":
+    if kind == "Polygon":
+        parts = [geometry["coordinates"]]
+    elif kind == "MultiPolygon":  # e.g. a school's two sites, imported as one zone
+        parts = list(geometry["coordinates"])
+    else:
         raise ValueError(f"unsupported zone geometry {kind!r}")
-    rings = [np.asarray(ring, dtype=np.float64)[:, :2] for ring in geometry["coordinates"]]
-    lon_min, lat_min = rings[0].min(axis=0)
-    lon_max, lat_max = rings[0].max(axis=0)
+    part_rings = [[np.asarray(ring, dtype=np.float64)[:, :2] for ring in part] for part in parts]
+    shells = np.vstack([rings[0] for rings in part_rings])
+    lon_min, lat_min = shells.min(axis=0)
+    lon_max, lat_max = shells.max(axis=0)
     lon0, lat0 = (lon_min + lon_max) / 2, (lat_min + lat_max) / 2
     kx = M_PER_DEG * math.cos(math.radians(lat0))
-    metric = [np.column_stack(((r[:, 0] - lon0) * kx, (r[:, 1] - lat0) * M_PER_DEG)) for r in rings]
-    polygon = shapely.Polygon(metric[0], metric[1:])
+    shapes = []
+    for rings in part_rings:
+        metric = [
+            np.column_stack(((r[:, 0] - lon0) * kx, (r[:, 1] - lat0) * M_PER_DEG)) for r in rings
+        ]
+        shapes.append(shapely.Polygon(metric[0], metric[1:]))
+    polygon = shapes[0] if len(shapes) == 1 else shapely.MultiPolygon(shapes)
     boundary = polygon.boundary
     shapely.prepare(polygon)
     shapely.prepare(boundary)
@@ -283,6 +297,7 @@ class ZoneSet:
     slot_boundary: npt.NDArray[np.object_]
     slot_schedule: IntArray  # -1: always in force; else a row of week_masks
     slot_time_zone: IntArray  # index into time_zones
+    slot_consecutive: IntArray  # the zone's own run length, 0: evaluate's
     week_masks: npt.NDArray[np.uint8]  # one packed bit per minute of the week, Monday 00:00 on
     time_zones: list[ZoneInfo]
     slot_zone_kind: list[str]
@@ -439,11 +454,12 @@ def compile_zones(assignments: Sequence[Assignment], cache: GeometryCache) -> Zo
                 p.polygon is None,
                 schedules.setdefault(a.zone.schedule, len(schedules)) if a.zone.schedule else -1,
                 time_zones.setdefault(a.time_zone, len(time_zones)),
+                a.zone.consecutive,
             )
             for a, p in zip(ordered, prepared, strict=True)
         ],
         dtype=np.int64,
-    ).reshape(n, 6)
+    ).reshape(n, 7)
     floats = np.array(
         [
             (
@@ -484,6 +500,7 @@ def compile_zones(assignments: Sequence[Assignment], cache: GeometryCache) -> Zo
         slot_boundary=boundaries,
         slot_schedule=np.ascontiguousarray(ints[:, 4]),
         slot_time_zone=np.ascontiguousarray(ints[:, 5]),
+        slot_consecutive=np.ascontiguousarray(ints[:, 6]),
         week_masks=(
             np.stack(masks) if masks else np.zeros((0, MINUTES_PER_WEEK // 8), dtype=np.uint8)
         ),
@@ -728,7 +745,9 @@ def _step(
     was = zones.violating[slots]
     kept = held & was  # a violation under way, out of schedule but still on the wrong side
     run = np.where(judged, old_run + 1, np.where(kept, old_run, 0))
-    now = (judged & (was | pairs.certain[sel] | (run >= consecutive))) | kept
+    own = zones.slot_consecutive[slots]
+    needed = np.where(own > 0, own, consecutive)
+    now = (judged & (was | pairs.certain[sel] | (run >= needed))) | kept
 
     zones.since[slots[moved]] = tt[moved]
     zones.side[slots[moved]] = new_side[moved]

@@ -49,6 +49,14 @@ class ZoneForm(forms.Form):
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=ZoneKind.choices)
     buffer_m = forms.FloatField(label="Buffer (m)", min_value=0, initial=0)
+    consecutive_fixes = forms.IntegerField(
+        label="Fixes in a row",
+        required=False,
+        min_value=1,
+        max_value=20,
+        help_text="Wrong-side fixes in a row that count when none is wholly on the wrong side "
+        "(empty: the default).",
+    )
     schedule = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -69,6 +77,7 @@ class ZoneForm(forms.Form):
                 "name": zone.name,
                 "kind": zone.kind,
                 "buffer_m": zone.buffer_m,
+                "consecutive_fixes": zone.consecutive_fixes,
                 "schedule": schedule_format(zone.schedule),
                 "geometry": json.dumps(zone.geometry),
             }
@@ -102,4 +111,5 @@ class ZoneForm(forms.Form):
             geometry=d["geometry"],
             buffer_m=d["buffer_m"],
             schedule=d["schedule"],
+            consecutive_fixes=d.get("consecutive_fixes"),
         )

@@ -46,6 +46,12 @@ class Zone(models.Model):
     max_lon = models.FloatField()
     max_lat = models.FloatField()
     buffer_m = models.FloatField(default=0.0)
+    consecutive_fixes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Wrong-side fixes in a row that make a violation when none is wholly on the "
+        "wrong side (empty: the installation's setting).",
+    )
     schedule = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     active_from = models.DateTimeField(null=True, blank=True)
@@ -58,7 +64,15 @@ class Zone(models.Model):
 
     class Meta:
         ordering = ("name", "pk")
-        indexes = [models.Index(fields=("min_lon", "min_lat", "max_lon", "max_lat"))]
+        indexes = [
+            models.Index(fields=("min_lon", "min_lat", "max_lon", "max_lat")),
+            # Covers the engine's per-batch read of (id, version, updated_at) by participant
+            # (``services._zone_rows``): the row itself keeps them after the geometry JSON,
+            # in SQLite's overflow pages (bench/RESULTS.md: 9.2 -> 2.8 us per fix).
+            models.Index(
+                fields=("participant", "version", "updated_at"), name="zone_participant_version"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 MAX_VERTICES = 1_000
 MAX_RADIUS_M = 50_000.0
 MAX_BUFFER_M = 5_000.0
+MAX_CONSECUTIVE = 20
 
 ALERT_KIND = {
     ZoneKind.EXCLUSION.value: "exclusion_zone_entry",
@@ -69,6 +70,7 @@ class ZoneData:
     schedule: Sequence[Mapping[str, Any]] = ()
     active_from: datetime | None = None
     active_to: datetime | None = None
+    consecutive_fixes: int | None = None
 
 
 # --- validation -------------------------------------------------------------------------
@@ -91,25 +93,36 @@ def geometry_validate(geometry: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValidationError({"geometry": f"radius must be 0-{MAX_RADIUS_M:.0f} m"})
             return {"type": "Circle", "center": [lon, lat], "radius_m": radius}
         if kind == "Polygon":
-            rings = [[[float(p[0]), float(p[1])] for p in ring] for ring in geometry["coordinates"]]
+            parts = [_rings(geometry["coordinates"])]
+        elif kind == "MultiPolygon":
+            parts = [_rings(part) for part in geometry["coordinates"]]
         else:
-            raise ValidationError({"geometry": "a zone is a Polygon or a Circle"})
+            raise ValidationError({"geometry": "a zone is a Polygon, a MultiPolygon or a Circle"})
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ValidationError({"geometry": f"malformed geometry: {exc}"}) from None
-    if not rings or sum(len(r) for r in rings) > MAX_VERTICES:
+    vertices = sum(len(ring) for rings in parts for ring in rings)
+    if not parts or not all(parts) or vertices > MAX_VERTICES:
         raise ValidationError({"geometry": f"a polygon has 4-{MAX_VERTICES} vertices"})
-    for ring in rings:
-        if len(ring) < 4 or ring[0] != ring[-1]:
-            raise ValidationError({"geometry": "each ring must be closed (first = last point)"})
-        for lon, lat in ring:
-            _check_lon_lat(lon, lat)
-    polygon = shapely.Polygon(rings[0], rings[1:])
-    if not polygon.is_valid:
-        reason = shapely.is_valid_reason(polygon)
+    for rings in parts:
+        for ring in rings:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise ValidationError({"geometry": "each ring must be closed (first = last point)"})
+            for lon, lat in ring:
+                _check_lon_lat(lon, lat)
+    polygons = [shapely.Polygon(rings[0], rings[1:]) for rings in parts]
+    shape = polygons[0] if kind == "Polygon" else shapely.MultiPolygon(polygons)
+    if not shape.is_valid:
+        reason = shapely.is_valid_reason(shape)
         raise ValidationError({"geometry": f"invalid polygon: {reason}"})
-    if polygon.area == 0:
+    if any(polygon.area == 0 for polygon in polygons):
         raise ValidationError({"geometry": "the polygon has no area"})
-    return {"type": "Polygon", "coordinates": rings}
+    if kind == "Polygon":
+        return {"type": "Polygon", "coordinates": parts[0]}
+    return {"type": "MultiPolygon", "coordinates": parts}
+
+
+def _rings(coordinates: Any) -> list[list[list[float]]]:
+    return [[[float(p[0]), float(p[1])] for p in ring] for ring in coordinates]
 
 
 def geometry_bbox(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
@@ -119,8 +132,11 @@ def geometry_bbox(geometry: Mapping[str, Any]) -> tuple[float, float, float, flo
         dlat = geometry["radius_m"] / engine.M_PER_DEG
         dlon = dlat / max(0.01, math.cos(math.radians(lat)))
         return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-    lons = [p[0] for p in geometry["coordinates"][0]]
-    lats = [p[1] for p in geometry["coordinates"][0]]
+    parts = (
+        geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    )
+    lons = [p[0] for part in parts for p in part[0]]
+    lats = [p[1] for part in parts for p in part[0]]
     return min(lons), min(lats), max(lons), max(lats)
 
 
@@ -141,7 +157,7 @@ def schedule_validate(schedule: Sequence[Mapping[str, Any]]) -> list[dict[str, A
 
 def geometry_parse(text: str) -> dict[str, Any]:
     """A zone geometry from pasted GeoJSON (geometry, Feature, or a one-feature collection)
-    or WKT (POLYGON)."""
+    or WKT (POLYGON, MULTIPOLYGON): a zone may be several areas, e.g. a school's two sites."""
     text = text.strip()
     if text.startswith("{"):
         try:
@@ -160,8 +176,8 @@ def geometry_parse(text: str) -> dict[str, Any]:
         shape = shapely_wkt.loads(text)
     except shapely.errors.GEOSException as exc:
         raise ValidationError({"geometry": f"not valid WKT: {exc}"}) from None
-    if shape.geom_type != "Polygon":
-        raise ValidationError({"geometry": "only POLYGON can be imported"})
+    if shape.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValidationError({"geometry": "only POLYGON and MULTIPOLYGON can be imported"})
     return geometry_validate(json.loads(shapely.to_geojson(shape)))
 
 
@@ -194,6 +210,8 @@ def _apply(zone: Zone, data: ZoneData) -> None:
         raise ValidationError({"buffer_m": f"buffer is 0-{MAX_BUFFER_M:.0f} m"})
     if data.active_from and data.active_to and data.active_to <= data.active_from:
         raise ValidationError({"active_to": "must be after the start"})
+    if data.consecutive_fixes is not None and not 1 <= data.consecutive_fixes <= MAX_CONSECUTIVE:
+        raise ValidationError({"consecutive_fixes": f"1-{MAX_CONSECUTIVE} fixes in a row"})
     geometry = geometry_validate(data.geometry)
     zone.name = data.name.strip()
     zone.kind = data.kind
@@ -203,6 +221,7 @@ def _apply(zone: Zone, data: ZoneData) -> None:
     zone.schedule = schedule_validate(data.schedule)
     zone.active_from = data.active_from
     zone.active_to = data.active_to
+    zone.consecutive_fixes = data.consecutive_fixes
 
 
 def zone_create(
@@ -280,6 +299,7 @@ def zone_spec(zone: Zone) -> engine.ZoneSpec:
         active_from=zone.active_from,
         active_to=zone.active_to,
         stamp=zone.updated_at.timestamp(),
+        consecutive=zone.consecutive_fixes or 0,
     )
 
 
