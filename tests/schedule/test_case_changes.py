@@ -171,3 +171,23 @@ def test_closure_removes_windows_and_cancels_future_appointments_with_a_reason(
     assert appointment.status == AppointmentStatus.CANCELLED
     assert appointment.status_reason == "The case was closed."
     assert Appointment.objects.get(pk=appointment.pk).slot.booked == 0
+
+
+def test_an_appointment_passed_during_a_suspension_is_not_called_missed_after_reinstatement(
+    make_participant, hours_office, django_capture_on_commit_callbacks
+):
+    participant = make_participant()
+    appointment = services.appointment_book(
+        participant,
+        actor=None,
+        type="routine_checkin",
+        starts_at=dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC),
+        now=dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC),
+    )
+    participant_suspend(participant, actor=None, reason="In hospital")
+    with django_capture_on_commit_callbacks(execute=True):
+        participant_activate(participant, actor=None)
+    assert services.missed_appointments_mark() == 0
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert not Alert.objects.filter(participant=participant, kind="missed_appointment").exists()

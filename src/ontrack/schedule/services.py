@@ -299,6 +299,28 @@ def case_changed(
             )
     if change == CaseChange.CLOSED:
         _appointments_cancel_for_closure(participant, now=now)
+    elif change == CaseChange.REINSTATED:
+        _appointments_settle_after_suspension(participant, now=now)
+
+
+def _appointments_settle_after_suspension(participant: Participant, *, now: dt.datetime) -> int:
+    """Appointments that came and went while the case was suspended were not expected (the
+    missed-appointment watchdog skipped them): on reinstatement they are recorded as not
+    held, so the watchdog does not then call them missed. No notice: they are past."""
+    settled = Appointment.objects.filter(
+        participant=participant, status=AppointmentStatus.BOOKED, starts_at__lt=now
+    ).update(
+        status=AppointmentStatus.CANCELLED,
+        status_at=now,
+        status_reason="Not held: the case was suspended.",
+    )
+    if settled:
+        logger.info(
+            "appointments not held during suspension participant=%s count=%s",
+            participant.pk,
+            settled,
+        )
+    return settled
 
 
 def _appointments_cancel_for_closure(participant: Participant, *, now: dt.datetime) -> int:
