@@ -154,10 +154,14 @@ def _record(tracked: dict[str, Any], user: User) -> zipfile.ZipFile:
     return zipfile.ZipFile(content)
 
 
-def test_zip_holds_phones_addresses_and_the_case_timeline(tracked: dict[str, Any], officer: User):
+def test_zip_holds_the_closure_decider_phones_addresses_and_the_case_timeline(
+    tracked: dict[str, Any], officer: User
+):
     participant = tracked["participant"]
-    participant_close(participant, actor=officer, reason="case_concluded")
+    participant_close(participant, actor=officer, reason="detained", note="Held at Elizabeth")
     archive = _record(tracked, officer)
+    (profile,) = _csv(archive, "profile.csv")
+    assert (profile["closure_note"], profile["closed_by"]) == ("Held at Elizabeth", str(officer))
     assert [p["number"] for p in _csv(archive, "phones.csv")] == ["+19735550142"]
     (address,) = _csv(archive, "addresses.csv")
     assert (address["line1"], address["postal_code"]) == ("12 Broad St", "07102")

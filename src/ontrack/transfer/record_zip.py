@@ -66,6 +66,7 @@ PROFILE_FIELDS = (
     "time_zone",
     "status",
     "closure_reason",
+    "closure_note",
     "closed_at",
     "level",
     "enrolled_at",
@@ -264,10 +265,11 @@ def _write_archive(handle: IO[bytes], participant: Participant) -> int:
         ):
             _write_rows(
                 f,
-                [*PROFILE_FIELDS, "office", "officer", "program", "has_photo"],
+                [*PROFILE_FIELDS, "closed_by", "office", "officer", "program", "has_photo"],
                 [
                     [
                         *(getattr(participant, name) for name in PROFILE_FIELDS),
+                        str(participant.closed_by) if participant.closed_by else "",
                         str(participant.office),
                         str(participant.officer) if participant.officer else "",
                         str(participant.program),
