@@ -90,3 +90,16 @@ def test_a_technical_failure_dated_long_before_is_flagged_too(
         now=NOON + dt.timedelta(hours=12),
     )
     assert len(_late_upload_tasks(participant)) == 1
+
+
+def test_the_review_queue_shows_the_phones_time_when_it_was_not_counted(
+    make_participant, open_window, officer, client_for, settings
+):
+    settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS = 48
+    participant = make_participant()
+    now = dt.datetime.now(dt.UTC)
+    open_window(participant, now - dt.timedelta(days=4), hours=1)
+    open_window(participant, now)
+    _submit(participant, attempted_at=now - dt.timedelta(days=4), now=now)
+    page = client_for(officer).get("/schedule/review/").content.decode()
+    assert "the phone said" in page
