@@ -281,6 +281,25 @@ def test_reschedule_decline_needs_a_note(make_participant, hours_office, officer
     assert Appointment.objects.get(pk=appointment.pk).starts_at == _at(10, 9)
 
 
+def test_a_declined_reschedule_request_is_told_to_the_participant_in_their_language(
+    make_participant, hours_office, officer
+):
+    participant = make_participant(preferred_language="ht")
+    appointment = services.appointment_book(
+        participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
+    )
+    request = services.reschedule_request_create(
+        participant=participant, appointment_id=appointment.pk, reason="Travay", now=BOOKED_ON
+    )
+    services.reschedule_decide(
+        actor=officer, request_id=request.pk, approve=False, note="Needed that day", now=BOOKED_ON
+    )
+    notice = Message.objects.get(participant=participant, template_key="reschedule_declined")
+    assert notice.language == "ht", notice.language
+    assert "yo pa aksepte demann ou" in notice.body, notice.body
+    assert notice.essential
+
+
 def test_reschedule_of_someone_elses_appointment_is_not_found(
     make_participant, hours_office, officer
 ):

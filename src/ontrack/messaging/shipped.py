@@ -15,7 +15,9 @@ what is missing, so an office's edits survive upgrades.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,17 @@ TEMPLATES: dict[str, Shipped] = {
             "ht": "Bonjou {name}, yo chanje randevou ou a pou {when}. Kote: {place}. Rezon: {purpose}. Reponn WI pou konfime.",
             "fr": "Bonjour {name}, votre rendez-vous est déplacé au {when}. Lieu : {place}. Motif : {purpose}. Répondez OUI pour confirmer.",
         },
+    ),
+    "reschedule_declined": Shipped(
+        "Tells the person their request to move an appointment was not accepted, so they still come at the booked time",
+        {
+            "en": "{name}, your request to change your appointment of {when} was not accepted. It stays as scheduled. Questions: {office_phone}.",
+            "es": "{name}, su pedido de cambiar la cita del {when} no fue aceptado. La cita sigue como estaba. Preguntas: {office_phone}.",
+            "pt": "{name}, seu pedido para mudar o atendimento de {when} não foi aceito. Ele continua como marcado. Dúvidas: {office_phone}.",
+            "ht": "{name}, yo pa aksepte demann ou pou chanje randevou {when} an. Li rete jan li te ye a. Kesyon: {office_phone}.",
+            "fr": "{name}, votre demande de changer le rendez-vous du {when} n'a pas été acceptée. Il reste prévu comme avant. Questions : {office_phone}.",
+        },
+        essential=True,
     ),
     "appointment_cancelled": Shipped(
         "Tells the person an appointment was cancelled so they do not travel for nothing",
@@ -251,3 +264,26 @@ REMINDER_RULES: tuple[tuple[str, int, dt.time | None, str], ...] = (
     ("hearing", -1 * 1440, dt.time(9, 0), "hearing_reminder"),
     ("checkin_window", -120, None, "checkin_reminder"),
 )
+
+
+def templates_install(apps: Any, keys: Iterable[str]) -> None:
+    """Add the shipped templates named by ``keys`` and whichever of their bodies are missing,
+    through a migration's historical models. Only what is missing is added, so an edited body
+    is kept; every migration that ships a notice calls this, so upgrades and fresh databases
+    end with the same rows."""
+    Template = apps.get_model("messaging", "Template")
+    TemplateBody = apps.get_model("messaging", "TemplateBody")
+    for key in keys:
+        shipped = TEMPLATES[key]
+        template, _ = Template.objects.get_or_create(
+            key=key,
+            defaults={
+                "purpose": shipped.purpose,
+                "essential": shipped.essential,
+                "bulk": shipped.bulk,
+            },
+        )
+        for language, body in shipped.bodies.items():
+            TemplateBody.objects.get_or_create(
+                template=template, language=language, defaults={"body": body}
+            )

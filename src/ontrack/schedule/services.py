@@ -1483,6 +1483,17 @@ def reschedule_decide(
         Task.objects.filter(source=f"reschedule:{request.pk}", status=TaskStatus.OPEN).update(
             status=TaskStatus.DONE, done_at=now, done_by=actor, note=request.status
         )
+        if not approve:
+            # An approval is told by the move's own notice; a refusal must be told too, or
+            # the person may stay home believing the appointment will move.
+            message_queue(
+                participant=request.participant,
+                template_key="reschedule_declined",
+                context={"when": request.appointment.starts_at},
+                purpose="reschedule request declined",
+                essential=True,
+                cause=f"reschedule:{request.pk}",
+            )
     return request
 
 

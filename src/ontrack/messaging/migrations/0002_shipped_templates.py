@@ -9,24 +9,10 @@ from django.db import migrations
 
 
 def install(apps: Any, schema_editor: Any) -> None:
-    from ontrack.messaging.shipped import REMINDER_RULES, TEMPLATES
+    from ontrack.messaging.shipped import REMINDER_RULES, TEMPLATES, templates_install
 
-    Template = apps.get_model("messaging", "Template")
-    TemplateBody = apps.get_model("messaging", "TemplateBody")
+    templates_install(apps, TEMPLATES)
     ReminderRule = apps.get_model("messaging", "ReminderRule")
-    for key, shipped in TEMPLATES.items():
-        template, _ = Template.objects.get_or_create(
-            key=key,
-            defaults={
-                "purpose": shipped.purpose,
-                "essential": shipped.essential,
-                "bulk": shipped.bulk,
-            },
-        )
-        for language, body in shipped.bodies.items():
-            TemplateBody.objects.get_or_create(
-                template=template, language=language, defaults={"body": body}
-            )
     if not ReminderRule.objects.exists():
         for kind, offset, at, key in REMINDER_RULES:
             ReminderRule.objects.create(

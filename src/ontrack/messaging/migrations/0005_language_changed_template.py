@@ -5,28 +5,11 @@ from typing import Any
 
 from django.db import migrations
 
-NEW_KEYS = ("language_changed",)
-
 
 def install(apps: Any, schema_editor: Any) -> None:
-    from ontrack.messaging.shipped import TEMPLATES
+    from ontrack.messaging.shipped import templates_install
 
-    Template = apps.get_model("messaging", "Template")
-    TemplateBody = apps.get_model("messaging", "TemplateBody")
-    for key in NEW_KEYS:
-        shipped = TEMPLATES[key]
-        template, _ = Template.objects.get_or_create(
-            key=key,
-            defaults={
-                "purpose": shipped.purpose,
-                "essential": shipped.essential,
-                "bulk": shipped.bulk,
-            },
-        )
-        for language, body in shipped.bodies.items():
-            TemplateBody.objects.get_or_create(
-                template=template, language=language, defaults={"body": body}
-            )
+    templates_install(apps, ("language_changed",))
 
 
 class Migration(migrations.Migration):
