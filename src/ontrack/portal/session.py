@@ -4,7 +4,8 @@ staff login in the same browser (staff auth uses Django's auth keys, untouched h
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import TypeVar
 
@@ -44,10 +45,15 @@ def portal_language(request: HttpRequest, participant: Participant | None) -> st
     return _supported(translation.get_language()) or settings.LANGUAGE_CODE
 
 
-def activate_for(request: HttpRequest, participant: Participant | None) -> None:
+@contextmanager
+def language_for(request: HttpRequest, participant: Participant | None) -> Iterator[str]:
+    """The page's language for the length of one request. An override, not an activation:
+    the thread serves the next request (or runs other code, as in the test suite) in its own
+    language, not in the last participant's."""
     language = portal_language(request, participant)
-    translation.activate(language)
     request.LANGUAGE_CODE = language
+    with translation.override(language):
+        yield language
 
 
 def signed_in_participant(request: HttpRequest) -> Participant | None:
@@ -87,9 +93,11 @@ def participant_required(view: _View) -> _View:
         participant = signed_in_participant(request)
         if participant is None:
             return redirect("portal:sign_in")
-        activate_for(request, participant)
         # Every time on the page is in the participant's own time zone.
-        with timezone.override(zoneinfo.ZoneInfo(participant.time_zone)):
+        with (
+            language_for(request, participant),
+            timezone.override(zoneinfo.ZoneInfo(participant.time_zone)),
+        ):
             response = view(request, participant, *args, **kwargs)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -102,7 +110,7 @@ def public_portal_page(view: _View) -> _View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        activate_for(request, None)
-        return view(request, *args, **kwargs)
+        with language_for(request, None):
+            return view(request, *args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

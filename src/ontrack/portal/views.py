@@ -42,7 +42,7 @@ from ontrack.portal.session import (
     LANGUAGE_KEY,
     PENDING_KEY,
     PHONE_KEY,
-    activate_for,
+    language_for,
     participant_required,
     public_portal_page,
     sign_in_complete,
@@ -118,7 +118,11 @@ def pin(request: HttpRequest) -> HttpResponse:
     participant = Participant.objects.filter(pk=pending).first() if pending else None
     if participant is None:
         return redirect("portal:sign_in")
-    activate_for(request, participant)
+    with language_for(request, participant):
+        return _pin_page(request, participant)
+
+
+def _pin_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     if not services.pin_is_set(participant):
         set_form = forms.PinSetForm(request.POST or None)
         if request.method == "POST" and set_form.is_valid():
