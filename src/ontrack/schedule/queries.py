@@ -383,6 +383,18 @@ def _scoped(user: User, participant_ids: Iterable[int] | None = None) -> QuerySe
     return visible.filter(pk__in=participant_ids) if participant_ids is not None else visible
 
 
+def _caseload(
+    user: User, *, office_id: int | None, officer_id: int | None
+) -> QuerySet[Participant]:
+    """The participants this user may see, narrowed to one office and/or one officer."""
+    visible = _scoped(user)
+    if office_id:
+        visible = visible.filter(office_id=office_id)
+    if officer_id:
+        visible = visible.filter(officer_id=officer_id)
+    return visible
+
+
 def windows_between_for(
     user: User,
     since: dt.datetime,
@@ -392,11 +404,7 @@ def windows_between_for(
     officer_id: int | None = None,
 ) -> QuerySet[CheckinWindow]:
     """Check-in windows opening in [since, until) of participants this user may see."""
-    visible = _scoped(user)
-    if office_id:
-        visible = visible.filter(office_id=office_id)
-    if officer_id:
-        visible = visible.filter(officer_id=officer_id)
+    visible = _caseload(user, office_id=office_id, officer_id=officer_id)
     return (
         CheckinWindow.objects.filter(
             participant__in=visible, opens_at__lt=until, closes_at__gt=since
@@ -414,11 +422,7 @@ def appointments_between_for(
     office_id: int | None = None,
     officer_id: int | None = None,
 ) -> QuerySet[Appointment]:
-    visible = _scoped(user)
-    if office_id:
-        visible = visible.filter(office_id=office_id)
-    if officer_id:
-        visible = visible.filter(officer_id=officer_id)
+    visible = _caseload(user, office_id=office_id, officer_id=officer_id)
     return (
         Appointment.objects.filter(
             participant__in=visible, starts_at__gte=since, starts_at__lt=until

@@ -66,7 +66,6 @@ from ontrack.participants.models import (
     Participant,
     Status,
 )
-from ontrack.participants.queries import participant_get_for
 from ontrack.participants.services import (
     AddressData,
     PlanData,
@@ -85,8 +84,12 @@ from ontrack.tracking.models import (
     Position,
     Protocol,
 )
-from ontrack.tracking.queries import participant_device_events, participant_positions
-from ontrack.transfer.record_zip import can_export_record, purpose_clean
+from ontrack.tracking.queries import (
+    POSITION_FIELDS,
+    participant_device_events,
+    participant_positions,
+)
+from ontrack.transfer.record_zip import record_export_authorise
 
 logger = logging.getLogger(__name__)
 
@@ -204,18 +207,7 @@ def _devices(root: ET.Element, p: Participant) -> set[int]:
 
 
 def _locations(root: ET.Element, p: Participant) -> int:
-    fields = (
-        "device_id",
-        "time",
-        "lat",
-        "lon",
-        "accuracy_m",
-        "speed_kmh",
-        "course",
-        "altitude_m",
-        "satellites",
-        "valid",
-    )
+    fields = (*POSITION_FIELDS, "valid")
     count = 0
     for row in participant_positions(p).values(*fields).iterator(chunk_size=5_000):
         point = _sub(root, "ot:LocationPoint")
@@ -313,17 +305,12 @@ def otrts_export(
     it takes the same people (``can_export_record``) and a stated purpose, written to the
     access log before anything is built. Http404 if the user may not see the participant,
     PermissionDenied if they may see but not export, ValidationError without a purpose."""
-    participant = participant_get_for(user, participant.pk)
-    if not can_export_record(user, participant):
-        raise PermissionDenied(
-            "Only the case's officer, its supervisors and administrators export a tracking record."
-        )
-    purpose = purpose_clean(purpose)
-    access_log_record(
-        user=user,
-        action=AccessAction.EXPORT,
-        what=f"OTRTS tracking record (XML); purpose: {purpose}",
-        participant_ids=[participant.pk],
+    participant = record_export_authorise(
+        user,
+        participant.pk,
+        purpose=purpose,
+        record="tracking record",
+        what="OTRTS tracking record (XML)",
         request=request,
     )
     root = ET.Element(ROOT, {_q("ot:specificationVersion"): SPEC_VERSION})

@@ -222,6 +222,36 @@ def purpose_clean(purpose: str) -> str:
     return export_purpose_clean(purpose, min_length=PURPOSE_MIN_LENGTH)
 
 
+def record_export_authorise(
+    user: User,
+    participant_id: int,
+    *,
+    purpose: str,
+    record: str,
+    what: str,
+    request: HttpRequest | None = None,
+) -> Participant:
+    """The gate every whole-record export passes (the ZIP, the OTRTS XML): the reader must
+    see the participant (else Http404), answer for the case (else PermissionDenied) and
+    state a purpose (else ValidationError), which goes into the access log before anything
+    is built, so no export can happen unlogged. ``record`` names the kind of record in the
+    refusal, ``what`` the file in the access log."""
+    participant = participant_get_for(user, participant_id)
+    if not can_export_record(user, participant):
+        raise PermissionDenied(
+            f"Only the case's officer, its supervisors and administrators export a {record}."
+        )
+    purpose = purpose_clean(purpose)
+    access_log_record(
+        user=user,
+        action=AccessAction.EXPORT,
+        what=f"{what}; purpose: {purpose}",
+        participant_ids=[participant.pk],
+        request=request,
+    )
+    return participant
+
+
 def participant_record_zip(
     *, user: User, participant_id: int, purpose: str, request: HttpRequest | None = None
 ) -> IO[bytes]:
@@ -231,17 +261,12 @@ def participant_record_zip(
     Raises Http404 if the user may not see the participant, PermissionDenied if they may
     see but not export, ValidationError without a purpose. The access-log entry is written
     before the archive is built, so no export can happen unlogged."""
-    participant = participant_get_for(user, participant_id)
-    if not can_export_record(user, participant):
-        raise PermissionDenied(
-            "Only the case's officer, its supervisors and administrators export a full record."
-        )
-    purpose = purpose_clean(purpose)
-    access_log_record(
-        user=user,
-        action=AccessAction.EXPORT,
-        what=f"full record ZIP; purpose: {purpose}",
-        participant_ids=[participant.pk],
+    participant = record_export_authorise(
+        user,
+        participant_id,
+        purpose=purpose,
+        record="full record",
+        what="full record ZIP",
         request=request,
     )
     # Handed to the caller (the response closes it), so no context manager here.
