@@ -197,33 +197,169 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Background and periodic jobs (Huey consumer) and the outbox sender, in one process.
 
-    The sender runs in a thread beside the consumer; SIGTERM or SIGINT stops the consumer
-    (Huey finishes the tasks in hand) and then the sender, which stops between two messages
-    so that nothing is left half-recorded beyond what the outbox reconciles on restart."""
+    Every app's jobs are loaded first (``operations.jobs``). The sender runs in a thread
+    beside the consumer; SIGTERM or SIGINT stops the consumer (Huey finishes the tasks in
+    hand) and then the sender, which stops between two messages so that nothing is left
+    half-recorded beyond what the outbox reconciles on restart. Each of the two beats its
+    own heartbeat, so ``ontrack status`` shows a sender that died inside a living worker."""
     _django_setup()
     import threading
 
-    from huey.contrib.djhuey import HUEY
-
     from ontrack.messaging.outbox import Sender
+    from ontrack.operations.heartbeats import HeartbeatThread
+    from ontrack.operations.jobs import ONE_OFF, PERIODIC, job_consumer, jobs_load, process_name
+    from ontrack.operations.models import ProcessKind
 
+    jobs_load()
+    if args.list:
+        _print_jobs()
+        return 0
+    logger.info(
+        "worker starting",
+        extra={"periodic_jobs": len(PERIODIC), "one_off_jobs": len(ONE_OFF), "sender": True},
+    )
     stop = threading.Event()
     sender = Sender(stop)
     sender_thread = threading.Thread(target=sender.run, name="outbox-sender", daemon=True)
+    sender_beat = HeartbeatThread(
+        ProcessKind.SENDER,
+        process_name(),
+        details=lambda: {"sent": sender.sent, "alive": sender_thread.is_alive()},
+    )
     sender_thread.start()
-    if args.no_jobs:
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
-        while not stop.wait(0.5):
-            pass
-    else:
-        consumer = HUEY.create_consumer(workers=args.workers, worker_type="thread")
-        try:
-            consumer.run()
-        finally:
-            stop.set()
-    sender_thread.join(timeout=30)
+    with sender_beat:
+        if args.no_jobs:
+            signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+            signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+            while not stop.wait(0.5):
+                pass
+        else:
+            consumer = job_consumer(workers=args.workers)
+            worker_beat = HeartbeatThread(
+                ProcessKind.WORKER,
+                process_name(),
+                details=lambda: {"periodic_jobs": len(PERIODIC), "threads": args.workers},
+            )
+            try:
+                with worker_beat:
+                    consumer.run()
+            finally:
+                stop.set()
+        sender_thread.join(timeout=30)
+    logger.info("worker stopped", extra={"sent": sender.sent})
     return 0
+
+
+def _print_jobs() -> None:
+    from rich.table import Table
+
+    from ontrack.operations.jobs import ONE_OFF, PERIODIC
+
+    table = Table(title=f"{len(PERIODIC)} periodic jobs", title_justify="left")
+    table.add_column("job")
+    table.add_column("schedule")
+    table.add_column("what it does")
+    for name in sorted(PERIODIC):
+        table.add_row(name, PERIODIC[name].schedule, PERIODIC[name].doc)
+    _console().print(table)
+    table = Table(title=f"{len(ONE_OFF)} one-off jobs", title_justify="left")
+    table.add_column("job")
+    table.add_column("what it does")
+    for name in sorted(ONE_OFF):
+        table.add_row(name, ONE_OFF[name].doc)
+    _console().print(table)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """``ontrack jobs list`` (each periodic job, its schedule and last run) and
+    ``ontrack jobs run NAME`` (run one now, here, recorded like a scheduled run)."""
+    _django_setup()
+    from ontrack.operations.jobs import PERIODIC, job_run_now, jobs_load
+    from ontrack.operations.models import JobOutcome
+
+    jobs_load()
+    if args.action == "list":
+        _print_job_runs()
+        return 0
+    if args.name not in PERIODIC:
+        print(f"error: no periodic job named {args.name!r}", file=sys.stderr)
+        print("jobs: " + ", ".join(sorted(PERIODIC)), file=sys.stderr)
+        return 2
+    run = job_run_now(args.name)
+    seconds = (
+        (run.finished_at - run.started_at).total_seconds()
+        if run.finished_at and run.started_at
+        else 0
+    )
+    print(
+        f"{run.job}: {run.get_outcome_display().lower()} in {seconds:.1f} s  {run.result}".rstrip()
+    )
+    return 0 if run.outcome == JobOutcome.DONE else 1
+
+
+def _print_job_runs() -> None:
+    from django.utils import timezone
+    from rich.table import Table
+
+    from ontrack.operations.status import ago, jobs_state
+
+    now = timezone.now()
+    table = Table()
+    for column in ("job", "schedule", "last run", "outcome", "result"):
+        table.add_column(column)
+    for state in jobs_state():
+        last = state.last
+        table.add_row(
+            state.name,
+            state.schedule,
+            ago(now, last.claimed_at) if last else "never",
+            last.get_outcome_display() if last else "",
+            last.result if last else "",
+        )
+    _console().print(table)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What each process last said, how the outbox and the alerts are keeping up, and each
+    job's last run. Exit 0 when a worker is alive and every check passes, else 1."""
+    _django_setup()
+    from rich.table import Table
+
+    from ontrack.operations.jobs import jobs_load
+    from ontrack.operations.status import ago, system_status
+
+    jobs_load()
+    status = system_status()
+    console = _console()
+    table = Table(title="Processes", title_justify="left")
+    for column in ("process", "instance", "state", "last beat", "up since", "details"):
+        table.add_column(column)
+    if not status.processes:
+        console.print("[bold red]No process has ever reported.[/bold red]")
+    for process in status.processes:
+        colour = {"running": "green", "silent": "red", "stopped": "dim"}[process.state]
+        table.add_row(
+            process.label,
+            process.instance,
+            f"[{colour}]{process.state}[/{colour}]",
+            ago(status.now, process.beat_at),
+            ago(status.now, process.started_at),
+            " ".join(f"{key}={value}" for key, value in process.details.items()),
+        )
+    console.print(table)
+    checks = Table(title="Checks", title_justify="left")
+    for column in ("check", "value", ""):
+        checks.add_column(column)
+    if status.worker_missing:
+        checks.add_row(
+            "Job worker", f"last beat {ago(status.now, status.worker_last_beat)}", "[red]late[/red]"
+        )
+    for check in status.checks:
+        verdict = "[green]ok[/green]" if check.ok else "[red]late[/red]"
+        checks.add_row(check.label, f"{check.value} {check.detail}".strip(), verdict)
+    console.print(checks)
+    _print_job_runs()
+    return 0 if status.ok else 1
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -514,10 +650,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     worker = add("worker", cmd_worker, "run background and periodic jobs and the outbox sender")
-    worker.add_argument("--workers", type=int, default=2)
+    worker.add_argument("--workers", type=int, default=2, help="job threads (2)")
+    worker.add_argument("--list", action="store_true", help="print the registered jobs and exit")
     worker.add_argument(
         "--no-jobs", action="store_true", help="only send the outbox (no Huey consumer)"
     )
+
+    jobs = add("jobs", cmd_jobs, "list the periodic jobs, or run one now")
+    jobs_sub = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    jobs_sub.add_parser("list", help="each periodic job, its schedule and its last run")
+    jobs_run = jobs_sub.add_parser("run", help="run one periodic job now, in this process")
+    jobs_run.add_argument("name")
+
+    add("status", cmd_status, "show each process's heartbeat, the outbox, alerts and jobs")
 
     manage = add("manage", cmd_manage, "run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

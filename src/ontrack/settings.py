@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "huey.contrib.djhuey",
+    "ontrack.operations",
     "ontrack.audit",
     "ontrack.accounts",
     "ontrack.participants",
@@ -123,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "ontrack.operations.context_processors.system_banner",
             ],
         },
     },
@@ -299,7 +301,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # A handler of its own stops Huey's consumer from adding a second, differently
         # formatted one (it only configures the "huey" logger when it has none).
-        "huey": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        # Each job's outcome is logged by ontrack.jobs; Huey's own per-task lines are noise.
+        "huey": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+        "huey.consumer": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
     },
 }
 

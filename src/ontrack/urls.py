@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from ontrack.api import api
+from ontrack.operations import views as operations_views
 
 
 @login_required
@@ -18,13 +19,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("admin:index")
 
 
-def health(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", health, name="health"),
+    path("healthz", operations_views.healthz, name="health"),
+    path("readyz", operations_views.readyz, name="ready"),
+    path("status/", include("ontrack.operations.urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -99,6 +99,12 @@ class User(AbstractUser):
         return self.is_active and self.role == Role.ADMINISTRATOR
 
     @property
+    def sees_system_status(self) -> bool:
+        """Is told when the system's processes fall behind (the status page and banner):
+        administrators run them, operators rely on them around the clock."""
+        return self.is_active and self.role in {Role.ADMINISTRATOR, Role.OPERATOR}
+
+    @property
     def manages_caseloads(self) -> bool:
         """May move participants between officers (bulk transfer) and import caseloads."""
         return self.is_active and self.role in {Role.SUPERVISOR, Role.ADMINISTRATOR}

@@ -7,3 +7,9 @@ class AlertsConfig(AppConfig):
     name = "ontrack.alerts"
     label = "alerts"
     verbose_name = "Alerts"
+
+    def ready(self) -> None:
+        from ontrack.alerts.status_checks import alerts_pending_past_grace
+        from ontrack.operations.status import status_check_register
+
+        status_check_register("alerts", alerts_pending_past_grace)

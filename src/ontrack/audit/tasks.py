@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
-
 from ontrack.audit.retention import retention_purge_all
+from ontrack.operations.jobs import periodic_job
 
 
-@db_periodic_task(crontab(hour="3", minute="0"))
+@periodic_job(hour="3", minute="0")
 def retention_purge_nightly() -> dict[str, int]:
+    """Nightly: delete what has outlived its retention period, kind by kind."""
     return retention_purge_all()

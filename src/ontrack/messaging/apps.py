@@ -14,10 +14,13 @@ class MessagingConfig(AppConfig):
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.messaging.services import messages_purge_before
         from ontrack.messaging.signals import hearing_saved
+        from ontrack.messaging.status_checks import outbox_oldest_due
+        from ontrack.operations.status import status_check_register
         from ontrack.participants.models import Hearing
         from ontrack.participants.panels import register_panel
 
         register_panel("messaging/panel.html")
+        status_check_register("outbox", outbox_oldest_due)
         retention_kind_register(
             RetentionKind(
                 key="messages",

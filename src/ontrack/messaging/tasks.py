@@ -6,26 +6,26 @@ from __future__ import annotations
 import logging
 
 from django.utils import timezone
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
 from ontrack.messaging import broadcasts, services
+from ontrack.operations.jobs import job, periodic_job
 
 logger = logging.getLogger(__name__)
 
 
-@db_task()
+@job
 def broadcast_expand_task(broadcast_id: int) -> None:
+    """Write one outbox row per recipient of a bulk message, in batches."""
     broadcasts.broadcast_expand(broadcast_id)
 
 
-@db_periodic_task(crontab(minute="*"))
+@periodic_job(minute="*")
 def broadcasts_due() -> None:
     """Start bulk messages scheduled for now and resume any a stopped worker left."""
     broadcasts.broadcasts_start_due(now=timezone.now())
 
 
-@db_periodic_task(crontab(minute="7"))
+@periodic_job(minute="7")
 def hearing_reminders() -> None:
     """Hearings are written by participants (and by imports that send no signals); an
     hourly pass keeps their reminders right."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
-
+from ontrack.operations.jobs import periodic_job
 from ontrack.reviews import services
 
 
-@db_periodic_task(crontab(minute="10", hour="5"))
+@periodic_job(minute="10", hour="5")
 def supervision_reviews_open_due() -> int:
+    """Daily: open a review for each plan whose review date has come."""
     return services.reviews_open_due()

@@ -20,6 +20,12 @@ class TrackingConfig(AppConfig):
         handoff.register(batch_evaluate)
         handoff.register(batch_alerts)
 
+        from ontrack.operations.status import status_check_register
+        from ontrack.tracking.status_checks import gateway_last_stored, gateway_spool
+
+        status_check_register("gateway", gateway_last_stored)
+        status_check_register("spool", gateway_spool)
+
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.participants.retention import closed_case_purge_register
         from ontrack.tracking.retention import (

@@ -1,0 +1,293 @@
+"""Background jobs: one registry, and a scheduler under which each tick runs once.
+
+Apps declare jobs in their ``tasks.py`` with :func:`periodic_job` (a watchdog, a nightly
+purge) or :func:`job` (one-off work handed to the worker, such as expanding a bulk
+message). ``ontrack worker`` imports every installed app's ``tasks`` module
+(:func:`jobs_load`) before it starts Huey's consumer; a worker that skipped that step would
+run and register nothing, which is how a whole deployment once went without a single
+watchdog. ``ontrack worker --list`` prints what a worker registers.
+
+Periodic jobs do not use Huey's own periodic tasks, for two reasons:
+
+- **Once per tick, however many workers.** Every consumer runs a scheduler. Here each
+  scheduler, every minute, works out each job's latest tick (the last minute its cron
+  schedule matched) and tries to insert the ``JobRun`` row for (job, tick); the unique
+  constraint lets exactly one worker win, and only the winner enqueues the job.
+- **Catch-up.** The same rule makes up for time a worker was down: at start, a job whose
+  latest tick has no run yet (the nightly purge while the worker was stopped at 03:00) runs
+  at once, once.
+
+Schedules are cron fields in UTC. ``ONTRACK_JOBS_EVERY_S`` (tests and demos only) replaces
+every schedule with "every N seconds", so that an end-to-end test can watch a watchdog act
+without waiting for its real schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from huey import crontab
+from huey.consumer import Consumer, Scheduler
+from huey.contrib.djhuey import HUEY, db_task
+
+from ontrack.operations.models import JobOutcome, JobRun
+
+logger = logging.getLogger("ontrack.jobs")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How far back a job's latest tick is looked for: a weekly job would need seven days.
+_LOOKBACK = dt.timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    cron: str
+    function: Callable[[], object]
+    matches: Callable[[dt.datetime], bool]
+    task: Any
+    doc: str
+
+    @property
+    def schedule(self) -> str:
+        every = jobs_every_s()
+        if every is not None:
+            return f"every {every:g} s (ONTRACK_JOBS_EVERY_S)"
+        return describe_cron(self.cron)
+
+    def latest_tick(self, now: dt.datetime) -> dt.datetime | None:
+        """The most recent time at or before ``now`` this job was due (UTC, whole minute or,
+        with ``ONTRACK_JOBS_EVERY_S``, whole multiple of that interval)."""
+        every = jobs_every_s()
+        if every is not None:
+            epoch = now.timestamp()
+            return dt.datetime.fromtimestamp(epoch - epoch % every, tz=dt.UTC)
+        minute = now.astimezone(dt.UTC).replace(second=0, microsecond=0)
+        oldest = minute - _LOOKBACK
+        while minute > oldest:
+            if self.matches(minute):
+                return minute
+            minute -= dt.timedelta(minutes=1)
+        return None
+
+
+@dataclass(frozen=True)
+class OneOffJob:
+    name: str
+    doc: str
+
+
+PERIODIC: dict[str, PeriodicJob] = {}
+ONE_OFF: dict[str, OneOffJob] = {}
+
+
+def jobs_every_s() -> float | None:
+    value = os.environ.get("ONTRACK_JOBS_EVERY_S", "").strip()
+    return float(value) if value else None
+
+
+def _first_line(function: Callable[..., Any]) -> str:
+    return " ".join((function.__doc__ or "").strip().split("\n\n")[0].split())
+
+
+def periodic_job(
+    *, minute: str = "*", hour: str = "*", day: str = "*", month: str = "*", day_of_week: str = "*"
+) -> Callable[[F], F]:
+    """Register ``function`` as a periodic job on a cron schedule in UTC. The function
+    itself is returned unchanged, so services and tests may still call it directly."""
+    cron = f"{minute} {hour} {day} {month} {day_of_week}"
+    matches = crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+    def register(function: F) -> F:
+        name = function.__name__
+        if name in PERIODIC or name in ONE_OFF:
+            raise ValueError(f"two jobs are named {name!r}")
+
+        def run_recorded(run_id: int) -> None:
+            job_execute(PERIODIC[name], run_id)
+
+        run_recorded.__name__ = name
+        task = db_task(name=f"periodic:{name}")(run_recorded)
+        PERIODIC[name] = PeriodicJob(
+            name=name,
+            cron=cron,
+            function=function,
+            matches=matches,
+            task=task,
+            doc=_first_line(function),
+        )
+        return function
+
+    return register
+
+
+def job(function: F) -> F:
+    """Register ``function`` as a one-off job; calling the returned wrapper enqueues it for
+    the worker (as a Huey task)."""
+    name = function.__name__
+    if name in PERIODIC or name in ONE_OFF:
+        raise ValueError(f"two jobs are named {name!r}")
+    ONE_OFF[name] = OneOffJob(name=name, doc=_first_line(function))
+    task: F = db_task(name=name)(function)
+    return task
+
+
+def jobs_load() -> None:
+    """Import every installed app's ``tasks`` module, which registers its jobs."""
+    autodiscover_modules("tasks")
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def job_claim(name: str, slot: dt.datetime, *, manual: bool = False) -> int | None:
+    """Insert the run for (job, slot); ``None`` when another worker already has it."""
+    try:
+        with transaction.atomic():
+            run = JobRun.objects.create(
+                job=name,
+                slot=slot,
+                manual=manual,
+                claimed_by=process_name(),
+                claimed_at=timezone.now(),
+            )
+    except IntegrityError:
+        return None
+    return run.pk
+
+
+def _summary(result: object) -> str:
+    if result is None:
+        return ""
+    return str(result)[:500]
+
+
+def job_execute(periodic: PeriodicJob, run_id: int) -> JobRun:
+    """Run a claimed job now in this process, recording its start, end and outcome. A
+    failure is logged and recorded, not raised: the next tick runs it again."""
+    started = time.monotonic()
+    JobRun.objects.filter(pk=run_id).update(
+        started_at=timezone.now(), outcome=JobOutcome.RUNNING, claimed_by=process_name()
+    )
+    try:
+        result = periodic.function()
+    except Exception as exc:
+        logger.exception("job failed", extra={"job": periodic.name, "run": run_id})
+        outcome, summary = JobOutcome.FAILED, f"{type(exc).__name__}: {exc}"[:500]
+    else:
+        outcome, summary = JobOutcome.DONE, _summary(result)
+        logger.info(
+            "job done",
+            extra={
+                "job": periodic.name,
+                "result": summary or "-",
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
+    JobRun.objects.filter(pk=run_id).update(
+        finished_at=timezone.now(), outcome=outcome, result=summary
+    )
+    return JobRun.objects.get(pk=run_id)
+
+
+def job_run_now(name: str) -> JobRun:
+    """Run one periodic job at once in this process (``ontrack jobs run``), for an operator
+    making good what an outage missed. Raises ``KeyError`` for an unknown name."""
+    periodic = PERIODIC[name]
+    now = timezone.now()
+    run_id = job_claim(name, now, manual=True)
+    while run_id is None:  # the same microsecond as another manual run
+        now += dt.timedelta(microseconds=1)
+        run_id = job_claim(name, now, manual=True)
+    return job_execute(periodic, run_id)
+
+
+def jobs_enqueue_due(now: dt.datetime) -> list[str]:
+    """Claim and enqueue every periodic job whose latest tick has no run yet; return the
+    names enqueued. Safe to call from every worker at once."""
+    enqueued = []
+    for periodic in PERIODIC.values():
+        tick = periodic.latest_tick(now)
+        if tick is None:
+            continue
+        run_id = job_claim(periodic.name, tick)
+        if run_id is not None:
+            periodic.task(run_id)
+            enqueued.append(periodic.name)
+    return enqueued
+
+
+class OncePerTickScheduler(Scheduler):
+    """Huey's scheduler, with periodic jobs enqueued by :func:`jobs_enqueue_due`."""
+
+    def __init__(self, huey: Any, interval: float, periodic: bool) -> None:
+        super().__init__(huey, interval, periodic)
+        self.periodic_task_seconds = jobs_every_s() or 60
+
+    def enqueue_periodic_tasks(self, now: Any) -> None:
+        try:
+            enqueued = jobs_enqueue_due(timezone.now())
+        except Exception:
+            logger.exception("could not check the periodic jobs; trying again next tick")
+            return
+        finally:
+            from django.db import connection
+
+            connection.close()
+        if enqueued:
+            logger.debug("periodic jobs enqueued", extra={"jobs": ",".join(enqueued)})
+
+
+class JobConsumer(Consumer):
+    def _create_scheduler(self) -> Scheduler:
+        return OncePerTickScheduler(
+            huey=self.huey, interval=self.scheduler_interval, periodic=self.periodic
+        )
+
+
+def job_consumer(*, workers: int) -> JobConsumer:
+    every = jobs_every_s()
+    interval = 1 if every is not None and every < 60 else 10
+    return JobConsumer(
+        HUEY, workers=workers, worker_type="thread", periodic=True, scheduler_interval=interval
+    )
+
+
+_WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+def describe_cron(cron: str) -> str:
+    """Plain words for the cron shapes ontrack uses ("every 5 minutes", "daily at 03:15
+    UTC"); anything else is shown as the cron fields."""
+    minute, hour, day, month, weekday = cron.split()
+    if (day, month) != ("*", "*"):
+        return f"cron {cron} (UTC)"
+    if minute == "*" and hour == "*":
+        text = "every minute"
+    elif minute.startswith("*/") and hour == "*":
+        text = f"every {minute[2:]} minutes"
+    elif minute.isdigit() and hour == "*":
+        text = f"hourly at :{int(minute):02d}"
+    elif minute.isdigit() and hour.startswith("*/"):
+        text = f"every {hour[2:]} hours at :{int(minute):02d}"
+    elif minute.isdigit() and hour.isdigit():
+        text = f"daily at {int(hour):02d}:{int(minute):02d} UTC"
+    else:
+        return f"cron {cron} (UTC)"
+    if weekday != "*":
+        if not weekday.isdigit():
+            return f"cron {cron} (UTC)"
+        text += f" on {_WEEKDAYS[int(weekday) % 7]}s"
+    return text

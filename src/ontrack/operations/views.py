@@ -1,0 +1,52 @@
+"""Health endpoints for load balancers and the status page for administrators."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from ontrack.operations.status import system_status
+
+_migrations_applied = False
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is up and answering (no database involved)."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready for traffic: the database answers and every migration is applied. 503 with the
+    reason otherwise, so a load balancer takes this server out until it is."""
+    global _migrations_applied
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+        if not _migrations_applied:
+            executor = MigrationExecutor(connection)
+            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            _migrations_applied = not pending
+            checks["migrations"] = "ok" if not pending else f"{len(pending)} not applied"
+        else:
+            checks["migrations"] = "ok"
+    except DatabaseError as exc:
+        checks["database"] = f"unavailable: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        connection.close()
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
+
+
+@login_required
+def status_page(request: HttpRequest) -> HttpResponse:
+    if not getattr(request.user, "sees_system_status", False):
+        raise PermissionDenied("Only administrators and operators see the system status.")
+    template = (
+        "operations/_status.html" if request.headers.get("HX-Request") else "operations/status.html"
+    )
+    return render(request, template, {"status": system_status()})
