@@ -177,18 +177,48 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def _uvicorn_log_config(access_log: bool) -> dict[str, Any]:
+    """Uvicorn's loggers in ontrack's one-line format. Its own INFO lines (started, waiting
+    for startup, shutting down, finished...) are left out: ``ontrack.web`` says "web
+    started" and "web stopped" once each, and uvicorn's warnings and errors still show."""
+    handler = {"class": "logging.StreamHandler", "formatter": "line"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"()": "ontrack.logging.OneLineFormatter"}},
+        "handlers": {"stderr": handler},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+            "uvicorn.error": {"level": "WARNING"},
+            "uvicorn.access": {
+                "level": "INFO" if access_log else "WARNING",
+                "handlers": ["stderr"],
+                "propagate": False,
+            },
+        },
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The web app (console, portal, API) under uvicorn."""
+    """The web app (console, portal, API) under uvicorn; ``ontrack.asgi`` beats its
+    heartbeat between the server's lifespan startup and shutdown."""
+    import logging.config
+
     import uvicorn
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    log_config = _uvicorn_log_config(not args.no_access_log)
+    logging.config.dictConfig(log_config)
+    logger.info("web listening", extra={"url": f"http://{args.host}:{args.port}/"})
     uvicorn.run(
         "ontrack.asgi:application",
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=log_config,
         access_log=not args.no_access_log,
+        lifespan="on",
         proxy_headers=True,
     )
     return 0
