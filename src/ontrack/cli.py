@@ -669,15 +669,19 @@ class _DemoSupervisor:
             self.say(child.name, f"... {len(errors) - most} more in {_shown_path(child.log)}")
 
     def stop(self) -> None:
-        """SIGTERM the simulator first (so the gateway does not see its devices vanish
-        mid-frame), then the rest together; one line each."""
+        """Stop the simulator first (so the gateway does not see its devices vanish
+        mid-frame), then the rest together; one line each.
+
+        Each gets SIGINT, as from Ctrl-C in its own terminal: that is Huey's graceful stop
+        (SIGTERM makes it abandon the jobs in hand, and each then fails with a KeyError
+        when it finishes), and every other child treats the two alike."""
         running = [c for c in self.children.values() if c.process is not None]
         first = [c for c in running if c.name == "simulator"]
         for group in (first, [c for c in running if c.name != "simulator"]):
             for child in group:
                 assert child.process is not None
                 if child.process.poll() is None:
-                    child.process.terminate()
+                    child.process.send_signal(signal.SIGINT)
             for child in group:
                 assert child.process is not None
                 try:
@@ -687,8 +691,8 @@ class _DemoSupervisor:
                     code = child.process.wait()
                     self.say(child.name, "killed: it did not stop within 30 s", style="red")
                     continue
-                # Uvicorn re-raises the SIGTERM it handled, so -15 is a clean stop too.
-                if code in (0, -signal.SIGTERM) or child.restart_at is not None:
+                # A child may re-raise the signal it handled (uvicorn does): still clean.
+                if code in (0, -signal.SIGINT, -signal.SIGTERM) or child.restart_at is not None:
                     self.say(child.name, "stopped")
                 else:
                     self.say(child.name, f"stopped with code {code}, see {_shown_path(child.log)}")
