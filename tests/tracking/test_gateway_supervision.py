@@ -156,12 +156,21 @@ def test_a_killed_worker_is_replaced_and_frames_after_it_are_stored(
         return gateway.listening().get(0) not in (None, victim)
 
     assert eventually(replaced, timeout=30), "worker 0 replaced:\n" + gateway.output()
-    replacement = gateway.listening()[0]
+    first_replacement = gateway.listening()[0]
     assert gateway.listening()[1] == survivor, "the other worker kept running"
+
+    os.kill(first_replacement, signal.SIGKILL)  # dies again at once: the wait doubles
+
+    def replaced_again() -> bool:
+        return gateway.listening().get(0) not in (None, victim, first_replacement)
+
+    assert eventually(replaced_again, timeout=30), "replaced again:\n" + gateway.output()
+    replacement = gateway.listening()[0]
     restarts = [line for line in gateway.output().splitlines() if "restarting" in line]
-    assert len(restarts) == 1, gateway.output()
+    assert len(restarts) == 2, gateway.output()
     assert f"pid={victim}" in restarts[0] and "exitcode=-9" in restarts[0], restarts[0]
     assert "restart_in_s=1.0" in restarts[0], restarts[0]
+    assert f"pid={first_replacement}" in restarts[1] and "restart_in_s=2.0" in restarts[1]
 
     before = _stored(home)
     acknowledged = sum(_send_packets(gateway.teltonika_port, 10 * n, 2) for n in range(4))
