@@ -815,6 +815,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     connection.close()  # the children have their own; this process only supervises
 
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    # Before any child starts: a demo launched with SIGINT ignored (a background job of a
+    # script) would otherwise pass that on, and its children would not hear the stop.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     supervisor = _DemoSupervisor(console, logs)
     for name, argv in commands.items():
         supervisor.add(name, argv)
@@ -823,14 +833,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     gateway_ports = ", ".join(f"{name} {port}" for name, port in ports.items())
     supervisor.say("gateway", f"ports {gateway_ports}; MQTT {mqtt_host or 'off'}")
 
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else args.host}:{args.port}/"
     simulator = supervisor.children.get("simulator")
     ready = False

@@ -549,6 +549,7 @@ def run_simulator(options: SimulatorOptions) -> int:
     # SIGTERM (how ``ontrack demo`` stops its children) ends the run like Ctrl-C: the links
     # close and one line says so, rather than the process vanishing mid-frame.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     try:
         stats = asyncio.run(simulate(options, devices))
     except KeyboardInterrupt:
