@@ -418,6 +418,11 @@ def staff_notice_queue(
     )
 
 
+# A text written by a person is refused past this many segments: phones reassemble long
+# texts unreliably, and each segment is billed.
+MAX_SEGMENTS = 10
+
+
 def message_send_direct(
     *,
     participant: Participant,
@@ -430,6 +435,14 @@ def message_send_direct(
     the participant's own texts count as essential: they asked."""
     if not body.strip():
         raise ValidationError({"body": "A message cannot be empty."})
+    segments = segment_count(body.strip()).segments
+    if segments > MAX_SEGMENTS:
+        raise ValidationError(
+            {
+                "body": f"This text would go as {segments} SMS segments; at most "
+                f"{MAX_SEGMENTS} are sent. Shorten it."
+            }
+        )
     language = participant.preferred_language
     return _message_write(
         participant=participant,

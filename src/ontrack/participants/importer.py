@@ -159,7 +159,16 @@ def caseload_import(
         for c in Participant.objects.filter(program=program).values_list("case_number", flat=True)
     }
     seen: dict[str, int] = {}
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # e.g. a field past the csv module's size limit: what came before is kept.
+            report.file_error = f"line {reader.line_num + 1}: {exc}; the rest was not read"
+            break
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_ROWS:
