@@ -161,7 +161,9 @@ COURTS = [
 # ``f(program=..., seed_value=..., now=...)`` once the participants exist, in this order.
 APP_SEEDERS: tuple[str, ...] = (
     "ontrack.messaging.demo_data.seed",
+    "ontrack.alerts.demo_data.seed",
     "ontrack.zones.demo_data.seed",
+    "ontrack.tracking.demo_data.seed",
     "ontrack.schedule.demo_data.seed",
     "ontrack.portal.demo_data.seed",
     "ontrack.reviews.demo_data.seed",
