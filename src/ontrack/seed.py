@@ -32,9 +32,12 @@ from faker import Faker
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
+from ontrack.audit.demo_data import Read, history
+from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.demo_avatars import enrolment_photo, portrait_key
 from ontrack.participants.models import (
     Address,
+    ClosureReason,
     ConditionFlag,
     Counsel,
     EventKind,
@@ -165,6 +168,20 @@ COURTS = [
 ]
 
 
+CLOSURE_MIX: list[tuple[str, int]] = [
+    (ClosureReason.CASE_CONCLUDED, 40),
+    (ClosureReason.TRANSFERRED, 20),
+    (ClosureReason.DEPARTED, 20),
+    (ClosureReason.OTHER, 20),
+    (ClosureReason.ABSCONDED, 5),
+    (ClosureReason.DETAINED, 5),
+]
+ADVERSE_NOTES: dict[str, str] = {
+    ClosureReason.ABSCONDED: "No contact for six weeks despite calls, letters and a home "
+    "visit; device returned by mail. Reported to the court.",
+    ClosureReason.DETAINED: "Taken into custody on a warrant from another jurisdiction; "
+    "confirmed with the facility.",
+}
 # Portraits are drawn for participants up to this number: all of a demo's, the first few
 # thousand of a benchmark caseload (drawing 100,000 would take minutes and fill the disk).
 PORTRAITS_UP_TO = 5000
@@ -221,38 +238,69 @@ def _staff(program: Program, offices: list[Office], officers_per_office: int) ->
     staff: list[User] = []
     faker = Faker("en_US")
     faker.seed_instance(7)
+    password = _SharedPassword()
     for index, office in enumerate(offices):
         suffix = "" if index == 0 else str(index + 1)
         for n in range(1, officers_per_office + 1):
             staff.append(
                 _ensure_user(
-                    f"officer{n}{'-' + suffix if suffix else ''}", Role.OFFICER, office, faker
+                    f"officer{n}{'-' + suffix if suffix else ''}",
+                    Role.OFFICER,
+                    office,
+                    faker,
+                    password,
                 )
             )
-        staff.append(_ensure_user(f"supervisor{suffix}", Role.SUPERVISOR, office, faker))
+        staff.append(_ensure_user(f"supervisor{suffix}", Role.SUPERVISOR, office, faker, password))
     for username, role in (
         ("operator", Role.OPERATOR),
         ("admin", Role.ADMINISTRATOR),
         ("auditor", Role.AUDITOR),
     ):
-        staff.append(_ensure_user(username, role, offices[0], faker))
+        staff.append(_ensure_user(username, role, offices[0], faker, password))
     return staff
 
 
-def _ensure_user(username: str, role: Role, office: Office, faker: Faker) -> User:
+class _SharedPassword:
+    """The demo password's hash, made once: every demo login has the same password, and
+    Argon2 is slow on purpose (18 hashes were a third of the demo's seeding time on a busy
+    two-core machine). The first account is made by ``user_create``; the others copy its
+    hash."""
+
+    def __init__(self) -> None:
+        self.hash = ""
+
+
+def _ensure_user(
+    username: str, role: Role, office: Office, faker: Faker, password: _SharedPassword
+) -> User:
     existing = User.objects.filter(username=username).first()
     if existing is not None:
         return existing
-    user = user_create(
-        username=username,
-        password=DEMO_PASSWORD,
-        role=role,
-        office=office,
-        first_name=faker.first_name(),
-        last_name=faker.last_name(),
-        email=f"{username}@example.org",
-        validate=False,
-    )
+    names = {
+        "first_name": faker.first_name(),
+        "last_name": faker.last_name(),
+        "email": f"{username}@example.org",
+    }
+    if not password.hash:
+        user = user_create(
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            office=office,
+            validate=False,
+            **names,
+        )
+    else:
+        user = User.objects.create(
+            username=username,
+            role=role,
+            office=office,
+            is_staff=role == Role.ADMINISTRATOR,
+            password=password.hash,
+            **names,
+        )
+    password.hash = user.password
     if role == Role.ADMINISTRATOR:
         user.is_superuser = True
         user.save(update_fields=["is_superuser"])
@@ -324,7 +372,64 @@ def seed(
             progress(count)
     for dotted in APP_SEEDERS:
         import_string(dotted)(program=program, seed_value=seed_value, now=now)
+    if not AccessLogEntry.objects.exists():
+        _access_history(random.Random(f"audit:{seed_value}"), staff, now)
     return SeedResult(offices=len(office_rows), staff=len(staff), participants=created)
+
+
+ACCESS_DAYS = 90
+EXPORT_PURPOSES = [
+    "monthly caseload report to the program manager",
+    "court status report requested by the judge's clerk",
+    "quarterly compliance audit",
+]
+
+
+def _access_history(rng: random.Random, staff: list[User], now: dt.datetime) -> None:
+    """90 days of staff reading records (``audit.demo_data``): officers open their own
+    caseload's pages on working days, supervisors their office's and now and then export
+    the participant list with a stated purpose, the operator the tracks of device wearers."""
+    caseloads: dict[int, list[int]] = {}
+    offices: dict[int, list[int]] = {}
+    for pk, officer_id, office_id in Participant.objects.exclude(status=Status.CLOSED).values_list(
+        "pk", "officer_id", "office_id"
+    ):
+        caseloads.setdefault(officer_id, []).append(pk)
+        offices.setdefault(office_id, []).append(pk)
+    wearers = list(
+        DeviceAssignment.objects.filter(ended_at__isnull=True).values_list(
+            "participant_id", flat=True
+        )
+    )
+    reads: list[Read] = []
+    for back in range(ACCESS_DAYS, 0, -1):
+        day = now - dt.timedelta(days=back)
+        if day.weekday() >= 5:
+            continue
+        for user in staff:
+            people = {
+                Role.OFFICER: caseloads.get(user.pk, []),
+                Role.SUPERVISOR: offices.get(user.office_id or 0, []),
+                Role.OPERATOR: wearers,
+            }.get(Role(user.role), [])
+            if not people:
+                continue
+
+            for pk in rng.sample(people, min(len(people), rng.randint(2, 6))):
+                if user.role == Role.OPERATOR:
+                    what, path = "track of the last 24 hours", f"/tracking/participants/{pk}/track/"
+                else:
+                    what, path = "participant page", f"/participants/{pk}/"
+                when = day.replace(hour=rng.randint(13, 22), minute=rng.randrange(60))
+                reads.append(Read(when, user.pk, user.username, pk, AccessAction.VIEW, what, path))
+            if user.role == Role.SUPERVISOR and rng.random() < 0.05:
+                when = day.replace(hour=rng.randint(13, 22), minute=rng.randrange(60))
+                what = f"participant list CSV for: {rng.choice(EXPORT_PURPOSES)}"
+                path = "/reports/participants.csv"
+                reads.append(
+                    Read(when, user.pk, user.username, None, AccessAction.EXPORT, what, path)
+                )
+    history(sorted(reads, key=lambda r: r.at))
 
 
 def _plan(
@@ -396,11 +501,12 @@ def _seed_batch(
             level=_pick(rng, LEVEL_MIX),
         )
         if status == Status.CLOSED:
-            p.closure_reason = rng.choice(
-                ["case_concluded", "case_concluded", "transferred", "departed", "other"]
-            )
+            p.closure_reason = _pick(rng, CLOSURE_MIX)
             p.closed_at = enrolled_at + dt.timedelta(days=rng.randint(30, 400))
             p.closed_at = min(p.closed_at, now)
+            if p.closure_reason in ADVERSE_NOTES:  # a person decides, with a note
+                p.closed_by = supervisor_of.get(office.pk)
+                p.closure_note = ADVERSE_NOTES[p.closure_reason]
         p.search_text = search_fold(f"{family} {given} {case_number}")
         if number <= PORTRAITS_UP_TO:
             portrait = enrolment_photo(portrait_key(seed_value, case_number))

@@ -87,6 +87,11 @@ ENDINGS: dict[str, list[tuple[str, int]]] = {
         (Disposition.CONFIRMED_VIOLATION, 30),
         ("other", 20),
     ],
+    AlertKind.MISSED_HEARING: [
+        (Disposition.EXCUSED, 45),
+        (Disposition.CONFIRMED_VIOLATION, 40),
+        ("other", 15),
+    ],
 }
 NOTES: dict[str, list[str]] = {
     Disposition.FALSE_ALARM: [
@@ -122,7 +127,9 @@ NOTES: dict[str, list[str]] = {
         "Came to the office the same afternoon instead.",
     ],
 }
-SCHEDULE_KINDS = frozenset({AlertKind.MISSED_CHECKIN, AlertKind.MISSED_APPOINTMENT})
+SCHEDULE_KINDS = frozenset(
+    {AlertKind.MISSED_CHECKIN, AlertKind.MISSED_APPOINTMENT, AlertKind.MISSED_HEARING}
+)
 OPERATOR_DECIDES = frozenset({Disposition.FALSE_ALARM, Disposition.EQUIPMENT_FAULT, "other"})
 # Median minutes to acknowledge by priority (1 low .. 4 critical).
 ACK_MEDIAN_MINUTES = {1: 45.0, 2: 14.0, 3: 6.0, 4: 3.0}

@@ -24,7 +24,7 @@ from django.db import transaction
 from ontrack.accounts.models import Program
 from ontrack.alerts.demo_data import Condition, history
 from ontrack.demo_avatars import checkin_photo, portrait_key
-from ontrack.participants.models import Participant, Status
+from ontrack.participants.models import Hearing, HearingOutcome, Participant, Status
 from ontrack.schedule import queries, recurrence, services
 from ontrack.schedule.models import (
     Appointment,
@@ -36,6 +36,7 @@ from ontrack.schedule.models import (
     CheckinSchedule,
     CheckinWindow,
     FailureReason,
+    HearingMiss,
     Modality,
     Outcome,
     Review,
@@ -139,7 +140,37 @@ def _missed_alerts(rng: random.Random, people: list[Participant], now: dt.dateti
             participant_id__in=pks, status=AppointmentStatus.MISSED, ends_at__lt=before
         ).values_list("pk", "participant_id", "ends_at", "type", "kind")
     ]
+    conditions += _missed_hearings(people[0].program_id, before)
     history(conditions, rng=rng, now=now)
+
+
+def _missed_hearings(program_id: int, before: dt.datetime) -> list[Condition]:
+    """Hearings recorded as not attended before ``before``: the watchdog's record that it
+    raised their alert (so it does not raise it again today), and the alert's condition."""
+    hearings = Hearing.objects.filter(
+        participant__program_id=program_id,
+        outcome=HearingOutcome.FAILED_TO_APPEAR,
+        scheduled_at__lt=before,
+    ).exclude(pk__in=HearingMiss.objects.values("hearing_id"))
+    rows = [
+        HearingMiss(
+            hearing=h,
+            participant_id=h.participant_id,
+            raised_at=h.outcome_recorded_at or h.scheduled_at,
+        )
+        for h in hearings
+    ]
+    HearingMiss.objects.bulk_create(rows, batch_size=1000)
+    return [
+        Condition(
+            participant_id=row.participant_id,
+            kind="missed_hearing",
+            source=f"hearing:{row.hearing.pk}",
+            occurred_at=row.hearing.scheduled_at,
+            details={"court": row.hearing.court, "kind": row.hearing.kind},
+        )
+        for row in rows
+    ]
 
 
 def _schedules(
