@@ -25,12 +25,26 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ontrack.accounts.models import Program, Role, User
-from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep, Disposition
+from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.alerts.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AlertStep,
+    Disposition,
+    NotifyChannel,
+    NotifyRecipient,
+    Priority,
+)
+from ontrack.alerts.notifications import notification_rule_create
 from ontrack.alerts.rules import rule_for
 from ontrack.alerts.services import RuleValues, alert_rule_setting_save
 from ontrack.participants.models import Participant
 
+NOTIFY = (
+    (Priority.HIGH, NotifyRecipient.SUPERVISORS),
+    (Priority.CRITICAL, NotifyRecipient.OFFICER),
+)
 DEMO_GRACE_MINUTES = {
     AlertKind.EXCLUSION_ZONE_ENTRY: 1,
     AlertKind.LOW_BATTERY: 1,
@@ -136,8 +150,12 @@ ACK_MEDIAN_MINUTES = {1: 45.0, 2: 14.0, 3: 6.0, 4: 3.0}
 
 
 def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
-    """The demo program's grace periods (module docstring), set by its administrator."""
-    del seed_value, now
+    """The demo program's grace periods (module docstring) and who hears of its alerts
+    outside the console (each office's supervisors by e-mail from high priority on, the
+    participant's officer for critical ones), set by its administrator. With the demo's
+    console provider those e-mails are printed by the worker and show in the outbox as the
+    live alerts arrive."""
+    del seed_value
     admin = User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).order_by("pk").first()
     if admin is None:
         return
@@ -145,6 +163,16 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
         alert_rule_setting_save(
             user=admin, kind=kind, values=RuleValues(grace_minutes=minutes), program=program
         )
+    for office in Office.objects.filter(program=program).exclude(notification_rules__isnull=False):
+        for min_priority, recipient in NOTIFY:
+            notification_rule_create(
+                user=admin,
+                office=office,
+                min_priority=min_priority,
+                channel=NotifyChannel.EMAIL,
+                recipient=recipient,
+                now=now,
+            )
 
 
 def _minutes(rng: random.Random, median: float) -> dt.timedelta:
