@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from ontrack.messaging.models import Message, MessageStatus, Traffic
-from ontrack.messaging.outbox import Sender, claim, reconcile
+from ontrack.messaging.outbox import Sender, _record_handed, claim, reconcile
 from ontrack.messaging.providers.base import Lookup, ProviderError
 from ontrack.messaging.services import message_queue, message_status_set
 
@@ -83,7 +83,8 @@ def test_row_left_sending_by_a_dead_worker_is_not_sent_again_when_the_provider_h
 ):
     message = queue(speaker("es"))
     now = timezone.now()
-    assert len(claim(channel="sms", provider_name="scripted", limit=10, now=now)) == 1
+    [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    assert _record_handed(row)
     # The worker died here, after the provider accepted it but before the "sent" write.
     scripted.lookups[message.idempotency_key] = Lookup(True, "SMalready")
     assert reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2)) == 1
@@ -92,10 +93,12 @@ def test_row_left_sending_by_a_dead_worker_is_not_sent_again_when_the_provider_h
     assert sender().run_once() == 0 and scripted.sent == []
 
 
-def test_row_left_sending_before_the_provider_saw_it_is_sent_once(speaker, scripted):
+def test_row_handed_over_but_unknown_to_the_provider_is_sent_once(speaker, scripted):
     message = queue(speaker("es"))
     now = timezone.now()
-    claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    assert _record_handed(row)  # the worker died before the provider took it
+    scripted.lookups[message.idempotency_key] = Lookup(accepted=False)
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     assert sender().run_once() == 1
     message.refresh_from_db()
@@ -105,12 +108,34 @@ def test_row_left_sending_before_the_provider_saw_it_is_sent_once(speaker, scrip
 def test_row_whose_fate_the_provider_cannot_tell_is_failed_not_resent(speaker, scripted):
     message = queue(speaker("es"))
     now = timezone.now()
-    claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    assert _record_handed(row)
     scripted.lookups[message.idempotency_key] = Lookup(accepted=None)
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     message.refresh_from_db()
     assert message.status == S.FAILED and "not resent" in message.status_reason
     assert sender().run_once() == 0
+
+
+def test_rows_claimed_but_never_handed_over_go_back_to_the_queue_without_asking(speaker, scripted):
+    """A dead worker's claim covered a whole batch; only the message it was handing over
+    can be in doubt. The others are sent, even by a provider that cannot be asked."""
+    participant = speaker("es")
+    handed, waiting = queue(participant), queue(participant)
+    now = timezone.now()
+    rows = claim(channel="sms", provider_name="scripted", limit=10, now=now)
+    assert [row.pk for row in rows] == [handed.pk, waiting.pk]
+    assert _record_handed(rows[0])
+    scripted.lookups[handed.idempotency_key] = Lookup(accepted=None)  # cannot tell
+    assert reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2)) == 2
+    handed.refresh_from_db()
+    waiting.refresh_from_db()
+    assert handed.status == S.FAILED
+    assert waiting.status == S.ERRORED and waiting.attempts == 0
+    assert sender().run_once() == 1
+    waiting.refresh_from_db()
+    assert waiting.status == S.SENT
+    assert [m.idempotency_key for m in scripted.sent] == [waiting.idempotency_key]
 
 
 def test_rows_within_their_lease_are_left_alone(speaker, scripted):

@@ -129,3 +129,10 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     )
     assert "2 imported" in result.stdout, result.stderr
     assert "2 already enrolled" in again.stdout
+
+
+def test_names_that_look_like_spreadsheet_formulas_are_flagged(program, office):
+    text = HEADER + 'F-1,"=HYPERLINK(""http://x.example"")",Quispe,1988-04-12,es,,Newark,,low\n'
+    report = caseload_import(text, program=program, actor=None, dry_run=True)
+    [error] = report.errors
+    assert error.case_number == "F-1" and "formula" in error.reason

@@ -68,3 +68,72 @@ def test_a_new_spool_continues_after_the_segments_a_crashed_one_left(tmp_path):
     for path in segments:
         second.remove(path)
     assert not second.has_data()
+
+
+def test_records_after_a_tear_in_the_middle_are_still_read(tmp_path):
+    spool = Spool(tmp_path)
+    spool.append([(DEVICE, _fix(1))], received_at=WHEN)
+    spool.seal()
+    [segment] = spool.sealed_segments()
+    good = segment.read_bytes()
+    third = Spool(tmp_path / "other")
+    third.append([(DEVICE, _fix(3))], received_at=WHEN)
+    third.seal()
+    after = third.sealed_segments()[0].read_bytes()
+    # What an interrupted append leaves: the start of a record, then the next appends.
+    segment.write_bytes(good + good[:-9] + after)
+    read = read_segment(segment)
+    assert read.torn_stretches == 1
+    assert [batch.items[0][1] for batch in read.batches] == [_fix(1), _fix(3)]
+
+
+FULL_DISK_SCRIPT = """
+import datetime as dt, resource, signal, sys
+from pathlib import Path
+from ontrack.tracking.spool import Spool
+from ontrack.tracking.protocols.records import Fix
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full file fails the write (EFBIG)
+when = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+spool = Spool(Path(sys.argv[1]))
+acknowledged, refused = [], 0
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (3000, hard))
+for n in range(60):
+    if n == 40:  # the disk has room again
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    try:
+        spool.append([({"id": 1}, Fix("359710049095095", when, 40.0 + n / 1000, -74.0))],
+                     received_at=when)
+    except OSError:
+        refused += 1
+        continue
+    acknowledged.append(n)
+print(refused, " ".join(map(str, acknowledged)))
+"""
+
+
+def test_a_write_that_fills_the_disk_loses_no_acknowledged_batch(tmp_path):
+    """The spool's file-size limit stands in for a full disk: the append that crosses it
+    is written in part and then refused, as with ENOSPC; later appends, once there is room,
+    must not be lost behind the part left over."""
+    import subprocess
+    import sys
+
+    ran = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    refused, acknowledged = ran.stdout.split(" ", 1)
+    assert int(refused) > 0, "the size limit never refused a write"
+    spool = Spool(tmp_path)
+    spool.seal()
+    read = [
+        round((batch.items[0][1].lat - 40.0) * 1000)
+        for path in spool.sealed_segments()
+        for batch in read_segment(path).batches
+    ]
+    assert read == [int(n) for n in acknowledged.split()]

@@ -188,6 +188,12 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     attempt_id = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    handed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Written just before this attempt went to the provider: only a message "
+        "with it set can be in doubt after a crash.",
+    )
     idempotency_key = models.CharField(max_length=32, unique=True, default=new_key)
     provider = models.CharField(max_length=20, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True)

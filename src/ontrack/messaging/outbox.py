@@ -15,13 +15,18 @@ A message is sent in three steps, each its own transaction or call:
    this ``attempt_id`` (a stale worker cannot overwrite a newer outcome, and a delivery
    report that overtook us is not moved back).
 
+Between 1 and 2, each row gets ``handed_at``, committed just before that one message goes
+to the provider: a claim covers a batch, but only the message being handed over at the
+moment of a crash can be in doubt.
+
 A worker killed after step 1 leaves rows in "sending". After a lease
 (``ONTRACK_MESSAGING_SENDING_LEASE_S``, longer than any provider call may take) another
-worker takes them over under a new ``attempt_id`` and asks the provider, by idempotency key,
-whether it has the message: if it has, the row is recorded as sent (no second send); if it
-has not, it is retried; if the provider cannot tell (SMPP and SMTP keep no such record),
-the row is marked failed with that reason for a person to check: a duplicate court notice
-is a worse failure than one flagged as unknown. Providers that can be asked
+worker takes them over under a new ``attempt_id``. A row never handed over goes back to the
+queue at once. For a row that was, the provider is asked by idempotency key whether it has
+the message: if it has, the row is recorded as sent (no second send); if it has not, it is
+retried; if the provider cannot tell (SMPP and SMTP keep no such record), the row is marked
+failed with that reason for a person to check: a duplicate court notice is a worse failure
+than one flagged as unknown. Providers that can be asked
 (``can_lookup``) get their outcomes recorded per batch, the others per message, so the
 window in which an outcome is unknown is one message wide where it matters.
 
@@ -192,6 +197,7 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
             status_at=now,
             attempts=F("attempts") + 1,
             provider=provider_name,
+            handed_at=None,
         )
         rows = Message.objects.filter(pk__in=ids, attempt_id=attempt_id).values_list(
             "pk", "participant_id", "to", "body", "channel", "segments", "attempts",
@@ -229,18 +235,39 @@ def _record_sent(
             )
 
 
-def _release(rows: list[Claimed]) -> None:
-    """Give back rows claimed but certainly not sent (the worker is stopping), so that the
-    next worker sends them without waiting out the lease and asking. Their reserved turns
-    are not given back to the shared bucket: other workers may already hold the turns after
-    them, and a refund would let two workers send in the same turn."""
-    for row in rows:
+def _record_handed(row: Claimed) -> bool:
+    """Mark the row as about to go to the provider; ``False`` when this worker no longer
+    owns it (its lease ran out and another worker took it over), in which case it must not
+    be sent from here."""
+    return bool(
         Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id).update(
-            status=S.ERRORED,
-            status_at=timezone.now(),
-            status_reason="worker stopped before sending it; it goes with the next worker",
-            attempts=F("attempts") - 1,
+            handed_at=timezone.now()
         )
+    )
+
+
+def _requeue(pks: list[int], attempt_ids: list[str], reason: str) -> int:
+    """Give back rows claimed but certainly never handed to the provider, so that the next
+    round sends them, without counting the attempt. Their reserved turns are not given back
+    to the shared bucket: other workers may already hold the turns after them, and a refund
+    would let two workers send in the same turn."""
+    return Message.objects.filter(
+        pk__in=pks, attempt_id__in=attempt_ids, status=S.SENDING, handed_at__isnull=True
+    ).update(
+        status=S.ERRORED,
+        status_at=timezone.now(),
+        status_reason=reason,
+        attempts=F("attempts") - 1,
+    )
+
+
+def _release(rows: list[Claimed]) -> None:
+    """The worker is stopping: give back what it claimed and did not send."""
+    _requeue(
+        [row.pk for row in rows],
+        list({row.attempt_id for row in rows}),
+        "worker stopped before sending it; it goes with the next worker",
+    )
 
 
 def _record_sent_batch(
@@ -296,11 +323,19 @@ def reconcile(*, now: dt.datetime, lease: dt.timedelta) -> int:
     """Settle rows left in "sending" longer than the lease (their worker died): ask the
     provider by idempotency key, then record sent, retry, or fail as unknown. Returns how
     many rows were settled."""
-    stuck = Message.objects.filter(status=S.SENDING, claimed_at__lt=now - lease).values_list(
+    stuck = Message.objects.filter(status=S.SENDING, claimed_at__lt=now - lease)
+    never_handed = list(stuck.filter(handed_at__isnull=True).values_list("pk", "attempt_id"))
+    settled = _requeue(
+        [pk for pk, _ in never_handed],
+        list({attempt for _, attempt in never_handed}),
+        "worker stopped before handing it to the provider; it goes with the next send",
+    )
+    if settled:
+        logger.info("reconciled for sending: never handed over count=%s", settled)
+    in_doubt = stuck.filter(handed_at__isnull=False).values_list(
         "pk", "attempt_id", "channel", "provider"
     )[:500]
-    settled = 0
-    for pk, old_attempt, channel, provider_name in list(stuck):
+    for pk, old_attempt, channel, provider_name in list(in_doubt):
         new_attempt = uuid.uuid4().hex
         took = Message.objects.filter(pk=pk, status=S.SENDING, attempt_id=old_attempt).update(
             attempt_id=new_attempt, claimed_at=now
@@ -382,6 +417,8 @@ class Sender:
             if wait > 0 and self.stop.wait(wait):
                 _release(rows[index:])
                 break
+            if not _record_handed(row):
+                continue
             try:
                 accepted = provider.send(_outgoing(row, provider))
             except ProviderError as exc:

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, User
+from ontrack.csvsafe import looks_like_formula
 from ontrack.participants.models import EventKind, Language, Level, Participant
 from ontrack.participants.services import AddressData, PlanData, participant_enrol
 
@@ -173,6 +174,12 @@ def caseload_import(
             for name in REQUIRED_COLUMNS:
                 if not (row.get(name) or "").strip():
                     raise ValidationError(f"{name} is empty")
+            for name in ("given_name", "family_name"):
+                if looks_like_formula(row[name].strip()):
+                    raise ValidationError(
+                        f"{name} starts with {row[name].strip()[0]!r}, which a spreadsheet "
+                        "would run as a formula; correct the name"
+                    )
             key = case_number.lower()
             if key in seen:
                 raise ValidationError(f"case number repeats line {seen[key]}")

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import random
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -271,8 +272,10 @@ class SimulatorOptions:
     protocol: str
     host: str = "127.0.0.1"
     port: int | None = None
-    mqtt_host: str = "127.0.0.1"
+    mqtt_host: str | None = "127.0.0.1"  # None: MQTT wearers left out
     mqtt_port: int = 1883
+    # A port per protocol (``ontrack demo`` moves any taken default port); ``port`` wins.
+    ports: dict[str, int] = field(default_factory=dict)
     rate: float = 60.0
     duration: float | None = None
     seed: int = 2026
@@ -553,6 +556,8 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     stats = SimulatorStats()
     deadline = time.monotonic() + (options.duration if options.duration else float("inf"))
     mqtt_client: Any = None
+    if options.mqtt_host is None:
+        devices = [(i, p) for i, p in devices if p != "mqtt"]
     if any(protocol == "mqtt" for _, protocol in devices):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
@@ -573,7 +578,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     tasks = []
     for identifier, protocol in devices:
         wearer = Wearer.create(identifier, options.seed)
-        port = options.port or DEFAULT_PORTS[protocol]
+        port = options.port or options.ports.get(protocol) or DEFAULT_PORTS[protocol]
         link: _Link
         if protocol == "gt06":
             link = _Gt06Link(wearer, options.host, port, stats)
@@ -623,9 +628,14 @@ def run_simulator(options: SimulatorOptions) -> int:
     devices = devices[: options.devices]
     logger.info("simulating", extra={"devices": len(devices), "protocol": options.protocol,
                                      "rate_s": options.rate, "seed": options.seed})  # fmt: skip
+    # SIGTERM (how ``ontrack demo`` stops its children) ends the run like Ctrl-C: the links
+    # close and one line says so, rather than the process vanishing mid-frame.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     try:
         stats = asyncio.run(simulate(options, devices))
     except KeyboardInterrupt:
+        logger.info("simulator stopped")
         return 0
     logger.info("simulator done", extra={"sent": stats.sent, "acked": stats.acked,
                                          "errors": stats.errors})  # fmt: skip

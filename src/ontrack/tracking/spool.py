@@ -17,10 +17,16 @@ run of records::
     8       N     payload: UTF-8 JSON {"received_at": ISO-8601, "items": [[device, record]...]}
 
 A crash in the middle of an append leaves a torn last record; its length or CRC does not
-check out, so reading stops there, the damage is counted, and everything before it is
-replayed (the torn record was never acknowledged: the fsync that precedes an ack had not
-returned). A replay interrupted by a crash starts that segment again, so a few positions may
-be stored twice; delivery is at least once and the duplicate filter downstream removes them.
+check out, so it is skipped and counted (it was never acknowledged: the fsync that precedes
+an ack had not returned). An append that fails while the process lives on (a full disk:
+ENOSPC after part of the record went out) is cut off again with ``ftruncate`` before the
+error is raised, so the next append does not land behind a tear; if even that fails the
+segment is sealed and the next append starts a new one. Reading never gives up at a tear:
+it looks for the next intact record (a header whose length and CRC-32 check out over a JSON
+payload) and carries on, so a tear can cost only the unacknowledged record itself.
+
+A replay interrupted by a crash starts that segment again, so a few positions may be stored
+twice; delivery is at least once and the duplicate filter downstream removes them.
 
 This module is plain Python: devices travel as the dict of their dataclass fields, and the
 caller turns them back into its own type.
@@ -92,37 +98,69 @@ def encode_batch(items: Sequence[tuple[dict[str, Any], Record]], *, received_at:
 
 @dataclass(slots=True)
 class SegmentRead:
-    """What reading one segment found: the batches, and whether it ended in a torn record."""
+    """What reading one segment found: the batches, and how many torn stretches of bytes
+    were skipped to find them."""
 
     batches: list[SpooledBatch]
-    torn: bool
+    torn_stretches: int = 0
+
+    @property
+    def torn(self) -> bool:
+        return self.torn_stretches > 0
+
+
+_PAYLOAD_START = b'{"received_at":'
+
+
+def _batch_at(data: bytes, position: int) -> tuple[SpooledBatch, int] | None:
+    """The intact record starting at ``position`` and where the next one starts, or
+    ``None`` when the bytes there are not one."""
+    if len(data) - position < _HEADER:
+        return None
+    length = int.from_bytes(data[position : position + 4], "big")
+    crc = int.from_bytes(data[position + 4 : position + 8], "big")
+    payload = data[position + _HEADER : position + _HEADER + length]
+    if length > _MAX_RECORD or len(payload) != length or zlib.crc32(payload) != crc:
+        return None
+    try:
+        document = json.loads(payload)
+        batch = SpooledBatch(
+            received_at=datetime.fromisoformat(document["received_at"]),
+            items=[(device, decode_record(record)) for device, record in document["items"]],
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    return batch, position + _HEADER + length
+
+
+def _next_intact(data: bytes, after: int) -> int | None:
+    """The start of the first intact record after a tear at ``after``: candidates are found
+    by their payload's opening bytes, each confirmed by its length and CRC."""
+    start = after + _HEADER + 1
+    while (found := data.find(_PAYLOAD_START, start)) != -1:
+        if _batch_at(data, found - _HEADER) is not None:
+            return found - _HEADER
+        start = found + 1
+    return None
 
 
 def read_segment(path: Path) -> SegmentRead:
-    """Every intact batch of a segment, in order; stops at the first torn or corrupt record."""
+    """Every intact batch of a segment, in order, skipping over torn or corrupt stretches."""
     data = path.read_bytes()
-    batches: list[SpooledBatch] = []
+    read = SegmentRead([])
     position = 0
     while position < len(data):
-        if len(data) - position < _HEADER:
-            return SegmentRead(batches, torn=True)
-        length = int.from_bytes(data[position : position + 4], "big")
-        crc = int.from_bytes(data[position + 4 : position + 8], "big")
-        payload = data[position + _HEADER : position + _HEADER + length]
-        if length > _MAX_RECORD or len(payload) != length or zlib.crc32(payload) != crc:
-            return SegmentRead(batches, torn=True)
-        try:
-            document = json.loads(payload)
-            batches.append(
-                SpooledBatch(
-                    received_at=datetime.fromisoformat(document["received_at"]),
-                    items=[(device, decode_record(record)) for device, record in document["items"]],
-                )
-            )
-        except (ValueError, KeyError, TypeError):
-            return SegmentRead(batches, torn=True)
-        position += _HEADER + length
-    return SegmentRead(batches, torn=False)
+        found = _batch_at(data, position)
+        if found is None:
+            read.torn_stretches += 1
+            resume = _next_intact(data, position)
+            if resume is None:
+                break
+            position = resume
+            continue
+        batch, position = found
+        read.batches.append(batch)
+    return read
 
 
 class Spool:
@@ -158,10 +196,24 @@ class Spool:
             self._fd = os.open(self._current, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._fsync_directory()
         record = encode_batch(items, received_at=received_at)
-        written = 0
-        while written < len(record):
-            written += os.write(self._fd, record[written:])
-        os.fsync(self._fd)
+        size_before = os.fstat(self._fd).st_size
+        try:
+            written = 0
+            while written < len(record):
+                written += os.write(self._fd, record[written:])
+            os.fsync(self._fd)
+        except OSError:
+            self._cut_back(size_before)
+            raise
+
+    def _cut_back(self, size: int) -> None:
+        """Remove what a failed append left behind; seal the segment if that fails too."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, size)
+            os.fsync(self._fd)
+        except OSError:
+            self.seal()
 
     def seal(self) -> None:
         """Close the segment being appended to, so replay can take it whole; the next append
