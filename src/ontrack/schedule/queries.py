@@ -78,6 +78,11 @@ def current_plan(participant: Participant) -> SupervisionPlan | None:
 ACTIVE_STATUSES = (Status.ENROLLED, Status.ACTIVE)
 
 
+# A window the participant has nothing more to do for: checked in (on time or late) or
+# excused. A technical failure is not settled for them: they may still try again.
+SETTLED_OUTCOMES = (Outcome.ON_TIME, Outcome.LATE, Outcome.EXCUSED)
+
+
 def checkins_required_q(participant_field: str = "participant") -> Q:
     """Whose check-ins count: a case that is enrolled or active and whose current plan asks
     for app or phone check-ins. A suspended or closed case, or a plan with check-ins off,
@@ -101,7 +106,8 @@ def checkin_window_current(participant: Participant, at: dt.datetime) -> Checkin
     was received; None when nothing is open or the person has already checked in."""
     return (
         CheckinWindow.objects.filter(participant=participant, opens_at__lte=at, closes_at__gt=at)
-        .exclude(outcome__in=[Outcome.ON_TIME, Outcome.LATE, Outcome.EXCUSED])
+        .exclude(outcome__in=SETTLED_OUTCOMES)
+        .order_by("closes_at")
         .first()
     )
 
@@ -115,12 +121,14 @@ def obligations_upcoming(
     participant: Participant, *, now: dt.datetime, days: int = 30
 ) -> list[Obligation]:
     """Check-in windows, appointments and hearings from now (including what is open now)
-    for ``days`` days, in time order, with the words in the active language."""
+    for ``days`` days, in time order, with the words in the active language. A window is
+    listed until it is settled (``SETTLED_OUTCOMES``), the same rule that takes away the
+    "check in now" button."""
     until = now + dt.timedelta(days=days)
     items: list[Obligation] = []
     windows = CheckinWindow.objects.filter(
-        participant=participant, closes_at__gt=now, opens_at__lt=until, outcome=Outcome.DUE
-    )
+        participant=participant, closes_at__gt=now, opens_at__lt=until
+    ).exclude(outcome__in=SETTLED_OUTCOMES)
     for window in windows:
         items.append(
             Obligation(

@@ -597,6 +597,39 @@ def _window_settle(window: CheckinWindow, outcome: str, at: dt.datetime) -> None
         )
 
 
+def _windows_settle(
+    participant: Participant,
+    primary: CheckinWindow | None,
+    outcome: str,
+    *,
+    attempted: dt.datetime,
+    at: dt.datetime,
+) -> int:
+    """Settle the window an attempt is counted for and every other window of the person's
+    that was open at the attempt's time: a daily 08:00–20:00 window and an officer's ad-hoc
+    09:07–13:07 window are both satisfied by one check-in at 10:00, and neither may later
+    be marked missed. A check-in late for ``primary`` is on time for a window still open
+    then; a technical failure is recorded on each (the person tried). Returns how many
+    windows besides ``primary`` changed."""
+    if primary is not None:
+        _window_settle(primary, outcome, at)
+    also = Outcome.ON_TIME if outcome in (Outcome.ON_TIME, Outcome.LATE) else Outcome(outcome)
+    others = (
+        CheckinWindow.objects.select_for_update()
+        .filter(participant=participant, opens_at__lte=attempted, closes_at__gt=attempted)
+        .exclude(outcome__in=queries.SETTLED_OUTCOMES)
+        .order_by("opens_at")
+    )
+    if primary is not None:
+        others = others.exclude(pk=primary.pk)
+    changed = 0
+    for window in others:
+        before = window.outcome
+        _window_settle(window, also, at)
+        changed += window.outcome != before
+    return changed
+
+
 def _late_upload_flag(checkin: Checkin, *, claimed: dt.datetime, now: dt.datetime) -> None:
     """An attempt the phone dates long before it arrived (offline for days, or a clock set
     back) goes to the officer to look at, whether or not its time was believed."""
@@ -692,7 +725,7 @@ def checkin_submit(
         if saved is not checkin:
             checkin.photo.delete(save=False)
             return saved
-        _window_settle(window, outcome, now)
+        _windows_settle(participant, window, outcome, attempted=attempted, at=now)
         _late_upload_flag(saved, claimed=attempted_at, now=now)
     logger.info(
         "check-in participant=%s window=%s outcome=%s reference=%s",
@@ -747,8 +780,7 @@ def checkin_technical_failure(
         checkin = _checkin_save(candidate)
         if checkin is not candidate:
             return checkin
-        if window is not None:
-            _window_settle(window, Outcome.TECHNICAL_FAILURE, now)
+        _windows_settle(participant, window, Outcome.TECHNICAL_FAILURE, attempted=attempted, at=now)
         _late_upload_flag(checkin, claimed=attempted_at, now=now)
         task_open(
             participant,
@@ -797,7 +829,9 @@ def checkin_phone(
         )
         checkin = _checkin_save(candidate)
         if checkin is candidate:
-            _window_settle(window, Outcome.ON_TIME, received_at)
+            _windows_settle(
+                participant, window, Outcome.ON_TIME, attempted=received_at, at=received_at
+            )
     return checkin
 
 
