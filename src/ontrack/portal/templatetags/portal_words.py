@@ -1,0 +1,55 @@
+"""Template words for the portal: dates as the page's language writes them, and the
+language menu with each language in its own name.
+
+Dates come from ``messaging.datefmt``, the same words and order the participant's text
+messages use ("viernes 4 de diciembre", "sexta-feira, 4 de dezembro", "vandredi 4 desanm"),
+on the clock of the time zone active for the page (the participant's)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from ontrack.messaging import datefmt
+
+register = template.Library()
+
+
+def _language() -> str:
+    code = (get_language() or settings.LANGUAGE_CODE)[:2]
+    return code if code in datefmt.LANGUAGES else "en"
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+@register.filter
+def day(value: dt.date | dt.datetime | None) -> str:
+    """The day in words: "Friday, December 4", "viernes 4 de diciembre"."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    return datefmt.format_date(value, _language())
+
+
+@register.filter
+def when(value: dt.datetime | None) -> str:
+    """The day in words and the time on the 24-hour clock: "viernes 4 de diciembre, 09:00"."""
+    if value is None:
+        return ""
+    local = _local(value)
+    return f"{datefmt.format_date(local.date(), _language())}, {local:%H:%M}"
+
+
+@register.simple_tag
+def language_menu() -> list[tuple[str, str]]:
+    """The languages offered, each in its own name ("Español", not "Inglés" for English):
+    someone who cannot read the page's language still finds their own. The names are the
+    settings' own, never passed through a translation."""
+    return [(code, str(name)) for code, name in settings.LANGUAGES]
