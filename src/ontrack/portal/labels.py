@@ -9,12 +9,17 @@ model's label (``schedule.checkinwindow``) or the column (``case_number``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+
+from ontrack.messaging import datefmt
+
+if TYPE_CHECKING:
+    from ontrack.schedule.queries import Repeat
 
 HEARING_KINDS: dict[str, Promise] = {
     "master_calendar": _("Master calendar hearing"),
@@ -107,6 +112,37 @@ DATE_FORMATS = {
     "fr": "j F Y",
     "ht": "j F Y",
 }
+
+
+def repeat_words(repeat: Repeat) -> str:
+    """The line that stands for a schedule's further check-ins, in the active language:
+    "Then every day until Friday, January 1", "Después, cada semana (lunes, jueves)". Day
+    names and dates are messaging's, so a text message and the page say them alike."""
+    language = (get_language() or "en")[:2]
+    language = language if language in datefmt.LANGUAGES else "en"
+    values: dict[str, object] = {
+        "days": ", ".join(datefmt.DAYS[language][d] for d in repeat.weekdays),
+        "n": repeat.interval,
+    }
+    if repeat.until is not None:
+        values["date"] = datefmt.format_date(repeat.until, language)
+    if repeat.every_day:
+        text = (
+            gettext("Then every day until %(date)s") if repeat.until else gettext("Then every day")
+        )
+    elif repeat.interval == 1:
+        text = (
+            gettext("Then every week (%(days)s) until %(date)s")
+            if repeat.until
+            else gettext("Then every week (%(days)s)")
+        )
+    else:
+        text = (
+            gettext("Then every %(n)s weeks (%(days)s) until %(date)s")
+            if repeat.until
+            else gettext("Then every %(n)s weeks (%(days)s)")
+        )
+    return text % values
 
 
 def hearing_kind(code: str, fallback: str = "") -> str:

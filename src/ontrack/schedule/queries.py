@@ -8,6 +8,7 @@ instants.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import urllib.parse
 from collections.abc import Iterable
@@ -31,7 +32,9 @@ from ontrack.schedule.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    Cadence,
     Checkin,
+    CheckinSchedule,
     CheckinWindow,
     OfficeCalendar,
     OfficeClosure,
@@ -49,6 +52,23 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """A line that stands for the rest of a weekly schedule's windows in the list: every
+    ``interval`` weeks on ``weekdays`` (0 = Monday; all seven and ``interval`` 1 is "every
+    day"), at the same local times, until ``until`` (the schedule's last day) or with no end
+    (``None``). The portal puts it in words; ``count`` is how many windows it stands for."""
+
+    weekdays: tuple[int, ...]
+    interval: int
+    until: dt.date | None
+    count: int
+
+    @property
+    def every_day(self) -> bool:
+        return self.interval == 1 and set(self.weekdays) == set(range(7))
+
+
+@dataclass(frozen=True)
 class Obligation:
     kind: str  # "checkin" | "appointment" | "hearing"
     ref_id: int
@@ -62,6 +82,8 @@ class Obligation:
     # The code behind ``purpose`` (a hearing's kind, an appointment's type), for a page
     # that shows it in the participant's language.
     purpose_code: str = ""
+    # Set on a line standing for several windows of one schedule (its first is this one).
+    repeat: Repeat | None = None
 
 
 def map_url(address: str) -> str:
@@ -117,6 +139,53 @@ def home_address(participant: Participant) -> str:
     return str(address) if address else ""
 
 
+def _window_obligation(window: CheckinWindow) -> Obligation:
+    return Obligation(
+        kind="checkin",
+        ref_id=window.pk,
+        starts_at=window.opens_at,
+        ends_at=window.closes_at,
+        title=_("Check-in from your phone"),
+        purpose="",
+        place="",
+        address="",
+        map_url="",
+    )
+
+
+def _checkin_obligations(windows: list[CheckinWindow], zone: ZoneInfo) -> list[Obligation]:
+    """Each window as an obligation, except that a weekly schedule's windows after the next
+    one fold into one line (``Repeat``): a person checking in every day would otherwise
+    read thirty identical rows and miss the appointment below them. Windows fold only with
+    others of the same schedule at the same local times; ad-hoc windows, monthly and
+    custom dates (a few in a month, each worth reading) stay one line each."""
+    items: list[Obligation] = []
+    series: dict[tuple[int, dt.time, dt.time], tuple[CheckinSchedule, list[CheckinWindow]]] = {}
+    for window in windows:
+        schedule = window.schedule
+        if schedule is None or schedule.cadence != Cadence.WEEKLY:
+            items.append(_window_obligation(window))
+            continue
+        key = (
+            schedule.pk,
+            window.opens_at.astimezone(zone).time(),
+            window.closes_at.astimezone(zone).time(),
+        )
+        series.setdefault(key, (schedule, []))[1].append(window)
+    for schedule, (first, *rest) in series.values():
+        items.append(_window_obligation(first))
+        if not rest:
+            continue
+        repeat = Repeat(
+            weekdays=tuple(sorted(schedule.weekdays)),
+            interval=schedule.interval,
+            until=schedule.ends_on,
+            count=len(rest),
+        )
+        items.append(dataclasses.replace(_window_obligation(rest[0]), repeat=repeat))
+    return items
+
+
 def obligations_upcoming(
     participant: Participant, *, now: dt.datetime, days: int = 30
 ) -> list[Obligation]:
@@ -125,24 +194,13 @@ def obligations_upcoming(
     listed until it is settled (``SETTLED_OUTCOMES``), the same rule that takes away the
     "check in now" button."""
     until = now + dt.timedelta(days=days)
-    items: list[Obligation] = []
-    windows = CheckinWindow.objects.filter(
-        participant=participant, closes_at__gt=now, opens_at__lt=until
-    ).exclude(outcome__in=SETTLED_OUTCOMES)
-    for window in windows:
-        items.append(
-            Obligation(
-                kind="checkin",
-                ref_id=window.pk,
-                starts_at=window.opens_at,
-                ends_at=window.closes_at,
-                title=_("Check-in from your phone"),
-                purpose="",
-                place="",
-                address="",
-                map_url="",
-            )
-        )
+    windows = (
+        CheckinWindow.objects.filter(participant=participant, closes_at__gt=now, opens_at__lt=until)
+        .exclude(outcome__in=SETTLED_OUTCOMES)
+        .select_related("schedule")
+        .order_by("opens_at", "pk")
+    )
+    items = _checkin_obligations(list(windows), ZoneInfo(participant.time_zone))
     appointments = Appointment.objects.select_related("office").filter(
         participant=participant,
         status=AppointmentStatus.BOOKED,

@@ -8,6 +8,7 @@ on the clock of the time zone active for the page (the participant's)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django import template
 from django.conf import settings
@@ -15,6 +16,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from ontrack.messaging import datefmt
+from ontrack.portal import labels
+
+if TYPE_CHECKING:
+    from ontrack.schedule.queries import Repeat
 
 register = template.Library()
 
@@ -53,3 +58,9 @@ def language_menu() -> list[tuple[str, str]]:
     someone who cannot read the page's language still finds their own. The names are the
     settings' own, never passed through a translation."""
     return [(code, str(name)) for code, name in settings.LANGUAGES]
+
+
+@register.simple_tag
+def repeat_words(repeat: Repeat) -> str:
+    """A schedule's further check-ins in one line (``labels.repeat_words``)."""
+    return labels.repeat_words(repeat)
