@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ontrack.messaging import datefmt
@@ -143,6 +143,46 @@ def repeat_words(repeat: Repeat) -> str:
             else gettext("Then every %(n)s weeks (%(days)s)")
         )
     return text % values
+
+
+DEVICE_TRACKING: dict[str, Promise] = {
+    "ankle": _(
+        "Your ankle monitor sends your position all the time, day and night, not only when "
+        "you check in."
+    ),
+    "wrist": _(
+        "Your wrist monitor sends your position all the time, day and night, not only when "
+        "you check in."
+    ),
+    "phone": _(
+        "The tracking app on your phone sends your position all the time, day and night, not "
+        "only when you check in."
+    ),
+}
+
+
+def reporting_words(every: dt.timedelta | None) -> str:
+    """How often the device reported over the last day, in the active language, rounded
+    the way a person would say it (seconds under a minute, then minutes, then hours)."""
+    if every is None:
+        return gettext("It has sent no position in the last day.")
+    seconds = every.total_seconds()
+    if seconds < 50:
+        n = max(1, round(seconds))
+        return gettext("Over the last day it sent a position about every %(n)s seconds.") % {"n": n}
+    if seconds < 90 * 60:
+        n = max(1, round(seconds / 60))
+        return ngettext(
+            "Over the last day it sent a position about every minute.",
+            "Over the last day it sent a position about every %(n)s minutes.",
+            n,
+        ) % {"n": n}
+    n = round(seconds / 3600)
+    return ngettext(
+        "Over the last day it sent a position about every hour.",
+        "Over the last day it sent a position about every %(n)s hours.",
+        n,
+    ) % {"n": n}
 
 
 def hearing_kind(code: str, fallback: str = "") -> str:

@@ -194,13 +194,20 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
 
 @participant_required
 def checkin(request: HttpRequest, participant: Participant) -> HttpResponse:
+    from ontrack.portal.disclosure import location_collection
     from ontrack.schedule import queries as schedule_queries
 
-    window = schedule_queries.checkin_window_current(participant, timezone.now())
+    now = timezone.now()
+    window = schedule_queries.checkin_window_current(participant, now)
     return render(
         request,
         "portal/checkin.html",
-        {"p": participant, "window": window, "client_ref": uuid.uuid4()},
+        {
+            "p": participant,
+            "window": window,
+            "client_ref": uuid.uuid4(),
+            "location": location_collection(participant, now=now),
+        },
     )
 
 
@@ -333,13 +340,20 @@ def _log_self_read(request: HttpRequest, participant: Participant, what: str) ->
 
 @participant_required
 def my_data(request: HttpRequest, participant: Participant) -> HttpResponse:
+    from ontrack.portal.disclosure import location_collection
+
     _log_self_read(request, participant, "my data page")
     data = participant_data(participant)
     records = [(labels.record_label(key, key), len(rows)) for key, rows in data["records"].items()]
     return render(
         request,
         "portal/my_data.html",
-        {"p": participant, "profile": labels.profile_rows(data["profile"]), "records": records},
+        {
+            "p": participant,
+            "profile": labels.profile_rows(data["profile"]),
+            "records": records,
+            "location": location_collection(participant, now=timezone.now()),
+        },
     )
 
 

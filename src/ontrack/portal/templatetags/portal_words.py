@@ -64,3 +64,15 @@ def language_menu() -> list[tuple[str, str]]:
 def repeat_words(repeat: Repeat) -> str:
     """A schedule's further check-ins in one line (``labels.repeat_words``)."""
     return labels.repeat_words(repeat)
+
+
+@register.simple_tag
+def device_words(kind: str) -> str:
+    """What a device of this kind does, in one sentence (``labels.DEVICE_TRACKING``)."""
+    return str(labels.DEVICE_TRACKING.get(kind, labels.DEVICE_TRACKING["ankle"]))
+
+
+@register.simple_tag
+def reporting_words(every: dt.timedelta | None) -> str:
+    """How often the device reported over the last day (``labels.reporting_words``)."""
+    return labels.reporting_words(every)
