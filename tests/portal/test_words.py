@@ -54,3 +54,27 @@ def test_the_sign_in_page_menu_names_each_language_in_its_own_words(db):
     page = Client(HTTP_ACCEPT_LANGUAGE="ht").get("/me/sign-in/").content.decode()
     options = re.findall(r"<option value=\"\w+\"[^>]*>([^<]+)</option>", page)
     assert options == OWN_NAMES
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "name"),
+    [
+        ("en", "America/New_York", "Eastern Time"),
+        ("es", "America/Chicago", "Hora del Centro"),
+        ("fr", "America/Los_Angeles", "Heure du Pacifique"),
+        ("ht", "America/Denver", "Lè Mòn yo"),
+        ("pt", "America/New_York", "Horário do Leste"),
+    ],
+)
+def test_the_time_zone_is_shown_by_its_name_and_abbreviation(
+    make_participant, portal_client, language, zone, name
+):
+    from django.utils import timezone
+
+    participant = make_participant(preferred_language=language, time_zone=zone)
+    abbreviation = timezone.now().astimezone(ZoneInfo(zone)).strftime("%Z")
+    client = portal_client(participant)
+    for path in ("/me/my-data/", "/me/"):
+        page = client.get(path).content.decode()
+        assert f"{name} ({abbreviation})" in page, path
+        assert zone not in page, path

@@ -76,3 +76,9 @@ def device_words(kind: str) -> str:
 def reporting_words(every: dt.timedelta | None) -> str:
     """How often the device reported over the last day (``labels.reporting_words``)."""
     return labels.reporting_words(every)
+
+
+@register.simple_tag
+def zone_name(key: str) -> str:
+    """A time zone in words with its abbreviation now (``labels.zone_name``)."""
+    return labels.zone_name(key)
