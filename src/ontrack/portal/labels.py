@@ -115,12 +115,31 @@ DATE_FORMATS = {
 }
 
 
+def _datefmt_language() -> str:
+    language = (get_language() or "en")[:2]
+    return language if language in datefmt.LANGUAGES else "en"
+
+
+def day_words(value: dt.date | dt.datetime) -> str:
+    """The day in the active language's words and order, as the participant's texts write
+    it ("Friday, December 4", "viernes 4 de diciembre", "vandredi 4 desanm"), on the
+    active time zone's calendar."""
+    if isinstance(value, dt.datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    return datefmt.format_date(value, _datefmt_language())
+
+
+def when_words(value: dt.datetime) -> str:
+    """The day in words and the local time on the 24-hour clock."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{datefmt.format_date(local.date(), _datefmt_language())}, {local:%H:%M}"
+
+
 def repeat_words(repeat: Repeat) -> str:
     """The line that stands for a schedule's further check-ins, in the active language:
     "Then every day until Friday, January 1", "Después, cada semana (lunes, jueves)". Day
     names and dates are messaging's, so a text message and the page say them alike."""
-    language = (get_language() or "en")[:2]
-    language = language if language in datefmt.LANGUAGES else "en"
+    language = _datefmt_language()
     values: dict[str, object] = {
         "days": ", ".join(datefmt.DAYS[language][d] for d in repeat.weekdays),
         "n": repeat.interval,

@@ -178,7 +178,9 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
     window = schedule_queries.checkin_window_current(participant, now)
     requests = [
         {
-            "appointment_at": r.appointment.starts_at,
+            "appointment_at": r.original_starts_at or r.appointment.starts_at,
+            "now_at": r.appointment.starts_at,
+            "preferred_at": r.preferred_starts_at,
             "status": r.status,
             "status_label": labels.REQUEST_STATUSES.get(r.status, r.status),
             "note": r.decision_note,
@@ -292,17 +294,55 @@ def checkin_failure(request: HttpRequest, participant: Participant) -> HttpRespo
     return _receipt(result)
 
 
+def _slot_choices(participant: Participant, appointment_id: int) -> forms.SlotChoices:
+    """The free slots of the appointment's office in the coming two weeks, grouped under
+    their day in the participant's words; none for a home visit or someone else's
+    appointment (which the request then refuses as not found)."""
+    from ontrack.schedule import queries as schedule_queries
+    from ontrack.schedule.models import Appointment, AppointmentKind
+
+    appointment = (
+        Appointment.objects.select_related("office")
+        .filter(pk=appointment_id, participant=participant, kind=AppointmentKind.OFFICE)
+        .first()
+    )
+    if appointment is None:
+        return []
+    slots = schedule_queries.free_slots_ahead(
+        appointment.office, not_before=timezone.now(), skip=appointment.starts_at
+    )
+    days: dict[str, list[tuple[str, str]]] = {}
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at)
+        days.setdefault(labels.day_words(local), []).append(
+            (slot.starts_at.isoformat(), f"{local:%H:%M}")
+        )
+    return list(days.items())
+
+
+def _instant(value: str) -> dt.datetime | None:
+    parsed = parse_datetime(value) if value else None
+    return parsed if parsed is not None and timezone.is_aware(parsed) else None
+
+
 @participant_required
 def reschedule(request: HttpRequest, participant: Participant, appointment_id: int) -> HttpResponse:
     from ontrack.schedule import services as schedule_services
 
-    form = forms.ReasonForm(request.POST or None)
+    form = forms.RescheduleForm(
+        request.POST or None, slots=_slot_choices(participant, appointment_id)
+    )
     if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["slot"]
         try:
+            preferred = _instant(chosen)
+            if chosen and preferred is None:
+                raise ValidationError(_("That time is no longer free. Choose another."))
             schedule_services.reschedule_request_create(
                 participant=participant,
                 appointment_id=appointment_id,
                 reason=form.cleaned_data["reason"],
+                preferred_starts_at=preferred,
             )
         except (ObjectDoesNotExist, PermissionDenied) as exc:
             raise Http404 from exc

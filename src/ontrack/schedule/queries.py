@@ -346,6 +346,38 @@ def slot_bounds(office: Office, starts_at: dt.datetime) -> tuple[dt.datetime, dt
     return None
 
 
+def slot_is_free(office: Office, starts_at: dt.datetime) -> bool:
+    """Whether the office offers a slot beginning exactly at ``starts_at`` with a place
+    left (the booking itself still checks capacity atomically)."""
+    bounds = slot_bounds(office, starts_at)
+    if bounds is None:
+        return False
+    day = starts_at.astimezone(ZoneInfo(office.time_zone)).date()
+    return any(s.starts_at == starts_at and s.free > 0 for s in office_slots(office, day))
+
+
+def free_slots_ahead(
+    office: Office,
+    *,
+    not_before: dt.datetime,
+    days: int = 14,
+    limit: int = 120,
+    skip: dt.datetime | None = None,
+) -> list[Slot]:
+    """The office's slots with a place left from ``not_before`` over the next ``days``
+    local days, in time order, at most ``limit``; ``skip`` leaves out one start (the
+    appointment's own time). What a participant asking for another time chooses from."""
+    first = not_before.astimezone(ZoneInfo(office.time_zone)).date()
+    found: list[Slot] = []
+    for offset in range(days + 1):
+        for slot in office_slots(office, first + dt.timedelta(days=offset)):
+            if slot.free > 0 and slot.starts_at >= not_before and slot.starts_at != skip:
+                found.append(slot)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def nearest_free_slot(
     office: Office,
     target: dt.datetime,

@@ -1436,19 +1436,33 @@ def reschedule_request_create(
     participant: Participant,
     appointment_id: int,
     reason: str,
+    preferred_starts_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> RescheduleRequest:
-    """The participant asks for another time. Only their own, booked, future appointment
-    (another's answers as not found); a second request while one is pending returns it. The
-    officer gets a task."""
+    """The participant asks for another time, naming one of the office's free slots
+    (``preferred_starts_at``) or none. Only their own, booked, future appointment
+    (another's answers as not found); a chosen slot must be one the office offers, free,
+    in the future and not the present time. A second request while one is pending returns
+    it. The officer gets a task."""
     now = _now(now)
     if not reason.strip():
         raise ValidationError(gettext_lazy("Say why you need another time."))
-    appointment = Appointment.objects.filter(pk=appointment_id, participant=participant).first()
+    appointment = (
+        Appointment.objects.select_related("office")
+        .filter(pk=appointment_id, participant=participant)
+        .first()
+    )
     if appointment is None:
         raise ObjectDoesNotExist("No such appointment.")
     if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
         raise ValidationError(gettext_lazy("This appointment can no longer be changed."))
+    if preferred_starts_at is not None and (
+        appointment.kind != AppointmentKind.OFFICE
+        or preferred_starts_at <= now
+        or preferred_starts_at == appointment.starts_at
+        or not queries.slot_is_free(appointment.office, preferred_starts_at)
+    ):
+        raise ValidationError(gettext_lazy("That time is no longer free. Choose another."))
     with transaction.atomic():
         pending = RescheduleRequest.objects.filter(
             appointment=appointment, status=RequestStatus.PENDING
@@ -1456,13 +1470,22 @@ def reschedule_request_create(
         if pending is not None:
             return pending
         request = RescheduleRequest.objects.create(
-            participant=participant, appointment=appointment, reason=reason.strip(), created_at=now
+            participant=participant,
+            appointment=appointment,
+            reason=reason.strip(),
+            preferred_starts_at=preferred_starts_at,
+            original_starts_at=appointment.starts_at,
+            created_at=now,
         )
+        wish = ""
+        if preferred_starts_at is not None:
+            wish = f" to {preferred_starts_at:%Y-%m-%d %H:%M} UTC"
         task_open(
             participant,
             kind=TaskKind.RESCHEDULE_REQUEST,
             source=f"reschedule:{request.pk}",
-            summary=f"Asks to move the appointment of {appointment.starts_at:%Y-%m-%d %H:%M} UTC",
+            summary=f"Asks to move the appointment of {appointment.starts_at:%Y-%m-%d %H:%M} UTC"
+            + wish,
             now=now,
         )
     return request
@@ -1477,8 +1500,9 @@ def reschedule_decide(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> RescheduleRequest:
-    """Approve (the appointment moves to ``starts_at``, or to the nearest free slot after
-    its present time) or decline with a note; the request's task is done either way."""
+    """Approve (the appointment moves to ``starts_at``; without one, to the slot the
+    participant chose if it is still free, else to the nearest free slot after its present
+    time) or decline with a note; the request's task is done either way."""
     now = _now(now)
     with transaction.atomic():
         request = (
@@ -1491,6 +1515,14 @@ def reschedule_decide(
             raise ValidationError("This request has already been decided.")
         if approve:
             target = starts_at
+            preferred = request.preferred_starts_at
+            if (
+                target is None
+                and preferred is not None
+                and preferred > now
+                and queries.slot_is_free(request.appointment.office, preferred)
+            ):
+                target = preferred
             if target is None:
                 slot = queries.nearest_free_slot(
                     request.appointment.office,

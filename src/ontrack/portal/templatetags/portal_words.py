@@ -12,10 +12,7 @@ from typing import TYPE_CHECKING
 
 from django import template
 from django.conf import settings
-from django.utils import timezone
-from django.utils.translation import get_language
 
-from ontrack.messaging import datefmt
 from ontrack.portal import labels
 
 if TYPE_CHECKING:
@@ -24,32 +21,16 @@ if TYPE_CHECKING:
 register = template.Library()
 
 
-def _language() -> str:
-    code = (get_language() or settings.LANGUAGE_CODE)[:2]
-    return code if code in datefmt.LANGUAGES else "en"
-
-
-def _local(value: dt.datetime) -> dt.datetime:
-    return timezone.localtime(value) if timezone.is_aware(value) else value
-
-
 @register.filter
 def day(value: dt.date | dt.datetime | None) -> str:
     """The day in words: "Friday, December 4", "viernes 4 de diciembre"."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = _local(value).date()
-    return datefmt.format_date(value, _language())
+    return labels.day_words(value) if value is not None else ""
 
 
 @register.filter
 def when(value: dt.datetime | None) -> str:
     """The day in words and the time on the 24-hour clock: "viernes 4 de diciembre, 09:00"."""
-    if value is None:
-        return ""
-    local = _local(value)
-    return f"{datefmt.format_date(local.date(), _language())}, {local:%H:%M}"
+    return labels.when_words(value) if value is not None else ""
 
 
 @register.simple_tag
