@@ -103,6 +103,75 @@ RECORDS: dict[str, Promise] = {
     "tracking.devicecommand": _("Commands sent to a device"),
     "portal.signinchallenge": _("Sign-in codes"),
     "portal.portalaccess": _("Your access to this site"),
+    "messaging.messagepart": _("Parts of long messages"),
+    "alerts.alertstep": _("Steps taken on alerts"),
+    "alerts.alertnotice": _("Notices about alerts"),
+    "zones.zone": _("Zones"),
+    "zones.zonestate": _("Inside or outside zones"),
+    "reviews.supervisionreview": _("Supervision reviews"),
+    "audit.accesslogentry": _("Who looked at your record"),
+}
+
+# One sentence per kind of record: what it is, for someone who never saw the system.
+EXPLANATIONS: dict[str, Promise] = {
+    "participants.phone": _("The numbers we text and that you sign in with."),
+    "participants.address": _("Where you live or lived, with the dates."),
+    "participants.counsel": _(
+        "Your lawyer, and whether you agreed that they get a copy of notices."
+    ),
+    "participants.releaseconditions": _("The conditions of your release, as ordered."),
+    "participants.hearing": _("Your court dates, where they are, and what happened."),
+    "participants.supervisionplan": _(
+        "Your level of supervision and what it asks of you, with each change."
+    ),
+    "participants.participantevent": _(
+        "What happened in your case and who did it: enrolment, changes, decisions."
+    ),
+    "participants.reviewrequest": _(
+        "Your requests for a review of your supervision, and the answers."
+    ),
+    "schedule.checkinschedule": _("On which days and at which times you check in."),
+    "schedule.checkinwindow": _("Each time you had to check in, and what was recorded."),
+    "schedule.checkin": _(
+        "Each check-in you made: the time, the place taken at that moment, the photo and "
+        "the officer's review."
+    ),
+    "schedule.appointment": _("Your appointments at the office or at home, and if you came."),
+    "schedule.reschedulerequest": _("Your requests to move an appointment, and the answers."),
+    "schedule.task": _(
+        "Things your officer had to look at, for example a check-in that did not work."
+    ),
+    "schedule.hearingmiss": _("Court hearings recorded as missed."),
+    "messaging.message": _("Every text or e-mail we sent you, and whether it arrived."),
+    "messaging.messagepart": _("A long text goes in several parts: whether each one arrived."),
+    "messaging.optout": _("When you asked us to stop sending texts (STOP)."),
+    "messaging.inboundmessage": _("Every text you sent us."),
+    "alerts.alert": _(
+        "Alerts about your supervision (for example a missed check-in) and how they were closed."
+    ),
+    "alerts.alertstep": _("Each step staff took on an alert, with their notes."),
+    "alerts.alertrulesetting": _("Alert settings made for you alone."),
+    "alerts.alertnotice": _("Who was told about an alert, and how."),
+    "zones.zone": _("Places you must stay in or keep away from, and when."),
+    "zones.zonestate": _("Whether your device was last inside or outside each zone."),
+    "tracking.deviceassignment": _("Which device you wore, and when."),
+    "tracking.position": _("Every position your device sent."),
+    "tracking.deviceeventrecord": _(
+        "What your device reported about itself: strap, battery, charging."
+    ),
+    "tracking.devicecommand": _("When staff asked your device for its position, and its answer."),
+    "portal.signinchallenge": _(
+        "When sign-in codes were sent to you (the codes themselves are not kept)."
+    ),
+    "portal.portalaccess": _(
+        "When you set your PIN and last signed in (the PIN itself is not kept)."
+    ),
+    "reviews.supervisionreview": _(
+        "Reviews of your supervision level: your record, the proposal and the decision."
+    ),
+    "audit.accesslogentry": _(
+        "Each time someone opened or exported your record, and the reason they gave."
+    ),
 }
 
 # Written out per language rather than Django's DATE_FORMAT: Django has no formats for
@@ -255,6 +324,27 @@ def hearing_kind(code: str, fallback: str = "") -> str:
 def record_label(key: str, fallback: str) -> str:
     label = RECORDS.get(key)
     return str(label) if label is not None else fallback
+
+
+def record_explanation(key: str) -> str:
+    explanation = EXPLANATIONS.get(key)
+    return str(explanation) if explanation is not None else ""
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A stored value as the "my data" page shows it: dates and times in words on the
+    participant's clock, yes or no, a time zone by its name."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, dt.datetime):
+        return when_words(value)
+    if isinstance(value, dt.date):
+        return local_date(value)
+    if name == "time_zone" and isinstance(value, str):
+        return zone_name(value)
+    return str(value)
 
 
 def local_date(value: dt.date | dt.datetime) -> str:
