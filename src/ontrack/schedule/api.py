@@ -376,6 +376,7 @@ class RescheduleRequestOut(Schema):
     participant_id: int
     appointment_id: int
     appointment_starts_at: dt.datetime
+    preferred_starts_at: dt.datetime | None
     reason: str
     created_at: dt.datetime
     status: str
@@ -411,6 +412,7 @@ def _request_out(r: RescheduleRequest) -> RescheduleRequestOut:
         participant_id=r.participant_id,
         appointment_id=r.appointment_id,
         appointment_starts_at=r.appointment.starts_at,
+        preferred_starts_at=r.preferred_starts_at,
         reason=r.reason,
         created_at=r.created_at,
         status=r.status,
