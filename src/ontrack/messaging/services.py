@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import User
+from ontrack.batches import in_batches
 from ontrack.messaging import keywords, reminder_time
 from ontrack.messaging.datefmt import LANGUAGES as FORMATTED_LANGUAGES
 from ontrack.messaging.inbound import InboundReply, reply_handler
@@ -841,7 +842,7 @@ def hearing_reminders_sync(*, now: dt.datetime | None = None, days: int = 8) -> 
         scheduled_at__gt=now, scheduled_at__lte=now + dt.timedelta(days=days)
     )
     synced = 0
-    for hearing in hearings.iterator(chunk_size=500):
+    for hearing in in_batches(hearings):
         with transaction.atomic():
             reminders_sync(hearing_anchor(hearing))
         synced += 1

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_clear, alert_raise
+from ontrack.batches import in_batches
 from ontrack.messaging.services import ReminderAnchor, message_queue, reminders_sync
 from ontrack.participants.models import (
     EventKind,
@@ -452,7 +453,7 @@ def windows_generate_due(*, now: dt.datetime | None = None, chunk: int = 1000) -
     )
     created = 0
     batch: list[CheckinSchedule] = []
-    for schedule in due.iterator(chunk_size=chunk):
+    for schedule in in_batches(due, size=chunk):
         batch.append(schedule)
         if len(batch) >= chunk:
             created += windows_generate_many(batch, now=now)
@@ -532,7 +533,7 @@ def checkin_reminders_sync(
     if participant is not None:
         soon = soon.filter(participant=participant)
     synced = 0
-    for window in soon.iterator(chunk_size=500):
+    for window in in_batches(soon):
         with transaction.atomic():
             reminders_sync(_window_anchor_from(window.pk, window.participant_id, window.closes_at))
             CheckinWindow.objects.filter(pk=window.pk).update(reminders_synced=True)
@@ -1578,7 +1579,9 @@ def missed_checkins_mark(*, now: dt.datetime | None = None) -> int:
         queries.checkins_required_q(), outcome=Outcome.DUE, closes_at__lte=cutoff
     ).values_list("pk", "participant_id", "closes_at", "local_date")
     marked = 0
-    for pk, participant_id, closes_at, local_date in due.iterator(chunk_size=1000):
+    for pk, participant_id, closes_at, local_date in in_batches(
+        due, size=1000, pk_of=lambda row: row[0]
+    ):
         with transaction.atomic():
             if not CheckinWindow.objects.filter(pk=pk, outcome=Outcome.DUE).update(
                 outcome=Outcome.MISSED, outcome_at=now
@@ -1625,7 +1628,7 @@ def missed_appointments_mark(*, now: dt.datetime | None = None) -> int:
         participant__status__in=ACTIVE_STATUSES,
     )
     marked = 0
-    for appointment in candidates.iterator(chunk_size=500):
+    for appointment in in_batches(candidates):
         if now < _end_of_local_day(appointment.starts_at, ZoneInfo(appointment.office.time_zone)):
             continue
         with transaction.atomic():
