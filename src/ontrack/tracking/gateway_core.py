@@ -208,7 +208,7 @@ class Writer:
         # Devices sent an on-demand command, with the (monotonic) time it went out: the first
         # fix stored from them after that answers it with a position.
         self.awaiting: dict[int, float] = {}
-        self.torn_records = 0  # spool records found torn by a crash (written by the db thread)
+        self.torn_records = 0  # torn stretches skipped in the spool (written by the db thread)
         self.delays: list[float] = []  # seconds from receipt to durable, since the last stats
         # When a batch last reached the database (live or replayed from the spool), for the
         # heartbeat: a gateway that accepts frames but stores nothing shows here.
@@ -409,8 +409,11 @@ class Writer:
         for path in self.spool.sealed_segments():
             segment = read_segment(path)
             if segment.torn:
-                self.torn_records += 1
-                logger.warning("spool segment ends in a torn record", extra={"file": path.name})
+                self.torn_records += segment.torn_stretches
+                logger.warning(
+                    "spool segment has torn stretches; skipped them",
+                    extra={"file": path.name, "torn": segment.torn_stretches},
+                )
             for batch in segment.batches:
                 items = [(_device_from_dict(device), record) for device, record in batch.items]
                 try:
