@@ -118,3 +118,34 @@ def test_a_crc_mismatch_is_counted_and_the_frame_still_decoded(tmp_path):
         assert eventually(lambda: Position.objects.count() == 1)
         assert gateway.counters["crc_mismatches"] == 1
         sock.close()
+
+
+def test_a_device_fitted_while_connected_reports_for_its_new_wearer_within_seconds(
+    tmp_path, make_participant
+):
+    """The gateway's directory is reloaded when a device is fitted (a version number it
+    checks every couple of seconds), not only at its periodic refresh."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from ontrack.participants.services import PlanData
+    from ontrack.tracking.services import device_assign
+
+    device = register_device(IMEI, "gt06")
+    wearer = make_participant(
+        plan=PlanData(
+            level="intensive",
+            review_date=timezone.localdate() + dt.timedelta(days=90),
+            gps_device=True,
+        )
+    )
+    with running_gateway(tmp_path, directory_refresh=3600.0) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        device_assign(device, wearer, actor=None, at=timezone.now())
+        assert eventually(lambda: gateway.directory.devices[IMEI].participant_id == wearer.pk)
+        sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=5))
+        assert eventually(lambda: Position.objects.filter(participant=wearer).count() == 1)
+        sock.close()

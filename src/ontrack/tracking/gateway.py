@@ -10,7 +10,8 @@ Settings (``ONTRACK_GATEWAY_*`` in Django settings, each overridden by a CLI fla
 ``MQTT_CLIENT_ID``, ``MQTT_USERNAME``, ``MQTT_PASSWORD``, ``IDLE_TIMEOUT`` (600 s),
 ``HANDSHAKE_TIMEOUT`` (30 s), ``MAX_FRAME_SIZE`` (1024 bytes, GT06), ``BATCH_SIZE`` (5000),
 ``BATCH_DELAY`` (0.1 s), ``MAX_PENDING`` (20,000), ``RETRY_INTERVAL`` (2 s),
-``DB_TIMEOUT`` (5 s), ``DIRECTORY_REFRESH`` (60 s), ``STATS_INTERVAL`` (60 s),
+``DB_TIMEOUT`` (5 s), ``DIRECTORY_REFRESH`` (60 s), ``DIRECTORY_POLL`` (2 s: how soon a fitted
+or taken-back device reports for its new wearer), ``STATS_INTERVAL`` (60 s),
 ``STRICT_CRC`` (off), ``WORKERS`` (1), ``SPOOL_DIR`` (``$ONTRACK_HOME/spool``).
 
 Several processes (``WORKERS`` > 1, DESIGN.md "one process per core"): one event loop and

@@ -46,6 +46,7 @@ from ontrack.tracking.services import (
     command_answer,
     command_fix_record,
     device_directory,
+    directory_version,
     store_batch,
 )
 from ontrack.tracking.spool import Spool, read_segment
@@ -80,6 +81,7 @@ class GatewayConfig:
     retry_interval: float = 2.0
     db_timeout: float = 5.0  # SQLite busy timeout: longer than this and the batch spools
     directory_refresh: float = 60.0
+    directory_poll: float = 2.0  # seconds between checks for fitted or taken-back devices
     stats_interval: float = 60.0
     strict_crc: bool = False
     command_poll: float = 1.0  # seconds between looks for queued on-demand commands
@@ -141,6 +143,8 @@ class Directory:
         self.devices: dict[str, DeviceInfo] = {}
         self.loaded_at = 0.0
         self.refresh_wanted = False
+        self.version = -1
+        self.checked_at = 0.0
 
     def get(self, identifier: str) -> DeviceInfo | None:
         device = self.devices.get(identifier)
@@ -148,9 +152,22 @@ class Directory:
             self.refresh_wanted = True
         return device
 
+    def reload_if_changed(self) -> None:
+        """Reload when a device was registered, fitted or taken back since the last load
+        (one indexed row read; runs in the database thread)."""
+        self.checked_at = time.monotonic()
+        try:
+            version = directory_version()
+        except DatabaseError:
+            connection.close()
+            return
+        if version != self.version:
+            self.load()
+
     def load(self) -> None:
         """Read the database (runs in the database thread); fall back to the cached copy."""
         try:
+            version = directory_version()
             devices = device_directory()
         except DatabaseError as error:
             connection.close()
@@ -164,7 +181,8 @@ class Directory:
             self.loaded_at = time.monotonic()
             return
         self.devices = devices
-        self.loaded_at = time.monotonic()
+        self.version = version
+        self.loaded_at = self.checked_at = time.monotonic()
         self.refresh_wanted = False
         temporary = self.cache_file.with_suffix(".tmp")
         temporary.write_text(json.dumps([dataclasses.asdict(d) for d in devices.values()]))
@@ -256,7 +274,9 @@ class Writer:
             if (
                 self.directory.refresh_wanted and time.monotonic() - self.directory.loaded_at > 5
             ) or time.monotonic() - self.directory.loaded_at > self.config.directory_refresh:
-                await self.in_db_thread(self.directory.load)
+                await self.in_db_thread(self._prepared, self.directory.load)
+            elif time.monotonic() - self.directory.checked_at > self.config.directory_poll:
+                await self.in_db_thread(self._prepared, self.directory.reload_if_changed)
             if not self._frames:
                 if self._stopping:
                     return
@@ -370,6 +390,13 @@ class Writer:
             connection.close()
             raise
 
+    def _prepared(self, work: Callable[[], None]) -> None:
+        """Run ``work`` on a connection with the short lock wait: a connection Django opened
+        on its own would wait its default 30 s for a locked database."""
+        if connection.connection is None:
+            self._prepare_connection()
+        work()
+
     def _prepare_connection(self) -> None:
         """On SQLite, wait at most ``db_timeout`` for the write lock: a database locked for
         longer counts as away, and the batch is spooled rather than holding every ack."""
@@ -459,6 +486,13 @@ class Hub:
     def command_sent(self, device_id: int) -> None:
         """Note that ``device_id`` was just sent a command: its next fix answers it."""
         self.writer.awaiting[device_id] = time.monotonic()
+
+    def current(self, device: DeviceInfo | None) -> DeviceInfo | None:
+        """The directory's latest word on a connected device: who wears it now and its
+        clock offset change while a connection stays open for days."""
+        if device is None:
+            return None
+        return self.directory.devices.get(device.identifier, device)
 
     def lookup(self, identifier: str, protocol: str, peer: object) -> DeviceInfo | None:
         """The registered device, or ``None`` after logging and counting an unknown one."""

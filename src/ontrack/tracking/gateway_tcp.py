@@ -107,7 +107,7 @@ class Gt06Connection(asyncio.Protocol):
 
     def _frame(self, frame: bytes) -> None:
         counters = self.hub.counters
-        device = self.device
+        device = self.device = self.hub.current(self.device)
         try:
             result = gt06.decode(
                 frame,
@@ -249,6 +249,8 @@ async def handle_teltonika(
                 hub.writer.record_answer(device_id, result.command_response, None)
                 continue
             if result.records:
+                device = hub.current(device)
+                assert device is not None
                 future = hub.writer.submit([(device, record) for record in result.records])
                 assert future is not None
                 await future

@@ -238,3 +238,16 @@ class DeviceCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.text} to {self.device_id} ({self.status})"
+
+
+class DirectoryVersion(models.Model):
+    """One row whose number goes up whenever a device is registered, retired, fitted or
+    taken back. Each gateway reads it every couple of seconds (one indexed row) and reloads
+    its device directory when it moved, so that a device fitted a moment ago reports for
+    its new wearer at once instead of after the directory's periodic refresh."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"device directory v{self.version}"

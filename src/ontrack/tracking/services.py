@@ -43,6 +43,7 @@ from ontrack.tracking.models import (
     DeviceCommand,
     DeviceKind,
     DeviceStatus,
+    DirectoryVersion,
     Protocol,
 )
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
@@ -66,6 +67,21 @@ class DeviceInfo:
     protocol: str
     participant_id: int | None
     time_offset_minutes: int
+
+
+def directory_changed() -> None:
+    """Tell every gateway to reload its device directory (see ``DirectoryVersion``); call
+    in the transaction of the change, so that the reload sees it."""
+    now = timezone.now()
+    if not DirectoryVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=now):
+        DirectoryVersion.objects.get_or_create(pk=1, defaults={"version": 1, "changed_at": now})
+
+
+def directory_version() -> int:
+    version: int | None = (
+        DirectoryVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    )
+    return version or 0
 
 
 def device_directory() -> dict[str, DeviceInfo]:
@@ -608,6 +624,7 @@ def device_register(
     )
     device.full_clean()
     device.save()
+    directory_changed()
     return device
 
 
@@ -646,9 +663,11 @@ def _assign(
         )
     _move(device, DeviceStatus.ASSIGNED)
     device.save(update_fields=["status"])
-    return DeviceAssignment.objects.create(
+    assignment = DeviceAssignment.objects.create(
         device=device, participant=participant, started_at=at, assigned_by=actor
     )
+    directory_changed()
+    return assignment
 
 
 def _end(
@@ -666,6 +685,7 @@ def _end(
     device = assignment.device
     _move(device, device_status)
     device.save(update_fields=["status"])
+    directory_changed()
 
 
 @transaction.atomic
@@ -797,11 +817,12 @@ def device_return_to_stock(device: Device, *, actor: User | None) -> None:
 @transaction.atomic
 def device_retire(device: Device, *, actor: User | None) -> None:
     """Take a device out of service for good. Its positions and history are kept; the
-    gateway stops accepting it at its next directory reload."""
+    gateways stop accepting it within seconds (``directory_changed``)."""
     device = _locked(device)
     _require_device_manager(actor, device.office)
     _move(device, DeviceStatus.RETIRED)
     device.save(update_fields=["status"])
+    directory_changed()
 
 
 # --------------------------------------------------------------------------------------
