@@ -61,6 +61,14 @@ class ClosureReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Closing a case for one of these reasons is an adverse outcome for the person: it is a named
+# staff member's decision with a written note, never the system's (the check constraint on
+# ``Participant`` and ``participants.services.participant_close`` both read this one list).
+ADVERSE_CLOSURE_REASONS = frozenset(
+    {ClosureReason.ABSCONDED, ClosureReason.DEPARTED, ClosureReason.DETAINED}
+)
+
+
 class Level(models.TextChoices):
     INTENSIVE = "intensive", "Intensive"
     HIGH = "high", "High"
@@ -125,7 +133,7 @@ class Participant(models.Model):
             # An adverse outcome is a person's decision, never the system's: the database
             # itself refuses one without a named decider and a written note.
             models.CheckConstraint(
-                condition=~models.Q(closure_reason__in=["absconded", "detained"])
+                condition=~models.Q(closure_reason__in=sorted(ADVERSE_CLOSURE_REASONS))
                 | (models.Q(closed_by__isnull=False) & ~models.Q(closure_note="")),
                 name="adverse_closure_needs_a_person_and_a_note",
             ),

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.participants.models import (
+    ADVERSE_CLOSURE_REASONS,
     ALLOWED_TRANSITIONS,
     Address,
     ClosureReason,
@@ -45,8 +46,7 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.queries import can_write_participant, search_fold
 
-# Closing a case for these reasons is an adverse outcome: it needs a written reason.
-ADVERSE_CLOSURE_REASONS = frozenset({ClosureReason.ABSCONDED, ClosureReason.DETAINED})
+__all__ = ["ADVERSE_CLOSURE_REASONS"]  # re-exported: reports reads the list from here
 
 
 class CaseChange(enum.StrEnum):
@@ -437,8 +437,9 @@ def participant_suspend(participant: Participant, *, actor: User | None, reason:
 def participant_close(
     participant: Participant, *, actor: User | None, reason: str, note: str = ""
 ) -> None:
-    """Close the case. An adverse reason (absconded, detained) needs a named person and a
-    written note: it is never recorded by the system on its own."""
+    """Close the case. An adverse reason (``ADVERSE_CLOSURE_REASONS``: absconded, departed /
+    removed, detained) needs a named person and a written note: it is never recorded by the
+    system on its own."""
     if reason not in ClosureReason.values:
         raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
     if reason in ADVERSE_CLOSURE_REASONS:
