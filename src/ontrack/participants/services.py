@@ -43,6 +43,7 @@ from ontrack.participants.models import (
     ReviewStatus,
     Status,
     SupervisionPlan,
+    decision_text,
 )
 from ontrack.participants.queries import can_write_participant, search_fold
 
@@ -459,6 +460,77 @@ def participant_close(
         summary=f"Closed: {ClosureReason(reason).label}",
         data={"reason": reason, "note": note.strip()},
         also_save=("closure_reason", "closure_note", "closed_at", "closed_by"),
+    )
+    SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
+        effective_to=participant.closed_at
+    )
+    _case_changed(participant.pk, CaseChange.CLOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideDecision:
+    """A decision made in another system and brought in with a record: who made it there
+    (they have no account here), where they worked, when, and their note."""
+
+    decided_by: str
+    office: str
+    decided_at: dt.datetime | None
+    note: str
+
+
+@transaction.atomic
+def participant_close_imported(
+    participant: Participant, *, importer: User, reason: str, decision: OutsideDecision
+) -> None:
+    """Close a case as the record imported from another system says it was closed. The
+    decision stays its original decider's, with its date and note; the importer is recorded
+    as having imported it, never as having decided it. An adverse reason still needs a
+    named decider and a note (the database refuses it otherwise)."""
+    if reason not in ClosureReason.values:
+        raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
+    name, office, note = (
+        decision.decided_by.strip()[:150],
+        decision.office.strip()[:150],
+        decision.note.strip(),
+    )
+    if reason in ADVERSE_CLOSURE_REASONS and not (name and note and decision.decided_at):
+        raise ValidationError(
+            {"reason": "An imported adverse closure needs its decider, its date and its note."}
+        )
+    now = timezone.now()
+    participant.closure_reason = reason
+    participant.closure_note = note
+    participant.closed_at = decision.decided_at or now
+    participant.closed_by = None
+    participant.closure_decided_by_name = name
+    participant.closure_decided_by_office = office
+    participant.closure_imported_at = now
+    participant.closure_imported_by = importer
+    _transition(
+        participant,
+        Status.CLOSED,
+        actor=importer,
+        kind=EventKind.CLOSED,
+        summary=f"Closed: {ClosureReason(reason).label}, "
+        + decision_text(
+            decider=None,
+            outside_name=name,
+            outside_office=office,
+            decided_at=participant.closed_at,
+            imported_at=now,
+            imported_by=importer,
+        ),
+        data={"reason": reason, "note": note, "decided_by": name, "office": office},
+        also_save=(
+            "closure_reason",
+            "closure_note",
+            "closed_at",
+            "closed_by",
+            "closure_decided_by_name",
+            "closure_decided_by_office",
+            "closure_imported_at",
+            "closure_imported_by",
+        ),
     )
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at
