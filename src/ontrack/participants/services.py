@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.phones import phone_normalise
 from ontrack.participants.models import (
     ADVERSE_CLOSURE_REASONS,
     ALLOWED_TRANSITIONS,
@@ -47,7 +47,8 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.queries import can_write_participant, search_fold
 
-__all__ = ["ADVERSE_CLOSURE_REASONS"]  # re-exported: reports reads the list from here
+# Re-exported: reports reads the list from here, messaging and others normalise numbers here.
+__all__ = ["ADVERSE_CLOSURE_REASONS", "phone_normalise"]
 
 
 class CaseChange(enum.StrEnum):
@@ -114,17 +115,6 @@ class PlanData:
     phone_checkins: bool = False
     office_visits: bool = True
     gps_device: bool = False
-
-
-def phone_normalise(raw: str, *, region: str = "US") -> str:
-    """Return the number in E.164, or raise ValidationError saying why it is not one."""
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"{raw!r} is not a phone number ({exc}).") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"{raw!r} is not a valid phone number.")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _search_text(participant: Participant) -> str:

@@ -60,7 +60,10 @@ def _ip(request: HttpRequest) -> str | None:
 
 
 def _link_base(request: HttpRequest) -> str:
-    return request.build_absolute_uri(reverse("portal:link", args=["-"]))[:-2]
+    """Where sign-in links texted to participants point: the configured public address,
+    never the host this request came in on (behind a proxy that is an internal name, and a
+    forged Host header must not choose where a sign-in link leads)."""
+    return settings.ONTRACK_PUBLIC_URL + reverse("portal:link", args=["-"])[:-2]
 
 
 @public_portal_page
