@@ -739,6 +739,31 @@ def counsel_set(
 
 
 @transaction.atomic
+def counsel_consent_set_by_participant(participant: Participant, *, consent: bool) -> Counsel:
+    """The participant gives or withdraws, from the portal, their consent to copies of their
+    notices for their counsel of record. They act for themself (no staff permission
+    involved); the change is on their timeline as theirs. ValidationError when no counsel
+    is recorded (only staff record counsel, from the court's papers)."""
+    counsel = Counsel.objects.select_for_update().filter(participant=participant).first()
+    if counsel is None:
+        raise ValidationError("No counsel of record.")
+    if counsel.consent_to_notices == consent:
+        return counsel
+    counsel.consent_to_notices = consent
+    counsel.consent_recorded_at = timezone.now()
+    counsel.save(update_fields=["consent_to_notices", "consent_recorded_at"])
+    given = "gave" if consent else "withdrew"
+    _event(
+        participant,
+        actor=None,
+        kind=EventKind.COUNSEL_CHANGED,
+        summary=f"The participant {given} consent to copies of notices for {counsel.name} (portal)",
+        data={"consent": consent, "by": "participant"},
+    )
+    return counsel
+
+
+@transaction.atomic
 def conditions_set(
     participant: Participant,
     *,

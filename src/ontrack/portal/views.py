@@ -34,8 +34,9 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Counsel, Participant
 from ontrack.participants.queries import participant_get_for
+from ontrack.participants.services import counsel_consent_set_by_participant
 from ontrack.portal import forms, labels, services
 from ontrack.portal.export import participant_data
 from ontrack.portal.session import (
@@ -322,6 +323,19 @@ def review(request: HttpRequest, participant: Participant) -> HttpResponse:
         else:
             return render(request, "portal/done.html", {"p": participant, "what": "review"})
     return render(request, "portal/reason.html", {"p": participant, "form": form, "what": "review"})
+
+
+@participant_required
+def counsel(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """Whether the participant's counsel of record gets copies of their notices: they give
+    or withdraw that consent here (``counsel_consent_set_by_participant``)."""
+    lawyer = Counsel.objects.filter(participant=participant).first()
+    if request.method == "POST" and lawyer is not None:
+        choice = request.POST.get("consent")
+        if choice in ("yes", "no"):
+            counsel_consent_set_by_participant(participant, consent=choice == "yes")
+            return redirect("portal:counsel")
+    return render(request, "portal/counsel.html", {"p": participant, "counsel": lawyer})
 
 
 def _log_self_read(request: HttpRequest, participant: Participant, what: str) -> None:
