@@ -345,6 +345,7 @@ def _log_self_read(request: HttpRequest, participant: Participant, what: str) ->
         what=f"participant self-service: {what}",
         participant_ids=[participant.pk],
         request=request,
+        by_participant=participant.pk,
     )
 
 
