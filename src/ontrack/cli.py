@@ -1,8 +1,9 @@
 """The ``ontrack`` command: one entry point for every process and chore.
 
 Django is set up only inside the subcommand that needs it, so ``ontrack --help`` answers at
-once. ``ontrack demo`` supervises the other processes as children: if one of them dies the
-demo says which and stops the rest, rather than limping on half-started.
+once. ``ontrack demo`` supervises the other processes as children: their output goes to
+``$ONTRACK_HOME/logs/``, one that dies is started again after a back-off, and the console
+shows one line per event and, last, where to go and how to sign in.
 """
 
 from __future__ import annotations
@@ -177,18 +178,48 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def _uvicorn_log_config(access_log: bool) -> dict[str, Any]:
+    """Uvicorn's loggers in ontrack's one-line format. Its own INFO lines (started, waiting
+    for startup, shutting down, finished...) are left out: ``ontrack.web`` says "web
+    started" and "web stopped" once each, and uvicorn's warnings and errors still show."""
+    handler = {"class": "logging.StreamHandler", "formatter": "line"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"()": "ontrack.logging.OneLineFormatter"}},
+        "handlers": {"stderr": handler},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+            "uvicorn.error": {"level": "WARNING"},
+            "uvicorn.access": {
+                "level": "INFO" if access_log else "WARNING",
+                "handlers": ["stderr"],
+                "propagate": False,
+            },
+        },
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The web app (console, portal, API) under uvicorn."""
+    """The web app (console, portal, API) under uvicorn; ``ontrack.asgi`` beats its
+    heartbeat between the server's lifespan startup and shutdown."""
+    import logging.config
+
     import uvicorn
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    log_config = _uvicorn_log_config(not args.no_access_log)
+    logging.config.dictConfig(log_config)
+    logger.info("web listening", extra={"url": f"http://{args.host}:{args.port}/"})
     uvicorn.run(
         "ontrack.asgi:application",
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=log_config,
         access_log=not args.no_access_log,
+        lifespan="on",
         proxy_headers=True,
     )
     return 0
@@ -426,8 +457,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             protocol=args.protocol,
             host=args.host,
             port=args.port,
-            mqtt_host=args.mqtt_host,
+            mqtt_host=None if args.mqtt_host.lower() == "off" else args.mqtt_host,
             mqtt_port=args.mqtt_port,
+            ports={
+                name: getattr(args, f"{name}_port")
+                for name in ("gt06", "teltonika", "osmand")
+                if getattr(args, f"{name}_port")
+            },
             rate=args.rate,
             duration=args.duration,
             seed=args.seed,
@@ -460,70 +496,324 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _demo_tracking_commands(args: argparse.Namespace) -> dict[str, list[str]]:
-    """The gateway on its usual ports (any that are taken are left out, so a second demo or
-    a running gateway does not stop this one) and a simulator of the seeded devices."""
+def _free_port() -> int:
     import socket
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_answers(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _http_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (our own http URL)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+_DEMO_GATEWAY_PORTS = {"gt06": 5023, "teltonika": 5027, "osmand": 5055}
+
+
+def _demo_gateway_ports(args: argparse.Namespace) -> dict[str, int]:
+    """The gateway's port per protocol: the one asked for, else the usual one, else (when
+    another demo or gateway holds it) a free one. The simulator is told the same ports, so a
+    demo never feeds its wearers to another demo's gateway."""
+    ports = {}
+    for name, usual in _DEMO_GATEWAY_PORTS.items():
+        asked = getattr(args, f"{name}_port")
+        ports[name] = asked or (usual if _port_free(usual) else _free_port())
+    return ports
+
+
+def _demo_commands(
+    args: argparse.Namespace, ports: dict[str, int], mqtt_host: str | None
+) -> dict[str, list[str]]:
+    """The web app, the worker, the gateway and (with seeded devices) a simulator of them."""
     from ontrack.tracking.services import device_directory
 
-    ports = {"gt06": 5023, "teltonika": 5027, "osmand": 5055}
-    flags = ["--host", "127.0.0.1", "--stats-interval", "30"]
-    for name, port in ports.items():
-        flags += [f"--{name}-port", str(port) if _port_free(port) else "off"]
-    try:
-        socket.create_connection(("127.0.0.1", 1883), timeout=0.5).close()
-    except OSError:
-        flags += ["--mqtt-host", "off"]
-    commands = {"gateway": _child("gateway", *flags)}
+    port_flags = [flag for name, port in ports.items() for flag in (f"--{name}-port", str(port))]
+    mqtt_flags = ["--mqtt-host", mqtt_host or "off"]
+    commands = {
+        "web": _child("serve", "--host", args.host, "--port", str(args.port)),
+        "worker": _child("worker"),
+        "gateway": _child(
+            "gateway", "--host", "127.0.0.1", "--stats-interval", "30", *port_flags, *mqtt_flags
+        ),
+    }
     if device_directory() and args.simulated_devices > 0:
         commands["simulator"] = _child(
             "simulate", "--protocol", "all", "--devices", str(args.simulated_devices),
-            "--rate", "30", "--seed", str(args.seed),
+            "--rate", "30", "--seed", str(args.seed), *port_flags, *mqtt_flags,
         )  # fmt: skip
     return commands
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Migrate, seed when empty, start every process, print where to go and how to sign in."""
-    # The demo is served over plain HTTP on this machine, where Secure cookies would be
-    # dropped by some browsers; production keeps the default (secure) setting.
-    os.environ.setdefault("ONTRACK_SECURE_COOKIES", "0")
-    _django_setup()
-    from ontrack.participants.models import Participant
+def _shown_path(path: Path) -> str:
+    """``var/logs/web.log`` when under the current folder, else the absolute path."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# Back-off before a dead demo child is started again: first wait, ceiling, and how long a
+# child must have run for its next death to start from the first wait again.
+_RESTART_FIRST_S = 1.0
+_RESTART_MAX_S = 30.0
+_RESTART_RESET_S = 60.0
+_ERROR_MARKERS = (" ERROR ", " CRITICAL ", "ERROR:", "Traceback (most recent call last)")
+
+
+class _DemoChild:
+    """One process of the demo: how to start it, its log, and its restart back-off."""
+
+    def __init__(self, name: str, argv: list[str], log: Path) -> None:
+        self.name, self.argv, self.log = name, argv, log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+        self.delay = _RESTART_FIRST_S
+        self.restart_at: float | None = None
+        self.read_to = 0  # how far its log has been scanned for errors
+        log.write_bytes(b"")
+
+
+class _DemoSupervisor:
+    """Starts the demo's children with their output in ``$ONTRACK_HOME/logs/``, restarts
+    any that dies, and keeps the console to one line per event: started, exited and
+    restarting, an error line from a log, stopped."""
+
+    def __init__(self, console: Any, logs: Path) -> None:
+        self.console = console
+        self.logs = logs
+        self.children: dict[str, _DemoChild] = {}
+
+    def say(self, name: str, text: str, style: str = "") -> None:
+        line = f"{name:<10}{text}"
+        self.console.print(
+            f"[{style}]{line}[/{style}]" if style else line, highlight=False, soft_wrap=True
+        )
+
+    def add(self, name: str, argv: list[str]) -> _DemoChild:
+        self.children[name] = _DemoChild(name, argv, self.logs / f"{name}.log")
+        return self.children[name]
+
+    def start(self, child: _DemoChild) -> None:
+        # Its own process group: Ctrl-C reaches the demo alone, which then stops each child
+        # once, in order. PR_SET_PDEATHSIG still stops them if the demo itself is killed.
+        with child.log.open("ab") as out:
+            child.process = subprocess.Popen(
+                child.argv,
+                env=os.environ.copy(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                process_group=0,
+            )
+        child.started = time.monotonic()
+        child.restart_at = None
+        self.say(child.name, f"started (pid {child.process.pid}), log: {_shown_path(child.log)}")
+
+    def tick(self) -> None:
+        """Notice children that died, start again those whose back-off is over, and show
+        new error lines from the logs."""
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.process is None:
+                continue
+            if child.restart_at is None:
+                code = child.process.poll()
+                if code is None:
+                    continue
+                if now - child.started >= _RESTART_RESET_S:
+                    child.delay = _RESTART_FIRST_S
+                self.say(
+                    child.name,
+                    f"exited with code {code}; restarting in {child.delay:g} s",
+                    style="bold red",
+                )
+                child.restart_at = now + child.delay
+                child.delay = min(child.delay * 2, _RESTART_MAX_S)
+            elif now >= child.restart_at:
+                self.start(child)
+        for child in self.children.values():
+            self._show_errors(child)
+
+    def _show_errors(self, child: _DemoChild, most: int = 3) -> None:
+        try:
+            with child.log.open("rb") as log:
+                log.seek(child.read_to)
+                chunk = log.read(1_000_000)
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1
+        child.read_to += complete
+        lines = chunk[:complete].decode("utf-8", "replace").splitlines()
+        errors = [line for line in lines if any(mark in line for mark in _ERROR_MARKERS)]
+        for line in errors[:most]:
+            self.say(child.name, line[:200], style="red")
+        if len(errors) > most:
+            self.say(child.name, f"... {len(errors) - most} more in {_shown_path(child.log)}")
+
+    def stop(self) -> None:
+        """Stop the simulator first (so the gateway does not see its devices vanish
+        mid-frame), then the rest together; one line each.
+
+        Each gets SIGINT, as from Ctrl-C in its own terminal: that is Huey's graceful stop
+        (SIGTERM makes it abandon the jobs in hand, and each then fails with a KeyError
+        when it finishes), and every other child treats the two alike."""
+        running = [c for c in self.children.values() if c.process is not None]
+        first = [c for c in running if c.name == "simulator"]
+        for group in (first, [c for c in running if c.name != "simulator"]):
+            for child in group:
+                assert child.process is not None
+                if child.process.poll() is None:
+                    child.process.send_signal(signal.SIGINT)
+            for child in group:
+                assert child.process is not None
+                try:
+                    code = child.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    code = child.process.wait()
+                    self.say(child.name, "killed: it did not stop within 30 s", style="red")
+                    continue
+                # A child may re-raise the signal it handled (uvicorn does): still clean.
+                if code in (0, -signal.SIGINT, -signal.SIGTERM) or child.restart_at is not None:
+                    self.say(child.name, "stopped")
+                else:
+                    self.say(child.name, f"stopped with code {code}, see {_shown_path(child.log)}")
+
+
+def _demo_logging(logs: Path) -> None:
+    """The demo's own log lines (the seed's, mostly) go to ``logs/demo.log``; the console
+    keeps warnings and errors."""
+    from ontrack.logging import OneLineFormatter
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    to_file = logging.FileHandler(logs / "demo.log", mode="w", encoding="utf-8")
+    to_console = logging.StreamHandler()
+    to_console.setLevel(logging.WARNING)
+    for handler in (to_file, to_console):
+        handler.setFormatter(OneLineFormatter())
+        root.addHandler(handler)
+
+
+def _demo_portal_sign_in() -> tuple[str, str] | None:
+    """(case number, phone number) of a participant who can sign in to the portal with the
+    demo PIN right now: an open case with PIN 2468 (README, "Participant portal"), not
+    opted out of texts (the code goes by text), whose number signs in as them."""
+    from django.contrib.auth.hashers import check_password
+
+    from ontrack.messaging.services import is_opted_out
+    from ontrack.participants.models import Status
+    from ontrack.portal.demo_data import DEMO_PIN
+    from ontrack.portal.models import PortalAccess
+    from ontrack.portal.services import participant_for_number
+
+    accesses = (
+        PortalAccess.objects.exclude(pin_hash="")
+        .exclude(participant__status=Status.CLOSED)
+        .filter(locked_until__isnull=True)
+        .select_related("participant")
+        .order_by("participant__case_number")[:20]
+    )
+    for access in accesses:
+        participant = access.participant
+        phone = participant.phones.order_by("-is_primary", "id").first()
+        if phone is None or is_opted_out(participant.pk):
+            continue
+        if participant_for_number(phone.number) != participant:
+            continue
+        if check_password(DEMO_PIN, access.pin_hash):
+            return participant.case_number, phone.number
+    return None
+
+
+def _demo_block(console: Any, url: str, worker_log: Path) -> None:
+    """What to open and how to sign in: the last thing the console shows."""
+    from ontrack.portal.demo_data import DEMO_PIN
     from ontrack.seed import DEMO_PASSWORD
 
-    console = _console()
-    _migrate(quiet=True)
-    if not Participant.objects.exists():
-        _seed(args.participants, args.seed, offices=3)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    commands = {
-        "web": _child("serve", "--host", args.host, "--port", str(args.port)),
-        "worker": _child("worker"),
-    }
-    commands.update(_demo_tracking_commands(args))
-    for name, argv in commands.items():
-        processes[name] = subprocess.Popen(argv, env=os.environ.copy(), preexec_fn=_die_with_parent)
-        logger.info("started", extra={"child": name, "pid": processes[name].pid})
-
-    url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else args.host}:{args.port}/"
-    from rich.table import Table
-
-    table = Table(title="Demo logins (password: " + DEMO_PASSWORD + ")", show_lines=False)
-    table.add_column("username")
-    table.add_column("role")
-    for username, role in [
+    logins = [
         ("officer1", "case officer (own caseload)"),
         ("supervisor", "supervisor (whole office)"),
         ("operator", "monitoring operator (read-only, all offices)"),
         ("admin", "administrator (also /admin/)"),
         ("auditor", "auditor (access log only)"),
-    ]:
-        table.add_row(username, role)
-    console.print(f"\n[bold]ontrack demo is running at {url}[/bold]  (API docs: {url}api/docs)")
-    console.print(table)
-    console.print("Press Ctrl-C to stop.\n")
+    ]
+    lines = [
+        "",
+        f"[bold]ontrack demo is running at {url}[/bold]  (API docs: {url}api/docs)",
+        "",
+        f"Staff sign-in at {url}login/  (password for every account: {DEMO_PASSWORD})",
+        *(f"  {username:<12}{role}" for username, role in logins),
+        "",
+        f"Participant portal at {url}me/",
+    ]
+    portal = _demo_portal_sign_in()
+    if portal is None:
+        lines.append("  no participant has the demo PIN (see the README's portal section)")
+    else:
+        case_number, phone = portal
+        log = _shown_path(worker_log)
+        lines += [
+            f"  phone number {phone} (case {case_number}), then PIN {DEMO_PIN}",
+            f"  the 6-digit code is 'texted' by the console provider into {log}:",
+            f'  grep "sms to {phone}" {log}',
+        ]
+    lines += ["", "Status: ontrack status.  Press Ctrl-C to stop.", ""]
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Migrate, seed when empty, start every process, print where to go and how to sign in.
+
+    The children (web, worker, gateway, simulator) write to ``$ONTRACK_HOME/logs/``; one
+    that dies is started again after a back-off, and the console says so. The simulator
+    starts once the gateway answers, so its wearers' first reports are not refused."""
+    # The demo is served over plain HTTP on this machine, where Secure cookies would be
+    # dropped by some browsers; production keeps the default (secure) setting.
+    os.environ.setdefault("ONTRACK_SECURE_COOKIES", "0")
+    _django_setup()
+    from django.conf import settings
+
+    from ontrack.participants.models import Participant
+
+    console = _console()
+    logs = Path(settings.ONTRACK_HOME) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    _demo_logging(logs)
+    if not _port_free(args.port):
+        console.print(f"[bold red]Port {args.port} is in use; pick another with --port.[/]")
+        return 2
+    _migrate(quiet=True)
+    if not Participant.objects.exists():
+        _seed(args.participants, args.seed, offices=3)
+    ports = _demo_gateway_ports(args)
+    mqtt_host = None if args.mqtt_host.lower() == "off" else args.mqtt_host
+    if mqtt_host and not _port_answers(mqtt_host, 1883):
+        mqtt_host = None
+    commands = _demo_commands(args, ports, mqtt_host)
+    from django.db import connection
+
+    connection.close()  # the children have their own; this process only supervises
 
     stopping = False
 
@@ -531,26 +821,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
+    # Before any child starts: a demo launched with SIGINT ignored (a background job of a
+    # script) would otherwise pass that on, and its children would not hear the stop.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
+    supervisor = _DemoSupervisor(console, logs)
+    for name, argv in commands.items():
+        supervisor.add(name, argv)
+    for name in ("web", "worker", "gateway"):
+        supervisor.start(supervisor.children[name])
+    gateway_ports = ", ".join(f"{name} {port}" for name, port in ports.items())
+    supervisor.say("gateway", f"ports {gateway_ports}; MQTT {mqtt_host or 'off'}")
+
+    url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else args.host}:{args.port}/"
+    simulator = supervisor.children.get("simulator")
+    ready = False
     while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                logger.error("child exited", extra={"child": name, "code": process.returncode})
-                stopping = True
-                exit_code = 1
+        supervisor.tick()
+        waiting = simulator is not None and simulator.process is None
+        if waiting and _port_answers("127.0.0.1", next(iter(ports.values()))):
+            assert simulator is not None
+            supervisor.start(simulator)
+            waiting = False
+        if not ready and not waiting and _http_ok(url + "healthz"):
+            ready = True
+            _demo_block(console, url, supervisor.children["worker"].log)
         time.sleep(0.5)
-    for process in processes.values():
-        if process.poll() is None:
-            process.terminate()
-    for process in processes.values():
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    console.print("Stopping...")
+    supervisor.stop()
     console.print("ontrack demo stopped.")
-    return exit_code
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -573,6 +873,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--participants", type=int, default=600)
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--simulated-devices", type=int, default=300)
+    for name, default in _DEMO_GATEWAY_PORTS.items():
+        demo.add_argument(
+            f"--{name}-port", type=int, help=f"gateway {name} port ({default}, or a free one)"
+        )
+    demo.add_argument("--mqtt-host", default="127.0.0.1", help="MQTT broker host, or 'off'")
 
     serve = add("serve", cmd_serve, "run the web app (console, API)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -636,7 +941,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--host", default="127.0.0.1", help="gateway (or broker) host")
     simulate.add_argument("--port", type=int, help="gateway port (default: the protocol's)")
-    simulate.add_argument("--mqtt-host", default="127.0.0.1")
+    for name, default in (("gt06", 5023), ("teltonika", 5027), ("osmand", 5055)):
+        simulate.add_argument(f"--{name}-port", type=int, help=f"{name} port ({default})")
+    simulate.add_argument("--mqtt-host", default="127.0.0.1", help="broker host, or 'off'")
     simulate.add_argument("--mqtt-port", type=int, default=1883)
     simulate.add_argument("--rate", type=float, default=60.0, help="seconds between reports")
     simulate.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")

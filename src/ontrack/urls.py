@@ -45,3 +45,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
+
+handler500 = "ontrack.operations.views.server_error"

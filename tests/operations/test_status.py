@@ -110,3 +110,28 @@ def test_officers_may_not_open_the_status_page(
     make_user: Callable[..., User], client_for: Callable[[User], Client]
 ) -> None:
     assert client_for(make_user(Role.OFFICER)).get("/status/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_pages_answer_503_not_500_while_the_database_is_away(
+    make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database connection (Django's, not ontrack's) is made to fail as a stopped
+    server does; the page and the API say to try again instead of a server error."""
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    admin = make_user(Role.ADMINISTRATOR, office=None)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+
+    def refuse(self: object, *args: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", refuse)
+    page = client.get("/participants/")
+    api = client.get("/api/participants", HTTP_AUTHORIZATION="Bearer ot_x")
+    monkeypatch.undo()
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert "Try again shortly" in page.content.decode()
+    assert api.status_code == 503 and "not answering" in api.json()["detail"]

@@ -129,3 +129,25 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     )
     assert "2 imported" in result.stdout, result.stderr
     assert "2 already enrolled" in again.stdout
+
+
+def test_names_that_look_like_spreadsheet_formulas_are_flagged(program, office):
+    text = HEADER + 'F-1,"=HYPERLINK(""http://x.example"")",Quispe,1988-04-12,es,,Newark,,low\n'
+    report = caseload_import(text, program=program, actor=None, dry_run=True)
+    [error] = report.errors
+    assert error.case_number == "F-1" and "formula" in error.reason
+
+
+def test_a_huge_field_stops_the_reading_with_a_clear_error_and_keeps_the_rows_before(
+    program, office
+):
+    text = (
+        HEADER
+        + "H-1,Rosa,Quispe,1988-04-12,es,,Newark,,low\n"
+        + "H-2,"
+        + "A" * 20_000_000
+        + ",Quispe,1988-04-12,es,,Newark,,low\n"
+    )
+    report = caseload_import(text, program=program, actor=None, dry_run=False)
+    assert "line 3" in report.file_error and "field larger than field limit" in report.file_error
+    assert list(Participant.objects.values_list("case_number", flat=True)) == ["H-1"]

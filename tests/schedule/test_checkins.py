@@ -138,6 +138,25 @@ def test_technical_failure_opens_a_task_and_is_never_counted_as_missed(
     assert window.outcome == Outcome.TECHNICAL_FAILURE
 
 
+def test_a_technical_failure_keeps_every_window_open_then_from_being_missed(
+    make_participant, open_window
+):
+    participant = make_participant()
+    long = open_window(participant, NOON, hours=6)
+    short = open_window(participant, NOON + dt.timedelta(minutes=30), hours=1)
+    services.checkin_technical_failure(
+        participant=participant,
+        client_ref=str(uuid.uuid4()),
+        attempted_at=NOON + dt.timedelta(minutes=40),
+        reason="location",
+        now=NOON + dt.timedelta(minutes=40),
+    )
+    assert services.missed_checkins_mark(now=long.closes_at + dt.timedelta(days=1)) == 0
+    for window in (long, short):
+        window.refresh_from_db()
+        assert window.outcome == Outcome.TECHNICAL_FAILURE, window
+
+
 def test_a_later_successful_checkin_replaces_a_technical_failure(make_participant, open_window):
     participant = make_participant()
     window = open_window(participant, NOON)

@@ -3,7 +3,6 @@ changes from the services, and every page that shows participants writes the acc
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from ontrack.alerts.queries import (
 )
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
+from ontrack.csvsafe import SafeWriter
 
 # The alert page's map shows the track from this long before the alert began to this long
 # after.
@@ -246,7 +246,7 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         participant_ids=sorted(set(alerts.values_list("participant_id", flat=True))) or [None],
         request=request,
     )
-    writer = csv.writer(_Echo())
+    writer = SafeWriter(_Echo())
 
     def when(value: dt.datetime | None) -> str:
         return value.isoformat() if value else ""

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import User
+from ontrack.batches import in_batches
 from ontrack.messaging import keywords, reminder_time
 from ontrack.messaging.datefmt import LANGUAGES as FORMATTED_LANGUAGES
 from ontrack.messaging.inbound import InboundReply, reply_handler
@@ -456,6 +457,11 @@ def staff_notice_queue(
     )
 
 
+# A text written by a person is refused past this many segments: phones reassemble long
+# texts unreliably, and each segment is billed.
+MAX_SEGMENTS = 10
+
+
 def message_send_direct(
     *,
     participant: Participant,
@@ -468,6 +474,14 @@ def message_send_direct(
     the participant's own texts count as essential: they asked."""
     if not body.strip():
         raise ValidationError({"body": "A message cannot be empty."})
+    segments = segment_count(body.strip()).segments
+    if segments > MAX_SEGMENTS:
+        raise ValidationError(
+            {
+                "body": f"This text would go as {segments} SMS segments; at most "
+                f"{MAX_SEGMENTS} are sent. Shorten it."
+            }
+        )
     language = participant.preferred_language
     return _message_write(
         participant=participant,
@@ -866,7 +880,7 @@ def hearing_reminders_sync(*, now: dt.datetime | None = None, days: int = 8) -> 
         scheduled_at__gt=now, scheduled_at__lte=now + dt.timedelta(days=days)
     )
     synced = 0
-    for hearing in hearings.iterator(chunk_size=500):
+    for hearing in in_batches(hearings):
         with transaction.atomic():
             reminders_sync(hearing_anchor(hearing))
         synced += 1

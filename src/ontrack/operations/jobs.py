@@ -251,6 +251,16 @@ class OncePerTickScheduler(Scheduler):
 
 
 class JobConsumer(Consumer):
+    """Huey's consumer with the once-per-tick scheduler, and SIGTERM (what systemd and
+    ``ontrack demo`` send) as a graceful stop: the jobs in hand finish, where Huey's own
+    SIGTERM abandons them mid-run."""
+
+    def _handle_stop_signal(self, sig_num: int, frame: object) -> None:
+        self._logger.info("Received SIGTERM; finishing the jobs in hand")
+        self._received_signal = True
+        self._restart = False
+        self._graceful = True
+
     def _create_scheduler(self) -> Scheduler:
         return OncePerTickScheduler(
             huey=self.huey, interval=self.scheduler_interval, periodic=self.periodic

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import server_error as django_server_error
 
 from ontrack.operations.status import system_status
 
@@ -50,3 +53,29 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "operations/_status.html" if request.headers.get("HX-Request") else "operations/status.html"
     )
     return render(request, template, {"status": system_status()})
+
+
+DATABASE_AWAY = (
+    "The database is not answering just now, so this page cannot be shown. Nothing you sent "
+    "was half-saved; please try again in a minute."
+)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, except when the cause is the database being away (stopped,
+    restarting, unreachable, or SQLite's lock held too long): that is a 503 with
+    ``Retry-After``, in JSON for the API, and says plainly what happened."""
+    error = sys.exc_info()[1]
+    if not isinstance(error, OperationalError | InterfaceError):
+        return django_server_error(request)
+    connection.close()
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": DATABASE_AWAY}, status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Try again shortly · ontrack</title>"
+            f"<h1>Try again shortly</h1><p>{DATABASE_AWAY}</p>",
+            status=503,
+        )
+    response["Retry-After"] = "30"
+    return response

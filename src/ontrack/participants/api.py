@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
+from ontrack.apitypes import AwareDateTime
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants import services
@@ -65,7 +66,7 @@ class HearingOut(Schema):
 
 
 class HearingIn(Schema):
-    scheduled_at: dt.datetime = Field(description="ISO-8601 with an offset")
+    scheduled_at: AwareDateTime = Field(description="ISO-8601 with an offset")
     court: str
     kind: str
     court_address: str = ""
@@ -75,7 +76,7 @@ class HearingIn(Schema):
 
 class HearingPatch(Schema):
     outcome: str | None = None
-    scheduled_at: dt.datetime | None = None
+    scheduled_at: AwareDateTime | None = None
     notes: str | None = None
 
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, User
+from ontrack.csvsafe import looks_like_formula
 from ontrack.participants.models import EventKind, Language, Level, Participant
 from ontrack.participants.services import AddressData, PlanData, participant_enrol
 
@@ -158,7 +159,16 @@ def caseload_import(
         for c in Participant.objects.filter(program=program).values_list("case_number", flat=True)
     }
     seen: dict[str, int] = {}
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # e.g. a field past the csv module's size limit: what came before is kept.
+            report.file_error = f"line {reader.line_num + 1}: {exc}; the rest was not read"
+            break
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_ROWS:
@@ -173,6 +183,12 @@ def caseload_import(
             for name in REQUIRED_COLUMNS:
                 if not (row.get(name) or "").strip():
                     raise ValidationError(f"{name} is empty")
+            for name in ("given_name", "family_name"):
+                if looks_like_formula(row[name].strip()):
+                    raise ValidationError(
+                        f"{name} starts with {row[name].strip()[0]!r}, which a spreadsheet "
+                        "would run as a formula; correct the name"
+                    )
             key = case_number.lower()
             if key in seen:
                 raise ValidationError(f"case number repeats line {seen[key]}")

@@ -176,6 +176,29 @@ def _check_officer(officer: User | None, office: Office) -> None:
         raise ValidationError({"officer": f"{officer} works at another office."})
 
 
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def _person_check(participant: Participant) -> None:
+    """What no form, import or API call may store: a date of birth in the future or before
+    1900 (a typing error that would also skew every age-based report), a blank name, or a
+    NUL character (which PostgreSQL refuses and no name holds)."""
+    errors: dict[str, str] = {}
+    born = participant.date_of_birth
+    if born > timezone.localdate():
+        errors["date_of_birth"] = "A date of birth cannot be in the future."
+    elif born.year < EARLIEST_BIRTH_YEAR:
+        errors["date_of_birth"] = f"A date of birth must be in {EARLIEST_BIRTH_YEAR} or later."
+    for name in ("given_name", "family_name", "case_number", "email"):
+        value = getattr(participant, name)
+        if "\x00" in value:
+            errors[name] = "This holds a NUL character."
+        elif name in ("given_name", "family_name") and not value.strip():
+            errors[name] = "This cannot be blank."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def participant_enrol(
     *,
@@ -229,6 +252,7 @@ def participant_enrol(
         level=plan.level,
     )
     participant.search_text = _search_text(participant)
+    _person_check(participant)
     participant.full_clean(exclude=["search_text"])
     participant.save()
     numbers = [phone_normalise(raw) for raw in phones if raw.strip()]
@@ -303,6 +327,7 @@ def participant_update(
     for name in changed:
         setattr(participant, name, changes[name])
     participant.search_text = _search_text(participant)
+    _person_check(participant)
     participant.full_clean(exclude=["search_text"])
     participant.save()
     _event(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -60,3 +62,24 @@ class ReasonForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+SlotChoices = list[tuple[str, str | list[tuple[str, str]]]]
+
+
+class RescheduleForm(ReasonForm):
+    """Another time: one of the office's free slots (grouped by day, a native picker on a
+    phone) or none of them, and why. The slot is checked by schedule when the request is
+    made (a slot taken meanwhile is refused there, in words), not here."""
+
+    slot = forms.CharField(
+        label=_("Choose a free time"),
+        required=False,
+        widget=forms.Select(),
+    )
+    field_order = ["slot", "reason"]
+
+    def __init__(self, *args: Any, slots: SlotChoices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        none = ("", str(_("None of these times: I explain below")))
+        self.fields["slot"].widget.choices = [none, *slots]

@@ -9,12 +9,18 @@ model's label (``schedule.checkinwindow``) or the column (``case_number``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import zoneinfo
+from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+from ontrack.messaging import datefmt
+
+if TYPE_CHECKING:
+    from ontrack.schedule.queries import Repeat
 
 HEARING_KINDS: dict[str, Promise] = {
     "master_calendar": _("Master calendar hearing"),
@@ -97,6 +103,75 @@ RECORDS: dict[str, Promise] = {
     "tracking.devicecommand": _("Commands sent to a device"),
     "portal.signinchallenge": _("Sign-in codes"),
     "portal.portalaccess": _("Your access to this site"),
+    "messaging.messagepart": _("Parts of long messages"),
+    "alerts.alertstep": _("Steps taken on alerts"),
+    "alerts.alertnotice": _("Notices about alerts"),
+    "zones.zone": _("Zones"),
+    "zones.zonestate": _("Inside or outside zones"),
+    "reviews.supervisionreview": _("Supervision reviews"),
+    "audit.accesslogentry": _("Who looked at your record"),
+}
+
+# One sentence per kind of record: what it is, for someone who never saw the system.
+EXPLANATIONS: dict[str, Promise] = {
+    "participants.phone": _("The numbers we text and that you sign in with."),
+    "participants.address": _("Where you live or lived, with the dates."),
+    "participants.counsel": _(
+        "Your lawyer, and whether you agreed that they get a copy of notices."
+    ),
+    "participants.releaseconditions": _("The conditions of your release, as ordered."),
+    "participants.hearing": _("Your court dates, where they are, and what happened."),
+    "participants.supervisionplan": _(
+        "Your level of supervision and what it asks of you, with each change."
+    ),
+    "participants.participantevent": _(
+        "What happened in your case and who did it: enrolment, changes, decisions."
+    ),
+    "participants.reviewrequest": _(
+        "Your requests for a review of your supervision, and the answers."
+    ),
+    "schedule.checkinschedule": _("On which days and at which times you check in."),
+    "schedule.checkinwindow": _("Each time you had to check in, and what was recorded."),
+    "schedule.checkin": _(
+        "Each check-in you made: the time, the place taken at that moment, the photo and "
+        "the officer's review."
+    ),
+    "schedule.appointment": _("Your appointments at the office or at home, and if you came."),
+    "schedule.reschedulerequest": _("Your requests to move an appointment, and the answers."),
+    "schedule.task": _(
+        "Things your officer had to look at, for example a check-in that did not work."
+    ),
+    "schedule.hearingmiss": _("Court hearings recorded as missed."),
+    "messaging.message": _("Every text or e-mail we sent you, and whether it arrived."),
+    "messaging.messagepart": _("A long text goes in several parts: whether each one arrived."),
+    "messaging.optout": _("When you asked us to stop sending texts (STOP)."),
+    "messaging.inboundmessage": _("Every text you sent us."),
+    "alerts.alert": _(
+        "Alerts about your supervision (for example a missed check-in) and how they were closed."
+    ),
+    "alerts.alertstep": _("Each step staff took on an alert, with their notes."),
+    "alerts.alertrulesetting": _("Alert settings made for you alone."),
+    "alerts.alertnotice": _("Who was told about an alert, and how."),
+    "zones.zone": _("Places you must stay in or keep away from, and when."),
+    "zones.zonestate": _("Whether your device was last inside or outside each zone."),
+    "tracking.deviceassignment": _("Which device you wore, and when."),
+    "tracking.position": _("Every position your device sent."),
+    "tracking.deviceeventrecord": _(
+        "What your device reported about itself: strap, battery, charging."
+    ),
+    "tracking.devicecommand": _("When staff asked your device for its position, and its answer."),
+    "portal.signinchallenge": _(
+        "When sign-in codes were sent to you (the codes themselves are not kept)."
+    ),
+    "portal.portalaccess": _(
+        "When you set your PIN and last signed in (the PIN itself is not kept)."
+    ),
+    "reviews.supervisionreview": _(
+        "Reviews of your supervision level: your record, the proposal and the decision."
+    ),
+    "audit.accesslogentry": _(
+        "Each time someone opened or exported your record, and the reason they gave."
+    ),
 }
 
 # Written out per language rather than Django's DATE_FORMAT: Django has no formats for
@@ -109,6 +184,138 @@ DATE_FORMATS = {
 }
 
 
+def _datefmt_language() -> str:
+    language = (get_language() or "en")[:2]
+    return language if language in datefmt.LANGUAGES else "en"
+
+
+def day_words(value: dt.date | dt.datetime) -> str:
+    """The day in the active language's words and order, as the participant's texts write
+    it ("Friday, December 4", "viernes 4 de diciembre", "vandredi 4 desanm"), on the
+    active time zone's calendar."""
+    if isinstance(value, dt.datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    return datefmt.format_date(value, _datefmt_language())
+
+
+def when_words(value: dt.datetime) -> str:
+    """The day in words and the local time on the 24-hour clock."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{datefmt.format_date(local.date(), _datefmt_language())}, {local:%H:%M}"
+
+
+def repeat_words(repeat: Repeat) -> str:
+    """The line that stands for a schedule's further check-ins, in the active language:
+    "Then every day until Friday, January 1", "Después, cada semana (lunes, jueves)". Day
+    names and dates are messaging's, so a text message and the page say them alike."""
+    language = _datefmt_language()
+    values: dict[str, object] = {
+        "days": ", ".join(datefmt.DAYS[language][d] for d in repeat.weekdays),
+        "n": repeat.interval,
+    }
+    if repeat.until is not None:
+        values["date"] = datefmt.format_date(repeat.until, language)
+    if repeat.every_day:
+        text = (
+            gettext("Then every day until %(date)s") if repeat.until else gettext("Then every day")
+        )
+    elif repeat.interval == 1:
+        text = (
+            gettext("Then every week (%(days)s) until %(date)s")
+            if repeat.until
+            else gettext("Then every week (%(days)s)")
+        )
+    else:
+        text = (
+            gettext("Then every %(n)s weeks (%(days)s) until %(date)s")
+            if repeat.until
+            else gettext("Then every %(n)s weeks (%(days)s)")
+        )
+    return text % values
+
+
+DEVICE_TRACKING: dict[str, Promise] = {
+    "ankle": _(
+        "Your ankle monitor sends your position all the time, day and night, not only when "
+        "you check in."
+    ),
+    "wrist": _(
+        "Your wrist monitor sends your position all the time, day and night, not only when "
+        "you check in."
+    ),
+    "phone": _(
+        "The tracking app on your phone sends your position all the time, day and night, not "
+        "only when you check in."
+    ),
+}
+
+
+def reporting_words(every: dt.timedelta | None) -> str:
+    """How often the device reported over the last day, in the active language, rounded
+    the way a person would say it (seconds under a minute, then minutes, then hours)."""
+    if every is None:
+        return gettext("It has sent no position in the last day.")
+    seconds = every.total_seconds()
+    if seconds < 50:
+        n = max(1, round(seconds))
+        return gettext("Over the last day it sent a position about every %(n)s seconds.") % {"n": n}
+    if seconds < 90 * 60:
+        n = max(1, round(seconds / 60))
+        return ngettext(
+            "Over the last day it sent a position about every minute.",
+            "Over the last day it sent a position about every %(n)s minutes.",
+            n,
+        ) % {"n": n}
+    n = round(seconds / 3600)
+    return ngettext(
+        "Over the last day it sent a position about every hour.",
+        "Over the last day it sent a position about every %(n)s hours.",
+        n,
+    ) % {"n": n}
+
+
+# North American zones by the abbreviation tzdata gives them (EST and EDT are both
+# "Eastern Time"), for zones under America/ and Hawaii's.
+ZONE_NAMES: dict[str, Promise] = {
+    "EST": _("Eastern Time"),
+    "EDT": _("Eastern Time"),
+    "CST": _("Central Time"),
+    "CDT": _("Central Time"),
+    "MST": _("Mountain Time"),
+    "MDT": _("Mountain Time"),
+    "PST": _("Pacific Time"),
+    "PDT": _("Pacific Time"),
+    "AKST": _("Alaska Time"),
+    "AKDT": _("Alaska Time"),
+    "HST": _("Hawaii Time"),
+    "AST": _("Atlantic Time"),
+    "ADT": _("Atlantic Time"),
+}
+
+
+def zone_name(key: str, *, at: dt.datetime | None = None) -> str:
+    """A time zone as people say it, with the abbreviation in force at ``at`` (now):
+    "Eastern Time (EST)", "Hora del Centro (CDT)". A zone outside North America reads as
+    its city and offset ("Madrid (UTC+1)"); "America/New_York" is a key, not a name."""
+    try:
+        zone = zoneinfo.ZoneInfo(key)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return key
+    local = (at or timezone.now()).astimezone(zone)
+    abbreviation = local.strftime("%Z")
+    name = ZONE_NAMES.get(abbreviation)
+    if name is not None and (key.startswith("America/") or key == "Pacific/Honolulu"):
+        return f"{name} ({abbreviation})"
+    if not abbreviation.isalpha():
+        offset = local.utcoffset() or dt.timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "−"
+        hours, rest = divmod(abs(minutes), 60)
+        abbreviation = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    city = key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} ({abbreviation})"
+
+
 def hearing_kind(code: str, fallback: str = "") -> str:
     label = HEARING_KINDS.get(code)
     return str(label) if label is not None else fallback
@@ -117,6 +324,27 @@ def hearing_kind(code: str, fallback: str = "") -> str:
 def record_label(key: str, fallback: str) -> str:
     label = RECORDS.get(key)
     return str(label) if label is not None else fallback
+
+
+def record_explanation(key: str) -> str:
+    explanation = EXPLANATIONS.get(key)
+    return str(explanation) if explanation is not None else ""
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A stored value as the "my data" page shows it: dates and times in words on the
+    participant's clock, yes or no, a time zone by its name."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, dt.datetime):
+        return when_words(value)
+    if isinstance(value, dt.date):
+        return local_date(value)
+    if name == "time_zone" and isinstance(value, str):
+        return zone_name(value)
+    return str(value)
 
 
 def local_date(value: dt.date | dt.datetime) -> str:
@@ -138,6 +366,8 @@ def profile_rows(profile: dict[str, Any]) -> list[tuple[str, str]]:
             shown = LEVELS.get(value, value)
         elif key == "preferred_language":
             shown = LANGUAGES.get(value, value)
+        elif key == "time_zone":
+            shown = zone_name(value)
         elif isinstance(value, dt.date):
             shown = local_date(value)
         else:

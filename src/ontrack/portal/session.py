@@ -10,7 +10,8 @@ from functools import wraps
 from typing import TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 
@@ -21,7 +22,7 @@ PENDING_KEY = "portal_pending"
 PHONE_KEY = "portal_phone"
 LANGUAGE_KEY = "portal_language"
 
-_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def _supported(code: str | None) -> str | None:
@@ -89,7 +90,7 @@ def participant_required(view: _View) -> _View:
     receives the participant as its second argument, with the page language active."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         participant = signed_in_participant(request)
         if participant is None:
             return redirect("portal:sign_in")
@@ -109,7 +110,7 @@ def public_portal_page(view: _View) -> _View:
     """Sign-in pages: no participant yet, but the right language."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         with language_for(request, None):
             return view(request, *args, **kwargs)
 

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import uuid
+import zoneinfo
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
+    StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -37,8 +42,7 @@ from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Counsel, Participant
 from ontrack.participants.queries import participant_get_for
 from ontrack.participants.services import counsel_consent_set_by_participant
-from ontrack.portal import forms, labels, services
-from ontrack.portal.export import participant_data
+from ontrack.portal import export, forms, labels, services
 from ontrack.portal.session import (
     LANGUAGE_KEY,
     PENDING_KEY,
@@ -182,7 +186,9 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
     window = schedule_queries.checkin_window_current(participant, now)
     requests = [
         {
-            "appointment_at": r.appointment.starts_at,
+            "appointment_at": r.original_starts_at or r.appointment.starts_at,
+            "now_at": r.appointment.starts_at,
+            "preferred_at": r.preferred_starts_at,
             "status": r.status,
             "status_label": labels.REQUEST_STATUSES.get(r.status, r.status),
             "note": r.decision_note,
@@ -198,13 +204,20 @@ def home(request: HttpRequest, participant: Participant) -> HttpResponse:
 
 @participant_required
 def checkin(request: HttpRequest, participant: Participant) -> HttpResponse:
+    from ontrack.portal.disclosure import location_collection
     from ontrack.schedule import queries as schedule_queries
 
-    window = schedule_queries.checkin_window_current(participant, timezone.now())
+    now = timezone.now()
+    window = schedule_queries.checkin_window_current(participant, now)
     return render(
         request,
         "portal/checkin.html",
-        {"p": participant, "window": window, "client_ref": uuid.uuid4()},
+        {
+            "p": participant,
+            "window": window,
+            "client_ref": uuid.uuid4(),
+            "location": location_collection(participant, now=now),
+        },
     )
 
 
@@ -289,17 +302,55 @@ def checkin_failure(request: HttpRequest, participant: Participant) -> HttpRespo
     return _receipt(result)
 
 
+def _slot_choices(participant: Participant, appointment_id: int) -> forms.SlotChoices:
+    """The free slots of the appointment's office in the coming two weeks, grouped under
+    their day in the participant's words; none for a home visit or someone else's
+    appointment (which the request then refuses as not found)."""
+    from ontrack.schedule import queries as schedule_queries
+    from ontrack.schedule.models import Appointment, AppointmentKind
+
+    appointment = (
+        Appointment.objects.select_related("office")
+        .filter(pk=appointment_id, participant=participant, kind=AppointmentKind.OFFICE)
+        .first()
+    )
+    if appointment is None:
+        return []
+    slots = schedule_queries.free_slots_ahead(
+        appointment.office, not_before=timezone.now(), skip=appointment.starts_at
+    )
+    days: dict[str, list[tuple[str, str]]] = {}
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at)
+        days.setdefault(labels.day_words(local), []).append(
+            (slot.starts_at.isoformat(), f"{local:%H:%M}")
+        )
+    return list(days.items())
+
+
+def _instant(value: str) -> dt.datetime | None:
+    parsed = parse_datetime(value) if value else None
+    return parsed if parsed is not None and timezone.is_aware(parsed) else None
+
+
 @participant_required
 def reschedule(request: HttpRequest, participant: Participant, appointment_id: int) -> HttpResponse:
     from ontrack.schedule import services as schedule_services
 
-    form = forms.ReasonForm(request.POST or None)
+    form = forms.RescheduleForm(
+        request.POST or None, slots=_slot_choices(participant, appointment_id)
+    )
     if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["slot"]
         try:
+            preferred = _instant(chosen)
+            if chosen and preferred is None:
+                raise ValidationError(_("That time is no longer free. Choose another."))
             schedule_services.reschedule_request_create(
                 participant=participant,
                 appointment_id=appointment_id,
                 reason=form.cleaned_data["reason"],
+                preferred_starts_at=preferred,
             )
         except (ObjectDoesNotExist, PermissionDenied) as exc:
             raise Http404 from exc
@@ -349,27 +400,122 @@ def _log_self_read(request: HttpRequest, participant: Participant, what: str) ->
     )
 
 
+MY_DATA_SHOWN = 5
+
+
 @participant_required
 def my_data(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """Everything kept about the person, each kind named and explained in their language,
+    with its latest records (the download has all of them)."""
+    from ontrack.portal.disclosure import location_collection
+
     _log_self_read(request, participant, "my data page")
-    data = participant_data(participant)
-    records = [(labels.record_label(key, key), len(rows)) for key, rows in data["records"].items()]
+    kinds = []
+    for kind in export.record_kinds():
+        rows, count = export.recent_rows(kind, participant, limit=MY_DATA_SHOWN)
+        kinds.append(
+            {
+                "key": kind.key,
+                "name": labels.record_label(kind.key, str(kind.model._meta.verbose_name_plural)),
+                "explanation": labels.record_explanation(kind.key),
+                "count": count,
+                "rows": [
+                    [(label, labels.shown_value(name, value)) for label, name, value in row]
+                    for row in rows
+                ],
+            }
+        )
     return render(
         request,
         "portal/my_data.html",
-        {"p": participant, "profile": labels.profile_rows(data["profile"]), "records": records},
+        {
+            "p": participant,
+            "profile": labels.profile_rows(export.profile(participant)),
+            "kinds": kinds,
+            "shown": MY_DATA_SHOWN,
+            "location": location_collection(participant, now=timezone.now()),
+        },
     )
+
+
+def _each_step_in(
+    chunks: Iterator[bytes], language: str, zone: zoneinfo.ZoneInfo
+) -> Iterator[bytes]:
+    """Run each step of a streamed body in the participant's language and time zone, and
+    only then: between steps the thread may serve someone else."""
+    while True:
+        with translation.override(language), timezone.override(zone):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        if chunk:
+            yield chunk
+
+
+def _streamed(
+    request: HttpRequest, chunks: Iterator[bytes]
+) -> Iterator[bytes] | AsyncIterator[bytes]:
+    """Under ASGI, Django would read a plain iterator whole into memory before sending it;
+    there each piece is made in the thread the view ran in and sent as it comes."""
+    if not isinstance(request, ASGIRequest):
+        return chunks
+
+    def step() -> bytes | None:
+        return next(chunks, None)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        while (chunk := await sync_to_async(step, thread_sensitive=True)()) is not None:
+            yield chunk
+
+    return pieces()
 
 
 @participant_required
-def my_data_download(request: HttpRequest, participant: Participant) -> HttpResponse:
+def my_data_download(request: HttpRequest, participant: Participant) -> HttpResponseBase:
+    """The whole record as a ZIP (a CSV per kind of record, photos, a README in the
+    person's language), streamed while it is written: no size limit, no row cut-off."""
     _log_self_read(request, participant, "my data download")
-    body = json.dumps(participant_data(participant), indent=2, ensure_ascii=False, default=str)
-    response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="my-data-{timezone.localdate():%Y-%m-%d}.json"'
+    kinds = export.record_kinds()
+    names = {k.key: _file_name(labels.record_label(k.key, k.key)) for k in kinds}
+    text = export.ArchiveText(
+        readme=_readme(participant, kinds, names),
+        about_me=_file_name(_("About me")),
+        kind_names=names,
+        profile_rows=labels.profile_rows(export.profile(participant)),
     )
+    body = _each_step_in(
+        export.zip_stream(participant, text),
+        translation.get_language() or settings.LANGUAGE_CODE,
+        zoneinfo.ZoneInfo(participant.time_zone),
+    )
+    response = StreamingHttpResponse(_streamed(request, body), content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="my-data-{timezone.localdate():%Y-%m-%d}.zip"'
+    )
+    response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _file_name(label: str) -> str:
+    return "".join(c for c in label if c not in '/\\:*?"<>|').strip()
+
+
+def _readme(participant: Participant, kinds: list[export.RecordKind], names: dict[str, str]) -> str:
+    lines = [
+        _("Your data, as the program keeps it on %(when)s.")
+        % {"when": labels.when_words(timezone.now())},
+        "",
+        _(
+            "Each table is a CSV file: it opens in a spreadsheet. The column names are the "
+            "program's own, in English. The folder photos holds your photos."
+        ),
+        "",
+        f"00 {_file_name(_('About me'))}.csv",
+    ]
+    for index, kind in enumerate(kinds, start=1):
+        lines.append(f"{index:02d} {names[kind.key]}.csv")
+        lines.append(f"    {labels.record_explanation(kind.key)}")
+    return "\n".join(lines) + "\n"
 
 
 @login_required

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.audit.models import AccessAction, RetentionRun
 from ontrack.audit.services import access_log_record
+from ontrack.csvsafe import SafeWriter
 from ontrack.participants.queries import ROLE_SCOPE, Scope
 from ontrack.reports.charts import bar_chart_svg
 from ontrack.reports.dashboard import (
@@ -145,7 +145,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _csv_response(name: str, header: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 
 from ontrack.accounts.models import Role, User
 from ontrack.alerts.models import Alert, Disposition
+from ontrack.batches import in_batches
 from ontrack.messaging.services import message_queue
 from ontrack.participants.models import (
     EventKind,
@@ -147,7 +148,7 @@ def reviews_open_due(*, now: dt.datetime | None = None) -> int:
         .distinct()
     )
     opened = 0
-    for participant in due.iterator(chunk_size=500):
+    for participant in in_batches(due):
         opened += review_open(participant, origin=ReviewOrigin.REVIEW_DATE, now=now) is not None
     return opened
 

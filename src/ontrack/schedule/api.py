@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import staff_user
+from ontrack.apitypes import AwareDateTime
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
@@ -96,14 +97,14 @@ class AppointmentOut(Schema):
 
 class AppointmentIn(Schema):
     type: str
-    starts_at: dt.datetime = Field(description="ISO-8601 with an offset; a slot start for office")
+    starts_at: AwareDateTime = Field(description="ISO-8601 with an offset; a slot start for office")
     kind: str = "office"
-    ends_at: dt.datetime | None = None
+    ends_at: AwareDateTime | None = None
     note: str = ""
 
 
 class MoveIn(Schema):
-    starts_at: dt.datetime
+    starts_at: AwareDateTime
     reason: str = ""
 
 
@@ -239,8 +240,8 @@ def schedule_put(request: HttpRequest, participant_id: int, payload: ScheduleIo)
 def windows_list(
     request: HttpRequest,
     participant_id: int,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: AwareDateTime | None = None,
+    until: AwareDateTime | None = None,
 ) -> list[WindowOut]:
     """Windows opening in [since, until) (default: the last 30 days to 30 days ahead)."""
     _user, participant = _read(request, participant_id, "check-in windows")
@@ -358,13 +359,13 @@ class AttendanceIn(Schema):
 
 
 class AdhocWindowIn(Schema):
-    opens_at: dt.datetime
-    closes_at: dt.datetime
+    opens_at: AwareDateTime
+    closes_at: AwareDateTime
 
 
 class DecideIn(Schema):
     approve: bool
-    starts_at: dt.datetime | None = Field(
+    starts_at: AwareDateTime | None = Field(
         None, description="When approving: the new time (default: the nearest free slot)"
     )
     note: str = Field("", description="Required when declining")
@@ -375,6 +376,7 @@ class RescheduleRequestOut(Schema):
     participant_id: int
     appointment_id: int
     appointment_starts_at: dt.datetime
+    preferred_starts_at: dt.datetime | None
     reason: str
     created_at: dt.datetime
     status: str
@@ -410,6 +412,7 @@ def _request_out(r: RescheduleRequest) -> RescheduleRequestOut:
         participant_id=r.participant_id,
         appointment_id=r.appointment_id,
         appointment_starts_at=r.appointment.starts_at,
+        preferred_starts_at=r.preferred_starts_at,
         reason=r.reason,
         created_at=r.created_at,
         status=r.status,

@@ -1,5 +1,8 @@
-"""Demo schedules: mixed check-in cadences for the program's open cases, 60 days of past
+"""Demo schedules: mixed check-in cadences for the program's open cases, 90 days of past
 windows with a realistic mix of outcomes, windows ahead, and upcoming office appointments.
+The last two days' check-ins wait in the photo review with a photo of the same illustrated
+person as the enrolment photo (``ontrack.demo_avatars``); the missed check-ins and
+appointments of the past raised alerts that officers have handled (``alerts.demo_data``).
 
 Bulk inserts for the volume (a demo seeds ~2,000 people), the services for what must
 carry notices and reminders (appointments). Deterministic from ``seed_value``. The first
@@ -11,17 +14,17 @@ to the worker's periodic job (``tasks.checkin_reminders``), which keeps seeding 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 import secrets
 from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from PIL import Image
 
 from ontrack.accounts.models import Program
-from ontrack.participants.models import Participant, Status
+from ontrack.alerts.demo_data import Condition, history
+from ontrack.demo_avatars import checkin_photo, portrait_key
+from ontrack.participants.models import Hearing, HearingOutcome, Participant, Status
 from ontrack.schedule import queries, recurrence, services
 from ontrack.schedule.models import (
     Appointment,
@@ -33,6 +36,7 @@ from ontrack.schedule.models import (
     CheckinSchedule,
     CheckinWindow,
     FailureReason,
+    HearingMiss,
     Modality,
     Outcome,
     Review,
@@ -40,7 +44,7 @@ from ontrack.schedule.models import (
     TaskKind,
 )
 
-PAST_DAYS = 60
+PAST_DAYS = 90
 ALWAYS_OPEN = 5  # the portal demo's PIN holders
 APPOINTMENT_SHARE = 0.08
 OUTCOMES = [
@@ -80,14 +84,6 @@ def _pick(rng: random.Random) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
-def _photo(rng: random.Random) -> bytes:
-    """A small plain JPEG standing in for a face (the demo has no real photos)."""
-    buffer = io.BytesIO()
-    colour = tuple(rng.randrange(80, 200) for _ in range(3))
-    Image.new("RGB", (96, 128), colour).save(buffer, "JPEG", quality=70)
-    return buffer.getvalue()
-
-
 def _reference(index: int, offset: int) -> str:
     """Distinct for distinct indexes (an odd multiplier is a bijection modulo 32**6), and
     shaped like the references real check-ins get."""
@@ -109,9 +105,72 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
         return
     with transaction.atomic():
         schedules = _schedules(rng, people, now)
-        _past_windows(rng, schedules, people, now)
+        _past_windows(rng, schedules, people, now, seed_value=seed_value)
         services.windows_generate_many(schedules, now=now)
     _appointments(rng, people, now)
+    _missed_alerts(rng, people, now)
+
+
+def _missed_alerts(rng: random.Random, people: list[Participant], now: dt.datetime) -> None:
+    """The alerts the missed check-ins and appointments of the past raised, handled by the
+    officers (older than a day: newer ones are the watchdog's to raise)."""
+    before = now - dt.timedelta(days=1)
+    pks = [p.pk for p in people]
+    conditions = [
+        Condition(
+            participant_id=participant_id,
+            kind="missed_checkin",
+            source=f"checkin_window:{pk}",
+            occurred_at=closes_at,
+            details={"local_date": day.isoformat()},
+        )
+        for pk, participant_id, closes_at, day in CheckinWindow.objects.filter(
+            participant_id__in=pks, outcome=Outcome.MISSED, closes_at__lt=before
+        ).values_list("pk", "participant_id", "closes_at", "local_date")
+    ]
+    conditions += [
+        Condition(
+            participant_id=participant_id,
+            kind="missed_appointment",
+            source=f"appointment:{pk}",
+            occurred_at=ends_at,
+            details={"type": type_, "kind": kind},
+        )
+        for pk, participant_id, ends_at, type_, kind in Appointment.objects.filter(
+            participant_id__in=pks, status=AppointmentStatus.MISSED, ends_at__lt=before
+        ).values_list("pk", "participant_id", "ends_at", "type", "kind")
+    ]
+    conditions += _missed_hearings(people[0].program_id, before)
+    history(conditions, rng=rng, now=now)
+
+
+def _missed_hearings(program_id: int, before: dt.datetime) -> list[Condition]:
+    """Hearings recorded as not attended before ``before``: the watchdog's record that it
+    raised their alert (so it does not raise it again today), and the alert's condition."""
+    hearings = Hearing.objects.filter(
+        participant__program_id=program_id,
+        outcome=HearingOutcome.FAILED_TO_APPEAR,
+        scheduled_at__lt=before,
+    ).exclude(pk__in=HearingMiss.objects.values("hearing_id"))
+    rows = [
+        HearingMiss(
+            hearing=h,
+            participant_id=h.participant_id,
+            raised_at=h.outcome_recorded_at or h.scheduled_at,
+        )
+        for h in hearings
+    ]
+    HearingMiss.objects.bulk_create(rows, batch_size=1000)
+    return [
+        Condition(
+            participant_id=row.participant_id,
+            kind="missed_hearing",
+            source=f"hearing:{row.hearing.pk}",
+            occurred_at=row.hearing.scheduled_at,
+            details={"court": row.hearing.court, "kind": row.hearing.kind},
+        )
+        for row in rows
+    ]
 
 
 def _schedules(
@@ -139,6 +198,8 @@ def _past_windows(
     schedules: list[CheckinSchedule],
     people: list[Participant],
     now: dt.datetime,
+    *,
+    seed_value: int,
 ) -> None:
     """Closed windows of the last ``PAST_DAYS`` days with their outcome, the attempts
     behind them, a few photos waiting for review and the technical-failure tasks."""
@@ -210,8 +271,10 @@ def _past_windows(
                 review_left -= 1
                 checkin.review = Review.PENDING
                 checkin.photo_content_type = "image/jpeg"
+                person = by_pk[window.participant_id]
+                photo = checkin_photo(portrait_key(seed_value, person.case_number), index)
                 checkin.photo.save(
-                    f"demo-{secrets.token_hex(6)}.jpg", ContentFile(_photo(rng)), save=False
+                    f"demo-{secrets.token_hex(6)}.jpg", ContentFile(photo), save=False
                 )
         checkins.append(checkin)
     Checkin.objects.bulk_create(checkins, batch_size=2000)

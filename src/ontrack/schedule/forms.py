@@ -108,7 +108,8 @@ class RescheduleDecisionForm(forms.Form):
     starts_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="New time (office local); empty: the nearest free slot after the present one.",
+        help_text="New time (office local); empty: the time the participant chose if still free, "
+        "else the nearest free slot after the present one.",
     )
     note = forms.CharField(max_length=300, required=False)
 

@@ -334,8 +334,9 @@ class RequestStatus(models.TextChoices):
 
 
 class RescheduleRequest(models.Model):
-    """A participant's request to move an appointment; an officer approves (the appointment
-    moves) or declines with a note."""
+    """A participant's request to move an appointment, with the free slot they chose if
+    any; an officer approves (the appointment moves, to that slot unless they pick
+    another) or declines with a note."""
 
     participant = models.ForeignKey(
         Participant, on_delete=models.CASCADE, related_name="reschedule_requests"
@@ -344,6 +345,12 @@ class RescheduleRequest(models.Model):
         Appointment, on_delete=models.CASCADE, related_name="reschedule_requests"
     )
     reason = models.TextField()
+    preferred_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="The office's free slot the participant chose, if any."
+    )
+    original_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the appointment was at the time of the request."
+    )
     created_at = models.DateTimeField()
     status = models.CharField(
         max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING

@@ -8,6 +8,7 @@ instants.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import urllib.parse
 from collections.abc import Iterable
@@ -31,7 +32,9 @@ from ontrack.schedule.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    Cadence,
     Checkin,
+    CheckinSchedule,
     CheckinWindow,
     OfficeCalendar,
     OfficeClosure,
@@ -49,6 +52,23 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """A line that stands for the rest of a weekly schedule's windows in the list: every
+    ``interval`` weeks on ``weekdays`` (0 = Monday; all seven and ``interval`` 1 is "every
+    day"), at the same local times, until ``until`` (the schedule's last day) or with no end
+    (``None``). The portal puts it in words; ``count`` is how many windows it stands for."""
+
+    weekdays: tuple[int, ...]
+    interval: int
+    until: dt.date | None
+    count: int
+
+    @property
+    def every_day(self) -> bool:
+        return self.interval == 1 and set(self.weekdays) == set(range(7))
+
+
+@dataclass(frozen=True)
 class Obligation:
     kind: str  # "checkin" | "appointment" | "hearing"
     ref_id: int
@@ -62,6 +82,8 @@ class Obligation:
     # The code behind ``purpose`` (a hearing's kind, an appointment's type), for a page
     # that shows it in the participant's language.
     purpose_code: str = ""
+    # Set on a line standing for several windows of one schedule (its first is this one).
+    repeat: Repeat | None = None
 
 
 def map_url(address: str) -> str:
@@ -76,6 +98,11 @@ def current_plan(participant: Participant) -> SupervisionPlan | None:
 
 
 ACTIVE_STATUSES = (Status.ENROLLED, Status.ACTIVE)
+
+
+# A window the participant has nothing more to do for: checked in (on time or late) or
+# excused. A technical failure is not settled for them: they may still try again.
+SETTLED_OUTCOMES = (Outcome.ON_TIME, Outcome.LATE, Outcome.EXCUSED)
 
 
 def checkins_required_q(participant_field: str = "participant") -> Q:
@@ -101,7 +128,8 @@ def checkin_window_current(participant: Participant, at: dt.datetime) -> Checkin
     was received; None when nothing is open or the person has already checked in."""
     return (
         CheckinWindow.objects.filter(participant=participant, opens_at__lte=at, closes_at__gt=at)
-        .exclude(outcome__in=[Outcome.ON_TIME, Outcome.LATE, Outcome.EXCUSED])
+        .exclude(outcome__in=SETTLED_OUTCOMES)
+        .order_by("closes_at")
         .first()
     )
 
@@ -111,30 +139,68 @@ def home_address(participant: Participant) -> str:
     return str(address) if address else ""
 
 
+def _window_obligation(window: CheckinWindow) -> Obligation:
+    return Obligation(
+        kind="checkin",
+        ref_id=window.pk,
+        starts_at=window.opens_at,
+        ends_at=window.closes_at,
+        title=_("Check-in from your phone"),
+        purpose="",
+        place="",
+        address="",
+        map_url="",
+    )
+
+
+def _checkin_obligations(windows: list[CheckinWindow], zone: ZoneInfo) -> list[Obligation]:
+    """Each window as an obligation, except that a weekly schedule's windows after the next
+    one fold into one line (``Repeat``): a person checking in every day would otherwise
+    read thirty identical rows and miss the appointment below them. Windows fold only with
+    others of the same schedule at the same local times; ad-hoc windows, monthly and
+    custom dates (a few in a month, each worth reading) stay one line each."""
+    items: list[Obligation] = []
+    series: dict[tuple[int, dt.time, dt.time], tuple[CheckinSchedule, list[CheckinWindow]]] = {}
+    for window in windows:
+        schedule = window.schedule
+        if schedule is None or schedule.cadence != Cadence.WEEKLY:
+            items.append(_window_obligation(window))
+            continue
+        key = (
+            schedule.pk,
+            window.opens_at.astimezone(zone).time(),
+            window.closes_at.astimezone(zone).time(),
+        )
+        series.setdefault(key, (schedule, []))[1].append(window)
+    for schedule, (first, *rest) in series.values():
+        items.append(_window_obligation(first))
+        if not rest:
+            continue
+        repeat = Repeat(
+            weekdays=tuple(sorted(schedule.weekdays)),
+            interval=schedule.interval,
+            until=schedule.ends_on,
+            count=len(rest),
+        )
+        items.append(dataclasses.replace(_window_obligation(rest[0]), repeat=repeat))
+    return items
+
+
 def obligations_upcoming(
     participant: Participant, *, now: dt.datetime, days: int = 30
 ) -> list[Obligation]:
     """Check-in windows, appointments and hearings from now (including what is open now)
-    for ``days`` days, in time order, with the words in the active language."""
+    for ``days`` days, in time order, with the words in the active language. A window is
+    listed until it is settled (``SETTLED_OUTCOMES``), the same rule that takes away the
+    "check in now" button."""
     until = now + dt.timedelta(days=days)
-    items: list[Obligation] = []
-    windows = CheckinWindow.objects.filter(
-        participant=participant, closes_at__gt=now, opens_at__lt=until, outcome=Outcome.DUE
+    windows = (
+        CheckinWindow.objects.filter(participant=participant, closes_at__gt=now, opens_at__lt=until)
+        .exclude(outcome__in=SETTLED_OUTCOMES)
+        .select_related("schedule")
+        .order_by("opens_at", "pk")
     )
-    for window in windows:
-        items.append(
-            Obligation(
-                kind="checkin",
-                ref_id=window.pk,
-                starts_at=window.opens_at,
-                ends_at=window.closes_at,
-                title=_("Check-in from your phone"),
-                purpose="",
-                place="",
-                address="",
-                map_url="",
-            )
-        )
+    items = _checkin_obligations(list(windows), ZoneInfo(participant.time_zone))
     appointments = Appointment.objects.select_related("office").filter(
         participant=participant,
         status=AppointmentStatus.BOOKED,
@@ -278,6 +344,38 @@ def slot_bounds(office: Office, starts_at: dt.datetime) -> tuple[dt.datetime, dt
         if start == starts_at:
             return start, end
     return None
+
+
+def slot_is_free(office: Office, starts_at: dt.datetime) -> bool:
+    """Whether the office offers a slot beginning exactly at ``starts_at`` with a place
+    left (the booking itself still checks capacity atomically)."""
+    bounds = slot_bounds(office, starts_at)
+    if bounds is None:
+        return False
+    day = starts_at.astimezone(ZoneInfo(office.time_zone)).date()
+    return any(s.starts_at == starts_at and s.free > 0 for s in office_slots(office, day))
+
+
+def free_slots_ahead(
+    office: Office,
+    *,
+    not_before: dt.datetime,
+    days: int = 14,
+    limit: int = 120,
+    skip: dt.datetime | None = None,
+) -> list[Slot]:
+    """The office's slots with a place left from ``not_before`` over the next ``days``
+    local days, in time order, at most ``limit``; ``skip`` leaves out one start (the
+    appointment's own time). What a participant asking for another time chooses from."""
+    first = not_before.astimezone(ZoneInfo(office.time_zone)).date()
+    found: list[Slot] = []
+    for offset in range(days + 1):
+        for slot in office_slots(office, first + dt.timedelta(days=offset)):
+            if slot.free > 0 and slot.starts_at >= not_before and slot.starts_at != skip:
+                found.append(slot)
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def nearest_free_slot(

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_clear, alert_raise
+from ontrack.batches import in_batches
 from ontrack.messaging.services import ReminderAnchor, message_queue, reminders_sync
 from ontrack.participants.models import (
     EventKind,
@@ -452,7 +453,7 @@ def windows_generate_due(*, now: dt.datetime | None = None, chunk: int = 1000) -
     )
     created = 0
     batch: list[CheckinSchedule] = []
-    for schedule in due.iterator(chunk_size=chunk):
+    for schedule in in_batches(due, size=chunk):
         batch.append(schedule)
         if len(batch) >= chunk:
             created += windows_generate_many(batch, now=now)
@@ -532,7 +533,7 @@ def checkin_reminders_sync(
     if participant is not None:
         soon = soon.filter(participant=participant)
     synced = 0
-    for window in soon.iterator(chunk_size=500):
+    for window in in_batches(soon):
         with transaction.atomic():
             reminders_sync(_window_anchor_from(window.pk, window.participant_id, window.closes_at))
             CheckinWindow.objects.filter(pk=window.pk).update(reminders_synced=True)
@@ -595,6 +596,39 @@ def _window_settle(window: CheckinWindow, outcome: str, at: dt.datetime) -> None
             source=f"checkin_window:{window.pk}",
             cleared_at=at,
         )
+
+
+def _windows_settle(
+    participant: Participant,
+    primary: CheckinWindow | None,
+    outcome: str,
+    *,
+    attempted: dt.datetime,
+    at: dt.datetime,
+) -> int:
+    """Settle the window an attempt is counted for and every other window of the person's
+    that was open at the attempt's time: a daily 08:00–20:00 window and an officer's ad-hoc
+    09:07–13:07 window are both satisfied by one check-in at 10:00, and neither may later
+    be marked missed. A check-in late for ``primary`` is on time for a window still open
+    then; a technical failure is recorded on each (the person tried). Returns how many
+    windows besides ``primary`` changed."""
+    if primary is not None:
+        _window_settle(primary, outcome, at)
+    also = Outcome.ON_TIME if outcome in (Outcome.ON_TIME, Outcome.LATE) else Outcome(outcome)
+    others = (
+        CheckinWindow.objects.select_for_update()
+        .filter(participant=participant, opens_at__lte=attempted, closes_at__gt=attempted)
+        .exclude(outcome__in=queries.SETTLED_OUTCOMES)
+        .order_by("opens_at")
+    )
+    if primary is not None:
+        others = others.exclude(pk=primary.pk)
+    changed = 0
+    for window in others:
+        before = window.outcome
+        _window_settle(window, also, at)
+        changed += window.outcome != before
+    return changed
 
 
 def _late_upload_flag(checkin: Checkin, *, claimed: dt.datetime, now: dt.datetime) -> None:
@@ -692,7 +726,7 @@ def checkin_submit(
         if saved is not checkin:
             checkin.photo.delete(save=False)
             return saved
-        _window_settle(window, outcome, now)
+        _windows_settle(participant, window, outcome, attempted=attempted, at=now)
         _late_upload_flag(saved, claimed=attempted_at, now=now)
     logger.info(
         "check-in participant=%s window=%s outcome=%s reference=%s",
@@ -747,8 +781,7 @@ def checkin_technical_failure(
         checkin = _checkin_save(candidate)
         if checkin is not candidate:
             return checkin
-        if window is not None:
-            _window_settle(window, Outcome.TECHNICAL_FAILURE, now)
+        _windows_settle(participant, window, Outcome.TECHNICAL_FAILURE, attempted=attempted, at=now)
         _late_upload_flag(checkin, claimed=attempted_at, now=now)
         task_open(
             participant,
@@ -797,7 +830,9 @@ def checkin_phone(
         )
         checkin = _checkin_save(candidate)
         if checkin is candidate:
-            _window_settle(window, Outcome.ON_TIME, received_at)
+            _windows_settle(
+                participant, window, Outcome.ON_TIME, attempted=received_at, at=received_at
+            )
     return checkin
 
 
@@ -1402,19 +1437,33 @@ def reschedule_request_create(
     participant: Participant,
     appointment_id: int,
     reason: str,
+    preferred_starts_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> RescheduleRequest:
-    """The participant asks for another time. Only their own, booked, future appointment
-    (another's answers as not found); a second request while one is pending returns it. The
-    officer gets a task."""
+    """The participant asks for another time, naming one of the office's free slots
+    (``preferred_starts_at``) or none. Only their own, booked, future appointment
+    (another's answers as not found); a chosen slot must be one the office offers, free,
+    in the future and not the present time. A second request while one is pending returns
+    it. The officer gets a task."""
     now = _now(now)
     if not reason.strip():
         raise ValidationError(gettext_lazy("Say why you need another time."))
-    appointment = Appointment.objects.filter(pk=appointment_id, participant=participant).first()
+    appointment = (
+        Appointment.objects.select_related("office")
+        .filter(pk=appointment_id, participant=participant)
+        .first()
+    )
     if appointment is None:
         raise ObjectDoesNotExist("No such appointment.")
     if appointment.status != AppointmentStatus.BOOKED or appointment.starts_at <= now:
         raise ValidationError(gettext_lazy("This appointment can no longer be changed."))
+    if preferred_starts_at is not None and (
+        appointment.kind != AppointmentKind.OFFICE
+        or preferred_starts_at <= now
+        or preferred_starts_at == appointment.starts_at
+        or not queries.slot_is_free(appointment.office, preferred_starts_at)
+    ):
+        raise ValidationError(gettext_lazy("That time is no longer free. Choose another."))
     with transaction.atomic():
         pending = RescheduleRequest.objects.filter(
             appointment=appointment, status=RequestStatus.PENDING
@@ -1422,13 +1471,22 @@ def reschedule_request_create(
         if pending is not None:
             return pending
         request = RescheduleRequest.objects.create(
-            participant=participant, appointment=appointment, reason=reason.strip(), created_at=now
+            participant=participant,
+            appointment=appointment,
+            reason=reason.strip(),
+            preferred_starts_at=preferred_starts_at,
+            original_starts_at=appointment.starts_at,
+            created_at=now,
         )
+        wish = ""
+        if preferred_starts_at is not None:
+            wish = f" to {preferred_starts_at:%Y-%m-%d %H:%M} UTC"
         task_open(
             participant,
             kind=TaskKind.RESCHEDULE_REQUEST,
             source=f"reschedule:{request.pk}",
-            summary=f"Asks to move the appointment of {appointment.starts_at:%Y-%m-%d %H:%M} UTC",
+            summary=f"Asks to move the appointment of {appointment.starts_at:%Y-%m-%d %H:%M} UTC"
+            + wish,
             now=now,
         )
     return request
@@ -1443,8 +1501,9 @@ def reschedule_decide(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> RescheduleRequest:
-    """Approve (the appointment moves to ``starts_at``, or to the nearest free slot after
-    its present time) or decline with a note; the request's task is done either way."""
+    """Approve (the appointment moves to ``starts_at``; without one, to the slot the
+    participant chose if it is still free, else to the nearest free slot after its present
+    time) or decline with a note; the request's task is done either way."""
     now = _now(now)
     with transaction.atomic():
         request = (
@@ -1457,6 +1516,14 @@ def reschedule_decide(
             raise ValidationError("This request has already been decided.")
         if approve:
             target = starts_at
+            preferred = request.preferred_starts_at
+            if (
+                target is None
+                and preferred is not None
+                and preferred > now
+                and queries.slot_is_free(request.appointment.office, preferred)
+            ):
+                target = preferred
             if target is None:
                 slot = queries.nearest_free_slot(
                     request.appointment.office,
@@ -1512,7 +1579,9 @@ def missed_checkins_mark(*, now: dt.datetime | None = None) -> int:
         queries.checkins_required_q(), outcome=Outcome.DUE, closes_at__lte=cutoff
     ).values_list("pk", "participant_id", "closes_at", "local_date")
     marked = 0
-    for pk, participant_id, closes_at, local_date in due.iterator(chunk_size=1000):
+    for pk, participant_id, closes_at, local_date in in_batches(
+        due, size=1000, pk_of=lambda row: row[0]
+    ):
         with transaction.atomic():
             if not CheckinWindow.objects.filter(pk=pk, outcome=Outcome.DUE).update(
                 outcome=Outcome.MISSED, outcome_at=now
@@ -1559,7 +1628,7 @@ def missed_appointments_mark(*, now: dt.datetime | None = None) -> int:
         participant__status__in=ACTIVE_STATUSES,
     )
     marked = 0
-    for appointment in candidates.iterator(chunk_size=500):
+    for appointment in in_batches(candidates):
         if now < _end_of_local_day(appointment.starts_at, ZoneInfo(appointment.office.time_zone)):
             continue
         with transaction.atomic():

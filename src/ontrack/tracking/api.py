@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.web import staff_user
+from ontrack.apitypes import AwareDateTime
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.queries import participant_get_for
@@ -87,8 +88,8 @@ class DeviceEventOut(Schema):
 
 
 class Window(Schema):
-    start: dt.datetime = Field(description="ISO-8601 with an offset; inclusive")
-    end: dt.datetime = Field(description="ISO-8601 with an offset; exclusive")
+    start: AwareDateTime = Field(description="ISO-8601 with an offset; inclusive")
+    end: AwareDateTime = Field(description="ISO-8601 with an offset; exclusive")
 
 
 @router.get("/devices", response=DevicePage)

@@ -7,12 +7,13 @@ chunked database iterator: memory stays flat however long the history is.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Iterator
 from xml.etree import ElementTree as ET
+
+from ontrack.csvsafe import SafeWriter
 
 FORMATS = {
     "geojson": "application/geo+json",
@@ -73,7 +74,7 @@ def gpx_lines(rows: Iterable[dict[str, object]], *, name: str) -> Iterator[str]:
 
 def csv_lines(rows: Iterable[dict[str, object]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow([_iso(row["time"]), *(row[name] for name in CSV_COLUMNS[1:])])

@@ -21,6 +21,16 @@ database connection and spool folder: worker 0 keeps ``SPOOL_DIR`` itself, worke
 ``SPOOL_DIR/worker-k``, so a restart with the same count replays every spool it left. Only
 worker 0 subscribes to MQTT (one subscriber, not one copy of each message per worker).
 
+The parent of the workers supervises them: a worker that dies (a crash, the OOM killer, a
+``kill -9``) is forked again after a back-off (1 s, doubling to 30 s, back to 1 s once a
+worker has lived ``RESTART_RESET_S``), one log line per restart; SIGTERM or SIGINT stops
+them all. A worker's replacement waits for the dead one's spool lock (released by the kernel)
+and replays what it left.
+
+Each gateway process beats a heartbeat (``operations.heartbeats``) from its own thread, with
+when it last stored a batch, the bytes waiting in its spool and its counters, so that
+``ontrack status`` tells a gateway that stores from one that only accepts connections.
+
 At start the soft open-files limit is raised to the hard limit (each device connection is a
 file descriptor; the common default of 1024 is the first wall a gateway hits).
 """
@@ -34,9 +44,11 @@ import fcntl
 import functools
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import resource
 import signal
+import socket
 import statistics
 import threading
 import time
@@ -49,6 +61,12 @@ from django.db import DatabaseError, connection
 from ontrack.tracking.gateway_core import Counters, Directory, GatewayConfig, Hub, Writer
 
 logger = logging.getLogger("ontrack.gateway")
+
+# Back-off between restarts of a dead worker: the first wait, its ceiling, and how long a
+# worker must have lived for the next death to start from the first wait again.
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+RESTART_RESET_S = 60.0
 
 
 def raise_open_files_limit() -> int:
@@ -92,6 +110,9 @@ class Gateway:
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        # Teltonika and OsmAnd connections (streams-based) by handler task, so that a stop can
+        # close them and let their handlers return rather than be cancelled mid-await.
+        self._streams: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._mqtt: Any = None
         self._spool_lock = -1
         self.hub: Hub
@@ -124,7 +145,7 @@ class Gateway:
             self._add(server, "gt06")
         if config.teltonika_port is not None:
             server = await asyncio.start_server(
-                functools.partial(handle_teltonika, self.hub),
+                functools.partial(self._tracked, handle_teltonika),
                 config.host,
                 config.teltonika_port,
                 backlog=4096,
@@ -133,7 +154,7 @@ class Gateway:
             self._add(server, "teltonika")
         if config.osmand_port is not None:
             server = await asyncio.start_server(
-                functools.partial(handle_osmand, self.hub),
+                functools.partial(self._tracked, handle_osmand),
                 config.host,
                 config.osmand_port,
                 backlog=4096,
@@ -149,32 +170,74 @@ class Gateway:
         self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
         self._tasks.append(asyncio.create_task(self._reap(), name="reaper"))
         self._tasks.append(asyncio.create_task(self._stats(), name="stats"))
-        logger.info("gateway listening", extra={"host": config.host, **self.ports})
+        worker = {} if config.worker is None else {"worker": config.worker}
+        logger.info(
+            "gateway listening",
+            extra={"host": config.host, "pid": os.getpid(), **worker, **self.ports},
+        )
 
     def _add(self, server: asyncio.Server, name: str) -> None:
         self._servers.append(server)
         self.ports[name] = server.sockets[0].getsockname()[1]
 
+    async def _tracked(
+        self, handler: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams[task] = writer
+        try:
+            await handler(self.hub, reader, writer)
+        finally:
+            del self._streams[task]
+
     async def stop(self) -> None:
-        """Stop accepting, close connections, store what is queued, release the database."""
+        """Stop accepting, close connections, store what is queued, release the database.
+
+        Connections are closed, not their handlers cancelled: on Python 3.11 a cancelled
+        stream handler is logged by asyncio as an error with a traceback, one per device,
+        which buried the one line that says the gateway stopped."""
         for server in self._servers:
             server.close()
         for conn in list(self.hub.live):
             conn.close("shutdown")
+        for stream in list(self._streams.values()):
+            stream.close()
         if self._mqtt is not None:
             self._mqtt.stop()
         writer_task = self._tasks[0]
         await self.hub.writer.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer_task, timeout=30)
+        if self._streams:
+            await asyncio.wait(list(self._streams), timeout=5)
         for task in self._tasks[1:]:
             task.cancel()
         await self.hub.writer.in_db_thread(self.hub.writer.spool.close)
         await self.hub.writer.in_db_thread(lambda: connection.close())
         self.hub.writer.executor.shutdown(wait=True)
         os.close(self._spool_lock)
-        self.log_stats()
-        logger.info("gateway stopped")
+        self.log_stats("gateway stopped")
+
+    def heartbeat_details(self) -> dict[str, Any]:
+        """What the heartbeat carries (``tracking.status_checks`` reads the first two).
+
+        Called from the heartbeat thread: it only reads counters the event loop writes and
+        stats this process's own spool segments, so it never waits for the loop."""
+        writer = self.hub.writer
+        spool_bytes = 0
+        for path in writer.spool.segments():
+            with contextlib.suppress(OSError):
+                spool_bytes += path.stat().st_size
+        last = writer.last_stored_at
+        return {
+            "last_stored_at": last.isoformat() if last else None,
+            "spool_bytes": spool_bytes,
+            "connections": self.counters.connections,
+            "stored_fixes": self.counters["stored_fixes"],
+            "stored_events": self.counters["stored_events"],
+            "worker": self.config.worker or 0,
+        }
 
     async def _reap(self) -> None:
         """Close GT06 connections that are silent or only trickle bytes (streams-based
@@ -227,7 +290,7 @@ class Gateway:
             await asyncio.sleep(self.config.stats_interval)
             self.log_stats()
 
-    def log_stats(self) -> None:
+    def log_stats(self, message: str = "gateway stats") -> None:
         """One line with every counter; frames/s is over the last interval."""
         counters = self.counters
         now = time.monotonic()
@@ -239,7 +302,7 @@ class Gateway:
         p99 = statistics.quantiles(delays, n=100)[98] * 1000 if len(delays) >= 2 else 0.0
         dropped = {k: v for k, v in counters.values.items() if k.startswith("dropped_")}
         logger.info(
-            "gateway stats",
+            message,
             extra={
                 "connections": counters.connections,
                 "frames": frames,
@@ -277,52 +340,102 @@ def worker_configs(config: GatewayConfig) -> list[GatewayConfig]:
             reuse_port=True,
             spool_dir=config.spool_dir if index == 0 else config.spool_dir / f"worker-{index}",
             mqtt_host=config.mqtt_host if index == 0 else None,
+            worker=index,
         )
         for index in range(config.workers)
     ]
 
 
+@dataclasses.dataclass
+class _Slot:
+    """One worker's place: its configuration, its current process and its back-off."""
+
+    config: GatewayConfig
+    process: Any = None  # multiprocessing's Process (its type is not public)
+    started: float = 0.0
+    delay: float = RESTART_FIRST_S
+    restart_at: float | None = None  # when a dead worker is due to be forked again
+
+
 def _run_workers(config: GatewayConfig) -> int:
-    """Fork one gateway per worker and wait. SIGTERM/SIGINT are passed on (each worker then
-    stops cleanly); if a worker dies, the others are stopped too and the exit code says so,
-    so that the supervisor restarts the whole gateway rather than running it short-handed."""
+    """Fork one gateway per worker and keep them running (see the module doc).
+
+    A dead worker is replaced rather than the whole gateway stopped: the other workers
+    keep serving their devices meanwhile, and devices on the dead worker reconnect to them
+    or to the replacement (SO_REUSEPORT spreads new connections over whoever listens)."""
     connection.close()  # never share a database connection across fork
     context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=_serve, args=(worker,), name=f"ontrack-gateway-{index}")
-        for index, worker in enumerate(worker_configs(config))
-    ]
-    for worker in workers:
-        worker.start()
+    slots = [_Slot(worker) for worker in worker_configs(config)]
     stopping = threading.Event()
+
+    def start(slot: _Slot) -> None:
+        slot.process = context.Process(
+            target=_serve, args=(slot.config,), name=f"ontrack-gateway-{slot.config.worker}"
+        )
+        slot.process.start()
+        slot.started = time.monotonic()
+        slot.restart_at = None
 
     def forward(signum: int, _frame: object) -> None:
         stopping.set()
-        for worker in workers:
-            if worker.is_alive() and worker.pid is not None:
+        for slot in slots:
+            process = slot.process
+            if process is not None and process.is_alive() and process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
+                    os.kill(process.pid, signal.SIGTERM)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
-    logger.info("gateway workers started", extra={"workers": len(workers)})
-    while any(worker.is_alive() for worker in workers):
-        for worker in workers:
-            worker.join(timeout=0.5)
-            if not worker.is_alive() and worker.exitcode and not stopping.is_set():
+    for slot in slots:
+        start(slot)
+    logger.info(
+        "gateway workers started",
+        extra={"workers": len(slots), "pids": ",".join(str(s.process.pid) for s in slots)},
+    )
+    while not stopping.is_set():
+        alive = [s.process.sentinel for s in slots if s.restart_at is None]
+        multiprocessing.connection.wait(alive, timeout=0.5)
+        now = time.monotonic()
+        for slot in slots:
+            if stopping.is_set():
+                break
+            if slot.restart_at is None and not slot.process.is_alive():
+                if now - slot.started >= RESTART_RESET_S:
+                    slot.delay = RESTART_FIRST_S
                 logger.error(
-                    "gateway worker died",
-                    extra={"worker": worker.name, "exitcode": worker.exitcode},
-                )
-                forward(signal.SIGTERM, None)
-    codes = [worker.exitcode or 0 for worker in workers]
-    return 0 if stopping.is_set() and not any(codes) else max(1, *codes)
+                    "gateway worker exited; restarting",
+                    extra={"worker": slot.config.worker, "pid": slot.process.pid,
+                           "exitcode": slot.process.exitcode, "restart_in_s": slot.delay},
+                )  # fmt: skip
+                slot.restart_at = now + slot.delay
+                slot.delay = min(slot.delay * 2, RESTART_MAX_S)
+            elif slot.restart_at is not None and now >= slot.restart_at:
+                start(slot)
+    forward(signal.SIGTERM, None)  # also reaches a worker forked as the signal arrived
+    for slot in slots:
+        slot.process.join()
+    codes = [slot.process.exitcode or 0 for slot in slots]
+    return 0 if not any(codes) else max(1, *codes)
+
+
+def _process_instance(config: GatewayConfig) -> str:
+    """``host:pid`` (as ``operations.jobs.process_name``, without importing Huey), plus
+    ``/k`` for worker k of several."""
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    return name if config.worker is None else f"{name}/{config.worker}"
 
 
 def _serve(config: GatewayConfig) -> int:
+    from ontrack.operations.heartbeats import HeartbeatThread
+    from ontrack.operations.models import ProcessKind
+
     async def main() -> None:
         gateway = Gateway(config)
         await gateway.start()
+        beat = HeartbeatThread(
+            ProcessKind.GATEWAY, _process_instance(config), details=gateway.heartbeat_details
+        )
+        beat.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -330,6 +443,7 @@ def _serve(config: GatewayConfig) -> int:
         watchdog = asyncio.create_task(_orphaned(stop)) if config.reuse_port else None
         await stop.wait()
         await gateway.stop()
+        await asyncio.to_thread(beat.stop)
         if watchdog is not None:
             watchdog.cancel()
 

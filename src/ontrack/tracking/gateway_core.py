@@ -85,6 +85,7 @@ class GatewayConfig:
     command_poll: float = 1.0  # seconds between looks for queued on-demand commands
     workers: int = 1  # gateway processes sharing the ports (SO_REUSEPORT), one per core
     reuse_port: bool = False  # set for each worker when ``workers`` > 1
+    worker: int | None = None  # this process's index among ``workers`` (None: the only one)
     spool_dir: Path = field(default_factory=lambda: Path("spool"))
 
     @classmethod
@@ -93,7 +94,7 @@ class GatewayConfig:
         defaults = cls()
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
-            if item.name in ("spool_dir", "reuse_port"):
+            if item.name in ("spool_dir", "reuse_port", "worker"):
                 continue
             values[item.name] = _setting(item.name.upper(), getattr(defaults, item.name))
         values["spool_dir"] = Path(_setting("SPOOL_DIR", home / "spool"))
@@ -207,8 +208,11 @@ class Writer:
         # Devices sent an on-demand command, with the (monotonic) time it went out: the first
         # fix stored from them after that answers it with a position.
         self.awaiting: dict[int, float] = {}
-        self.torn_records = 0  # spool records found torn by a crash (written by the db thread)
+        self.torn_records = 0  # torn stretches skipped in the spool (written by the db thread)
         self.delays: list[float] = []  # seconds from receipt to durable, since the last stats
+        # When a batch last reached the database (live or replayed from the spool), for the
+        # heartbeat: a gateway that accepts frames but stores nothing shows here.
+        self.last_stored_at: datetime | None = None
 
     async def in_db_thread(self, function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
@@ -301,6 +305,7 @@ class Writer:
                 self._spooling = True
                 self._next_retry = asyncio.get_running_loop().time() + self.config.retry_interval
         else:
+            self.last_stored_at = datetime.now(UTC)
             self.counters.add("stored_fixes", stored_fixes)
             self.counters.add("stored_events", stored_events)
             for reason, amount in dropped.items():
@@ -404,14 +409,18 @@ class Writer:
         for path in self.spool.sealed_segments():
             segment = read_segment(path)
             if segment.torn:
-                self.torn_records += 1
-                logger.warning("spool segment ends in a torn record", extra={"file": path.name})
+                self.torn_records += segment.torn_stretches
+                logger.warning(
+                    "spool segment has torn stretches; skipped them",
+                    extra={"file": path.name, "torn": segment.torn_stretches},
+                )
             for batch in segment.batches:
                 items = [(_device_from_dict(device), record) for device, record in batch.items]
                 try:
                     if connection.connection is None:
                         self._prepare_connection()
                     store_batch(items, received_at=batch.received_at)
+                    self.last_stored_at = datetime.now(UTC)
                 except (OperationalError, InterfaceError) as error:
                     connection.close()
                     logger.info("database still unavailable", extra={"error": str(error)[:200]})

@@ -9,6 +9,15 @@ and now and then the device loses signal for a few minutes: it keeps its fixes a
 them in a burst when the signal is back, as real units do. A GT06 wearer answers an
 on-demand location command (0x80) with a text answer and a fresh fix.
 
+So that a demo shows the alert queue working at once rather than after hours of wall
+clock, most wearers also have an *opening incident* early in every run (``OPENINGS``):
+the strap is tampered with within the first minute, the device starts on a battery its
+wearer forgot to charge, it stays silent for the first half hour or so (the demo seeds its
+last report hours back, so the silence watchdog has something to say at its first run), or
+its wearer spends the first quarter of an hour at an address they must stay away from
+(``Wearer.errand``, where the demo's zones put a protected address). The ordinary random
+incidents go on after that.
+
 Wearers are deterministic for a ``--seed`` (the same homes, routes, habits and incidents
 for the same report times); the network timing of course is not. Reports use the wall
 clock, so the positions are "now".
@@ -22,6 +31,7 @@ import json
 import logging
 import math
 import random
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +60,20 @@ DEFAULT_PORTS = {
 _PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
                    "mqtt": "mqtt"}  # fmt: skip
 _EARTH_M = 6_371_000.0
+
+TAMPER = "tamper"
+LOW_BATTERY = "low_battery"
+SILENT = "silent"
+EXCLUSION = "exclusion"
+# (opening incident, share of wearers); the rest have none.
+OPENINGS: tuple[tuple[str, float], ...] = (
+    (TAMPER, 0.2),
+    (LOW_BATTERY, 0.2),
+    (SILENT, 0.15),
+    (EXCLUSION, 0.2),
+)
+OPENING_WITHIN_S = 40.0  # an opening incident happens this soon into a run
+RETURN_S = 600.0  # the way back from an errand
 
 
 def _offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
@@ -102,6 +126,16 @@ class Wearer:
     low_reported: bool = False
     outage_until: datetime | None = None
     held: list[Report] = field(default_factory=list)
+    opening: str = ""  # one of OPENINGS, or "" for none
+    opening_after_s: float = 0.0  # when in the run it starts
+    opening_for_s: float = 0.0  # how long a silence or a visit lasts
+    started: datetime | None = None  # the run's first report time
+
+    @property
+    def errand(self) -> tuple[float, float]:
+        """A place between home and work, passed on the commute: where the demo puts an
+        exclusion zone (a protected address), and where an ``EXCLUSION`` opening goes."""
+        return ((self.home[0] + self.work[0]) / 2, (self.home[1] + self.work[1]) / 2)
 
     @classmethod
     def create(cls, identifier: str, seed: int) -> Wearer:
@@ -114,7 +148,7 @@ class Wearer:
             return _offset(lat, lon, distance * math.cos(angle), distance * math.sin(angle))
 
         home, work = near(), near()
-        return cls(
+        wearer = cls(
             identifier=identifier,
             home=home,
             work=work,
@@ -126,9 +160,45 @@ class Wearer:
             rng=rng,
             battery=rng.uniform(60, 100),
         )
+        # Drawn after everything above, so homes, routes and habits stay what they were.
+        roll, wearer.opening = rng.random(), ""
+        for opening, share in OPENINGS:
+            if roll < share:
+                wearer.opening = opening
+                break
+            roll -= share
+        wearer.opening_after_s = rng.uniform(0, OPENING_WITHIN_S)
+        wearer.opening_for_s = rng.uniform(15 * 60, 40 * 60)
+        if wearer.opening == LOW_BATTERY:
+            wearer.battery, wearer.forgets_charging = rng.uniform(12, 19), True
+        return wearer
+
+    def _into_run(self, when: datetime) -> float | None:
+        """Seconds since the run's first report, or None before it."""
+        return None if self.started is None else (when - self.started).total_seconds()
 
     def position(self, when: datetime) -> tuple[float, float, float, float]:
-        """(lat, lon, speed km/h, course) at ``when``: home, commuting, or at work."""
+        """(lat, lon, speed km/h, course) at ``when``: home, commuting, or at work. An
+        ``EXCLUSION`` opening starts the run at the errand and, once the visit is over,
+        goes back to the routine in ``RETURN_S`` (no jump across the map)."""
+        into = self._into_run(when)
+        if self.opening == EXCLUSION and into is not None:
+            visit_end = self.opening_after_s + self.opening_for_s
+            jitter = self.rng.gauss(0, 8), self.rng.gauss(0, 8)
+            if into < visit_end:
+                lat, lon = _offset(*self.errand, *jitter)
+                return lat, lon, 0.0, 0.0
+            if into < visit_end + RETURN_S:
+                target = self._routine(when)[:2]
+                share = (into - visit_end) / RETURN_S
+                lat = self.errand[0] + (target[0] - self.errand[0]) * share
+                lon = self.errand[1] + (target[1] - self.errand[1]) * share
+                speed = _distance_m(self.errand, target) / RETURN_S * 3.6
+                return lat, lon, speed, _bearing(self.errand, target)
+        return self._routine(when)
+
+    def _routine(self, when: datetime) -> tuple[float, float, float, float]:
+        """The everyday pattern: home, commuting, or at work."""
         local = when.astimezone(self.zone)
         hour = local.hour + local.minute / 60 + local.second / 3600
         trip_h = _distance_m(self.home, self.work) / 1000 / self.speed_kmh
@@ -146,9 +216,20 @@ class Wearer:
         lat, lon = _offset(place[0], place[1], self.rng.gauss(0, 8), self.rng.gauss(0, 8))
         return lat, lon, 0.0, 0.0
 
+    def _opening_due(self, when: datetime, elapsed_s: float) -> bool:
+        """True for the one report that comes first at or after the opening's start."""
+        into = self._into_run(when)
+        return into is not None and into - elapsed_s < self.opening_after_s <= into
+
     def step(self, when: datetime, elapsed_s: float) -> list[Report]:
         """Advance battery and incidents by ``elapsed_s`` and return what to send now: one
         report, nothing during a signal outage, or a burst of held reports after one."""
+        if self.started is None:
+            self.started = when
+            if self.opening == SILENT:
+                self.outage_until = when + timedelta(
+                    seconds=self.opening_after_s + self.opening_for_s
+                )
         local_hour = when.astimezone(self.zone).hour
         events: list[str] = []
         should_charge = (local_hour >= 22 or local_hour < 6) and not self.forgets_charging
@@ -166,7 +247,9 @@ class Wearer:
             self.low_reported = True
         if self.battery > 30:
             self.low_reported = False
-        if self.rng.random() < elapsed_s / (5 * 86_400):  # about one tamper per 5 days
+        opening_tamper = self.opening == TAMPER and self._opening_due(when, elapsed_s)
+        # about one tamper per 5 days, besides the opening one
+        if opening_tamper or self.rng.random() < elapsed_s / (5 * 86_400):
             events.append("tamper")
         lat, lon, speed, course = self.position(when)
         report = Report(when, lat, lon, speed, course, round(self.battery), self.charging,
@@ -189,8 +272,10 @@ class SimulatorOptions:
     protocol: str
     host: str = "127.0.0.1"
     port: int | None = None
-    mqtt_host: str = "127.0.0.1"
+    mqtt_host: str | None = "127.0.0.1"  # None: MQTT wearers left out
     mqtt_port: int = 1883
+    # A port per protocol (``ontrack demo`` moves any taken default port); ``port`` wins.
+    ports: dict[str, int] = field(default_factory=dict)
     rate: float = 60.0
     duration: float | None = None
     seed: int = 2026
@@ -471,6 +556,8 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     stats = SimulatorStats()
     deadline = time.monotonic() + (options.duration if options.duration else float("inf"))
     mqtt_client: Any = None
+    if options.mqtt_host is None:
+        devices = [(i, p) for i, p in devices if p != "mqtt"]
     if any(protocol == "mqtt" for _, protocol in devices):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
@@ -491,7 +578,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     tasks = []
     for identifier, protocol in devices:
         wearer = Wearer.create(identifier, options.seed)
-        port = options.port or DEFAULT_PORTS[protocol]
+        port = options.port or options.ports.get(protocol) or DEFAULT_PORTS[protocol]
         link: _Link
         if protocol == "gt06":
             link = _Gt06Link(wearer, options.host, port, stats)
@@ -541,9 +628,14 @@ def run_simulator(options: SimulatorOptions) -> int:
     devices = devices[: options.devices]
     logger.info("simulating", extra={"devices": len(devices), "protocol": options.protocol,
                                      "rate_s": options.rate, "seed": options.seed})  # fmt: skip
+    # SIGTERM (how ``ontrack demo`` stops its children) ends the run like Ctrl-C: the links
+    # close and one line says so, rather than the process vanishing mid-frame.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     try:
         stats = asyncio.run(simulate(options, devices))
     except KeyboardInterrupt:
+        logger.info("simulator stopped")
         return 0
     logger.info("simulator done", extra={"sent": stats.sent, "acked": stats.acked,
                                          "errors": stats.errors})  # fmt: skip

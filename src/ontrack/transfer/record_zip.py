@@ -11,7 +11,6 @@ never has to fit in a web worker's memory.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -29,6 +28,7 @@ from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert, AlertStep
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
+from ontrack.csvsafe import SafeWriter
 from ontrack.messaging.models import InboundMessage, Message
 from ontrack.participants.models import (
     Address,
@@ -138,7 +138,7 @@ def _columns(model: type[models.Model]) -> list[tuple[str, str, bool]]:
 
 
 def _write_rows(handle: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    writer = csv.writer(handle)
+    writer = SafeWriter(handle)
     writer.writerow(header)
     for row in rows:
         writer.writerow([_cell(v) for v in row])

@@ -1,7 +1,10 @@
 """Demo zones: a curfew home zone for every wearer of a GPS device and a few exclusion zones.
 
 The zones are put where the simulator's wearers live and travel, so that ``ontrack demo``
-shows entries, exits and (for the few exclusion zones across a commute) violations.
+shows entries, exits and violations: an exclusion zone (a protected address) is put on
+the errand of every wearer whose run opens with a visit there (``simulator.EXCLUSION``), so
+the queue shows entries within the demo's first minute, and on the commute of a few more,
+who cross it on their way to work.
 Where a wearer lives is the simulator's own definition (``Wearer.create`` from the device
 identifier and the seed), so this reads it from ``tracking`` rather than copying it. That
 is the one import against the app stack in zones, and it is deliberate: this module is only
@@ -31,7 +34,7 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     """Zones for the program's fitted wearers that have none yet (``now`` is unused: zones
     are in force from the start)."""
     from ontrack.tracking.models import DeviceAssignment
-    from ontrack.tracking.simulator import Wearer
+    from ontrack.tracking.simulator import EXCLUSION, Wearer
 
     rng = random.Random(f"zones:{seed_value}")
     fitted = (
@@ -60,13 +63,12 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
                 **common,
             )
         )
-        if rng.random() < EXCLUSION_SHARE:
-            midway = ((wearer.home[0] + wearer.work[0]) / 2, (wearer.home[1] + wearer.work[1]) / 2)
+        if rng.random() < EXCLUSION_SHARE or wearer.opening == EXCLUSION:
             zones.append(
                 Zone(
                     name="Protected address",
                     kind=ZoneKind.EXCLUSION,
-                    geometry=_circle(*midway, 200.0),
+                    geometry=_circle(*wearer.errand, 200.0),
                     buffer_m=20.0,
                     **common,
                 )

@@ -18,3 +18,14 @@ def ago(then: dt.datetime | None, now: dt.datetime) -> str:
 @register.filter
 def humanise_key(key: Any) -> str:
     return str(key).replace("_", " ")
+
+
+@register.simple_tag
+def detail_value(key: str, value: Any, now: dt.datetime) -> str:
+    """A heartbeat detail as a person reads it: times ("..._at") as how long ago."""
+    if str(key).endswith("_at") and isinstance(value, str):
+        try:
+            return ago_text(now, dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)

@@ -221,12 +221,19 @@
   if (checkinForm) {
     var ref = checkinForm.dataset.clientRef, closesAt = checkinForm.dataset.closesAt;
     var photoInput = document.getElementById("photo"), taken = null;
-    /* Where the browser can open the camera itself, offer that (asked only on the press);
-     * the file input stays for phones that cannot. */
+    /* Where the browser can open the camera itself, offer only that (asked on the press);
+     * the file picker is the fallback: for browsers that cannot, and for a camera the
+     * browser has but cannot open (none found, busy), where the phone's own camera app may
+     * still work. A camera the person refused is a technical failure, as before. */
+    var picker = document.getElementById("file-picker");
+    var camera = document.getElementById("camera");
     if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
       var view = document.getElementById("camera-view");
       var shoot = document.getElementById("take-photo");
-      document.getElementById("camera").hidden = false;
+      var REFUSALS = { NotAllowedError: true, SecurityError: true };
+      picker.hidden = true;
+      photoInput.required = false;
+      camera.hidden = false;
       document.getElementById("open-camera").addEventListener("click", function () {
         var opener = this;
         navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
@@ -236,6 +243,12 @@
             view.hidden = false;
             shoot.hidden = false;
           }, function (err) {
+            if (!(err && REFUSALS[err.name])) {
+              camera.hidden = true;
+              picker.hidden = false;
+              photoInput.required = true;
+              return;
+            }
             checkinForm.hidden = true;
             failure(ref, new Date().toISOString(), "camera",
                     ((err && err.name) || "camera") + ": " + ((err && err.message) || "refused"));

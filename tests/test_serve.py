@@ -1,0 +1,76 @@
+"""``ontrack serve`` as an operator runs it: the web process reports a heartbeat while it
+runs, marks it stopped when it stops, and a stop is one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support import cli_environment
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _web_beats(database: Path) -> list[tuple[str, str | None, dict[str, object]]]:
+    with sqlite3.connect(database, timeout=30) as db:
+        rows = db.execute(
+            "select instance, stopped_at, details from operations_heartbeat where kind = 'web'"
+        ).fetchall()
+    return [(instance, stopped, json.loads(details)) for instance, stopped, details in rows]
+
+
+def test_importing_the_asgi_application_starts_no_thread() -> None:
+    import ontrack.asgi
+
+    assert ontrack.asgi.application is not None
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("heartbeat")]
+
+
+def test_the_web_process_beats_while_it_serves_and_says_when_it_stopped(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "0.5"}
+    cli = [sys.executable, "-m", "ontrack.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        web = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    database = home / "ontrack.sqlite3"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the web app answered:\n" + log.read_text()
+                time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not any(d.get("requests") for _, s, d in _web_beats(database) if s is None):
+            assert time.monotonic() < deadline, f"a running web heartbeat: {_web_beats(database)}"
+            time.sleep(0.2)
+        [(instance, _, _)] = _web_beats(database)
+        assert instance.endswith(f":{web.pid}")
+    finally:
+        web.send_signal(signal.SIGINT)
+        web.wait(timeout=30)
+    output = log.read_text()
+    assert web.returncode == 0, output
+    [(_, stopped_at, _)] = _web_beats(database)
+    assert stopped_at is not None, "the heartbeat row says the web process stopped"
+    assert output.count("web stopped") == 1, output
+    assert "Shutting down" not in output and "Traceback" not in output, output
