@@ -30,6 +30,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("ontrack.accounts.urls")),
     path("participants/", include("ontrack.participants.urls")),
     path("tracking/", include("ontrack.tracking.urls")),
     path("audit/", include("ontrack.audit.urls")),

@@ -182,3 +182,69 @@ def test_officers_and_other_offices_supervisors_cannot_manage_an_offices_notific
     assert outsider_client.post(f"/alerts/notifications/{rule.pk}/delete/").status_code == 403
     assert NotificationRule.objects.count() == 1
     assert client_for(admin).get(url).status_code == 200
+
+
+# --- rules that cannot be delivered and links ------------------------------------------------
+
+
+def test_a_text_rule_to_an_officer_without_a_number_says_so_when_saved_and_on_the_page(
+    client_for, make_user, office, officer
+):
+    boss = make_user(Role.SUPERVISOR)
+    User.objects.filter(pk=boss.pk).update(email="boss@example.org")
+    client = client_for(boss)
+    url = f"/alerts/notifications/office/{office.pk}/"
+    saved = client.post(
+        url, {"min_priority": "3", "channel": "sms", "recipient": "officer"}, follow=True
+    )
+    body = saved.content.decode()
+    assert "cannot be delivered" in body, "the person saving the rule is told at once"
+    assert f"{officer} has no phone number" in body
+    rule = NotificationRule.objects.get(office=office)
+    page = client.get(url).content.decode()
+    assert f'id="rule-{rule.pk}-undeliverable"' in page
+    assert f"{officer} has no phone number" in page
+    User.objects.filter(pk=officer.pk).update(phone="+19735550101")
+    fixed = client.get(url).content.decode()
+    assert f'id="rule-{rule.pk}-undeliverable"' not in fixed
+    assert User.objects.get(pk=boss.pk).email == "boss@example.org"
+
+
+def test_an_email_rule_to_supervisors_without_addresses_is_marked_undeliverable(
+    client_for, make_user, office
+):
+    boss = make_user(Role.SUPERVISOR)
+    client = client_for(boss)
+    url = f"/alerts/notifications/office/{office.pk}/"
+    client.post(url, {"min_priority": "4", "channel": "email", "recipient": "supervisors"})
+    page = client.get(url).content.decode()
+    assert f"{boss} has no e-mail address" in page
+
+
+def test_alert_notices_link_to_the_public_address_not_the_local_one(
+    staffed_office, admin, make_participant, settings
+):
+    settings.ONTRACK_PUBLIC_URL = "https://ontrack.example.org"
+    _rule(admin, staffed_office, Priority.LOW, "sms", "officer")
+    participant = make_participant()
+    alert = alert_raise(
+        participant_id=participant.pk, kind="sos", source="device:9", occurred_at=T0, now=T0
+    )
+    assert alert is not None
+    alerts_promote_due(now=T0 + dt.timedelta(hours=1))
+    message = Message.objects.get(recipient=Recipient.STAFF, to="+19735550101")
+    assert f"https://ontrack.example.org/alerts/{alert.pk}/" in message.body
+    assert "127.0.0.1" not in message.body and "localhost" not in message.body
+
+
+def test_the_portal_sign_in_link_uses_the_public_address_not_the_requests_host(
+    make_participant, settings
+):
+    from django.test import Client
+
+    settings.ONTRACK_PUBLIC_URL = "https://ontrack.example.org"
+    participant = make_participant()
+    Client(HTTP_HOST="localhost").post("/me/sign-in/", {"phone": "(973) 555-0142"})
+    text = Message.objects.get(participant=participant, template_key="portal_sign_in").body
+    assert "https://ontrack.example.org/me/link/" in text
+    assert "localhost" not in text

@@ -19,15 +19,15 @@ def test_viewing_a_participant_page_is_logged_with_who_and_from_where(
     assert entry.path == f"/participants/{p.pk}/"
 
 
-def test_every_participant_shown_in_a_list_is_logged(make_participant, officer, client_for):
+def test_a_list_view_is_one_entry_carrying_every_participant_it_showed(
+    make_participant, officer, client_for
+):
     people = [make_participant() for _ in range(3)]
     client_for(officer).get("/participants/")
-    logged = set(
-        AccessLogEntry.objects.filter(action=AccessAction.LIST).values_list(
-            "participant_id", flat=True
-        )
+    (entry,) = AccessLogEntry.objects.filter(action=AccessAction.LIST)
+    assert sorted(entry.listed_ids) == sorted(p.pk for p in people), (
+        "one row for the page, naming each participant it showed"
     )
-    assert logged == {p.pk for p in people}
 
 
 def test_api_read_is_logged(make_participant, officer, client):
@@ -51,7 +51,7 @@ def test_auditor_filters_the_log_by_participant(make_participant, officer, make_
     officer_client.get(f"/participants/{a.pk}/")
     officer_client.get(f"/participants/{b.pk}/")
     body = client_for(make_user(Role.AUDITOR)).get("/audit/", {"participant": a.pk}).content
-    assert f">{a.pk}<".encode() in body and f">{b.pk}<".encode() not in body
+    assert a.case_number.encode() in body and b.case_number.encode() not in body
 
 
 def test_log_survives_the_participant_it_describes(make_participant, officer, client_for):
@@ -67,3 +67,59 @@ def test_api_list_returns_json_and_logs(make_participant, officer, client_for):
     data = json.loads(client_for(officer).get("/api/participants").content)
     assert data["count"] == 1
     assert AccessLogEntry.objects.filter(action=AccessAction.LIST).count() == 1
+
+
+# --- what an auditor sees ---------------------------------------------------------------------
+
+
+def test_the_auditor_sees_participants_by_name_and_case_number_without_a_way_into_records(
+    make_participant, officer, make_user, client_for
+):
+    person = make_participant(given_name="Rosa", family_name="Quispe")
+    client_for(officer).get(f"/participants/{person.pk}/")
+    auditor = client_for(make_user(Role.AUDITOR))
+    body = auditor.get("/audit/").content.decode()
+    assert f"Quispe, Rosa ({person.case_number})" in body
+    assert f'href="/participants/{person.pk}/' not in body
+    assert auditor.get(f"/participants/{person.pk}/").status_code in (403, 404), (
+        "the auditor still reads the log, not the record"
+    )
+
+
+def test_the_filters_find_a_participant_who_appeared_in_a_list(
+    make_participant, officer, make_user, client_for
+):
+    listed = [make_participant() for _ in range(4)]
+    client_for(officer).get("/participants/")
+    auditor = client_for(make_user(Role.AUDITOR))
+    target = listed[2]
+    for query in (str(target.pk), target.case_number, target.family_name):
+        body = auditor.get("/audit/", {"participant": query, "action": "list"}).content.decode()
+        assert "caseload list" in body, f"the list entry is found by {query!r}"
+        assert f"{target.family_name}, {target.given_name} ({target.case_number})" in body
+    assert (
+        "No entry matches"
+        in auditor.get("/audit/", {"participant": "C-99999", "action": "list"}).content.decode()
+    )
+
+
+def test_ten_list_pages_are_ten_entries_not_one_per_participant(
+    make_participant, officer, client_for
+):
+    for _ in range(12):
+        make_participant()
+    client = client_for(officer)
+    for _ in range(10):
+        client.get("/participants/")
+    assert AccessLogEntry.objects.filter(action=AccessAction.LIST).count() == 10
+
+
+def test_a_portal_read_shows_the_participant_as_the_reader(
+    make_participant, make_user, portal_client, client_for
+):
+    person = make_participant(given_name="Rosa", family_name="Quispe")
+    portal_client(person).get("/me/my-data/")
+    entry = AccessLogEntry.objects.filter(what__startswith="participant self-service").first()
+    assert entry is not None and entry.reader_participant_id == person.pk
+    body = client_for(make_user(Role.AUDITOR)).get("/audit/").content.decode()
+    assert f"Quispe, Rosa ({person.case_number}) (the participant)" in body

@@ -1,11 +1,12 @@
-"""No closure as absconded or detained without a named decider and a note: the service asks
-for both, records who decided, and the database refuses a row that lacks either, whoever
-writes it."""
+"""No adverse closure (absconded, departed / removed, detained) without a named decider and
+a note: the console and the service ask for both, record who decided, and the database
+refuses a row that lacks either, whoever writes it."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.test import Client
 
 from ontrack.participants.models import Participant
 from ontrack.participants.services import participant_close
@@ -21,7 +22,10 @@ def test_closing_a_case_records_who_decided_it(make_participant, officer):
     assert person.closure_note == "Detained by ICE on 3 Dec"
 
 
-@pytest.mark.parametrize("reason", ["absconded", "detained"])
+ADVERSE = ["absconded", "departed", "detained"]
+
+
+@pytest.mark.parametrize("reason", ADVERSE)
 def test_the_database_refuses_an_adverse_closure_without_a_named_decider(make_participant, reason):
     person = make_participant()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -30,15 +34,56 @@ def test_the_database_refuses_an_adverse_closure_without_a_named_decider(make_pa
         )
 
 
-def test_the_database_refuses_an_adverse_closure_without_a_note(make_participant, officer):
+@pytest.mark.parametrize("reason", ADVERSE)
+def test_the_database_refuses_an_adverse_closure_without_a_note(make_participant, officer, reason):
     person = make_participant()
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.filter(pk=person.pk).update(
-            status="closed", closure_reason="absconded", closed_by=officer
+            status="closed", closure_reason=reason, closed_by=officer
         )
 
 
-def test_an_ordinary_closure_needs_neither(make_participant):
+@pytest.mark.parametrize("reason", ["case_concluded", "transferred", "deceased", "other"])
+def test_an_ordinary_closure_needs_neither(make_participant, reason):
     person = make_participant()
-    Participant.objects.filter(pk=person.pk).update(status="closed", closure_reason="departed")
-    assert Participant.objects.get(pk=person.pk).closure_reason == "departed"
+    Participant.objects.filter(pk=person.pk).update(status="closed", closure_reason=reason)
+    assert Participant.objects.get(pk=person.pk).closure_reason == reason
+
+
+def test_closing_as_departed_from_the_console_needs_a_note_and_names_the_officer(
+    make_participant, officer, client_for
+):
+    person = make_participant()
+    client = client_for(officer)
+    refused = client.post(f"/participants/{person.pk}/close/", {"reason": "departed"})
+    assert refused.status_code == 400, "a departure closed without a note must be refused"
+    assert "Explain the decision" in refused.content.decode()
+    person.refresh_from_db()
+    assert person.status == "enrolled"
+    done = client.post(
+        f"/participants/{person.pk}/close/",
+        {"reason": "departed", "note": "Removed to Guatemala on 2 Dec, confirmed by ERO"},
+    )
+    assert done.status_code == 302
+    person.refresh_from_db()
+    assert (person.status, person.closed_by, person.closure_note) == (
+        "closed",
+        officer,
+        "Removed to Guatemala on 2 Dec, confirmed by ERO",
+    )
+
+
+def test_the_api_refuses_a_departure_without_a_note(make_participant, officer):
+    from ontrack.accounts.services import api_token_create
+
+    person = make_participant()
+    _, secret = api_token_create(user=officer, name="test")
+    response = Client().post(
+        f"/api/participants/{person.pk}/close",
+        data={"reason": "departed"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert response.status_code in (400, 422), response.content
+    person.refresh_from_db()
+    assert person.status == "enrolled"

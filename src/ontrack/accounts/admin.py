@@ -1,7 +1,28 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from ontrack.accounts.models import ApiToken, Office, Program, User
+from ontrack.accounts.phones import phone_normalise
+
+
+class _PhoneInE164:
+    """Administrators type a number as they have it; it is stored in E.164, as a staff
+    member's own "My account" page stores it, or refused saying why."""
+
+    cleaned_data: dict[str, object]
+
+    def clean_phone(self) -> str:
+        raw = str(self.cleaned_data.get("phone") or "").strip()
+        return phone_normalise(raw) if raw else ""
+
+
+class StaffChangeForm(_PhoneInE164, UserChangeForm[User]):
+    pass
+
+
+class StaffCreationForm(_PhoneInE164, UserCreationForm[User]):
+    pass
 
 
 @admin.register(Program)
@@ -18,7 +39,9 @@ class OfficeAdmin(admin.ModelAdmin[Office]):
 
 @admin.register(User)
 class StaffAdmin(UserAdmin):
-    list_display = ["username", "first_name", "last_name", "role", "office", "is_active"]
+    form = StaffChangeForm
+    add_form = StaffCreationForm
+    list_display = ["username", "first_name", "last_name", "role", "office", "phone", "is_active"]
     list_filter = ["role", "office", "is_active"]
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
@@ -26,7 +49,7 @@ class StaffAdmin(UserAdmin):
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,
-        ("Role", {"fields": ("role", "office")}),
+        ("Role", {"fields": ("role", "office", "phone")}),
     )
 
 

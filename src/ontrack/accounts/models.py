@@ -13,6 +13,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from ontrack.accounts.phones import validate_e164
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -67,7 +69,12 @@ class User(AbstractUser):
     office = models.ForeignKey(
         Office, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
-    phone = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_e164],
+        help_text="Mobile number for alert texts, in E.164 (e.g. +12025550143).",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

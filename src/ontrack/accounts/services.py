@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import ApiToken, Office, Program, Role, User
+from ontrack.accounts.phones import phone_normalise
+
+logger = logging.getLogger(__name__)
 
 
 def program_get_or_create(*, name: str, default_language: str = "en") -> Program:
@@ -69,9 +75,49 @@ def user_create(
         raise ValueError("officers and supervisors belong to an office")
     if validate:
         validate_password(password, user)
+    if user.phone:
+        user.phone = phone_normalise(user.phone)
     user.set_password(password)
     user.save()
     return user
+
+
+def user_contact_editable_by(actor: User, user: User) -> bool:
+    """Staff keep their own e-mail and phone; administrators keep everyone's."""
+    return actor.is_active and (actor.pk == user.pk or actor.role == Role.ADMINISTRATOR)
+
+
+def user_contact_set(
+    *, actor: User, user: User, phone: str | None = None, email: str | None = None
+) -> list[str]:
+    """Set a staff member's phone (stored in E.164) and/or e-mail, the addresses their alert
+    notifications go to. ``None`` leaves a value as it is, an empty string removes it.
+    Returns the names of the fields that changed."""
+    if not user_contact_editable_by(actor, user):
+        raise PermissionDenied("Only the person themself or an administrator changes this.")
+    changes: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    if phone is not None:
+        try:
+            changes["phone"] = phone_normalise(phone) if phone.strip() else ""
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+    if email is not None:
+        try:
+            if email.strip():
+                validate_email(email.strip())
+            changes["email"] = email.strip()
+        except ValidationError as exc:
+            errors["email"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    changed = [name for name, value in changes.items() if getattr(user, name) != value]
+    if changed:
+        for name in changed:
+            setattr(user, name, changes[name])
+        user.save(update_fields=changed)
+        logger.info("staff contact changed user=%s fields=%s by=%s", user.pk, changed, actor.pk)
+    return changed
 
 
 def _digest(token: str) -> str:

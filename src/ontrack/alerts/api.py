@@ -46,6 +46,11 @@ class AlertOut(Schema):
     disposition: str
     resolution_note: str
     resolved_by_id: int | None
+    # An imported resolution: its resolver as the other system named them, and the import.
+    resolved_by_name: str
+    resolved_by_office: str
+    resolution_imported_at: dt.datetime | None
+    resolution_imported_by_id: int | None
 
     @staticmethod
     def resolve_case_number(alert: Alert) -> str:

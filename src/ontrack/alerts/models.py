@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from ontrack.accounts.models import Office, Program
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Participant, decision_text
 
 
 class AlertKind(models.TextChoices):
@@ -81,6 +81,24 @@ class Alert(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A resolution decided in another system and imported with the record (OTRTS): its
+    # resolver has no account here and is named as recorded there; the import is recorded
+    # beside them, never put in ``resolved_by`` (the importer resolved nothing).
+    resolved_by_name = models.CharField(
+        max_length=150, blank=True, help_text="Who resolved an imported alert, as recorded there."
+    )
+    resolved_by_office = models.CharField(
+        max_length=150, blank=True, help_text="Where that person worked (office or agency)."
+    )
+    resolution_imported_at = models.DateTimeField(null=True, blank=True)
+    resolution_imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who imported a resolution decided elsewhere (not its resolver).",
+    )
 
     class Meta:
         ordering = ["-priority", "-occurred_at", "-id"]
@@ -92,8 +110,21 @@ class Alert(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(disposition="confirmed_violation")
-                | (models.Q(resolved_by__isnull=False) & ~models.Q(resolution_note="")),
+                | (
+                    (models.Q(resolved_by__isnull=False) | ~models.Q(resolved_by_name=""))
+                    & ~models.Q(resolution_note="")
+                ),
                 name="violation_needs_a_person_and_a_note",
+            ),
+            # A resolver named by text only ever arrives with an import, which is recorded.
+            models.CheckConstraint(
+                condition=models.Q(resolved_by_name="")
+                | (
+                    models.Q(resolved_by__isnull=True)
+                    & models.Q(resolution_imported_at__isnull=False)
+                    & models.Q(resolution_imported_by__isnull=False)
+                ),
+                name="alert_outside_resolver_only_by_import",
             ),
         ]
         indexes = [
@@ -103,6 +134,21 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()}) for {self.participant_id}"
+
+    @property
+    def resolution_decision(self) -> str:
+        """Who resolved it and when, as the console shows it; an imported resolution names
+        its original resolver and who imported it, never the importer as the resolver."""
+        if self.resolved_by_id is None and self.resolution_imported_at is None:
+            return ""
+        return decision_text(
+            decider=self.resolved_by,
+            outside_name=self.resolved_by_name,
+            outside_office=self.resolved_by_office,
+            decided_at=self.closed_at,
+            imported_at=self.resolution_imported_at,
+            imported_by=self.resolution_imported_by,
+        )
 
 
 class AlertStep(models.Model):

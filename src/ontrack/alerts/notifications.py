@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,9 +37,12 @@ from ontrack.alerts.models import (
     Priority,
 )
 from ontrack.messaging.services import staff_notice_queue
+from ontrack.participants.models import Status
 from ontrack.participants.services import phone_normalise
 
 logger = logging.getLogger(__name__)
+
+OPEN_CASE_STATUSES = (Status.ENROLLED, Status.ACTIVE, Status.SUSPENDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,56 @@ def notification_rule_create(
     )
     logger.info("notification rule created id=%s office=%s by=%s", rule.pk, office.pk, user.pk)
     return rule
+
+
+def _people_named_by(rule: NotificationRule) -> list[User]:
+    """Whoever the rule may have to reach: the office's supervisors, or for "the
+    participant's officer" every active officer of the office and anyone holding one of its
+    open cases."""
+    staff = User.objects.filter(is_active=True)
+    if rule.recipient == NotifyRecipient.SUPERVISORS:
+        people = staff.filter(office_id=rule.office_id, role=Role.SUPERVISOR)
+    else:
+        people = staff.filter(
+            Q(office_id=rule.office_id, role=Role.OFFICER)
+            | Q(caseload__office_id=rule.office_id, caseload__status__in=OPEN_CASE_STATUSES)
+        )
+    return list(people.distinct().order_by("last_name", "first_name", "username"))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """One reason a rule cannot deliver: the person it cannot reach (None: nobody to reach)."""
+
+    person: User | None
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def notification_rule_problems(rule: NotificationRule) -> list[RuleProblem]:
+    """Why this rule cannot deliver every notice it stands for, in words for the page (an
+    empty list: it can). A text to staff needs a number on their account and an e-mail an
+    address; without one the notice is skipped, which must not pass unseen."""
+    if rule.recipient == NotifyRecipient.ADDRESS:
+        return []
+    people = _people_named_by(rule)
+    if not people:
+        who = "supervisor" if rule.recipient == NotifyRecipient.SUPERVISORS else "officer"
+        return [RuleProblem(None, f"the office has no active {who}")]
+    what = "phone number" if rule.channel == NotifyChannel.SMS else "e-mail address"
+    problems = []
+    for person in people:
+        address = _address_of(person, rule.channel).strip()
+        if not address:
+            problems.append(RuleProblem(person, f"{person} has no {what}"))
+            continue
+        try:
+            _normalised(rule.channel, address)
+        except ValidationError:
+            problems.append(RuleProblem(person, f"{person} has a {what} that is not valid"))
+    return problems
 
 
 def notification_rule_delete(*, user: User, rule: NotificationRule) -> None:

@@ -28,6 +28,7 @@ from ontrack.alerts.models import (
 from ontrack.alerts.notifications import (
     notification_rule_create,
     notification_rule_delete,
+    notification_rule_problems,
     notification_rules_editable_by,
 )
 from ontrack.alerts.rules import AlertRule, ResolvedRule, rule_resolve
@@ -277,19 +278,32 @@ def notifications(request: HttpRequest, pk: int) -> HttpResponse:
     form = NotificationRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            notification_rule_create(user=user, office=office, **form.cleaned_data)
+            rule = notification_rule_create(user=user, office=office, **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "Notification added.")
+            problems = notification_rule_problems(rule)
+            if problems:
+                messages.warning(
+                    request,
+                    "Notification added, but it cannot be delivered to everyone it names: "
+                    + "; ".join(str(p) for p in problems)
+                    + ".",
+                )
+            else:
+                messages.success(request, "Notification added.")
             return redirect("alerts:notifications", pk=office.pk)
+    rules = [
+        (rule, notification_rule_problems(rule))
+        for rule in NotificationRule.objects.filter(office=office)
+    ]
     return render(
         request,
         "alerts/notifications.html",
         {
             "office": office,
             "offices": _editable_offices(user),
-            "rules": NotificationRule.objects.filter(office=office),
+            "rules": rules,
             "form": form,
         },
     )

@@ -104,7 +104,10 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 def _alert_for(user: User, pk: int) -> Alert:
     alert = (
-        alerts_visible_to(user).select_related("participant", "resolved_by").filter(pk=pk).first()
+        alerts_visible_to(user)
+        .select_related("participant", "resolved_by__office", "resolution_imported_by")
+        .filter(pk=pk)
+        .first()
     )
     if alert is None:
         raise Http404("No such alert in your caseload.")
@@ -259,7 +262,8 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
                 [a.pk, a.participant.case_number, a.kind, a.source, a.get_priority_display(),
                  a.status, when(a.occurred_at), when(a.raised_at), when(a.visible_at),
                  when(a.acknowledged_at), when(a.closed_at), a.occurrences, a.disposition,
-                 a.resolved_by.get_username() if a.resolved_by else "", a.resolution_note]
+                 a.resolved_by.get_username() if a.resolved_by else a.resolved_by_name,
+                 a.resolution_note]
             )  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")

@@ -13,7 +13,16 @@ from ontrack.audit.services import retention_policy_set
 class AccessLogEntryAdmin(admin.ModelAdmin[AccessLogEntry]):
     """Read-only: nobody edits or deletes the access log through the admin."""
 
-    list_display = ["at", "username", "action", "participant_id", "what", "ip_address"]
+    list_display = [
+        "at",
+        "username",
+        "reader_participant_id",
+        "action",
+        "participant_id",
+        "participant_ids",
+        "what",
+        "ip_address",
+    ]
     list_filter = ["action"]
     search_fields = ["username", "what", "=participant_id"]
     date_hierarchy = "at"

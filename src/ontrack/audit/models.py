@@ -3,6 +3,10 @@
 Entries name the participant by id rather than by foreign key on purpose: the log must
 outlive the record it describes (a purged or closed case keeps its access history), and a
 foreign key would either block the purge or delete the evidence.
+
+A list view is one entry carrying the ids of everyone it showed (``participant_ids``), not
+one entry per person: a caseload page of 50 is one act of reading, and fifty rows each would
+bury every other entry. The log's filters find a person in those lists too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ class AccessLogEntry(models.Model):
     )
     username = models.CharField(max_length=150, help_text="Kept if the account is removed.")
     participant_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    participant_ids = models.TextField(
+        blank=True,
+        default="",
+        help_text="A list's entry: every participant it showed, as ',12,34,' (so that one is "
+        "found with a plain substring match on every database).",
+    )
+    reader_participant_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The participant, when they read their own data (portal); no staff user.",
+    )
     action = models.CharField(max_length=16, choices=AccessAction.choices)
     what = models.CharField(max_length=200, help_text="Which part of the record, or the query.")
     path = models.CharField(max_length=500, blank=True)
@@ -43,6 +58,19 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.participant_id}"
+
+    @property
+    def listed_ids(self) -> list[int]:
+        """Every participant the entry is about: the one it names, or all a list showed."""
+        ids = [int(part) for part in self.participant_ids.split(",") if part]
+        if self.participant_id is not None and self.participant_id not in ids:
+            ids.insert(0, self.participant_id)
+        return ids
+
+
+def listed_ids_text(ids: list[int]) -> str:
+    """``[12, 34]`` -> ``",12,34,"``: each id between commas, so ``",12,"`` finds 12 only."""
+    return f",{','.join(str(i) for i in ids)}," if ids else ""
 
 
 class RetentionPolicy(models.Model):

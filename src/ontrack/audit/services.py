@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionPolicy
+from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionPolicy, listed_ids_text
 from ontrack.audit.retention import retention_days_validate
 
 if TYPE_CHECKING:
@@ -48,22 +49,89 @@ def access_log_record(
     what: str,
     participant_ids: Iterable[int | None] = (None,),
     request: HttpRequest | None = None,
+    by_participant: int | None = None,
 ) -> int:
-    """Record one entry per participant read (or one entry with no participant for a list or
-    query). Returns how many entries were written."""
+    """Record a read. A list (``AccessAction.LIST``) is one entry carrying the ids of
+    everyone it showed; any other action is one entry per participant read (or one with no
+    participant for a query). ``by_participant``: the participant read their own data (the
+    portal), so the entry names them as the reader instead of a staff user. Returns how many
+    entries were written."""
     authenticated = user is not None and user.is_authenticated
     common = {
         "user_id": user.pk if authenticated and user is not None else None,
         "username": user.get_username() if authenticated and user is not None else "",
+        "reader_participant_id": by_participant,
         "action": action,
         "what": what[:200],
         "path": request.get_full_path()[:500] if request is not None else "",
         "ip_address": _client_address(request),
         "user_agent": (request.headers.get("User-Agent", "") if request is not None else "")[:300],
     }
-    entries = [AccessLogEntry(participant_id=pid, **common) for pid in participant_ids]
+    if action == AccessAction.LIST:
+        ids = list(dict.fromkeys(pid for pid in participant_ids if pid is not None))
+        entries = [
+            AccessLogEntry(
+                participant_id=ids[0] if len(ids) == 1 else None,
+                participant_ids=listed_ids_text(ids) if len(ids) > 1 else "",
+                **common,
+            )
+        ]
+    else:
+        entries = [AccessLogEntry(participant_id=pid, **common) for pid in participant_ids]
     AccessLogEntry.objects.bulk_create(entries)
     return len(entries)
+
+
+# --- naming the log's subjects ----------------------------------------------------------------
+
+
+class SubjectDirectory(Protocol):
+    """How the access log names the people it is about. Participants registers one at
+    start-up (audit sits below participants and cannot read them itself)."""
+
+    def describe(self, ids: Iterable[int]) -> dict[int, str]:
+        """Each id still on file as "Family, Given (case number)"."""
+        ...
+
+    def find(self, text: str) -> list[int]:
+        """The ids a case number or a name typed into the log's filter stands for."""
+        ...
+
+
+_directory: SubjectDirectory | None = None
+
+
+def subject_directory_register(directory: SubjectDirectory) -> None:
+    global _directory
+    _directory = directory
+
+
+def subjects_describe(ids: Iterable[int]) -> dict[int, str]:
+    """Names and case numbers for the log's page: for the auditor, who reads the log and not
+    records, these are the log's subjects, shown as text and never as a way into a record."""
+    wanted = set(ids)
+    names = _directory.describe(wanted) if _directory is not None and wanted else {}
+    return {pid: names.get(pid, f"participant {pid} (no longer on file)") for pid in wanted}
+
+
+MAX_FILTER_SUBJECTS = 50
+
+
+def access_log_about(entries: QuerySet[AccessLogEntry], text: str) -> QuerySet[AccessLogEntry]:
+    """The entries about a participant given by id, case number or name: those naming them,
+    and the lists they appeared in. Names and case numbers are read through the registered
+    directory; a name matching more than ``MAX_FILTER_SUBJECTS`` people narrows to those."""
+    text = text.strip()
+    ids: list[int] = [int(text)] if text.isdigit() else []
+    if _directory is not None:
+        ids += _directory.find(text)
+    ids = list(dict.fromkeys(ids))[:MAX_FILTER_SUBJECTS]
+    if not ids:
+        return entries.none()
+    about = Q(participant_id__in=ids) | Q(reader_participant_id__in=ids)
+    for pid in ids:
+        about |= Q(participant_ids__contains=f",{pid},")
+    return entries.filter(about)
 
 
 ACCESS_LOG_PURGE_CHUNK = 10_000

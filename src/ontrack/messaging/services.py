@@ -238,6 +238,44 @@ def _message_write(
     )
 
 
+# Counsel of record, with the participant's consent, gets a copy of every notice about the
+# person's obligations and the decisions made about them. Every shipped template is in one of
+# these two sets (a test holds them to it), so a new notice is copied or not by a decision.
+COPIED_TO_COUNSEL = frozenset(
+    {
+        "appointment_booked",
+        "appointment_moved",
+        "appointment_cancelled",
+        "appointment_reminder",
+        "reschedule_declined",
+        "hearing_reminder",
+        "review_outcome",
+        "supervision_review_outcome",
+        "office_closure",
+        "contact_update",
+    }
+)
+NOT_COPIED_TO_COUNSEL = frozenset(
+    {
+        # A secret: whoever holds it signs in as the participant.
+        "portal_sign_in",
+        # Prompts to check in now, with the person's own check-in link, several a week.
+        "checkin_window_open",
+        "checkin_reminder",
+        # Receipts and answers to the person's own texts and acts, not notices to them.
+        "checkin_received",
+        "help_reply",
+        "stop_confirmed",
+        "start_confirmed",
+        "language_changed",
+        "confirm_received",
+        "reschedule_received",
+        # The copy itself.
+        "counsel_copy",
+    }
+)
+
+
 def _counsel_text(
     participant: Participant, template: Template, context: Mapping[str, object]
 ) -> tuple[str, str]:
@@ -267,10 +305,10 @@ def _counsel_copy(
     anchor_key: str = "",
     reminder_rule: ReminderRule | None = None,
 ) -> Message | None:
-    """Counsel of record gets appointment notices when the participant consented, in the
-    program's language, by e-mail when counsel has one, else by text. A copy of a reminder
-    carries the reminder's anchor and rule, so ``reminders_sync`` moves and cancels it with
-    the participant's own."""
+    """Counsel of record gets a copy of each notice in ``COPIED_TO_COUNSEL`` when the
+    participant consented, in the program's language, by e-mail when counsel has one, else
+    by text. A copy of a reminder carries the reminder's anchor and rule, so
+    ``reminders_sync`` moves and cancels it with the participant's own."""
     counsel = getattr(participant, "counsel", None)
     if counsel is None or not counsel.consent_to_notices or not (counsel.email or counsel.phone):
         return None
@@ -310,7 +348,7 @@ def message_queue(
     """Write one notice to the outbox in the caller's transaction, in the participant's
     language. Returns None when nothing may be sent (opted out of a non-essential message,
     or no way to reach the person); that outcome is still recorded as a "suppressed" row.
-    Appointment notices are copied to consenting counsel."""
+    Notices in ``COPIED_TO_COUNSEL`` are copied to consenting counsel."""
     return _queue(
         participant=participant,
         template_key=template_key,
@@ -351,7 +389,7 @@ def _queue(
         reminder_rule=reminder_rule,
         reply_to=reply_to,
     )
-    if template_key.startswith("appointment_"):
+    if template_key in COPIED_TO_COUNSEL and not reply_to:
         _counsel_copy(
             participant,
             template,

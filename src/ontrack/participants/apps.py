@@ -8,7 +8,11 @@ class ParticipantsConfig(AppConfig):
 
     def ready(self) -> None:
         from ontrack.audit.retention import RetentionKind, retention_kind_register
+        from ontrack.audit.services import subject_directory_register
+        from ontrack.participants.queries import AccessLogSubjects
         from ontrack.participants.retention import closed_cases_purge_before
+
+        subject_directory_register(AccessLogSubjects())
 
         retention_kind_register(
             RetentionKind(

@@ -245,7 +245,9 @@ class CloseForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Required for absconded and detained: say who decided and why.",
+        help_text=(
+            "Required for absconded, departed / removed and detained: say what was decided and why."
+        ),
     )
 
 

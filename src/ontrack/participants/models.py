@@ -13,6 +13,7 @@ import zoneinfo
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, validate_time_zone
 
@@ -61,6 +62,41 @@ class ClosureReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Closing a case for one of these reasons is an adverse outcome for the person: it is a named
+# staff member's decision with a written note, never the system's (the check constraint on
+# ``Participant`` and ``participants.services.participant_close`` both read this one list).
+ADVERSE_CLOSURE_REASONS = frozenset(
+    {ClosureReason.ABSCONDED, ClosureReason.DEPARTED, ClosureReason.DETAINED}
+)
+
+
+def decision_text(
+    *,
+    decider: object | None,
+    outside_name: str,
+    outside_office: str,
+    decided_at: dt.datetime | None,
+    imported_at: dt.datetime | None,
+    imported_by: object | None,
+) -> str:
+    """One wording for a decision made here or brought in with a record (closures here,
+    alert resolutions in alerts): "decided by J. Smith at Denver Field Office on 2026-03-02,
+    imported 2026-12-04 by Sam Supervisor", dates on this server's calendar."""
+    office = getattr(decider, "office", None) if decider is not None else None
+    name = str(decider) if decider is not None else outside_name or "a person not recorded"
+    where = outside_office if decider is None else (office.name if office is not None else "")
+    text = f"decided by {name}"
+    if where:
+        text += f" at {where}"
+    if decided_at is not None:
+        text += f" on {timezone.localtime(decided_at):%Y-%m-%d}"
+    if imported_at is not None:
+        text += f", imported {timezone.localtime(imported_at):%Y-%m-%d}"
+        if imported_by is not None:
+            text += f" by {imported_by}"
+    return text
+
+
 class Level(models.TextChoices):
     INTENSIVE = "intensive", "Intensive"
     HIGH = "high", "High"
@@ -103,6 +139,24 @@ class Participant(models.Model):
         related_name="+",
         help_text="The staff member who decided the closure.",
     )
+    # A closure decided in another system and brought in with the record (OTRTS import): the
+    # decider has no account here, so they are named as that system recorded them, and the
+    # import is recorded beside them. Never the importer in ``closed_by``: they decided nothing.
+    closure_decided_by_name = models.CharField(
+        max_length=150, blank=True, help_text="Who decided an imported closure, as recorded there."
+    )
+    closure_decided_by_office = models.CharField(
+        max_length=150, blank=True, help_text="Where that person worked (office or agency)."
+    )
+    closure_imported_at = models.DateTimeField(null=True, blank=True)
+    closure_imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who imported a closure decided elsewhere (not its decider).",
+    )
     enrolled_at = models.DateTimeField()
     # Denormalised from the current plan so that a 100,000-row caseload filters and sorts on
     # an indexed column instead of joining the plan history.
@@ -123,11 +177,26 @@ class Participant(models.Model):
                 name="participant_closed_has_reason",
             ),
             # An adverse outcome is a person's decision, never the system's: the database
-            # itself refuses one without a named decider and a written note.
+            # itself refuses one without a named decider (a staff member here, or the person
+            # an imported record names) and a written note.
             models.CheckConstraint(
-                condition=~models.Q(closure_reason__in=["absconded", "detained"])
-                | (models.Q(closed_by__isnull=False) & ~models.Q(closure_note="")),
+                condition=~models.Q(closure_reason__in=sorted(ADVERSE_CLOSURE_REASONS))
+                | (
+                    (models.Q(closed_by__isnull=False) | ~models.Q(closure_decided_by_name=""))
+                    & ~models.Q(closure_note="")
+                ),
                 name="adverse_closure_needs_a_person_and_a_note",
+            ),
+            # A decider named by text only ever arrives with an import, which is recorded,
+            # and is never doubled by a staff member here.
+            models.CheckConstraint(
+                condition=models.Q(closure_decided_by_name="")
+                | (
+                    models.Q(closed_by__isnull=True)
+                    & models.Q(closure_imported_at__isnull=False)
+                    & models.Q(closure_imported_by__isnull=False)
+                ),
+                name="closure_outside_decider_only_by_import",
             ),
         ]
         indexes = [
@@ -145,6 +214,22 @@ class Participant(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def closure_decision(self) -> str:
+        """Who decided the closure and when, as the console shows it. An imported closure
+        names its original decider and says who imported it and when, so that it is never
+        read as the importer's decision."""
+        if self.status != Status.CLOSED:
+            return ""
+        return decision_text(
+            decider=self.closed_by,
+            outside_name=self.closure_decided_by_name,
+            outside_office=self.closure_decided_by_office,
+            decided_at=self.closed_at,
+            imported_at=self.closure_imported_at,
+            imported_by=self.closure_imported_by,
+        )
 
 
 class PhoneLabel(models.TextChoices):

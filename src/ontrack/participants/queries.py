@@ -8,6 +8,7 @@ by one caller.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
@@ -130,3 +131,31 @@ def caseload_filter(queryset: QuerySet[Participant], f: CaseloadFilter) -> Query
     if f.language:
         queryset = queryset.filter(preferred_language=f.language)
     return queryset.order_by(*SORTS.get(f.sort, SORTS["name"]))
+
+
+class AccessLogSubjects:
+    """The access log's names for its subjects (registered with ``audit.services`` at
+    start-up): "Family, Given (case number)", and the ids a case number or a name typed into
+    the log's filter stands for. Only the auditor's and administrator's log page reads it;
+    it opens no record to anyone."""
+
+    MAX_FOUND = 50
+
+    def describe(self, ids: Iterable[int]) -> dict[int, str]:
+        rows = Participant.objects.filter(pk__in=list(ids)).values_list(
+            "pk", "family_name", "given_name", "case_number"
+        )
+        return {pk: f"{family}, {given} ({case})" for pk, family, given, case in rows}
+
+    def find(self, text: str) -> list[int]:
+        text = text.strip()
+        if not text:
+            return []
+        match = Q(case_number__iexact=text)
+        if any(ch.isalpha() for ch in text):  # digits alone are an id or a case number
+            words = Q()
+            for word in search_fold(text).split():
+                words &= Q(search_text__contains=word)
+            match |= words
+        found = Participant.objects.filter(match).order_by("pk").values_list("pk", flat=True)
+        return list(found[: self.MAX_FOUND])

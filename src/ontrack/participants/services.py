@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.phones import phone_normalise
 from ontrack.participants.models import (
+    ADVERSE_CLOSURE_REASONS,
     ALLOWED_TRANSITIONS,
     Address,
     ClosureReason,
@@ -42,11 +43,12 @@ from ontrack.participants.models import (
     ReviewStatus,
     Status,
     SupervisionPlan,
+    decision_text,
 )
 from ontrack.participants.queries import can_write_participant, search_fold
 
-# Closing a case for these reasons is an adverse outcome: it needs a written reason.
-ADVERSE_CLOSURE_REASONS = frozenset({ClosureReason.ABSCONDED, ClosureReason.DETAINED})
+# Re-exported: reports reads the list from here, messaging and others normalise numbers here.
+__all__ = ["ADVERSE_CLOSURE_REASONS", "phone_normalise"]
 
 
 class CaseChange(enum.StrEnum):
@@ -113,17 +115,6 @@ class PlanData:
     phone_checkins: bool = False
     office_visits: bool = True
     gps_device: bool = False
-
-
-def phone_normalise(raw: str, *, region: str = "US") -> str:
-    """Return the number in E.164, or raise ValidationError saying why it is not one."""
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"{raw!r} is not a phone number ({exc}).") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"{raw!r} is not a valid phone number.")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _search_text(participant: Participant) -> str:
@@ -462,8 +453,9 @@ def participant_suspend(participant: Participant, *, actor: User | None, reason:
 def participant_close(
     participant: Participant, *, actor: User | None, reason: str, note: str = ""
 ) -> None:
-    """Close the case. An adverse reason (absconded, detained) needs a named person and a
-    written note: it is never recorded by the system on its own."""
+    """Close the case. An adverse reason (``ADVERSE_CLOSURE_REASONS``: absconded, departed /
+    removed, detained) needs a named person and a written note: it is never recorded by the
+    system on its own."""
     if reason not in ClosureReason.values:
         raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
     if reason in ADVERSE_CLOSURE_REASONS:
@@ -483,6 +475,77 @@ def participant_close(
         summary=f"Closed: {ClosureReason(reason).label}",
         data={"reason": reason, "note": note.strip()},
         also_save=("closure_reason", "closure_note", "closed_at", "closed_by"),
+    )
+    SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
+        effective_to=participant.closed_at
+    )
+    _case_changed(participant.pk, CaseChange.CLOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideDecision:
+    """A decision made in another system and brought in with a record: who made it there
+    (they have no account here), where they worked, when, and their note."""
+
+    decided_by: str
+    office: str
+    decided_at: dt.datetime | None
+    note: str
+
+
+@transaction.atomic
+def participant_close_imported(
+    participant: Participant, *, importer: User, reason: str, decision: OutsideDecision
+) -> None:
+    """Close a case as the record imported from another system says it was closed. The
+    decision stays its original decider's, with its date and note; the importer is recorded
+    as having imported it, never as having decided it. An adverse reason still needs a
+    named decider and a note (the database refuses it otherwise)."""
+    if reason not in ClosureReason.values:
+        raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
+    name, office, note = (
+        decision.decided_by.strip()[:150],
+        decision.office.strip()[:150],
+        decision.note.strip(),
+    )
+    if reason in ADVERSE_CLOSURE_REASONS and not (name and note and decision.decided_at):
+        raise ValidationError(
+            {"reason": "An imported adverse closure needs its decider, its date and its note."}
+        )
+    now = timezone.now()
+    participant.closure_reason = reason
+    participant.closure_note = note
+    participant.closed_at = decision.decided_at or now
+    participant.closed_by = None
+    participant.closure_decided_by_name = name
+    participant.closure_decided_by_office = office
+    participant.closure_imported_at = now
+    participant.closure_imported_by = importer
+    _transition(
+        participant,
+        Status.CLOSED,
+        actor=importer,
+        kind=EventKind.CLOSED,
+        summary=f"Closed: {ClosureReason(reason).label}, "
+        + decision_text(
+            decider=None,
+            outside_name=name,
+            outside_office=office,
+            decided_at=participant.closed_at,
+            imported_at=now,
+            imported_by=importer,
+        ),
+        data={"reason": reason, "note": note, "decided_by": name, "office": office},
+        also_save=(
+            "closure_reason",
+            "closure_note",
+            "closed_at",
+            "closed_by",
+            "closure_decided_by_name",
+            "closure_decided_by_office",
+            "closure_imported_at",
+            "closure_imported_by",
+        ),
     )
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at
@@ -696,6 +759,31 @@ def counsel_set(
         actor=actor,
         kind=EventKind.COUNSEL_CHANGED,
         summary=f"Counsel of record: {name} (participant {consent} to copies of notices)",
+    )
+    return counsel
+
+
+@transaction.atomic
+def counsel_consent_set_by_participant(participant: Participant, *, consent: bool) -> Counsel:
+    """The participant gives or withdraws, from the portal, their consent to copies of their
+    notices for their counsel of record. They act for themself (no staff permission
+    involved); the change is on their timeline as theirs. ValidationError when no counsel
+    is recorded (only staff record counsel, from the court's papers)."""
+    counsel = Counsel.objects.select_for_update().filter(participant=participant).first()
+    if counsel is None:
+        raise ValidationError("No counsel of record.")
+    if counsel.consent_to_notices == consent:
+        return counsel
+    counsel.consent_to_notices = consent
+    counsel.consent_recorded_at = timezone.now()
+    counsel.save(update_fields=["consent_to_notices", "consent_recorded_at"])
+    given = "gave" if consent else "withdrew"
+    _event(
+        participant,
+        actor=None,
+        kind=EventKind.COUNSEL_CHANGED,
+        summary=f"The participant {given} consent to copies of notices for {counsel.name} (portal)",
+        data={"consent": consent, "by": "participant"},
     )
     return counsel
 

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("check-in/failure/", views.checkin_failure, name="checkin_failure"),
     path("appointments/<int:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
     path("review/", views.review, name="review"),
+    path("counsel/", views.counsel, name="counsel"),
     path("my-data/", views.my_data, name="my_data"),
     path("my-data/download/", views.my_data_download, name="my_data_download"),
     path("staff/<int:pk>/send-link/", views.staff_send_link, name="staff_send_link"),

@@ -39,8 +39,9 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Counsel, Participant
 from ontrack.participants.queries import participant_get_for
+from ontrack.participants.services import counsel_consent_set_by_participant
 from ontrack.portal import export, forms, labels, services
 from ontrack.portal.session import (
     LANGUAGE_KEY,
@@ -64,7 +65,10 @@ def _ip(request: HttpRequest) -> str | None:
 
 
 def _link_base(request: HttpRequest) -> str:
-    return request.build_absolute_uri(reverse("portal:link", args=["-"]))[:-2]
+    """Where sign-in links texted to participants point: the configured public address,
+    never the host this request came in on (behind a proxy that is an internal name, and a
+    forged Host header must not choose where a sign-in link leads)."""
+    return settings.ONTRACK_PUBLIC_URL + reverse("portal:link", args=["-"])[:-2]
 
 
 @public_portal_page
@@ -372,6 +376,19 @@ def review(request: HttpRequest, participant: Participant) -> HttpResponse:
     return render(request, "portal/reason.html", {"p": participant, "form": form, "what": "review"})
 
 
+@participant_required
+def counsel(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """Whether the participant's counsel of record gets copies of their notices: they give
+    or withdraw that consent here (``counsel_consent_set_by_participant``)."""
+    lawyer = Counsel.objects.filter(participant=participant).first()
+    if request.method == "POST" and lawyer is not None:
+        choice = request.POST.get("consent")
+        if choice in ("yes", "no"):
+            counsel_consent_set_by_participant(participant, consent=choice == "yes")
+            return redirect("portal:counsel")
+    return render(request, "portal/counsel.html", {"p": participant, "counsel": lawyer})
+
+
 def _log_self_read(request: HttpRequest, participant: Participant, what: str) -> None:
     access_log_record(
         user=None,
@@ -379,6 +396,7 @@ def _log_self_read(request: HttpRequest, participant: Participant, what: str) ->
         what=f"participant self-service: {what}",
         participant_ids=[participant.pk],
         request=request,
+        by_participant=participant.pk,
     )
 
 

@@ -23,7 +23,14 @@ Importing never raises anything but ``ValidationError`` for bad input (malformed
 document type declaration, wrong root, a missing or invalid element: the message names the
 element), and writes everything in one transaction or nothing. Imported alerts keep their
 times, status and disposition, are marked ``details["imported_from"]`` and never notify
-anyone: they are written directly, not raised through ``alerts.services``. Positions and
+anyone: they are written directly, not raised through ``alerts.services``.
+
+Decisions travel with their deciders: a closure carries who decided it, where they worked,
+when and their note (``ot:SupervisionClosure*``), a resolution its resolver and their office
+(``ot:AlertResolvedByText``, ``ot:AlertResolverOrganizationName``) beside its note and
+closing time. On import they stay the original decider's, named as text with the import
+recorded beside them, never the importing supervisor's; a record that claims an adverse
+closure or a confirmed violation without a named decider is refused. Positions and
 device events are attached to *history devices* created for the import (identifier
 ``hist-<original>-<n>``, retired), because the original trackers belong to the old
 provider; the original identifier is kept in the document mapping shown after import.
@@ -58,6 +65,7 @@ from ontrack.alerts.models import (
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import (
+    ADVERSE_CLOSURE_REASONS,
     Address,
     ClosureReason,
     EventKind,
@@ -68,9 +76,10 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.services import (
     AddressData,
+    OutsideDecision,
     PlanData,
     participant_activate,
-    participant_close,
+    participant_close_imported,
     participant_enrol,
     participant_suspend,
 )
@@ -178,6 +187,8 @@ def _supervision(root: ET.Element, p: Participant) -> None:
     _sub(sup, "ot:SupervisionStatusCode", p.status)
     if p.closure_reason:
         _sub(sup, "ot:SupervisionClosureReasonCode", p.closure_reason)
+    if p.status == Status.CLOSED:
+        _closure(sup, p)
     _date_time(sup, "nc:StartDate", p.enrolled_at)
     _sub(sup, "ot:SupervisionTimeZoneText", p.time_zone)
     plan = p.plans.filter(effective_to__isnull=True).first() or p.plans.first()
@@ -185,6 +196,24 @@ def _supervision(root: ET.Element, p: Participant) -> None:
     if plan is not None:
         _sub(sup, "ot:SupervisionReviewDate", plan.review_date.isoformat())
         _sub(sup, "ot:SupervisionGPSIndicator", "true" if plan.gps_device else "false")
+
+
+def _closure(sup: ET.Element, p: Participant) -> None:
+    """Who decided the closure, where they worked, when, and their note: the decision is
+    theirs wherever the record goes. A closure this system imported carries its original
+    decider on, never the person who imported it."""
+    _date_time(sup, "ot:SupervisionClosureDate", p.closed_at)
+    if p.closed_by is not None:
+        name = str(p.closed_by)
+        office = p.closed_by.office.name if p.closed_by.office is not None else ""
+    else:
+        name, office = p.closure_decided_by_name, p.closure_decided_by_office
+    if name:
+        _sub(sup, "ot:SupervisionClosureDeciderName", name)
+    if office:
+        _sub(sup, "ot:SupervisionClosureDeciderOrganizationName", office)
+    if p.closure_note:
+        _sub(sup, "ot:SupervisionClosureNoteText", p.closure_note)
 
 
 def _devices(root: ET.Element, p: Participant) -> set[int]:
@@ -260,7 +289,7 @@ _ALERT_TIMES = (
 
 
 def _alerts(root: ET.Element, p: Participant, worn: set[int]) -> int:
-    alerts = Alert.objects.filter(participant=p).select_related("resolved_by")
+    alerts = Alert.objects.filter(participant=p).select_related("resolved_by__office")
     count = 0
     for a in alerts.order_by("occurred_at", "pk").prefetch_related("steps__actor"):
         alert = _sub(root, "ot:Alert", s_id=f"A{a.pk}")
@@ -278,8 +307,14 @@ def _alerts(root: ET.Element, p: Participant, worn: set[int]) -> int:
             _sub(alert, "ot:AlertDispositionCode", a.disposition)
         if a.resolution_note:
             _sub(alert, "ot:AlertResolutionText", a.resolution_note)
+        resolver, resolver_office = a.resolved_by_name, a.resolved_by_office
         if a.resolved_by is not None:
-            _sub(alert, "ot:AlertResolvedByText", str(a.resolved_by))
+            resolver = str(a.resolved_by)
+            resolver_office = a.resolved_by.office.name if a.resolved_by.office else ""
+        if resolver:
+            _sub(alert, "ot:AlertResolvedByText", resolver)
+        if resolver_office:
+            _sub(alert, "ot:AlertResolverOrganizationName", resolver_office)
         if a.details:
             _sub(
                 alert, "ot:AlertDetailsJSONText", json.dumps(a.details, sort_keys=True, default=str)
@@ -503,6 +538,7 @@ class _Alert:
     disposition: str
     resolution_note: str
     resolved_by: str
+    resolver_office: str
     details: dict[str, Any]
     steps: list[_Step]
 
@@ -519,6 +555,7 @@ class _Record:
     address: AddressData | None
     status: str
     closure_reason: str
+    closure: OutsideDecision | None
     enrolled_at: dt.datetime
     time_zone: str
     level: str
@@ -639,10 +676,36 @@ def _read_alert(r: _Reader, devices: dict[str, _Device]) -> _Alert:
         device=r.ref("ot:TrackingDeviceReference", devices, required=False),
         disposition=r.choice("ot:AlertDispositionCode", list(Disposition.values), required=False),
         resolution_note=r.text("ot:AlertResolutionText", max_length=100_000, required=False),
-        resolved_by=r.text("ot:AlertResolvedByText", max_length=300, required=False),
+        resolved_by=r.text("ot:AlertResolvedByText", max_length=150, required=False),
+        resolver_office=r.text("ot:AlertResolverOrganizationName", max_length=150, required=False),
         details=details,
         steps=steps,
     )
+
+
+def _read_closure(sup: _Reader, reason: str) -> OutsideDecision:
+    """The closure's decider, date and note. An adverse closure (absconded, departed,
+    detained) without all three is refused: no one here can say who decided it."""
+    decision = OutsideDecision(
+        decided_by=sup.text("ot:SupervisionClosureDeciderName", max_length=150, required=False),
+        office=sup.text(
+            "ot:SupervisionClosureDeciderOrganizationName", max_length=150, required=False
+        ),
+        decided_at=sup.wrapped_date_time("ot:SupervisionClosureDate", required=False),
+        note=sup.text("ot:SupervisionClosureNoteText", max_length=100_000, required=False),
+    )
+    if reason in ADVERSE_CLOSURE_REASONS:
+        for name, value in (
+            ("ot:SupervisionClosureDeciderName", decision.decided_by),
+            ("ot:SupervisionClosureDate", decision.decided_at),
+            ("ot:SupervisionClosureNoteText", decision.note),
+        ):
+            if not value:
+                raise ValidationError(
+                    f"{sup.where}/{name}: required for a closure as {reason} (an adverse "
+                    "outcome is a named person's decision)"
+                )
+    return decision
 
 
 def _read_record(root: ET.Element) -> _Record:
@@ -661,6 +724,7 @@ def _read_record(root: ET.Element) -> _Record:
             "ot:OffenderTrackingRecord/ot:Supervision/ot:SupervisionClosureReasonCode: "
             "required for a closed case"
         )
+    decision = _read_closure(sup, closure) if status == Status.CLOSED else None
     gps = sup.text("ot:SupervisionGPSIndicator", max_length=5, required=False)
     if gps not in ("", "true", "false"):
         raise ValidationError(f"{sup.where}/ot:SupervisionGPSIndicator: true or false")
@@ -670,6 +734,7 @@ def _read_record(root: ET.Element) -> _Record:
         **person,
         status=status,
         closure_reason=closure,
+        closure=decision,
         enrolled_at=enrolled_at,
         time_zone=sup.text("ot:SupervisionTimeZoneText", max_length=64),
         level=sup.choice("ot:SupervisionLevelCode", list(Level.values)),
@@ -751,6 +816,11 @@ def _read_record(root: ET.Element) -> _Record:
         if alert.disposition == Disposition.CONFIRMED_VIOLATION and not alert.resolution_note:
             raise ValidationError(
                 f"{a.where}/ot:AlertResolutionText: required for a confirmed violation"
+            )
+        if alert.disposition == Disposition.CONFIRMED_VIOLATION and not alert.resolved_by:
+            raise ValidationError(
+                f"{a.where}/ot:AlertResolvedByText: required for a confirmed violation (only "
+                "a named person confirms one)"
             )
         record.alerts.append(alert)
     _check_coverage(record)
@@ -845,8 +915,9 @@ def otrts_import_detailed(
         elif record.status == Status.SUSPENDED:
             participant_suspend(participant, actor=user, reason="imported as suspended")
         elif record.status == Status.CLOSED:
-            participant_close(
-                participant, actor=user, reason=record.closure_reason, note="imported as closed"
+            assert record.closure is not None
+            participant_close_imported(
+                participant, importer=user, reason=record.closure_reason, decision=record.closure
             )
         devices = {key: _history_device(d) for key, d in record.devices.items()}
         # The participant wears none of the old provider's trackers here: a wearing still
@@ -951,9 +1022,11 @@ def _alert_write(
         imported["resolved_by"] = a.resolved_by
     if any(s.actor for s in a.steps):
         imported["step_actors"] = [s.actor for s in a.steps]
-    # A confirmed violation must name the person who confirmed it; that person has no account
-    # here, so the importing supervisor is named and the original kept in imported_from.
-    resolved_by = user if a.resolved_by or a.disposition == "confirmed_violation" else None
+    # The resolution stays its resolver's: they have no account here, so they are named as
+    # the record names them, and the import is recorded beside them (never the importer as
+    # the resolver: they decided nothing).
+    resolved = bool(a.resolved_by or a.disposition)
+    now = timezone.now()
     occurred_at = a.times["occurred_at"]
     raised_at = a.times["raised_at"]
     assert occurred_at is not None and raised_at is not None
@@ -974,7 +1047,11 @@ def _alert_write(
         details={**a.details, "imported_from": imported},
         disposition=a.disposition,
         resolution_note=a.resolution_note,
-        resolved_by=resolved_by,
+        resolved_by=None,
+        resolved_by_name=a.resolved_by,
+        resolved_by_office=a.resolver_office if a.resolved_by else "",
+        resolution_imported_at=now if resolved else None,
+        resolution_imported_by=user if resolved else None,
     )
     AlertStep.objects.bulk_create(
         AlertStep(

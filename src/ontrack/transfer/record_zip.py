@@ -68,6 +68,9 @@ PROFILE_FIELDS = (
     "closure_reason",
     "closure_note",
     "closed_at",
+    "closure_decided_by_name",
+    "closure_decided_by_office",
+    "closure_imported_at",
     "level",
     "enrolled_at",
 )
@@ -290,11 +293,20 @@ def _write_archive(handle: IO[bytes], participant: Participant) -> int:
         ):
             _write_rows(
                 f,
-                [*PROFILE_FIELDS, "closed_by", "office", "officer", "program", "has_photo"],
+                [
+                    *PROFILE_FIELDS,
+                    "closed_by",
+                    "closure_imported_by",
+                    "office",
+                    "officer",
+                    "program",
+                    "has_photo",
+                ],
                 [
                     [
                         *(getattr(participant, name) for name in PROFILE_FIELDS),
                         str(participant.closed_by) if participant.closed_by else "",
+                        str(participant.closure_imported_by or ""),
                         str(participant.office),
                         str(participant.officer) if participant.officer else "",
                         str(participant.program),

@@ -1,0 +1,67 @@
+"""Upgrading a database whose "departed / removed" closures were recorded before that reason
+needed a named decider and a note: the decider and the note are taken from the case's own
+history where it has them; a departure no person is on record deciding stops being recorded
+as one (it becomes "other", and the case's timeline says so), because the system never
+records an adverse outcome on its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+BEFORE = [("participants", "0006_hearing_outcome_recorded_at")]
+
+
+def _migrate(targets: list[tuple[str, str]]) -> Any:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def _latest() -> list[tuple[str, str]]:
+    """Every app's latest migration: going back in participants also unapplies the other
+    apps' migrations that depend on it, and the database must be whole again afterwards."""
+    return list(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_departures_keep_their_decider_or_stop_being_adverse(make_participant, officer):
+    decided = make_participant()
+    unnamed = make_participant()
+    latest = _latest()
+    old = _migrate(BEFORE)
+    Participant = old.get_model("participants", "Participant")
+    Event = old.get_model("participants", "ParticipantEvent")
+    now = timezone.now()
+    for person, actor_id, note in ((decided, officer.pk, "Removed on 2 Dec"), (unnamed, None, "")):
+        Participant.objects.filter(pk=person.pk).update(
+            status="closed", closure_reason="departed", closed_at=now, closure_note=""
+        )
+        Event.objects.create(
+            participant_id=person.pk,
+            actor_id=actor_id,
+            kind="closed",
+            summary="Closed: Departed / removed",
+            data={"reason": "departed", "note": note},
+            at=now - dt.timedelta(minutes=1),
+        )
+    _migrate(latest)
+
+    decided.refresh_from_db()
+    assert (decided.closure_reason, decided.closed_by_id, decided.closure_note) == (
+        "departed",
+        officer.pk,
+        "Removed on 2 Dec",
+    ), "the decider and the note come from the case's own history"
+    unnamed.refresh_from_db()
+    assert unnamed.closure_reason == "other", "no person decided it: not recorded as adverse"
+    assert "departed / removed" in unnamed.closure_note.lower()
+    assert unnamed.events.filter(summary__icontains="departed").count() >= 2, (
+        "the change of the recorded reason is on the case's timeline"
+    )
