@@ -181,6 +181,8 @@ ADVERSE_NOTES: dict[str, str] = {
     "visit; device returned by mail. Reported to the court.",
     ClosureReason.DETAINED: "Taken into custody on a warrant from another jurisdiction; "
     "confirmed with the facility.",
+    ClosureReason.DEPARTED: "Removed to the country of origin; removal confirmed with the "
+    "enforcement office.",
 }
 # Portraits are drawn for participants up to this number: all of a demo's, the first few
 # thousand of a benchmark caseload (drawing 100,000 would take minutes and fill the disk).

@@ -182,9 +182,11 @@ def test_adverse_closures_name_who_decided_them(make_participant, make_user, off
             make_participant(), actor=actor, reason=reason, note="Warrant confirmed by ICE"
         )
     table = adverse_closures_table(supervisor, _scope())
-    assert table.columns == ["Decided by", "Absconded", "Detained", "Closures"]
-    assert table.rows == [[str(officer), 2, 0, 2], [str(supervisor), 0, 1, 1]]
-    assert table.total == ["Total", 2, 1, 3], "a concluded case is not adverse"
+    assert table.columns == [
+        "Decided by", "Absconded", "Departed / removed", "Detained", "Closures"
+    ]  # fmt: skip
+    assert table.rows == [[str(officer), 2, 0, 0, 2], [str(supervisor), 0, 0, 1, 1]]
+    assert table.total == ["Total", 2, 0, 1, 3], "a concluded case is not adverse"
 
 
 def test_decision_tables_download_as_csv(decided_alerts, officer, client_for):

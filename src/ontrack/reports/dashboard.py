@@ -742,37 +742,43 @@ def reviews_table(user: User, scope: DashboardScope) -> Table:
 
 
 def adverse_closures_table(user: User, scope: DashboardScope) -> Table:
-    """Closures as absconded or detained in the period, by the named person who decided
-    them (``closed_by``, which the database requires of such a closure, with a note).
-    Counts only: no participant is named, so the CSV carries no one's identity but the
-    staff member's."""
+    """Adverse closures (absconded, departed or removed, detained) in the period, by the
+    named person who decided them: ``closed_by``, or for a record transferred from another
+    program the decider it names (shown as imported). The database requires one of the two,
+    with a note. Counts only: no participant is named, so the CSV carries no one's identity
+    but the deciding staff member's."""
     counts = (
         participants_in_scope(user, scope)
         .filter(_in_period("closed_at", scope), closure_reason__in=list(ADVERSE_CLOSURE_REASONS))
         .order_by()
-        .values_list("closed_by", "closure_reason")
+        .values_list("closed_by", "closure_decided_by_name", "closure_reason")
         .annotate(n=Count("pk"))
     )
-    reasons = [ClosureReason.ABSCONDED, ClosureReason.DETAINED]
-    per_decider: dict[int | None, Counter[str]] = {}
-    for decider, reason, n in counts:
-        per_decider.setdefault(decider, Counter())[reason] += n
-    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[k for k in per_decider if k])}
+    reasons = [ClosureReason.ABSCONDED, ClosureReason.DEPARTED, ClosureReason.DETAINED]
+    per_decider: dict[tuple[int | None, str], Counter[str]] = {}
+    for decider, outside_name, reason, n in counts:
+        per_decider.setdefault((decider, outside_name), Counter())[reason] += n
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[k for k, _ in per_decider if k])}
     rows: list[list[Any]] = []
-    for decider, by_reason in per_decider.items():
-        name = names.get(decider, "") if decider else "(no one recorded)"
+    for (decider, outside_name), by_reason in per_decider.items():
+        if decider:
+            name = names.get(decider, "")
+        elif outside_name:
+            name = f"{outside_name} (imported)"
+        else:
+            name = "(no one recorded)"
         parts = [by_reason.get(r, 0) for r in reasons]
         rows.append([name, *parts, sum(parts)])
     rows.sort(key=lambda r: (-r[-1], r[0]))
     return Table(
         key="adverse_closures",
-        title="Closures as absconded or detained, by who decided",
+        title="Adverse closures, by who decided",
         columns=["Decided by", *(str(r.label) for r in reasons), "Closures"],
         rows=rows,
         total=["Total", *(sum(r[i] for r in rows) for i in range(1, 2 + len(reasons)))],
         note=(
             "An adverse closure is never recorded by the system on its own: each names the "
-            "staff member who decided it and carries their written note."
+            "person who decided it and carries their written note."
         ),
         chart=[(r[0], r[-1]) for r in rows],
     )
