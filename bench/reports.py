@@ -449,10 +449,11 @@ def _raw_queries(vendor: str) -> dict[str, Callable[[Any, dict[str, Any]], list[
             WHERE opened_at >= %(start)s AND opened_at < %(end)s AND opened_at <= %(t)s
             GROUP BY 1, 2""",
         "adverse closures": """
-            SELECT closed_by_id, closure_reason, COUNT(*) FROM participants_participant
+            SELECT closed_by_id, closure_decided_by_name, closure_reason, COUNT(*)
+            FROM participants_participant
             WHERE closed_at >= %(start)s AND closed_at < %(end)s
-              AND closure_reason IN ('absconded', 'detained')
-            GROUP BY 1, 2""",
+              AND closure_reason IN ('absconded', 'departed', 'detained')
+            GROUP BY 1, 2, 3""",
     }
     for name, end_col, condition in (
         ("acknowledge", "acknowledged_at", "acknowledged_at <= %(t)s"),
