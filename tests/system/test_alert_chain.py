@@ -1,0 +1,109 @@
+"""From a device's frames to a person's decision, through every process: the gateway stores
+the fixes and the zone engine raises the alert, the worker opens it when its grace ends and
+the sender e-mails staff, and an officer acknowledges and resolves it on the alert page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from tests.system.harness import System, enrol, eventually, fit_device, mail_text, office_id
+
+EXCLUDED = (40.7505, -73.9934)  # (lat, lon): a protected address
+AWAY = (40.7300, -74.0300)
+
+
+def _at(seconds_ago: float) -> str:
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds_ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _queued(system: System, participant_id: int, kind: str) -> dict[str, Any] | None:
+    """The participant's alert of ``kind`` as the officer's queue shows it, if it is there."""
+    page = system.api("olivia").get("/alerts", participant=participant_id, kind=kind)
+    return page["results"][0] if page["results"] else None
+
+
+def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
+    system: System,
+) -> None:
+    supervisor = system.browser("sam")
+    office = office_id(system.api("sam"))
+    told = supervisor.submit(
+        f"/alerts/notifications/office/{office}/",
+        {"min_priority": "3", "channel": "email", "recipient": "officer", "address": ""},
+    )
+    assert told.status_code == 302, "the supervisor could not ask for e-mail notices"
+    participant = enrol(system, gps=True)
+    pid = participant["id"]
+    imei = fit_device(system, pid)
+    zone = system.api("olivia").post(
+        f"/participants/{pid}/zones",
+        {
+            "name": "Protected address",
+            "kind": "exclusion",
+            "geometry": {"type": "Circle", "center": [EXCLUDED[1], EXCLUDED[0]], "radius_m": 300},
+        },
+    )
+
+    # The unit buffered its last fixes and sends them 100 s late: the entry's two-minute grace
+    # (the default for exclusion zones) ends about 20 s from now, judged by the fix's own time.
+    # It then says nothing more, so only the worker's grace watchdog can open the alert.
+    system.simulate(
+        {
+            "wearers": [
+                {
+                    "device": imei,
+                    "protocol": "gt06",
+                    "steps": [
+                        {"at": _at(105), "lat": AWAY[0], "lon": AWAY[1]},
+                        {"at": _at(100), "lat": EXCLUDED[0], "lon": EXCLUDED[1]},
+                    ],
+                }
+            ]
+        }
+    )
+
+    alert = eventually(
+        lambda: _queued(system, pid, "exclusion_zone_entry"),
+        what="the exclusion-zone alert to reach the officer's queue",
+        timeout=90,
+    )
+    assert alert["status"] == "open" and alert["source"] == f"zone:{zone['id']}"
+    detail = system.api("olivia").get(f"/alerts/{alert['id']}")
+    steps = [(s["from_status"], s["to_status"], s["note"], s["actor_id"]) for s in detail["steps"]]
+    assert steps == [
+        ("", "pending", "", None),
+        ("pending", "open", "grace period over", None),
+    ], "raised within grace, then opened by the grace watchdog when the grace ran out"
+    assert dt.datetime.fromisoformat(detail["raised_at"]) < dt.datetime.fromisoformat(
+        detail["visible_at"]
+    ), "the alert was raised while its grace was still running"
+
+    link = f"{system.base_url}/alerts/{alert['id']}/"
+    mail = eventually(
+        lambda: [m for m in system.mailbox.received if link in mail_text(m)],
+        what="the staff notice e-mail at the SMTP server",
+    )
+    (notice,) = mail
+    assert notice["To"] == "olivia@example.org"
+    assert notice["Subject"] == "High alert: Entered an exclusion zone"
+    assert participant["case_number"] in mail_text(notice)
+
+    officer = system.browser("olivia")
+    path = link.removeprefix(system.base_url)
+    assert "Open" in officer.page(path)
+    acknowledged = officer.submit(path, {}, action=f"{path}acknowledge/")
+    assert acknowledged.status_code == 302
+    assert re.search(r"<small>High · Acknowledged</small>", officer.page(path))
+    resolved = officer.submit(
+        path,
+        {"disposition": "false_alarm", "note": "Drove past on the highway; called her."},
+        action=f"{path}resolve/",
+    )
+    assert resolved.status_code == 302
+    page = officer.page(path)
+    assert re.search(r"<small>High · Resolved</small>", page)
+    assert "False alarm — Drove past on the highway; called her." in page
+    assert _queued(system, pid, "exclusion_zone_entry") is None, "resolved: off the queue"
