@@ -136,12 +136,13 @@ class Browser:
         self, page: str, data: dict[str, Any], *, action: str | None = None
     ) -> requests.Response:
         """Fill in a form of ``page`` and send it, as a person would: the page is loaded
-        first, must hold a form posting to ``action`` (default: the page itself), and the
+        first, must hold a form (or a button's ``formaction``) posting to ``action`` (default:
+        the page itself), and the
         post carries that page's CSRF token. Redirects are not followed."""
         html = self.page(page)
         target = action or page
         if action is not None:
-            assert f'action="{action}"' in html, f"{page} has no form posting to {action}"
+            assert f'action="{action}"' in html, f"{page} has no form or button posting to {action}"
         return self.session.post(
             self.base_url + target,
             data={"csrfmiddlewaretoken": csrf_token(html), **data},
@@ -400,6 +401,19 @@ class System:
 
 _CASES = itertools.count(1)
 _IMEIS = itertools.count(1)
+_PHONES = itertools.count(10)
+PORTAL_PIN = "2580"
+
+
+def new_phone() -> str:
+    """A number in the 555-01XX range kept for fiction, a new one each call."""
+    return f"+1973555{next(_PHONES) % 100 + 100:04d}"
+
+
+def texts_to(system: System, phone: str) -> list[str]:
+    """What the SMSC was asked to deliver to ``phone``, oldest first."""
+    return [s["text"].decode("utf-8", "replace") if isinstance(s["text"], bytes) else s["text"]
+            for s in list(system.smsc.submitted) if s["to"] == phone.lstrip("+")]  # fmt: skip
 
 
 def office_id(api: Api) -> int:
@@ -444,6 +458,25 @@ def fit_device(system: System, participant_id: int) -> str:
     assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
     system.device_online(imei)
     return imei
+
+
+def portal_sign_in(system: System, phone: str) -> Browser:
+    """The participant signs in to the portal from their phone: their number, the code that
+    arrives by text (through the worker and the SMSC), then a new PIN."""
+    phone_browser = Browser(system.base_url)
+    asked = phone_browser.submit("/me/sign-in/", {"phone": phone})
+    assert asked.status_code == 302, f"sign-in with {phone} refused"
+    text = eventually(
+        lambda: [t for t in texts_to(system, phone) if re.search(r"\b\d{6}\b", t)],
+        what=f"the sign-in code texted to {phone}",
+    )[-1]
+    code = re.search(r"\b\d{6}\b", text)
+    assert code is not None
+    entered = phone_browser.submit("/me/code/", {"code": code.group(0)})
+    assert entered.headers.get("Location") == "/me/pin/", "the texted code was refused"
+    chosen = phone_browser.submit("/me/pin/", {"pin": PORTAL_PIN, "pin_again": PORTAL_PIN})
+    assert chosen.headers.get("Location") == "/me/", "the new PIN was refused"
+    return phone_browser
 
 
 @contextlib.contextmanager

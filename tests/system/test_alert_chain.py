@@ -107,3 +107,40 @@ def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
     assert re.search(r"<small>High · Resolved</small>", page)
     assert "False alarm — Drove past on the highway; called her." in page
     assert _queued(system, pid, "exclusion_zone_entry") is None, "resolved: off the queue"
+
+
+def test_a_device_that_falls_silent_raises_a_message_gap_that_clears_when_it_reports_again(
+    system: System,
+) -> None:
+    participant = enrol(system, gps=True)
+    pid = participant["id"]
+    imei = fit_device(system, pid)
+    officer = system.browser("olivia")
+    rules = f"/alerts/rules/participant/{pid}/"
+    saved = officer.submit(rules, {"kind": "message_gap", "gap_tiers_minutes": "1"})
+    assert saved.status_code == 302, "the officer could not set a one-minute message gap"
+    assert re.search(r"tiers 1 min <small[^>]*>participant</small>", officer.page(rules))
+
+    def report() -> None:
+        system.simulate(
+            {"wearers": [{"device": imei, "protocol": "gt06",
+                          "steps": [{"at": _at(0), "lat": AWAY[0], "lon": AWAY[1]}]}]}
+        )  # fmt: skip
+
+    report()
+    # Silence is judged by when the gateway last heard from the unit, on the wall clock: the
+    # worker's silence watchdog raises the gap once a minute has passed without a report.
+    gap = eventually(
+        lambda: _queued(system, pid, "message_gap"),
+        what="the message-gap alert after a minute of silence",
+        timeout=150,
+    )
+    assert gap["status"] == "open" and gap["details"]["tier_minutes"] == 1
+
+    report()
+    path = f"/alerts/{gap['id']}/"
+    eventually(
+        lambda: "Cleared by itself" in officer.page(path),
+        what="the message-gap alert to clear once the unit reported again",
+    )
+    assert _queued(system, pid, "message_gap") is None, "cleared: off the queue"
