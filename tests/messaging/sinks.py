@@ -124,6 +124,7 @@ class TestSMSC:
                             "to": pdu.destination_addr.decode(),
                             "text": pdu.short_message,
                             "data_coding": pdu.data_coding,
+                            "esm_class": pdu.esm_class,
                         }
                     )
                     self._send(conn, "submit_sm_resp", sequence=pdu.sequence, message_id=message_id)

@@ -247,7 +247,9 @@ class System:
     def prepare(self) -> None:
         """Schema, an office with its seeded staff, and the accounts the tests sign in as."""
         self.ontrack("migrate")
-        self.ontrack("seed", "--participants", "0", "--offices", "1")
+        # Other people's cases around the tests' own: seeded participants, some wearing
+        # devices fitted months ago, with their schedules, zones and messages.
+        self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
         self.ontrack_together(
             *(
                 ["createuser", username, "--role", role, "--email", address]
@@ -406,14 +408,52 @@ PORTAL_PIN = "2580"
 
 
 def new_phone() -> str:
-    """A number in the 555-01XX range kept for fiction, a new one each call."""
-    return f"+1973555{next(_PHONES) % 100 + 100:04d}"
+    """A number in the 555-01XX range kept for fiction, a new one each call, in an area code
+    (201) that ``ontrack seed`` does not use."""
+    return f"+1201555{next(_PHONES) % 100 + 100:04d}"
+
+
+def _sms_text(data_coding: int, payload: bytes) -> str:
+    if data_coding == 0x08:
+        return payload.decode("utf-16-be", "replace")
+    if data_coding == 0x03:
+        return payload.decode("latin-1")
+    # GSM 03.38 default alphabet, one character per byte (as smpplib sends it)
+    from smpplib.gsm import GSM_CHARACTER_TABLE
+
+    characters, escape = [], False
+    for byte in payload:
+        if byte == 0x1B:
+            escape = True
+            continue
+        characters.append(GSM_CHARACTER_TABLE[byte + (0x80 if escape else 0)])
+        escape = False
+    return "".join(characters)
 
 
 def texts_to(system: System, phone: str) -> list[str]:
-    """What the SMSC was asked to deliver to ``phone``, oldest first."""
-    return [s["text"].decode("utf-8", "replace") if isinstance(s["text"], bytes) else s["text"]
-            for s in list(system.smsc.submitted) if s["to"] == phone.lstrip("+")]  # fmt: skip
+    """The texts the SMSC was asked to deliver to ``phone``, oldest first, each long text
+    put back together from its parts (user data header: concatenation reference, count,
+    sequence)."""
+    texts: list[str] = []
+    parts: dict[int, dict[int, str]] = {}
+    for submitted in list(system.smsc.submitted):
+        if submitted["to"] != phone.lstrip("+"):
+            continue
+        payload: bytes = submitted["text"]
+        if not submitted.get("esm_class", 0) & 0x40:
+            texts.append(_sms_text(submitted["data_coding"], payload))
+            continue
+        header, body = payload[1 : payload[0] + 1], payload[payload[0] + 1 :]
+        if header[0] == 0x00:  # 8-bit reference
+            reference, count, sequence = header[2], header[3], header[4]
+        else:  # 0x08: 16-bit reference
+            reference, count, sequence = int.from_bytes(header[2:4]), header[4], header[5]
+        pieces = parts.setdefault(reference, {})
+        pieces[sequence] = _sms_text(submitted["data_coding"], body)
+        if len(pieces) == count:
+            texts.append("".join(pieces[n] for n in sorted(pieces)))
+    return texts
 
 
 def office_id(api: Api) -> int:
