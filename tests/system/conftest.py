@@ -11,13 +11,13 @@ import pytest
 from tests.system.harness import System, running_system
 
 # Thresholds the product lets an operator set, shortened so that a scenario plays in
-# seconds: a window is missed as soon as it closes, a process that has not beaten for 8 s is
-# silent, and the stale-worker banner shows after 10 s. Quiet hours are off so that a bulk
+# seconds: a window is missed as soon as it closes, a process that has not beaten for 5 s is
+# silent, and the stale-worker banner shows after 5 s. Quiet hours are off so that a bulk
 # message goes out whatever the hour the suite runs at.
 SYSTEM_SETTINGS = {
     "ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES": "0",
-    "ONTRACK_PROCESS_STALE_S": "8",
-    "ONTRACK_WORKER_BANNER_S": "10",
+    "ONTRACK_PROCESS_STALE_S": "5",
+    "ONTRACK_WORKER_BANNER_S": "5",
     "ONTRACK_MESSAGING_QUIET_HOURS": "",
 }
 

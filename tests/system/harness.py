@@ -244,9 +244,9 @@ class System:
         with ThreadPoolExecutor(len(commands)) as pool:
             return list(pool.map(lambda args: self.ontrack(*args), commands))
 
-    def prepare(self) -> None:
-        """Schema, an office with its seeded staff, and the accounts the tests sign in as."""
-        self.ontrack("migrate")
+    def populate(self) -> None:
+        """An office with its seeded staff and people, and the accounts the tests sign in
+        as (with their API tokens)."""
         # Other people's cases around the tests' own: seeded participants, some wearing
         # devices fitted months ago, with their schedules, zones and messages.
         self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
@@ -305,9 +305,7 @@ class System:
             process.kill()
             process.wait(timeout=15)
 
-    def start_all(self) -> None:
-        for name in PROCESSES:
-            self.start(name)
+    def wait_ready(self) -> None:
         eventually(self._web_ready, what="the web app's /readyz to answer 200", timeout=60)
         eventually(
             lambda: self._accepts(self.ports["gt06"]), what="the gateway's GT06 port", timeout=60
@@ -521,13 +519,16 @@ def portal_sign_in(system: System, phone: str) -> Browser:
 
 @contextlib.contextmanager
 def running_system(home: Path, **extra_env: str) -> Iterator[System]:
-    """Migrate, seed, create the staff accounts and start every process; stop them all and
-    drop the database afterwards."""
+    """Migrate, start every process, seed and create the staff accounts (while the processes
+    start up); stop them all and drop the database afterwards."""
     with scratch_database() as database_url:
         system = System(home, database_url=database_url, extra_env=extra_env)
         try:
-            system.prepare()
-            system.start_all()
+            system.ontrack("migrate")
+            for name in PROCESSES:
+                system.start(name)
+            system.populate()
+            system.wait_ready()
             yield system
         finally:
             system.close()

@@ -1,12 +1,17 @@
 """From a device's frames to a person's decision, through every process: the gateway stores
 the fixes and the zone engine raises the alert, the worker opens it when its grace ends and
-the sender e-mails staff, and an officer acknowledges and resolves it on the alert page."""
+the sender e-mails staff, and an officer acknowledges and resolves it on the alert page. The
+same unit then stays silent, and the worker's silence watchdog raises a message gap that
+clears when it reports again (a unit that dies inside a zone is an alert of its own)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from tests.system.harness import System, enrol, eventually, fit_device, mail_text, office_id
 
@@ -25,12 +30,25 @@ def _queued(system: System, participant_id: int, kind: str) -> dict[str, Any] | 
     return page["results"][0] if page["results"] else None
 
 
-def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
-    system: System,
-) -> None:
-    supervisor = system.browser("sam")
+@dataclass(frozen=True)
+class Wearer:
+    participant: dict[str, Any]
+    imei: str
+    zone_id: int
+
+
+@pytest.fixture(scope="module")
+def wearer_gone_silent_in_a_zone(system: System) -> Wearer:
+    """A wearer whose unit sends its last fixes 100 s late (buffered): the entry into an
+    exclusion zone around a protected address. Then it says nothing more. Both tests below
+    watch what follows: the entry's two-minute grace (the default) ends about 20 s after
+    the frames arrive, and the one-minute message gap the officer set for this person
+    passes about a minute after.
+
+    Staff have asked beforehand to be told of high alerts by e-mail (the office's
+    supervisor, on the notifications page)."""
     office = office_id(system.api("sam"))
-    told = supervisor.submit(
+    told = system.browser("sam").submit(
         f"/alerts/notifications/office/{office}/",
         {"min_priority": "3", "channel": "email", "recipient": "officer", "address": ""},
     )
@@ -46,31 +64,33 @@ def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
             "geometry": {"type": "Circle", "center": [EXCLUDED[1], EXCLUDED[0]], "radius_m": 300},
         },
     )
+    officer = system.browser("olivia")
+    rules = f"/alerts/rules/participant/{pid}/"
+    saved = officer.submit(rules, {"kind": "message_gap", "gap_tiers_minutes": "1"})
+    assert saved.status_code == 302, "the officer could not set a one-minute message gap"
+    assert re.search(r"tiers 1 min <small[^>]*>participant</small>", officer.page(rules))
 
-    # The unit buffered its last fixes and sends them 100 s late: the entry's two-minute grace
-    # (the default for exclusion zones) ends about 20 s from now, judged by the fix's own time.
-    # It then says nothing more, so only the worker's grace watchdog can open the alert.
     system.simulate(
-        {
-            "wearers": [
-                {
-                    "device": imei,
-                    "protocol": "gt06",
-                    "steps": [
-                        {"at": _at(105), "lat": AWAY[0], "lon": AWAY[1]},
-                        {"at": _at(100), "lat": EXCLUDED[0], "lon": EXCLUDED[1]},
-                    ],
-                }
-            ]
-        }
-    )
+        {"wearers": [{"device": imei, "protocol": "gt06", "steps": [
+            {"at": _at(105), "lat": AWAY[0], "lon": AWAY[1]},
+            {"at": _at(100), "lat": EXCLUDED[0], "lon": EXCLUDED[1]},
+        ]}]}
+    )  # fmt: skip
+    return Wearer(participant=participant, imei=imei, zone_id=zone["id"])
 
+
+def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
+    system: System, wearer_gone_silent_in_a_zone: Wearer
+) -> None:
+    participant = wearer_gone_silent_in_a_zone.participant
+    pid = participant["id"]
     alert = eventually(
         lambda: _queued(system, pid, "exclusion_zone_entry"),
         what="the exclusion-zone alert to reach the officer's queue",
         timeout=90,
     )
-    assert alert["status"] == "open" and alert["source"] == f"zone:{zone['id']}"
+    assert alert["status"] == "open"
+    assert alert["source"] == f"zone:{wearer_gone_silent_in_a_zone.zone_id}"
     detail = system.api("olivia").get(f"/alerts/{alert['id']}")
     steps = [(s["from_status"], s["to_status"], s["note"], s["actor_id"]) for s in detail["steps"]]
     assert steps == [
@@ -110,24 +130,12 @@ def test_an_exclusion_zone_entry_opens_after_grace_and_notifies_staff_by_email(
 
 
 def test_a_device_that_falls_silent_raises_a_message_gap_that_clears_when_it_reports_again(
-    system: System,
+    system: System, wearer_gone_silent_in_a_zone: Wearer
 ) -> None:
-    participant = enrol(system, gps=True)
-    pid = participant["id"]
-    imei = fit_device(system, pid)
+    pid = wearer_gone_silent_in_a_zone.participant["id"]
+    imei = wearer_gone_silent_in_a_zone.imei
     officer = system.browser("olivia")
-    rules = f"/alerts/rules/participant/{pid}/"
-    saved = officer.submit(rules, {"kind": "message_gap", "gap_tiers_minutes": "1"})
-    assert saved.status_code == 302, "the officer could not set a one-minute message gap"
-    assert re.search(r"tiers 1 min <small[^>]*>participant</small>", officer.page(rules))
 
-    def report() -> None:
-        system.simulate(
-            {"wearers": [{"device": imei, "protocol": "gt06",
-                          "steps": [{"at": _at(0), "lat": AWAY[0], "lon": AWAY[1]}]}]}
-        )  # fmt: skip
-
-    report()
     # Silence is judged by when the gateway last heard from the unit, on the wall clock: the
     # worker's silence watchdog raises the gap once a minute has passed without a report.
     gap = eventually(
@@ -137,7 +145,10 @@ def test_a_device_that_falls_silent_raises_a_message_gap_that_clears_when_it_rep
     )
     assert gap["status"] == "open" and gap["details"]["tier_minutes"] == 1
 
-    report()
+    system.simulate(
+        {"wearers": [{"device": imei, "protocol": "gt06",
+                      "steps": [{"at": _at(0), "lat": AWAY[0], "lon": AWAY[1]}]}]}
+    )  # fmt: skip
     path = f"/alerts/{gap['id']}/"
     eventually(
         lambda: "Cleared by itself" in officer.page(path),
