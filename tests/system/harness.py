@@ -212,6 +212,7 @@ class System:
             "ONTRACK_SMPP_PASSWORD": "secret",
             "ONTRACK_SMPP_SOURCE": "ONTRACK",
             "ONTRACK_PASSWORD": PASSWORD,
+            "COLUMNS": "200",  # rich tables (ontrack status) on one line per row
             **extra_env,
         }
         if database_url:
@@ -478,18 +479,24 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
     return participant
 
 
-def fit_device(system: System, participant_id: int) -> str:
-    """A GT06 ankle unit registered by the supervisor and fitted by the officer through the
-    console's forms; returns its IMEI once the gateway accepts it."""
+def register_device(system: System) -> str:
+    """A GT06 ankle unit registered by the supervisor on the inventory's form, in stock;
+    returns its IMEI."""
     imei = f"3597100{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
-    supervisor = system.browser("sam")
     office = office_id(system.api("sam"))
-    registered = supervisor.submit(
+    registered = system.browser("sam").submit(
         "/tracking/devices/register/",
         {"identifier": imei, "kind": "ankle", "protocol": "gt06", "office": office,
          "firmware": "", "time_offset_minutes": "0"},
     )  # fmt: skip
     assert registered.status_code == 302, f"device not registered: {registered.text[-1500:]}"
+    return imei
+
+
+def fit_device(system: System, participant_id: int, imei: str | None = None) -> str:
+    """The officer fits a unit (a newly registered one unless ``imei`` is given) on the
+    participant's "Fit a device" form; returns its IMEI once the gateway accepts it."""
+    imei = imei or register_device(system)
     fitted = system.browser("olivia").submit(
         f"/tracking/participants/{participant_id}/assign/", {"identifier": imei}
     )
