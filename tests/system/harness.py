@@ -240,29 +240,32 @@ class System:
             )
         return result
 
-    def ontrack_together(self, *commands: list[str]) -> list[Any]:
-        """Several ``ontrack`` commands at once (each is mostly Python starting up)."""
-        with ThreadPoolExecutor(len(commands)) as pool:
-            return list(pool.map(lambda args: self.ontrack(*args), commands))
+    def _account(self, username: str, role: str, address: str) -> None:
+        office = ["--office", OFFICE] if role in ("officer", "supervisor") else []
+        self.ontrack("createuser", username, "--role", role, "--email", address, *office)
+        output = self.ontrack("createtoken", username, "--name", "system tests").stdout
+        self._tokens[username] = re.findall(r"\bot_\S+", output)[-1]
 
     def populate(self) -> None:
         """An office with its seeded staff and people, and the accounts the tests sign in
-        as (with their API tokens)."""
-        # Other people's cases around the tests' own: seeded participants, some wearing
-        # devices fitted months ago, with their schedules, zones and messages.
-        self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
-        self.ontrack_together(
-            *(
-                ["createuser", username, "--role", role, "--email", address]
-                + (["--office", OFFICE] if role in ("officer", "supervisor") else [])
-                for username, role, address in STAFF
-            )
-        )
-        results = self.ontrack_together(
-            *(["createtoken", username, "--name", "system tests"] for username, _, _ in STAFF)
-        )
-        for (username, _, _), result in zip(STAFF, results, strict=True):
-            self._tokens[username] = re.findall(r"\bot_\S+", result.stdout)[-1]
+        as, each with an API token (several commands at once: each is mostly Python
+        starting up)."""
+        with ThreadPoolExecutor(len(STAFF)) as pool:
+            accounts = [
+                pool.submit(self._account, *account)
+                for account in STAFF
+                if account[1] not in ("officer", "supervisor")  # no office needed
+            ]
+            # Other people's cases around the tests' own: seeded participants, some wearing
+            # devices fitted months ago, with their schedules, zones and messages.
+            self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
+            accounts += [
+                pool.submit(self._account, *account)
+                for account in STAFF
+                if account[1] in ("officer", "supervisor")
+            ]
+            for account in accounts:
+                account.result()
 
     # --- the long-running processes -------------------------------------------------------
 
