@@ -58,3 +58,20 @@ def test_session_cookie_is_secure_and_http_only_outside_debug():
     assert production.SESSION_COOKIE_HTTPONLY
     assert production.SESSION_COOKIE_SECURE == production.SECURE_COOKIES
     assert production.CSRF_COOKIE_SECURE == production.SECURE_COOKIES
+
+
+def test_an_administrator_may_use_the_admin_pages_by_role_alone(make_user, client_for):
+    administrator = make_user(Role.ADMINISTRATOR, office=None)
+    assert not administrator.is_superuser and not administrator.user_permissions.exists()
+    page = client_for(administrator).get("/admin/audit/retentionpolicy/add/")
+    assert page.status_code == 200, "an administrator shortens retention periods here"
+    saved = client_for(administrator).post(
+        "/admin/audit/retentionpolicy/add/", {"kind": "positions", "days": "30"}
+    )
+    assert saved.status_code == 302
+
+
+def test_other_roles_get_no_admin_permission_from_their_role(make_user):
+    for role in (Role.OFFICER, Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR):
+        user = make_user(role)
+        assert not user.has_perm("audit.add_retentionpolicy"), role

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email
 import socket
 import threading
 
@@ -13,24 +12,9 @@ from ontrack.messaging import providers
 from ontrack.messaging.models import Channel, MessageStatus, OptOut
 from ontrack.messaging.outbox import Sender
 from ontrack.messaging.services import message_queue
+from tests.messaging.sinks import Mailbox
 
 pytestmark = pytest.mark.django_db
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.received: list[email.message.Message] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture

@@ -1,0 +1,39 @@
+"""The system tests' fixture: one running ontrack for the session (see ``harness``), and
+the processes' output added to the report of any test that fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.system.harness import System, running_system
+
+# Thresholds the product lets an operator set, shortened so that a scenario plays in
+# seconds: a window is missed as soon as it closes, a process that has not beaten for 5 s is
+# silent, and the stale-worker banner shows after 5 s. Quiet hours are off so that a bulk
+# message goes out whatever the hour the suite runs at.
+SYSTEM_SETTINGS = {
+    "ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES": "0",
+    "ONTRACK_PROCESS_STALE_S": "5",
+    "ONTRACK_WORKER_BANNER_S": "5",
+    "ONTRACK_MESSAGING_QUIET_HOURS": "",
+}
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """ontrack migrated, seeded with one office and its staff, and running: web, worker and
+    gateway, shared by every scenario (each works with its own participants and devices)."""
+    with running_system(tmp_path_factory.mktemp("ontrack-home"), **SYSTEM_SETTINGS) as running:
+        yield running
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    running = getattr(item, "funcargs", {}).get("system")
+    if report.failed and isinstance(running, System):
+        report.sections.append(("ontrack processes", running.tails()))

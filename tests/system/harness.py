@@ -1,0 +1,544 @@
+"""The whole of ontrack as an operator runs it, for the system tests: a temporary
+``ONTRACK_HOME``, the database migrated by ``ontrack migrate``, and ``ontrack serve``,
+``ontrack worker`` and ``ontrack gateway`` running as separate processes on free ports, with
+an SMTP mailbox and an SMPP SMSC (``tests.messaging.sinks``) standing in for the outside
+world.
+
+A test reaches ontrack only the way a person or a device does: a staff :class:`Browser`
+signed in through ``/login/`` (forms posted with the page's own CSRF token), the JSON
+:class:`Api` with a bearer token from ``ontrack createtoken``, real device frames over the
+gateway's sockets (``ontrack simulate --script``), the CLI, and what arrives at the
+mailbox and the SMSC. Nothing of ontrack runs in the test process (the one import is a
+pure GT06 frame builder), so a broken link anywhere
+between a device and a person's screen (a worker that registers no jobs, a sender that
+never starts) fails the test that crosses it.
+
+On PostgreSQL (the suite's second pass, ``ONTRACK_TEST_PASS=postgres``) each :class:`System`
+gets a database of its own on the ``ONTRACK_TEST_POSTGRES`` server and drops it after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from aiosmtpd.controller import Controller
+
+from ontrack.tracking.simulator import gt06_login
+from tests.messaging.sinks import Mailbox, TestSMSC
+from tests.support import cli_environment
+
+T = TypeVar("T")
+
+PASSWORD = "system-test passphrase 2026"
+OFFICE = "Newark Field Office"  # the first office ``ontrack seed`` creates
+# Staff the tests sign in as: (username, role, e-mail), created with ``ontrack createuser``.
+STAFF = [
+    ("olivia", "officer", "olivia@example.org"),
+    ("sam", "supervisor", "sam@example.org"),
+    ("ada", "administrator", "ada@example.org"),
+]
+PROCESSES = ("web", "worker", "gateway")
+_ONTRACK = Path(sys.executable).with_name("ontrack")
+_DATABASES = itertools.count(1)
+_IDLE_JOB = re.compile(
+    r"job done job=\S+ result=(0|-|\"\{[^1-9]*\}\") |retention purge .* removed=0"
+)
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30.0) -> T:
+    """Poll ``check`` every 0.2 s until it returns something truthy, and return that; fail
+    naming ``what`` never happened. Timeouts are generous: a slow machine waits longer, it
+    does not fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout:.0f} s, still waiting for {what}")
+        time.sleep(0.2)
+
+
+def mail_text(message: email.message.Message) -> str:
+    """The body of a plain-text e-mail as its reader sees it."""
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes), "a single-part e-mail"
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
+def csrf_token(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str | None]:
+    """On the PostgreSQL pass, a new empty database on the test server (its URL), dropped
+    afterwards; on SQLite, None (each ONTRACK_HOME has its own database file)."""
+    if os.environ.get("ONTRACK_TEST_PASS") != "postgres":
+        yield None
+        return
+    import psycopg
+
+    server = os.environ["ONTRACK_TEST_POSTGRES"]
+    name = f"ontrack_sys_{os.getpid()}_{next(_DATABASES)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlsplit(server)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Browser:
+    """A staff member's browser: a cookie jar, pages fetched, forms posted with the CSRF
+    token of the page they are on."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return self.session.get(self.base_url + path, params=params, timeout=60)
+
+    def page(self, path: str, **params: Any) -> str:
+        response = self.get(path, **params)
+        assert response.status_code == 200, f"GET {path}: {response.status_code}"
+        return response.text
+
+    def submit(
+        self, page: str, data: dict[str, Any], *, action: str | None = None
+    ) -> requests.Response:
+        """Fill in a form of ``page`` and send it, as a person would: the page is loaded
+        first, must hold a form (or a button's ``formaction``) posting to ``action`` (default:
+        the page itself), and the
+        post carries that page's CSRF token. Redirects are not followed."""
+        html = self.page(page)
+        target = action or page
+        if action is not None:
+            assert f'action="{action}"' in html, f"{page} has no form or button posting to {action}"
+        return self.session.post(
+            self.base_url + target,
+            data={"csrfmiddlewaretoken": csrf_token(html), **data},
+            allow_redirects=False,
+            timeout=60,
+        )
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> Browser:
+        response = self.submit("/login/", {"username": username, "password": password})
+        assert response.status_code == 302, f"sign-in of {username} refused"
+        return self
+
+
+class Api:
+    """The JSON API with a bearer token, as an integration would call it."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url + "/api"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def _call(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        response = self.session.request(method, self.base_url + path, timeout=60, **kwargs)
+        assert response.status_code == expect, (
+            f"{method} /api{path}: {response.status_code} {response.text[:500]}"
+        )
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, 200, params=params)
+
+    def post(self, path: str, body: dict[str, Any], *, expect: int = 201) -> Any:
+        return self._call("POST", path, expect, json=body)
+
+    def put(self, path: str, body: dict[str, Any], *, expect: int = 200) -> Any:
+        return self._call("PUT", path, expect, json=body)
+
+
+class System:
+    """ontrack's processes in one ONTRACK_HOME, each on free ports, logging to a file."""
+
+    def __init__(self, home: Path, *, database_url: str | None, extra_env: dict[str, str]):
+        self.home = home
+        self.logs = home / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.ports = {name: free_port() for name in ("web", "gt06", "teltonika", "osmand")}
+        self.base_url = f"http://127.0.0.1:{self.ports['web']}"
+        self.smsc = TestSMSC()
+        self.mailbox = Mailbox()
+        self._smtp = Controller(self.mailbox, hostname="127.0.0.1", port=free_port())
+        self._smtp.start()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._tokens: dict[str, str] = {}
+        self.env = {
+            **cli_environment(home),
+            "ONTRACK_SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
+            "ONTRACK_PUBLIC_URL": self.base_url,
+            "ONTRACK_JOBS_EVERY_S": "2",
+            "ONTRACK_HEARTBEAT_S": "1",
+            "ONTRACK_EMAIL_PROVIDER": "smtp",
+            "ONTRACK_SMTP_HOST": "127.0.0.1",
+            "ONTRACK_SMTP_PORT": str(self._smtp.port),
+            "ONTRACK_SMS_PROVIDER": "smpp",
+            "ONTRACK_SMPP_HOST": "127.0.0.1",
+            "ONTRACK_SMPP_PORT": str(self.smsc.port),
+            "ONTRACK_SMPP_SYSTEM_ID": "ontrack",
+            "ONTRACK_SMPP_PASSWORD": "secret",
+            "ONTRACK_SMPP_SOURCE": "ONTRACK",
+            "ONTRACK_PASSWORD": PASSWORD,
+            "COLUMNS": "200",  # rich tables (ontrack status) on one line per row
+            **extra_env,
+        }
+        if database_url:
+            self.env["ONTRACK_DATABASE_URL"] = database_url
+
+    # --- the command line -------------------------------------------------------------------
+
+    def ontrack(self, *args: str, check: bool = True, timeout: float = 120) -> Any:
+        """Run one ``ontrack`` command to its end; its output is kept in the logs folder."""
+        result = subprocess.run(
+            [str(_ONTRACK), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        with (self.logs / "commands.log").open("a") as log:
+            log.write(f"$ ontrack {' '.join(args)}  -> exit {result.returncode}\n")
+            log.write(result.stdout + result.stderr)
+        if check:
+            assert result.returncode == 0, (
+                f"ontrack {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+        return result
+
+    def _account(self, username: str, role: str, address: str) -> None:
+        office = ["--office", OFFICE] if role in ("officer", "supervisor") else []
+        self.ontrack("createuser", username, "--role", role, "--email", address, *office)
+        output = self.ontrack("createtoken", username, "--name", "system tests").stdout
+        self._tokens[username] = re.findall(r"\bot_\S+", output)[-1]
+
+    def populate(self) -> None:
+        """An office with its seeded staff and people, and the accounts the tests sign in
+        as, each with an API token (several commands at once: each is mostly Python
+        starting up)."""
+        with ThreadPoolExecutor(len(STAFF)) as pool:
+            accounts = [
+                pool.submit(self._account, *account)
+                for account in STAFF
+                if account[1] not in ("officer", "supervisor")  # no office needed
+            ]
+            # Other people's cases around the tests' own: seeded participants, some wearing
+            # devices fitted months ago, with their schedules, zones and messages.
+            self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
+            accounts += [
+                pool.submit(self._account, *account)
+                for account in STAFF
+                if account[1] in ("officer", "supervisor")
+            ]
+            for account in accounts:
+                account.result()
+
+    # --- the long-running processes -------------------------------------------------------
+
+    def _argv(self, name: str) -> list[str]:
+        if name == "web":
+            return ["serve", "--port", str(self.ports["web"]), "--no-access-log"]
+        if name == "worker":
+            return ["worker"]
+        if name == "gateway":
+            return [
+                "gateway", "--host", "127.0.0.1",
+                "--gt06-port", str(self.ports["gt06"]),
+                "--teltonika-port", str(self.ports["teltonika"]),
+                "--osmand-port", str(self.ports["osmand"]),
+                "--mqtt-host", "off",
+            ]  # fmt: skip
+        raise ValueError(name)
+
+    def start(self, name: str) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        log.write(f"--- ontrack {' '.join(self._argv(name))}\n".encode())
+        log.flush()
+        self.processes[name] = subprocess.Popen(
+            [str(_ONTRACK), *self._argv(name)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def stop(self, name: str, *, kill: bool = False) -> None:
+        """SIGTERM (or SIGKILL with ``kill``), then SIGKILL after 15 s."""
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+    def wait_ready(self) -> None:
+        eventually(self._web_ready, what="the web app's /readyz to answer 200", timeout=60)
+        eventually(
+            lambda: self._accepts(self.ports["gt06"]), what="the gateway's GT06 port", timeout=60
+        )
+
+    def stop_all(self) -> None:
+        for name in reversed(PROCESSES):
+            self.stop(name)
+
+    def close(self) -> None:
+        self.stop_all()
+        self.smsc.close()
+        self._smtp.stop()
+
+    def assert_running(self) -> None:
+        dead = {
+            name: process.returncode
+            for name, process in self.processes.items()
+            if process.poll() is not None
+        }
+        assert not dead, f"processes exited: {dead}"
+
+    def _web_ready(self) -> bool:
+        self.assert_running()
+        try:
+            return requests.get(self.base_url + "/readyz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _accepts(self, port: int) -> bool:
+        self.assert_running()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    def tails(self, lines: int = 60) -> str:
+        """The end of every process's output, for a failure report; periodic jobs that did
+        nothing (every 2 s here) are left out."""
+        parts = []
+        for path in sorted(self.logs.glob("*.log")):
+            text = [
+                line
+                for line in path.read_text(errors="replace").splitlines()
+                if not _IDLE_JOB.search(line)
+            ][-lines:]
+            parts.append(f"===== {path.name} (last {len(text)} lines)\n" + "\n".join(text))
+        return "\n".join(parts)
+
+    # --- people ------------------------------------------------------------------------------
+
+    def browser(self, username: str) -> Browser:
+        return Browser(self.base_url).sign_in(username)
+
+    def api(self, username: str) -> Api:
+        """The API as one of ``STAFF``, with the token ``ontrack createtoken`` printed."""
+        return Api(self.base_url, self._tokens[username])
+
+    # --- devices -----------------------------------------------------------------------------
+
+    def gateway_knows(self, imei: str) -> bool:
+        """Whether the gateway acknowledges a GT06 login from ``imei``, as the unit itself
+        finds out. A device registered a moment ago is unknown until the gateway reloads its
+        directory, which an unknown login asks for; a real unit simply tries again."""
+        with socket.create_connection(("127.0.0.1", self.ports["gt06"]), timeout=10) as sock:
+            sock.settimeout(10)
+            sock.sendall(gt06_login(imei, 1))
+            try:
+                return len(sock.recv(10)) > 0
+            except (TimeoutError, ConnectionError):
+                return False
+
+    def device_online(self, imei: str) -> None:
+        eventually(lambda: self.gateway_knows(imei), what=f"the gateway to accept device {imei}")
+
+    def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:
+        """Play a timeline of scripted wearers (``ontrack simulate --script``) through the
+        gateway's real protocol ports, to the end."""
+        path = self.home / f"script-{time.monotonic_ns()}.json"
+        path.write_text(json.dumps(script))
+        protocols = {wearer.get("protocol", "gt06") for wearer in script["wearers"]}
+        assert len(protocols) == 1, "one protocol per script (one --port)"
+        (protocol,) = protocols
+        self.ontrack(
+            "simulate", "--script", str(path),
+            "--host", "127.0.0.1", "--port", str(self.ports[protocol]),
+            "--script-pace", str(pace_s),
+        )  # fmt: skip
+
+
+# --- a caseload, set up as staff set it up ----------------------------------------------------
+
+_CASES = itertools.count(1)
+_IMEIS = itertools.count(1)
+_PHONES = itertools.count(10)
+PORTAL_PIN = "2580"
+
+
+def new_phone() -> str:
+    """A number in the 555-01XX range kept for fiction, a new one each call, in an area code
+    (201) that ``ontrack seed`` does not use."""
+    return f"+1201555{next(_PHONES) % 100 + 100:04d}"
+
+
+def _sms_text(data_coding: int, payload: bytes) -> str:
+    if data_coding == 0x08:
+        return payload.decode("utf-16-be", "replace")
+    if data_coding == 0x03:
+        return payload.decode("latin-1")
+    # GSM 03.38 default alphabet, one character per byte (as smpplib sends it)
+    from smpplib.gsm import GSM_CHARACTER_TABLE
+
+    characters, escape = [], False
+    for byte in payload:
+        if byte == 0x1B:
+            escape = True
+            continue
+        characters.append(GSM_CHARACTER_TABLE[byte + (0x80 if escape else 0)])
+        escape = False
+    return "".join(characters)
+
+
+def texts_to(system: System, phone: str) -> list[str]:
+    """The texts the SMSC was asked to deliver to ``phone``, oldest first, each long text
+    put back together from its parts (user data header: concatenation reference, count,
+    sequence)."""
+    texts: list[str] = []
+    parts: dict[int, dict[int, str]] = {}
+    for submitted in list(system.smsc.submitted):
+        if submitted["to"] != phone.lstrip("+"):
+            continue
+        payload: bytes = submitted["text"]
+        if not submitted.get("esm_class", 0) & 0x40:
+            texts.append(_sms_text(submitted["data_coding"], payload))
+            continue
+        header, body = payload[1 : payload[0] + 1], payload[payload[0] + 1 :]
+        if header[0] == 0x00:  # 8-bit reference
+            reference, count, sequence = header[2], header[3], header[4]
+        else:  # 0x08: 16-bit reference
+            reference, count, sequence = int.from_bytes(header[2:4]), header[4], header[5]
+        pieces = parts.setdefault(reference, {})
+        pieces[sequence] = _sms_text(submitted["data_coding"], body)
+        if len(pieces) == count:
+            texts.append("".join(pieces[n] for n in sorted(pieces)))
+    return texts
+
+
+def office_id(api: Api) -> int:
+    (office,) = [o["id"] for o in api.get("/offices") if o["name"] == OFFICE]
+    return int(office)
+
+
+def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]:
+    """A participant enrolled by the officer through the API, in the officer's caseload."""
+    api = system.api("olivia")
+    n = next(_CASES)
+    body: dict[str, Any] = {
+        "case_number": f"SYS-{os.getpid()}-{n:03d}",
+        "given_name": "Rosa",
+        "family_name": f"Tester {n}",
+        "date_of_birth": "1988-04-02",
+        "office_id": office_id(api),
+        "preferred_language": "en",
+        "phones": [],
+        "plan": {"level": "intensive", "review_date": "2030-01-01", "gps_device": gps},
+        **fields,
+    }
+    participant: dict[str, Any] = api.post("/participants", body)
+    return participant
+
+
+def register_device(system: System) -> str:
+    """A GT06 ankle unit registered by the supervisor on the inventory's form, in stock;
+    returns its IMEI."""
+    imei = f"3597100{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
+    office = office_id(system.api("sam"))
+    registered = system.browser("sam").submit(
+        "/tracking/devices/register/",
+        {"identifier": imei, "kind": "ankle", "protocol": "gt06", "office": office,
+         "firmware": "", "time_offset_minutes": "0"},
+    )  # fmt: skip
+    assert registered.status_code == 302, f"device not registered: {registered.text[-1500:]}"
+    return imei
+
+
+def fit_device(system: System, participant_id: int, imei: str | None = None) -> str:
+    """The officer fits a unit (a newly registered one unless ``imei`` is given) on the
+    participant's "Fit a device" form; returns its IMEI once the gateway accepts it."""
+    imei = imei or register_device(system)
+    fitted = system.browser("olivia").submit(
+        f"/tracking/participants/{participant_id}/assign/", {"identifier": imei}
+    )
+    assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
+    system.device_online(imei)
+    return imei
+
+
+def portal_sign_in(system: System, phone: str) -> Browser:
+    """The participant signs in to the portal from their phone: their number, the code that
+    arrives by text (through the worker and the SMSC), then a new PIN."""
+    phone_browser = Browser(system.base_url)
+    asked = phone_browser.submit("/me/sign-in/", {"phone": phone})
+    assert asked.status_code == 302, f"sign-in with {phone} refused"
+    text = eventually(
+        lambda: [t for t in texts_to(system, phone) if re.search(r"\b\d{6}\b", t)],
+        what=f"the sign-in code texted to {phone}",
+    )[-1]
+    code = re.search(r"\b\d{6}\b", text)
+    assert code is not None
+    entered = phone_browser.submit("/me/code/", {"code": code.group(0)})
+    assert entered.headers.get("Location") == "/me/pin/", "the texted code was refused"
+    chosen = phone_browser.submit("/me/pin/", {"pin": PORTAL_PIN, "pin_again": PORTAL_PIN})
+    assert chosen.headers.get("Location") == "/me/", "the new PIN was refused"
+    return phone_browser
+
+
+@contextlib.contextmanager
+def running_system(home: Path, **extra_env: str) -> Iterator[System]:
+    """Migrate, start every process, seed and create the staff accounts (while the processes
+    start up); stop them all and drop the database afterwards."""
+    with scratch_database() as database_url:
+        system = System(home, database_url=database_url, extra_env=extra_env)
+        try:
+            system.ontrack("migrate")
+            for name in PROCESSES:
+                system.start(name)
+            system.populate()
+            system.wait_ready()
+            yield system
+        finally:
+            system.close()
