@@ -202,6 +202,8 @@ class System:
             "ONTRACK_PUBLIC_URL": self.base_url,
             "ONTRACK_JOBS_EVERY_S": "2",
             "ONTRACK_HEARTBEAT_S": "1",
+            # The gateway learns of a fitted device within this (2 s in production).
+            "ONTRACK_GATEWAY_DIRECTORY_POLL": "0.5",
             "ONTRACK_EMAIL_PROVIDER": "smtp",
             "ONTRACK_SMTP_HOST": "127.0.0.1",
             "ONTRACK_SMTP_PORT": str(self._smtp.port),

@@ -149,3 +149,15 @@ def test_a_device_fitted_while_connected_reports_for_its_new_wearer_within_secon
         sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=5))
         assert eventually(lambda: Position.objects.filter(participant=wearer).count() == 1)
         sock.close()
+
+
+def test_gateway_settings_come_from_the_environment(monkeypatch):
+    from ontrack.tracking.gateway_core import GatewayConfig
+
+    monkeypatch.setenv("ONTRACK_GATEWAY_DIRECTORY_POLL", "0.5")
+    monkeypatch.setenv("ONTRACK_GATEWAY_GT06_PORT", "6023")
+    monkeypatch.setenv("ONTRACK_GATEWAY_OSMAND_PORT", "off")
+    monkeypatch.setenv("ONTRACK_GATEWAY_STRICT_CRC", "1")
+    config = GatewayConfig.from_settings()
+    assert config.directory_poll == 0.5 and config.gt06_port == 6023
+    assert config.osmand_port is None and config.strict_crc is True

@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -55,7 +56,21 @@ logger = logging.getLogger("ontrack.gateway")
 
 
 def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, f"ONTRACK_GATEWAY_{name}", default)
+    """``ONTRACK_GATEWAY_<NAME>`` from the environment (read as the default's type; ``off``
+    turns a port or the MQTT host off), else from Django settings, else the default."""
+    raw = os.environ.get(f"ONTRACK_GATEWAY_{name}")
+    if raw is None:
+        return getattr(settings, f"ONTRACK_GATEWAY_{name}", default)
+    raw = raw.strip()
+    if raw.lower() in {"off", "none"} and (name.endswith("_PORT") or name == "MQTT_HOST"):
+        return None
+    if isinstance(default, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int) or name.endswith("_PORT"):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
 
 
 @dataclass(slots=True)
