@@ -40,6 +40,23 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul_in_strings(node: Any) -> None:
+    """Document what ``StrictParser`` enforces: no string holds a NUL character."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "enum" not in node and "pattern" not in node:
+            node["pattern"] = NO_NUL
+        if node.get("type") == "object" and node.get("additionalProperties") is not False:
+            node.setdefault("propertyNames", {"pattern": NO_NUL})
+        for value in node.values():
+            _no_nul_in_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            _no_nul_in_strings(item)
+
+
 class StrictParser(Parser):
     """JSON bodies must be objects (every operation takes one: a list or a bare string was
     silently read as "no change"), and no input may hold a NUL character, which PostgreSQL
@@ -74,6 +91,8 @@ class OntrackAPI(NinjaAPI):
             "properties": {"detail": {"title": "Detail"}},
             "required": ["detail"],
         }
+        for component in schema["components"]["schemas"].values():
+            _no_nul_in_strings(component)
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}}
         for operations in schema["paths"].values():
             for operation in operations.values():

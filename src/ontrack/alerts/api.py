@@ -17,6 +17,7 @@ from ontrack.accounts.web import staff_user
 from ontrack.alerts import services
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep
 from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
+from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 
@@ -92,7 +93,7 @@ class AlertQuery(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
-class ResolveIn(Schema):
+class ResolveIn(BodySchema):
     disposition: str
     note: str
 

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
 from ontrack.accounts.web import staff_user
+from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.messaging import broadcasts, services
@@ -56,7 +57,7 @@ class EntryOut(Schema):
     action: str = ""
 
 
-class SendIn(Schema):
+class SendIn(BodySchema):
     body: str
 
 

@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
-from ontrack.apitypes import AwareDateTime
+from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants import services
@@ -41,7 +41,7 @@ class PlanOut(Schema):
     reason: str
 
 
-class PlanIn(Schema):
+class PlanIn(BodySchema):
     level: str
     review_date: dt.date
     app_checkins: bool = True
@@ -65,7 +65,7 @@ class HearingOut(Schema):
     notes: str
 
 
-class HearingIn(Schema):
+class HearingIn(BodySchema):
     scheduled_at: AwareDateTime = Field(description="ISO-8601 with an offset")
     court: str
     kind: str
@@ -74,7 +74,7 @@ class HearingIn(Schema):
     notes: str = ""
 
 
-class HearingPatch(Schema):
+class HearingPatch(BodySchema):
     outcome: str | None = None
     scheduled_at: AwareDateTime | None = None
     notes: str | None = None
@@ -129,7 +129,7 @@ class CaseloadQuery(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
-class EnrolIn(Schema):
+class EnrolIn(BodySchema):
     case_number: str
     given_name: str
     family_name: str
@@ -142,7 +142,7 @@ class EnrolIn(Schema):
     plan: PlanIn
 
 
-class ParticipantPatch(Schema):
+class ParticipantPatch(BodySchema):
     given_name: str | None = None
     family_name: str | None = None
     date_of_birth: dt.date | None = None
@@ -152,12 +152,12 @@ class ParticipantPatch(Schema):
     case_number: str | None = None
 
 
-class CloseIn(Schema):
+class CloseIn(BodySchema):
     reason: str
     note: str = ""
 
 
-class TransferIn(Schema):
+class TransferIn(BodySchema):
     officer_id: int
 
 

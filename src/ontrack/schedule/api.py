@@ -17,7 +17,7 @@ from ninja import Field, Router, Schema, Status
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import staff_user
-from ontrack.apitypes import AwareDateTime
+from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
@@ -35,7 +35,7 @@ from ontrack.schedule.models import (
 router = Router(tags=["schedule"])
 
 
-class ScheduleIo(Schema):
+class ScheduleIo(BodySchema):
     cadence: str = Field(description="weekly | monthly_weekday | monthly_day | custom")
     opens: dt.time = Field(description="Local time in the participant's zone")
     closes: dt.time
@@ -95,7 +95,7 @@ class AppointmentOut(Schema):
     status_reason: str
 
 
-class AppointmentIn(Schema):
+class AppointmentIn(BodySchema):
     type: str
     starts_at: AwareDateTime = Field(description="ISO-8601 with an offset; a slot start for office")
     kind: str = "office"
@@ -103,12 +103,12 @@ class AppointmentIn(Schema):
     note: str = ""
 
 
-class MoveIn(Schema):
+class MoveIn(BodySchema):
     starts_at: AwareDateTime
     reason: str = ""
 
 
-class CancelIn(Schema):
+class CancelIn(BodySchema):
     reason: str
 
 
@@ -345,25 +345,25 @@ def appointment_cancel(
 # --- officers' decisions -------------------------------------------------------------------
 
 
-class ReviewIn(Schema):
+class ReviewIn(BodySchema):
     approve: bool
     reason: str = Field("", description="Required when rejecting: what did not match")
 
 
-class ExcuseIn(Schema):
+class ExcuseIn(BodySchema):
     reason: str
 
 
-class AttendanceIn(Schema):
+class AttendanceIn(BodySchema):
     attended: bool
 
 
-class AdhocWindowIn(Schema):
+class AdhocWindowIn(BodySchema):
     opens_at: AwareDateTime
     closes_at: AwareDateTime
 
 
-class DecideIn(Schema):
+class DecideIn(BodySchema):
     approve: bool
     starts_at: AwareDateTime | None = Field(
         None, description="When approving: the new time (default: the nearest free slot)"
@@ -391,7 +391,7 @@ class SlotOut(Schema):
     booked: int
 
 
-class ClosureIn(Schema):
+class ClosureIn(BodySchema):
     date: dt.date = Field(description="Local date in the office's zone")
     reason: str
 

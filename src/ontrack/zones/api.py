@@ -4,13 +4,13 @@ the services (which check who may write)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Status
 
 from ontrack.accounts.web import staff_user
+from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
 from ontrack.participants.queries import participant_get_for
@@ -26,25 +26,52 @@ from ontrack.zones.queries import (
 router = Router(tags=["zones"])
 
 
-class ZoneIn(Schema):
+Ring = list[tuple[float, float]]
+
+
+class GeometryIn(BodySchema):
+    """A Polygon or MultiPolygon (GeoJSON coordinates, longitude first) or a Circle."""
+
+    type: Literal["Polygon", "MultiPolygon", "Circle"]
+    coordinates: list[Ring] | list[list[Ring]] | None = None
+    center: tuple[float, float] | None = Field(None, description="A circle's [lon, lat]")
+    radius_m: float | None = Field(None, description="A circle's radius in metres")
+
+
+class IntervalIn(BodySchema):
+    """When a scheduled zone applies, in the participant's local time; an interval may
+    cross midnight (``21:00``-``06:00``)."""
+
+    days: list[int] = Field(description="0 (Monday) to 6 (Sunday)")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+
+
+class ZoneIn(BodySchema):
     name: str
     kind: str
-    geometry: dict[str, Any] | None = None
+    geometry: GeometryIn | None = None
     wkt: str = ""
     buffer_m: float = 0.0
-    schedule: list[dict[str, Any]] = []
-    active_from: dt.datetime | None = None
-    active_to: dt.datetime | None = None
+    schedule: list[IntervalIn] = []
+    active_from: AwareDateTime | None = None
+    active_to: AwareDateTime | None = None
     consecutive_fixes: int | None = None
 
     def data(self) -> services.ZoneData:
-        geometry = services.geometry_parse(self.wkt) if self.wkt else self.geometry or {}
+        geometry = (
+            services.geometry_parse(self.wkt)
+            if self.wkt
+            else self.geometry.dict(exclude_none=True)
+            if self.geometry
+            else {}
+        )
         return services.ZoneData(
             name=self.name,
             kind=self.kind,
             geometry=geometry,
             buffer_m=self.buffer_m,
-            schedule=self.schedule,
+            schedule=[interval.dict() for interval in self.schedule],
             active_from=self.active_from,
             active_to=self.active_to,
             consecutive_fixes=self.consecutive_fixes,
