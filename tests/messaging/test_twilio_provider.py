@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ontrack.messaging import providers
 from ontrack.messaging.models import Message, MessageStatus, OptOut
-from ontrack.messaging.outbox import Sender, _outgoing, claim, reconcile
+from ontrack.messaging.outbox import Sender, _outgoing, _record_handed, claim, reconcile
 from ontrack.messaging.services import message_queue
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +138,7 @@ def test_lookup_recognises_a_message_twilio_already_has(speaker, twilio_api):
     now = timezone.now()
     (row,) = claim(channel="sms", provider_name="twilio", limit=5, now=now)
     provider = providers.provider_named("twilio")
+    assert _record_handed(row)  # as the sender does, just before the provider call
     provider.send(_outgoing(row, provider))  # accepted, then the worker died
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     message.refresh_from_db()
