@@ -11,3 +11,16 @@ def cli_environment(home: Any) -> dict[str, str]:
     for name in ("DJANGO_SETTINGS_MODULE", "ONTRACK_DATABASE_URL", "ONTRACK_TEST_PASS"):
         env.pop(name, None)
     return env
+
+
+def photo_bytes(
+    width: int = 64, height: int = 48, colour: tuple[int, int, int] = (140, 110, 90)
+) -> bytes:
+    """A real JPEG (uploads are decoded and re-encoded, so made-up bytes are refused)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="JPEG")
+    return out.getvalue()

@@ -26,6 +26,7 @@ from ontrack.tracking.models import (
 )
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_directory, device_locate_request, store_batch
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def _closed(make_participant, officer, *, years_ago: float, participant=None) ->
         participant=participant,
         client_ref="before-closure",
         attempted_at=now,
-        photo=b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9",
+        photo=photo_bytes(),
         photo_content_type="image/jpeg",
         lat=40.73,
         lon=-74.17,

@@ -10,9 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.support import photo_bytes
+
 pytestmark = pytest.mark.django_db
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = photo_bytes()
 
 
 def _photo() -> SimpleUploadedFile:

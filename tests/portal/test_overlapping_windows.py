@@ -18,10 +18,11 @@ from ontrack.participants.services import PlanData
 from ontrack.portal.services import pin_set
 from ontrack.schedule import services as schedule_services
 from ontrack.schedule.models import CheckinWindow
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = photo_bytes()
 
 
 def _plan() -> PlanData:

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from ontrack.schedule.models import Appointment
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_a_refused_checkin_says_why_in_the_participants_language(
     settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = 10
     participant = make_participant(preferred_language="ht")
     open_checkin_window(participant)
-    photo = SimpleUploadedFile("me.jpg", b"\xff\xd8" + b"\x00" * 64, content_type="image/jpeg")
+    photo = SimpleUploadedFile("me.jpg", photo_bytes(), content_type="image/jpeg")
     response = portal_client(participant).post(
         "/me/check-in/submit/",
         {

@@ -47,10 +47,11 @@ from ontrack.schedule.services import (
     window_adhoc,
     window_excuse,
 )
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
-PHOTO = b"\xff\xd8\xff\xe0 not really a jpeg"
+PHOTO = photo_bytes()
 
 
 def _plan(level: str = "standard", **modalities: bool) -> PlanData:

@@ -24,9 +24,10 @@ from ontrack.reports.dashboard import (
 from ontrack.reviews.models import ReviewOrigin
 from ontrack.reviews.services import review_decide, review_open, review_request_submit
 from ontrack.schedule import services as schedule_services
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = photo_bytes()
 
 
 def _scope(*, days_back: int = 30, as_of: dt.datetime | None = None) -> DashboardScope:

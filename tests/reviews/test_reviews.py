@@ -20,9 +20,10 @@ from ontrack.reviews.models import ReviewOrigin, ReviewOutcome, SupervisionRevie
 from ontrack.reviews.services import review_decide, review_open, reviews_open_due
 from ontrack.schedule import services as schedule_services
 from ontrack.schedule.models import CheckinSchedule
+from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = photo_bytes()
 
 
 def _plan(**flags) -> PlanData:

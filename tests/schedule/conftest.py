@@ -14,8 +14,9 @@ from ontrack.accounts.models import Office
 from ontrack.participants.models import Participant
 from ontrack.schedule import services
 from ontrack.schedule.models import CheckinWindow
+from tests.support import photo_bytes
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = photo_bytes()
 WEEKDAY_HOURS = {
     d: [["09:00", "12:00"], ["13:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
 }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +47,7 @@ from ontrack.participants.models import (
     decision_text,
 )
 from ontrack.participants.queries import can_write_participant, search_fold
+from ontrack.photos import PhotoRefused, photo_reencode
 
 # Re-exported: reports reads the list from here, messaging and others normalise numbers here.
 __all__ = ["ADVERSE_CLOSURE_REASONS", "phone_normalise"]
@@ -350,8 +352,14 @@ def photo_set(participant: Participant, *, actor: User | None, photo: UploadedFi
     _require_write(actor, participant)
     if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
         raise ValidationError({"photo": "The photo is larger than 5 MB."})
+    try:
+        jpeg = photo_reencode(photo.read(MAX_PHOTO_BYTES + 1))
+    except PhotoRefused as exc:
+        raise ValidationError({"photo": f"Not stored: {exc}."}) from None
     old = participant.photo.name if participant.photo else ""
-    participant.photo.save(f"{participant.pk}-{uuid.uuid4().hex}.jpg", photo, save=False)
+    participant.photo.save(
+        f"{participant.pk}-{uuid.uuid4().hex}.jpg", ContentFile(jpeg), save=False
+    )
     participant.save(update_fields=["photo", "updated_at"])
     if old:
         participant.photo.storage.delete(old)

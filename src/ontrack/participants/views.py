@@ -41,6 +41,7 @@ from ontrack.participants.queries import (
     participant_get_for,
     participants_visible_to,
 )
+from ontrack.photos import photo_response
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -144,9 +145,7 @@ def participant_photo(request: HttpRequest, pk: int) -> FileResponse:
         participant_ids=[pk],
         request=request,
     )
-    response = FileResponse(participant.photo.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return photo_response(participant.photo, "image/jpeg", f"{participant.case_number}.jpg")
 
 
 def _form_page(

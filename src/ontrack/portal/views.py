@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Iterator
@@ -223,9 +224,10 @@ def checkin(request: HttpRequest, participant: Participant) -> HttpResponse:
 
 def _attempt(request: HttpRequest) -> tuple[str, dt.datetime] | None:
     client_ref = request.POST.get("client_ref", "")
-    attempted_at = parse_datetime(request.POST.get("attempted_at", ""))
     try:
         uuid.UUID(client_ref)
+        # A well-formed but impossible time (2026-02-30) raises rather than returning None.
+        attempted_at = parse_datetime(request.POST.get("attempted_at", ""))
     except ValueError:
         return None
     if attempted_at is None or timezone.is_naive(attempted_at):
@@ -235,9 +237,10 @@ def _attempt(request: HttpRequest) -> tuple[str, dt.datetime] | None:
 
 def _float(request: HttpRequest, name: str) -> float | None:
     try:
-        return float(request.POST[name])
+        value = float(request.POST[name])
     except (KeyError, ValueError):
         return None
+    return value if math.isfinite(value) else None
 
 
 def _receipt(checkin: object) -> JsonResponse:

@@ -39,6 +39,8 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.queries import can_write_participant
 from ontrack.participants.services import CaseChange, participant_event_record
+from ontrack.photos import CONTENT_TYPE as PHOTO_CONTENT_TYPE
+from ontrack.photos import PhotoRefused, photo_reencode
 from ontrack.schedule import queries, recurrence
 from ontrack.schedule.face_match import face_matcher
 from ontrack.schedule.models import (
@@ -695,6 +697,13 @@ def checkin_submit(
         raise ValidationError(gettext_lazy("A photo is needed to check in."))
     if len(photo) > settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES:
         raise ValidationError(gettext_lazy("The photo is too large."))
+    try:
+        photo = photo_reencode(photo)
+    except PhotoRefused:
+        raise ValidationError(
+            gettext_lazy("The photo could not be read. Please take it again.")
+        ) from None
+    photo_content_type = PHOTO_CONTENT_TYPE
     if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
         raise ValidationError(gettext_lazy("The location is not valid."))
     with transaction.atomic():
@@ -718,9 +727,8 @@ def checkin_submit(
             review=Review.PENDING,
             face_match_score=_face_score(participant, photo),
         )
-        extension = photo_content_type.split("/")[-1].split(";")[0][:5] or "img"
         checkin.photo.save(
-            f"{participant.pk}-{secrets.token_hex(8)}.{extension}", ContentFile(photo), save=False
+            f"{participant.pk}-{secrets.token_hex(8)}.jpg", ContentFile(photo), save=False
         )
         saved = _checkin_save(checkin)
         if saved is not checkin:

@@ -29,6 +29,7 @@ from ontrack.participants.queries import (
     participant_get_for,
     participants_visible_to,
 )
+from ontrack.photos import photo_response
 from ontrack.schedule import forms, queries, services
 from ontrack.schedule.models import (
     Appointment,
@@ -533,11 +534,7 @@ def checkin_photo(request: HttpRequest, checkin_id: int) -> FileResponse:
         [checkin.participant_id],
         AccessAction.VIEW,
     )
-    response = FileResponse(
-        checkin.photo.open("rb"), content_type=checkin.photo_content_type or "image/jpeg"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return photo_response(checkin.photo, checkin.photo_content_type, f"{checkin.reference}.jpg")
 
 
 @login_required
