@@ -102,3 +102,17 @@ def test_a_client_that_never_finishes_its_headers_is_closed(tmp_path):
         sock = connect(gateway.ports["osmand"])
         sock.sendall(b"GET /?id=1 HTTP/1.1\r\nHost: x\r\n")
         assert closed_by_peer(sock)
+
+
+def test_an_ankle_monitors_imei_sent_over_osmand_is_refused_not_stored(tmp_path):
+    """Knowing a GT06 unit's IMEI must not let anyone post positions for its wearer over
+    unauthenticated HTTP: a device answers only on the protocol it was registered with."""
+    register_device("359710049095095", "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["osmand"])
+        status = _request(sock, "GET", "/?id=359710049095095&lat=40.7&lon=-74.0"
+                          "&timestamp=1772364600")  # fmt: skip
+        sock.close()
+        assert gateway.counters["protocol_mismatches"] == 1
+    assert status == 400
+    assert Position.objects.count() == 0

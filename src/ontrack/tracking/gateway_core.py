@@ -510,7 +510,10 @@ class Hub:
         return self.directory.devices.get(device.identifier, device)
 
     def lookup(self, identifier: str, protocol: str, peer: object) -> DeviceInfo | None:
-        """The registered device, or ``None`` after logging and counting an unknown one."""
+        """The registered device, or ``None`` after logging and counting an unknown one or
+        one that speaks another protocol than it was registered with: a device answers only
+        on its own protocol, so that knowing an ankle monitor's IMEI is not enough to post
+        positions for it over unauthenticated OsmAnd HTTP."""
         device = self.directory.get(identifier)
         if device is None:
             self.counters.add("unknown_devices")
@@ -520,4 +523,14 @@ class Hub:
             )
         elif device.protocol != protocol:
             self.counters.add("protocol_mismatches")
+            logger.warning(
+                "device refused: registered for another protocol",
+                extra={
+                    "protocol": protocol,
+                    "registered": device.protocol,
+                    "identifier": identifier[:64],
+                    "peer": peer,
+                },
+            )
+            return None
         return device
