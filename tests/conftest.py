@@ -22,6 +22,7 @@ from django.utils import timezone
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
 from ontrack.messaging.models import Message
+from ontrack.messaging.sealing import unseal
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
 from ontrack.portal.services import pin_is_set, pin_set
@@ -210,7 +211,7 @@ def sent_sign_in() -> Callable[[Participant], tuple[str, str]]:
             .first()
         )
         assert message is not None, "no sign-in text was queued"
-        text = message.body
+        text = unseal(message.sealed_body)  # what the provider, and so the phone, gets
         code = re.search(r"\b\d{6}\b", text)
         link = re.search(r"https?://\S+/me/link/\S+/", text)
         assert code and link, text

@@ -11,6 +11,7 @@ from ontrack.alerts.notifications import alert_notify_staff, notification_rule_c
 from ontrack.alerts.services import alert_escalate, alert_raise, alerts_promote_due
 from ontrack.messaging.models import Message, Recipient
 from ontrack.messaging.outbox import claim
+from ontrack.messaging.sealing import unseal
 
 pytestmark = pytest.mark.django_db
 
@@ -245,6 +246,7 @@ def test_the_portal_sign_in_link_uses_the_public_address_not_the_requests_host(
     settings.ONTRACK_PUBLIC_URL = "https://ontrack.example.org"
     participant = make_participant()
     Client(HTTP_HOST="localhost").post("/me/sign-in/", {"phone": "(973) 555-0142"})
-    text = Message.objects.get(participant=participant, template_key="portal_sign_in").body
+    sealed = Message.objects.get(participant=participant, template_key="portal_sign_in")
+    text = unseal(sealed.sealed_body)
     assert "https://ontrack.example.org/me/link/" in text
     assert "localhost" not in text

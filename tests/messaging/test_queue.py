@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 
 from ontrack.messaging.models import Channel, Message, MessageStatus, OptOut, Recipient
+from ontrack.messaging.sealing import unseal
 from ontrack.messaging.services import message_queue, opt_out_record
 from ontrack.participants.models import Counsel
 
@@ -85,12 +86,13 @@ def test_essential_notice_after_stop_goes_by_email_when_there_is_one(speaker):
     message = message_queue(
         participant=participant,
         template_key="portal_sign_in",
-        context={"code": "123456", "link": "https://x/me/link/abc/"},
+        context={},
+        secrets={"code": "123456", "link": "https://x/me/link/abc/"},
         purpose="sign-in",
         essential=True,
     )
     assert message is not None and message.channel == Channel.EMAIL
-    assert message.to == "p@example.org" and "123456" in message.body
+    assert message.to == "p@example.org" and "123456" in unseal(message.sealed_body)
 
 
 def test_appointment_notice_is_copied_to_consenting_counsel(speaker):

@@ -170,7 +170,13 @@ class Message(models.Model):
     to = models.CharField(max_length=254, blank=True)
     template_key = models.CharField(max_length=60, blank=True, db_index=True)
     language = models.CharField(max_length=8)
-    body = models.TextField()
+    body = models.TextField(help_text="As staff see it: secrets replaced by placeholders.")
+    sealed_body = models.TextField(
+        blank=True,
+        default="",
+        db_default="",  # the bulk writer inserts rows with raw SQL that leaves it out
+        help_text="The text with its secrets, encrypted (messaging.sealing) until sent.",
+    )
     segments = models.PositiveSmallIntegerField(default=1)
     purpose = models.CharField(max_length=200)
     cause = models.CharField(max_length=200, blank=True)

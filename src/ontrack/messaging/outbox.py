@@ -48,6 +48,7 @@ notice again for e-mail or the officer (``services.opted_out_reroute``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -71,6 +72,7 @@ from ontrack.messaging.models import (
 from ontrack.messaging.providers import provider_for, providers_close
 from ontrack.messaging.providers.base import Lookup, Outgoing, Provider, ProviderError
 from ontrack.messaging.ratelimit import TokenBucket, fair_split, interleave, reserve
+from ontrack.messaging.sealing import Unsealable, unseal
 from ontrack.messaging.services import (
     OPT_OUT_ERRORS,
     message_parts_record,
@@ -201,12 +203,40 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
         )
         rows = Message.objects.filter(pk__in=ids, attempt_id=attempt_id).values_list(
             "pk", "participant_id", "to", "body", "channel", "segments", "attempts",
-            "attempt_id", "idempotency_key", "purpose",
+            "attempt_id", "idempotency_key", "purpose", "sealed_body",
         )  # fmt: skip
         turn_of = dict(zip(ids, turns, strict=True))
         order = {pk: n for n, pk in enumerate(ids)}
-        claimed = [Claimed(*row, not_before=turn_of[row[0]]) for row in rows]
+        claimed = []
+        for (
+            pk, participant_id, to, body, channel, segments, attempts, attempt, key, purpose,
+            sealed_body,
+        ) in rows:  # fmt: skip
+            row = Claimed(
+                pk, participant_id, to, body, channel, segments, attempts, attempt, key, purpose,
+                not_before=turn_of[pk],
+            )  # fmt: skip
+            if sealed_body:
+                text = _unsealed(row, sealed_body, now)
+                if text is None:
+                    continue
+                row = dataclasses.replace(row, body=text)
+            claimed.append(row)
         return sorted(claimed, key=lambda row: order[row.pk])
+
+
+def _unsealed(row: Claimed, sealed_body: str, now: dt.datetime) -> str | None:
+    """The text with its secrets for the provider; a text this deployment's key cannot
+    open (``SECRET_KEY`` changed while it waited) fails rather than going out with
+    placeholders."""
+    try:
+        return unseal(sealed_body)
+    except Unsealable as exc:
+        Message.objects.filter(pk=row.pk, attempt_id=row.attempt_id).update(
+            status=S.FAILED, status_reason=str(exc), status_at=now, sealed_body=""
+        )
+        logger.warning("message failed id=%s reason=%s", row.pk, exc)
+        return None
 
 
 def _part_ids(accepted: str | list[str]) -> list[str]:
@@ -222,7 +252,11 @@ def _record_sent(
     with transaction.atomic():
         recorded = Message.objects.filter(pk=row.pk, status=S.SENDING, attempt_id=row.attempt_id)
         if not recorded.update(
-            status=S.SENT, sent_at=now, status_at=now, provider_message_id=provider_message_id
+            status=S.SENT,
+            sent_at=now,
+            status_at=now,
+            provider_message_id=provider_message_id,
+            sealed_body="",
         ):
             # A delivery report overtook us (or another worker took over): keep its status,
             # but remember the provider's id if nobody has.
@@ -289,6 +323,7 @@ def _record_sent_batch(
             sent_at=now,
             status_at=now,
             provider_message_id=Case(*(When(pk=pk, then=Value(pid)) for pk, pid in ids.items())),
+            sealed_body="",
         )
         if updated != len(ids):
             for row, provider_message_id in outcomes:
@@ -347,6 +382,11 @@ def reconcile(*, now: dt.datetime, lease: dt.timedelta) -> int:
             pk, message.participant_id, message.to, message.body, channel, message.segments,
             message.attempts, new_attempt, message.idempotency_key, message.purpose,
         )  # fmt: skip
+        if message.sealed_body:
+            text = _unsealed(row, message.sealed_body, now)
+            if text is None:
+                continue
+            row = dataclasses.replace(row, body=text)
         provider = provider_for(channel)
         found: Lookup = (
             provider.lookup(_outgoing(row, provider))

@@ -41,6 +41,7 @@ from ontrack.messaging.models import (
     Traffic,
 )
 from ontrack.messaging.rendering import render
+from ontrack.messaging.sealing import PLACEHOLDERS, seal
 from ontrack.messaging.segments import count as segment_count
 from ontrack.participants.models import Participant, Phone, Status
 from ontrack.participants.queries import can_write_participant
@@ -207,8 +208,11 @@ def _message_write(
     reminder_rule: ReminderRule | None = None,
     sent_by: User | None = None,
     reply_to: str = "",
+    sealed: Rendered | None = None,
 ) -> Message:
-    """``reply_to``: a number to text whatever the opt-out (the answer to a keyword)."""
+    """``reply_to``: a number to text whatever the opt-out (the answer to a keyword).
+    ``sealed``: the text with its secrets, when ``rendered`` holds placeholders instead
+    (``messaging.sealing``)."""
     now = timezone.now()
     channel, address, status, reason = (
         (str(Channel.SMS), reply_to, str(S.QUEUED), "")
@@ -222,7 +226,8 @@ def _message_write(
         template_key=template_key,
         language=rendered.language,
         body=rendered.body,
-        segments=segment_count(rendered.body).segments,
+        sealed_body=seal(sealed.body) if sealed is not None else "",
+        segments=segment_count((sealed or rendered).body).segments,
         purpose=purpose[:200],
         cause=cause[:200],
         essential=essential,
@@ -344,11 +349,14 @@ def message_queue(
     essential: bool = False,
     send_at: dt.datetime | None = None,
     cause: str = "",
+    secrets: Mapping[str, str] | None = None,
 ) -> Message | None:
     """Write one notice to the outbox in the caller's transaction, in the participant's
     language. Returns None when nothing may be sent (opted out of a non-essential message,
     or no way to reach the person); that outcome is still recorded as a "suppressed" row.
-    Notices in ``COPIED_TO_COUNSEL`` are copied to consenting counsel."""
+    Notices in ``COPIED_TO_COUNSEL`` are copied to consenting counsel. ``secrets`` (a
+    sign-in code, a one-time link) go into the text only as the provider gets it; the
+    stored body shows placeholders (``messaging.sealing``)."""
     return _queue(
         participant=participant,
         template_key=template_key,
@@ -357,6 +365,7 @@ def message_queue(
         essential=essential,
         send_at=send_at,
         cause=cause,
+        secrets=secrets,
     )
 
 
@@ -372,15 +381,20 @@ def _queue(
     anchor_key: str = "",
     reminder_rule: ReminderRule | None = None,
     reply_to: str = "",
+    secrets: Mapping[str, str] | None = None,
 ) -> Message | None:
     if send_at is not None and send_at.tzinfo is None:
         raise ValueError("send_at must be timezone-aware")
     template = template_get(template_key)
     essential = essential or template.essential
+    shown = {key: PLACEHOLDERS.get(key, "[secret]") for key in secrets or {}}
     message = _message_write(
         participant=participant,
         template_key=template_key,
-        rendered=template_render(template, participant, context),
+        rendered=template_render(template, participant, {**context, **shown}),
+        sealed=(
+            template_render(template, participant, {**context, **secrets}) if secrets else None
+        ),
         purpose=purpose,
         essential=essential,
         send_at=send_at,
@@ -955,6 +969,9 @@ def _reply_number(participant: Participant, inbound: InboundMessage) -> str:
         return _sms_number(participant)
 
 
+PIN_SHOWN = "[PIN]"
+
+
 def inbound_receive(
     *,
     provider: str,
@@ -987,7 +1004,8 @@ def inbound_receive(
                     provider_message_id=provider_message_id,
                     from_number=from_number[:32],
                     to_number=to_number[:32],
-                    body=body,
+                    # A PIN is a secret: staff pages and exports show that one came, not it.
+                    body=PIN_SHOWN if action == InboundAction.PIN else body,
                     received_at=received_at,
                     action=action,
                     needs_answer=participant is None,
@@ -997,7 +1015,7 @@ def inbound_receive(
                 provider=provider, provider_message_id=provider_message_id
             )
         if participant is not None:
-            needs_answer = _inbound_act(participant, inbound, parsed)
+            needs_answer = _inbound_act(participant, inbound, parsed, text=body)
             if needs_answer:
                 InboundMessage.objects.filter(pk=inbound.pk).update(needs_answer=True)
                 inbound.needs_answer = True
@@ -1028,14 +1046,16 @@ def _language_change(participant: Participant, language: str, cause: str) -> boo
     return False
 
 
-def _inbound_act(participant: Participant, inbound: InboundMessage, parsed: keywords.Reply) -> bool:
+def _inbound_act(
+    participant: Participant, inbound: InboundMessage, parsed: keywords.Reply, *, text: str
+) -> bool:
     """Do what the text asks; return whether it still needs a person to answer it."""
     action = parsed.action
     cause = f"reply to inbound {inbound.pk}"
     if action == InboundAction.STOP:
         opt_out_record(
             participant_id=participant.pk,
-            source=f"keyword {keywords.normalise(inbound.body)}",
+            source=f"keyword {keywords.normalise(text)}",
             at=inbound.received_at,
         )
         _reply_template(
@@ -1060,7 +1080,7 @@ def _inbound_act(participant: Participant, inbound: InboundMessage, parsed: keyw
     reply = InboundReply(
         participant_id=participant.pk,
         from_number=inbound.from_number,
-        body=inbound.body,
+        body=text,
         received_at=inbound.received_at,
         language=language_for(participant, FORMATTED_LANGUAGES),
     )

@@ -95,7 +95,8 @@ def _challenge_create(participant: Participant, *, link_base: str, now: dt.datet
         message_queue(
             participant=participant,
             template_key="portal_sign_in",
-            context={"code": code, "link": f"{link_base}{token}/"},
+            context={},
+            secrets={"code": code, "link": f"{link_base}{token}/"},
             purpose="portal sign-in",
             essential=True,
             cause="portal sign-in requested",
