@@ -232,3 +232,28 @@ def test_a_shared_zone_made_by_a_supervisor_is_attached_and_detached_by_the_offi
     assert [(f["id"], f["properties"]["shared"]) for f in features] == [(court_id, True)]
     assert client.delete(f"/api/participants/{p.pk}/zones/attached/{court_id}").status_code == 204
     assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []
+
+
+def test_an_operator_closes_false_alarms_but_never_records_a_violation(
+    make_participant, make_user
+):
+    operator = make_user(Role.OPERATOR, office=None)
+    false_alarm, violation = _alert(make_participant()), _alert(make_participant())
+    api = _api(operator)
+    closed = api.post(
+        f"/api/alerts/{false_alarm.pk}/resolve",
+        {"disposition": "false_alarm", "note": "Strap reseated at the office."},
+        content_type="application/json",
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "resolved"
+    refused = api.post(
+        f"/api/alerts/{violation.pk}/resolve",
+        {"disposition": "confirmed_violation", "note": "Cut it."},
+        content_type="application/json",
+    )
+    assert refused.status_code == 403
+    assert Alert.objects.get(pk=violation.pk).status == AlertStatus.OPEN
+    console = Client()
+    console.force_login(operator)
+    page = console.get(f"/alerts/{violation.pk}/").content.decode()
+    assert 'value="false_alarm"' in page and 'value="confirmed_violation"' not in page

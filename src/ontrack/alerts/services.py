@@ -288,15 +288,33 @@ def alert_acknowledge(*, user: User, alert_id: int, now: dt.datetime | None = No
     return alert
 
 
+# A monitoring operator triages: acknowledges, and closes what turned out to be nothing (a
+# false alarm, an equipment fault). Whether the person broke a condition, or is excused, is a
+# decision about the case, which only their officer, a supervisor or an administrator makes.
+TRIAGE_DISPOSITIONS = (Disposition.FALSE_ALARM, Disposition.EQUIPMENT_FAULT)
+
+
+def dispositions_for(user: User) -> list[Disposition]:
+    """The dispositions this person may record."""
+    if user.role == Role.OPERATOR:
+        return list(TRIAGE_DISPOSITIONS)
+    return list(Disposition)
+
+
 def alert_resolve(
     *, user: User, alert_id: int, disposition: str, note: str, now: dt.datetime | None = None
 ) -> Alert:
     """Close an alert with a person's decision. An alert never becomes a violation by
     itself: ``confirmed_violation`` is only ever recorded here, with the resolver named and a
-    note saying why."""
+    note saying why, and never by a monitoring operator (``dispositions_for``)."""
     now = now or timezone.now()
     if disposition not in Disposition.values:
         raise ValidationError({"disposition": "Choose a disposition."})
+    if disposition not in dispositions_for(user):
+        raise PermissionDenied(
+            "Monitoring operators close false alarms and equipment faults; the person's "
+            "officer or supervisor decides anything else."
+        )
     if not note.strip():
         raise ValidationError({"note": "Say what was found and decided."})
     with transaction.atomic():

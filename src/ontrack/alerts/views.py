@@ -164,7 +164,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "to_acknowledge": _duration(times.to_acknowledge),
             "to_resolve": _duration(times.to_resolve),
             "strap_alerts": participant_open_strap_alerts(alert.participant_id),
-            "dispositions": Disposition.choices,
+            "dispositions": [(d.value, d.label) for d in services.dispositions_for(user)],
             "map_start": start,
             "map_end": end,
             "positions_url": reverse("api:participant_positions_list", args=[alert.participant_id])
