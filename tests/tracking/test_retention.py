@@ -91,7 +91,7 @@ def test_the_nightly_task_purges_positions_and_events(
         ],
         received_at=dt.datetime.now(dt.UTC),
     )
-    result = retention_purge_nightly.call_local()
+    result = retention_purge_nightly()
     assert (result["positions"], result["device_events"]) == (1, 1)
     assert Position.objects.count() == 1
     assert DeviceEventRecord.objects.count() == 0
