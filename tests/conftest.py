@@ -141,16 +141,25 @@ def make_participant(program: Program, office: Office, officer: User) -> Callabl
 
 @pytest.fixture
 def client_for(db: None) -> Callable[[User], Client]:
-    """A test client signed in as the given staff member through the real sign-in page (and
-    so through the login throttle)."""
+    """A test client signed in as the given staff member. It skips the sign-in form (which
+    tests/accounts/test_accounts.py covers, throttle included) because posting it for each of
+    hundreds of tests is slow; the session is the one a real sign-in makes."""
 
     def make(user: User) -> Client:
         client = Client()
-        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302, "sign-in failed"
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         return client
 
     return make
+
+
+@pytest.fixture
+def production_hashers(settings: Any) -> None:
+    """Production's password hashers (Argon2 first), for tests of hashing itself; the rest
+    of the suite hashes with MD5 for speed (tests/settings.py)."""
+    from ontrack import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
 
 
 @pytest.fixture

@@ -22,5 +22,9 @@ else:
     DATABASES = {"default": database_config("sqlite:///" + os.path.join(ONTRACK_HOME, "t.db"))}  # noqa: F405
 
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
+# Argon2 costs tens of milliseconds per hash on purpose; the suite creates thousands of users
+# and PINs, so it hashes with MD5. Tests of hashing itself ask for the production hashers with
+# the `production_hashers` fixture (tests/conftest.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
