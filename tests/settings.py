@@ -1,17 +1,27 @@
 """Test settings: the project's settings with the database chosen per test pass.
 
 The suite runs on SQLite always. When ``ONTRACK_TEST_POSTGRES`` is set, ``tests/conftest.py``
-runs the whole suite a second time with ``ONTRACK_TEST_PASS=postgres``, and this module then
-points Django at that server (pytest-django creates and drops its own ``test_*`` database).
+runs the tests that use the database a second time with ``ONTRACK_TEST_PASS=postgres``, and
+this module then points Django at that server (pytest-django creates and drops its own
+``test_*`` database, one per xdist worker).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("ONTRACK_HOME", tempfile.mkdtemp(prefix="ontrack-test-"))
+# Every test process (each pytest-xdist worker, each pass) keeps its state (media, imports,
+# the job queue, the SQLite file) in a folder of its own, removed when the process ends;
+# ontrack.settings reads it from the environment.
+os.environ["ONTRACK_HOME"] = tempfile.mkdtemp(
+    prefix=f"ontrack-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+)
 
 from ontrack.settings import *  # noqa: F403
 from ontrack.settings import database_config
+
+atexit.register(shutil.rmtree, ONTRACK_HOME, ignore_errors=True)  # noqa: F405
 
 if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES = {"default": database_config(os.environ["ONTRACK_TEST_POSTGRES"])}
