@@ -54,7 +54,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     code = subprocess.call(
         [sys.executable, "-m", "pytest", *session.config.invocation_params.args], env=env
     )
-    if code != 0:
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        # The first pass ran tests (a first pass with none ends the run with this code), but
+        # none of those selected uses the database: there is nothing to repeat.
+        print("no test of this selection uses the database", flush=True)
+    elif code != 0:
         session.exitstatus = code if exitstatus == 0 else exitstatus
 
 
@@ -70,8 +74,14 @@ def _uses_the_test_database(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The PostgreSQL pass runs only the tests that touch the test database; the others
-    already ran on the SQLite pass and would only repeat it."""
+    already ran on the SQLite pass and would only repeat it.
+
+    On the SQLite pass the tests without a database run first (pytest-django, whose hook runs
+    before this one, puts them last and keeps its order for the others). They include the
+    longest tests, those that start `ontrack` processes: started first, xdist spreads them
+    over the workers instead of leaving one worker to finish the last of them alone."""
     if os.environ.get("ONTRACK_TEST_PASS") != "postgres":
+        items.sort(key=_uses_the_test_database)
         return
     repeats = [item for item in items if not _uses_the_test_database(item)]
     if repeats:
