@@ -30,6 +30,11 @@ if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES["default"]["TEST"] = {"NAME": f"test_ontrack_{os.getpid()}"}
 else:
     DATABASES = {"default": database_config("sqlite:///" + os.path.join(ONTRACK_HOME, "t.db"))}  # noqa: F405
+    # A test database in a file, in WAL mode like production, rather than Django's default
+    # in-memory shared-cache one: there a reader holds table locks that make a write from
+    # another thread (the gateway's) fail at once with "database table is locked", where
+    # production's writers wait their turn.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(ONTRACK_HOME, "test.sqlite3")}  # noqa: F405
 
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
 # Argon2 costs tens of milliseconds per hash on purpose; the suite creates thousands of users
