@@ -12,10 +12,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -40,20 +41,73 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With ONTRACK_TEST_POSTGRES set, run the same suite again on PostgreSQL; the run fails
-    if either pass fails."""
+    """With ONTRACK_TEST_POSTGRES set, run the tests that use the database again on
+    PostgreSQL; the run fails if either pass fails."""
     url = os.environ.get("ONTRACK_TEST_POSTGRES")
     if not url or os.environ.get("ONTRACK_TEST_PASS") == "postgres":
         return
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller does it
+        return
     if session.config.option.collectonly or exitstatus not in (0, 1):
         return
-    print("\n\n===== second pass: the same suite on PostgreSQL =====", flush=True)
+    print("\n\n===== second pass: the tests that use the database, on PostgreSQL =====", flush=True)
     env = {**os.environ, "ONTRACK_TEST_PASS": "postgres"}
     code = subprocess.call(
         [sys.executable, "-m", "pytest", *session.config.invocation_params.args], env=env
     )
-    if code != 0:
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        # The first pass ran tests (a first pass with none ends the run with this code), but
+        # none of those selected uses the database: there is nothing to repeat.
+        print("no test of this selection uses the database", flush=True)
+    elif code != 0:
         session.exitstatus = code if exitstatus == 0 else exitstatus
+
+
+# Fixtures through which a test reaches the test database; a test that uses none of them (a
+# decoder, a property test, a subprocess on its own SQLite file) runs the same on either pass.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def _uses_the_test_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(names & DATABASE_FIXTURES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that touch the test database; the others
+    already ran on the SQLite pass and would only repeat it.
+
+    On the SQLite pass the tests without a database run first (pytest-django, whose hook runs
+    before this one, puts them last and keeps its order for the others). They include the
+    longest tests, those that start `ontrack` processes: started first, xdist spreads them
+    over the workers instead of leaving one worker to finish the last of them alone."""
+    if os.environ.get("ONTRACK_TEST_PASS") != "postgres":
+        items.sort(key=_uses_the_test_database)
+        return
+    repeats = [item for item in items if not _uses_the_test_database(item)]
+    if repeats:
+        config.hook.pytest_deselected(items=repeats)
+        items[:] = [item for item in items if _uses_the_test_database(item)]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test databases, and before they are dropped, any connection to them
+    still open in another thread or process is closed: PostgreSQL refuses to drop a database
+    that is in use, and pytest-django would only warn and leave it behind."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
 
 
 @pytest.fixture
@@ -142,16 +196,25 @@ def make_participant(program: Program, office: Office, officer: User) -> Callabl
 
 @pytest.fixture
 def client_for(db: None) -> Callable[[User], Client]:
-    """A test client signed in as the given staff member through the real sign-in page (and
-    so through the login throttle)."""
+    """A test client signed in as the given staff member. It skips the sign-in form (which
+    tests/accounts/test_accounts.py covers, throttle included) because posting it for each of
+    hundreds of tests is slow; the session is the one a real sign-in makes."""
 
     def make(user: User) -> Client:
         client = Client()
-        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302, "sign-in failed"
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         return client
 
     return make
+
+
+@pytest.fixture
+def production_hashers(settings: Any) -> None:
+    """Production's password hashers (Argon2 first), for tests of hashing itself; the rest
+    of the suite hashes with MD5 for speed (tests/settings.py)."""
+    from ontrack import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
 
 
 @pytest.fixture
@@ -179,6 +242,9 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
         )
         context = browser.new_context(viewport={"width": 360, "height": 740})
         yield context.new_page()
+        # Playwright runs the test in a context of its own, where Django opened connections
+        # of its own; close them, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
         browser.close()
 
 

@@ -1,17 +1,27 @@
 """Test settings: the project's settings with the database chosen per test pass.
 
 The suite runs on SQLite always. When ``ONTRACK_TEST_POSTGRES`` is set, ``tests/conftest.py``
-runs the whole suite a second time with ``ONTRACK_TEST_PASS=postgres``, and this module then
-points Django at that server (pytest-django creates and drops its own ``test_*`` database).
+runs the tests that use the database a second time with ``ONTRACK_TEST_PASS=postgres``, and
+this module then points Django at that server (pytest-django creates and drops its own
+``test_*`` database, one per xdist worker).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("ONTRACK_HOME", tempfile.mkdtemp(prefix="ontrack-test-"))
+# Every test process (each pytest-xdist worker, each pass) keeps its state (media, imports,
+# the job queue, the SQLite file) in a folder of its own, removed when the process ends;
+# ontrack.settings reads it from the environment.
+os.environ["ONTRACK_HOME"] = tempfile.mkdtemp(
+    prefix=f"ontrack-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+)
 
 from ontrack.settings import *  # noqa: F403
 from ontrack.settings import database_config
+
+atexit.register(shutil.rmtree, ONTRACK_HOME, ignore_errors=True)  # noqa: F405
 
 if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES = {"default": database_config(os.environ["ONTRACK_TEST_POSTGRES"])}
@@ -20,7 +30,16 @@ if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES["default"]["TEST"] = {"NAME": f"test_ontrack_{os.getpid()}"}
 else:
     DATABASES = {"default": database_config("sqlite:///" + os.path.join(ONTRACK_HOME, "t.db"))}  # noqa: F405
+    # A test database in a file, in WAL mode like production, rather than Django's default
+    # in-memory shared-cache one: there a reader holds table locks that make a write from
+    # another thread (the gateway's) fail at once with "database table is locked", where
+    # production's writers wait their turn.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(ONTRACK_HOME, "test.sqlite3")}  # noqa: F405
 
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
+# Argon2 costs tens of milliseconds per hash on purpose; the suite creates thousands of users
+# and PINs, so it hashes with MD5. Tests of hashing itself ask for the production hashers with
+# the `production_hashers` fixture (tests/conftest.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -13,6 +13,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.support import cli_environment
 
 
@@ -72,6 +74,7 @@ def test_seed_is_reproducible(tmp_path):
     assert len({row[3] for row in first}) >= 3  # several languages
 
 
+@pytest.mark.xdist_group("demo-gateway-ports")
 def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     port = _free_port()
     env = cli_env

@@ -9,8 +9,22 @@ from ontrack.accounts.services import api_token_authenticate, api_token_create, 
 pytestmark = pytest.mark.django_db
 
 
-def test_passwords_are_hashed_with_argon2(officer):
-    assert identify_hasher(officer.password).algorithm == "argon2"
+def test_passwords_are_hashed_with_argon2(production_hashers, make_user):
+    user = make_user(Role.OFFICER)
+    assert identify_hasher(user.password).algorithm == "argon2"
+    assert user.check_password("correct horse battery staple")
+
+
+def test_staff_signs_in_through_the_form(officer):
+    client = Client()
+    response = client.post(
+        "/login/", {"username": officer.username, "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302, "sign-in with the right password failed"
+    caseload = client.get("/", follow=True)
+    assert caseload.status_code == 200 and caseload.wsgi_request.user == officer, (
+        "the signed-in session does not open the officer's caseload"
+    )
 
 
 def test_weak_password_is_refused(office):

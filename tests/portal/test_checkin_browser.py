@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from PIL import Image
@@ -72,6 +73,9 @@ def camera_page(monkeypatch: pytest.MonkeyPatch) -> Any:
             permissions=["geolocation", "camera"],
         )
         yield context.new_page()
+        # Playwright runs the test in a context of its own, where Django opened connections
+        # of its own; close them, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
         browser.close()
 
 

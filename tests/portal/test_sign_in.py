@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 PHONE = "(973) 555-0142"
 
 
-def test_code_then_new_pin_signs_the_participant_in(make_participant, sent_sign_in):
+def test_code_then_new_pin_signs_the_participant_in(
+    production_hashers, make_participant, sent_sign_in
+):
     participant = make_participant()
     client = Client()
     response = client.post("/me/sign-in/", {"phone": PHONE})
