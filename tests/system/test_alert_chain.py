@@ -15,6 +15,10 @@ import pytest
 
 from tests.system.harness import System, enrol, eventually, fit_device, mail_text, office_id
 
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
+
 EXCLUDED = (40.7505, -73.9934)  # (lat, lon): a protected address
 AWAY = (40.7300, -74.0300)
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
+
 from tests.system.harness import System, enrol, eventually, new_phone, texts_to
+
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
 
 
 def _texts(system: System, phone: str) -> Callable[[], list[str]]:

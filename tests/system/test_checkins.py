@@ -10,6 +10,8 @@ import re
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.system.harness import (
     Browser,
     System,
@@ -18,6 +20,10 @@ from tests.system.harness import (
     new_phone,
     portal_sign_in,
 )
+
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
 
 
 def _iso(when: dt.datetime) -> str:

@@ -23,7 +23,12 @@ import urllib.request
 from html import unescape
 from pathlib import Path
 
+import pytest
+
 from tests.support import cli_environment
+
+# A whole demo of its own, beside the system tests on the other worker.
+pytestmark = pytest.mark.xdist_group("demo-lives")
 
 DEADLINE_S = 150.0
 PASSWORD = "ontrack-demo-2026"

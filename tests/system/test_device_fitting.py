@@ -8,7 +8,13 @@ import datetime as dt
 import time
 from typing import Any
 
+import pytest
+
 from tests.system.harness import System, enrol, eventually, fit_device, register_device
+
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
 
 
 def test_a_unit_in_stock_that_is_fitted_raises_its_new_wearers_tamper_alert_at_once(

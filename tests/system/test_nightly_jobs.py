@@ -8,7 +8,13 @@ import datetime as dt
 import io
 import re
 
+import pytest
+
 from tests.system.harness import Browser, System, enrol, eventually
+
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
 
 HOME = (40.7357, -74.1724)
 

@@ -10,7 +10,13 @@ import re
 import socket
 from typing import Any
 
+import pytest
+
 from tests.system.harness import System, eventually
+
+# One running system serves every scenario (session fixture): keep them on one
+# xdist worker so that it starts once.
+pytestmark = pytest.mark.xdist_group("system")
 
 BANNER = "The job worker has not reported since"
 
