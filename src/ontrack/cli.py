@@ -753,7 +753,7 @@ def _demo_block(console: Any, url: str, worker_log: Path) -> None:
     logins = [
         ("officer1", "case officer (own caseload)"),
         ("supervisor", "supervisor (whole office)"),
-        ("operator", "monitoring operator (read-only, all offices)"),
+        ("operator", "monitoring operator (all offices; triages alerts)"),
         ("admin", "administrator (also /admin/)"),
         ("auditor", "auditor (access log only)"),
     ]
