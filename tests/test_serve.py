@@ -74,3 +74,38 @@ def test_the_web_process_beats_while_it_serves_and_says_when_it_stopped(tmp_path
     assert stopped_at is not None, "the heartbeat row says the web process stopped"
     assert output.count("web stopped") == 1, output
     assert "Shutting down" not in output and "Traceback" not in output, output
+
+
+def test_a_forwarded_for_header_is_not_believed_without_a_configured_proxy(
+    tmp_path: Path,
+) -> None:
+    """Believing X-Forwarded-For from anyone let a client rotate addresses past the sign-in
+    lock-out and write a false address into the access log."""
+    home = tmp_path / "home"
+    env = cli_environment(home)
+    cli = [sys.executable, "-m", "ontrack.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        web = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=out,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the web app answered:\n" + log.read_text()
+                time.sleep(0.3)
+        time.sleep(0.5)
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.wait(timeout=30)
+    text = log.read_text()
+    assert "/healthz" in text, text
+    assert "203.0.113.9" not in text, "the forwarded address was taken as the client's"

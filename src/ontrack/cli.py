@@ -209,6 +209,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    behind_proxy = os.environ.get("ONTRACK_BEHIND_TLS_PROXY", "").strip().lower() in {
+        "1", "true", "yes", "on"
+    }  # fmt: skip
     log_config = _uvicorn_log_config(not args.no_access_log)
     logging.config.dictConfig(log_config)
     logger.info("web listening", extra={"url": f"http://{args.host}:{args.port}/"})
@@ -220,7 +223,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=log_config,
         access_log=not args.no_access_log,
         lifespan="on",
-        proxy_headers=True,
+        # Trust X-Forwarded-For/-Proto only behind a proxy we were told of: otherwise any
+        # client (or one on this host) could rotate addresses past the sign-in lock-out and
+        # write a false address into the access log.
+        proxy_headers=behind_proxy,
+        forwarded_allow_ips=os.environ.get("ONTRACK_TRUSTED_PROXIES", "127.0.0.1"),
     )
     return 0
 

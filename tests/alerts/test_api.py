@@ -234,9 +234,7 @@ def test_a_shared_zone_made_by_a_supervisor_is_attached_and_detached_by_the_offi
     assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []
 
 
-def test_an_operator_closes_false_alarms_but_never_records_a_violation(
-    make_participant, make_user
-):
+def test_an_operator_closes_false_alarms_but_never_records_a_violation(make_participant, make_user):
     operator = make_user(Role.OPERATOR, office=None)
     false_alarm, violation = _alert(make_participant()), _alert(make_participant())
     api = _api(operator)

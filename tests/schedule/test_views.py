@@ -346,3 +346,11 @@ def test_attendance_marked_through_htmx(make_participant, hours_office, officer,
 
 def test_nav_has_today(officer, client_for):
     assert 'href="/schedule/today/"' in client_for(officer).get("/schedule/tasks/").content.decode()
+
+
+def test_the_day_page_forms_never_redirect_to_another_site(officer, client_for):
+    client = client_for(officer)
+    away = client.post("/schedule/bulk/", {"next": "https://evil.example/phish"})
+    assert away.status_code == 302 and away["Location"] == "/schedule/today/"
+    home = client.post("/schedule/bulk/", {"next": "/schedule/today/?day=2026-12-07"})
+    assert home["Location"] == "/schedule/today/?day=2026-12-07"

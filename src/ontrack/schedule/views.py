@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
@@ -83,6 +84,17 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def _day_page_next(request: HttpRequest) -> str:
+    """Where a form on the day page returns to: its ``next`` if that is a page of this site,
+    never another site (an open redirect would lend our address to a phishing link)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("schedule:today")
 
 
 @login_required
@@ -166,7 +178,7 @@ def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "schedule/_appointment_row.html",
             {"a": appointment, "now": timezone.now(), "can_write": True},
         )
-    return redirect(request.POST.get("next") or reverse("schedule:today"))
+    return redirect(_day_page_next(request))
 
 
 @login_required
@@ -184,7 +196,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     form = forms.BulkForm(request.POST, choices=[(pk, str(pk)) for pk in visible_ids])
     if not form.is_valid():
         messages.error(request, "Tick at least one appointment and give a reason.")
-        return redirect(request.POST.get("next") or reverse("schedule:today"))
+        return redirect(_day_page_next(request))
     ids = form.cleaned_data["appointments"]
     reason = form.cleaned_data["reason"]
     try:
@@ -204,7 +216,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(request.POST.get("next") or reverse("schedule:today"))
+    return redirect(_day_page_next(request))
 
 
 # --- a participant's schedule ------------------------------------------------------------
