@@ -89,3 +89,18 @@ def test_other_roles_get_no_admin_permission_from_their_role(make_user):
     for role in (Role.OFFICER, Role.SUPERVISOR, Role.OPERATOR, Role.AUDITOR):
         user = make_user(role)
         assert not user.has_perm("audit.add_retentionpolicy"), role
+
+
+def test_an_api_tokens_user_cannot_be_changed_in_the_admin(make_user):
+    from django.test import Client
+
+    from ontrack.accounts.services import api_token_create
+
+    admin_user = make_user(Role.ADMINISTRATOR, office=None)
+    token, _ = api_token_create(user=make_user(Role.OFFICER), name="crm")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/admin/accounts/apitoken/{token.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="user"' not in page.content.decode()
+    assert client.get("/admin/accounts/apitoken/add/").status_code == 403

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 
 from ontrack.accounts.models import ApiToken, Office, Program, User
 from ontrack.accounts.phones import phone_normalise
@@ -55,5 +56,11 @@ class StaffAdmin(UserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    """Tokens are made with ``ontrack createtoken`` and only revoked here: changing a token's
+    user would hand someone else's access to whoever holds it."""
+
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
+    readonly_fields = ["user", "digest", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
