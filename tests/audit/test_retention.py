@@ -47,13 +47,26 @@ def test_a_purge_run_records_counts_and_cutoff_not_content(settings):
 
 
 def test_an_administrator_can_shorten_a_period_but_not_lengthen_it(make_user, settings):
-    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 100}
+    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "messages": 100}
     admin = make_user(Role.ADMINISTRATOR)
-    retention_policy_set(user=admin, kind="access_log", days=40)
-    assert retention_days("access_log") == 40
+    retention_policy_set(user=admin, kind="messages", days=40)
+    assert retention_days("messages") == 40
     with pytest.raises(ValidationError):
-        retention_policy_set(user=admin, kind="access_log", days=101)
-    assert retention_days("access_log") == 40
+        retention_policy_set(user=admin, kind="messages", days=101)
+    assert retention_days("messages") == 40
+
+
+def test_the_access_log_cannot_be_shortened_from_the_console(make_user, settings):
+    """Otherwise an administrator could erase the record of their own reads by setting its
+    retention to one day; shortening it is a deployment setting."""
+    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 2555}
+    admin = make_user(Role.ADMINISTRATOR)
+    with pytest.raises(ValidationError):
+        retention_policy_set(user=admin, kind="access_log", days=1)
+    old = _aged_entry(5)
+    retention_purge_all()
+    assert AccessLogEntry.objects.filter(pk=old.pk).exists()
+    assert retention_days("access_log") == 2555
 
 
 def test_only_administrators_set_retention(make_user):

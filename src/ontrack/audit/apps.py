@@ -19,5 +19,6 @@ class AuditConfig(AppConfig):
                 purge=access_log_purge,
                 models=("audit.AccessLogEntry",),
                 description="Who read or exported which record; kept for oversight.",
+                console_may_shorten=False,
             )
         )

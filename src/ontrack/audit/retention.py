@@ -9,6 +9,9 @@ count only: the record of a deletion must not keep what was deleted.
 The period in force is the deployment's setting (``ONTRACK_RETENTION_DAYS``), or the
 kind's default, shortened by an administrator's :class:`~ontrack.audit.models.RetentionPolicy`
 if one is set. An administrator can shorten a period, never lengthen it past the setting.
+A kind registered with ``console_may_shorten=False`` (the access log: the record of who read
+what must not be erasable by those it records) can only be shortened by the deployment's
+setting.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class RetentionKind:
     purge: Callable[[dt.datetime], int]
     models: tuple[str, ...]
     description: str = ""
+    console_may_shorten: bool = True
 
 
 _kinds: dict[str, RetentionKind] = {}
@@ -67,6 +71,13 @@ def retention_days_validate(key: str, days: int) -> None:
     if key not in _kinds:
         raise ValidationError({"kind": f"Unknown kind of data: {key}."})
     ceiling = retention_ceiling_days(key)
+    if not _kinds[key].console_may_shorten and days != ceiling:
+        raise ValidationError(
+            {
+                "days": f"How long {_kinds[key].label.lower()} is kept is a deployment setting "
+                f"(ONTRACK_RETENTION_DAYS); it stays {ceiling} days here."
+            }
+        )
     if days < 1 or days > ceiling:
         raise ValidationError({"days": f"Choose between 1 and {ceiling} days for {key}."})
 
@@ -76,6 +87,8 @@ def retention_days(key: str) -> int:
     from ontrack.audit.models import RetentionPolicy
 
     ceiling = retention_ceiling_days(key)
+    if not _kinds[key].console_may_shorten:
+        return ceiling
     policy = RetentionPolicy.objects.filter(kind=key).values_list("days", flat=True).first()
     return min(ceiling, policy) if policy else ceiling
 
