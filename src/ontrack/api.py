@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.parser import Parser
+from ninja.throttling import UserRateThrottle
 
 from ontrack.accounts.api import API_AUTH
 from ontrack.accounts.api import router as offices_router
@@ -27,6 +29,7 @@ ERROR_RESPONSES = {
     "403": "The token's user may not do this.",
     "404": "No such record, or not one this user may see (the two answer alike).",
     "422": "The request is not valid; ``detail`` says what is wrong.",
+    "429": "Too many requests from this user; wait and try again (``ONTRACK_API_RATE``).",
 }
 
 
@@ -111,6 +114,9 @@ api = OntrackAPI(
     auth=API_AUTH,
     urls_namespace="api",
     parser=StrictParser(),
+    # Per staff member, per web process (Django's local-memory cache): enough for any
+    # integration, and a stolen token cannot page through every record in seconds.
+    throttle=[UserRateThrottle(settings.ONTRACK_API_RATE)],
 )
 api.add_router("/", offices_router)
 api.add_router("/", participants_router)

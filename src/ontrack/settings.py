@@ -189,6 +189,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Login throttling (django-axes): lock a username+address pair after repeated failures.
+# The JSON API's rate per staff member ("requests/period", period s, m, h or d).
+ONTRACK_API_RATE = os.environ.get("ONTRACK_API_RATE", "1200/m")
+
 AXES_FAILURE_LIMIT = int(os.environ.get("ONTRACK_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

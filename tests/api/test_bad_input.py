@@ -92,3 +92,18 @@ def test_a_text_longer_than_ten_segments_is_refused(api: Any, person: Participan
     assert response.status_code == 422, response.content
     assert "segments" in response.content.decode()
     assert not Message.objects.filter(participant=person).exists()
+
+
+def test_a_staff_members_api_requests_are_throttled(
+    api: Any, person: Participant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from ontrack.api import api as ninja_api
+
+    cache.clear()  # earlier tests' requests by a user with the same id
+    [throttle] = ninja_api.throttle
+    monkeypatch.setattr(throttle, "num_requests", 3)
+    monkeypatch.setattr(throttle, "duration", 60)
+    answers = [api("get", f"/api/participants/{person.pk}").status_code for _ in range(5)]
+    assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
