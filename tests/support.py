@@ -50,3 +50,16 @@ def wait_for_url(url: str, *, timeout: float = 90) -> None:
         except OSError:
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def csp_violations_watched(page: Any) -> list[str]:
+    """Collect what the browser refuses under the Content-Security-Policy on ``page`` (it
+    says so on the console); a browser test's fixture fails the test if any is seen."""
+    refused: list[str] = []
+
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", seen)
+    return refused
