@@ -307,17 +307,19 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REDIS_URL = os.environ.get("ONTRACK_REDIS_URL", "")
+# The job queue's name: two deployments sharing one Redis need different names.
+JOBS_QUEUE = os.environ.get("ONTRACK_JOBS_QUEUE", "ontrack")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
-        "name": "ontrack",
+        "name": JOBS_QUEUE,
         "url": REDIS_URL,
         "immediate": False,
     }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "ontrack",
+        "name": JOBS_QUEUE,
         "filename": str(ONTRACK_HOME / "jobs.sqlite3"),
         "immediate": False,
     }
