@@ -296,22 +296,50 @@ def gt06_login(imei: str, serial: int) -> bytes:
     return gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex(imei.rjust(16, "0")[-16:]), serial)
 
 
+# Report events -> the alarm code a GT06 unit puts in its 0x26 alarm frame (the manual's
+# alarm table; ``protocols.gt06._ALARM_CODES`` decodes them back).
+GT06_ALARM_CODES = {
+    "sos": 0x01,
+    "power_cut": 0x02,
+    "vibration": 0x03,
+    "low_battery": 0x0E,
+    "tamper": 0x13,
+}
+
+
+def gt06_voltage_level(battery_pct: int) -> int:
+    """The GT06 voltage level (0-6) a unit reports for a battery percentage, in the bands
+    the decoder reads back (``protocols.gt06.VOLTAGE_LEVEL_PCT``): 1 "extremely low" is
+    under the critical threshold (10 %), 2 "very low" under the low one (20 %)."""
+    for level, floor in ((6, 90), (5, 70), (4, 45), (3, 20), (2, 10), (1, 1)):
+        if battery_pct >= floor:
+            return level
+    return 0
+
+
 def gt06_frames(report: Report, serial: int) -> list[bytes]:
-    """A 0x12 location frame, plus an alarm or heartbeat frame for the report's events."""
+    """A 0x12 location frame; then, for each alarm among the report's events, the 0x26
+    alarm frame a real unit sends (GPS block, LBS, status block with the alarm code), and
+    for a charger change a 0x13 status frame whose terminal info says charging or not.
+
+    Events used to go out as a bare status frame for everything but a tamper, which the
+    decoder (rightly) read as nothing but a voltage level: an SOS never became an alert."""
     location = gt06.encode_gps_lbs(
         time=report.time, lat=report.lat, lon=report.lon, speed_kmh=min(int(report.speed_kmh), 255),
         course=int(report.course), satellites=8, serial=serial, cell=(310, 26, 1234, 56789),
     )  # fmt: skip
     frames = [location]
-    level = 6 if report.battery_pct >= 90 else max(1, min(5, report.battery_pct * 6 // 100))
+    level = gt06_voltage_level(report.battery_pct)
     info = 0x40 | (0x04 if report.charging else 0)
-    if "tamper" in report.events:
-        gps_block = location[4:22]
-        lbs = bytes([9]) + location[22:30]
-        status = bytes([info, level, 4, 0x13, 0x02])
-        frames.append(gt06.encode_frame(gt06.MSG_ALARM, gps_block + lbs + status, serial + 1))
-    elif report.events:
-        frames.append(gt06.encode_frame(gt06.MSG_STATUS, bytes([info, level, 4, 0, 2]), serial + 1))
+    gps_block = location[4:22]
+    lbs = bytes([9]) + location[22:30]
+    alarms = [GT06_ALARM_CODES[event] for event in report.events if event in GT06_ALARM_CODES]
+    for offset, code in enumerate(alarms, start=1):
+        content = gps_block + lbs + bytes([info, level, 4, code, 0x02])
+        frames.append(gt06.encode_frame(gt06.MSG_ALARM_2, content, serial + offset))
+    if not alarms and report.events:
+        status = bytes([info, level, 4, 0, 0x02])
+        frames.append(gt06.encode_frame(gt06.MSG_STATUS, status, serial + 1))
     return frames
 
 
@@ -330,7 +358,8 @@ def teltonika_packet(reports: list[Report]) -> bytes:
 
 
 def osmand_query(identifier: str, report: Report) -> str:
-    alarms = {"tamper": "tampering", "low_battery": "lowBattery"}
+    alarms = {"tamper": "tampering", "low_battery": "lowBattery", "sos": "sos",
+              "power_cut": "powerCut"}  # fmt: skip
     fields = {
         "id": identifier,
         "lat": f"{report.lat:.6f}",
@@ -424,8 +453,9 @@ class _Gt06Link(_Link):
     async def send(self, reports: list[Report]) -> None:
         assert self.writer is not None
         for report in reports:
-            self.serial = (self.serial + 2) & 0xFFFF
-            for frame in gt06_frames(report, self.serial):
+            frames = gt06_frames(report, self.serial)
+            self.serial = (self.serial + len(frames)) & 0xFFFF
+            for frame in frames:
                 self.writer.write(frame)
             self.stats.sent += 1
         await self.writer.drain()
