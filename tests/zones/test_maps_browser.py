@@ -149,6 +149,16 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
     assert len(sizes) == 1, f"one exclusion zone drawn, got {sizes}"
     width, height = sizes[0]
     assert width > 20 and height > 20, f"the 300 m square is drawn at its size, got {sizes}"
+    inside = page.evaluate(
+        """(function () {
+             var map = document.querySelector('#alert-map').getBoundingClientRect();
+             var zone = Array.from(document.querySelectorAll('#alert-map path'))
+               .filter(function (p) { return p.getAttribute('stroke-width') === '4'; })[0]
+               .getBoundingClientRect();
+             return zone.left >= map.left && zone.right <= map.right
+                    && zone.top >= map.top && zone.bottom <= map.bottom; })()"""
+    )
+    assert inside, "the zone the alert is about is in view whole, not cut by the map's edge"
 
 
 def test_the_zone_editor_opens_at_the_participants_home_zone(

@@ -125,6 +125,10 @@
     } else if (start && (start.bounds || start.center)) {
       show(map, start);
     }
+    if (start && start.center) {  // the last known position: a mark to draw around
+      L.circleMarker(start.center, {radius: 6, color: "#555", weight: 2, interactive: false})
+        .addTo(map);
+    }
     // The participant's other zones, in grey, for context (not clickable: clicks draw).
     drawZones(map, collection, {color: "#777", weight: 1, fillOpacity: 0.06, interactive: false});
     write();
