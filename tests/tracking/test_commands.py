@@ -133,6 +133,25 @@ def test_the_track_page_asks_and_polls_the_answer(worn, officer, client_for):
     ).exists(), "reading where someone is now is access-logged"
 
 
+def test_a_request_waiting_for_a_silent_device_says_when_it_last_reported(
+    worn, officer, client_for
+):
+    """A wearer whose device fell silent (the demo's silent wearers; a flat battery; no
+    signal) is not connected: the request waits, and the box says since when it is silent
+    rather than only "waiting for the device to be connected"."""
+    from ontrack.tracking.models import Device
+
+    device = worn("gt06")
+    Device.objects.filter(pk=device.pk).update(
+        last_seen_at=timezone.now() - dt.timedelta(minutes=25)
+    )
+    client = client_for(officer)
+    response = client.post(f"/tracking/devices/{device.pk}/locate/", HTTP_HX_REQUEST="true")
+    text = response.content.decode()
+    assert "Waiting for the device to be connected" in text
+    assert "last reported 25" in text and "minutes ago" in text, text
+
+
 def test_the_device_page_says_an_osmand_phone_cannot_be_asked(worn, officer, client_for):
     device = worn("osmand", "phone-18")
     page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
@@ -158,3 +177,40 @@ def test_a_simulated_gt06_wearer_answers_a_locate_request(tmp_path, make_device,
         assert eventually(lambda: _refresh(command).lat is not None and command.response)
     assert command.status == CommandStatus.ANSWERED
     assert command.response.startswith("Lat:")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_simulated_teltonika_wearer_answers_getgps_in_words(tmp_path, make_device, make_user):
+    imei = "352093081000002"
+    device = make_device(protocol="teltonika", identifier=imei)
+    command = device_locate_request(actor=make_user(Role.ADMINISTRATOR), device=device)
+    with running_gateway(tmp_path, command_poll=0.05) as gateway:
+        options = SimulatorOptions(devices=1, protocol="teltonika",
+                                   port=gateway.ports["teltonika"], rate=30, duration=2.0,
+                                   seed=1)  # fmt: skip
+        asyncio.run(simulate(options, [(imei, "teltonika")]))
+        assert eventually(lambda: _refresh(command).response, timeout=5), (
+            "the simulated unit answers Codec 12 'getgps' in words, as a real one does"
+        )
+    assert command.status == CommandStatus.ANSWERED
+    assert command.response.startswith("GPS:1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_simulated_gt06_wearer_reconnects_at_once_when_the_gateway_closes_it(
+    tmp_path, make_device
+):
+    """The gateway closes a connection idle past ``idle_timeout`` (a silent wearer's after 10
+    minutes). A simulated unit used to notice only when a write failed: its next report
+    went into the dead socket and was lost, the one after failed, and meanwhile "Locate
+    now" said the device was not connected. Like a real unit, it now reconnects at once."""
+    from ontrack.tracking.models import Position
+
+    make_device(protocol="gt06", identifier=IMEI)
+    with running_gateway(tmp_path, idle_timeout=0.6, handshake_timeout=2.0) as gateway:
+        options = SimulatorOptions(devices=1, protocol="gt06", port=gateway.ports["gt06"],
+                                   rate=1.5, duration=6.5, seed=1)  # fmt: skip
+        stats = asyncio.run(simulate(options, [(IMEI, "gt06")]))
+        assert eventually(lambda: Position.objects.count() >= stats.sent, timeout=5)
+    assert stats.sent >= 3
+    assert Position.objects.count() == stats.sent, "no report lost into a closed connection"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -246,3 +247,40 @@ def test_a_curfew_breach_stays_open_when_the_curfew_ends_and_clears_on_coming_ho
     services.zone_fixes_evaluate([Fix(person.pk, home, *offset(0, 0))])
     alert.refresh_from_db()
     assert (alert.status, alert.closed_at) == (AlertStatus.AUTO_RESOLVED, home)
+
+
+def test_the_engine_keeps_a_zones_corners_as_arrays_not_as_parsed_json(make_participant, officer):
+    """Each gateway process keeps the spec of every zone it has met; a 200-corner polygon
+    held as parsed JSON lists cost ~25 KB (a list and two float objects per corner), which
+    for a national program's zones is gigabytes. As float arrays it is 16 bytes a corner."""
+    import gc
+    import tracemalloc
+
+    from ontrack.zones.models import Zone
+    from ontrack.zones.services import zone_spec
+
+    participant = make_participant()
+    corners = [offset(300 * math.sin(a / 100 * math.pi), 300 * math.cos(a / 100 * math.pi))
+               for a in range(200)]  # fmt: skip
+    ring = [[lon, lat] for lat, lon in corners]
+    zone = services.zone_create(
+        actor=officer,
+        participant=participant,
+        data=services.ZoneData(
+            name="Park",
+            kind="exclusion",
+            geometry={"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+        ),
+    )
+    zone_spec(Zone.objects.get(pk=zone.pk))  # warms the ORM's own caches first
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        spec = zone_spec(Zone.objects.get(pk=zone.pk))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert spec.geometry["type"] == "Polygon"
+    assert held < 8_000, f"a 200-corner zone's spec holds {held} bytes"

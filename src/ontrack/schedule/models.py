@@ -380,6 +380,7 @@ class TaskKind(models.TextChoices):
     RESCHEDULE_REQUEST = "reschedule_request", "Reschedule request"
     HEARING_OUTCOME = "hearing_outcome", "Record a hearing outcome"
     LATE_UPLOAD = "late_upload", "Check-in sent long after the time it claims"
+    DEVICE_RETRIEVAL = "device_retrieval", "Collect a device no longer in the plan"
 
 
 class TaskStatus(models.TextChoices):

@@ -921,6 +921,16 @@ def task_open(
     return task
 
 
+def task_source_done(
+    *, actor: User | None, source: str, note: str = "", now: dt.datetime | None = None
+) -> int:
+    """Close the open task ``source`` opened, when what it asked for was done elsewhere (a
+    device handed in at the device page closes its retrieval task). Returns 0 or 1."""
+    return Task.objects.filter(source=source, status=TaskStatus.OPEN).update(
+        status=TaskStatus.DONE, done_at=_now(now), done_by=actor, note=note[:300]
+    )
+
+
 def task_done(
     *, actor: User | None, task_id: int, note: str = "", now: dt.datetime | None = None
 ) -> Task:

@@ -20,6 +20,16 @@ class TrackingConfig(AppConfig):
         handoff.register(batch_evaluate)
         handoff.register(batch_alerts)
 
+        from ontrack.participants.services import register_case_change_listener
+        from ontrack.tracking.services import case_changed
+
+        register_case_change_listener(case_changed)
+
+        from ontrack.tracking.queries import participant_last_position
+        from ontrack.zones.queries import last_position_source_register
+
+        last_position_source_register(participant_last_position)
+
         from ontrack.operations.status import status_check_register
         from ontrack.tracking.status_checks import gateway_last_stored, gateway_spool
 

@@ -32,6 +32,9 @@ class Protocol(models.TextChoices):
 class DeviceStatus(models.TextChoices):
     IN_STOCK = "in_stock", "In stock"
     ASSIGNED = "assigned", "Assigned"
+    # Worn by nobody any more (the plan no longer includes GPS) but not yet handed in: what
+    # it reports is stored against the device only (``tracking.services.plan_without_gps``).
+    AWAITING_RETURN = "returning", "Awaiting return"
     LOST = "lost", "Lost"
     RETIRED = "retired", "Retired"
 
@@ -41,7 +44,10 @@ DEVICE_TRANSITIONS: dict[str, frozenset[str]] = {
     DeviceStatus.IN_STOCK: frozenset(
         {DeviceStatus.ASSIGNED, DeviceStatus.LOST, DeviceStatus.RETIRED}
     ),
-    DeviceStatus.ASSIGNED: frozenset({DeviceStatus.IN_STOCK, DeviceStatus.LOST}),
+    DeviceStatus.ASSIGNED: frozenset(
+        {DeviceStatus.IN_STOCK, DeviceStatus.AWAITING_RETURN, DeviceStatus.LOST}
+    ),
+    DeviceStatus.AWAITING_RETURN: frozenset({DeviceStatus.IN_STOCK, DeviceStatus.LOST}),
     DeviceStatus.LOST: frozenset({DeviceStatus.IN_STOCK, DeviceStatus.RETIRED}),
     DeviceStatus.RETIRED: frozenset(),
 }

@@ -166,6 +166,18 @@ def participant_device_events(
     return DeviceEventRecord.objects.filter(condition).order_by("time", "id")
 
 
+def participant_last_position(participant: Participant) -> tuple[float, float, dt.datetime] | None:
+    """(lat, lon, time) of the newest fix of the participant's track (only fixes stored while
+    they wore the device), or None. Registered with zones for where its maps open."""
+    row = (
+        participant_positions(participant)
+        .order_by("-time")
+        .values_list("lat", "lon", "time")
+        .first()
+    )
+    return (row[0], row[1], row[2]) if row else None
+
+
 @dataclass(frozen=True, slots=True)
 class TrackItem:
     """One entry of a time-ordered track: a position or a device event."""

@@ -34,7 +34,9 @@ from ontrack.accounts.models import Office, Role, User
 from ontrack.participants.models import EventKind as ParticipantEventKind
 from ontrack.participants.models import Participant, Status
 from ontrack.participants.queries import can_write_participant
-from ontrack.participants.services import participant_event_record
+from ontrack.participants.services import CaseChange, participant_event_record
+from ontrack.schedule.models import TaskKind
+from ontrack.schedule.services import task_open, task_source_done
 from ontrack.tracking import filters, handoff, partitions
 from ontrack.tracking.models import (
     DEVICE_TRANSITIONS,
@@ -826,13 +828,91 @@ def device_mark_lost(
 
 @transaction.atomic
 def device_return_to_stock(device: Device, *, actor: User | None) -> None:
-    """A lost device was found."""
+    """A lost device was found, or a device awaiting return was handed in (which closes the
+    retrieval task its plan change opened). The last wearer's officer may record a hand-in
+    as well as a device manager: they are the one who collects it."""
     device = _locked(device)
+    if device.status == DeviceStatus.AWAITING_RETURN:
+        last = DeviceAssignment.objects.filter(device=device).order_by("-ended_at").first()
+        if last is None or actor is None or not can_write_participant(actor, last.participant):
+            _require_device_manager(actor, device.office)
+        _move(device, DeviceStatus.IN_STOCK)
+        device.save(update_fields=["status"])
+        if last is not None:
+            task_source_done(actor=actor, source=_retrieval_source(last), note="Handed in.")
+        return
     _require_device_manager(actor, device.office)
     if device.status != DeviceStatus.LOST:
-        raise ValidationError("Only a lost device is returned to stock this way.")
+        raise ValidationError("Only a lost or awaited device is returned to stock this way.")
     _move(device, DeviceStatus.IN_STOCK)
     device.save(update_fields=["status"])
+
+
+# --------------------------------------------------------------------------------------
+# Following the plan: GPS taken out of it
+
+PLAN_WITHOUT_GPS_REASON = "plan no longer includes a GPS device"
+
+
+def _retrieval_source(assignment: DeviceAssignment) -> str:
+    return f"device-return:{assignment.pk}"
+
+
+def case_changed(*, participant_id: int, change: CaseChange) -> None:
+    """Listener registered with participants (``TrackingConfig.ready``): a plan change may
+    have taken GPS out of the plan."""
+    if change == CaseChange.PLAN_CHANGED:
+        plan_without_gps(participant_id)
+
+
+@transaction.atomic
+def plan_without_gps(participant_id: int) -> DeviceAssignment | None:
+    """If the participant's current plan has no GPS device but they still wear one, end the
+    assignment at the plan change, put the device in "awaiting return" and open a task for
+    their officer to collect it. Returns the ended assignment, else None (idempotent).
+
+    Decision: what the device sends after the change is stored against the device only,
+    never the person. The gateway still accepts the unit (refused, a GT06 retries its login
+    forever and a Teltonika its handshake), and the device's own record (last seen, battery,
+    last position) is what the officer needs to find it; but it is off the person's track,
+    exports, zone checks and alerts, since supervising them by GPS ended with the plan.
+    Positions stored in the moment between the change and this listener are outside the
+    ended assignment, so off the track too (tracks are read through assignment windows)."""
+    participant = Participant.objects.get(pk=participant_id)
+    plan = participant.plans.filter(effective_to__isnull=True).first()
+    if plan is None or plan.gps_device:
+        return None
+    assignment = _open_assignment(participant=participant)
+    if assignment is None:
+        return None
+    device = assignment.device
+    at = max(plan.effective_from, assignment.started_at)
+    _end(
+        assignment,
+        actor=plan.changed_by,
+        at=at,
+        reason=PLAN_WITHOUT_GPS_REASON,
+        device_status=DeviceStatus.AWAITING_RETURN,
+    )
+    participant_event_record(
+        participant,
+        actor=plan.changed_by,
+        kind=ParticipantEventKind.DEVICE_CHANGED,
+        summary=f"{device} no longer worn ({PLAN_WITHOUT_GPS_REASON}); awaiting return",
+        data={"device": device.pk, "identifier": device.identifier, "action": "returning"},
+        at=at,
+    )
+    task_open(
+        participant,
+        kind=TaskKind.DEVICE_RETRIEVAL,
+        source=_retrieval_source(assignment),
+        summary=(
+            f"Collect {device.get_kind_display().lower()} {device.identifier}: the plan of "
+            f"{timezone.localtime(at):%Y-%m-%d} no longer includes a GPS device."
+        ),
+        now=timezone.now(),
+    )
+    return assignment
 
 
 @transaction.atomic

@@ -296,22 +296,50 @@ def gt06_login(imei: str, serial: int) -> bytes:
     return gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex(imei.rjust(16, "0")[-16:]), serial)
 
 
+# Report events -> the alarm code a GT06 unit puts in its 0x26 alarm frame (the manual's
+# alarm table; ``protocols.gt06._ALARM_CODES`` decodes them back).
+GT06_ALARM_CODES = {
+    "sos": 0x01,
+    "power_cut": 0x02,
+    "vibration": 0x03,
+    "low_battery": 0x0E,
+    "tamper": 0x13,
+}
+
+
+def gt06_voltage_level(battery_pct: int) -> int:
+    """The GT06 voltage level (0-6) a unit reports for a battery percentage, in the bands
+    the decoder reads back (``protocols.gt06.VOLTAGE_LEVEL_PCT``): 1 "extremely low" is
+    under the critical threshold (10 %), 2 "very low" under the low one (20 %)."""
+    for level, floor in ((6, 90), (5, 70), (4, 45), (3, 20), (2, 10), (1, 1)):
+        if battery_pct >= floor:
+            return level
+    return 0
+
+
 def gt06_frames(report: Report, serial: int) -> list[bytes]:
-    """A 0x12 location frame, plus an alarm or heartbeat frame for the report's events."""
+    """A 0x12 location frame; then, for each alarm among the report's events, the 0x26
+    alarm frame a real unit sends (GPS block, LBS, status block with the alarm code), and
+    for a charger change a 0x13 status frame whose terminal info says charging or not.
+
+    Events used to go out as a bare status frame for everything but a tamper, which the
+    decoder (rightly) read as nothing but a voltage level: an SOS never became an alert."""
     location = gt06.encode_gps_lbs(
         time=report.time, lat=report.lat, lon=report.lon, speed_kmh=min(int(report.speed_kmh), 255),
         course=int(report.course), satellites=8, serial=serial, cell=(310, 26, 1234, 56789),
     )  # fmt: skip
     frames = [location]
-    level = 6 if report.battery_pct >= 90 else max(1, min(5, report.battery_pct * 6 // 100))
+    level = gt06_voltage_level(report.battery_pct)
     info = 0x40 | (0x04 if report.charging else 0)
-    if "tamper" in report.events:
-        gps_block = location[4:22]
-        lbs = bytes([9]) + location[22:30]
-        status = bytes([info, level, 4, 0x13, 0x02])
-        frames.append(gt06.encode_frame(gt06.MSG_ALARM, gps_block + lbs + status, serial + 1))
-    elif report.events:
-        frames.append(gt06.encode_frame(gt06.MSG_STATUS, bytes([info, level, 4, 0, 2]), serial + 1))
+    gps_block = location[4:22]
+    lbs = bytes([9]) + location[22:30]
+    alarms = [GT06_ALARM_CODES[event] for event in report.events if event in GT06_ALARM_CODES]
+    for offset, code in enumerate(alarms, start=1):
+        content = gps_block + lbs + bytes([info, level, 4, code, 0x02])
+        frames.append(gt06.encode_frame(gt06.MSG_ALARM_2, content, serial + offset))
+    if not alarms and report.events:
+        status = bytes([info, level, 4, 0, 0x02])
+        frames.append(gt06.encode_frame(gt06.MSG_STATUS, status, serial + 1))
     return frames
 
 
@@ -330,7 +358,8 @@ def teltonika_packet(reports: list[Report]) -> bytes:
 
 
 def osmand_query(identifier: str, report: Report) -> str:
-    alarms = {"tamper": "tampering", "low_battery": "lowBattery"}
+    alarms = {"tamper": "tampering", "low_battery": "lowBattery", "sos": "sos",
+              "power_cut": "powerCut"}  # fmt: skip
     fields = {
         "id": identifier,
         "lat": f"{report.lat:.6f}",
@@ -378,7 +407,13 @@ class _Link:
 
 class _Gt06Link(_Link):
     """A GT06 unit: also answers an on-demand command (0x80, e.g. ``WHERE#``) the way real
-    units do, with a 0x15 text answer echoing the server flag and a fresh fix."""
+    units do, with a 0x15 text answer echoing the server flag and a fresh fix.
+
+    When the gateway closes the connection (its idle reaper closes a unit silent for 10
+    minutes, as a wearer in a signal outage is), the unit notices at once, as a real one
+    does, and logs in again with its next report. It used to notice only when a write
+    failed: the next report went into the dead socket, the one after raised, and all that
+    while "Locate now" waited for a device that was not connected."""
 
     def __init__(self, wearer: Wearer, host: str, port: int, stats: SimulatorStats) -> None:
         self.identifier, self.host, self.port, self.stats = wearer.identifier, host, port, stats
@@ -405,6 +440,8 @@ class _Gt06Link(_Link):
                         await self._answer(frame[5:9])
                     else:
                         self.stats.acked += 1
+        if self.writer is not None:
+            self.writer.close()  # the gateway hung up: ``send`` logs in again
 
     async def _answer(self, server_flag: bytes) -> None:
         now = datetime.now(UTC)
@@ -422,10 +459,15 @@ class _Gt06Link(_Link):
         self.writer.write(reply)
 
     async def send(self, reports: list[Report]) -> None:
+        if self.writer is None or self.writer.is_closing():
+            await self.close()
+            await self.open()
+            self.stats.connections += 1
         assert self.writer is not None
         for report in reports:
-            self.serial = (self.serial + 2) & 0xFFFF
-            for frame in gt06_frames(report, self.serial):
+            frames = gt06_frames(report, self.serial)
+            self.serial = (self.serial + len(frames)) & 0xFFFF
+            for frame in frames:
                 self.writer.write(frame)
             self.stats.sent += 1
         await self.writer.drain()
@@ -438,10 +480,30 @@ class _Gt06Link(_Link):
 
 
 class _TeltonikaLink(_Link):
-    def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
+    """A Teltonika unit. A listener reads what the gateway sends: the 4-byte record count
+    acknowledging each AVL packet, and Codec 12 commands, which it answers as an FMB unit
+    answers ``getgps`` (a type 0x06 text reply) followed by a fresh record. Commands come
+    with four zero bytes first, which is also how a refused packet is acknowledged; the
+    simulator's packets are never refused, so zeros always start a command here.
+    ``wearer`` (None for scripted wearers) says where the unit is when asked."""
+
+    def __init__(
+        self,
+        identifier: str,
+        host: str,
+        port: int,
+        stats: SimulatorStats,
+        wearer: Wearer | None = None,
+    ) -> None:
         self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
+        self.wearer = wearer
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.acks: asyncio.Queue[int] = asyncio.Queue()
+        self.listener: asyncio.Task[None] | None = None
+        self.answering: set[asyncio.Task[None]] = set()
+        self.lock = asyncio.Lock()  # one packet in flight: acks come back in order
+        self.last: Report | None = None
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -449,17 +511,64 @@ class _TeltonikaLink(_Link):
         self.writer.write(len(imei).to_bytes(2, "big") + imei)
         if await asyncio.wait_for(self.reader.readexactly(1), 30) != teltonika.HANDSHAKE_ACCEPT:
             raise ConnectionError(f"gateway refused the handshake of {self.identifier}")
+        self.acks = asyncio.Queue()
+        self.listener = asyncio.create_task(self._listen(self.reader))
+
+    async def _listen(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                head = await reader.readexactly(4)
+                if head != b"\x00\x00\x00\x00":
+                    self.acks.put_nowait(int.from_bytes(head, "big"))
+                    continue
+                length = int.from_bytes(await reader.readexactly(4), "big")
+                data = await reader.readexactly(length + 4)  # codec .. count, then CRC
+                if data[0] == teltonika.CODEC_12:
+                    task = asyncio.create_task(self._answer())
+                    self.answering.add(task)
+                    task.add_done_callback(self.answering.discard)
+        self.acks.put_nowait(-1)  # the connection is gone
+
+    def _now(self) -> Report | None:
+        if self.wearer is None:
+            return self.last
+        now = datetime.now(UTC)
+        lat, lon, speed, course = self.wearer.position(now)
+        battery = round(self.wearer.battery)
+        return Report(now, lat, lon, speed, course, battery, self.wearer.charging)
+
+    async def _answer(self) -> None:
+        report = self._now()
+        if report is None or self.writer is None:
+            return
+        text = (
+            f"GPS:1 Sat:8 Lat:{report.lat:.6f} Long:{report.lon:.6f} Alt:10 "
+            f"Speed:{report.speed_kmh:.0f} Dir:{report.course:.0f} "
+            f"Date: {report.time:%Y/%m/%d} Time: {report.time:%H:%M:%S}"
+        ).encode("ascii")
+        reply = b"\x06" + len(text).to_bytes(4, "big") + text
+        async with self.lock:
+            self.writer.write(teltonika.encode_packet(teltonika.CODEC_12, 1, reply))
+        await self.send([report])
 
     async def send(self, reports: list[Report]) -> None:
         assert self.reader is not None and self.writer is not None
         for start in range(0, len(reports), 50):
             chunk = reports[start : start + 50]
-            self.writer.write(teltonika_packet(chunk))
-            self.stats.sent += len(chunk)
-            ack = await asyncio.wait_for(self.reader.readexactly(4), 60)
-            self.stats.acked += int.from_bytes(ack, "big")
+            async with self.lock:
+                self.writer.write(teltonika_packet(chunk))
+                self.stats.sent += len(chunk)
+                ack = await asyncio.wait_for(self.acks.get(), 60)
+            if ack < 0:
+                raise ConnectionError("the gateway closed the connection")
+            self.stats.acked += ack
+            self.last = chunk[-1]
 
     async def close(self) -> None:
+        if self.listener is not None:
+            self.listener.cancel()
+        for task in list(self.answering):
+            task.cancel()
         if self.writer is not None:
             self.writer.close()
 
@@ -583,7 +692,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
         if protocol == "gt06":
             link = _Gt06Link(wearer, options.host, port, stats)
         elif protocol == "teltonika":
-            link = _TeltonikaLink(identifier, options.host, port, stats)
+            link = _TeltonikaLink(identifier, options.host, port, stats, wearer)
         elif protocol == "osmand":
             link = _OsmandLink(identifier, options.host, port, stats)
         else:

@@ -17,8 +17,9 @@ plain JSON::
 
 Each step is one report at ``at`` (the fix time the device states: scripts may replay the
 past, e.g. the last DST change; the gateway refuses fixes from the future). ``event`` is
-``null`` or one of ``strap_cut`` (an alarm frame that the gateway acknowledges once
-durable), ``low_battery``, ``sos``, ``charger_connected``, ``charger_disconnected``;
+``null`` or one of ``strap_cut``, ``low_battery``, ``sos``, ``power_cut`` (over GT06 each is
+the unit's 0x26 alarm frame with its alarm code, acknowledged by the gateway once durable),
+``charger_connected``, ``charger_disconnected`` (a 0x13 status frame);
 ``battery`` (percent, default 80) and ``charging`` (default false) are optional.
 ``silent_for_min`` makes the device say nothing after this step. Silence is judged by the
 receiving clock (``Device.last_seen_at``), not by fix times, so it is a real pause:
@@ -62,6 +63,7 @@ EVENTS = {
     "strap_cut": "tamper",
     "low_battery": "low_battery",
     "sos": "sos",
+    "power_cut": "power_cut",
     "charger_connected": "charger_connected",
     "charger_disconnected": "charger_disconnected",
 }
@@ -178,8 +180,9 @@ class _ScriptGt06Link(_Link):
     async def send(self, reports: list[Report]) -> None:
         assert self.reader is not None and self.writer is not None
         for report in reports:
-            self.serial = (self.serial + 2) & 0xFFFF
-            for frame in gt06_frames(report, self.serial):
+            frames = gt06_frames(report, self.serial)
+            self.serial = (self.serial + len(frames)) & 0xFFFF
+            for frame in frames:
                 self.writer.write(frame)
                 await self.writer.drain()
                 if frame[3] != gt06.MSG_GPS_LBS:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("devices/register/", views.device_register, name="register"),
     path("devices/<int:pk>/", views.device_detail, name="device"),
     path("devices/<int:pk>/unassign/", views.device_unassign, name="unassign"),
+    path("devices/<int:pk>/returned/", views.device_returned, name="returned"),
     path("devices/<int:pk>/locate/", views.device_locate, name="locate"),
     path("commands/<int:pk>/", views.command_status, name="command"),
     path("participants/<int:pk>/track/", views.participant_track, name="participant_track"),

@@ -183,6 +183,21 @@ def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_page(request, f"Take back {device}", form, wearer, "Take back")
 
 
+@login_required
+@require_POST
+def device_returned(request: HttpRequest, pk: int) -> HttpResponse:
+    """A device awaiting return was handed in (or a lost one found): back to stock."""
+    user = staff_user(request)
+    device = _visible_device(user, pk)
+    try:
+        services.device_return_to_stock(device, actor=user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{device} is back in stock.")
+    return redirect("tracking:device", pk=pk)
+
+
 def _form_page(
     request: HttpRequest,
     title: str,

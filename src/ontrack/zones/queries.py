@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -48,3 +50,68 @@ def zone_feature(zone: Zone) -> dict[str, Any]:
 
 def zones_feature_collection(zones: QuerySet[Zone]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [zone_feature(z) for z in zones]}
+
+
+# --- where a map of someone's zones opens ------------------------------------------------
+
+# (lat, lon, fix time) of a participant's newest stored position, or None. Tracking sits
+# above zones in the import stack, so it registers its reader here at start-up.
+LastPositionSource = Callable[[Participant], "tuple[float, float, dt.datetime] | None"]
+_last_position_sources: list[LastPositionSource] = []
+
+# The zoom a map opens at on a single point (a last position): a few streets around it.
+STREET_ZOOM = 16
+
+
+def last_position_source_register(source: LastPositionSource) -> None:
+    """Called by ``TrackingConfig.ready``; registering twice is harmless."""
+    if source not in _last_position_sources:
+        _last_position_sources.append(source)
+
+
+def participant_last_position(participant: Participant) -> tuple[float, float, dt.datetime] | None:
+    """The newest position any registered source knows for the participant."""
+    found = [pos for source in _last_position_sources if (pos := source(participant))]
+    return max(found, key=lambda pos: pos[2]) if found else None
+
+
+def _is_home(zone: Zone) -> bool:
+    return zone.kind == "inclusion" and zone.name.strip().lower().startswith("home")
+
+
+def editor_start(participant: Participant, *, editing: Zone | None = None) -> dict[str, Any]:
+    """Where the zone editor opens for a participant, and why (the page says so).
+
+    Neither an address nor an office has coordinates (nothing is geocoded, and nothing may
+    leave the machine to do it), so "home" is the participant's own home zone: an inclusion
+    zone named Home, as the demo and most programs name it. Then their last known position,
+    then the bounds of all their zones; the page falls back to the whole country only when
+    none of these exists. A zone being edited opens on its own shape (in the script).
+
+    ``{"reason": ..., "bounds": [[s, w], [n, e]]}`` or ``{"reason": ..., "center": [lat,
+    lon], "zoom": z}`` or ``{}``; ``used_position`` says whether a position was read (the
+    caller logs that read)."""
+    zones = [z for z in participant_zones(participant) if editing is None or z.pk != editing.pk]
+    homes = [z for z in zones if _is_home(z)]
+    if homes:
+        return {"reason": "home zone", "bounds": _bounds(homes)}
+    position = participant_last_position(participant)
+    if position is not None:
+        lat, lon, _time = position
+        return {
+            "reason": "last known position",
+            "center": [lat, lon],
+            "zoom": STREET_ZOOM,
+            "used_position": True,
+        }
+    if zones:
+        return {"reason": "zones", "bounds": _bounds(zones)}
+    return {}
+
+
+def _bounds(zones: list[Zone]) -> list[list[float]]:
+    """[[south, west], [north, east]] from the zones' bounding-box columns."""
+    return [
+        [min(z.min_lat for z in zones), min(z.min_lon for z in zones)],
+        [max(z.max_lat for z in zones), max(z.max_lon for z in zones)],
+    ]

@@ -288,12 +288,32 @@ def zone_detach(*, actor: User, zone: Zone, participant: Participant) -> None:
 _cache = engine.GeometryCache()
 
 
+def _compact_geometry(geometry: Mapping[str, Any]) -> dict[str, Any]:
+    """The geometry with each ring as a float array (lon, lat) instead of parsed JSON.
+
+    Every gateway process keeps the spec of each zone it has met (``_specs``) for as long as
+    it runs; as JSON lists a corner costs a list and two float objects (~120 bytes, ~35 % of
+    the gateway's Python heap with the bench's 3,000 zones), as an array 16 bytes. The engine
+    reads either (``engine._prepare``)."""
+    kind = geometry.get("type")
+    if kind == "Polygon":
+        rings = [np.asarray(ring, dtype=np.float64)[:, :2] for ring in geometry["coordinates"]]
+        return {"type": kind, "coordinates": rings}
+    if kind == "MultiPolygon":
+        parts = [
+            [np.asarray(ring, dtype=np.float64)[:, :2] for ring in part]
+            for part in geometry["coordinates"]
+        ]
+        return {"type": kind, "coordinates": parts}
+    return dict(geometry)
+
+
 def zone_spec(zone: Zone) -> engine.ZoneSpec:
     return engine.ZoneSpec(
         id=zone.pk,
         version=zone.version,
         kind=zone.kind,
-        geometry=zone.geometry,
+        geometry=_compact_geometry(zone.geometry),
         buffer_m=zone.buffer_m,
         schedule=tuple(engine.Interval.parse(i) for i in zone.schedule),
         active_from=zone.active_from,

@@ -22,6 +22,7 @@ from ontrack.zones import services
 from ontrack.zones.forms import ZoneForm
 from ontrack.zones.models import Zone
 from ontrack.zones.queries import (
+    editor_start,
     participant_zones,
     shared_zones_visible_to,
     zones_feature_collection,
@@ -90,10 +91,36 @@ def participant_zones_geojson(request: HttpRequest, pk: int) -> JsonResponse:
 def _editor(
     request: HttpRequest, form: ZoneForm, *, participant: Participant | None, zone: Zone | None
 ) -> HttpResponse:
+    """The editor page. For a participant, the map opens where they live (``editor_start``)
+    with their other zones drawn for context; centring it on their last known position is a
+    read of their location, and is logged as one."""
+    start: dict[str, object] = {}
+    context: dict[str, object] = {"type": "FeatureCollection", "features": []}
+    if participant is not None:
+        start = editor_start(participant, editing=zone)
+        others = participant_zones(participant)
+        if zone is not None:
+            others = others.exclude(pk=zone.pk)
+        context = zones_feature_collection(others)
+        if start.pop("used_position", False):
+            access_log_record(
+                user=staff_user(request),
+                action=AccessAction.VIEW,
+                what="last known position (zone editor map)",
+                participant_ids=[participant.pk],
+                request=request,
+            )
     return render(
         request,
         "zones/zone_edit.html",
-        {"form": form, "p": participant, "zone": zone, **_map_context()},
+        {
+            "form": form,
+            "p": participant,
+            "zone": zone,
+            "start": start,
+            "context": context,
+            **_map_context(),
+        },
     )
 
 

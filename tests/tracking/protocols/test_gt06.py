@@ -153,12 +153,52 @@ def test_alarm_frame_yields_fix_event_status_and_acknowledgement() -> None:
     assert fix.lon == pytest.approx(0x0C465810 / 1_800_000)
     assert fix.course == 0x06F  # 111 degrees
     assert fix.satellites == 8
-    assert fix.battery_pct == 66  # voltage level 4 of 6
+    assert fix.battery_pct == 60  # voltage level 4 of 6 ("medium")
     assert event.kind is EventKind.VIBRATION
     assert event.raw_code == "gt06:alarm:0x03"
     assert event.time == fix.time
     assert result.status is not None and result.status.gsm_signal == 4
     assert result.reply == gt06.encode_frame(0x16, b"", 0x001C)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (0x01, EventKind.SOS),
+        (0x02, EventKind.EXTERNAL_POWER_CUT),
+        (0x03, EventKind.VIBRATION),
+        (0x0E, EventKind.LOW_BATTERY),
+        (0x0F, EventKind.LOW_BATTERY),
+        (0x13, EventKind.TAMPER),
+        (0x18, EventKind.DEVICE_REMOVED),
+        (0x19, EventKind.LOW_BATTERY),
+        (0x04, EventKind.UNKNOWN_ALARM),
+    ],
+)
+def test_alarm_code_of_an_0x26_frame_is_its_event_kind(code: int, kind: EventKind) -> None:
+    location = gt06.encode_gps_lbs(time=NOW, lat=40.7, lon=-74.0, cell=(310, 26, 1, 2))
+    status = bytes([0x40, 5, 4, code, 0x02])  # GPS on, voltage level 5 ("high")
+    frame = gt06.encode_frame(0x26, location[4:22] + bytes([9]) + location[22:30] + status, 9)
+
+    result = decode(frame)
+
+    fix, *events = result.records
+    assert isinstance(fix, Fix) and fix.battery_pct == 80
+    assert [(e.kind, e.raw_code) for e in events if isinstance(e, DeviceEvent)] == [
+        (kind, f"gt06:alarm:0x{code:02x}")
+    ], "the alarm code alone; a high voltage level adds no battery event"
+    assert result.reply == gt06.encode_frame(0x26, b"", 9)
+
+
+@pytest.mark.parametrize(("level", "pct"), [(1, 5), (2, 15), (3, 35), (6, 100)])
+def test_voltage_level_reads_as_a_percentage_in_the_band_its_name_says(
+    level: int, pct: int
+) -> None:
+    frame = gt06.encode_frame(0x13, bytes([0x40, level, 3, 0, 2]), 5)
+
+    result = decode(frame)
+
+    assert result.status is not None and result.status.battery_pct == pct
 
 
 def test_terminal_info_removal_bits_raise_device_removed() -> None:

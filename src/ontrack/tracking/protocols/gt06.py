@@ -40,7 +40,10 @@ GPS block (18 bytes, opens 0x10 0x12 0x22 0x16 0x26 0x27)
 Terminal info byte: bit 0 armed, bit 1 ACC on, bit 2 charging, bits 3-5 alarm (1 vibration,
 2 power cut, 3 low battery, 4 SOS, 6 geofence, 7 removed), bit 6 GPS tracking on, bit 7
 oil/electricity cut. Voltage level 0-6: 0 shut down, 1 extremely low, 2 very low (low
-battery alarm), 3 low, 4 medium, 5 high, 6 full.
+battery alarm), 3 low, 4 medium, 5 high, 6 full (recorded as ``VOLTAGE_LEVEL_PCT``).
+Alarm byte (0x16/0x26/0x27): 0x01 SOS, 0x02 power cut, 0x03 vibration, 0x04/0x05 geofence
+in/out, 0x06 overspeed, 0x0E/0x0F low battery, 0x11 power off, 0x13 tamper, 0x18 removed,
+0x19 internal battery low (``_ALARM_CODES``).
 
 Replies
 -------
@@ -123,19 +126,35 @@ _TERMINAL_ALARMS: dict[int, EventKind] = {
     7: EventKind.DEVICE_REMOVED,
 }
 
-# Alarm byte of 0x16/0x26/0x27. Codes not listed become UNKNOWN_ALARM (device geofence
-# enter/exit among them: ontrack computes zones itself, but the device's word is kept).
+# Alarm byte of 0x16/0x26/0x27, after the GT06 manual's alarm table and the codes later
+# Concox firmware added (the same table Traccar decodes). Codes not listed become
+# UNKNOWN_ALARM (device geofence enter/exit 0x04/0x05 among them: ontrack computes zones
+# itself, but the device's word is kept). 0x18 and 0x19 mean "removed" and "internal
+# battery low" on wearables; the LW vehicle models reuse them for driving events.
 _ALARM_CODES: dict[int, EventKind] = {
     0x01: EventKind.SOS,
     0x02: EventKind.EXTERNAL_POWER_CUT,
     0x03: EventKind.VIBRATION,
     0x06: EventKind.OVERSPEED,
     0x09: EventKind.VIBRATION,
+    0x0C: EventKind.TAMPER,
     0x0E: EventKind.LOW_BATTERY,
     0x0F: EventKind.LOW_BATTERY,
     0x11: EventKind.POWER_OFF,
     0x13: EventKind.TAMPER,
+    0x18: EventKind.DEVICE_REMOVED,
+    0x19: EventKind.LOW_BATTERY,
+    0x25: EventKind.TAMPER,
+    0x30: EventKind.GNSS_JAMMING,
 }
+
+# Battery percentage recorded for each voltage level. The manual names the levels, not a
+# percentage; each maps into the band the alert rules use for the same word, so that the
+# level an alarm frame carries never contradicts its alarm: 2 "very low (low battery
+# alarm)" is under the low threshold (20 %), 1 "extremely low" under the critical one
+# (10 %). (Level x 100 / 6 made level 2 read 33 % and clear the low-battery alert it came
+# with.)
+VOLTAGE_LEVEL_PCT: dict[int, int] = {0: 0, 1: 5, 2: 15, 3: 35, 4: 60, 5: 80, 6: 100}
 
 # Voltage levels that are themselves a warning.
 _VOLTAGE_LEVEL_EVENTS: dict[int, EventKind] = {
@@ -579,7 +598,7 @@ def _decode_status_block(content: bytes, *, two_byte_voltage: bool) -> TerminalS
     else:
         voltage_level = content[1]
         if voltage_level <= 6:
-            battery_pct = voltage_level * 100 // 6
+            battery_pct = VOLTAGE_LEVEL_PCT[voltage_level]
         elif voltage_level <= 100:
             battery_pct = voltage_level
         gsm = content[2]

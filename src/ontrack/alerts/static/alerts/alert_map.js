@@ -33,6 +33,16 @@
     return layer.bindTooltip(p.name + " (" + p.kind + (schedule ? ", " + schedule : "") + ")");
   }
 
+  // A zone's bounds from its own coordinates (a circle's from its centre and radius), so
+  // that they do not depend on the map's state.
+  function zoneBounds(feature) {
+    if (feature.geometry.type === "Point") {
+      var c = feature.geometry.coordinates;
+      return L.latLng(c[1], c[0]).toBounds(2 * feature.properties.radius_m);
+    }
+    return L.geoJSON(feature.geometry).getBounds();
+  }
+
   function drawTrack(map, positions, occurred) {
     var group = L.featureGroup().addTo(map);
     if (!positions.length) { return group; }
@@ -102,7 +112,15 @@
         return zoneLayer(f, String(f.id) === el.dataset.zone);
       })).addTo(map);
       var track = drawTrack(map, positions, occurred);
-      var bounds = track.getLayers().length ? track.getBounds() : zoneGroup.getBounds();
+      // The track at the time and, whole, the zone the alert is about: fitted to the track
+      // alone, a fix inside a protected address's zone zoomed in until the zone's edges
+      // (what the alert is about) were off the map.
+      var bounds = L.latLngBounds([]);
+      if (track.getLayers().length) { bounds.extend(track.getBounds()); }
+      zones.features.forEach(function (f) {
+        if (String(f.id) === el.dataset.zone) { bounds.extend(zoneBounds(f)); }
+      });
+      if (!bounds.isValid()) { bounds = zoneGroup.getBounds(); }
       if (bounds.isValid()) { map.fitBounds(bounds, {padding: [20, 20], maxZoom: 17}); }
       text(summary, positions.length + " position" + (positions.length === 1 ? "" : "s") + " and " +
         zones.features.length + " zone" + (zones.features.length === 1 ? "" : "s") + ".");

@@ -3,18 +3,21 @@
 (function () {
   "use strict";
   var COLOURS = {inclusion: "#1a7f37", exclusion: "#cf222e"};
+  var COUNTRY = {center: [39.5, -98.35], zoom: 4};
+  var maps = [];  // every map on the page, for the browser tests
 
   function baseMap(el) {
     var map = L.map(el);
+    maps.push(map);
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map);
     }
     return map;
   }
 
-  function zoneLayer(feature) {
+  function zoneLayer(feature, style) {
     var p = feature.properties, colour = COLOURS[p.kind] || "#555";
-    var style = {color: colour, weight: 2, fillOpacity: 0.12};
+    style = Object.assign({color: colour, weight: 2, fillOpacity: 0.12}, style || {});
     var layer;
     if (feature.geometry.type === "Point") {
       var c = feature.geometry.coordinates;
@@ -25,11 +28,41 @@
     return layer.bindTooltip(p.name + " (" + p.kind + ")");
   }
 
-  function drawZones(map, collection) {
-    var group = L.featureGroup(collection.features.map(zoneLayer)).addTo(map);
-    if (collection.features.length) { map.fitBounds(group.getBounds(), {padding: [20, 20]}); }
-    else { map.setView([39.5, -98.35], 4); }
-    return group;
+  // A zone's bounds from its own coordinates. L.Circle#getBounds asks the map to convert
+  // layer points, which throws ("layerPointToLatLng of undefined") while the map has no
+  // view yet; every demo curfew zone is a circle, so the zones page drew nothing at all.
+  function zoneBounds(feature) {
+    if (feature.geometry.type === "Point") {
+      var c = feature.geometry.coordinates;
+      return L.latLng(c[1], c[0]).toBounds(2 * feature.properties.radius_m);
+    }
+    return L.geoJSON(feature.geometry).getBounds();
+  }
+
+  function collectionBounds(features) {
+    var bounds = L.latLngBounds([]);
+    features.forEach(function (f) { bounds.extend(zoneBounds(f)); });
+    return bounds;
+  }
+
+  // The view first, the shapes second: circles are projected when they are added.
+  function show(map, start) {
+    if (start && start.bounds) {
+      map.fitBounds(start.bounds, {padding: [20, 20], maxZoom: 17});
+    } else if (start && start.center) {
+      map.setView(start.center, start.zoom || 16);
+    } else {
+      map.setView(COUNTRY.center, COUNTRY.zoom);
+    }
+  }
+
+  function drawZones(map, collection, style) {
+    var features = collection.features || [];
+    if (!map._loaded) {
+      var bounds = collectionBounds(features);
+      show(map, bounds.isValid() ? {bounds: bounds} : null);
+    }
+    return L.featureGroup(features.map(function (f) { return zoneLayer(f, style); })).addTo(map);
   }
 
   function editor(el) {
@@ -78,18 +111,27 @@
     mode.addEventListener("change", function () { clear(); write(); });
     radius.addEventListener("input", write);
 
+    var others = document.getElementById("zone-context");
+    var collection = others ? JSON.parse(others.textContent) : {features: []};
+    var startEl = document.getElementById("zone-start");
+    var start = startEl ? JSON.parse(startEl.textContent) : null;
     if (current && current.type === "Circle") {
       mode.value = "circle"; radius.value = current.radius_m;
       centre = L.latLng(current.center[1], current.center[0]);
-      write(); map.fitBounds(shape.getBounds(), {padding: [20, 20]});
+      show(map, {bounds: centre.toBounds(2 * current.radius_m)});
     } else if (current && current.type === "Polygon") {
+      show(map, {bounds: L.geoJSON(current).getBounds()});
       current.coordinates[0].slice(0, -1).forEach(function (p) { addVertex(L.latLng(p[1], p[0])); });
-      write(); map.fitBounds(shape.getBounds(), {padding: [20, 20]});
-    } else {
-      var others = document.getElementById("zone-context");
-      var collection = others ? JSON.parse(others.textContent) : {features: []};
-      drawZones(map, collection);
+    } else if (start && (start.bounds || start.center)) {
+      show(map, start);
     }
+    if (start && start.center) {  // the last known position: a mark to draw around
+      L.circleMarker(start.center, {radius: 6, color: "#555", weight: 2, interactive: false})
+        .addTo(map);
+    }
+    // The participant's other zones, in grey, for context (not clickable: clicks draw).
+    drawZones(map, collection, {color: "#777", weight: 1, fillOpacity: 0.06, interactive: false});
+    write();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -98,5 +140,6 @@
     });
     document.querySelectorAll("[data-zone-editor]").forEach(editor);
   });
-  window.ontrackZones = {drawZones: drawZones, zoneLayer: zoneLayer};
+  window.ontrackZones = {drawZones: drawZones, zoneLayer: zoneLayer, zoneBounds: zoneBounds,
+                         maps: maps};
 })();

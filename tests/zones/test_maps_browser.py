@@ -1,0 +1,201 @@
+"""The zone maps in a real headless Chromium with no tiles (no network): circles and
+polygons must still draw at a readable size, and the editor opens where the person lives.
+
+Screenshots go to ``$ONTRACK_SCREENSHOTS`` when it is set, to look at what was drawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from ontrack.alerts.models import Alert
+from ontrack.alerts.services import alert_raise
+from ontrack.participants.models import Participant
+from ontrack.tracking.protocols.records import Fix
+from ontrack.tracking.services import device_directory, store_batch
+from ontrack.zones.models import Zone
+from ontrack.zones.services import ZoneData, zone_create
+from tests.conftest import PASSWORD
+from tests.zones.conftest import HOME, offset, square
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+IMEI = "359710049097001"
+
+
+def _sign_in(page: Any, live_server: Any, user: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    return errors
+
+
+def _screenshot(page: Any, name: str) -> None:
+    folder = os.environ.get("ONTRACK_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def _shapes(page: Any, map_id: str) -> list[dict[str, float]]:
+    """The on-screen size of every vector shape Leaflet drew on the map."""
+    return page.evaluate(
+        f"""Array.from(document.querySelectorAll('#{map_id} .leaflet-overlay-pane path'))
+          .map(function (p) {{ var b = p.getBoundingClientRect();
+                               return {{width: b.width, height: b.height}}; }})"""
+    )
+
+
+def _circle(lat_lon: tuple[float, float], radius_m: float) -> dict[str, Any]:
+    return {"type": "Circle", "center": [lat_lon[1], lat_lon[0]], "radius_m": radius_m}
+
+
+def _curfew_home(officer: Any, participant: Participant) -> Zone:
+    return zone_create(
+        actor=officer,
+        participant=participant,
+        data=ZoneData(
+            name="Home",
+            kind="inclusion",
+            geometry=_circle(HOME, 150),
+            schedule=[{"days": list(range(7)), "start": "21:00", "end": "06:00"}],
+        ),
+    )
+
+
+def _view(page: Any) -> dict[str, float]:
+    return page.evaluate(
+        """(function () { var m = window.ontrackZones.maps[0], c = m.getCenter();
+                          return {lat: c.lat, lon: c.lng, zoom: m.getZoom()}; })()"""
+    )
+
+
+def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
+    live_server, make_participant, officer, browser_page
+):
+    participant = make_participant()
+    _curfew_home(officer, participant)
+    zone_create(
+        actor=officer,
+        participant=participant,
+        data=ZoneData(name="Street", kind="exclusion", geometry=square(200, offset(900, 0))),
+    )
+    page = browser_page
+    errors = _sign_in(page, live_server, officer)
+
+    page.goto(f"{live_server.url}/zones/participant/{participant.pk}/")
+    page.wait_for_selector("#zones-map .leaflet-overlay-pane path", state="attached")
+    _screenshot(page, "zones-page")
+
+    assert errors == [], "the page's script failed"
+    shapes = _shapes(page, "zones-map")
+    assert len(shapes) == 2, f"the circle and the polygon, got {shapes}"
+    assert all(s["width"] > 20 and s["height"] > 20 for s in shapes), shapes
+
+
+def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
+    live_server, worn_gt06, officer, browser_page
+):
+    participant = worn_gt06(IMEI)
+    _curfew_home(officer, participant)
+    excluded = zone_create(
+        actor=officer,
+        participant=participant,
+        data=ZoneData(
+            name="Protected address", kind="exclusion", geometry=square(150, offset(600, 0))
+        ),
+    )
+    now = timezone.now().replace(microsecond=0)
+    info = device_directory()[IMEI]
+    inside = offset(600, 0)
+    stored = [
+        (info, Fix(IMEI, now - dt.timedelta(minutes=m), inside[0], inside[1], accuracy_m=10.0))
+        for m in (12, 10, 8)
+    ]
+    store_batch(stored, received_at=now)
+    alert = Alert.objects.filter(kind="exclusion_zone_entry").first() or alert_raise(
+        participant_id=participant.pk,
+        kind="exclusion_zone_entry",
+        source=f"zone:{excluded.pk}",
+        occurred_at=now - dt.timedelta(minutes=10),
+    )
+    assert alert is not None
+    page = browser_page
+    errors = _sign_in(page, live_server, officer)
+
+    response = page.goto(f"{live_server.url}/alerts/{alert.pk}/")
+    assert response is not None and response.status == 200, page.content()[:3000]
+    page.wait_for_function(
+        "document.querySelector('#alert-map-summary').innerText.includes('zone')"
+    )
+    _screenshot(page, "alert-map")
+
+    assert errors == []
+    # The two zones are the last shapes added... find them by their colours.
+    sizes = page.evaluate(
+        """Array.from(document.querySelectorAll('#alert-map .leaflet-overlay-pane path'))
+          .filter(function (p) { return p.getAttribute('stroke') === '#cf222e'
+                                        && p.getAttribute('fill-opacity') === '0.1'; })
+          .map(function (p) { var b = p.getBoundingClientRect();
+                              return [b.width, b.height]; })"""
+    )
+    assert len(sizes) == 1, f"one exclusion zone drawn, got {sizes}"
+    width, height = sizes[0]
+    assert width > 20 and height > 20, f"the 300 m square is drawn at its size, got {sizes}"
+    inside = page.evaluate(
+        """(function () {
+             var map = document.querySelector('#alert-map').getBoundingClientRect();
+             var zone = Array.from(document.querySelectorAll('#alert-map path'))
+               .filter(function (p) { return p.getAttribute('stroke-width') === '4'; })[0]
+               .getBoundingClientRect();
+             return zone.left >= map.left && zone.right <= map.right
+                    && zone.top >= map.top && zone.bottom <= map.bottom; })()"""
+    )
+    assert inside, "the zone the alert is about is in view whole, not cut by the map's edge"
+
+
+def test_the_zone_editor_opens_at_the_participants_home_zone(
+    live_server, make_participant, officer, browser_page
+):
+    participant = make_participant()
+    _curfew_home(officer, participant)
+    page = browser_page
+    errors = _sign_in(page, live_server, officer)
+
+    page.goto(f"{live_server.url}/zones/participant/{participant.pk}/new/")
+    page.wait_for_selector("#zone-editor .leaflet-overlay-pane path", state="attached")
+    _screenshot(page, "zone-editor-home")
+
+    assert errors == []
+    view = _view(page)
+    assert abs(view["lat"] - HOME[0]) < 0.005 and abs(view["lon"] - HOME[1]) < 0.005, view
+    assert view["zoom"] >= 14, f"street level, not the whole country: {view}"
+
+
+def test_the_zone_editor_without_zones_opens_at_the_last_known_position(
+    live_server, worn_gt06, officer, browser_page
+):
+    participant = worn_gt06(IMEI)
+    now = timezone.now().replace(microsecond=0)
+    where = offset(-2000, 3000)
+    fix = Fix(IMEI, now - dt.timedelta(minutes=5), where[0], where[1], accuracy_m=10.0)
+    store_batch([(device_directory()[IMEI], fix)], received_at=now)
+    page = browser_page
+    errors = _sign_in(page, live_server, officer)
+
+    page.goto(f"{live_server.url}/zones/participant/{participant.pk}/new/")
+    page.wait_for_selector("#zone-editor.leaflet-container")
+    page.wait_for_function("window.ontrackZones && window.ontrackZones.maps.length > 0")
+    _screenshot(page, "zone-editor-last-position")
+
+    assert errors == []
+    view = _view(page)
+    assert abs(view["lat"] - where[0]) < 0.005 and abs(view["lon"] - where[1]) < 0.005, view
+    assert view["zoom"] >= 14, view
