@@ -140,7 +140,9 @@ def cmd_createtoken(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Exit 0: every row good; 1: some rows bad (the good ones imported, unless a dry run);
-    2: the file could not be read at all."""
+    2: the file could not be read at all. Runs here, not in the worker, and has no size
+    limit; like the console's imports it writes in short transactions, so the running
+    processes keep working beside it."""
     _django_setup()
     from django.conf import settings
     from rich.progress import Progress

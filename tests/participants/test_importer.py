@@ -3,7 +3,6 @@ import sys
 
 import pytest
 
-from ontrack.accounts.models import Role
 from ontrack.participants.importer import caseload_import
 from ontrack.participants.models import EventKind, Participant
 
@@ -72,22 +71,6 @@ def test_missing_required_column_is_a_file_error(program, office):
     )
     assert not report.ok
     assert "case_number" in report.file_error and "office" in report.file_error
-
-
-def test_upload_page_checks_then_imports_on_confirmation(
-    program, office, officer, make_user, client_for
-):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    client = client_for(make_user(Role.SUPERVISOR))
-    upload = SimpleUploadedFile("caseload.csv", _csv(officer.username).encode(), "text/csv")
-    page = client.post("/participants/import/", {"file": upload}).content.decode()
-    assert "2</strong> ready to import" in page
-    assert "Atlantis" in page
-    assert not Participant.objects.exists()
-    page = client.post("/participants/import/", {"confirm": "1"}).content.decode()
-    assert "<strong>2</strong> participants enrolled" in page
-    assert Participant.objects.count() == 2
 
 
 def test_officer_cannot_import(officer, client_for):

@@ -133,12 +133,18 @@ class Browser:
         return response.text
 
     def submit(
-        self, page: str, data: dict[str, Any], *, action: str | None = None
+        self,
+        page: str,
+        data: dict[str, Any],
+        *,
+        action: str | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> requests.Response:
         """Fill in a form of ``page`` and send it, as a person would: the page is loaded
         first, must hold a form (or a button's ``formaction``) posting to ``action`` (default:
         the page itself), and the
-        post carries that page's CSRF token. Redirects are not followed."""
+        post carries that page's CSRF token; ``files`` are chosen in its file inputs (name,
+        content, type). Redirects are not followed."""
         html = self.page(page)
         target = action or page
         if action is not None:
@@ -146,6 +152,7 @@ class Browser:
         return self.session.post(
             self.base_url + target,
             data={"csrfmiddlewaretoken": csrf_token(html), **data},
+            files=files,
             allow_redirects=False,
             timeout=60,
         )
