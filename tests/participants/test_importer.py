@@ -5,6 +5,7 @@ import pytest
 
 from ontrack.participants.importer import caseload_import
 from ontrack.participants.models import EventKind, Participant
+from ontrack.seed import DEMO_PROGRAM
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +91,7 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     csv_file = tmp_path / "caseload.csv"
     csv_file.write_text(_csv("officer1").replace("Newark", "Newark Field Office"))
     result = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--dry-run", "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--dry-run", "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,
@@ -99,13 +100,13 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     assert f"{csv_file}:3: B-2:" in result.stdout
     assert "8 rows: 2 would be imported, 0 already enrolled, 6 with errors." in result.stdout
     result = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,
     )
     again = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,

@@ -259,21 +259,13 @@ class System:
         """An office with its seeded staff and people, and the accounts the tests sign in
         as, each with an API token (several commands at once: each is mostly Python
         starting up)."""
+        # Other people's cases around the tests' own: seeded participants, some wearing
+        # devices fitted months ago, with their schedules, zones and messages. First, as an
+        # operator would: `ontrack seed` refuses a database that already has staff of its
+        # own.
+        self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
         with ThreadPoolExecutor(len(STAFF)) as pool:
-            accounts = [
-                pool.submit(self._account, *account)
-                for account in STAFF
-                if account[1] not in ("officer", "supervisor")  # no office needed
-            ]
-            # Other people's cases around the tests' own: seeded participants, some wearing
-            # devices fitted months ago, with their schedules, zones and messages.
-            self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
-            accounts += [
-                pool.submit(self._account, *account)
-                for account in STAFF
-                if account[1] in ("officer", "supervisor")
-            ]
-            for account in accounts:
+            for account in [pool.submit(self._account, *account) for account in STAFF]:
                 account.result()
 
     # --- the long-running processes -------------------------------------------------------
