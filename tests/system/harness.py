@@ -41,7 +41,7 @@ from aiosmtpd.controller import Controller
 
 from ontrack.tracking.simulator import gt06_login
 from tests.messaging.sinks import Mailbox, TestSMSC
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 
 T = TypeVar("T")
 
@@ -60,13 +60,6 @@ _IDLE_JOB = re.compile(
     r"job done job=\S+ result=(0|-|\"\{[^1-9]*\}\") |retention purge .* removed=0"
 )
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30.0) -> T:
