@@ -45,7 +45,7 @@ def main() -> None:
     from django.test import Client
 
     from ontrack.participants.models import Participant
-    from ontrack.seed import DEMO_PASSWORD, seed
+    from ontrack.seed import demo_password, seed
 
     call_command("migrate", verbosity=0)
     have = Participant.objects.count()
@@ -56,7 +56,7 @@ def main() -> None:
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
     client = Client()
-    response = client.post("/login/", {"username": "operator", "password": DEMO_PASSWORD})
+    response = client.post("/login/", {"username": "operator", "password": demo_password()})
     assert response.status_code == 302, "operator sign-in failed"
 
     scenarios = {

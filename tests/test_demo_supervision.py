@@ -111,7 +111,13 @@ def test_demo_console_restarts_and_portal_sign_in(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}/" in block
         for username in ("officer1", "supervisor", "operator", "admin", "auditor"):
             assert username in block
-        assert "ontrack-demo-2026" in block and "PIN 2468" in block
+        assert "PIN 2468" in block
+        shown = re.search(r"password for every account: ([a-z0-9-]+)\)", block)
+        assert shown, block
+        assert shown.group(1) == (home / "demo-password").read_text().strip(), (
+            "the block shows this install's own demo password"
+        )
+        assert "ontrack-demo-2026" not in text
         phone_match = re.search(r"phone number (\+\d+)", block)
         assert phone_match, block
         phone = phone_match.group(1)

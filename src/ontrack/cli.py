@@ -59,24 +59,31 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed(participants: int, seed_value: int, offices: int) -> None:
+def _seed(participants: int, seed_value: int, offices: int, *, into_existing: bool = False) -> None:
+    """Seed demo data; a database holding other data is refused (exit 2) unless
+    ``into_existing``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ontrack.seed import seed
+    from ontrack.seed import SeedRefused, seed
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    ) as progress:
-        task = progress.add_task("Seeding participants", total=participants)
-        result = seed(
-            participants=participants,
-            seed_value=seed_value,
-            offices=offices,
-            progress=lambda n: progress.advance(task, n),
-        )
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        ) as progress:
+            task = progress.add_task("Seeding participants", total=participants)
+            result = seed(
+                participants=participants,
+                seed_value=seed_value,
+                offices=offices,
+                into_existing=into_existing,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except SeedRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     _console().print(
         f"Seeded {result.participants} participants across {result.offices} offices "
         f"({result.staff} staff accounts)."
@@ -84,9 +91,21 @@ def _seed(participants: int, seed_value: int, offices: int) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    """Exit 2, changing nothing, on a database that holds data other than demo data,
+    unless ``--into-existing``."""
     _django_setup()
+    from django.conf import settings
+
+    from ontrack.seed import DEMO_PASSWORD_FILE, demo_password
+
     _migrate(quiet=True)
-    _seed(args.participants, args.seed, args.offices)
+    _seed(args.participants, args.seed, args.offices, into_existing=args.into_existing)
+    _console().print(
+        f"Demo staff (officer1, supervisor, operator, admin, auditor...) sign in with the "
+        f"password {demo_password()}\n(this install's own, kept in "
+        f"{_shown_path(Path(settings.ONTRACK_HOME) / DEMO_PASSWORD_FILE)})",
+        soft_wrap=True,
+    )
     return 0
 
 
@@ -140,7 +159,9 @@ def cmd_createtoken(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Exit 0: every row good; 1: some rows bad (the good ones imported, unless a dry run);
-    2: the file could not be read at all."""
+    2: the file could not be read at all. Runs here, not in the worker, and has no size
+    limit; like the console's imports it writes in short transactions, so the running
+    processes keep working beside it."""
     _django_setup()
     from django.conf import settings
     from rich.progress import Progress
@@ -755,7 +776,7 @@ def _demo_portal_sign_in() -> tuple[str, str] | None:
 def _demo_block(console: Any, url: str, worker_log: Path) -> None:
     """What to open and how to sign in: the last thing the console shows."""
     from ontrack.portal.demo_data import DEMO_PIN
-    from ontrack.seed import DEMO_PASSWORD
+    from ontrack.seed import demo_password
 
     logins = [
         ("officer1", "case officer (own caseload)"),
@@ -768,7 +789,7 @@ def _demo_block(console: Any, url: str, worker_log: Path) -> None:
         "",
         f"[bold]ontrack demo is running at {url}[/bold]  (API docs: {url}api/docs)",
         "",
-        f"Staff sign-in at {url}login/  (password for every account: {DEMO_PASSWORD})",
+        f"Staff sign-in at {url}login/  (password for every account: {demo_password()})",
         *(f"  {username:<12}{role}" for username, role in logins),
         "",
         f"Participant portal at {url}me/",
@@ -898,6 +919,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--participants", type=int, default=600)
     seed.add_argument("--seed", type=int, default=2026, help="same seed, same people")
     seed.add_argument("--offices", type=int, default=3)
+    seed.add_argument(
+        "--into-existing",
+        action="store_true",
+        help="seed even though the database holds participants or staff that are not demo "
+        "data (it is refused otherwise): the demo's accounts, an administrator among them, "
+        "are added beside them with this install's demo password",
+    )
 
     createuser = add("createuser", cmd_createuser, "create a staff account")
     createuser.add_argument("username")

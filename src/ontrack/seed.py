@@ -13,17 +13,27 @@ enrolment event) in batches.
 The demo also looks back: each person has an enrolment photo (an illustrated portrait from
 ``demo_avatars``, never a real face), past court hearings carry their recorded outcome, and
 a few plans were stepped down on review weeks ago (the reviews demo writes those decisions).
+
+Demo data is marked as such: it all belongs to the program ``DEMO_PROGRAM``, and demo staff
+work in its offices. ``seed`` refuses a database holding participants or staff outside it
+(``SeedRefused``) unless told ``into_existing``, because it creates an administrator and
+staff whose password is printed on the console. That password is random per install
+(``demo_password``), never one published with the code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +66,54 @@ from ontrack.participants.models import (
 from ontrack.participants.queries import search_fold
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
 
-DEMO_PASSWORD = "ontrack-demo-2026"  # noqa: S105 - printed by `ontrack demo` on purpose
+# Every demo participant, office and staff member belongs to this program: what marks them
+# as demo data (``database_foreign_data``).
+DEMO_PROGRAM = "ATD (demo)"
+DEMO_PASSWORD_FILE = "demo-password"  # noqa: S105 - a file name
+# No 0/o, 1/l/i: the password is read off a console and typed.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 - the letters it draws
+
+
+class SeedRefused(Exception):
+    """The database holds data that is not demo data, and the caller did not ask to seed
+    beside it."""
+
+
+def demo_password() -> str:
+    """The demo staff's password on this install (``$ONTRACK_HOME/demo-password``, owner
+    only): random, made the first time it is asked for, then the same, so that a restarted
+    demo prints the password its accounts have. About 80 bits: four groups of four."""
+    path = Path(settings.ONTRACK_HOME) / DEMO_PASSWORD_FILE
+    if path.exists():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+        path.unlink()
+    password = "-".join(
+        "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)
+    )
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as out:
+        out.write(password + "\n")
+    return password
+
+
+def database_foreign_data() -> str:
+    """What this database holds that is not demo data, in words ("3 participants and 1
+    staff account"), or "" when nothing: participants of another program, staff outside the
+    demo program's offices (an administrator made with ``createuser`` has no office)."""
+    participants = Participant.objects.exclude(program__name=DEMO_PROGRAM).count()
+    staff = User.objects.exclude(office__program__name=DEMO_PROGRAM).count()
+    found = []
+    if participants:
+        found.append(f"{participants} participant{'s' if participants != 1 else ''}")
+    if staff:
+        found.append(f"{staff} staff account{'s' if staff != 1 else ''}")
+    return " and ".join(found)
+
 
 OFFICES = [
     ("Newark Field Office", "970 Broad St, Newark, NJ 07102", "America/New_York", "973"),
@@ -240,7 +297,7 @@ def _staff(program: Program, offices: list[Office], officers_per_office: int) ->
     staff: list[User] = []
     faker = Faker("en_US")
     faker.seed_instance(7)
-    password = _SharedPassword()
+    password = _SharedPassword(demo_password())
     for index, office in enumerate(offices):
         suffix = "" if index == 0 else str(index + 1)
         for n in range(1, officers_per_office + 1):
@@ -264,12 +321,13 @@ def _staff(program: Program, offices: list[Office], officers_per_office: int) ->
 
 
 class _SharedPassword:
-    """The demo password's hash, made once: every demo login has the same password, and
-    Argon2 is slow on purpose (18 hashes were a third of the demo's seeding time on a busy
-    two-core machine). The first account is made by ``user_create``; the others copy its
-    hash."""
+    """The demo password and its hash, made once: every demo login has the same password,
+    and Argon2 is slow on purpose (18 hashes were a third of the demo's seeding time on a
+    busy two-core machine). The first account is made by ``user_create``; the others copy
+    its hash."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.hash = ""
 
 
@@ -287,7 +345,7 @@ def _ensure_user(
     if not password.hash:
         user = user_create(
             username=username,
-            password=DEMO_PASSWORD,
+            password=password.text,
             role=role,
             office=office,
             validate=False,
@@ -315,14 +373,25 @@ def seed(
     seed_value: int = 2026,
     offices: int = 3,
     officers_per_office: int = 4,
-    program_name: str = "ATD",
+    into_existing: bool = False,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 2000,
 ) -> SeedResult:
-    """Create (or reuse) offices and staff, then add ``participants`` new participants.
-    The same ``seed_value`` gives the same people."""
+    """Create (or reuse) the demo program's offices and staff, then add ``participants``
+    new participants. The same ``seed_value`` gives the same people. Raises
+    ``SeedRefused`` when the database holds data that is not demo data, unless
+    ``into_existing``: the demo's accounts then sit beside it, and nothing of it is
+    touched (a staff member whose username a demo account would take keeps their account
+    and stays out of the demo)."""
+    foreign = database_foreign_data()
+    if foreign and not into_existing:
+        raise SeedRefused(
+            f"This database holds {foreign} that are not demo data. ontrack seed adds demo "
+            "staff, an administrator among them, whose password it prints; run it on an "
+            "empty database, or pass --into-existing to add the demo beside that data."
+        )
     rng = random.Random(seed_value)
-    program = program_get_or_create(name=program_name, default_language="en")
+    program = program_get_or_create(name=DEMO_PROGRAM, default_language="en")
     office_rows = []
     for name, address, tz, _area in OFFICES[: max(1, min(offices, len(OFFICES)))]:
         office = Office.objects.filter(program=program, name=name).first() or office_create(
@@ -334,7 +403,12 @@ def seed(
             phone="+1" + _area + "5550100",
         )
         office_rows.append(office)
-    staff = _staff(program, office_rows, officers_per_office)
+    demo_offices = {office.pk for office in office_rows}
+    staff = [
+        user
+        for user in _staff(program, office_rows, officers_per_office)
+        if user.office_id in demo_offices
+    ]
     officers_by_office = {
         office.pk: [u for u in staff if u.office_id == office.pk and u.role == Role.OFFICER]
         for office in office_rows

@@ -242,8 +242,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = ONTRACK_HOME / "media"
 MEDIA_URL = "media/"
+# Request bodies: fields other than files at most 10 MB (Django answers 400 beyond); an
+# uploaded file up to 10 MB is kept in memory, a larger one goes to a temporary file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest caseload CSV the console accepts (``ONTRACK_IMPORT_MAX_MB``, 10). A larger
+# upload is refused as it arrives, before the file is stored or read; split the file, or
+# use ``ontrack import participants``, which has no limit.
+ONTRACK_IMPORT_MAX_BYTES = int(float(os.environ.get("ONTRACK_IMPORT_MAX_MB", "10")) * 1024 * 1024)
 
 ONTRACK_DEFAULT_PROGRAM = os.environ.get("ONTRACK_DEFAULT_PROGRAM", "ATD")
 ONTRACK_PAGE_SIZE = 50

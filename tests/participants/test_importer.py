@@ -3,9 +3,9 @@ import sys
 
 import pytest
 
-from ontrack.accounts.models import Role
 from ontrack.participants.importer import caseload_import
 from ontrack.participants.models import EventKind, Participant
+from ontrack.seed import DEMO_PROGRAM
 
 pytestmark = pytest.mark.django_db
 
@@ -74,22 +74,6 @@ def test_missing_required_column_is_a_file_error(program, office):
     assert "case_number" in report.file_error and "office" in report.file_error
 
 
-def test_upload_page_checks_then_imports_on_confirmation(
-    program, office, officer, make_user, client_for
-):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    client = client_for(make_user(Role.SUPERVISOR))
-    upload = SimpleUploadedFile("caseload.csv", _csv(officer.username).encode(), "text/csv")
-    page = client.post("/participants/import/", {"file": upload}).content.decode()
-    assert "2</strong> ready to import" in page
-    assert "Atlantis" in page
-    assert not Participant.objects.exists()
-    page = client.post("/participants/import/", {"confirm": "1"}).content.decode()
-    assert "<strong>2</strong> participants enrolled" in page
-    assert Participant.objects.count() == 2
-
-
 def test_officer_cannot_import(officer, client_for):
     assert client_for(officer).get("/participants/import/").status_code == 403
 
@@ -107,7 +91,7 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     csv_file = tmp_path / "caseload.csv"
     csv_file.write_text(_csv("officer1").replace("Newark", "Newark Field Office"))
     result = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--dry-run", "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--dry-run", "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,
@@ -116,13 +100,13 @@ def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
     assert f"{csv_file}:3: B-2:" in result.stdout
     assert "8 rows: 2 would be imported, 0 already enrolled, 6 with errors." in result.stdout
     result = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,
     )
     again = subprocess.run(
-        [*run, "import", "participants", str(csv_file), "--program", "ATD"],
+        [*run, "import", "participants", str(csv_file), "--program", DEMO_PROGRAM],
         env=env,
         capture_output=True,
         text=True,

@@ -126,12 +126,18 @@ class Browser:
         return response.text
 
     def submit(
-        self, page: str, data: dict[str, Any], *, action: str | None = None
+        self,
+        page: str,
+        data: dict[str, Any],
+        *,
+        action: str | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> requests.Response:
         """Fill in a form of ``page`` and send it, as a person would: the page is loaded
         first, must hold a form (or a button's ``formaction``) posting to ``action`` (default:
         the page itself), and the
-        post carries that page's CSRF token. Redirects are not followed."""
+        post carries that page's CSRF token; ``files`` are chosen in its file inputs (name,
+        content, type). Redirects are not followed."""
         html = self.page(page)
         target = action or page
         if action is not None:
@@ -139,6 +145,7 @@ class Browser:
         return self.session.post(
             self.base_url + target,
             data={"csrfmiddlewaretoken": csrf_token(html), **data},
+            files=files,
             allow_redirects=False,
             timeout=60,
         )
@@ -245,21 +252,13 @@ class System:
         """An office with its seeded staff and people, and the accounts the tests sign in
         as, each with an API token (several commands at once: each is mostly Python
         starting up)."""
+        # Other people's cases around the tests' own: seeded participants, some wearing
+        # devices fitted months ago, with their schedules, zones and messages. First, as an
+        # operator would: `ontrack seed` refuses a database that already has staff of its
+        # own.
+        self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
         with ThreadPoolExecutor(len(STAFF)) as pool:
-            accounts = [
-                pool.submit(self._account, *account)
-                for account in STAFF
-                if account[1] not in ("officer", "supervisor")  # no office needed
-            ]
-            # Other people's cases around the tests' own: seeded participants, some wearing
-            # devices fitted months ago, with their schedules, zones and messages.
-            self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
-            accounts += [
-                pool.submit(self._account, *account)
-                for account in STAFF
-                if account[1] in ("officer", "supervisor")
-            ]
-            for account in accounts:
+            for account in [pool.submit(self._account, *account) for account in STAFF]:
                 account.result()
 
     # --- the long-running processes -------------------------------------------------------

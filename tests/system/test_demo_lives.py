@@ -30,7 +30,6 @@ from tests.support import cli_environment, free_port, wait_for_url
 pytestmark = pytest.mark.xdist_group("demo-lives")
 
 DEADLINE_S = 150.0
-PASSWORD = "ontrack-demo-2026"
 # Kinds only a device (through the gateway or the silence watchdog) raises.
 DEVICE_KINDS = {
     "exclusion_zone_entry": "Entered an exclusion zone",
@@ -46,7 +45,7 @@ DEVICE_KINDS = {
 class _Browser:
     """A signed-in session over plain HTTP (cookies and the login form's CSRF token)."""
 
-    def __init__(self, base: str, username: str) -> None:
+    def __init__(self, base: str, username: str, password: str) -> None:
         self.base = base
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
@@ -55,7 +54,7 @@ class _Browser:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token, "the login page has no CSRF token"
         form = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": token.group(1), "username": username, "password": PASSWORD}
+            {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password}
         ).encode()
         request = urllib.request.Request(
             base + "/login/", data=form, headers={"Referer": base + "/login/"}
@@ -127,7 +126,9 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_url(base + "/healthz", timeout=DEADLINE_S)
-        operator = _Browser(base, "operator")
+        # The install's own demo password, kept in $ONTRACK_HOME/demo-password (README).
+        password = (tmp_path / "home" / "demo-password").read_text().strip()
+        operator = _Browser(base, "operator", password)
         offices = _offices(operator.get("/alerts/"))
         assert len(offices) == 3, offices
         kinds: dict[str, set[str]] = {}
@@ -155,7 +156,7 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
         assert outcomes and len(re.findall(decided, outcomes[0])) == 2, (
             "the dashboard's alert outcomes show no decided alert"
         )
-        supervisor = _Browser(base, "supervisor")
+        supervisor = _Browser(base, "supervisor", password)
         assert "Plan review date reached" in supervisor.get("/reviews/")
         decided_reviews = supervisor.get("/reviews/?show=decided")
         assert "Stepped down" in decided_reviews and "Kept as it is" in decided_reviews

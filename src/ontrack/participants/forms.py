@@ -8,6 +8,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from ontrack.accounts.models import Office, Role, User
@@ -284,4 +285,6 @@ class BulkTransferForm(TransferForm):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV with a header row; at most 10 MB.")
+    file = forms.FileField(
+        help_text=f"CSV with a header row; at most {settings.ONTRACK_IMPORT_MAX_BYTES // 2**20} MB."
+    )

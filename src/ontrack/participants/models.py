@@ -491,3 +491,71 @@ class ReviewRequest(models.Model):
 
     def __str__(self) -> str:
         return f"review request {self.pk} ({self.status})"
+
+
+class ImportStatus(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    CHECKED = "checked", "Checked; waiting for confirmation"
+    NOTHING_TO_IMPORT = "nothing", "Checked; nothing to import"
+    IMPORTING = "importing", "Importing"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired (never confirmed)"
+
+
+# An import's lifecycle in one place: from each status, where it may go.
+IMPORT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ImportStatus.CHECKING: frozenset(
+        {ImportStatus.CHECKED, ImportStatus.NOTHING_TO_IMPORT, ImportStatus.FAILED}
+    ),
+    ImportStatus.CHECKED: frozenset({ImportStatus.IMPORTING, ImportStatus.EXPIRED}),
+    ImportStatus.IMPORTING: frozenset({ImportStatus.IMPORTED, ImportStatus.FAILED}),
+    ImportStatus.NOTHING_TO_IMPORT: frozenset(),
+    ImportStatus.IMPORTED: frozenset(),
+    ImportStatus.FAILED: frozenset(),
+    ImportStatus.EXPIRED: frozenset(),
+}
+# While an import is in one of these, the worker has (or will have) it in hand.
+IMPORT_RUNNING = frozenset({ImportStatus.CHECKING, ImportStatus.IMPORTING})
+
+
+class CaseloadImport(models.Model):
+    """A caseload CSV uploaded at ``/participants/import/``: the worker checks it (a dry
+    run), the uploader reads the report and confirms, then the worker imports it. The file
+    waits owner-only under ``$ONTRACK_HOME/imports/`` until the import ends; a check nobody
+    confirms is expired, its file deleted, after a day (``participants.tasks``). Only its
+    uploader sees it, so nobody else's upload can be imported by guessing its number."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255, help_text="As uploaded; shown only.")
+    stored_name = models.CharField(
+        max_length=64, unique=True, help_text="The file's name under $ONTRACK_HOME/imports/."
+    )
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.CHECKING
+    )
+    rows_total = models.PositiveIntegerField(
+        default=0, help_text="Lines after the header: the rows expected, for the progress bar."
+    )
+    rows_done = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Written after every batch; a run silent for long was stopped and is resumed.",
+    )
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"caseload import {self.pk} ({self.status})"

@@ -4,9 +4,7 @@ participant's record writes an access-log entry."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from django import forms as django_forms
@@ -14,18 +12,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
-from ontrack.participants import forms, importer, services
+from ontrack.participants import caseload_imports, forms, importer, services
 from ontrack.participants.models import (
+    IMPORT_RUNNING,
+    CaseloadImport,
     Hearing,
     Language,
     Level,
@@ -498,57 +500,124 @@ def caseload_transfer(request: HttpRequest) -> HttpResponse:
     return _form_page(request, title="Transfer a caseload", form=form, submit="Transfer")
 
 
-def _import_spool(token: str) -> Path:
-    folder = Path(settings.ONTRACK_HOME) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{token}.csv"
+class _UploadLimit(FileUploadHandler):
+    """Stops taking an uploaded file in as soon as it passes ``limit`` bytes: the rest is
+    passed over, never stored, and ``exceeded`` says why the file is missing."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            raise SkipFile()
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
 
 
+# Room for the multipart framing and the CSRF field around the file itself.
+_MULTIPART_SLACK = 64 * 1024
+
+
+def _import_program(user: User) -> Program:
+    if user.office:
+        return user.office.program
+    return Program.objects.get_or_create(name=settings.ONTRACK_DEFAULT_PROGRAM)[0]
+
+
+@csrf_exempt  # checked by _caseload_upload, once the upload handler is in place
 @login_required
 def caseload_import(request: HttpRequest) -> HttpResponse:
-    """Upload, see the dry-run report, then import the good rows with one more click. The
-    file waits in a spool folder between the two steps, named by a token kept in the
-    session, so nobody else's upload can be imported by guessing."""
+    """Upload a caseload CSV; the worker checks it and the import page shows the report.
+
+    A body larger than the limit is refused from its Content-Length, before anything is
+    read; a file that grows past the limit while it arrives is dropped by ``_UploadLimit``.
+    The upload handler must be in place before the CSRF check reads the form, hence the
+    exemption here and ``csrf_protect`` on the function that does the work."""
     user = staff_user(request)
     if not user.manages_caseloads:
         raise PermissionDenied("Only supervisors and administrators import caseloads.")
-    program = (
-        user.office.program
-        if user.office
-        else Program.objects.get_or_create(name=settings.ONTRACK_DEFAULT_PROGRAM)[0]
-    )
+    limit = _UploadLimit(request, settings.ONTRACK_IMPORT_MAX_BYTES)
+    if request.method == "POST":
+        length = _int_or_none(request.META.get("CONTENT_LENGTH")) or 0
+        if length > settings.ONTRACK_IMPORT_MAX_BYTES + _MULTIPART_SLACK:
+            refused = caseload_imports.upload_limit_message(length)
+            return _import_page(request, user, forms.ImportForm(), refused=refused)
+        request.upload_handlers.insert(0, limit)
+    return _caseload_upload(request, user, limit)
+
+
+@csrf_protect
+def _caseload_upload(request: HttpRequest, user: User, limit: _UploadLimit) -> HttpResponse:
     form = forms.ImportForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and request.POST.get("confirm"):
-        token = request.session.pop("import_token", "")
-        spool = _import_spool(token) if token else None
-        if spool is None or not spool.exists():
-            messages.error(request, "That upload has expired; upload the file again.")
-            return redirect("participants:import")
-        report = importer.caseload_import(
-            spool.read_text(), program=program, actor=user, dry_run=False
-        )
-        spool.unlink()
-        access_log_record(
-            user=user,
-            action=AccessAction.IMPORT,
-            what=f"caseload import: {report.created} created",
-            request=request,
-        )
-    elif request.method == "POST" and form.is_valid():
-        raw = form.cleaned_data["file"].read()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            form.add_error("file", "The file is not UTF-8 text; save it as CSV UTF-8.")
-        else:
-            report = importer.caseload_import(text, program=program, actor=user, dry_run=True)
-            if report.ok and report.good:
-                token = secrets.token_urlsafe(16)
-                _import_spool(token).write_text(text)
-                request.session["import_token"] = token
+    if request.method == "POST":
+        if limit.exceeded:
+            refused = caseload_imports.upload_limit_message()
+            return _import_page(request, user, forms.ImportForm(), refused=refused)
+        if form.is_valid():
+            try:
+                record = caseload_imports.caseload_import_upload(
+                    actor=user, program=_import_program(user), upload=form.cleaned_data["file"]
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                return redirect("participants:import_detail", pk=record.pk)
+    return _import_page(request, user, form)
+
+
+def _import_page(
+    request: HttpRequest, user: User, form: forms.ImportForm, *, refused: str = ""
+) -> HttpResponse:
+    """The upload form; ``refused`` says why a file too large was not taken (413)."""
+    recent = CaseloadImport.objects.filter(created_by=user)[:5]
     return render(
         request,
         "participants/import.html",
-        {"form": form, "report": report, "columns": importer.KNOWN_COLUMNS},
+        {
+            "form": form,
+            "columns": importer.KNOWN_COLUMNS,
+            "recent": recent,
+            "limit_mb": settings.ONTRACK_IMPORT_MAX_BYTES // (1024 * 1024),
+            "refused": refused,
+        },
+        status=413 if refused else 200,
     )
+
+
+def _own_import(request: HttpRequest, pk: int) -> tuple[User, CaseloadImport]:
+    """An import is its uploader's alone; anyone else's number answers 404."""
+    user = staff_user(request)
+    if not user.manages_caseloads:
+        raise PermissionDenied("Only supervisors and administrators import caseloads.")
+    return user, get_object_or_404(CaseloadImport, pk=pk, created_by=user)
+
+
+@login_required
+def caseload_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An import's progress while the worker has it (the card polls itself with htmx), then
+    its report, and the button that confirms a check."""
+    _user, record = _own_import(request, pk)
+    context = {
+        "record": record,
+        "report": importer.ImportReport.from_json(record.report) if record.report else None,
+        "live": record.status in IMPORT_RUNNING,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "participants/_import_status.html", context)
+    return render(request, "participants/import_detail.html", context)
+
+
+@login_required
+@require_POST
+def caseload_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    user, record = _own_import(request, pk)
+    try:
+        caseload_imports.caseload_import_confirm(actor=user, record=record)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("participants:import_detail", pk=record.pk)
