@@ -224,7 +224,7 @@ def browser_sign_in() -> Callable[[Any, str, User], None]:
         page.click("button[type=submit]")
         page.wait_for_selector("#id_code")
         page.fill("#id_code", authenticator_code(device))
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")  # not the header's "Sign out"
         page.wait_for_function("!location.pathname.startsWith('/account/second-factor/')")
 
     return sign_in

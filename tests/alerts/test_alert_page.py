@@ -21,7 +21,6 @@ from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.services import ZoneData, zone_create
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +213,7 @@ def alert_with_track(worn_gt06, officer) -> Alert:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
-    live_server, alert_with_track, officer, browser_page
+    live_server, alert_with_track, officer, browser_page, browser_sign_in
 ):
     alert = alert_with_track
     page = browser_page
@@ -224,11 +223,7 @@ def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
         "response",
         lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    browser_sign_in(page, live_server.url, officer)
     page.goto(f"{live_server.url}/alerts/{alert.pk}/")
     page.wait_for_function(
         "document.querySelector('#alert-map-summary').innerText.includes('zone')"
