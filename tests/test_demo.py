@@ -137,7 +137,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     assert f"ontrack demo is running at http://127.0.0.1:{port}/" in output
     assert "supervisor" in output and "ontrack-demo-2026" in output
     assert "uv run ontrack totp officer1" in output
-    assert re.search(r"authenticator app .*\n.*: ([A-Z2-7]{4} ){7}[A-Z2-7]{4}\n", output), (
+    assert re.search(r"6 digits\): ([A-Z2-7]{4} ){7}[A-Z2-7]{4}\n", output), (
         "the demo prints no authenticator key"
     )
     assert demo.returncode == 0, output

@@ -785,9 +785,9 @@ def _demo_second_factor_lines() -> list[str]:
     text = b32encode(unhexlify(key)).decode()
     grouped = " ".join(text[i : i + 4] for i in range(0, len(text), 4))
     return [
-        "  then the second factor, a 6-digit code: in another terminal, uv run ontrack totp officer1",
-        "  (any demo login), or add this key to an authenticator app (one entry serves every",
-        f"  demo login; time-based, 6 digits): {grouped}",
+        "  then the second factor, a 6-digit code: in another terminal",
+        "  uv run ontrack totp officer1 (any demo login), or add this key to an authenticator",
+        f"  app once (it serves every demo login; time-based, 6 digits): {grouped}",
     ]
 
 

@@ -270,3 +270,18 @@ def test_a_deployment_with_mfa_in_front_turns_it_off(officer, enrolled, settings
 def test_the_pending_page_shows_no_way_into_the_console(officer, enrolled):
     page = password_only(officer).get("/account/second-factor/").content.decode()
     assert "Caseload" not in page and "Sign out" in page
+
+
+def test_the_portals_staff_actions_need_the_second_factor(officer, enrolled, make_participant):
+    participant = make_participant()
+    client = password_only(officer)
+    response = client.post(f"/me/staff/{participant.pk}/reset-pin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/second-factor/")
+
+
+def test_no_administrator_reads_an_authenticator_key_in_the_admin(make_user, client_for):
+    admin = make_user(Role.ADMINISTRATOR, office=None)
+    client = client_for(admin)
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    assert client.get("/admin/accounts/secondfactorevent/").status_code == 200

@@ -57,9 +57,9 @@ class StaffSecondFactorMiddleware(MiddlewareMixin):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if not second_factor_required() or not request.user.is_authenticated:
-            return None
-        if opens_without_second_factor(request.resolver_match) or second_factor_passed(request):
+        if not second_factor_required() or opens_without_second_factor(request.resolver_match):
+            return None  # (before reading the session: health checks stay cheap)
+        if not request.user.is_authenticated or second_factor_passed(request):
             return None
         target = reverse("accounts:second_factor")
         if request.method in {"GET", "HEAD"}:
