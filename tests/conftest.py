@@ -29,7 +29,7 @@ from ontrack.participants.services import PlanData, participant_enrol
 from ontrack.portal.services import pin_is_set, pin_set
 from ontrack.tracking.services import device_assign, device_register
 from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
-from tests.support import cli_environment
+from tests.support import cli_environment, csp_violations_watched
 
 PASSWORD = "correct horse battery staple"
 PORTAL_PIN = "4812"
@@ -263,11 +263,14 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
             ],
         )
         context = browser.new_context(viewport={"width": 360, "height": 740})
-        yield context.new_page()
+        page = context.new_page()
+        refused = csp_violations_watched(page)
+        yield page
         # Playwright runs the test in a context of its own, where Django opened connections
         # of its own; close them, or PostgreSQL refuses to drop the test database.
         connections.close_all()
         browser.close()
+        assert refused == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture

@@ -24,3 +24,42 @@ def photo_bytes(
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, format="JPEG")
     return out.getvalue()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a process the test starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_url(url: str, *, timeout: float = 90) -> None:
+    """Return once ``url`` answers 200, or fail saying how long it was given."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def csp_violations_watched(page: Any) -> list[str]:
+    """Collect what the browser refuses under the Content-Security-Policy on ``page`` (it
+    says so on the console); a browser test's fixture fails the test if any is seen."""
+    refused: list[str] = []
+
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", seen)
+    return refused

@@ -4,7 +4,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,25 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_environment
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
+from tests.support import cli_environment, free_port, wait_for_url
 
 
 def _positions_stored(database: Path, timeout: float) -> int:
@@ -76,7 +57,7 @@ def test_seed_is_reproducible(tmp_path):
 
 @pytest.mark.xdist_group("demo-gateway-ports")
 def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
-    port = _free_port()
+    port = free_port()
     env = cli_env
     demo = subprocess.Popen(
         [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "120"],
@@ -88,7 +69,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(base + "/healthz")
+        wait_for_url(base + "/healthz")
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(base + "/login/").read().decode()

@@ -13,7 +13,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,15 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 
 STARTED = re.compile(r"^(\w+)\s+started \(pid (\d+)\), log: (\S+)$", re.M)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -83,9 +76,9 @@ class Browser:
 def test_demo_console_restarts_and_portal_sign_in(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "1"}
-    port = _free_port()
-    flags = ["--gt06-port", str(_free_port()), "--teltonika-port", str(_free_port()),
-             "--osmand-port", str(_free_port()), "--mqtt-host", "off"]  # fmt: skip
+    port = free_port()
+    flags = ["--gt06-port", str(free_port()), "--teltonika-port", str(free_port()),
+             "--osmand-port", str(free_port()), "--mqtt-host", "off"]  # fmt: skip
     console_file = tmp_path / "console.txt"
     with console_file.open("w") as out:
         demo = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,13 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support import cli_environment
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import cli_environment, free_port
 
 
 def _web_beats(database: Path) -> list[tuple[str, str | None, dict[str, object]]]:
@@ -43,7 +36,7 @@ def test_the_web_process_beats_while_it_serves_and_says_when_it_stopped(tmp_path
     env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "0.5"}
     cli = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "web.log"
     with log.open("w") as out:
         web = subprocess.Popen(
@@ -85,7 +78,7 @@ def test_a_forwarded_for_header_is_not_believed_without_a_configured_proxy(
     env = cli_environment(home)
     cli = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "web.log"
     with log.open("w") as out:
         web = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=out,

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
+    "csp",
     "huey.contrib.djhuey",
     "ontrack.operations",
     "ontrack.audit",
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "ontrack.accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -303,18 +305,51 @@ ONTRACK_RETENTION_DAYS: dict[str, int] = {
 ONTRACK_MAP_TILES = os.environ.get("ONTRACK_MAP_TILES", "")
 ONTRACK_MAP_ATTRIBUTION = os.environ.get("ONTRACK_MAP_ATTRIBUTION", "")
 
+
+def _tile_source(template: str) -> list[str]:
+    """The origin the map tiles come from, for the Content-Security-Policy's img-src
+    ("https://{s}.tile.example.org/{z}/..." -> "https://*.tile.example.org")."""
+    from urllib.parse import urlsplit
+
+    if not template:
+        return []
+    parts = urlsplit(template.replace("{s}", "*"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+# Content-Security-Policy on every response (django-csp): scripts only from this origin and
+# never inline, so an injected <script> or onload= does nothing; styles may be inline (the
+# portal's pages carry their CSS inline); images from here, data: URIs (the QR codes and
+# charts) and the tile server; nothing may frame the console.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_tile_source(ONTRACK_MAP_TILES)],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 REDIS_URL = os.environ.get("ONTRACK_REDIS_URL", "")
+# The job queue's name: two deployments sharing one Redis need different names.
+JOBS_QUEUE = os.environ.get("ONTRACK_JOBS_QUEUE", "ontrack")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
-        "name": "ontrack",
+        "name": JOBS_QUEUE,
         "url": REDIS_URL,
         "immediate": False,
     }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "ontrack",
+        "name": JOBS_QUEUE,
         "filename": str(ONTRACK_HOME / "jobs.sqlite3"),
         "immediate": False,
     }

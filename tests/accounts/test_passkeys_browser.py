@@ -64,3 +64,22 @@ def test_an_officer_adds_a_passkey_and_signs_in_with_it_after_the_password(
     assert not errors, errors
     added = SecondFactorEvent.objects.get(kind=SecondFactorEventKind.PASSKEY_ADDED)
     assert added.user == officer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_sign_in_can_choose_a_passkey_and_then_makes_recovery_codes(
+    live_server, officer, browser_page
+):
+    page = browser_page
+    _virtual_authenticator(page)
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", officer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.click("#passkey-register-button")
+    page.wait_for_selector("h1:text('Recovery codes')")
+    page.click("main button[type=submit]")  # "Make my recovery codes"
+    page.wait_for_selector("#recovery-codes")
+    assert len(page.query_selector_all("#recovery-codes li")) == 10
+    page.click("text=I have kept them")
+    page.wait_for_selector("h1:text('Caseload')")

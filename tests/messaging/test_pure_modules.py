@@ -59,6 +59,23 @@ def test_ucs2_is_chosen_exactly_when_a_character_is_outside_gsm(text):
     assert (segments.count(text).encoding == "GSM-7") == segments.is_gsm7(text)
 
 
+@given(ANY_TEXT)
+def test_a_split_puts_the_text_back_together_in_as_many_parts_as_counted(text):
+    encoding, parts = segments.split(text)
+    cost = segments.count(text)
+    assert "".join(parts) == text
+    assert encoding == cost.encoding and len(parts) == max(cost.segments, 1)
+
+
+def test_a_split_never_cuts_an_escape_or_a_surrogate_pair_in_half():
+    gsm = "a" * 152 + "€" + "b" * 10  # the euro sign costs two septets: it may not straddle
+    _, parts = segments.split(gsm)
+    assert parts[0] == "a" * 152 and parts[1].startswith("€")
+    ucs2 = "á" * 66 + "😀" + "é" * 10  # an emoji is a surrogate pair in UTF-16
+    _, parts = segments.split(ucs2)
+    assert parts[0] == "á" * 66 and parts[1].startswith("😀")
+
+
 # --- reminder time --------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from ontrack.audit.models import AccessLogEntry
 from ontrack.portal.services import sign_in_link_send
+from tests.support import csp_violations_watched
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -72,11 +73,14 @@ def camera_page(monkeypatch: pytest.MonkeyPatch) -> Any:
             geolocation=NEWARK,
             permissions=["geolocation", "camera"],
         )
-        yield context.new_page()
+        page = context.new_page()
+        refused = csp_violations_watched(page)
+        yield page
         # Playwright runs the test in a context of its own, where Django opened connections
         # of its own; close them, or PostgreSQL refuses to drop the test database.
         connections.close_all()
         browser.close()
+        assert refused == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.mark.parametrize(

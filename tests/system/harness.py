@@ -48,7 +48,7 @@ from aiosmtpd.controller import Controller
 
 from ontrack.tracking.simulator import gt06_login
 from tests.messaging.sinks import Mailbox, TestSMSC
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 
 T = TypeVar("T")
 
@@ -69,13 +69,6 @@ _IDLE_JOB = re.compile(
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _TOTP_KEY = re.compile(r'<code id="totp-key">([A-Z2-7 ]+)</code>')
 _RECOVERY_CODE = re.compile(r"<li><code>([0-9a-z-]{19})</code></li>")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30.0) -> T:

@@ -14,7 +14,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port, wait_for_url
 
 # A whole demo of its own, beside the system tests on the other worker.
 pytestmark = pytest.mark.xdist_group("demo-lives")
@@ -42,12 +41,6 @@ DEVICE_KINDS = {
     "message_gap": "No report from the device",
     "gps_lost": "GPS lost",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Browser:
@@ -98,18 +91,6 @@ class _Browser:
             return str(response.read().decode())
 
 
-def _wait_for(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
-
-
 def _offices(queue_page: str) -> dict[str, str]:
     """Office id -> name, from the queue's office filter."""
     select = re.search(r'<select[^>]*name="office".*?</select>', queue_page, re.S)
@@ -137,13 +118,13 @@ def _open_device_kinds(browser: _Browser, office: str) -> set[str]:
 def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     # Its own gateway ports and no MQTT broker, so that no other demo on this machine feeds
     # its wearers to this one (or the other way round).
     gateway = [
         flag
         for name in ("gt06", "teltonika", "osmand")
-        for flag in (f"--{name}-port", str(_free_port()))
+        for flag in (f"--{name}-port", str(free_port()))
     ]
     env = cli_environment(tmp_path / "home")
     started = time.monotonic()
@@ -167,7 +148,7 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base + "/healthz", timeout=DEADLINE_S)
+        wait_for_url(base + "/healthz", timeout=DEADLINE_S)
         operator = _Browser(base, "operator", env)
         offices = _offices(operator.get("/alerts/"))
         assert len(offices) == 3, offices

@@ -13,6 +13,7 @@ from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
 from ontrack.tracking.models import Device
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +105,31 @@ def test_an_officer_does_not_see_another_offices_devices(
     elsewhere = make_device(office=make_office("Elsewhere"))
     response = client.get(f"/api/devices/{elsewhere.pk}", **_auth(officer))
     assert response.status_code == 404
+
+
+def test_a_device_worn_by_a_colleagues_participant_is_hidden_as_its_wearer_is(
+    worn_track: dict[str, Any], make_user: Callable[..., User], client: Client
+) -> None:
+    """Officer A must not see, through the device, the name and live position of a person
+    on officer B's caseload in the same office; the answer is the same as for no device."""
+    device = worn_track["device"]
+    colleague = make_user(Role.OFFICER, username="omar")
+    listed = client.get("/api/devices", **_auth(colleague)).json()
+    assert device.pk not in [row["id"] for row in listed["results"]]
+    assert client.get(f"/api/devices/{device.pk}", **_auth(colleague)).status_code == 404
+    console = Client()
+    console.force_login(colleague)
+    verify_session(console, colleague)
+    assert console.get(f"/tracking/devices/{device.pk}/").status_code == 404
+
+
+def test_reading_worn_devices_last_positions_is_in_the_access_log(
+    worn_track: dict[str, Any], officer: User, client: Client
+) -> None:
+    participant = worn_track["participant"]
+    client.get("/api/devices", **_auth(officer))
+    client.get(f"/api/devices/{worn_track['device'].pk}", **_auth(officer))
+    reads = AccessLogEntry.objects.filter(action="api_read", what__contains="last position")
+    assert reads.count() == 2
+    assert all(str(participant.pk) in (entry.participant_ids or str(entry.participant_id))
+               for entry in reads)  # fmt: skip

@@ -20,17 +20,11 @@ from pathlib import Path
 import pytest
 
 from ontrack.tracking.protocols import teltonika
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 IMEIS = [f"35209308100{n:04d}" for n in range(3)]
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +99,7 @@ def _stop(gateway: subprocess.Popen[str]) -> str:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_records_acknowledged_during_an_outage_are_stored_after_it(home: Path, workers: str):
-    port = _free_port()
+    port = free_port()
     gateway = _start_gateway(home, port, "--workers", workers)
     base = 0 if workers == "1" else 1000
     try:
@@ -135,7 +129,7 @@ def test_records_acknowledged_during_an_outage_are_stored_after_it(home: Path, w
 def test_a_kill_9_loses_no_acknowledged_record(home: Path, workers: str):
     """With workers, the kill -9 hits the parent: its workers notice and stop, and the
     restarted gateway's workers wait for their spool folders and replay them."""
-    port = _free_port()
+    port = free_port()
     gateway = _start_gateway(home, port, "--workers", workers)
     first = 200 if workers == "1" else 400
     before = _stored(home)
@@ -161,7 +155,7 @@ def test_a_kill_9_loses_no_acknowledged_record(home: Path, workers: str):
 def test_worker_processes_share_the_port_and_store_every_acknowledged_record(home: Path):
     """``--workers 2``: two gateway processes on one port (SO_REUSEPORT), each writing the
     connections the kernel gave it; a SIGTERM stops both cleanly."""
-    port = _free_port()
+    port = free_port()
     gateway = _start_gateway(home, port, "--workers", "2")
     try:
         before = _stored(home)

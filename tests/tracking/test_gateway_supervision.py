@@ -22,17 +22,11 @@ from pathlib import Path
 import pytest
 
 from ontrack.tracking.protocols import teltonika
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 IMEIS = [f"35209308200{n:04d}" for n in range(3)]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +50,8 @@ class RunningGateway:
 
     def __init__(self, home: Path, log: Path, *flags: str) -> None:
         self.home, self.log = home, log
-        self.teltonika_port = _free_port()
-        self.osmand_port = _free_port()
+        self.teltonika_port = free_port()
+        self.osmand_port = free_port()
         env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "0.5"}
         with log.open("w") as out:
             self.process = subprocess.Popen(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_environment
+from tests.support import cli_environment, free_port
 from tests.tracking.gateway_helpers import eventually
 
 DEVICES = {
@@ -23,12 +23,6 @@ DEVICES = {
     "osmand": "sim-osmand-phone",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _broker_reachable() -> bool:
@@ -54,7 +48,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
                    capture_output=True)  # fmt: skip
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    ports = {name: _free_port() for name in ("gt06", "teltonika", "osmand")}
+    ports = {name: free_port() for name in ("gt06", "teltonika", "osmand")}
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
     if not _broker_reachable():
         mqtt = ["--mqtt-host", "off"]

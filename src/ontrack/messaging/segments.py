@@ -59,3 +59,33 @@ def count(text: str) -> SegmentCount:
             used = 0
         used += width
     return SegmentCount(encoding, units, segments, multi)
+
+
+def split(text: str, *, ucs2: bool = False) -> tuple[str, list[str]]:
+    """The encoding ("GSM-7" or "UCS-2") and the parts a handset puts back together: the
+    whole text when it fits one segment, else parts of at most 153 septets or 67 UTF-16
+    units, cut only between characters, so that no part ends in half a two-septet escape or
+    half a surrogate pair (a cut there shows as garbage on the phone). ``ucs2`` forces UCS-2
+    (for a character the sender's GSM table lacks)."""
+    if not ucs2 and set(text) <= GSM_ALL:
+        encoding, single, multi = "GSM-7", GSM_SINGLE, GSM_MULTI
+
+        def width(ch: str) -> int:
+            return 2 if ch in GSM_EXTENSION else 1
+    else:
+        encoding, single, multi = "UCS-2", UCS2_SINGLE, UCS2_MULTI
+
+        def width(ch: str) -> int:
+            return 2 if ord(ch) > 0xFFFF else 1
+
+    if sum(width(ch) for ch in text) <= single:
+        return encoding, [text]
+    parts: list[str] = []
+    start = used = 0
+    for index, ch in enumerate(text):
+        if used + width(ch) > multi:
+            parts.append(text[start:index])
+            start, used = index, 0
+        used += width(ch)
+    parts.append(text[start:])
+    return encoding, parts

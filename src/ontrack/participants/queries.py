@@ -8,6 +8,7 @@ by one caller.
 from __future__ import annotations
 
 import unicodedata
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -159,3 +160,36 @@ class AccessLogSubjects:
             match |= words
         found = Participant.objects.filter(match).order_by("pk").values_list("pk", flat=True)
         return list(found[: self.MAX_FOUND])
+
+
+# How many foreign keys a model may be from Participant and still count as the person's data.
+PARTICIPANT_PATH_MAX_HOPS = 3
+
+
+def participant_path(model: type[models.Model]) -> list[str] | None:
+    """Field names leading from ``model`` to Participant by foreign keys (shortest first;
+    ``[]`` for Participant itself), or None when the model is not about a participant.
+    Staff accounts and the access log are not followed: a row pointing at a staff member is
+    not that member's record. One rule for the data inventory and the participant's own
+    download, so the two always list the same kinds."""
+    if model is Participant:
+        return []
+    seen: set[type[models.Model]] = {model}
+    queue: deque[tuple[type[models.Model], list[str]]] = deque([(model, [])])
+    while queue:
+        current, path = queue.popleft()
+        if len(path) >= PARTICIPANT_PATH_MAX_HOPS:
+            continue
+        for field in current._meta.get_fields():
+            if not (field.many_to_one or field.one_to_one) or not field.concrete:
+                continue
+            target = field.related_model
+            if not isinstance(target, type) or target in seen:
+                continue
+            if target is Participant:
+                return [*path, field.name]
+            if target._meta.app_label in {"accounts", "audit"}:
+                continue
+            seen.add(target)
+            queue.append((target, [*path, field.name]))
+    return None

@@ -22,7 +22,6 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from ontrack.participants.models import Participant
+from ontrack.participants.queries import participant_path
 
-MAX_HOPS = 3
 PLAIN_ID = "participant_id"
 CHUNK_ROWS = 2_000
 FLUSH_BYTES = 256 * 1024
@@ -96,29 +95,6 @@ class RecordKind:
         return self.model._default_manager.filter(**{self.lookup: participant.pk}).order_by(*order)
 
 
-def _participant_path(model: type[models.Model]) -> list[str] | None:
-    """Foreign keys from ``model`` to Participant (shortest), or None: the inventory's rule."""
-    seen: set[type[models.Model]] = {model}
-    queue: deque[tuple[type[models.Model], list[str]]] = deque([(model, [])])
-    while queue:
-        current, path = queue.popleft()
-        if len(path) >= MAX_HOPS:
-            continue
-        for field in current._meta.get_fields():
-            if not (field.many_to_one or field.one_to_one) or not field.concrete:
-                continue
-            target = field.related_model
-            if not isinstance(target, type) or target in seen:
-                continue
-            if target is Participant:
-                return [*path, field.name]
-            if target._meta.app_label in {"accounts", "audit"}:
-                continue
-            seen.add(target)
-            queue.append((target, [*path, field.name]))
-    return None
-
-
 def record_kinds() -> list[RecordKind]:
     """Every kind of record about a participant, besides the participant row itself (the
     profile), in app then model order."""
@@ -126,7 +102,7 @@ def record_kinds() -> list[RecordKind]:
     for model in apps.get_models():
         if not model.__module__.startswith("ontrack.") or model is Participant:
             continue
-        path = _participant_path(model)
+        path = participant_path(model)
         if path is not None:
             kinds.append(RecordKind(model, "__".join(path)))
         elif any(f.name == PLAIN_ID and not f.is_relation for f in model._meta.concrete_fields):

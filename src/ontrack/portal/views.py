@@ -25,6 +25,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -168,9 +169,12 @@ def language(request: HttpRequest) -> HttpResponse:
     if code in dict(settings.LANGUAGES):
         request.session[LANGUAGE_KEY] = code
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+    # Only a path on this site (``redirect`` would read a bare word as a view's name).
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}
+    ):
         target = reverse("portal:home")
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 @participant_required

@@ -14,7 +14,6 @@ model added tomorrow appears here without anyone remembering to document it.
 from __future__ import annotations
 
 import inspect
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,10 +22,8 @@ from django.db import models
 
 from ontrack.accounts.models import Role, User
 from ontrack.audit.retention import retention_days, retention_kind_for_model
-from ontrack.participants.models import Participant
-from ontrack.participants.queries import ROLE_SCOPE, Scope
+from ontrack.participants.queries import ROLE_SCOPE, Scope, participant_path
 
-MAX_HOPS = 3
 PLAIN_ID = "participant_id"
 
 # Data read under a rule other than "the participants this role may see": the model, the
@@ -54,32 +51,6 @@ class InventoryEntry:
     retention: str
     retention_days: int | None
     readers: list[str]
-
-
-def _participant_path(model: type[models.Model]) -> list[str] | None:
-    """Field names leading from ``model`` to Participant by foreign keys (shortest first),
-    or None when the model is not about a participant."""
-    if model is Participant:
-        return []
-    seen: set[type[models.Model]] = {model}
-    queue: deque[tuple[type[models.Model], list[str]]] = deque([(model, [])])
-    while queue:
-        current, path = queue.popleft()
-        if len(path) >= MAX_HOPS:
-            continue
-        for field in current._meta.get_fields():
-            if not (field.many_to_one or field.one_to_one) or not field.concrete:
-                continue
-            target = field.related_model
-            if not isinstance(target, type) or target in seen:
-                continue
-            if target is Participant:
-                return [*path, field.name]
-            if target._meta.app_label in {"accounts", "audit"}:
-                continue
-            seen.add(target)
-            queue.append((target, [*path, field.name]))
-    return None
 
 
 def _purpose(model: type[models.Model]) -> str:
@@ -140,7 +111,7 @@ def data_inventory() -> list[InventoryEntry]:
     for model in apps.get_models():
         if not model.__module__.startswith("ontrack."):
             continue
-        path = _participant_path(model)
+        path = participant_path(model)
         plain = _plain_id_link(model) if path is None else None
         if path is None and plain is None:
             continue

@@ -23,6 +23,7 @@ from ontrack.tracking.queries import (
     POSITION_FIELDS,
     DeviceFilter,
     device_filter,
+    device_wearers,
     devices_visible_to,
     participant_device_events,
     participant_positions,
@@ -102,8 +103,19 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
         office=query.office,
         sort=query.sort if query.sort in DEVICE_SORTS else "identifier",
     )
-    rows = device_filter(devices_visible_to(staff_user(request)), f)
+    user = staff_user(request)
+    rows = device_filter(devices_visible_to(user), f)
     page = Paginator(rows, query.page_size).get_page(query.page)
+    located = [d.pk for d in page.object_list if d.last_fix_time is not None]
+    wearers = sorted(set(device_wearers(located).values()))
+    if wearers:  # a worn device's last position is its wearer's location
+        access_log_record(
+            user=user,
+            action=AccessAction.API_READ,
+            what="API devices list: last positions",
+            participant_ids=wearers,
+            request=request,
+        )
     return {
         "count": page.paginator.count,
         "page": page.number,
@@ -114,10 +126,21 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
 
 @router.get("/devices/{device_id}", response=DeviceOut)
 def device_detail(request: HttpRequest, device_id: int) -> Device:
+    user = staff_user(request)
     try:
-        return devices_visible_to(staff_user(request)).get(pk=device_id)
+        device = devices_visible_to(user).get(pk=device_id)
     except Device.DoesNotExist:
         raise Http404("No such device.") from None
+    wearer = device_wearers([device.pk]).get(device.pk)
+    if wearer is not None and device.last_fix_time is not None:
+        access_log_record(
+            user=user,
+            action=AccessAction.API_READ,
+            what=f"API device {device.identifier} last position",
+            participant_ids=[wearer],
+            request=request,
+        )
+    return device
 
 
 def _window(window: Window) -> tuple[dt.datetime, dt.datetime]:

@@ -57,9 +57,10 @@ class DeviceFilter:
 
 
 def devices_visible_to(user: User) -> QuerySet[Device]:
-    """Administrators and operators: every device. Supervisors and officers: their office's
-    devices, devices not allocated to any office, and those worn by participants they may
-    see. Auditors: none."""
+    """A worn device is seen exactly as its wearer is: its page and last position are the
+    wearer's location. Administrators and operators: every device. Supervisors and officers:
+    devices worn by participants they may see, and unworn devices of their office or of no
+    office (the stock they fit from). Auditors: none."""
     everyone = Device.objects.all()
     if not user.is_authenticated or not user.reads_participants:
         return everyone.none()
@@ -67,13 +68,22 @@ def devices_visible_to(user: User) -> QuerySet[Device]:
         return everyone
     from ontrack.participants.queries import participants_visible_to
 
-    worn = DeviceAssignment.objects.filter(
-        ended_at__isnull=True, participant__in=participants_visible_to(user)
-    ).values("device_id")
-    condition = Q(pk__in=worn) | Q(office__isnull=True)
+    worn = DeviceAssignment.objects.filter(ended_at__isnull=True)
+    worn_by_visible = worn.filter(participant__in=participants_visible_to(user))
+    stock = Q(office__isnull=True)
     if user.office_id is not None:
-        condition |= Q(office_id=user.office_id)
-    return everyone.filter(condition)
+        stock |= Q(office_id=user.office_id)
+    unworn_stock = ~Q(pk__in=worn.values("device_id")) & stock
+    return everyone.filter(Q(pk__in=worn_by_visible.values("device_id")) | unworn_stock)
+
+
+def device_wearers(device_ids: list[int]) -> dict[int, int]:
+    """Device id -> the participant wearing it now, for the devices worn."""
+    return dict(
+        DeviceAssignment.objects.filter(
+            ended_at__isnull=True, device_id__in=device_ids
+        ).values_list("device_id", "participant_id")
+    )
 
 
 def device_filter(queryset: QuerySet[Device], f: DeviceFilter) -> QuerySet[Device]:

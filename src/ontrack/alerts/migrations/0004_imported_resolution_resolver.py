@@ -14,6 +14,14 @@ from django.db import migrations, models
 NOT_RECORDED = "(not in the imported record)"
 
 
+def _deferred_checks_now(schema_editor: Any) -> None:
+    """Run PostgreSQL's deferred foreign-key checks of the rows just written, so that the
+    field changes that follow in this migration's transaction are allowed ("cannot ALTER
+    TABLE ... because it has pending trigger events")."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def imported_resolutions_reattributed(apps: Any, schema_editor: Any) -> None:
     Alert = apps.get_model("alerts", "Alert")
     AccessLogEntry = apps.get_model("audit", "AccessLogEntry")
@@ -39,6 +47,7 @@ def imported_resolutions_reattributed(apps: Any, schema_editor: Any) -> None:
                 "resolution_imported_by",
             ]
         )
+    _deferred_checks_now(schema_editor)
 
 
 def imported_resolutions_back(apps: Any, schema_editor: Any) -> None:
@@ -48,6 +57,7 @@ def imported_resolutions_back(apps: Any, schema_editor: Any) -> None:
     Alert.objects.filter(resolved_by__isnull=True, resolution_imported_by__isnull=False).update(
         resolved_by=models.F("resolution_imported_by")
     )
+    _deferred_checks_now(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 import uuid
 from typing import Any
@@ -31,6 +32,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from ontrack.messaging import segments
 from ontrack.messaging.providers.base import Lookup, Outgoing, ProviderError
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,32 @@ class _Waiter:
         self.message_id = ""
         self.status = 0
         self.broken = False
+
+
+def _pdu_parts(text: str) -> tuple[list[bytes], int, int]:
+    """The ``short_message`` of each submit_sm, its data coding and esm_class. The text is
+    split by ``segments.split`` (smpplib's own splitter can cut a GSM escape or a UCS-2
+    surrogate pair in half); a long text's parts carry the concatenation header (UDH:
+    reference, count, index)."""
+    encoding, texts = segments.split(text)
+    if encoding == "GSM-7":
+        try:
+            encoded = [smpplib.gsm.gsm_encode(part) for part in texts]
+            data_coding = smpplib.consts.SMPP_ENCODING_DEFAULT
+        except UnicodeError:  # a character smpplib's GSM table lacks
+            encoding, texts = segments.split(text, ucs2=True)
+    if encoding == "UCS-2":
+        encoded = [part.encode("utf-16-be") for part in texts]
+        data_coding = smpplib.consts.SMPP_ENCODING_ISO10646
+    if len(encoded) == 1:
+        return encoded, data_coding, smpplib.consts.SMPP_MSGTYPE_DEFAULT
+    reference = secrets.randbelow(256)
+    header = bytes([0x05, 0x00, 0x03, reference, len(encoded)])
+    return (
+        [header + bytes([index]) + part for index, part in enumerate(encoded, start=1)],
+        data_coding,
+        smpplib.consts.SMPP_GSMFEAT_UDHI,
+    )
 
 
 class SmppProvider:
@@ -229,7 +257,7 @@ class SmppProvider:
         """One ``submit_sm`` per part; a long text returns each part's message id, because
         the SMSC sends a delivery receipt per part."""
         client = self._connected()
-        parts, encoding, esm_class = smpplib.gsm.make_parts(message.body)
+        parts, encoding, esm_class = _pdu_parts(message.body)
         part_ids: list[str] = []
         for part in parts:
             waiter = _Waiter()

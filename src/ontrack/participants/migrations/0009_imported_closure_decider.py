@@ -15,6 +15,14 @@ from django.db import migrations, models
 NOT_RECORDED = "(not in the imported record)"
 
 
+def _deferred_checks_now(schema_editor: Any) -> None:
+    """Run PostgreSQL's deferred foreign-key checks of the rows just written, so that the
+    field changes that follow in this migration's transaction are allowed ("cannot ALTER
+    TABLE ... because it has pending trigger events")."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def imported_closures_reattributed(apps: Any, schema_editor: Any) -> None:
     Participant = apps.get_model("participants", "Participant")
     ParticipantEvent = apps.get_model("participants", "ParticipantEvent")
@@ -42,6 +50,7 @@ def imported_closures_reattributed(apps: Any, schema_editor: Any) -> None:
                 "closure_imported_by",
             ]
         )
+    _deferred_checks_now(schema_editor)
 
 
 def imported_closures_back(apps: Any, schema_editor: Any) -> None:
@@ -51,6 +60,7 @@ def imported_closures_back(apps: Any, schema_editor: Any) -> None:
     Participant.objects.filter(closed_by__isnull=True, closure_imported_by__isnull=False).update(
         closed_by=models.F("closure_imported_by")
     )
+    _deferred_checks_now(schema_editor)
 
 
 class Migration(migrations.Migration):

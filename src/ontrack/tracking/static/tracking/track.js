@@ -1,0 +1,14 @@
+/* The track map: every fix of the period with its accuracy circle (no inline script: the
+   Content-Security-Policy allows scripts only from this site's files). */
+document.addEventListener("DOMContentLoaded", function () {
+  var el = document.getElementById("track-map");
+  var points = JSON.parse(document.getElementById("track-points").textContent);
+  var map = L.map(el);
+  if (el.dataset.tiles) { L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map); }
+  var line = L.polyline(points.map(function (p) { return [p[0], p[1]]; }), {weight: 3}).addTo(map);
+  points.forEach(function (p) {
+    if (p[2]) { L.circle([p[0], p[1]], {radius: p[2], weight: 1, fillOpacity: 0.08}).addTo(map); }
+    L.circleMarker([p[0], p[1]], {radius: 3}).bindTooltip(p[3]).addTo(map);
+  });
+  map.fitBounds(line.getBounds(), {padding: [20, 20], maxZoom: 17});
+});
