@@ -285,3 +285,17 @@ def test_no_administrator_reads_an_authenticator_key_in_the_admin(make_user, cli
     client = client_for(admin)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert client.get("/admin/accounts/secondfactorevent/").status_code == 200
+
+
+def test_setting_up_the_app_refuses_a_wrong_code_and_then_waits(officer, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    client = password_only(officer)
+    client.get("/account/second-factor/setup/")
+    device = TOTPDevice.objects.get(user=officer, confirmed=False)
+    right = authenticator_code(device)
+    wrong = client.post("/account/second-factor/setup/", {"code": "1" if right != "1" else "2"})
+    assert wrong.status_code == 400 and "not right" in wrong.content.decode()
+    too_soon = client.post("/account/second-factor/setup/", {"code": right})
+    assert too_soon.status_code == 400 and "Too many wrong codes" in too_soon.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed

@@ -171,13 +171,13 @@ def totp_enrolment_confirm(request: HttpRequest, *, user: User, code: str) -> li
             .order_by("pk")
             .first()
         )
-        accepted = device is not None and device.verify_token(code.replace(" ", ""))
-    if device is None:
-        raise ValidationError("Open this page again to set up an authenticator app.")
+        if device is None:
+            raise ValidationError("Open this page again to set up an authenticator app.")
+        allowed, info = device.verify_is_allowed()  # before this try: did earlier ones lock it?
+        accepted = allowed and device.verify_token(code.replace(" ", ""))
+    if not allowed and info:
+        raise ValidationError(throttled_message(info["locked_until"]), code="throttled")
     if not accepted:
-        allowed, info = device.verify_is_allowed()
-        if not allowed and info:
-            raise ValidationError(throttled_message(info["locked_until"]), code="throttled")
         raise ValidationError("That code is not right. Type the 6 digits the app shows now.")
     with transaction.atomic():
         device.confirmed = True
