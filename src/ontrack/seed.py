@@ -707,6 +707,15 @@ def _seed_batch(
 
 
 # Protocol mix of the seeded fleet; OsmAnd devices are phones running the Traccar Client app.
+def _demo_identifier(rng: random.Random, protocol: str, imei: str) -> str:
+    """An IMEI for trackers; for a phone app a long random id, as registration generates
+    (deterministic from the seed, so re-seeding gives the same devices)."""
+    if protocol != "osmand":
+        return imei
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "app-" + "".join(rng.choice(alphabet) for _ in range(20))
+
+
 DEVICE_PROTOCOL_MIX = (("gt06", 50), ("teltonika", 25), ("mqtt", 10), ("osmand", 15))
 STOCK_PER_OFFICE = 10
 
@@ -732,7 +741,7 @@ def _seed_devices(
         kind = "phone" if protocol == "osmand" else ("wrist" if rng.random() < 0.2 else "ankle")
         devices.append(
             Device(
-                identifier=f"35{plan.participant_id:013d}",
+                identifier=_demo_identifier(rng, protocol, f"35{plan.participant_id:013d}"),
                 kind=kind,
                 protocol=protocol,
                 status=DeviceStatus.ASSIGNED,
@@ -748,7 +757,7 @@ def _seed_devices(
             protocol = _pick(rng, DEVICE_PROTOCOL_MIX)
             devices.append(
                 Device(
-                    identifier=f"359{office.pk:04d}{n:08d}",
+                    identifier=_demo_identifier(rng, protocol, f"359{office.pk:04d}{n:08d}"),
                     kind="phone" if protocol == "osmand" else "ankle",
                     protocol=protocol,
                     office=office,

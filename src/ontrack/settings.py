@@ -369,9 +369,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # A handler of its own stops Huey's consumer from adding a second, differently
         # formatted one (it only configures the "huey" logger when it has none).
-        # Each job's outcome is logged by ontrack.jobs; Huey's own per-task lines are noise.
+        # Each job's outcome is logged by ontrack.jobs and the worker says when it starts and
+        # stops; Huey's own per-task and start/stop lines would say it all again.
         "huey": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
-        "huey.consumer": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
     },
 }
 

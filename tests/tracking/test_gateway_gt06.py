@@ -161,3 +161,18 @@ def test_gateway_settings_come_from_the_environment(monkeypatch):
     config = GatewayConfig.from_settings()
     assert config.directory_poll == 0.5 and config.gt06_port == 6023
     assert config.osmand_port is None and config.strict_crc is True
+
+
+def test_a_connection_from_outside_the_allowed_networks_is_closed_at_once(tmp_path):
+    register_device(IMEI, "gt06")
+    with running_gateway(tmp_path, allowed_networks="10.64.0.0/10, 192.0.2.0/24") as gateway:
+        for port in (gateway.ports["gt06"], gateway.ports["teltonika"], gateway.ports["osmand"]):
+            sock = connect(port)
+            sock.sendall(_login())
+            assert closed_by_peer(sock)
+        assert gateway.counters["refused_networks"] == 3
+    with running_gateway(tmp_path, allowed_networks="127.0.0.0/8") as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_LOGIN, b"", 1)
+        sock.close()

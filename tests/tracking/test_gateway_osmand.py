@@ -30,15 +30,15 @@ def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
 
 
 def test_query_form_is_stored_with_speed_converted_from_knots(tmp_path):
-    register_device("48241179", "osmand")
+    register_device("app-48241179", "osmand")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["osmand"])
-        status = _request(sock, "GET", "/?id=48241179&lat=34.0522&lon=-118.2437"
+        status = _request(sock, "GET", "/?id=app-48241179&lat=34.0522&lon=-118.2437"
                           "&timestamp=1772364600&speed=10&batt=55")  # fmt: skip
         assert status == 200
         assert Position.objects.count() == 1, "stored before the 200"
         # keep-alive: a second request on the same connection, as a form POST
-        body = b"id=48241179&lat=34.06&lon=-118.25&timestamp=1772364660&alarm=sos"
+        body = b"id=app-48241179&lat=34.06&lon=-118.25&timestamp=1772364660&alarm=sos"
         assert _request(sock, "POST", "/", body, "application/x-www-form-urlencoded") == 200
         sock.close()
     first = Position.objects.order_by("time").first()
@@ -47,8 +47,8 @@ def test_query_form_is_stored_with_speed_converted_from_knots(tmp_path):
 
 
 def test_json_form_of_traccar_client_is_stored(tmp_path):
-    register_device("48241179", "osmand")
-    body = json.dumps({"device_id": "48241179", "location": {
+    register_device("app-48241179", "osmand")
+    body = json.dumps({"device_id": "app-48241179", "location": {
         "timestamp": "2026-03-01T13:45:12.862Z",
         "coords": {"latitude": 37.42, "longitude": -122.08, "accuracy": 5, "speed": 1,
                    "heading": -1, "altitude": 5},
@@ -81,11 +81,11 @@ def test_unknown_devices_get_400_in_query_form_and_404_in_json(tmp_path):
 
 
 def test_bad_requests_are_refused(tmp_path):
-    register_device("48241179", "osmand")
+    register_device("app-48241179", "osmand")
     with running_gateway(tmp_path) as gateway:
         port = gateway.ports["osmand"]
         sock = connect(port)
-        assert _request(sock, "GET", "/?id=48241179&lat=abc&lon=2") == 400
+        assert _request(sock, "GET", "/?id=app-48241179&lat=abc&lon=2") == 400
         sock.close()
         sock = connect(port)
         assert _request(sock, "GET", "/?" + "x" * 20_000) == 431

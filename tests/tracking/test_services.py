@@ -208,3 +208,19 @@ def test_an_assigned_device_cannot_be_retired(
     device_assign(device, make_gps_participant(), actor=None)
     with pytest.raises(ValidationError, match="cannot become retired"):
         device_retire(device, actor=None)
+
+
+def test_a_phone_app_gets_a_long_random_id_and_never_a_number(make_device) -> None:
+    """Traccar Client / OsmAnd authenticate with nothing but the id they send: a guessable
+    one (an IMEI, a phone number) would let anyone post positions for the wearer."""
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from ontrack.tracking.services import device_register
+
+    generated = device_register(actor=None, identifier="", kind="phone", protocol="osmand")
+    other = device_register(actor=None, identifier="", kind="phone", protocol="osmand")
+    assert generated.identifier.startswith("app-") and len(generated.identifier) >= 20
+    assert generated.identifier != other.identifier
+    with pytest.raises(ValidationError):
+        device_register(actor=None, identifier="359710049095095", kind="phone", protocol="osmand")

@@ -68,7 +68,7 @@ def test_the_inventory_filters_by_status_and_searches_identifiers(
 ) -> None:
     admin = make_user(Role.ADMINISTRATOR)
     make_device(identifier="351111111111111")
-    make_device(identifier="352222222222222", kind="phone", protocol="osmand")
+    make_device(identifier="app-352222222222222", kind="phone", protocol="osmand")
     client = client_for(admin)
     page = client.get("/tracking/devices/", {"kind": "phone"})
     assert b"352222222222222" in page.content and b"351111111111111" not in page.content
@@ -165,18 +165,18 @@ def test_a_supervisor_registers_devices_for_their_own_office_only(
     client = client_for(make_user(Role.SUPERVISOR))
     elsewhere = make_office("Elsewhere")
     response = client.post(
-        "/tracking/devices/register/", _registration(identifier="48241179", protocol="osmand")
+        "/tracking/devices/register/", _registration(identifier="app-48241179", protocol="osmand")
     )
     assert response.status_code == 400  # unallocated stock is the administrators'
     response = client.post(
         "/tracking/devices/register/",
-        _registration(identifier="48241179", protocol="osmand", office=elsewhere.pk),
+        _registration(identifier="app-48241179", protocol="osmand", office=elsewhere.pk),
     )
     assert response.status_code == 400
     assert not Device.objects.exists()
     response = client.post(
         "/tracking/devices/register/",
-        _registration(identifier="48241179", protocol="osmand", office=office.pk),
+        _registration(identifier="app-48241179", protocol="osmand", office=office.pk),
     )
     assert response.status_code == 302
     assert Device.objects.get().office == office
@@ -221,9 +221,9 @@ def test_a_gt06_or_teltonika_unit_needs_a_15_digit_imei(
     assert not Device.objects.exists()
     response = client.post(
         "/tracking/devices/register/",
-        _registration(identifier=identifier, kind="phone", protocol="osmand"),
+        _registration(identifier=f"app-{identifier}", kind="phone", protocol="osmand"),
     )
-    assert response.status_code == 302
+    assert response.status_code == 302, "the IMEI rule is not a phone app's"
 
 
 def test_an_out_of_range_clock_offset_is_shown_on_its_field(

@@ -477,7 +477,7 @@ class Sender:
     def run(self, *, idle_wait: float = 1.0) -> None:
         lease = dt.timedelta(seconds=settings.ONTRACK_MESSAGING_SENDING_LEASE_S)
         next_reconcile = 0.0
-        logger.info("outbox sender started")
+        logger.debug("outbox sender started")
         try:
             while not self.stop.is_set():
                 close_old_connections()
@@ -494,4 +494,4 @@ class Sender:
         finally:
             providers_close()
             close_old_connections()
-            logger.info("outbox sender stopped sent=%s", self.sent)
+            logger.debug("outbox sender stopped sent=%s", self.sent)

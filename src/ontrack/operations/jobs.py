@@ -256,7 +256,6 @@ class JobConsumer(Consumer):
     SIGTERM abandons them mid-run."""
 
     def _handle_stop_signal(self, sig_num: int, frame: object) -> None:
-        self._logger.info("Received SIGTERM; finishing the jobs in hand")
         self._received_signal = True
         self._restart = False
         self._graceful = True

@@ -20,8 +20,10 @@ class DeviceRegisterForm(forms.Form):
     identifier = forms.CharField(
         label="Identifier",
         max_length=40,
-        help_text="The 15-digit IMEI for GT06 and Teltonika units; the app's device id "
-        "for OsmAnd and MQTT.",
+        required=False,
+        help_text="The 15-digit IMEI for GT06 and Teltonika units; the device id for MQTT. "
+        "For a phone app (OsmAnd / Traccar Client) leave it blank: a long random id is "
+        "generated, to enter in the app.",
     )
     kind = forms.ChoiceField(choices=DeviceKind.choices)
     protocol = forms.ChoiceField(choices=Protocol.choices)

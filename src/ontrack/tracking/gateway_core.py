@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -97,6 +98,9 @@ class GatewayConfig:
     db_timeout: float = 5.0  # SQLite busy timeout: longer than this and the batch spools
     directory_refresh: float = 60.0
     directory_poll: float = 2.0  # seconds between checks for fitted or taken-back devices
+    # Comma-separated networks devices may connect from (e.g. a carrier's private APN range,
+    # "10.64.0.0/10"); empty: any. Others are closed at once and counted.
+    allowed_networks: str = ""
     stats_interval: float = 60.0
     strict_crc: bool = False
     command_poll: float = 1.0  # seconds between looks for queued on-demand commands
@@ -501,6 +505,30 @@ class Hub:
     def command_sent(self, device_id: int) -> None:
         """Note that ``device_id`` was just sent a command: its next fix answers it."""
         self.writer.awaiting[device_id] = time.monotonic()
+
+    def peer_allowed(self, peer: object) -> bool:
+        """Whether a connection from ``peer`` (an (address, port, ...) tuple) may speak to
+        the gateway under ``allowed_networks``; refused ones are counted and logged."""
+        networks = self._networks
+        if not networks:
+            return True
+        try:
+            address = ipaddress.ip_address(peer[0])  # type: ignore[index]
+        except (TypeError, ValueError, IndexError):
+            address = None
+        if address is not None and any(address in network for network in networks):
+            return True
+        self.counters.add("refused_networks")
+        logger.warning("connection refused: source not in allowed networks", extra={"peer": peer})
+        return False
+
+    @functools.cached_property
+    def _networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.config.allowed_networks.split(",")
+            if part.strip()
+        ]
 
     def current(self, device: DeviceInfo | None) -> DeviceInfo | None:
         """The directory's latest word on a connected device: who wears it now and its

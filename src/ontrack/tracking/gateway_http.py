@@ -93,6 +93,9 @@ async def handle_osmand(
     peer = writer.get_extra_info("peername")
     counters.connections += 1
     counters.add("connections_opened")
+    if not hub.peer_allowed(peer):
+        await counters.connection_closed(writer)
+        return
     try:
         while True:
             try:

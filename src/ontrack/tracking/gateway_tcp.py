@@ -64,6 +64,8 @@ class Gt06Connection(asyncio.Protocol):
         self.hub.live.add(self)
         self.hub.counters.connections += 1
         self.hub.counters.add("connections_opened")
+        if not self.hub.peer_allowed(self.peer):
+            transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.hub.live.discard(self)
@@ -204,6 +206,9 @@ async def handle_teltonika(
     peer = writer.get_extra_info("peername")
     counters.connections += 1
     counters.add("connections_opened")
+    if not hub.peer_allowed(peer):
+        await counters.connection_closed(writer)
+        return
     imei: str | None = None
     device: DeviceInfo | None = None
     send_command: Any = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -583,6 +584,16 @@ def _move(device: Device, target: DeviceStatus) -> None:
 # Protocols whose devices identify themselves on the wire by their IMEI (GT06 login, the
 # Teltonika handshake): any other identifier could never match what the device sends.
 IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
+# Phone apps (Traccar Client / OsmAnd) authenticate with nothing but the id they send, which
+# the app lets the user set: it must be long and random, so it is generated at registration.
+APP_PROTOCOLS = frozenset({Protocol.OSMAND})
+
+
+def app_identifier_new() -> str:
+    """A device id for a phone app: 20 random characters (about 119 bits), not guessable."""
+    return "app-" + secrets.token_urlsafe(15)
+
+
 _IMEI = re.compile(r"[0-9]{15}")
 
 
@@ -604,8 +615,18 @@ def device_register(
         raise ValidationError({"kind": f"Unknown device kind {kind!r}."})
     if protocol not in Protocol.values:
         raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."})
+    if not identifier and protocol in APP_PROTOCOLS:
+        identifier = app_identifier_new()
     if not identifier:
         raise ValidationError({"identifier": "The identifier is required."})
+    if protocol in APP_PROTOCOLS and identifier.isdigit():
+        raise ValidationError(
+            {
+                "identifier": "A phone app's device id must not be a number others can know "
+                "(an IMEI or a phone number): anyone who knows it could post positions for "
+                "the wearer. Leave it blank to have one generated."
+            }
+        )
     if protocol in IMEI_PROTOCOLS and not _IMEI.fullmatch(identifier):
         raise ValidationError(
             {"identifier": "GT06 and Teltonika units are identified by their IMEI: 15 digits."}
