@@ -45,7 +45,7 @@ def main() -> None:
     from django.test import Client
 
     from ontrack.participants.models import Participant
-    from ontrack.seed import demo_password, seed
+    from ontrack.seed import demo_password, demo_totp_code, seed
 
     call_command("migrate", verbosity=0)
     have = Participant.objects.count()
@@ -58,6 +58,10 @@ def main() -> None:
     client = Client()
     response = client.post("/login/", {"username": "operator", "password": demo_password()})
     assert response.status_code == 302, "operator sign-in failed"
+    current = demo_totp_code("operator")
+    assert current, f"{home} was seeded before the demo logins had an authenticator: remove it"
+    response = client.post("/account/second-factor/", {"code": current[0]})
+    assert response.status_code == 302, "operator's second factor refused"
 
     scenarios = {
         "first page by name": {},

@@ -28,6 +28,7 @@ from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
 from ontrack.portal.services import pin_is_set, pin_set
 from ontrack.tracking.services import device_assign, device_register
+from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
 from tests.support import cli_environment, csp_violations_watched
 
 PASSWORD = "correct horse battery staple"
@@ -196,16 +197,39 @@ def make_participant(program: Program, office: Office, officer: User) -> Callabl
 
 @pytest.fixture
 def client_for(db: None) -> Callable[[User], Client]:
-    """A test client signed in as the given staff member. It skips the sign-in form (which
-    tests/accounts/test_accounts.py covers, throttle included) because posting it for each of
-    hundreds of tests is slow; the session is the one a real sign-in makes."""
+    """A test client signed in as the given staff member, second factor passed. It skips the
+    sign-in forms (which tests/accounts/ cover, throttles included) because posting them for
+    each of hundreds of tests is slow; the session is the one a real sign-in makes: the
+    password's login, then the authenticator app's device recorded as django-otp does."""
 
     def make(user: User) -> Client:
         client = Client()
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        verify_session(client, user)
         return client
 
     return make
+
+
+@pytest.fixture
+def browser_sign_in() -> Callable[[Any, str, User], None]:
+    """Sign a staff member in on a browser page through the real forms: the password, then
+    the code their authenticator app shows (the app is set up for them first)."""
+
+    def sign_in(page: Any, base_url: str, user: User) -> None:
+        device = authenticator_for(user)
+        page.goto(base_url + "/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#id_code")
+        page.fill("#id_code", authenticator_code(device))
+        page.click("main button[type=submit]")  # not the header's "Sign out"
+        # A predicate in Python: a string one is evaluated in the page, which its
+        # Content-Security-Policy forbids.
+        page.wait_for_url(lambda url: "/account/second-factor/" not in url)
+
+    return sign_in
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import shutil
 
 import pytest
 
-from tests.conftest import PASSWORD
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
@@ -20,16 +18,13 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True)
 def test_officer_searches_the_caseload_and_opens_a_case_on_a_phone(
-    live_server, make_participant, officer, browser_page, tmp_path
+    live_server, make_participant, officer, browser_page, tmp_path, browser_sign_in
 ):
     make_participant(given_name="Guerline", family_name="Exantus", case_number="HT-77")
     for n in range(5):
         make_participant(given_name="Rosa", family_name=f"Quispe {n}")
     page = browser_page
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_sign_in(page, live_server.url, officer)
     page.wait_for_selector("h1:text('Caseload')")
     assert "6 participants" in page.inner_text("#caseload-count")
 

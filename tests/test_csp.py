@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from ontrack.accounts.models import Role, User
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,9 @@ def test_console_portal_and_api_answers_allow_scripts_only_from_this_site(
     make_user: Callable[..., User],
 ) -> None:
     staff = Client()
-    staff.force_login(make_user(Role.ADMINISTRATOR, office=None))
+    administrator = make_user(Role.ADMINISTRATOR, office=None)
+    staff.force_login(administrator)
+    verify_session(staff, administrator)
     for response in (
         staff.get("/participants/"),
         staff.get("/status/"),

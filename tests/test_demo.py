@@ -86,6 +86,23 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
         request = urllib.request.Request(
             base + "/login/", data=form, headers={"Referer": base + "/login/"}
         )
+        second_factor = opener.open(request).read().decode()
+        assert "<h1>Second factor</h1>" in second_factor
+        # As the closing block says: the code from `ontrack totp` in another terminal.
+        code = subprocess.run(
+            [sys.executable, "-m", "ontrack.cli", "totp", "supervisor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[0]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', second_factor).group(1)
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "code": code, "next": "/"}
+        ).encode()
+        request = urllib.request.Request(
+            base + "/account/second-factor/", data=form, headers={"Referer": base + "/"}
+        )
         caseload = opener.open(request).read().decode()
         assert "<h1>Caseload</h1>" in caseload
         assert re.search(r"\d+ participants", caseload)
@@ -104,6 +121,10 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     assert "supervisor" in output
     assert f"password for every account: {password}" in output, "the closing block says it"
     assert "ontrack-demo-2026" not in output, "never the password published with the code"
+    assert "uv run ontrack totp officer1" in output
+    assert re.search(r"6 digits\): ([A-Z2-7]{4} ){7}[A-Z2-7]{4}\n", output), (
+        "the demo prints no authenticator key"
+    )
     assert demo.returncode == 0, output
 
 
@@ -143,3 +164,32 @@ def test_createtoken_prints_a_token_that_the_api_accepts(cli_env):
         [*run, "createtoken", "nobody"], env=cli_env, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "no active staff member" in refused.stderr
+
+
+def test_totp_prints_a_demo_logins_code_and_no_one_elses(cli_env):
+    """The seeded logins share one authenticator key the demo prints; `ontrack totp` reads
+    their code out, and refuses for an account made any other way."""
+    run = [sys.executable, "-m", "ontrack.cli"]
+    subprocess.run(
+        [*run, "seed", "--participants", "5", "--offices", "1"],
+        env=cli_env,
+        check=True,
+        capture_output=True,
+    )
+    shown = subprocess.run(
+        [*run, "totp", "officer1"], env=cli_env, capture_output=True, text=True, check=True
+    )
+    assert re.match(r"\d{6}  \(current for \d+ more seconds", shown.stdout), shown.stdout
+    subprocess.run(
+        [*run, "createuser", "rosa", "--role", "auditor"],
+        env={**cli_env, "ONTRACK_PASSWORD": "a long enough passphrase 2026"},
+        check=True,
+        capture_output=True,
+    )
+    refused = subprocess.run([*run, "totp", "rosa"], env=cli_env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "not one of the demo's seeded logins" in refused.stderr
+    with sqlite3.connect(Path(cli_env["ONTRACK_HOME"]) / "ontrack.sqlite3") as db:
+        keys = db.execute(
+            "select count(*), count(distinct key) from otp_totp_totpdevice"
+        ).fetchone()
+    assert keys[0] >= 5 and keys[1] == 1, "every seeded login shares the one demo key"

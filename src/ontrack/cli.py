@@ -157,6 +157,25 @@ def cmd_createtoken(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_totp(args: argparse.Namespace) -> int:
+    """Print a demo login's current authenticator code (the seeded accounts only: any other
+    account's key stays in its owner's app)."""
+    _django_setup()
+    from ontrack.seed import demo_totp_code
+
+    current = demo_totp_code(args.username)
+    if current is None:
+        print(
+            f"error: {args.username!r} is not one of the demo's seeded logins; other staff "
+            "read their code from their own authenticator app",
+            file=sys.stderr,
+        )
+        return 2
+    code, left = current
+    print(f"{code}  (current for {left} more seconds; each code signs in once)")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Exit 0: every row good; 1: some rows bad (the good ones imported, unless a dry run);
     2: the file could not be read at all. Runs here, not in the worker, and has no size
@@ -773,6 +792,26 @@ def _demo_portal_sign_in() -> tuple[str, str] | None:
     return None
 
 
+def _demo_second_factor_lines() -> list[str]:
+    """How the demo's staff pass the second factor: the current code from `ontrack totp`,
+    or the seeded logins' shared key in an authenticator app."""
+    from base64 import b32encode
+    from binascii import unhexlify
+
+    from ontrack.seed import demo_authenticator_key
+
+    key = demo_authenticator_key()
+    if key is None:
+        return ["  then set up an authenticator app when the sign-in asks for a second factor"]
+    text = b32encode(unhexlify(key)).decode()
+    grouped = " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+    return [
+        "  then the second factor, a 6-digit code: in another terminal",
+        "  uv run ontrack totp officer1 (any demo login), or add this key to an authenticator",
+        f"  app once (it serves every demo login; time-based, 6 digits): {grouped}",
+    ]
+
+
 def _demo_block(console: Any, url: str, worker_log: Path) -> None:
     """What to open and how to sign in: the last thing the console shows."""
     from ontrack.portal.demo_data import DEMO_PIN
@@ -791,6 +830,7 @@ def _demo_block(console: Any, url: str, worker_log: Path) -> None:
         "",
         f"Staff sign-in at {url}login/  (password for every account: {demo_password()})",
         *(f"  {username:<12}{role}" for username, role in logins),
+        *_demo_second_factor_lines(),
         "",
         f"Participant portal at {url}me/",
     ]
@@ -936,6 +976,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     createuser.add_argument("--office", help="office name (officers and supervisors)")
     createuser.add_argument("--email")
+
+    totp = add("totp", cmd_totp, "print a demo login's current second-factor code")
+    totp.add_argument("username", help="one of the logins `ontrack demo` prints")
 
     createtoken = add("createtoken", cmd_createtoken, "create an API token for a staff member")
     createtoken.add_argument("username")

@@ -38,6 +38,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from faker import Faker
 
 from ontrack.accounts.models import Office, Program, Role, User
@@ -331,6 +333,42 @@ class _SharedPassword:
         self.hash = ""
 
 
+# Staff sign in with a second factor. So that a person trying the demo needs no set-up, the
+# seeded logins (and only they: every other account sets its own app up at its first
+# sign-in) share one authenticator key, random per database, that `ontrack demo` prints (one
+# entry in an app serves every demo login), and `ontrack totp USERNAME` prints a demo
+# login's current code. The device's name marks it as the demo's.
+DEMO_AUTHENTICATOR = "Demo authenticator (key printed by ontrack demo)"
+
+
+def demo_authenticator_key() -> str | None:
+    """The seeded logins' shared authenticator key (hex), if this database has them."""
+    device = TOTPDevice.objects.filter(name=DEMO_AUTHENTICATOR, confirmed=True).first()
+    return device.key if device is not None else None
+
+
+def demo_totp_code(username: str) -> tuple[str, int] | None:
+    """A seeded login's current authenticator code and the seconds it stays current, or
+    None for any other account (whose key nothing may read out)."""
+    device = TOTPDevice.objects.filter(
+        user__username=username, name=DEMO_AUTHENTICATOR, confirmed=True
+    ).first()
+    if device is None:
+        return None
+    app = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    left = device.step - int(app.time - device.t0) % device.step
+    return f"{app.token():0{device.digits}d}", left
+
+
+def _ensure_demo_authenticator(user: User) -> None:
+    if TOTPDevice.objects.filter(user=user).exists():
+        return
+    key = demo_authenticator_key()
+    TOTPDevice.objects.create(
+        user=user, name=DEMO_AUTHENTICATOR, confirmed=True, **({"key": key} if key else {})
+    )
+
+
 def _ensure_user(
     username: str, role: Role, office: Office, faker: Faker, password: _SharedPassword
 ) -> User:
@@ -364,6 +402,7 @@ def _ensure_user(
     if role == Role.ADMINISTRATOR:
         user.is_superuser = True
         user.save(update_fields=["is_superuser"])
+    _ensure_demo_authenticator(user)
     return user
 
 

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "csp",
     "huey.contrib.djhuey",
     "ontrack.operations",
@@ -105,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "ontrack.accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -200,6 +205,31 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- staff second factor (ontrack.accounts.second_factor) ---
+# Every staff member passes a second factor (authenticator app, passkey or recovery code)
+# after the password before any page but the second-factor pages (the CJIS Security Policy's
+# advanced authentication). Off only where something in front of ontrack (an SSO proxy)
+# already demands one. The JSON API with a bearer token is not affected: a token is a
+# credential of its own.
+ONTRACK_STAFF_MFA = _env_flag("ONTRACK_STAFF_MFA", True)
+# Issuer shown beside the account in authenticator apps.
+OTP_TOTP_ISSUER = os.environ.get("ONTRACK_TOTP_ISSUER", "ontrack")
+# After n wrong codes in a row a device refuses every code for 2^(n-1) x this many seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+# Never show a TOTP seed in the admin (django-otp's admin is not registered anyway).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys (django-otp-webauthn) are a second factor only, never a sign-in without the
+# password. The relying party and the allowed origin are the host the request came to
+# (checked against ALLOWED_HOSTS), so a deployment reached by its name needs no setting of
+# its own; see ontrack.accounts.passkeys.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "ontrack.accounts.passkeys.StaffPasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "ontrack.accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = "ontrack"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "ontrack.accounts.passkeys"
+# The library checks for a fixed list of origins; ours is computed per request (above).
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
 
 SECURE_COOKIES = _env_flag("ONTRACK_SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES

@@ -31,6 +31,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("ontrack.accounts.urls")),
+    # Passkey ceremonies (django-otp-webauthn's JSON views; its scripts reverse these names).
+    path("account/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("participants/", include("ontrack.participants.urls")),
     path("tracking/", include("ontrack.tracking.urls")),
     path("audit/", include("ontrack.audit.urls")),

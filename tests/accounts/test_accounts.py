@@ -5,6 +5,7 @@ from django.test import Client
 
 from ontrack.accounts.models import ApiToken, Role
 from ontrack.accounts.services import api_token_authenticate, api_token_create, user_create
+from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +17,16 @@ def test_passwords_are_hashed_with_argon2(production_hashers, make_user):
 
 
 def test_staff_signs_in_through_the_form(officer):
+    device = authenticator_for(officer)
     client = Client()
     response = client.post(
         "/login/", {"username": officer.username, "password": "correct horse battery staple"}
     )
     assert response.status_code == 302, "sign-in with the right password failed"
+    verified = client.post("/account/second-factor/", {"code": authenticator_code(device)})
+    assert verified.status_code == 302, "the authenticator's code was refused"
     caseload = client.get("/", follow=True)
+    assert caseload.redirect_chain[-1][0] == "/participants/", caseload.redirect_chain
     assert caseload.status_code == 200 and caseload.wsgi_request.user == officer, (
         "the signed-in session does not open the officer's caseload"
     )
@@ -100,6 +105,7 @@ def test_an_api_tokens_user_cannot_be_changed_in_the_admin(make_user):
     token, _ = api_token_create(user=make_user(Role.OFFICER), name="crm")
     client = Client()
     client.force_login(admin_user)
+    verify_session(client, admin_user)
     page = client.get(f"/admin/accounts/apitoken/{token.pk}/change/")
     assert page.status_code == 200
     assert 'name="user"' not in page.content.decode()

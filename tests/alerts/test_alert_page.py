@@ -21,7 +21,6 @@ from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.services import ZoneData, zone_create
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +213,7 @@ def alert_with_track(worn_gt06, officer) -> Alert:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
-    live_server, alert_with_track, officer, browser_page
+    live_server, alert_with_track, officer, browser_page, browser_sign_in
 ):
     alert = alert_with_track
     page = browser_page
@@ -224,24 +223,17 @@ def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
         "response",
         lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    browser_sign_in(page, live_server.url, officer)
     page.goto(f"{live_server.url}/alerts/{alert.pk}/")
-    page.wait_for_function(
-        "document.querySelector('#alert-map-summary').innerText.includes('zone')"
-    )
+    # Locator waits: the page's Content-Security-Policy refuses wait_for_function's eval.
+    page.locator("#alert-map-summary", has_text="zone").wait_for()
     assert page.inner_text("#alert-map-summary") == "3 positions and 1 zone."
     drawn = page.evaluate(
         "document.querySelectorAll('#alert-map .leaflet-overlay-pane path').length"
     )
     # The track line, 3 accuracy circles, 3 fix markers, the marker at the alert, the zone.
     assert drawn == 9, f"expected 9 shapes on the map, got {drawn}"
-    page.wait_for_function(
-        f"document.querySelector('[data-device-field=identifier]').innerText === '{IMEI}'"
-    )
-    page.wait_for_function("document.querySelector('#device-events time') !== null")
+    page.locator("[data-device-field=identifier]", has_text=IMEI).wait_for()
+    page.locator("#device-events time").first.wait_for()
     assert "tamper (0x13)" in page.inner_text("#device-events")
     assert errors == []

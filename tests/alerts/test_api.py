@@ -11,6 +11,7 @@ from ontrack.accounts.services import api_token_create
 from ontrack.alerts.models import Alert, AlertStatus
 from ontrack.alerts.services import alert_raise
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -253,5 +254,6 @@ def test_an_operator_closes_false_alarms_but_never_records_a_violation(make_part
     assert Alert.objects.get(pk=violation.pk).status == AlertStatus.OPEN
     console = Client()
     console.force_login(operator)
+    verify_session(console, operator)
     page = console.get(f"/alerts/{violation.pk}/").content.decode()
     assert 'value="false_alarm"' in page and 'value="confirmed_violation"' not in page

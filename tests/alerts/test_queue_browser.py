@@ -5,7 +5,6 @@ from django.db import connections
 from django.utils import timezone
 
 from ontrack.alerts.services import alert_raise
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +20,7 @@ def page(browser_page):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_alert_raised_while_the_queue_is_open_appears_without_a_reload(
-    live_server, make_participant, officer, page
+    live_server, make_participant, officer, page, browser_sign_in
 ):
     participant = make_participant()
     first = alert_raise(
@@ -29,11 +28,7 @@ def test_an_alert_raised_while_the_queue_is_open_appears_without_a_reload(
     )
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    browser_sign_in(page, live_server.url, officer)
     page.goto(live_server.url + "/alerts/")
     page.wait_for_selector(f"#queue a[href='/alerts/{first.pk}/']")
     page.evaluate("window.__marker = 'same page'")

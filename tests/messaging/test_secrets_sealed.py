@@ -17,6 +17,7 @@ from ontrack.messaging.models import InboundMessage, Message
 from ontrack.messaging.outbox import Sender
 from ontrack.messaging.services import inbound_receive
 from ontrack.participants.models import Participant
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,9 @@ def test_staff_see_placeholders_and_the_provider_gets_the_code(
     assert "[sign-in code]" in message.body and "[one-time link]" in message.body
     assert not re.search(r"\b\d{6}\b", message.body)
     officer = Client()
-    officer.force_login(make_user(Role.OPERATOR, office=None))
+    operator = make_user(Role.OPERATOR, office=None)
+    officer.force_login(operator)
+    verify_session(officer, operator)
     page = officer.get(f"/messaging/participants/{participant.pk}/").content.decode()
     assert "[sign-in code]" in page and not re.search(r"code is \d{6}", page)
     _, token = api_token_create(user=participant.officer, name="t")

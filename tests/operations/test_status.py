@@ -14,6 +14,7 @@ from ontrack.accounts.models import Role, User
 from ontrack.operations.heartbeats import HeartbeatThread, heartbeat_write
 from ontrack.operations.models import Heartbeat, ProcessKind
 from ontrack.operations.status import system_status
+from tests.staff_sign_in import verify_session
 
 
 def test_healthz_answers_without_a_database() -> None:
@@ -124,6 +125,7 @@ def test_pages_answer_503_not_500_while_the_database_is_away(
     admin = make_user(Role.ADMINISTRATOR, office=None)
     client = Client(raise_request_exception=False)
     client.force_login(admin)
+    verify_session(client, admin)
 
     def refuse(self: object, *args: object) -> None:
         raise OperationalError("connection refused")

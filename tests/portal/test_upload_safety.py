@@ -17,6 +17,7 @@ from PIL import Image
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
 from ontrack.schedule.models import Checkin
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,7 @@ def test_a_kept_photo_is_a_new_jpeg_without_the_phones_gps_and_served_as_an_imag
         assert not image.getexif(), "no EXIF (and so no GPS) survives"
     staff = Client()
     staff.force_login(officer)
+    verify_session(staff, officer)
     served = staff.get(f"/schedule/checkins/{checkin.pk}/photo/")
     assert served["Content-Type"] == "image/jpeg"
     assert served["X-Content-Type-Options"] == "nosniff"

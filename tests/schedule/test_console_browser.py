@@ -11,14 +11,13 @@ from django.utils import timezone
 
 from ontrack.schedule import services
 from ontrack.schedule.models import Appointment, AppointmentStatus
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
 def test_officer_sees_the_panel_and_marks_attendance_on_a_phone(
-    live_server, make_participant, officer, browser_page, open_window
+    live_server, make_participant, officer, browser_page, open_window, browser_sign_in
 ):
     participant = make_participant(given_name="Guerline", family_name="Exantus")
     open_window(participant)
@@ -32,10 +31,7 @@ def test_officer_sees_the_panel_and_marks_attendance_on_a_phone(
         now=started - dt.timedelta(days=1),
     )
     page = browser_page
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_sign_in(page, live_server.url, officer)
     page.goto(f"{live_server.url}/participants/{participant.pk}/")
     page.wait_for_selector("#schedule-panel h3:text('Compliance')")
     assert "Plan review" in page.inner_text("#schedule-panel")

@@ -5,7 +5,9 @@ an SMTP mailbox and an SMPP SMSC (``tests.messaging.sinks``) standing in for the
 world.
 
 A test reaches ontrack only the way a person or a device does: a staff :class:`Browser`
-signed in through ``/login/`` (forms posted with the page's own CSRF token), the JSON
+signed in through ``/login/`` and the second factor (forms posted with the page's own CSRF
+token; each staff member's :class:`Authenticator` app set up on their first sign-in from the
+key the page shows), the JSON
 :class:`Api` with a bearer token from ``ontrack createtoken``, real device frames over the
 gateway's sockets (``ontrack simulate --script``), the CLI, and what arrives at the
 mailbox and the SMSC. Nothing of ontrack runs in the test process (the one import is a
@@ -19,16 +21,21 @@ gets a database of its own on the ``ONTRACK_TEST_POSTGRES`` server and drops it 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.message
+import hashlib
+import hmac
 import itertools
 import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +67,8 @@ _IDLE_JOB = re.compile(
     r"job done job=\S+ result=(0|-|\"\{[^1-9]*\}\") |retention purge .* removed=0"
 )
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_TOTP_KEY = re.compile(r'<code id="totp-key">([A-Z2-7 ]+)</code>')
+_RECOVERY_CODE = re.compile(r"<li><code>([0-9a-z-]{19})</code></li>")
 
 
 def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30.0) -> T:
@@ -109,6 +118,38 @@ def scratch_database() -> Iterator[str | None]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class Authenticator:
+    """A staff member's authenticator app: the key read off the set-up page on their first
+    sign-in, then a 6-digit code per 30-second step (RFC 6238, written out here as an app
+    would, so a server that drifts from the standard fails). The server takes each step's
+    code once and one step either side of its clock, so a second sign-in within a step
+    uses the next step's code, as a person would wait for it."""
+
+    STEP_S = 30
+
+    def __init__(self) -> None:
+        self.key: bytes | None = None
+        self.recovery_codes: list[str] = []
+        self._last_step = -1
+        self._lock = threading.Lock()
+
+    def add(self, key_text: str) -> None:
+        self.key = base64.b32decode(key_text.replace(" ", ""))
+
+    def code(self) -> str:
+        assert self.key is not None, "the app was never set up"
+        with self._lock:
+            now = int(time.time()) // self.STEP_S
+            step = max(now, self._last_step + 1)
+            if step > now + 1:
+                time.sleep((step - 1) * self.STEP_S - time.time() + 0.05)
+            self._last_step = step
+            digest = hmac.new(self.key, struct.pack(">Q", step), hashlib.sha1).digest()
+            offset = digest[-1] & 0x0F
+            number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+            return f"{number % 1_000_000:06d}"
+
+
 class Browser:
     """A staff member's browser: a cookie jar, pages fetched, forms posted with the CSRF
     token of the page they are on."""
@@ -150,9 +191,36 @@ class Browser:
             timeout=60,
         )
 
-    def sign_in(self, username: str, password: str = PASSWORD) -> Browser:
+    def post_form(self, path: str, html: str, data: dict[str, Any]) -> requests.Response:
+        """Post the form of ``html`` (a page already loaded from ``path``) to ``path``."""
+        return self.session.post(
+            self.base_url + path,
+            data={"csrfmiddlewaretoken": csrf_token(html), **data},
+            allow_redirects=False,
+            timeout=60,
+        )
+
+    def sign_in(
+        self, username: str, authenticator: Authenticator, password: str = PASSWORD
+    ) -> Browser:
+        """The password, then the second factor: on the first sign-in the app is set up from
+        the key the page shows (and the recovery codes it then shows are kept), afterwards
+        the code it shows is typed in."""
         response = self.submit("/login/", {"username": username, "password": password})
         assert response.status_code == 302, f"sign-in of {username} refused"
+        if authenticator.key is None:
+            setup = "/account/second-factor/setup/"
+            page = self.page(setup)
+            key = _TOTP_KEY.search(page)
+            assert key, f"{username}'s first sign-in shows no authenticator key"
+            authenticator.add(key.group(1))
+            done = self.post_form(setup, page, {"code": authenticator.code()})
+            assert done.status_code == 200, f"{username}'s authenticator code was refused"
+            authenticator.recovery_codes = _RECOVERY_CODE.findall(done.text)
+            assert len(authenticator.recovery_codes) == 10, "no recovery codes were shown"
+        else:
+            verified = self.submit("/account/second-factor/", {"code": authenticator.code()})
+            assert verified.status_code == 302, f"{username}'s authenticator code was refused"
         return self
 
 
@@ -196,6 +264,7 @@ class System:
         self._smtp.start()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._tokens: dict[str, str] = {}
+        self._authenticators: dict[str, Authenticator] = {}
         self.env = {
             **cli_environment(home),
             "ONTRACK_SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
@@ -357,7 +426,9 @@ class System:
     # --- people ------------------------------------------------------------------------------
 
     def browser(self, username: str) -> Browser:
-        return Browser(self.base_url).sign_in(username)
+        """``username`` signed in; their authenticator app is set up on the first time."""
+        authenticator = self._authenticators.setdefault(username, Authenticator())
+        return Browser(self.base_url).sign_in(username, authenticator)
 
     def api(self, username: str) -> Api:
         """The API as one of ``STAFF``, with the token ``ontrack createtoken`` printed."""

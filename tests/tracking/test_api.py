@@ -13,6 +13,7 @@ from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
 from ontrack.tracking.models import Device
+from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +119,7 @@ def test_a_device_worn_by_a_colleagues_participant_is_hidden_as_its_wearer_is(
     assert client.get(f"/api/devices/{device.pk}", **_auth(colleague)).status_code == 404
     console = Client()
     console.force_login(colleague)
+    verify_session(console, colleague)
     assert console.get(f"/tracking/devices/{device.pk}/").status_code == 404
 
 

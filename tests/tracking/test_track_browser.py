@@ -4,24 +4,18 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_track_map_draws_every_fix_and_its_accuracy_circle(
-    live_server, worn_track: dict[str, Any], officer, browser_page
+    live_server, worn_track: dict[str, Any], officer, browser_page, browser_sign_in
 ):
     participant = worn_track["participant"]
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", officer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    browser_sign_in(page, live_server.url, officer)
     page.goto(f"{live_server.url}/tracking/participants/{participant.pk}/track/")
     page.wait_for_selector("#track-map .leaflet-overlay-pane path", state="attached")
     assert errors == []

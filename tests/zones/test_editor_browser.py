@@ -3,28 +3,19 @@
 import pytest
 
 from ontrack.zones.models import Zone
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, live_server, user) -> None:
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_officer_draws_a_polygon_by_clicking_undoes_a_corner_and_saves_it(
-    live_server, make_participant, officer, browser_page
+    live_server, make_participant, officer, browser_page, browser_sign_in
 ):
     participant = make_participant()
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    _sign_in(page, live_server, officer)
+    browser_sign_in(page, live_server.url, officer)
     page.goto(f"{live_server.url}/zones/participant/{participant.pk}/new/")
     page.wait_for_selector("#zone-editor.leaflet-container")
     page.locator("#zone-editor").scroll_into_view_if_needed()

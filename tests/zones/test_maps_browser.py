@@ -19,7 +19,6 @@ from ontrack.tracking.protocols.records import Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.models import Zone
 from ontrack.zones.services import ZoneData, zone_create
-from tests.conftest import PASSWORD
 from tests.zones.conftest import HOME, offset, square
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,15 +26,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 IMEI = "359710049097001"
 
 
-def _sign_in(page: Any, live_server: Any, user: Any) -> list[str]:
+def _errors(page: Any) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
     return errors
+
+
+def _until(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """Poll ``expression`` from Python (page.evaluate is not subject to the page's
+    Content-Security-Policy, which refuses wait_for_function's string evaluation)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(100)
 
 
 def _screenshot(page: Any, name: str) -> None:
@@ -78,7 +83,7 @@ def _view(page: Any) -> dict[str, float]:
 
 
 def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
-    live_server, make_participant, officer, browser_page
+    live_server, make_participant, officer, browser_page, browser_sign_in
 ):
     participant = make_participant()
     _curfew_home(officer, participant)
@@ -88,7 +93,8 @@ def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
         data=ZoneData(name="Street", kind="exclusion", geometry=square(200, offset(900, 0))),
     )
     page = browser_page
-    errors = _sign_in(page, live_server, officer)
+    errors = _errors(page)
+    browser_sign_in(page, live_server.url, officer)
 
     page.goto(f"{live_server.url}/zones/participant/{participant.pk}/")
     page.wait_for_selector("#zones-map .leaflet-overlay-pane path", state="attached")
@@ -101,7 +107,7 @@ def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
 
 
 def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
-    live_server, worn_gt06, officer, browser_page
+    live_server, worn_gt06, officer, browser_page, browser_sign_in
 ):
     participant = worn_gt06(IMEI)
     _curfew_home(officer, participant)
@@ -128,13 +134,13 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
     )
     assert alert is not None
     page = browser_page
-    errors = _sign_in(page, live_server, officer)
+    errors = _errors(page)
+    browser_sign_in(page, live_server.url, officer)
 
     response = page.goto(f"{live_server.url}/alerts/{alert.pk}/")
     assert response is not None and response.status == 200, page.content()[:3000]
-    page.wait_for_function(
-        "document.querySelector('#alert-map-summary').innerText.includes('zone')"
-    )
+    # Locator waits: the page's Content-Security-Policy refuses wait_for_function's eval.
+    page.locator("#alert-map-summary", has_text="zone").wait_for()
     _screenshot(page, "alert-map")
 
     assert errors == []
@@ -162,12 +168,13 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
 
 
 def test_the_zone_editor_opens_at_the_participants_home_zone(
-    live_server, make_participant, officer, browser_page
+    live_server, make_participant, officer, browser_page, browser_sign_in
 ):
     participant = make_participant()
     _curfew_home(officer, participant)
     page = browser_page
-    errors = _sign_in(page, live_server, officer)
+    errors = _errors(page)
+    browser_sign_in(page, live_server.url, officer)
 
     page.goto(f"{live_server.url}/zones/participant/{participant.pk}/new/")
     page.wait_for_selector("#zone-editor .leaflet-overlay-pane path", state="attached")
@@ -180,7 +187,7 @@ def test_the_zone_editor_opens_at_the_participants_home_zone(
 
 
 def test_the_zone_editor_without_zones_opens_at_the_last_known_position(
-    live_server, worn_gt06, officer, browser_page
+    live_server, worn_gt06, officer, browser_page, browser_sign_in
 ):
     participant = worn_gt06(IMEI)
     now = timezone.now().replace(microsecond=0)
@@ -188,11 +195,12 @@ def test_the_zone_editor_without_zones_opens_at_the_last_known_position(
     fix = Fix(IMEI, now - dt.timedelta(minutes=5), where[0], where[1], accuracy_m=10.0)
     store_batch([(device_directory()[IMEI], fix)], received_at=now)
     page = browser_page
-    errors = _sign_in(page, live_server, officer)
+    errors = _errors(page)
+    browser_sign_in(page, live_server.url, officer)
 
     page.goto(f"{live_server.url}/zones/participant/{participant.pk}/new/")
     page.wait_for_selector("#zone-editor.leaflet-container")
-    page.wait_for_function("window.ontrackZones && window.ontrackZones.maps.length > 0")
+    _until(page, "!!(window.ontrackZones && window.ontrackZones.maps.length > 0)")
     _screenshot(page, "zone-editor-last-position")
 
     assert errors == []

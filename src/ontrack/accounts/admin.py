@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
-from ontrack.accounts.models import ApiToken, Office, Program, User
+from ontrack.accounts.models import ApiToken, Office, Program, SecondFactorEvent, User
 from ontrack.accounts.phones import phone_normalise
 
 
@@ -63,4 +65,29 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     readonly_fields = ["user", "digest", "prefix", "created_at", "last_used_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# Second factors change only through ontrack.accounts.second_factor, which records each
+# change; django-otp's own admin would also show an authenticator's key to any administrator.
+for _model in (TOTPDevice, WebAuthnCredential):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(SecondFactorEvent)
+class SecondFactorEventAdmin(admin.ModelAdmin[SecondFactorEvent]):
+    """Read-only, like the access log: the record of staff second-factor changes."""
+
+    list_display = ["at", "username", "kind", "actor_username", "detail", "ip_address"]
+    list_filter = ["kind"]
+    search_fields = ["username", "actor_username"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

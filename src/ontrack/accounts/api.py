@@ -2,16 +2,20 @@
 
 Integrations authenticate with ``Authorization: Bearer <token>``; a signed-in browser
 session also works (with CSRF protection on writes), so the console's own pages can call the
-API.
+API, once it has passed the second factor (a token is a credential of its own and needs
+none).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.security import HttpBearer, SessionAuth
 
 from ontrack.accounts.models import Office, User
+from ontrack.accounts.second_factor import second_factor_passed
 from ontrack.accounts.services import api_token_authenticate
 
 
@@ -23,7 +27,16 @@ class TokenAuth(HttpBearer):
         return user
 
 
-API_AUTH = [TokenAuth(), SessionAuth(csrf=True)]
+class VerifiedSessionAuth(SessionAuth):
+    """The console's session, only once it has passed the second factor: the password alone
+    must not reach through the API what the pages refuse it."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        return user if user is not None and second_factor_passed(request) else None
+
+
+API_AUTH = [TokenAuth(), VerifiedSessionAuth(csrf=True)]
 
 router = Router(tags=["offices"])
 

@@ -8,10 +8,15 @@ about participants, not about accounts.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 from ontrack.accounts.phones import validate_e164
 
@@ -64,7 +69,7 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp is untyped
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OFFICER)
     office = models.ForeignKey(
         Office, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
@@ -75,12 +80,38 @@ class User(AbstractUser):
         validators=[validate_e164],
         help_text="Mobile number for alert texts, in E.164 (e.g. +12025550143).",
     )
+    second_factor_reset_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an administrator last reset this person's second factor.",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django ends every session whose stored hash no longer matches this one (as it does
+        when the password changes). Mixing in the time of the last second-factor reset signs
+        the person out everywhere when an administrator resets it: a session that was
+        verified with the old device must not stay open to enrol a new one."""
+        return self._with_second_factor_reset(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback in super().get_session_auth_fallback_hash():
+            yield self._with_second_factor_reset(fallback)
+
+    def _with_second_factor_reset(self, password_hash: str) -> str:
+        if self.second_factor_reset_at is None:
+            return password_hash  # never reset: the same hash as Django's, no session ends
+        return salted_hmac(
+            "ontrack.accounts.User.second_factor_reset",
+            f"{password_hash}:{self.second_factor_reset_at.isoformat()}",
+            algorithm="sha256",
+        ).hexdigest()
 
     def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         """An active administrator holds every ``/admin/`` permission by role, as a
@@ -147,3 +178,94 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff member's recovery codes, a django-otp device so that a code verifies a
+    session the way an authenticator app does (``django_otp.login``).
+
+    django-otp's own static device keeps its codes in clear; these are kept only as SHA-256
+    digests. A code carries 80 random bits (``second_factor.recovery_code_new``), so a fast
+    digest cannot be reversed by trying codes, as with API tokens. Each code works once: it
+    is marked used in the same statement that finds it, so two requests cannot both spend
+    it. Wrong codes slow further tries down as wrong authenticator codes do."""
+
+    class Meta:
+        verbose_name = "recovery codes"
+
+    def verify_token(self, token: str) -> bool:
+        from ontrack.accounts.second_factor import recovery_code_digest
+
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        spent = self.codes.filter(digest=recovery_code_digest(token), used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if spent:
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    @property
+    def codes_left(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "digest"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.device.user_id} ({'used' if self.used_at else 'unused'})"
+
+
+class SecondFactorEventKind(models.TextChoices):
+    TOTP_ENROLLED = "totp_enrolled", "Authenticator app set up"
+    PASSKEY_ADDED = "passkey_added", "Passkey added"
+    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
+    RECOVERY_CODES_MADE = "codes_made", "New recovery codes made"
+    RECOVERY_CODE_USED = "code_used", "Signed in with a recovery code"
+    RESET = "reset", "Second factor reset"
+
+
+class SecondFactorEvent(models.Model):
+    """A change to a staff member's second factor: who (the person, an administrator, or
+    the command line), when, from where. The access log records reads of participants'
+    data; these are its counterpart for the sign-in of the staff who read it, shown on the
+    person's account page and to auditors. Names are kept as text too, so the record
+    outlives an account removed later."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="second_factor_events"
+    )
+    username = models.CharField(max_length=150)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_username = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who made the change when not the person themself: an administrator, or "
+        "'command line'.",
+    )
+    kind = models.CharField(max_length=16, choices=SecondFactorEventKind.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind}"

@@ -1,5 +1,7 @@
 """The staff member's account page: the e-mail and phone their alert notifications go to,
-kept by themself or by an administrator. Thin over ``accounts.services.user_contact_set``."""
+kept by themself or by an administrator, and their second factor (which methods, never a
+secret; an administrator resets a colleague's). Thin over ``accounts.services`` and
+``accounts.second_factor``."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from ontrack.accounts.models import User
+from ontrack.accounts.passkeys import passkeys_usable_at
+from ontrack.accounts.second_factor import second_factor_reset_allowed, second_factor_status
 from ontrack.accounts.services import user_contact_editable_by, user_contact_set
 from ontrack.accounts.web import apply_service_errors, staff_user
 
@@ -42,9 +46,18 @@ def account(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, "The contact details are saved.")
             return redirect(request.path)
+    own = person.pk == actor.pk
     return render(
         request,
         "accounts/account.html",
-        {"form": form, "person": person, "own": person.pk == actor.pk},
+        {
+            "form": form,
+            "person": person,
+            "own": own,
+            "second_factor": second_factor_status(person),
+            "second_factor_events": person.second_factor_events.all()[:20],
+            "may_reset": second_factor_reset_allowed(actor, person),
+            "passkeys_here": own and passkeys_usable_at(request),
+        },
         status=400 if form.errors else 200,
     )
