@@ -85,7 +85,7 @@ def test_the_device_list_filters_and_shows_the_last_position(
     make_user: Callable[..., User],
     client: Client,
 ) -> None:
-    make_device(kind="phone", protocol="osmand")
+    make_device(kind="phone", protocol="osmand", identifier="app-phone-1")
     auth = _auth(make_user(Role.ADMINISTRATOR))
     page = client.get("/api/devices", {"kind": "ankle"}, **auth).json()
     assert page["count"] == 1
