@@ -116,3 +116,10 @@ def test_seed_command_refuses_a_database_with_real_staff_unless_told_into_existi
     with sqlite3.connect(tmp_path / "ontrack.sqlite3") as db:
         (count,) = db.execute("select count(*) from participants_participant").fetchone()
     assert count == 3
+
+
+@pytest.mark.django_db
+def test_seeding_into_a_database_already_seeded_adds_a_second_set() -> None:
+    first = seed(participants=3, offices=1, officers_per_office=1)
+    second = seed(participants=3, offices=1, officers_per_office=1, into_existing=True)
+    assert Participant.objects.count() == first.participants + second.participants

@@ -7,6 +7,7 @@ about participants, not about accounts.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Iterator
 
@@ -21,8 +22,23 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from ontrack.accounts.phones import validate_e164
 
 
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name. ``zoneinfo.available_timezones()`` walks the time-zone database
+    on disk at each call (milliseconds, which a caseload import paid per row); the database
+    does not change while a process runs."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+@functools.cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    """The zones a form offers: regional names ("America/New_York"), sorted, without the
+    legacy aliases ("EST5EDT", "Cuba")."""
+    return [(name, name) for name in sorted(n for n in time_zone_names() if "/" in n)]
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in time_zone_names():
         raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York).")
 
 

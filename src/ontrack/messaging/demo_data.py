@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 from collections.abc import Sequence
 
 from ontrack.accounts.models import Program
@@ -88,10 +89,12 @@ def _pick(rng: random.Random, mix: Sequence[tuple[str, int]]) -> str:
 
 
 class _Writer:
-    """Collects the rows of one seeding run; message ids stay unique across it."""
+    """Collects the rows of one seeding run; message ids stay unique across it and across
+    runs (``ontrack seed --into-existing`` may seed a database seeded before)."""
 
     def __init__(self, rng: random.Random, templates: dict[str, Template]) -> None:
         self.rng, self.templates = rng, templates
+        self.run = secrets.token_hex(4)
         self.messages: list[Message] = []
         self.inbound: list[InboundMessage] = []
         self.opted: list[OptOut] = []
@@ -121,7 +124,7 @@ class _Writer:
             error_code="30005" if status == MessageStatus.FAILED else "",
             created_at=at, send_at=at, status_at=at + dt.timedelta(seconds=self.rng.randint(2, 40)),
             sent_at=at, attempts=1, provider="console",
-            provider_message_id=f"demo-{len(self.messages) + 1}",
+            provider_message_id=f"demo-{self.run}-{len(self.messages) + 1}",
         )  # fmt: skip
         self.messages.append(message)
         return message
@@ -133,7 +136,7 @@ class _Writer:
         answered = needs_answer and at < now - dt.timedelta(days=3)
         inbound = InboundMessage(
             participant=p, provider="console",
-            provider_message_id=f"demo-in-{len(self.inbound) + 1}", from_number=number,
+            provider_message_id=f"demo-in-{self.run}-{len(self.inbound) + 1}", from_number=number,
             body=body, received_at=at, action=action,
             needs_answer=needs_answer and not answered,
             answered_at=at + dt.timedelta(hours=self.rng.uniform(0.2, 20)) if answered else None,
@@ -251,7 +254,8 @@ def _answer(
                 status=MessageStatus.DELIVERED, created_at=inbound.answered_at,
                 send_at=inbound.answered_at, status_at=inbound.answered_at,
                 sent_at=inbound.answered_at,
-                attempts=1, provider="console", provider_message_id=f"demo-{len(w.messages) + 1}",
+                attempts=1, provider="console",
+                provider_message_id=f"demo-{w.run}-{len(w.messages) + 1}",
                 sent_by_id=p.officer_id,
             )
         )  # fmt: skip

@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from ontrack.accounts.models import Office, Role, User
+from ontrack.accounts.models import Office, Role, User, time_zone_choices
 from ontrack.participants.models import (
     ClosureReason,
     ConditionFlag,
@@ -169,18 +169,11 @@ class EditForm(forms.Form):
     date_of_birth = forms.DateField(widget=DATE)
     preferred_language = forms.ChoiceField(choices=Language.choices)
     email = forms.EmailField(required=False)
-    time_zone = forms.ChoiceField(choices=[])
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
     phones = PhonesField(required=False, help_text="Mobile first, separated by commas.")
     photo = forms.ImageField(
         required=False, help_text="Enrolment photo, JPEG or PNG, at most 5 MB. Leave empty to keep."
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z)
-        time_zone_field = self.fields["time_zone"]
-        assert isinstance(time_zone_field, forms.ChoiceField)
-        time_zone_field.choices = [(z, z) for z in zones]
 
 
 class PlanForm(PlanFields):
@@ -191,18 +184,11 @@ class HearingForm(forms.Form):
     scheduled_at = forms.DateTimeField(
         widget=DATETIME, label="Date and time", help_text="Local time at the court."
     )
-    time_zone = forms.ChoiceField(choices=[])
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
     court = forms.CharField(max_length=150)
     court_address = forms.CharField(max_length=250, required=False)
     kind = forms.ChoiceField(choices=HearingKind.choices)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z)
-        time_zone_field = self.fields["time_zone"]
-        assert isinstance(time_zone_field, forms.ChoiceField)
-        time_zone_field.choices = [(z, z) for z in zones]
 
     def scheduled_at_aware(self) -> dt.datetime:
         """The form's wall-clock time read in the court's zone (not the server's)."""

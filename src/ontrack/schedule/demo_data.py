@@ -84,11 +84,12 @@ def _pick(rng: random.Random) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
-def _reference(index: int, offset: int) -> str:
+def _reference(index: int) -> str:
     """Distinct for distinct indexes (an odd multiplier is a bijection modulo 32**6), and
-    shaped like the references real check-ins get."""
+    shaped like the references real check-ins get. Indexes continue from the check-ins
+    already stored, so seeding a database seeded before does not repeat one."""
     alphabet = services.REFERENCE_ALPHABET
-    value = (index * 40503 + offset) % 32**6
+    value = (index * 40503) % 32**6
     return "CK-" + "".join(alphabet[(value >> (5 * k)) & 31] for k in range(6))
 
 
@@ -240,7 +241,7 @@ def _past_windows(
     checkins: list[Checkin] = []
     tasks: list[Task] = []
     review_left = 25
-    offset = rng.randrange(32**6)
+    stored_before = Checkin.objects.count()
     for index, window in enumerate(saved.iterator(chunk_size=2000)):
         if window.outcome not in (Outcome.ON_TIME, Outcome.LATE, Outcome.TECHNICAL_FAILURE):
             continue
@@ -253,7 +254,7 @@ def _past_windows(
             participant_id=window.participant_id,
             window_id=window.pk,
             client_ref=str(rng.getrandbits(64)),
-            reference=_reference(index, offset),
+            reference=_reference(stored_before + len(checkins)),
             modality=Modality.APP,
             outcome=window.outcome,
             attempted_at=attempted,
