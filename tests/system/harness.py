@@ -332,18 +332,33 @@ class System:
 
     # --- the long-running processes -------------------------------------------------------
 
+    def port(self, name: str, process: str = "gateway") -> int:
+        """The port a server listens on: ``port("gt06")`` is the first gateway's, and
+        ``port("gt06", "gateway-2")`` a second one's (given a free port when first asked)."""
+        _, _, copy = process.partition("-")
+        key = f"{name}-{copy}" if copy else name
+        if key not in self.ports:
+            self.ports[key] = free_port()
+        return self.ports[key]
+
     def _argv(self, name: str) -> list[str]:
-        if name == "web":
+        """The command of a process; ``worker-2``, ``gateway-2``... are further copies of a
+        kind, as a deployment on several machines runs them (a gateway copy on ports of its
+        own)."""
+        kind = name.partition("-")[0]
+        if kind == "web":
             return ["serve", "--port", str(self.ports["web"]), "--no-access-log"]
-        if name == "worker":
+        if kind == "worker":
             return ["worker"]
-        if name == "gateway":
+        if kind == "gateway":
             return [
                 "gateway", "--host", "127.0.0.1",
-                "--gt06-port", str(self.ports["gt06"]),
-                "--teltonika-port", str(self.ports["teltonika"]),
-                "--osmand-port", str(self.ports["osmand"]),
+                "--gt06-port", str(self.port("gt06", name)),
+                "--teltonika-port", str(self.port("teltonika", name)),
+                "--osmand-port", str(self.port("osmand", name)),
                 "--mqtt-host", "off",
+                # A copy is another machine: a spool of its own (one spool has one owner).
+                *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
             ]  # fmt: skip
         raise ValueError(name)
 
@@ -379,7 +394,7 @@ class System:
         )
 
     def stop_all(self) -> None:
-        for name in reversed(PROCESSES):
+        for name in reversed(list(self.processes)):
             self.stop(name)
 
     def close(self) -> None:
@@ -436,11 +451,12 @@ class System:
 
     # --- devices -----------------------------------------------------------------------------
 
-    def gateway_knows(self, imei: str) -> bool:
+    def gateway_knows(self, imei: str, gateway: str = "gateway") -> bool:
         """Whether the gateway acknowledges a GT06 login from ``imei``, as the unit itself
         finds out. A device registered a moment ago is unknown until the gateway reloads its
         directory, which an unknown login asks for; a real unit simply tries again."""
-        with socket.create_connection(("127.0.0.1", self.ports["gt06"]), timeout=10) as sock:
+        address = ("127.0.0.1", self.port("gt06", gateway))
+        with socket.create_connection(address, timeout=10) as sock:
             sock.settimeout(10)
             sock.sendall(gt06_login(imei, 1))
             try:
@@ -593,14 +609,17 @@ def portal_sign_in(system: System, phone: str) -> Browser:
 
 
 @contextlib.contextmanager
-def running_system(home: Path, **extra_env: str) -> Iterator[System]:
-    """Migrate, start every process, seed and create the staff accounts (while the processes
-    start up); stop them all and drop the database afterwards."""
+def running_system(
+    home: Path, *, processes: tuple[str, ...] = PROCESSES, **extra_env: str
+) -> Iterator[System]:
+    """Migrate, start every process (``processes``: add ``worker-2``, ``gateway-2``... for
+    more than one of a kind), seed and create the staff accounts (while the processes start
+    up); stop them all and drop the database afterwards."""
     with scratch_database() as database_url:
         system = System(home, database_url=database_url, extra_env=extra_env)
         try:
             system.ontrack("migrate")
-            for name in PROCESSES:
+            for name in processes:
                 system.start(name)
             system.populate()
             system.wait_ready()

@@ -188,18 +188,22 @@ def job_execute(periodic: PeriodicJob, run_id: int) -> JobRun:
         outcome, summary = JobOutcome.FAILED, f"{type(exc).__name__}: {exc}"[:500]
     else:
         outcome, summary = JobOutcome.DONE, _summary(result)
+    JobRun.objects.filter(pk=run_id).update(
+        finished_at=timezone.now(), outcome=outcome, result=summary
+    )
+    run = JobRun.objects.get(pk=run_id)
+    if outcome == JobOutcome.DONE:
+        # The tick it ran for, so that the logs of several workers show each tick ran once.
         logger.info(
             "job done",
             extra={
                 "job": periodic.name,
                 "result": summary or "-",
                 "seconds": round(time.monotonic() - started, 3),
+                "tick": run.slot.isoformat(),
             },
         )
-    JobRun.objects.filter(pk=run_id).update(
-        finished_at=timezone.now(), outcome=outcome, result=summary
-    )
-    return JobRun.objects.get(pk=run_id)
+    return run
 
 
 def job_run_now(name: str) -> JobRun:
