@@ -283,6 +283,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django_setup()
     import threading
 
+    from django.conf import settings
+    from django.db import connection
+
     from ontrack.messaging.outbox import Sender
     from ontrack.operations.heartbeats import HeartbeatThread
     from ontrack.operations.jobs import ONE_OFF, PERIODIC, job_consumer, jobs_load, process_name
@@ -294,7 +297,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 0
     logger.info(
         "worker starting",
-        extra={"periodic_jobs": len(PERIODIC), "one_off_jobs": len(ONE_OFF), "sender": True},
+        extra={
+            "periodic_jobs": len(PERIODIC),
+            "one_off_jobs": len(ONE_OFF),
+            "sender": True,
+            # Which stores it works on, so that a misconfigured machine shows in its first line.
+            "database": connection.vendor,
+            "queue": "redis" if settings.REDIS_URL else "sqlite",
+        },
     )
     stop = threading.Event()
     sender = Sender(stop)

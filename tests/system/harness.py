@@ -99,10 +99,12 @@ def csrf_token(html: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_database() -> Iterator[str | None]:
-    """On the PostgreSQL pass, a new empty database on the test server (its URL), dropped
-    afterwards; on SQLite, None (each ONTRACK_HOME has its own database file)."""
-    if os.environ.get("ONTRACK_TEST_PASS") != "postgres":
+def scratch_database(*, production: bool = False) -> Iterator[str | None]:
+    """On the PostgreSQL pass, or for a ``production`` system whenever a test server is set,
+    a new empty database on the test server (its URL), dropped afterwards; otherwise None
+    (each ONTRACK_HOME has its own SQLite file)."""
+    on_postgres = os.environ.get("ONTRACK_TEST_PASS") == "postgres"
+    if not (on_postgres or (production and os.environ.get("ONTRACK_TEST_POSTGRES"))):
         yield None
         return
     import psycopg
@@ -610,12 +612,26 @@ def portal_sign_in(system: System, phone: str) -> Browser:
 
 @contextlib.contextmanager
 def running_system(
-    home: Path, *, processes: tuple[str, ...] = PROCESSES, **extra_env: str
+    home: Path,
+    *,
+    processes: tuple[str, ...] = PROCESSES,
+    production: bool = False,
+    **extra_env: str,
 ) -> Iterator[System]:
     """Migrate, start every process (``processes``: add ``worker-2``, ``gateway-2``... for
     more than one of a kind), seed and create the staff accounts (while the processes start
-    up); stop them all and drop the database afterwards."""
-    with scratch_database() as database_url:
+    up); stop them all and drop the database afterwards.
+
+    A ``production`` system runs on the stores of a deployment wherever the suite has them,
+    on either pass: PostgreSQL (``ONTRACK_TEST_POSTGRES``) and the Redis job queue
+    (``ONTRACK_TEST_REDIS``), on a queue name of its own."""
+    if production and (redis_url := os.environ.get("ONTRACK_TEST_REDIS")):
+        extra_env = {
+            "ONTRACK_REDIS_URL": redis_url,
+            "ONTRACK_JOBS_QUEUE": f"ontrack-sys-{os.getpid()}-{time.monotonic_ns()}",
+            **extra_env,
+        }
+    with scratch_database(production=production) as database_url:
         system = System(home, database_url=database_url, extra_env=extra_env)
         try:
             system.ontrack("migrate")

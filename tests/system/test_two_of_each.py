@@ -39,7 +39,7 @@ _GT06_COMMAND = 0x80
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("ontrack-two-of-each")
-    with running_system(home, processes=PROCESSES, **SYSTEM_SETTINGS) as running:
+    with running_system(home, processes=PROCESSES, production=True, **SYSTEM_SETTINGS) as running:
         yield running
 
 
