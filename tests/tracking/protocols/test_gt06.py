@@ -108,7 +108,10 @@ def test_gps_lbs_extended_decodes_position_time_and_cell() -> None:
     assert fix.satellites == 9
     assert fix.valid is True
     assert fix.attributes["cell"] == {"mcc": 460, "mnc": 0, "lac": 0x287D, "cell_id": 0x1F71}
-    assert result.reply is None, "location frames are not acknowledged"
+    assert result.reply == gt06.encode_frame(0x22, b"", 0x0008), (
+        "location frames are acknowledged like the others (Concox units hold back or resend "
+        "what was not acknowledged)"
+    )
 
 
 def test_gps_lbs_decodes_the_position_traccar_pins() -> None:
@@ -167,12 +170,24 @@ def test_alarm_frame_yields_fix_event_status_and_acknowledgement() -> None:
         (0x01, EventKind.SOS),
         (0x02, EventKind.EXTERNAL_POWER_CUT),
         (0x03, EventKind.VIBRATION),
-        (0x0E, EventKind.LOW_BATTERY),
-        (0x0F, EventKind.LOW_BATTERY),
+        (0x04, EventKind.GEOFENCE_ENTER),
+        (0x05, EventKind.GEOFENCE_EXIT),
+        (0x06, EventKind.OVERSPEED),
+        (0x09, EventKind.MOVEMENT),
+        (0x0C, EventKind.POWER_ON),
+        (0x0E, EventKind.EXTERNAL_POWER_LOW),
+        (0x0F, EventKind.EXTERNAL_POWER_LOW),
+        (0x11, EventKind.POWER_OFF),
         (0x13, EventKind.TAMPER),
+        (0x14, EventKind.UNKNOWN_ALARM),  # door: no normalised kind, the code is kept
         (0x18, EventKind.DEVICE_REMOVED),
         (0x19, EventKind.LOW_BATTERY),
-        (0x04, EventKind.UNKNOWN_ALARM),
+        (0x23, EventKind.FALL),
+        (0x29, EventKind.HARSH_ACCELERATION),
+        (0x2A, EventKind.HARSH_CORNERING),
+        (0x2B, EventKind.HARSH_CORNERING),
+        (0x2C, EventKind.COLLISION),
+        (0x30, EventKind.HARSH_BRAKING),
     ],
 )
 def test_alarm_code_of_an_0x26_frame_is_its_event_kind(code: int, kind: EventKind) -> None:
@@ -293,8 +308,18 @@ def test_bad_crc_is_rejected_in_strict_mode() -> None:
     assert error.value.reason == "crc_mismatch"
 
 
-def test_unknown_message_type_decodes_to_nothing_without_reply() -> None:
-    result = decode(bytes.fromhex("78780c95130a071223200100013ad10d0a"))
+def test_unknown_short_message_type_is_acknowledged_but_decodes_to_nothing() -> None:
+    """As Traccar does: a unit whose frame goes unanswered reconnects."""
+    frame = gt06.encode_frame(0x1F, bytes(8), 2)
+
+    result = decode(frame)
+
+    assert (result.supported, result.records) == (False, [])
+    assert result.reply == gt06.encode_frame(0x1F, b"", 2)
+
+
+def test_unknown_extended_message_type_gets_no_reply() -> None:
+    result = decode(gt06.encode_frame(0xFD, bytes(8), 2, extended=True))
 
     assert (result.supported, result.records, result.reply) == (False, [], None)
 
