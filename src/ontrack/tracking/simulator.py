@@ -302,7 +302,7 @@ GT06_ALARM_CODES = {
     "sos": 0x01,
     "power_cut": 0x02,
     "vibration": 0x03,
-    "low_battery": 0x0E,
+    "low_battery": 0x19,  # the unit's own battery (0x0E is low external power)
     "tamper": 0x13,
 }
 
