@@ -206,3 +206,15 @@ def test_a_frame_whose_length_byte_is_wrong_is_cut_at_its_stop_bits_and_counted(
         assert gateway.counters["length_mismatches"] == 1
         assert gateway.counters["crc_mismatches"] == 1, "its CRC covers the wrong length byte"
         sock.close()
+
+
+def test_a_login_whose_length_byte_claims_more_than_was_sent_is_answered(tmp_path):
+    """A real unit's login (Traccar's tests) counts a serial and CRC it does not send, then
+    waits for its acknowledgement: after a quiet moment it is cut at its stop bits."""
+    register_device("359339075005244", "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(bytes.fromhex("78780d010359339075005244340d0a"))
+        assert receive_exactly(sock, 10)[2:4] == bytes([0x05, gt06.MSG_LOGIN])
+        assert gateway.counters["length_mismatches"] == 1
+        sock.close()

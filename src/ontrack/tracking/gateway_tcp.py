@@ -42,6 +42,10 @@ from ontrack.tracking.services import DeviceInfo
 
 logger = logging.getLogger("ontrack.gateway")
 
+# How long a GT06 tail that ends in stop bits may wait for the rest its length byte claims
+# before it is cut there (see ``gt06.split_frames``); units wait seconds for an ack.
+QUIET_FLUSH_S = 0.5
+
 
 class Gt06Connection(asyncio.Protocol):
     """One GT06 device connection (a Protocol, not streams: it is the hot path)."""
@@ -76,11 +80,23 @@ class Gt06Connection(asyncio.Protocol):
             del self.hub.sessions[self.device.id]
 
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer + data if self.buffer else data
+        self._consume(self.buffer + data if self.buffer else data, flush=False)
+
+    def _flush_held(self, held: bytes) -> None:
+        """The held tail ends in stop bits and nothing more came for ``QUIET_FLUSH_S``: a
+        frame whose length byte claims more than its unit sends (a miscounted login waits
+        for its acknowledgement), so it is cut at its stop bits now."""
+        transport = self.transport
+        if self.buffer is held and not self.paused and transport and not transport.is_closing():
+            self._consume(held, flush=True)
+
+    def _consume(self, buffer: bytes, *, flush: bool) -> None:
         frames, rest, skipped = gt06.split_frames(
-            buffer, max_frame_size=self.hub.config.max_frame_size
+            buffer, max_frame_size=self.hub.config.max_frame_size, flush=flush
         )
         self.buffer = rest
+        if not flush and rest.endswith(gt06.STOP):
+            asyncio.get_running_loop().call_later(QUIET_FLUSH_S, self._flush_held, rest)
         if skipped:
             self.hub.counters.add("bad_bytes", skipped)
         room = self.hub.writer._room

@@ -225,16 +225,21 @@ def encode_command(
     return encode_frame(MSG_COMMAND, content, serial)
 
 
-def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> SplitResult:
+def split_frames(
+    buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE, flush: bool = False
+) -> SplitResult:
     """Cut a TCP byte stream into frames.
 
-    A frame normally ends where its length says, with the stop bits there. When they are
-    not (a firmware that miscounts, or the Wi-Fi count in the length byte), the frame is cut
-    at the first stop bits after its header instead, as long as no start marker comes
-    before them (that would make it a false start in garbage) and, if the length claims
-    more bytes than have arrived, the stop bits end the buffer or a start marker follows
-    them (so that a frame still arriving is not cut at stop bits inside its content).
-    ``decode`` then reports the mismatch.
+    A frame normally ends where its length says, with the stop bits there. When it does not
+    (a firmware that miscounts, or the Wi-Fi count in the length byte) the frame is cut at
+    the first stop bits after its header instead, provided no start marker comes before
+    them (that would make it a false start in garbage). If the length claims more bytes
+    than have arrived, such a cut is made only when a start marker follows the stop bits,
+    or with ``flush`` when they end the buffer: the caller passes ``flush=True`` once the
+    stream has been quiet for a moment, so that a frame still arriving is not cut at stop
+    bits inside its content, and a short frame its unit sends alone (a miscounted login
+    awaiting its acknowledgement) is not held forever. ``decode`` reports the mismatch.
+    Without ``flush`` the result does not depend on how the stream was cut into reads.
 
     Garbage before a start marker is skipped; a candidate with neither is skipped one byte
     at a time so the splitter resynchronises on the next marker. An incomplete frame (or a
@@ -270,7 +275,7 @@ def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> Spli
             position = start + total
             continue
         waiting = plausible and not complete
-        cut = _cut_at_stop(buffer, start, header, max_frame_size, waiting=waiting)
+        cut = _cut_at_stop(buffer, start, header, max_frame_size, waiting=waiting, flush=flush)
         if cut > 0:
             frames.append(bytes(buffer[start:cut]))
             position = cut
@@ -282,7 +287,9 @@ def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> Spli
     return SplitResult(frames, b"", skipped)
 
 
-def _cut_at_stop(buffer: bytes, start: int, header: int, limit: int, *, waiting: bool) -> int:
+def _cut_at_stop(
+    buffer: bytes, start: int, header: int, limit: int, *, waiting: bool, flush: bool
+) -> int:
     """End of a frame cut at its stop bits, 0 to wait for more bytes, -1 for a false start."""
     stop = buffer.find(STOP, start + header + 1, start + limit)
     marker = _next_start(buffer, start + 2)
@@ -291,11 +298,7 @@ def _cut_at_stop(buffer: bytes, start: int, header: int, limit: int, *, waiting:
     end = stop + 2
     if 0 <= marker < stop:
         return 0 if waiting else -1  # the claimed frame may still arrive whole
-    if (
-        waiting
-        and end != len(buffer)
-        and buffer[end : end + 2] not in (SHORT_START, EXTENDED_START)
-    ):
+    if waiting and not (marker == end or (flush and end == len(buffer))):
         return 0
     return end
 

@@ -674,23 +674,12 @@ def modular(message: Message) -> Decoded:
         module, size = reader.uint(2), reader.uint(2)
         value = Reader(reader.take(size), 0, f"0x70 module 0x{module:02x}")
         if module == 0x33 and size >= 18:
-            time = time_from_epoch_seconds(value.uint(4))
-            satellites = value.u8()
-            altitude = int.from_bytes(value.take(2), signed=True)
-            raw_lat, raw_lon, speed, flags = value.uint(4), value.uint(4), value.u8(), value.uint(2)
-            lat, lon = _coordinates(raw_lat, raw_lon, flags)
-            fix = Fix(
-                device_id=message.imei,
-                time=time,
-                lat=lat,
-                lon=lon,
-                speed_kmh=float(speed),
-                course=float(flags & 0x03FF),
-                altitude_m=float(altitude),
-                satellites=satellites,
-                valid=bool(flags & 0x1000),
-                attributes=attributes,
-            )
+            try:
+                fix = _module_fix(message, value, attributes)
+            except DecodeError as error:
+                if error.reason == "truncated":
+                    raise
+                attributes["gps_unusable"] = error.reason  # zeroed before the first fix
         elif module == 0x2B and size >= 1:
             events.append(value.u8())
         elif module == 0x18 and size >= 2:
@@ -704,6 +693,27 @@ def modular(message: Message) -> Decoded:
         if kind is not None:
             records.append(DeviceEvent(message.imei, time, kind, f"gt06:module:0x{event:02x}"))
     return Decoded(records=records)
+
+
+def _module_fix(message: Message, value: Reader, attributes: dict[str, object]) -> Fix:
+    """Module 0x33: Unix time, satellites, altitude, latitude, longitude, speed, flags."""
+    time = time_from_epoch_seconds(value.uint(4))
+    satellites = value.u8()
+    altitude = int.from_bytes(value.take(2), signed=True)
+    raw_lat, raw_lon, speed, flags = value.uint(4), value.uint(4), value.u8(), value.uint(2)
+    lat, lon = _coordinates(raw_lat, raw_lon, flags)
+    return Fix(
+        device_id=message.imei,
+        time=time,
+        lat=lat,
+        lon=lon,
+        speed_kmh=float(speed),
+        course=float(flags & 0x03FF),
+        altitude_m=float(altitude),
+        satellites=satellites,
+        valid=bool(flags & 0x1000),
+        attributes=attributes,
+    )
 
 
 def az735(message: Message) -> Decoded:
