@@ -58,7 +58,7 @@ Quirks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -364,35 +364,28 @@ def decode(
             return None
         return encode_frame(protocol, b"", serial, extended=extended and kind is Reply.ACK)
 
-    result = {
-        "protocol": protocol,
-        "serial": serial or 0,
-        "extended": extended,
-        "crc_mismatch": crc_mismatch,
-        "length_mismatch": length_mismatch,
-    }
+    base = Gt06Result(
+        protocol=protocol,
+        serial=serial or 0,
+        extended=extended,
+        imei=imei,
+        crc_mismatch=crc_mismatch,
+        length_mismatch=length_mismatch,
+    )
     if protocol == MSG_LOGIN:
         if len(content) < 8 <= len(body) - 1:
             content = body[1:]  # a login whose length byte counted a serial it lacks
         login_imei, utc_offset = _decode_login(content)
-        return Gt06Result(
-            imei=login_imei,
-            reply=reply_for(Reply.ACK),
-            device_utc_offset_minutes=utc_offset,
-            **result,  # type: ignore[arg-type]
+        return replace(
+            base, imei=login_imei, reply=reply_for(Reply.ACK), device_utc_offset_minutes=utc_offset
         )
     if imei is None:
         raise DecodeError("not_logged_in", f"protocol 0x{protocol:02x} before login")
     if protocol == MSG_TIME_REQUEST:
-        return Gt06Result(imei=imei, reply=reply_for(Reply.TIME), **result)  # type: ignore[arg-type]
+        return replace(base, reply=reply_for(Reply.TIME))
     if protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
         flag, text = _decode_command_response(protocol, content)
-        return Gt06Result(
-            imei=imei,
-            command_flag=flag,
-            command_response=text,
-            **result,  # type: ignore[arg-type]
-        )
+        return replace(base, command_flag=flag, command_response=text)
     decoder, reply = _handler(protocol, content, extended=extended, wifi_form=wifi_form)
     try:
         decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
@@ -401,16 +394,15 @@ def decode(
             raise
         # A miscounted frame that also lacks serial and CRC: its content runs to the stop bits.
         content, serial = body[1:], None
-        result.update(serial=0, crc_mismatch=False)
+        base = replace(base, serial=0, crc_mismatch=False)
         decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
-    return Gt06Result(
-        imei=imei,
+    return replace(
+        base,
         records=decoded.records,
         reply=reply_for(reply),
         supported=decoded.supported,
         status=decoded.status,
         info=decoded.info,
-        **result,  # type: ignore[arg-type]
     )
 
 
