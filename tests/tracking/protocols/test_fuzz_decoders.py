@@ -6,10 +6,11 @@ Two layers:
   modest number of examples, because hypothesis spends most of its time generating and
   shrinking and would need minutes to reach 10^5 inputs per decoder;
 - a seeded, structure-aware mutation loop that feeds each decoder 100,000 inputs in a few
-  seconds: valid frames from real devices, mutated (bit flips, byte swaps, insertions,
-  deletions, truncation, splicing, "interesting" values), and for the binary protocols
-  half of them repaired afterwards (length fields and CRC recomputed) so the mutation reaches
-  the record parsers instead of stopping at the checksum.
+  seconds (GT06: ``ONTRACK_GT06_FUZZ_INPUTS``, 5,000 by default, its corpus including every
+  real frame of ``frames/gt06_real.txt``): valid frames from real devices, mutated (bit
+  flips, byte swaps, insertions, deletions, truncation, splicing, "interesting" values), and
+  for the binary protocols half of them repaired afterwards (length fields and CRC
+  recomputed) so the mutation reaches the record parsers instead of stopping at the checksum.
 
 Whatever decodes must still satisfy the record invariants (UTC times, coordinates in range).
 The seed is fixed so a failure reproduces; set ``ONTRACK_FUZZ_SEED`` to explore others.

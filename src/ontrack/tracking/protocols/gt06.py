@@ -64,7 +64,6 @@ from typing import NamedTuple
 
 from . import gt06_messages as messages
 from .crc import crc16_x25
-from .gt06_alarms import ALARM_CODES as _ALARM_CODES
 from .gt06_messages import VOLTAGE_LEVEL_PCT, Decoded, Message, Reply, TerminalStatus
 from .records import DecodeError, Record
 
@@ -86,8 +85,6 @@ __all__ = [
     "encode_gps_lbs",
     "split_frames",
 ]
-
-_ = _ALARM_CODES  # re-exported for the simulator's documentation of what it sends
 
 DEFAULT_PORT = 5023
 SHORT_START = b"\x78\x78"
