@@ -58,7 +58,7 @@ Quirks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -361,44 +361,48 @@ def decode(
             return None
         return encode_frame(protocol, b"", serial, extended=extended and kind is Reply.ACK)
 
-    base = Gt06Result(
-        protocol=protocol,
-        serial=serial or 0,
-        extended=extended,
-        imei=imei,
-        crc_mismatch=crc_mismatch,
-        length_mismatch=length_mismatch,
-    )
+    device_imei = imei
+    utc_offset: int | None = None
+    flag: int | None = None
+    text: str | None = None
+    decoded = Decoded()
     if protocol == MSG_LOGIN:
         if len(content) < 8 <= len(body) - 1:
             content = body[1:]  # a login whose length byte counted a serial it lacks
-        login_imei, utc_offset = _decode_login(content)
-        return replace(
-            base, imei=login_imei, reply=reply_for(Reply.ACK), device_utc_offset_minutes=utc_offset
-        )
-    if imei is None:
+        device_imei, utc_offset = _decode_login(content)
+        reply = Reply.ACK
+    elif imei is None:
         raise DecodeError("not_logged_in", f"protocol 0x{protocol:02x} before login")
-    if protocol == MSG_TIME_REQUEST:
-        return replace(base, reply=reply_for(Reply.TIME))
-    if protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
+    elif protocol == MSG_TIME_REQUEST:
+        reply = Reply.TIME
+    elif protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
         flag, text = _decode_command_response(protocol, content)
-        return replace(base, command_flag=flag, command_response=text)
-    decoder, reply = _handler(protocol, content, extended=extended, wifi_form=wifi_form)
-    try:
-        decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
-    except DecodeError as error:
-        if not (length_mismatch and serial is not None and error.reason == "truncated"):
-            raise
-        # A miscounted frame that also lacks serial and CRC: its content runs to the stop bits.
-        content, serial = body[1:], None
-        base = replace(base, serial=0, crc_mismatch=False)
-        decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
-    return replace(
-        base,
+        reply = Reply.NONE
+    else:
+        decoder, reply = _handler(protocol, content, extended=extended, wifi_form=wifi_form)
+        try:
+            decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
+        except DecodeError as error:
+            if not (length_mismatch and serial is not None and error.reason == "truncated"):
+                raise
+            # A miscounted frame that also lacks serial and CRC: its content runs to the
+            # stop bits.
+            content, serial, crc_mismatch = body[1:], None, False
+            decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
+    return Gt06Result(
+        protocol=protocol,
+        serial=serial or 0,
+        extended=extended,
+        imei=device_imei,
         records=decoded.records,
         reply=reply_for(reply),
+        crc_mismatch=crc_mismatch,
+        length_mismatch=length_mismatch,
         supported=decoded.supported,
         status=decoded.status,
+        command_response=text,
+        command_flag=flag,
+        device_utc_offset_minutes=utc_offset,
         info=decoded.info,
     )
 

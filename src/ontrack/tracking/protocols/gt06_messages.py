@@ -58,6 +58,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from . import gt06_alarms
 from .records import (
@@ -119,9 +120,8 @@ class TerminalStatus:
     gsm_signal: int
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One frame's content and what decoding it needs."""
+class Message(NamedTuple):
+    """One frame's content and what decoding it needs (a tuple: built for every frame)."""
 
     protocol: int
     content: bytes
