@@ -322,29 +322,14 @@ def decode(
 
     ``imei`` is the IMEI this connection logged in with (``None`` before login: only a login
     frame is accepted then). ``now`` stamps events from frames that carry no time and fills
-    the time-request reply; it defaults to the current time.
+    the time-request reply; it defaults to the current time. A frame whose length field
+    disagrees with its size is read by its size (``length_mismatch``); one too short to hold
+    a serial and CRC, or a Wi-Fi frame with its count in the length byte, has neither.
     """
-    if len(frame) > MAX_FRAME_SIZE:
-        raise DecodeError("frame_too_long", str(len(frame)))
-    extended = frame[:2] == EXTENDED_START
-    if not extended and frame[:2] != SHORT_START:
-        raise DecodeError("bad_start")
-    header = 4 if extended else 3
-    if len(frame) < header + 1 + 2:
-        raise DecodeError("truncated", str(len(frame)))
-    if frame[-2:] != STOP:
-        raise DecodeError("bad_stop")
-    declared = int.from_bytes(frame[2:header], "big")
-    body = frame[header:-2]  # protocol .. CRC
-    length_mismatch = declared != len(body)
-    protocol = body[0]
-    wifi_form = length_mismatch and not extended and protocol in (MSG_WIFI, MSG_WIFI_2)
-    crc_mismatch = False
-    if wifi_form or len(body) < _MIN_LENGTH:
-        content, serial = body[1:], None  # these firmwares send neither serial nor CRC
-    else:
-        content, serial = body[1:-4], int.from_bytes(body[-4:-2], "big")
-        crc_mismatch = crc_itu(frame[2:-4]) != int.from_bytes(body[-2:], "big")
+    envelope = _unwrap(frame)
+    extended, protocol, body = envelope.extended, envelope.protocol, envelope.body
+    length_mismatch, wifi_form = envelope.length_mismatch, envelope.wifi_form
+    content, serial, crc_mismatch = envelope.content, envelope.serial, envelope.crc_mismatch
     if crc_mismatch and strict_crc:
         raise DecodeError("crc_mismatch")
     moment = now if now is not None else datetime.now(UTC)
@@ -404,6 +389,44 @@ def decode(
         command_flag=flag,
         device_utc_offset_minutes=utc_offset,
         info=decoded.info,
+    )
+
+
+class _Envelope(NamedTuple):
+    extended: bool
+    protocol: int
+    body: bytes  # protocol number .. CRC, as sent
+    content: bytes
+    serial: int | None
+    crc_mismatch: bool
+    length_mismatch: bool
+    wifi_form: bool
+
+
+def _unwrap(frame: bytes) -> _Envelope:
+    """Start, length and stop bits checked; content, serial and CRC verdict taken out."""
+    if len(frame) > MAX_FRAME_SIZE:
+        raise DecodeError("frame_too_long", str(len(frame)))
+    extended = frame[:2] == EXTENDED_START
+    if not extended and frame[:2] != SHORT_START:
+        raise DecodeError("bad_start")
+    header = 4 if extended else 3
+    if len(frame) < header + 1 + 2:
+        raise DecodeError("truncated", str(len(frame)))
+    if frame[-2:] != STOP:
+        raise DecodeError("bad_stop")
+    body = frame[header:-2]
+    length_mismatch = int.from_bytes(frame[2:header], "big") != len(body)
+    protocol = body[0]
+    wifi_form = length_mismatch and not extended and protocol in (MSG_WIFI, MSG_WIFI_2)
+    if wifi_form or len(body) < _MIN_LENGTH:  # these firmwares send neither serial nor CRC
+        return _Envelope(
+            extended, protocol, body, body[1:], None, False, length_mismatch, wifi_form
+        )
+    crc_mismatch = crc_itu(frame[2:-4]) != int.from_bytes(body[-2:], "big")
+    serial = int.from_bytes(body[-4:-2], "big")
+    return _Envelope(
+        extended, protocol, body, body[1:-4], serial, crc_mismatch, length_mismatch, wifi_form
     )
 
 
