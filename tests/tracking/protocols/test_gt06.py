@@ -503,3 +503,16 @@ def test_extended_form_of_an_alarm_is_answered_in_the_extended_form() -> None:
 
     assert [r.kind for r in result.records if isinstance(r, DeviceEvent)] == [EventKind.SOS]
     assert result.reply == gt06.encode_frame(0x26, b"", 0x0102, extended=True)
+
+
+def test_an_alarm_code_the_table_does_not_know_leaves_the_terminal_info_bits_their_say() -> None:
+    location = gt06.encode_gps_lbs(time=NOW, lat=40.7, lon=-74.0)
+    sos_bits = 0x40 | (4 << 3)
+    content = location[4:22] + bytes([9]) + location[22:30] + bytes([sos_bits, 5, 4, 0x1C, 2])
+
+    result = decode(gt06.encode_frame(0x16, content, 1))
+
+    assert [(r.kind, r.raw_code) for r in result.records if isinstance(r, DeviceEvent)] == [
+        (EventKind.UNKNOWN_ALARM, "gt06:alarm:0x1c"),
+        (EventKind.SOS, "gt06:alarm:terminal:4"),
+    ]

@@ -430,7 +430,9 @@ def location(message: Message) -> Decoded:
 def location_extended_0x38(message: Message) -> Decoded:
     """0x38: GPS, upload mode, re-upload, cell type (>= 3: 4G widths), cell, RSSI."""
     attributes: dict[str, object] = {"gt06_protocol": message.protocol}
-    fix = gps_fix(message.content, 0, message.imei, message.offset, attributes)
+    fix, gps_error = _fix_or_reason(message, 0, attributes)
+    if fix is None:
+        return Decoded(info={"gps_unusable": gps_error})
     reader = Reader(message.content, GPS_BLOCK_SIZE, "0x38 cell")
     if reader.remaining >= 3:
         mode, reupload, cell_type = reader.take(3)
@@ -459,10 +461,11 @@ def _alarm_records(
 ) -> list[Record]:
     """The fix (with the status levels) and the events.
 
-    A non-zero alarm byte is the frame's word on what happened: the terminal info bits are
+    A known alarm code is the frame's word on what happened: the terminal info bits are
     only its coarse summary (a harsh-braking frame sets the "vibration" bits, an SOS frame
     of some firmware the "low battery" ones), so they count only in frames without an
-    alarm code, and so do warning voltage levels (the level itself travels with the fix).
+    alarm code or with one the table does not know, and so do warning voltage levels (the
+    level itself travels with the fix).
     """
     if fix is not None:
         fix = _with_status(fix, status)
@@ -476,8 +479,10 @@ def _alarm_records(
     if kind is not None and alarm_code is not None:
         raw = f"gt06:alarm:0x{alarm_code:02x}"
         events.append(DeviceEvent(message.imei, time, kind, raw, dict(attributes)))
-    else:
-        events = status_events(status, message.imei, time, source, attributes)
+    if kind is None or kind is EventKind.UNKNOWN_ALARM:  # the code said nothing we know
+        for event in status_events(status, message.imei, time, source, attributes):
+            if all(event.kind != other.kind for other in events):
+                events.append(event)
     records: list[Record] = [fix] if fix is not None else []
     records.extend(events)
     return records
