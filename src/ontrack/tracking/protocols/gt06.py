@@ -58,13 +58,14 @@ Quirks
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from . import gt06_messages as messages
 from .crc import crc16_x25
-from .gt06_messages import VOLTAGE_LEVEL_PCT, Decoded, Message, Reply, TerminalStatus
+from .gt06_fields import GPS_BLOCK_SIZE, VOLTAGE_LEVEL_PCT, Decoded, Message, TerminalStatus
 from .records import DecodeError, Record
 
 __all__ = [
@@ -114,6 +115,17 @@ MSG_COMMAND = 0x80
 MSG_TIME_REQUEST = 0x8A
 
 COORDINATE_SCALE = 1_800_000.0
+
+
+class Reply(enum.Enum):
+    """What the server answers a frame with (built by ``gt06``)."""
+
+    NONE = "none"
+    ACK = "ack"  # empty frame echoing protocol and serial, in the frame's own form
+    ACK_SHORT = "ack_short"  # the same, always in the short form (0x70, 0xF2)
+    TIME = "time"  # 0x8A: the current time
+    WIFI_TIME = "wifi_time"  # 0x17 / 0x69 Wi-Fi form: the frame's BCD time echoed
+
 
 _ACK, _SHORT_ACK, _NONE = Reply.ACK, Reply.ACK_SHORT, Reply.NONE
 
@@ -443,7 +455,7 @@ def _handler(
         return messages.alarm_lw4g, Reply.ACK
     if protocol == 0x24 and len(content) == _SR411_CONTENT:
         return messages.gps_only, Reply.ACK
-    if protocol == 0xA3 and len(content) < messages.GPS_BLOCK_SIZE:
+    if protocol == 0xA3 and len(content) < GPS_BLOCK_SIZE:
         return messages.heartbeat, Reply.ACK  # SEEWORLD: a status block, not a fence alarm
     if extended and protocol in _EXTENDED:
         return _EXTENDED[protocol]
