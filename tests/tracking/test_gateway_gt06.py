@@ -176,3 +176,45 @@ def test_a_connection_from_outside_the_allowed_networks_is_closed_at_once(tmp_pa
         sock.sendall(_login())
         assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_LOGIN, b"", 1)
         sock.close()
+
+
+def test_a_position_is_acknowledged_only_once_it_is_stored(tmp_path):
+    """Concox units hold back or resend positions that go unacknowledged; the gateway
+    acknowledges them as it does alarms, after the batch is durable."""
+    register_device(IMEI, "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=0x21))
+        assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_GPS_LBS, b"", 0x21)
+        assert Position.objects.count() == 1, "the fix is in the database before the ack"
+        sock.close()
+
+
+def test_a_frame_whose_length_byte_is_wrong_is_cut_at_its_stop_bits_and_counted(tmp_path):
+    register_device(IMEI, "gt06")
+    frame = bytearray(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=4))
+    frame[2] += 3  # a firmware that miscounts its length
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(_login())
+        receive_exactly(sock, 10)
+        sock.sendall(bytes(frame))
+        assert receive_exactly(sock, 10) == gt06.encode_frame(gt06.MSG_GPS_LBS, b"", 4)
+        assert Position.objects.count() == 1
+        assert gateway.counters["length_mismatches"] == 1
+        assert gateway.counters["crc_mismatches"] == 1, "its CRC covers the wrong length byte"
+        sock.close()
+
+
+def test_a_login_whose_length_byte_claims_more_than_was_sent_is_answered(tmp_path):
+    """A real unit's login (Traccar's tests) counts a serial and CRC it does not send, then
+    waits for its acknowledgement: after a quiet moment it is cut at its stop bits."""
+    register_device("359339075005244", "gt06")
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(bytes.fromhex("78780d010359339075005244340d0a"))
+        assert receive_exactly(sock, 10)[2:4] == bytes([0x05, gt06.MSG_LOGIN])
+        assert gateway.counters["length_mismatches"] == 1
+        sock.close()

@@ -315,6 +315,7 @@ class Gateway:
                 "unknown_devices": counters["unknown_devices"],
                 "bad_frames": counters["bad_frames"],
                 "crc_mismatches": counters["crc_mismatches"],
+                "length_mismatches": counters["length_mismatches"],
                 "spooled": counters["spooled"],
                 "spool_torn_records": self.hub.writer.torn_records,
                 "durable_p99_ms": round(p99, 1),

@@ -6,16 +6,18 @@ A connection must log in (0x01 with its IMEI) within ``handshake_timeout``. A re
 IMEI gets the login acknowledgement at once; an unknown IMEI gets none and the connection is
 closed, which is what Traccar does: the unit keeps retrying its login on its own schedule and
 is served as soon as someone registers it. Frames before a login close the connection (a
-real unit always logs in first after connecting). Location frames carry no acknowledgement
-in the protocol: they are queued for the writer without waiting, and when too much is
-queued the gateway stops reading the socket (back-pressure) instead of growing without
-bound. Alarm, status and heartbeat frames that carry device events are acknowledged only
-once those events are durable (a unit resends an unacknowledged alarm); those without
-events, and time requests, are answered at once. The idle clock restarts on each complete
-frame, not each byte, so a client that trickles bytes is closed after ``idle_timeout``
-like a silent one; the reassembly buffer never exceeds ``max_frame_size``. An on-demand
-command goes out as a 0x80 frame whose server flag is the command's id; the 0x15/0x21 answer
-echoes it.
+real unit always logs in first after connecting). Every frame that yields records (fixes or
+events) and has an acknowledgement is acknowledged only once those records are durable: a
+unit resends an unacknowledged alarm, and Concox units hold back or resend unacknowledged
+positions. Frames without records, and time requests, are answered at once. When too much
+is queued the gateway stops reading the socket (back-pressure) instead of growing without
+bound. A frame whose length byte disagrees with it (several firmwares) is cut at its stop
+bits by the splitter, decoded, counted (``length_mismatches``) and logged; a CRC mismatch is
+counted (``crc_mismatches``) and never a reason to drop a frame unless ``strict_crc``. The
+idle clock restarts on each complete frame, not each byte, so a client that trickles bytes
+is closed after ``idle_timeout`` like a silent one; the reassembly buffer never exceeds
+``max_frame_size``. An on-demand command goes out as a 0x80 frame whose server flag is the
+command's id; the 0x15/0x21 answer echoes it.
 
 Teltonika (port 5027)
 ---------------------
@@ -39,6 +41,10 @@ from ontrack.tracking.protocols.records import DecodeError
 from ontrack.tracking.services import DeviceInfo
 
 logger = logging.getLogger("ontrack.gateway")
+
+# How long a GT06 tail that ends in stop bits may wait for the rest its length byte claims
+# before it is cut there (see ``gt06.split_frames``); units wait seconds for an ack.
+QUIET_FLUSH_S = 0.5
 
 
 class Gt06Connection(asyncio.Protocol):
@@ -74,11 +80,23 @@ class Gt06Connection(asyncio.Protocol):
             del self.hub.sessions[self.device.id]
 
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer + data if self.buffer else data
+        self._consume(self.buffer + data if self.buffer else data, flush=False)
+
+    def _flush_held(self, held: bytes) -> None:
+        """The held tail ends in stop bits and nothing more came for ``QUIET_FLUSH_S``: a
+        frame whose length byte claims more than its unit sends (a miscounted login waits
+        for its acknowledgement), so it is cut at its stop bits now."""
+        transport = self.transport
+        if self.buffer is held and not self.paused and transport and not transport.is_closing():
+            self._consume(held, flush=True)
+
+    def _consume(self, buffer: bytes, *, flush: bool) -> None:
         frames, rest, skipped = gt06.split_frames(
-            buffer, max_frame_size=self.hub.config.max_frame_size
+            buffer, max_frame_size=self.hub.config.max_frame_size, flush=flush
         )
         self.buffer = rest
+        if not flush and rest.endswith(gt06.STOP):
+            asyncio.get_running_loop().call_later(QUIET_FLUSH_S, self._flush_held, rest)
         if skipped:
             self.hub.counters.add("bad_bytes", skipped)
         room = self.hub.writer._room
@@ -125,6 +143,16 @@ class Gt06Connection(asyncio.Protocol):
         counters.add("frames")
         if result.crc_mismatch:
             counters.add("crc_mismatches")
+        if result.length_mismatch:
+            counters.add("length_mismatches")
+            logger.info(
+                "gt06 length byte disagrees with the frame; cut at its stop bits",
+                extra={
+                    "imei": self.imei,
+                    "protocol": f"0x{result.protocol:02x}",
+                    "size": len(frame),
+                },
+            )
         self.last_frame = asyncio.get_running_loop().time()
         if result.protocol == gt06.MSG_LOGIN:
             self._login(result)
@@ -137,13 +165,13 @@ class Gt06Connection(asyncio.Protocol):
             writer = self.hub.writer
             if result.reply is None:
                 writer.submit(items, wait=False)
-                if not self.paused and not writer._room.is_set():
-                    self._pause()
             else:
                 future = writer.submit(items)
                 assert future is not None
                 reply = result.reply
                 future.add_done_callback(lambda done: self._send_when_durable(done, reply))
+            if not self.paused and not writer._room.is_set():
+                self._pause()
         elif result.reply is not None:
             self._send(result.reply)
 

@@ -297,12 +297,12 @@ def gt06_login(imei: str, serial: int) -> bytes:
 
 
 # Report events -> the alarm code a GT06 unit puts in its 0x26 alarm frame (the manual's
-# alarm table; ``protocols.gt06._ALARM_CODES`` decodes them back).
+# alarm table; ``protocols.gt06_alarms.ALARM_CODES`` decodes them back).
 GT06_ALARM_CODES = {
     "sos": 0x01,
     "power_cut": 0x02,
     "vibration": 0x03,
-    "low_battery": 0x0E,
+    "low_battery": 0x19,  # the unit's own battery (0x0E is low external power)
     "tamper": 0x13,
 }
 

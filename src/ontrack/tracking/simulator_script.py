@@ -42,7 +42,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ontrack.tracking.protocols import gt06
 from ontrack.tracking.simulator import (
     DEFAULT_PORTS,
     Report,
@@ -163,8 +162,8 @@ def script_parse(text: str) -> list[ScriptedWearer]:
 
 
 class _ScriptGt06Link(_Link):
-    """A GT06 unit that sends each step's frames and waits for the acknowledgement of those
-    the protocol acknowledges (alarms, once durable), as a real unit does before moving on."""
+    """A GT06 unit that sends each step's frames and waits for the acknowledgement of each
+    (positions and alarms alike, sent once durable), as a real unit does before moving on."""
 
     def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
         self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
@@ -185,9 +184,8 @@ class _ScriptGt06Link(_Link):
             for frame in frames:
                 self.writer.write(frame)
                 await self.writer.drain()
-                if frame[3] != gt06.MSG_GPS_LBS:
-                    await asyncio.wait_for(self.reader.readexactly(10), 30)
-                    self.stats.acked += 1
+                await asyncio.wait_for(self.reader.readexactly(10), 30)
+                self.stats.acked += 1
             self.stats.sent += 1
 
     async def close(self) -> None:

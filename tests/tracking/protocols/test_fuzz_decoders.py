@@ -6,10 +6,11 @@ Two layers:
   modest number of examples, because hypothesis spends most of its time generating and
   shrinking and would need minutes to reach 10^5 inputs per decoder;
 - a seeded, structure-aware mutation loop that feeds each decoder 100,000 inputs in a few
-  seconds: valid frames from real devices, mutated (bit flips, byte swaps, insertions,
-  deletions, truncation, splicing, "interesting" values), and for the binary protocols
-  half of them repaired afterwards (length fields and CRC recomputed) so the mutation reaches
-  the record parsers instead of stopping at the checksum.
+  seconds (GT06: ``ONTRACK_GT06_FUZZ_INPUTS``, 5,000 by default, its corpus including every
+  real frame of ``frames/gt06_real.txt``): valid frames from real devices, mutated (bit
+  flips, byte swaps, insertions, deletions, truncation, splicing, "interesting" values), and
+  for the binary protocols half of them repaired afterwards (length fields and CRC
+  recomputed) so the mutation reaches the record parsers instead of stopping at the checksum.
 
 Whatever decodes must still satisfy the record invariants (UTC times, coordinates in range).
 The seed is fixed so a failure reproduces; set ``ONTRACK_FUZZ_SEED`` to explore others.
@@ -24,6 +25,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,11 +34,14 @@ from ontrack.tracking.protocols import gt06, mqtt_json, osmand, teltonika
 from ontrack.tracking.protocols.records import DecodeError, DeviceEvent, Fix, Record
 
 INPUTS_PER_DECODER = 100_000
+# GT06 has its own budget: the suite runs 5,000; set ONTRACK_GT06_FUZZ_INPUTS=100000 (or more)
+# for a deeper run before touching the decoder.
+GT06_INPUTS = int(os.environ.get("ONTRACK_GT06_FUZZ_INPUTS", "5000"))
 SEED = int(os.environ.get("ONTRACK_FUZZ_SEED", "20240501"))
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 IMEI = "864717003283581"
 
-GT06_CORPUS = [
+GT06_CLEAN_CORPUS = [
     bytes.fromhex(frame)
     for frame in (
         "78780D01086471700328358100093F040D0A",
@@ -52,6 +57,13 @@ GT06_CORPUS = [
         "7878281520000000003c49434349443a38393838323339303030303039373330323635303e00020d446f260d0a",
         "797900262100000000020043006f006d006d0061006e00640020006500720072006f0072002100236e850d0a",
     )
+]
+# Mutated from the frames above and every real frame of the GT06 fixture (Traccar's tests,
+# the Concox manual; some of them cut short or miscounted, as their firmware sends them).
+GT06_CORPUS = GT06_CLEAN_CORPUS + [
+    bytes.fromhex(line.partition("  #")[0].strip())
+    for line in (Path(__file__).parent / "frames" / "gt06_real.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 ]
 TELTONIKA_CORPUS = [
     bytes.fromhex(packet)
@@ -175,8 +187,19 @@ def check_records(records: list[Record]) -> None:
 def run_gt06(data: bytes) -> None:
     frames, rest, skipped = gt06.split_frames(data)
     assert sum(map(len, frames)) + len(rest) + skipped == len(data)
-    result = gt06.decode(data, imei=IMEI if data[-1:] != b"\x00" else None, now=NOW)
+    imei = IMEI if data[-1:] != b"\x00" else None
+    flushed = gt06.split_frames(data, flush=True)
+    assert sum(map(len, flushed.frames)) + len(flushed.rest) + flushed.skipped == len(data)
+    for frame in frames + flushed.frames:  # what the splitter cuts, stop-bit fallbacks too
+        with contextlib.suppress(DecodeError):
+            check_result(gt06.decode(frame, imei=imei, now=NOW))
+    check_result(gt06.decode(data, imei=imei, now=NOW))
+
+
+def check_result(result: gt06.Gt06Result) -> None:
     check_records(result.records)
+    if result.reply is not None:  # every reply is itself a well-formed frame
+        assert gt06.split_frames(result.reply).frames == [result.reply]
 
 
 def run_teltonika(data: bytes) -> None:
@@ -206,11 +229,12 @@ def fuzz(
     *,
     repair: Callable[[bytes], bytes] | None = None,
     text: bool = False,
+    inputs: int = INPUTS_PER_DECODER,
 ) -> tuple[int, int]:
-    """Feed ``INPUTS_PER_DECODER`` inputs; return (inputs, how many decoded cleanly)."""
+    """Feed ``inputs`` inputs; return (inputs, how many decoded cleanly)."""
     rng = random.Random(SEED)
     decoded = 0
-    for iteration in range(INPUTS_PER_DECODER):
+    for iteration in range(inputs):
         data = mutate(rng, rng.choice(corpus), corpus, text=text)
         if repair is not None and iteration % 2:
             data = repair(data)
@@ -223,7 +247,7 @@ def fuzz(
                 f"{type(error).__name__}: {error} for input {data.hex()}"
             ) from error
         decoded += 1
-    return INPUTS_PER_DECODER, decoded
+    return inputs, decoded
 
 
 def report(name: str, started: float, inputs: int, decoded: int) -> None:
@@ -232,7 +256,7 @@ def report(name: str, started: float, inputs: int, decoded: int) -> None:
 
 
 def test_corpora_decode_cleanly() -> None:
-    for frame in GT06_CORPUS:
+    for frame in GT06_CLEAN_CORPUS:
         run_gt06(frame)
     for packet in TELTONIKA_CORPUS:
         run_teltonika(packet)
@@ -247,7 +271,7 @@ def test_corpora_decode_cleanly() -> None:
 
 def test_gt06_mutations_raise_only_decode_errors() -> None:
     started = time.perf_counter()
-    inputs, decoded = fuzz(run_gt06, GT06_CORPUS, repair=repair_gt06)
+    inputs, decoded = fuzz(run_gt06, GT06_CORPUS, repair=repair_gt06, inputs=GT06_INPUTS)
     report("gt06", started, inputs, decoded)
     assert decoded > inputs // 20, "mutations should still reach the message parsers"
 

@@ -108,7 +108,10 @@ def test_gps_lbs_extended_decodes_position_time_and_cell() -> None:
     assert fix.satellites == 9
     assert fix.valid is True
     assert fix.attributes["cell"] == {"mcc": 460, "mnc": 0, "lac": 0x287D, "cell_id": 0x1F71}
-    assert result.reply is None, "location frames are not acknowledged"
+    assert result.reply == gt06.encode_frame(0x22, b"", 0x0008), (
+        "location frames are acknowledged like the others (Concox units hold back or resend "
+        "what was not acknowledged)"
+    )
 
 
 def test_gps_lbs_decodes_the_position_traccar_pins() -> None:
@@ -167,12 +170,24 @@ def test_alarm_frame_yields_fix_event_status_and_acknowledgement() -> None:
         (0x01, EventKind.SOS),
         (0x02, EventKind.EXTERNAL_POWER_CUT),
         (0x03, EventKind.VIBRATION),
-        (0x0E, EventKind.LOW_BATTERY),
-        (0x0F, EventKind.LOW_BATTERY),
+        (0x04, EventKind.GEOFENCE_ENTER),
+        (0x05, EventKind.GEOFENCE_EXIT),
+        (0x06, EventKind.OVERSPEED),
+        (0x09, EventKind.MOVEMENT),
+        (0x0C, EventKind.POWER_ON),
+        (0x0E, EventKind.EXTERNAL_POWER_LOW),
+        (0x0F, EventKind.EXTERNAL_POWER_LOW),
+        (0x11, EventKind.POWER_OFF),
         (0x13, EventKind.TAMPER),
+        (0x14, EventKind.UNKNOWN_ALARM),  # door: no normalised kind, the code is kept
         (0x18, EventKind.DEVICE_REMOVED),
         (0x19, EventKind.LOW_BATTERY),
-        (0x04, EventKind.UNKNOWN_ALARM),
+        (0x23, EventKind.FALL),
+        (0x29, EventKind.HARSH_ACCELERATION),
+        (0x2A, EventKind.HARSH_CORNERING),
+        (0x2B, EventKind.HARSH_CORNERING),
+        (0x2C, EventKind.COLLISION),
+        (0x30, EventKind.HARSH_BRAKING),
     ],
 )
 def test_alarm_code_of_an_0x26_frame_is_its_event_kind(code: int, kind: EventKind) -> None:
@@ -293,8 +308,18 @@ def test_bad_crc_is_rejected_in_strict_mode() -> None:
     assert error.value.reason == "crc_mismatch"
 
 
-def test_unknown_message_type_decodes_to_nothing_without_reply() -> None:
-    result = decode(bytes.fromhex("78780c95130a071223200100013ad10d0a"))
+def test_unknown_short_message_type_is_acknowledged_but_decodes_to_nothing() -> None:
+    """As Traccar does: a unit whose frame goes unanswered reconnects."""
+    frame = gt06.encode_frame(0x1F, bytes(8), 2)
+
+    result = decode(frame)
+
+    assert (result.supported, result.records) == (False, [])
+    assert result.reply == gt06.encode_frame(0x1F, b"", 2)
+
+
+def test_unknown_extended_message_type_gets_no_reply() -> None:
+    result = decode(gt06.encode_frame(0xFD, bytes(8), 2, extended=True))
 
     assert (result.supported, result.records, result.reply) == (False, [], None)
 
@@ -392,3 +417,102 @@ def test_encoded_location_round_trips(
         valid,
     )
     assert fix.time - moment == timedelta(0)
+
+
+def test_splitter_cuts_a_miscounted_frame_at_its_stop_bits_when_a_frame_follows() -> None:
+    miscounted = bytearray(STATUS)
+    miscounted[2] = 0x30  # claims more than it holds
+
+    frames, rest, skipped = gt06.split_frames(bytes(miscounted) + GPS_LBS)
+
+    assert frames == [bytes(miscounted), GPS_LBS]
+    assert (rest, skipped) == (b"", 0)
+
+
+def test_splitter_holds_a_miscounted_tail_until_flushed() -> None:
+    """Stop bits at the end of what has arrived may be inside a frame still arriving; only
+    the caller knows the stream went quiet."""
+    miscounted = bytearray(STATUS)
+    miscounted[2] = 0x30
+
+    assert gt06.split_frames(bytes(miscounted)) == ([], bytes(miscounted), 0)
+    assert gt06.split_frames(bytes(miscounted), flush=True) == ([bytes(miscounted)], b"", 0)
+
+
+def test_splitter_cuts_a_frame_whose_length_byte_is_too_small() -> None:
+    wifi = bytes.fromhex("787800691710231108500200cc080c4e2fa5640c4e2fa66e0d0a")
+
+    assert gt06.split_frames(wifi + STATUS).frames == [wifi, STATUS]
+
+
+def test_miscounted_frame_is_decoded_by_its_real_size_and_flagged() -> None:
+    miscounted = bytearray(GPS_LBS_EXTENDED)
+    miscounted[2] -= 2
+
+    result = decode(bytes(miscounted))
+
+    assert result.length_mismatch is True
+    assert result.crc_mismatch is True, "its CRC covered the length byte it sent"
+    (fix,) = result.records
+    assert isinstance(fix, Fix) and fix.time == datetime(2015, 12, 29, 2, 51, 5, tzinfo=UTC)
+    assert result.reply == gt06.encode_frame(0x22, b"", 0x0008)
+
+
+def test_location_frame_without_a_fix_yet_is_acknowledged_and_stores_nothing() -> None:
+    frame = gt06.encode_frame(0x12, bytes(18) + bytes.fromhex("01cc00287d001f71"), 3)
+
+    result = decode(frame)
+
+    assert result.records == []
+    assert result.info == {"gps_unusable": "bad_time"}
+    assert result.reply == gt06.encode_frame(0x12, b"", 3)
+
+
+def test_terminal_info_bits_count_only_in_alarm_frames_without_an_alarm_code() -> None:
+    location = gt06.encode_gps_lbs(time=NOW, lat=40.7, lon=-74.0)
+    gps_and_cell = location[4:22] + bytes([9]) + location[22:30]
+    vibration_bits = 0x40 | (1 << 3)
+    with_code = gt06.encode_frame(0x16, gps_and_cell + bytes([vibration_bits, 2, 4, 0x30, 2]), 1)
+    without_code = gt06.encode_frame(0x16, gps_and_cell + bytes([vibration_bits, 2, 4, 0, 2]), 2)
+
+    coded = [r.kind for r in decode(with_code).records if isinstance(r, DeviceEvent)]
+    uncoded = [r.kind for r in decode(without_code).records if isinstance(r, DeviceEvent)]
+
+    assert coded == [EventKind.HARSH_BRAKING], "neither the bits nor the low level add events"
+    assert uncoded == [EventKind.VIBRATION, EventKind.LOW_BATTERY]
+
+
+def test_heartbeat_with_battery_percentage_and_alarm_byte() -> None:
+    """The 14+ byte 0x13 (OBD units): info, signal (2), alarm, language, battery %..."""
+    frame = gt06.encode_frame(0x13, bytes.fromhex("40 001f 01 02 2d") + bytes(8), 6)
+
+    result = decode(frame)
+
+    assert result.status is not None and result.status.battery_pct == 45
+    assert [(r.kind, r.time) for r in result.records if isinstance(r, DeviceEvent)] == [
+        (EventKind.SOS, NOW)
+    ]
+
+
+def test_extended_form_of_an_alarm_is_answered_in_the_extended_form() -> None:
+    location = gt06.encode_gps_lbs(time=NOW, lat=40.7, lon=-74.0)
+    content = location[4:22] + bytes([9]) + location[22:30] + bytes([0x40, 5, 4, 0x01, 2])
+    frame = gt06.encode_frame(0x26, content, 0x0102, extended=True)
+
+    result = decode(frame)
+
+    assert [r.kind for r in result.records if isinstance(r, DeviceEvent)] == [EventKind.SOS]
+    assert result.reply == gt06.encode_frame(0x26, b"", 0x0102, extended=True)
+
+
+def test_an_alarm_code_the_table_does_not_know_leaves_the_terminal_info_bits_their_say() -> None:
+    location = gt06.encode_gps_lbs(time=NOW, lat=40.7, lon=-74.0)
+    sos_bits = 0x40 | (4 << 3)
+    content = location[4:22] + bytes([9]) + location[22:30] + bytes([sos_bits, 5, 4, 0x1C, 2])
+
+    result = decode(gt06.encode_frame(0x16, content, 1))
+
+    assert [(r.kind, r.raw_code) for r in result.records if isinstance(r, DeviceEvent)] == [
+        (EventKind.UNKNOWN_ALARM, "gt06:alarm:0x1c"),
+        (EventKind.SOS, "gt06:alarm:terminal:4"),
+    ]

@@ -14,77 +14,78 @@ Short frame (length in one byte)::
     L+3     2     stop bits 0x0D 0x0A                      total = L + 5 bytes
 
 Extended frame: start bits 0x79 0x79 and a two-byte length at offsets 2-3; everything after
-moves by one byte (total = L + 6). The CRC still covers length .. serial.
+moves by one byte (total = L + 6). The CRC still covers length .. serial. Any message may
+come in either form; the reply takes the form of the frame it answers.
 
-Messages decoded (content offsets relative to the information content)
----------------------------------------------------------------------
-0x01 login
-    0 IMEI, 8 bytes BCD ("0" + 15 digits); optional 8 type id (2), 10 time zone (2): bits
-    15-4 = hours*100 + minutes, bit 3 set = west of Greenwich.
-GPS block (18 bytes, opens 0x10 0x12 0x22 0x16 0x26 0x27)
-    0 date-time YY MM DD hh mm ss; 6 high nibble GPS info length, low nibble satellites;
-    7 latitude and 11 longitude, unsigned, in 1/1,800,000 degree (minutes * 30000);
-    15 speed km/h; 16 course/status (2): bits 0-9 course, bit 10 set = north latitude,
-    bit 11 set = west longitude, bit 12 = positioned (fix valid), bit 13 = differential.
-0x12 GPS + LBS: GPS block, 18 MCC (2, bit 15 set = two-byte MNC), MNC (1), LAC (2), cell (3).
-0x22 GPS + LBS + 26 ACC (1), 27 upload mode (1), 28 re-upload flag (1).
-0x16 / 0x26 / 0x27 alarm: GPS block, 18 LBS length (1, counts itself) + LBS, then the status
-    block: terminal info (1), voltage level (1), GSM signal (1), alarm (1), language (1).
-0x13 status / heartbeat: terminal info (1), voltage level (1), GSM signal (1), alarm +
-    language (2, often absent).
-0x23 heartbeat (GK310 family): terminal info (1), battery voltage in 0.01 V (2), GSM signal
-    (1), language (2).
-0x8A time request: no content; the server answers with the current time.
-0x15 (short) / 0x21 (extended): the device's answer to an online command (0x80).
-
-Terminal info byte: bit 0 armed, bit 1 ACC on, bit 2 charging, bits 3-5 alarm (1 vibration,
-2 power cut, 3 low battery, 4 SOS, 6 geofence, 7 removed), bit 6 GPS tracking on, bit 7
-oil/electricity cut. Voltage level 0-6: 0 shut down, 1 extremely low, 2 very low (low
-battery alarm), 3 low, 4 medium, 5 high, 6 full (recorded as ``VOLTAGE_LEVEL_PCT``).
-Alarm byte (0x16/0x26/0x27): 0x01 SOS, 0x02 power cut, 0x03 vibration, 0x04/0x05 geofence
-in/out, 0x06 overspeed, 0x0E/0x0F low battery, 0x11 power off, 0x13 tamper, 0x18 removed,
-0x19 internal battery low (``_ALARM_CODES``).
+The contents of the messages (GPS, cells, status, alarms, information, Wi-Fi...) are laid
+out in ``gt06_messages``; their alarm tables, with sources, in ``gt06_alarms``. Messages
+decoded: 0x01 login (IMEI as BCD, optional type (2) and time zone (2): bits 15-4 = hours *
+100 + minutes, bit 3 set = west); positions 0x10 0x11 0x12 0x1A 0x1E 0x22 0x2A 0x2D 0x31
+0x32 0x34 0x37 0x38 0x61 0xA0 0xA3; alarms 0x16 0x19 0x26 0x27 0x95 0xA2 (LW 4G) 0xA4 0xA5,
+extended 0x32 / 0x33; status 0x13 0x23 0x36; 0x70 modules; 0x94 information; LBS / Wi-Fi
+0x17 0x18 0x24 0x28 0x2C 0x2E 0x69 0xA1 0xA2 0xF3; 0x15 / 0x21 answers to an online command
+(0x80); 0x8A time request; 0x8C 0x66 0x9B 0xF2 kept as raw information.
 
 Replies
 -------
-Login, status, heartbeat and alarm messages are acknowledged by echoing the protocol number
-and serial in an empty frame of the same kind (short or extended) with a fresh CRC; a unit
-that gets no acknowledgement to its login drops the connection and retries. Location frames
-(0x10, 0x12, 0x22) are not acknowledged. A time request is answered with 0x8A carrying the
-time as the unit reports it (UTC shifted by ``time_offset_minutes``).
+Login, location, status, heartbeat, alarm and LBS frames are acknowledged by echoing the
+protocol number and serial in an empty frame of the same kind (short or extended) with a
+fresh CRC, as the Concox manuals and Traccar do: a unit that gets no acknowledgement to its
+login drops the connection and retries, and many units keep re-sending (or hold back) what
+was not acknowledged. The gateway sends the acknowledgement of a frame with records only
+once they are durable. 0x70 and 0xF2 are acknowledged in the short form whatever their own
+form. A time request is answered with 0x8A carrying the time as the unit reports it (UTC
+shifted by ``time_offset_minutes``); a 0x17 / 0x69 Wi-Fi frame with its own BCD time in a
+frame of length 0, as those units expect. Information (0x94), command answers, extended
+vendor data and address requests get no reply; other short frames of unknown type are
+acknowledged (``supported=False``), or the unit would reconnect.
 
 Quirks
 ------
 - A share of real devices send a CRC that does not match CRC-ITU. ``decode`` counts the
   mismatch (``crc_mismatch``) and decodes anyway; ``strict_crc=True`` rejects such frames.
+- Several firmwares send a length byte that disagrees with the frame (0x17 / 0x69 put the
+  Wi-Fi count there; some logins and heartbeats miscount by a few bytes). The splitter then
+  cuts the frame at its stop bits, and ``decode`` reads it by its real size and says so
+  (``length_mismatch``).
 - Many units report local time (often GMT+8) instead of UTC: pass the per-device
   ``time_offset_minutes`` and it is subtracted from every device time.
 - Some firmware sends the voltage byte as a percentage (values above 6); values 7-100 are
-  taken as a percentage, 0-6 as the level above.
-- Alarm frames whose GPS block is junk (no fix yet, zeroed date) still yield their events,
-  stamped with ``now``; pure location frames with a junk GPS block are rejected.
-- Message types not listed above decode to no records and no reply (``supported=False``);
-  0x13 frames longer than the standard five content bytes are vendor variants: acknowledged
-  (or the unit reconnects) but not decoded.
+  taken as a percentage, 0-6 as the level (``VOLTAGE_LEVEL_PCT``).
+- A frame whose GPS block is junk (no fix yet, zeroed date) still yields its events and
+  status, stamped with ``now``; a location frame then yields no fix but is acknowledged.
 """
 
 from __future__ import annotations
 
-import struct
+import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from . import gt06_messages as messages
 from .crc import crc16_x25
-from .records import (
-    DecodeError,
-    DeviceEvent,
-    EventKind,
-    Fix,
-    Record,
-    checked_coordinates,
-    checked_time,
-)
+from .gt06_fields import GPS_BLOCK_SIZE, VOLTAGE_LEVEL_PCT, Decoded, Message, TerminalStatus
+from .records import DecodeError, Record
+
+__all__ = [
+    "DEFAULT_PORT",
+    "EXTENDED_START",
+    "MAX_FRAME_SIZE",
+    "SHORT_START",
+    "STOP",
+    "VOLTAGE_LEVEL_PCT",
+    "Gt06Result",
+    "SplitResult",
+    "TerminalStatus",
+    "crc_itu",
+    "decode",
+    "encode_command",
+    "encode_command_response",
+    "encode_frame",
+    "encode_gps_lbs",
+    "split_frames",
+]
 
 DEFAULT_PORT = 5023
 SHORT_START = b"\x78\x78"
@@ -102,66 +103,60 @@ MSG_GPS_LBS = 0x12
 MSG_STATUS = 0x13
 MSG_STRING_INFO = 0x15
 MSG_ALARM = 0x16
+MSG_WIFI = 0x17
 MSG_STRING_INFO_EXTENDED = 0x21
 MSG_GPS_LBS_EXTENDED = 0x22
 MSG_HEARTBEAT = 0x23
 MSG_ALARM_2 = 0x26
 MSG_ALARM_3 = 0x27
+MSG_WIFI_2 = 0x69
+MSG_GPS_MODULAR = 0x70
 MSG_COMMAND = 0x80
 MSG_TIME_REQUEST = 0x8A
 
-_LOCATION_TYPES = frozenset({MSG_GPS, MSG_GPS_LBS, MSG_GPS_LBS_EXTENDED})
-_ALARM_TYPES = frozenset({MSG_ALARM, MSG_ALARM_2, MSG_ALARM_3})
-_ACKNOWLEDGED_TYPES = frozenset({MSG_LOGIN, MSG_STATUS, MSG_HEARTBEAT} | _ALARM_TYPES)
+COORDINATE_SCALE = 1_800_000.0
 
-_GPS_BLOCK_SIZE = 18
-_COORDINATE_SCALE = 1_800_000.0
 
-# Terminal info bits 3-5.
-_TERMINAL_ALARMS: dict[int, EventKind] = {
-    1: EventKind.VIBRATION,
-    2: EventKind.EXTERNAL_POWER_CUT,
-    3: EventKind.LOW_BATTERY,
-    4: EventKind.SOS,
-    7: EventKind.DEVICE_REMOVED,
+class Reply(enum.Enum):
+    """What the server answers a frame with (built by ``gt06``)."""
+
+    NONE = "none"
+    ACK = "ack"  # empty frame echoing protocol and serial, in the frame's own form
+    ACK_SHORT = "ack_short"  # the same, always in the short form (0x70, 0xF2)
+    TIME = "time"  # 0x8A: the current time
+    WIFI_TIME = "wifi_time"  # 0x17 / 0x69 Wi-Fi form: the frame's BCD time echoed
+
+
+_ACK, _SHORT_ACK, _NONE = Reply.ACK, Reply.ACK_SHORT, Reply.NONE
+
+# protocol -> (content decoder, reply). Extended frames look in _EXTENDED first: the same
+# number means another layout there (0x32, 0x33) or the vendor data has no reply.
+_SHORT: dict[int, tuple[messages.Decoder, Reply]] = {
+    **dict.fromkeys(
+        (0x10, 0x11, 0x12, 0x17, 0x22, 0x2D, 0x34, 0x37, 0x61, 0xA0), (messages.location, _ACK)
+    ),
+    **dict.fromkeys((0x1A, 0x1E, 0x31, 0x32, 0xA3), (messages.gps_only, _ACK)),
+    0x2A: (messages.gps_only, _NONE),  # address request: the unit wants a street, not an ack
+    **dict.fromkeys((0x16, 0x26, 0x27, 0xA4), (messages.alarm, _ACK)),
+    **dict.fromkeys((0x19, 0xA5), (messages.lbs_alarm, _ACK)),
+    0x13: (messages.heartbeat, _ACK),
+    0x23: (messages.heartbeat_gk310, _ACK),
+    0x36: (messages.heartbeat_modules, _ACK),
+    0x95: (messages.camera_alarm, _ACK),
+    0x70: (messages.modular, _SHORT_ACK),
+    0x94: (messages.information, _NONE),
+    **dict.fromkeys((0x18, 0x24, 0x28, 0x2C, 0x2E, 0xA1, 0xA2), (messages.network, _ACK)),
+    0xF3: (messages.network, _NONE),
+    0xF2: (messages.passthrough, _SHORT_ACK),
 }
-
-# Alarm byte of 0x16/0x26/0x27, after the GT06 manual's alarm table and the codes later
-# Concox firmware added (the same table Traccar decodes). Codes not listed become
-# UNKNOWN_ALARM (device geofence enter/exit 0x04/0x05 among them: ontrack computes zones
-# itself, but the device's word is kept). 0x18 and 0x19 mean "removed" and "internal
-# battery low" on wearables; the LW vehicle models reuse them for driving events.
-_ALARM_CODES: dict[int, EventKind] = {
-    0x01: EventKind.SOS,
-    0x02: EventKind.EXTERNAL_POWER_CUT,
-    0x03: EventKind.VIBRATION,
-    0x06: EventKind.OVERSPEED,
-    0x09: EventKind.VIBRATION,
-    0x0C: EventKind.TAMPER,
-    0x0E: EventKind.LOW_BATTERY,
-    0x0F: EventKind.LOW_BATTERY,
-    0x11: EventKind.POWER_OFF,
-    0x13: EventKind.TAMPER,
-    0x18: EventKind.DEVICE_REMOVED,
-    0x19: EventKind.LOW_BATTERY,
-    0x25: EventKind.TAMPER,
-    0x30: EventKind.GNSS_JAMMING,
+_EXTENDED: dict[int, tuple[messages.Decoder, Reply]] = {
+    **dict.fromkeys((0x32, 0x33), (messages.az735, _ACK)),
+    0x38: (messages.location_extended_0x38, _NONE),
+    **dict.fromkeys((0x8C, 0x66, 0x65, 0x9B), (messages.passthrough, _NONE)),
 }
-
-# Battery percentage recorded for each voltage level. The manual names the levels, not a
-# percentage; each maps into the band the alert rules use for the same word, so that the
-# level an alarm frame carries never contradicts its alarm: 2 "very low (low battery
-# alarm)" is under the low threshold (20 %), 1 "extremely low" under the critical one
-# (10 %). (Level x 100 / 6 made level 2 read 33 % and clear the low-battery alert it came
-# with.)
-VOLTAGE_LEVEL_PCT: dict[int, int] = {0: 0, 1: 5, 2: 15, 3: 35, 4: 60, 5: 80, 6: 100}
-
-# Voltage levels that are themselves a warning.
-_VOLTAGE_LEVEL_EVENTS: dict[int, EventKind] = {
-    0: EventKind.CRITICAL_BATTERY,
-    1: EventKind.CRITICAL_BATTERY,
-    2: EventKind.LOW_BATTERY,
-}
+_LW4G_CONTENT = 59  # 0xA2 of LW 4G units (length 0x40): GPS + status, not Wi-Fi
+_SR411_CONTENT = 41  # 0x24 of the SR411 mini (length 0x2E): GPS first, not a cell list
+_COMMANDS = frozenset({0x80, 0x81, 0x82})  # server-to-unit; a unit echoing one gets nothing
 
 
 class SplitResult(NamedTuple):
@@ -176,27 +171,12 @@ class SplitResult(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class TerminalStatus:
-    """The status block of heartbeats and alarm frames, as the device reported it."""
-
-    armed: bool
-    acc_on: bool
-    charging: bool
-    gps_tracking: bool
-    oil_cut: bool
-    alarm_bits: int
-    battery_pct: int | None
-    voltage_level: int | None
-    power_v: float | None
-    gsm_signal: int
-
-
-@dataclass(frozen=True, slots=True)
 class Gt06Result:
     """What one frame said, and what to answer.
 
     ``imei`` is the IMEI from a login frame, or the ``imei`` the caller passed in.
-    ``reply`` is ``None`` when the device expects no answer.
+    ``reply`` is ``None`` when the device expects no answer. ``info`` is what the frame
+    said that is neither a fix nor an event (ICCID, external volts, cells...).
     """
 
     protocol: int
@@ -206,11 +186,13 @@ class Gt06Result:
     records: list[Record] = field(default_factory=list)
     reply: bytes | None = None
     crc_mismatch: bool = False
+    length_mismatch: bool = False
     supported: bool = True
     status: TerminalStatus | None = None
     command_response: str | None = None
     command_flag: int | None = None  # the server flag of the command answered (0x15 / 0x21)
     device_utc_offset_minutes: int | None = None
+    info: dict[str, object] = field(default_factory=dict)
 
 
 # CRC-16/X-25 (the GT06 manual's "CRC-ITU"): reflected 0x1021, init and xorout 0xFFFF.
@@ -252,15 +234,27 @@ def encode_command(
     return encode_frame(MSG_COMMAND, content, serial)
 
 
-def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> SplitResult:
+def split_frames(
+    buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE, flush: bool = False
+) -> SplitResult:
     """Cut a TCP byte stream into frames.
 
-    Garbage before a start marker is skipped; a candidate whose length is impossible or whose
-    stop bits are not where the length says is skipped one byte at a time so the splitter
-    resynchronises on the next marker. An incomplete frame (or a lone trailing 0x78/0x79) is
-    returned in ``rest`` for the caller to prepend to the next read; a false start marker
-    with a plausible length therefore holds the stream until that many bytes (at most
-    ``max_frame_size``) have arrived. CRCs are not checked here (see ``decode``).
+    A frame normally ends where its length says, with the stop bits there. When it does not
+    (a firmware that miscounts, or the Wi-Fi count in the length byte) the frame is cut at
+    the first stop bits after its header instead, provided no start marker comes before
+    them (that would make it a false start in garbage). If the length claims more bytes
+    than have arrived, such a cut is made only when a start marker follows the stop bits,
+    or with ``flush`` when they end the buffer: the caller passes ``flush=True`` once the
+    stream has been quiet for a moment, so that a frame still arriving is not cut at stop
+    bits inside its content, and a short frame its unit sends alone (a miscounted login
+    awaiting its acknowledgement) is not held forever. ``decode`` reports the mismatch.
+    Without ``flush`` the result does not depend on how the stream was cut into reads.
+
+    Garbage before a start marker is skipped; a candidate with neither is skipped one byte
+    at a time so the splitter resynchronises on the next marker. An incomplete frame (or a
+    lone trailing 0x78/0x79) is returned in ``rest`` for the caller to prepend to the next
+    read; a false start marker with a plausible length therefore holds the stream until that
+    many bytes (at most ``max_frame_size``) have arrived. CRCs are not checked here.
     """
     frames: list[bytes] = []
     skipped = 0
@@ -283,19 +277,39 @@ def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> Spli
         else:
             length = buffer[start + 2]
         total = header + length + 2
-        if length < _MIN_LENGTH or total > max_frame_size:
-            skipped += 1
-            position += 1
+        plausible = length >= _MIN_LENGTH and total <= max_frame_size
+        complete = size - start >= total
+        if plausible and complete and buffer[start + total - 2 : start + total] == STOP:
+            frames.append(bytes(buffer[start : start + total]))
+            position = start + total
             continue
-        if size - start < total:
+        waiting = plausible and not complete
+        cut = _cut_at_stop(buffer, start, header, max_frame_size, waiting=waiting, flush=flush)
+        if cut > 0:
+            frames.append(bytes(buffer[start:cut]))
+            position = cut
+        elif cut == 0:
             return SplitResult(frames, bytes(buffer[start:]), skipped)
-        if buffer[start + total - 2 : start + total] != STOP:
+        else:
             skipped += 1
             position += 1
-            continue
-        frames.append(bytes(buffer[start : start + total]))
-        position = start + total
     return SplitResult(frames, b"", skipped)
+
+
+def _cut_at_stop(
+    buffer: bytes, start: int, header: int, limit: int, *, waiting: bool, flush: bool
+) -> int:
+    """End of a frame cut at its stop bits, 0 to wait for more bytes, -1 for a false start."""
+    stop = buffer.find(STOP, start + header + 1, start + limit)
+    marker = _next_start(buffer, start + 2)
+    if stop < 0:
+        return 0 if waiting or (marker < 0 and len(buffer) - start < limit) else -1
+    end = stop + 2
+    if 0 <= marker < stop:
+        return 0 if waiting else -1  # the claimed frame may still arrive whole
+    if waiting and not (marker == end or (flush and end == len(buffer))):
+        return 0
+    return end
 
 
 def _next_start(buffer: bytes, position: int) -> int:
@@ -320,94 +334,136 @@ def decode(
 
     ``imei`` is the IMEI this connection logged in with (``None`` before login: only a login
     frame is accepted then). ``now`` stamps events from frames that carry no time and fills
-    the time-request reply; it defaults to the current time.
+    the time-request reply; it defaults to the current time. A frame whose length field
+    disagrees with its size is read by its size (``length_mismatch``); one too short to hold
+    a serial and CRC, or a Wi-Fi frame with its count in the length byte, has neither.
     """
+    envelope = _unwrap(frame)
+    extended, protocol, body = envelope.extended, envelope.protocol, envelope.body
+    length_mismatch, wifi_form = envelope.length_mismatch, envelope.wifi_form
+    content, serial, crc_mismatch = envelope.content, envelope.serial, envelope.crc_mismatch
+    if crc_mismatch and strict_crc:
+        raise DecodeError("crc_mismatch")
+    moment = now if now is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    offset = _checked_offset(time_offset_minutes)
+
+    def reply_for(kind: Reply) -> bytes | None:
+        if kind is Reply.TIME:
+            return _time_reply(moment, offset, serial or 0, extended=extended)
+        if kind is Reply.WIFI_TIME:
+            return SHORT_START + bytes([0, protocol]) + content[:6] + STOP
+        if serial is None or kind is Reply.NONE:
+            return None
+        return encode_frame(protocol, b"", serial, extended=extended and kind is Reply.ACK)
+
+    device_imei = imei
+    utc_offset: int | None = None
+    flag: int | None = None
+    text: str | None = None
+    decoded = Decoded()
+    if protocol == MSG_LOGIN:
+        if len(content) < 8 <= len(body) - 1:
+            content = body[1:]  # a login whose length byte counted a serial it lacks
+        device_imei, utc_offset = _decode_login(content)
+        reply = Reply.ACK
+    elif imei is None:
+        raise DecodeError("not_logged_in", f"protocol 0x{protocol:02x} before login")
+    elif protocol == MSG_TIME_REQUEST:
+        reply = Reply.TIME
+    elif protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
+        flag, text = _decode_command_response(protocol, content)
+        reply = Reply.NONE
+    else:
+        decoder, reply = _handler(protocol, content, extended=extended, wifi_form=wifi_form)
+        try:
+            decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
+        except DecodeError as error:
+            if not (length_mismatch and serial is not None and error.reason == "truncated"):
+                raise
+            # A miscounted frame that also lacks serial and CRC: its content runs to the
+            # stop bits.
+            content, serial, crc_mismatch = body[1:], None, False
+            decoded = decoder(Message(protocol, content, extended, imei, offset, moment))
+    return Gt06Result(
+        protocol=protocol,
+        serial=serial or 0,
+        extended=extended,
+        imei=device_imei,
+        records=decoded.records,
+        reply=reply_for(reply),
+        crc_mismatch=crc_mismatch,
+        length_mismatch=length_mismatch,
+        supported=decoded.supported,
+        status=decoded.status,
+        command_response=text,
+        command_flag=flag,
+        device_utc_offset_minutes=utc_offset,
+        info=decoded.info,
+    )
+
+
+class _Envelope(NamedTuple):
+    extended: bool
+    protocol: int
+    body: bytes  # protocol number .. CRC, as sent
+    content: bytes
+    serial: int | None
+    crc_mismatch: bool
+    length_mismatch: bool
+    wifi_form: bool
+
+
+def _unwrap(frame: bytes) -> _Envelope:
+    """Start, length and stop bits checked; content, serial and CRC verdict taken out."""
     if len(frame) > MAX_FRAME_SIZE:
         raise DecodeError("frame_too_long", str(len(frame)))
     extended = frame[:2] == EXTENDED_START
     if not extended and frame[:2] != SHORT_START:
         raise DecodeError("bad_start")
     header = 4 if extended else 3
-    if len(frame) < header + _MIN_LENGTH + 2:
+    if len(frame) < header + 1 + 2:
         raise DecodeError("truncated", str(len(frame)))
-    length = int.from_bytes(frame[2:header], "big")
-    if length < _MIN_LENGTH or header + length + 2 != len(frame):
-        raise DecodeError("bad_length", f"field {length}, frame {len(frame)}")
     if frame[-2:] != STOP:
         raise DecodeError("bad_stop")
-    expected_crc = int.from_bytes(frame[-4:-2], "big")
-    crc_mismatch = crc_itu(frame[2:-4]) != expected_crc
-    if crc_mismatch and strict_crc:
-        raise DecodeError("crc_mismatch")
-    protocol = frame[header]
-    content = frame[header + 1 : -6]
-    serial = int.from_bytes(frame[-6:-4], "big")
-    moment = now if now is not None else datetime.now(UTC)
-    if moment.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    offset = _checked_offset(time_offset_minutes)
-
-    def ack() -> bytes:
-        return encode_frame(protocol, b"", serial, extended=extended)
-
-    if protocol == MSG_LOGIN:
-        login_imei, utc_offset = _decode_login(content)
-        return Gt06Result(
-            protocol=protocol,
-            serial=serial,
-            extended=extended,
-            imei=login_imei,
-            reply=ack(),
-            crc_mismatch=crc_mismatch,
-            device_utc_offset_minutes=utc_offset,
+    body = frame[header:-2]
+    length_mismatch = int.from_bytes(frame[2:header], "big") != len(body)
+    protocol = body[0]
+    wifi_form = length_mismatch and not extended and protocol in (MSG_WIFI, MSG_WIFI_2)
+    if wifi_form or len(body) < _MIN_LENGTH:  # these firmwares send neither serial nor CRC
+        return _Envelope(
+            extended, protocol, body, body[1:], None, False, length_mismatch, wifi_form
         )
-    if imei is None:
-        raise DecodeError("not_logged_in", f"protocol 0x{protocol:02x} before login")
-
-    records: list[Record] = []
-    status: TerminalStatus | None = None
-    reply: bytes | None = ack() if protocol in _ACKNOWLEDGED_TYPES else None
-    command_response: str | None = None
-    command_flag: int | None = None
-    supported = True
-
-    if protocol in _LOCATION_TYPES:
-        records.append(_decode_location(protocol, content, imei, offset))
-    elif protocol in _ALARM_TYPES:
-        records, status = _decode_alarm(protocol, content, imei, offset, moment)
-    elif protocol == MSG_STATUS and len(content) <= 5:
-        status = _decode_status_block(content, two_byte_voltage=False)
-        records = list(_status_events(status, imei, moment, "gt06:status"))
-    elif protocol == MSG_STATUS:
-        supported = False  # a vendor variant of the status layout; still acknowledged
-    elif protocol == MSG_HEARTBEAT:
-        status = _decode_status_block(content, two_byte_voltage=True)
-        records = list(_status_events(status, imei, moment, "gt06:heartbeat"))
-    elif protocol == MSG_TIME_REQUEST:
-        local = moment.astimezone(UTC) + offset
-        if not 2000 <= local.year <= 2099:
-            raise ValueError("now is outside the GT06 date range")
-        time_bytes = bytes(
-            [local.year - 2000, local.month, local.day, local.hour, local.minute, local.second]
-        )
-        reply = encode_frame(MSG_TIME_REQUEST, time_bytes, serial, extended=extended)
-    elif protocol in (MSG_STRING_INFO, MSG_STRING_INFO_EXTENDED):
-        command_flag, command_response = _decode_command_response(protocol, content)
-    else:
-        supported = False
-    return Gt06Result(
-        protocol=protocol,
-        serial=serial,
-        extended=extended,
-        imei=imei,
-        records=records,
-        reply=reply,
-        crc_mismatch=crc_mismatch,
-        supported=supported,
-        status=status,
-        command_response=command_response,
-        command_flag=command_flag,
+    crc_mismatch = crc_itu(frame[2:-4]) != int.from_bytes(body[-2:], "big")
+    serial = int.from_bytes(body[-4:-2], "big")
+    return _Envelope(
+        extended, protocol, body, body[1:-4], serial, crc_mismatch, length_mismatch, wifi_form
     )
+
+
+def _unsupported(message: Message) -> Decoded:
+    return Decoded(supported=False)
+
+
+def _handler(
+    protocol: int, content: bytes, *, extended: bool, wifi_form: bool
+) -> tuple[messages.Decoder, Reply]:
+    if wifi_form:
+        return messages.wifi_bcd, Reply.WIFI_TIME
+    if protocol == 0xA2 and len(content) == _LW4G_CONTENT:
+        return messages.alarm_lw4g, Reply.ACK
+    if protocol == 0x24 and len(content) == _SR411_CONTENT:
+        return messages.gps_only, Reply.ACK
+    if protocol == 0xA3 and len(content) < GPS_BLOCK_SIZE:
+        return messages.heartbeat, Reply.ACK  # SEEWORLD: a status block, not a fence alarm
+    if extended and protocol in _EXTENDED:
+        return _EXTENDED[protocol]
+    if protocol in _SHORT:
+        return _SHORT[protocol]
+    if extended or protocol in _COMMANDS:
+        return _unsupported, Reply.NONE
+    return _unsupported, Reply.ACK
 
 
 _ZERO_OFFSET = timedelta(0)
@@ -419,6 +475,16 @@ def _checked_offset(minutes: int) -> timedelta:
     if not -16 * 60 <= minutes <= 16 * 60:
         raise ValueError("time_offset_minutes must be within ±16 h")
     return timedelta(minutes=minutes)
+
+
+def _time_reply(moment: datetime, offset: timedelta, serial: int, *, extended: bool) -> bytes:
+    local = moment.astimezone(UTC) + offset
+    if not 2000 <= local.year <= 2099:
+        raise ValueError("now is outside the GT06 date range")
+    time_bytes = bytes(
+        [local.year - 2000, local.month, local.day, local.hour, local.minute, local.second]
+    )
+    return encode_frame(MSG_TIME_REQUEST, time_bytes, serial, extended=extended)
 
 
 def _decode_login(content: bytes) -> tuple[str, int | None]:
@@ -436,205 +502,6 @@ def _decode_login(content: bytes) -> tuple[str, int | None]:
         if hours_minutes % 100 < 60 and minutes <= 14 * 60:
             utc_offset = -minutes if word & 0x08 else minutes
     return imei, utc_offset
-
-
-# Device times already decoded, by (6 raw bytes, offset): a fleet reports the same few
-# seconds over and over, and building and range-checking an aware datetime is the largest
-# cost of a location frame. Bounded: emptied when it grows past _TIME_CACHE_SIZE.
-_time_cache: dict[tuple[bytes, timedelta], datetime] = {}
-_TIME_CACHE_SIZE = 4096
-# Date-time (6 bytes), GPS info, latitude, longitude, speed, course/status.
-_GPS_BLOCK = struct.Struct(">6sBIIBH")
-_CELL_SHORT = struct.Struct(">HBH")  # MCC, 1-byte MNC, LAC (then the 3-byte cell id)
-
-
-def _device_time(raw: bytes, offset: timedelta) -> datetime:
-    key = (raw, offset)
-    cached = _time_cache.get(key)
-    if cached is not None:
-        return cached
-    year, month, day, hour, minute, second = raw
-    try:
-        local = datetime(2000 + year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError as error:
-        raise DecodeError("bad_time", raw.hex()) from error
-    value = checked_time(local - offset)
-    if len(_time_cache) >= _TIME_CACHE_SIZE:
-        _time_cache.clear()
-    _time_cache[key] = value
-    return value
-
-
-def _gps_fix(content: bytes, imei: str, offset: timedelta, attributes: dict[str, object]) -> Fix:
-    if len(content) < _GPS_BLOCK_SIZE:
-        raise DecodeError("truncated", "GPS block")
-    raw_time, gps_info, raw_lat, raw_lon, speed, flags = _GPS_BLOCK.unpack_from(content)
-    time = _device_time(raw_time, offset)
-    lat = raw_lat / _COORDINATE_SCALE
-    lon = raw_lon / _COORDINATE_SCALE
-    if not flags & 0x0400:
-        lat = -lat
-    if flags & 0x0800:
-        lon = -lon
-    if lat > 90.0 or lon > 180.0 or lon < -180.0 or lat < -90.0:
-        checked_coordinates(lat, lon)  # raises with the reason
-    return Fix(
-        device_id=imei,
-        time=time,
-        lat=lat,
-        lon=lon,
-        speed_kmh=float(speed),
-        course=float(flags & 0x03FF),
-        satellites=gps_info & 0x0F,
-        valid=bool(flags & 0x1000),
-        attributes=attributes,
-    )
-
-
-def _cell(lbs: bytes) -> dict[str, object]:
-    """MCC (2, bit 15 = two-byte MNC), MNC (1 or 2), LAC (2), cell id (3)."""
-    if len(lbs) < 8:
-        raise DecodeError("truncated", "LBS block")
-    mcc = int.from_bytes(lbs[0:2], "big")
-    if not mcc & 0x8000:  # the common layout
-        mcc, mnc, lac = _CELL_SHORT.unpack_from(lbs)
-        return {"mcc": mcc, "mnc": mnc, "lac": lac, "cell_id": int.from_bytes(lbs[5:8], "big")}
-    mnc_size = 2 if mcc & 0x8000 else 1
-    if len(lbs) < 7 + mnc_size:
-        raise DecodeError("truncated", "LBS block")
-    mnc = int.from_bytes(lbs[2 : 2 + mnc_size], "big")
-    rest = lbs[2 + mnc_size :]
-    return {
-        "mcc": mcc & 0x7FFF,
-        "mnc": mnc,
-        "lac": int.from_bytes(rest[0:2], "big"),
-        "cell_id": int.from_bytes(rest[2:5], "big"),
-    }
-
-
-def _decode_location(protocol: int, content: bytes, imei: str, offset: timedelta) -> Fix:
-    attributes: dict[str, object] = {"gt06_protocol": protocol}
-    if protocol in (MSG_GPS_LBS, MSG_GPS_LBS_EXTENDED):
-        attributes["cell"] = _cell(content[_GPS_BLOCK_SIZE:])
-    if protocol == MSG_GPS_LBS_EXTENDED and len(content) >= _GPS_BLOCK_SIZE + 11:
-        attributes["acc_on"] = bool(content[_GPS_BLOCK_SIZE + 8])
-        attributes["upload_mode"] = content[_GPS_BLOCK_SIZE + 9]
-        attributes["reupload"] = bool(content[_GPS_BLOCK_SIZE + 10])
-    return _gps_fix(content, imei, offset, attributes)
-
-
-def _decode_alarm(
-    protocol: int, content: bytes, imei: str, offset: timedelta, now: datetime
-) -> tuple[list[Record], TerminalStatus]:
-    if len(content) < _GPS_BLOCK_SIZE + 1:
-        raise DecodeError("truncated", "alarm GPS block")
-    lbs_length = content[_GPS_BLOCK_SIZE]
-    # An LBS length of 0 means "no cell" and some firmware then pads with zeros; the status
-    # block is then the last five bytes.
-    status_at = _GPS_BLOCK_SIZE + lbs_length if lbs_length else len(content) - 5
-    tail = content[max(status_at, _GPS_BLOCK_SIZE + 1) :]
-    if len(tail) < 4:
-        raise DecodeError("truncated", "alarm status block")
-    status = _decode_status_block(tail[:3], two_byte_voltage=False)
-    alarm_code = tail[3]
-    attributes: dict[str, object] = {"gt06_protocol": protocol}
-    fix: Fix | None
-    try:
-        if lbs_length >= 9:
-            attributes["cell"] = _cell(content[_GPS_BLOCK_SIZE + 1 : status_at])
-        fix = _gps_fix(content, imei, offset, attributes)
-    except DecodeError as error:
-        fix = None
-        gps_error = error.reason
-    if fix is not None:
-        fix = _with_status(fix, status)
-        event_time = fix.time
-        event_attributes: dict[str, object] = {"lat": fix.lat, "lon": fix.lon}
-    else:
-        event_time = now
-        event_attributes = {"gps_unusable": gps_error}
-    events: list[DeviceEvent] = []
-    if alarm_code:
-        kind = _ALARM_CODES.get(alarm_code, EventKind.UNKNOWN_ALARM)
-        events.append(
-            DeviceEvent(imei, event_time, kind, f"gt06:alarm:0x{alarm_code:02x}", event_attributes)
-        )
-    for event in _status_events(status, imei, event_time, "gt06:alarm", event_attributes):
-        if all(event.kind != other.kind for other in events):
-            events.append(event)
-    records: list[Record] = [fix] if fix is not None else []
-    records.extend(events)
-    return records, status
-
-
-def _with_status(fix: Fix, status: TerminalStatus) -> Fix:
-    attributes = dict(fix.attributes)
-    attributes.update(charging=status.charging, acc_on=status.acc_on, gsm_signal=status.gsm_signal)
-    return Fix(
-        device_id=fix.device_id,
-        time=fix.time,
-        lat=fix.lat,
-        lon=fix.lon,
-        speed_kmh=fix.speed_kmh,
-        course=fix.course,
-        satellites=fix.satellites,
-        valid=fix.valid,
-        battery_pct=status.battery_pct,
-        attributes=attributes,
-    )
-
-
-def _decode_status_block(content: bytes, *, two_byte_voltage: bool) -> TerminalStatus:
-    needed = 4 if two_byte_voltage else 3
-    if len(content) < needed:
-        raise DecodeError("truncated", "status block")
-    info = content[0]
-    voltage_level: int | None = None
-    battery_pct: int | None = None
-    power_v: float | None = None
-    if two_byte_voltage:
-        power_v = int.from_bytes(content[1:3], "big") / 100
-        gsm = content[3]
-    else:
-        voltage_level = content[1]
-        if voltage_level <= 6:
-            battery_pct = VOLTAGE_LEVEL_PCT[voltage_level]
-        elif voltage_level <= 100:
-            battery_pct = voltage_level
-        gsm = content[2]
-    return TerminalStatus(
-        armed=bool(info & 0x01),
-        acc_on=bool(info & 0x02),
-        charging=bool(info & 0x04),
-        gps_tracking=bool(info & 0x40),
-        oil_cut=bool(info & 0x80),
-        alarm_bits=(info >> 3) & 0x07,
-        battery_pct=battery_pct,
-        voltage_level=voltage_level,
-        power_v=power_v,
-        gsm_signal=gsm,
-    )
-
-
-def _status_events(
-    status: TerminalStatus,
-    imei: str,
-    time: datetime,
-    source: str,
-    attributes: dict[str, object] | None = None,
-) -> list[DeviceEvent]:
-    events: list[DeviceEvent] = []
-    extra = attributes or {}
-    if status.alarm_bits:
-        kind = _TERMINAL_ALARMS.get(status.alarm_bits, EventKind.UNKNOWN_ALARM)
-        raw = f"{source}:terminal:{status.alarm_bits}"
-        events.append(DeviceEvent(imei, time, kind, raw, dict(extra)))
-    if status.voltage_level is not None and not status.charging:
-        level_kind = _VOLTAGE_LEVEL_EVENTS.get(status.voltage_level)
-        if level_kind is not None and all(level_kind != event.kind for event in events):
-            raw = f"{source}:voltage_level:{status.voltage_level}"
-            events.append(DeviceEvent(imei, time, level_kind, raw, dict(extra)))
-    return events
 
 
 def _decode_command_response(protocol: int, content: bytes) -> tuple[int, str]:
@@ -685,8 +552,8 @@ def encode_gps_lbs(
     content = (
         bytes([utc.year - 2000, utc.month, utc.day, utc.hour, utc.minute, utc.second])
         + bytes([0xC0 | (satellites & 0x0F)])
-        + round(abs(lat) * _COORDINATE_SCALE).to_bytes(4, "big")
-        + round(abs(lon) * _COORDINATE_SCALE).to_bytes(4, "big")
+        + round(abs(lat) * COORDINATE_SCALE).to_bytes(4, "big")
+        + round(abs(lon) * COORDINATE_SCALE).to_bytes(4, "big")
         + bytes([speed_kmh])
         + flags.to_bytes(2, "big")
         + mcc.to_bytes(2, "big")

@@ -62,6 +62,18 @@ class EventKind(enum.StrEnum):
     SOS = "sos"
     VIBRATION = "vibration"
     OVERSPEED = "overspeed"
+    EXTERNAL_POWER_LOW = "external_power_low"  # supply voltage low, not the own battery
+    MOVEMENT = "movement"  # moved while armed ("displacement", "tow/theft")
+    # The device's own geofences (ontrack computes its zones itself; kept as reported).
+    GEOFENCE_ENTER = "geofence_enter"
+    GEOFENCE_EXIT = "geofence_exit"
+    FALL = "fall"  # fall detected by a worn device
+    # Driving behaviour reported by vehicle units; kept apart from vibration, which is a
+    # device left alone being shaken.
+    HARSH_ACCELERATION = "harsh_acceleration"
+    HARSH_BRAKING = "harsh_braking"
+    HARSH_CORNERING = "harsh_cornering"
+    COLLISION = "collision"
     # An alarm the device raised that has no normalised kind yet. Kept, never dropped:
     # ``raw_code`` says what it was, and alert rules decide what to do with it.
     UNKNOWN_ALARM = "unknown_alarm"
