@@ -148,11 +148,30 @@ def test_variable_length_io_is_kept_as_hex() -> None:
     assert fix.lon == pytest.approx(25.2545883)
 
 
-def test_bad_crc_is_rejected_so_the_device_resends() -> None:
+def test_bad_crc_is_decoded_and_flagged_so_the_device_is_not_stuck() -> None:
+    corrupted = WIKI_CODEC8[:-1] + b"\x00"
+
+    result = teltonika.decode_packet(corrupted, imei=IMEI)
+
+    assert result.crc_mismatch is True
+    assert result.reply == b"\x00\x00\x00\x01"
+    assert len(result.records) == 1
+
+
+def test_bad_crc_is_rejected_in_strict_mode() -> None:
     corrupted = WIKI_CODEC8[:-1] + b"\x00"
 
     with pytest.raises(DecodeError) as error:
-        teltonika.decode_packet(corrupted, imei=IMEI)
+        teltonika.decode_packet(corrupted, imei=IMEI, strict_crc=True)
+    assert error.value.reason == "crc_mismatch"
+
+
+def test_bad_crc_on_a_packet_that_does_not_parse_is_reported_as_crc_mismatch() -> None:
+    corrupted = bytearray(WIKI_CODEC8)
+    corrupted[36] ^= 0x10  # the count of 1-byte IO elements: 18 no longer fit the packet
+
+    with pytest.raises(DecodeError) as error:
+        teltonika.decode_packet(bytes(corrupted), imei=IMEI)
     assert error.value.reason == "crc_mismatch"
 
 
