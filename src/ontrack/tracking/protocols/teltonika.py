@@ -83,6 +83,9 @@ Tolerance (what a mature server does)
   when its structure parses exactly, and ``crc_mismatch`` says so; ``strict_crc=True``
   rejects it instead. A packet that neither matches its CRC nor parses is rejected with
   reason ``crc_mismatch``.
+- The length field frames the stream (``packet_length``); ``decode_packet`` reads the
+  packet it is given, as Traccar's decoder does, so a whole packet whose length field is
+  wrong still decodes (``length_mismatch``).
 - A record that parses but cannot be used (time outside the accepted window, coordinates
   out of range, no position at all) is dropped on its own and listed in ``dropped`` with a
   reason; the other records are kept and the whole count is acknowledged, so that one bad
@@ -269,8 +272,8 @@ class TeltonikaResult:
     """A decoded packet: records, the acknowledgement to send, and any text message.
 
     ``record_count`` is what the packet announced; ``records`` holds the fixes and events
-    of the usable ones, ``dropped`` the others. ``crc_mismatch`` marks a packet decoded
-    although its CRC did not match.
+    of the usable ones, ``dropped`` the others. ``crc_mismatch`` and ``length_mismatch``
+    mark a packet decoded although its CRC or its length field did not match.
     """
 
     codec: int
@@ -282,6 +285,7 @@ class TeltonikaResult:
     message_time: datetime | None = None
     dropped: list[DroppedRecord] = field(default_factory=list)
     crc_mismatch: bool = False
+    length_mismatch: bool = False
 
 
 # CRC-16/ARC ("CRC-16/IBM" in Teltonika's documents): reflected 0x8005, init 0.
@@ -370,15 +374,21 @@ class _Reader:
 
 
 def decode_packet(packet: bytes, *, imei: str, strict_crc: bool = False) -> TeltonikaResult:
-    """Decode one complete packet (as sized by ``packet_length``) from device ``imei``.
+    """Decode one complete packet from device ``imei``.
 
-    Raises ``DecodeError`` only when the packet as a whole cannot be read; see the module
-    docstring for what is tolerated.
+    The data field is everything between the 8-byte header and the 4-byte CRC of
+    ``packet``: the length field serves ``packet_length`` to frame the stream and is not
+    needed again here. A packet handed over whole whose length field disagrees (captures
+    with a zero length field exist) is decoded from its bytes and ``length_mismatch`` says
+    so. Raises ``DecodeError`` only when the packet as a whole cannot be read; see the
+    module docstring for what else is tolerated.
     """
-    total = packet_length(packet)
-    if total is None or total != len(packet):
-        raise DecodeError("bad_length", f"packet {len(packet)}, header says {total}")
+    if len(packet) < _HEADER_SIZE + 3 + _TRAILER_SIZE:
+        raise DecodeError("truncated", f"packet of {len(packet)} bytes")
+    if packet[:4] != b"\x00\x00\x00\x00":
+        raise DecodeError("bad_preamble", packet[:4].hex())
     data = packet[_HEADER_SIZE:-_TRAILER_SIZE]
+    length_mismatch = int.from_bytes(packet[4:_HEADER_SIZE], "big") != len(data)
     crc_mismatch = crc16_ibm(data) != int.from_bytes(packet[-_TRAILER_SIZE:], "big")
     if crc_mismatch and strict_crc:
         raise DecodeError("crc_mismatch")
@@ -388,8 +398,8 @@ def decode_packet(packet: bytes, *, imei: str, strict_crc: bool = False) -> Telt
         if crc_mismatch:
             raise DecodeError("crc_mismatch", f"and {error}") from error
         raise
-    if crc_mismatch:
-        return replace(result, crc_mismatch=True)
+    if crc_mismatch or length_mismatch:
+        return replace(result, crc_mismatch=crc_mismatch, length_mismatch=length_mismatch)
     return result
 
 
