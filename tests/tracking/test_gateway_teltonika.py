@@ -8,6 +8,7 @@ from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import teltonika
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import closed_by_peer, connect, receive_exactly, running_gateway
+from tests.tracking.protocols.test_teltonika_real import PACKETS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,3 +124,16 @@ def test_a_malformed_header_closes_the_connection(tmp_path):
         receive_exactly(sock, 1)
         sock.sendall(b"\x01\x02\x03\x04\x00\x00\x00\x10")
         assert closed_by_peer(sock)
+
+
+def test_a_real_codec16_packet_is_stored_record_by_record(tmp_path):
+    register_device(IMEI, "teltonika")
+    (fmb640,) = [real.data for real in PACKETS if real.source.startswith("TN, Codec 16 FMB640")]
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["teltonika"])
+        sock.sendall(_handshake())
+        receive_exactly(sock, 1)
+        sock.sendall(fmb640)
+        assert receive_exactly(sock, 4) == (4).to_bytes(4, "big")
+        sock.close()
+    assert Position.objects.count() == 4
