@@ -1017,7 +1017,11 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--retry-interval", type=float, help="seconds between DB retries (2)")
     gateway.add_argument("--stats-interval", type=float, help="seconds between stats lines (60)")
     gateway.add_argument("--spool-dir", help="spool folder (default $ONTRACK_HOME/spool)")
-    gateway.add_argument("--strict-crc", action="store_true", help="reject GT06 CRC mismatches")
+    gateway.add_argument(
+        "--strict-crc",
+        action="store_true",
+        help="reject GT06 frames and Teltonika packets whose CRC does not match",
+    )
     gateway.add_argument(
         "--workers", type=int, help="gateway processes sharing the ports, one per core (1)"
     )

@@ -8,6 +8,7 @@ from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import teltonika
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import closed_by_peer, connect, receive_exactly, running_gateway
+from tests.tracking.protocols.test_teltonika_real import PACKETS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,11 +52,27 @@ def test_an_unknown_imei_is_rejected_with_zero(tmp_path):
         assert gateway.counters["unknown_devices"] == 1
 
 
-def test_a_packet_with_a_bad_crc_is_answered_zero_and_not_stored(tmp_path):
+def test_a_packet_with_a_bad_crc_is_stored_acknowledged_and_counted(tmp_path):
     register_device(IMEI, "teltonika")
     packet = bytearray(_packet(2))
     packet[-1] ^= 0x55
     with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["teltonika"])
+        sock.sendall(_handshake())
+        receive_exactly(sock, 1)
+        sock.sendall(bytes(packet))
+        assert receive_exactly(sock, 4) == (2).to_bytes(4, "big")
+        assert gateway.counters["crc_mismatches"] == 1
+        assert gateway.counters["bad_frames"] == 0
+        sock.close()
+    assert Position.objects.count() == 2
+
+
+def test_with_strict_crc_a_bad_crc_is_answered_zero_and_not_stored(tmp_path):
+    register_device(IMEI, "teltonika")
+    packet = bytearray(_packet(2))
+    packet[-1] ^= 0x55
+    with running_gateway(tmp_path, strict_crc=True) as gateway:
         sock = connect(gateway.ports["teltonika"])
         sock.sendall(_handshake())
         receive_exactly(sock, 1)
@@ -66,6 +83,23 @@ def test_a_packet_with_a_bad_crc_is_answered_zero_and_not_stored(tmp_path):
         assert gateway.counters["crc_mismatches"] == 1
         sock.close()
     assert Position.objects.count() == 2
+
+
+def test_a_record_with_an_impossible_time_is_dropped_and_the_rest_acknowledged(tmp_path):
+    register_device(IMEI, "teltonika")
+    good = teltonika.encode_record(time=WHEN, lat=41.0, lon=-87.0, satellites=7)
+    clockless = teltonika.encode_record(
+        time=datetime(1980, 1, 6, tzinfo=UTC), lat=41.1, lon=-87.0, satellites=7
+    )  # a unit whose clock was never set reports the GPS epoch
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["teltonika"])
+        sock.sendall(_handshake())
+        receive_exactly(sock, 1)
+        sock.sendall(teltonika.encode_packet(teltonika.CODEC_8, 2, clockless + good))
+        assert receive_exactly(sock, 4) == (2).to_bytes(4, "big"), "both records acknowledged"
+        assert gateway.counters["dropped_record_time_out_of_range"] == 1
+        sock.close()
+    assert Position.objects.count() == 1
 
 
 def test_an_sos_event_is_stored(tmp_path):
@@ -90,3 +124,16 @@ def test_a_malformed_header_closes_the_connection(tmp_path):
         receive_exactly(sock, 1)
         sock.sendall(b"\x01\x02\x03\x04\x00\x00\x00\x10")
         assert closed_by_peer(sock)
+
+
+def test_a_real_codec16_packet_is_stored_record_by_record(tmp_path):
+    register_device(IMEI, "teltonika")
+    (fmb640,) = [real.data for real in PACKETS if real.source.startswith("TN, Codec 16 FMB640")]
+    with running_gateway(tmp_path) as gateway:
+        sock = connect(gateway.ports["teltonika"])
+        sock.sendall(_handshake())
+        receive_exactly(sock, 1)
+        sock.sendall(fmb640)
+        assert receive_exactly(sock, 4) == (4).to_bytes(4, "big")
+        sock.close()
+    assert Position.objects.count() == 4

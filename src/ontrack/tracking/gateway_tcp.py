@@ -23,10 +23,14 @@ Teltonika (port 5027)
 ---------------------
 The IMEI handshake is answered ``0x01`` for a registered device and ``0x00`` (then close)
 for anything else. Each AVL packet is acknowledged with its record count after its records
-are durable; a packet with a bad CRC is answered with a count of zero so the device sends it
-again. Codec 12 answers are recorded as the answer to the device's on-demand command
-(``getgps``, sent on this connection), not acknowledged. A malformed header closes the
-connection. Every read has a deadline.
+are durable. A packet whose CRC does not match is decoded anyway when it parses, counted
+(``crc_mismatches``) and logged; with ``strict_crc`` it is answered with a count of zero so
+the device sends it again, as is any packet that cannot be decoded. Records the decoder
+drops as unusable (bad time, no position) are counted per reason
+(``dropped_record_<reason>``) and logged, and still acknowledged: the unit would otherwise
+resend them for ever. Text answers (codecs 12-15) are recorded as the answer to the
+device's on-demand command (``getgps``, sent on this connection), not acknowledged. A
+malformed header closes the connection. Every read has a deadline.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ontrack.tracking.gateway_core import Hub
+from ontrack.tracking.gateway_core import Counters, Hub
 from ontrack.tracking.protocols import gt06, teltonika
 from ontrack.tracking.protocols.records import DecodeError
 from ontrack.tracking.services import DeviceInfo
@@ -271,13 +275,16 @@ async def handle_teltonika(
             assert total is not None
             rest = await asyncio.wait_for(reader.readexactly(total - 8), config.handshake_timeout)
             try:
-                result = teltonika.decode_packet(head + rest, imei=imei)
+                result = teltonika.decode_packet(
+                    head + rest, imei=imei, strict_crc=config.strict_crc
+                )
             except DecodeError as error:
                 counters.bad_frame("teltonika", error, imei=imei)
                 writer.write(b"\x00\x00\x00\x00")  # nothing accepted: the device resends
                 await writer.drain()
                 continue
             counters.add("frames")
+            _count_teltonika_quirks(counters, result, imei)
             if result.command_response is not None:
                 hub.writer.record_answer(device_id, result.command_response, None)
                 continue
@@ -303,3 +310,26 @@ async def handle_teltonika(
         if device is not None and hub.sessions.get(device.id) is send_command:
             del hub.sessions[device.id]
         await counters.connection_closed(writer)
+
+
+def _count_teltonika_quirks(
+    counters: Counters, result: teltonika.TeltonikaResult, imei: str
+) -> None:
+    """Count and log what the decoder tolerated: a CRC mismatch, records it dropped."""
+    if result.crc_mismatch:
+        counters.add("crc_mismatches")
+        logger.info(
+            "teltonika crc mismatch decoded",
+            extra={"imei": imei, "codec": result.codec, "records": result.record_count},
+        )
+    for dropped in result.dropped:
+        counters.add(f"dropped_record_{dropped.reason}")
+        logger.info(
+            "teltonika record dropped",
+            extra={
+                "imei": imei,
+                "position": dropped.position,
+                "reason": dropped.reason,
+                "detail": dropped.detail,
+            },
+        )

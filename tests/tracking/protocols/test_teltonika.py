@@ -1,6 +1,6 @@
 """Teltonika decoder, pinned with the example packets of Teltonika's Codec wiki page and
 frames from traccar's TeltonikaProtocolDecoderTest; values worked out from the layout in
-``teltonika``'s docstring."""
+``teltonika``'s docstring. Many more real packets are in ``test_teltonika_real``."""
 
 from __future__ import annotations
 
@@ -148,11 +148,30 @@ def test_variable_length_io_is_kept_as_hex() -> None:
     assert fix.lon == pytest.approx(25.2545883)
 
 
-def test_bad_crc_is_rejected_so_the_device_resends() -> None:
+def test_bad_crc_is_decoded_and_flagged_so_the_device_is_not_stuck() -> None:
+    corrupted = WIKI_CODEC8[:-1] + b"\x00"
+
+    result = teltonika.decode_packet(corrupted, imei=IMEI)
+
+    assert result.crc_mismatch is True
+    assert result.reply == b"\x00\x00\x00\x01"
+    assert len(result.records) == 1
+
+
+def test_bad_crc_is_rejected_in_strict_mode() -> None:
     corrupted = WIKI_CODEC8[:-1] + b"\x00"
 
     with pytest.raises(DecodeError) as error:
-        teltonika.decode_packet(corrupted, imei=IMEI)
+        teltonika.decode_packet(corrupted, imei=IMEI, strict_crc=True)
+    assert error.value.reason == "crc_mismatch"
+
+
+def test_bad_crc_on_a_packet_that_does_not_parse_is_reported_as_crc_mismatch() -> None:
+    corrupted = bytearray(WIKI_CODEC8)
+    corrupted[36] ^= 0x10  # the count of 1-byte IO elements: 18 no longer fit the packet
+
+    with pytest.raises(DecodeError) as error:
+        teltonika.decode_packet(bytes(corrupted), imei=IMEI)
     assert error.value.reason == "crc_mismatch"
 
 
@@ -177,6 +196,11 @@ def test_codec12_response_is_returned_and_not_acknowledged() -> None:
         (69, 2, EventKind.GPS_LOST),
         (69, 1, EventKind.GPS_REGAINED),
         (255, 97, EventKind.OVERSPEED),
+        (66, 412, EventKind.EXTERNAL_POWER_CUT),
+        (113, 18, EventKind.LOW_BATTERY),
+        (113, 4, EventKind.CRITICAL_BATTERY),
+        (247, 1, EventKind.UNKNOWN_ALARM),
+        (242, 1, EventKind.UNKNOWN_ALARM),
     ],
 )
 def test_triggering_io_element_becomes_an_event(io_id: int, value: int, kind: EventKind) -> None:
@@ -267,3 +291,60 @@ def test_encoded_records_round_trip(
         speed,
     )
     assert fix.attributes["io"] == {str(key): value for key, value in io.items()}
+
+
+@pytest.mark.parametrize(("io_id", "value"), [(66, 12_400), (113, 80), (252, 0), (236, 0)])
+def test_levels_that_are_not_alarms_are_not_events(io_id: int, value: int) -> None:
+    record = teltonika.encode_record(
+        time=MOMENT, lat=52.1, lon=4.3, satellites=6, event_io_id=io_id, io={io_id: value}
+    )
+
+    records = teltonika.decode_packet(packet_with(record), imei=IMEI).records
+
+    assert [type(record) for record in records] == [Fix]
+
+
+def test_a_record_with_an_impossible_time_is_dropped_and_the_others_kept() -> None:
+    clockless = teltonika.encode_record(time=datetime(1980, 1, 6, tzinfo=UTC), lat=1.0, lon=1.0)
+    good = teltonika.encode_record(time=MOMENT, lat=52.1, lon=4.3, satellites=6)
+
+    result = teltonika.decode_packet(
+        teltonika.encode_packet(teltonika.CODEC_8, 2, clockless + good), imei=IMEI
+    )
+
+    assert result.reply == (2).to_bytes(4, "big"), "the unusable record is acknowledged too"
+    assert [record.time for record in result.records] == [MOMENT]
+    assert [(d.position, d.reason) for d in result.dropped] == [(0, "time_out_of_range")]
+
+
+def test_a_record_with_impossible_coordinates_keeps_its_alarm() -> None:
+    record = bytearray(
+        teltonika.encode_record(
+            time=MOMENT, lat=10.0, lon=0.0, satellites=6, event_io_id=236, io={236: 1}
+        )
+    )
+    record[13:17] = (1_000_000_000).to_bytes(4, "big")  # latitude 100 degrees
+
+    result = teltonika.decode_packet(packet_with(bytes(record)), imei=IMEI)
+
+    (event,) = result.records
+    assert isinstance(event, DeviceEvent)
+    assert event.kind is EventKind.SOS
+    assert "lat" not in event.attributes
+    assert [(d.position, d.reason) for d in result.dropped] == [(0, "lat_out_of_range")]
+
+
+def test_a_wrong_total_io_count_is_tolerated() -> None:
+    record = bytearray(teltonika.encode_record(time=MOMENT, lat=1.0, lon=1.0, io={21: 3}))
+    record[25] = 7  # total count: firmware disagree on what it counts; the parse checks
+
+    (fix,) = teltonika.decode_packet(packet_with(bytes(record)), imei=IMEI).records
+
+    assert isinstance(fix, Fix)
+    assert fix.attributes["io"] == {"21": 3}
+
+
+def test_unknown_codec_is_rejected() -> None:
+    with pytest.raises(DecodeError) as error:
+        teltonika.decode_packet(teltonika.encode_packet(0x42, 0, b""), imei=IMEI)
+    assert error.value.reason == "unsupported_codec"
