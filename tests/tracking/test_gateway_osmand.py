@@ -12,8 +12,9 @@ from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gate
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
-             content_type: str = "") -> int:  # fmt: skip
+def exchange(sock: socket.socket, method: str, target: str, body: bytes = b"",
+             content_type: str = "") -> tuple[int, bytes]:  # fmt: skip
+    """Send one request on ``sock`` and read the whole answer: (status, body)."""
     head = f"{method} {target} HTTP/1.1\r\nHost: gateway\r\n"
     if body:
         head += f"Content-Length: {len(body)}\r\n"
@@ -26,7 +27,23 @@ def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
         if not chunk:
             break
         response += chunk
-    return int(response.split(b" ", 2)[1])
+    header, _, answer = response.partition(b"\r\n\r\n")
+    length = 0
+    for line in header.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(answer) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return int(header.split(b" ", 2)[1]), answer
+
+
+def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
+             content_type: str = "") -> int:  # fmt: skip
+    return exchange(sock, method, target, body, content_type)[0]
 
 
 def test_query_form_is_stored_with_speed_converted_from_knots(tmp_path):
