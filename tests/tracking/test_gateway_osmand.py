@@ -7,38 +7,9 @@ import pytest
 
 from ontrack.tracking.models import DeviceEventRecord, Position
 from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gateway
+from tests.tracking.gateway_helpers import closed_by_peer, connect, exchange, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def exchange(sock: socket.socket, method: str, target: str, body: bytes = b"",
-             content_type: str = "") -> tuple[int, bytes]:  # fmt: skip
-    """Send one request on ``sock`` and read the whole answer: (status, body)."""
-    head = f"{method} {target} HTTP/1.1\r\nHost: gateway\r\n"
-    if body:
-        head += f"Content-Length: {len(body)}\r\n"
-    if content_type:
-        head += f"Content-Type: {content_type}\r\n"
-    sock.sendall(head.encode() + b"\r\n" + body)
-    response = b""
-    while b"\r\n\r\n" not in response:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        response += chunk
-    header, _, answer = response.partition(b"\r\n\r\n")
-    length = 0
-    for line in header.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(answer) < length:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        answer += chunk
-    return int(header.split(b" ", 2)[1]), answer
 
 
 def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
