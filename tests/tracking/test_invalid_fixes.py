@@ -20,10 +20,10 @@ from ontrack.accounts.services import api_token_create
 from ontrack.alerts.models import Alert
 from ontrack.alerts.services import alerts_promote_due
 from ontrack.participants.models import Participant
-from ontrack.tracking.models import Device, Position
+from ontrack.tracking.models import CommandStatus, Device, DeviceCommand, Position
 from ontrack.tracking.protocols import gt06
 from ontrack.tracking.protocols.records import Fix
-from ontrack.tracking.services import device_directory, store_batch
+from ontrack.tracking.services import device_directory, device_locate_request, store_batch
 from ontrack.zones.queries import participant_last_position
 from ontrack.zones.services import ZoneData, zone_create
 from tests.tracking.device_helpers import register_device
@@ -100,6 +100,37 @@ def test_an_osmand_refusal_says_why_in_plain_text_without_telling_if_the_id_exis
     assert bad_number == (400, b"bad_number: lat=abc\n")
     assert unknown == (400, b"unknown device\n")
     assert not Position.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locate_request_is_answered_by_the_next_valid_fix_not_by_a_report_without_one(
+    tmp_path: Any, worn_gt06: Callable[[str], Participant], officer: User
+) -> None:
+    worn_gt06(IMEI)
+    device = Device.objects.get(identifier=IMEI)
+    with running_gateway(tmp_path, command_poll=0.05) as gateway:
+        sock = connect(gateway.ports["gt06"])
+        sock.sendall(gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex("0" + IMEI), 1))
+        receive_exactly(sock, 10)
+        command = device_locate_request(actor=officer, device=device)
+        receive_exactly(sock, 10 + 1 + 4 + len("WHERE#"))
+        assert eventually(lambda: _refreshed(command).status == CommandStatus.SENT)
+        now = timezone.now().replace(microsecond=0)
+        sock.sendall(
+            gt06.encode_gps_lbs(time=now, lat=ELSEWHERE[0], lon=ELSEWHERE[1], valid=False, serial=2)
+        )
+        assert eventually(lambda: Position.objects.exists()), "the report is stored"
+        later = now + dt.timedelta(seconds=10)
+        sock.sendall(gt06.encode_gps_lbs(time=later, lat=40.7128, lon=-74.006, serial=3))
+        assert eventually(lambda: _refreshed(command).fix_time is not None)
+        sock.close()
+    assert command.fix_time == later, "the report without a fix did not answer the request"
+    assert command.lat is not None and round(command.lat, 4) == 40.7128
+
+
+def _refreshed(command: DeviceCommand) -> DeviceCommand:
+    command.refresh_from_db()
+    return command
 
 
 # --------------------------------------------------------------------------------------
