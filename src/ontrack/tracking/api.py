@@ -168,11 +168,8 @@ def participant_positions_list(
     user = staff_user(request)
     participant = participant_get_for(user, participant_id)
     start, end = _window(window)
-    rows = list(
-        participant_positions(participant, start, end, with_invalid=True).values(*POSITION_FIELDS)[
-            :MAX_POSITIONS
-        ]
-    )
+    positions = participant_positions(participant, start, end, with_invalid=True)
+    rows = list(positions.values(*POSITION_FIELDS)[:MAX_POSITIONS])
     access_log_record(
         user=user,
         action=AccessAction.API_READ,
