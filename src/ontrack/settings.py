@@ -285,14 +285,12 @@ ONTRACK_DEFAULT_PROGRAM = os.environ.get("ONTRACK_DEFAULT_PROGRAM", "ATD")
 ONTRACK_PAGE_SIZE = 50
 
 # Which fixes are stored (``ontrack.tracking.filters``), per device kind; "default" applies
-# to every kind and each kind overrides single keys. drop_invalid: fixes the device itself
-# marks invalid; drop_zero_coordinates: 0,0; max_future_s: seconds a fix time may be ahead of
-# the server clock; max_accuracy_m: worst accepted accuracy radius (None: any). Device events
-# are never filtered.
+# to every kind and each kind overrides single keys. max_future_s: seconds a fix time may be
+# ahead of the server clock; max_accuracy_m: worst accepted accuracy radius of a valid fix
+# (None: any). Invalid fixes (no fix, too few satellites, marked invalid by the device) are
+# stored marked as such, never dropped; device events are never filtered.
 ONTRACK_TRACKING_FILTERS: dict[str, dict[str, object]] = {
     "default": {
-        "drop_invalid": True,
-        "drop_zero_coordinates": True,
         "max_future_s": 300,
         "max_accuracy_m": 500,
     },

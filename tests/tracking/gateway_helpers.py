@@ -45,6 +45,35 @@ def connect(port: int) -> socket.socket:
     return sock
 
 
+def exchange(sock: socket.socket, method: str, target: str, body: bytes = b"",
+             content_type: str = "") -> tuple[int, bytes]:  # fmt: skip
+    """Send one request on ``sock`` and read the whole answer: (status, body)."""
+    head = f"{method} {target} HTTP/1.1\r\nHost: gateway\r\n"
+    if body:
+        head += f"Content-Length: {len(body)}\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    sock.sendall(head.encode() + b"\r\n" + body)
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        response += chunk
+    header, _, answer = response.partition(b"\r\n\r\n")
+    length = 0
+    for line in header.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(answer) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return int(header.split(b" ", 2)[1]), answer
+
+
 def receive_exactly(sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:

@@ -7,26 +7,14 @@ import pytest
 
 from ontrack.tracking.models import DeviceEventRecord, Position
 from tests.tracking.device_helpers import register_device
-from tests.tracking.gateway_helpers import closed_by_peer, connect, running_gateway
+from tests.tracking.gateway_helpers import closed_by_peer, connect, exchange, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _request(sock: socket.socket, method: str, target: str, body: bytes = b"",
              content_type: str = "") -> int:  # fmt: skip
-    head = f"{method} {target} HTTP/1.1\r\nHost: gateway\r\n"
-    if body:
-        head += f"Content-Length: {len(body)}\r\n"
-    if content_type:
-        head += f"Content-Type: {content_type}\r\n"
-    sock.sendall(head.encode() + b"\r\n" + body)
-    response = b""
-    while b"\r\n\r\n" not in response:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        response += chunk
-    return int(response.split(b" ", 2)[1])
+    return exchange(sock, method, target, body, content_type)[0]
 
 
 def test_query_form_is_stored_with_speed_converted_from_knots(tmp_path):

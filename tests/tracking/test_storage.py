@@ -88,7 +88,7 @@ def test_positions_carry_the_wearer_at_the_time_of_storage(
 
 
 @pytest.mark.django_db
-def test_invalid_zero_future_and_inaccurate_fixes_are_dropped_and_counted(
+def test_future_and_inaccurate_fixes_are_dropped_and_invalid_ones_stored_marked(
     make_device: Callable[..., Device], info_for: Callable[[Device], DeviceInfo]
 ) -> None:
     device = make_device()
@@ -103,9 +103,14 @@ def test_invalid_zero_future_and_inaccurate_fixes_are_dropped_and_counted(
         ],
         received_at=RECEIVED,
     )
-    assert result.stored_fixes == 1
-    assert result.dropped == {"invalid": 1, "zero_coordinates": 1, "future": 1, "low_accuracy": 1}
-    assert list(Position.objects.values_list("time", flat=True)) == [T0 + dt.timedelta(minutes=3)]
+    assert result.stored_fixes == 3
+    assert result.dropped == {"future": 1, "low_accuracy": 1}
+    assert result.invalid == {"device_marked_invalid": 1, "no_fix": 1}
+    assert list(Position.objects.values_list("time", "invalid_reason", "lat")) == [
+        (T0, "device_marked_invalid", 40.7),
+        (T0 + dt.timedelta(minutes=1), "no_fix", None),
+        (T0 + dt.timedelta(minutes=3), "", 40.7),
+    ]
 
 
 @pytest.mark.django_db

@@ -33,7 +33,7 @@ def test_the_track_page_shows_points_and_events_and_is_logged(
     assert page.status_code == 200
     assert b"3 positions and 1 device event" in page.content
     assert b"tamper" in page.content and b"0x03" in page.content
-    assert b'id="track-points"' in page.content
+    assert b'id="track-segments"' in page.content
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, action="view", what__startswith="track"
     ).exists()

@@ -70,15 +70,23 @@ class DeviceQuery(Schema):
 
 
 class PositionOut(Schema):
+    """A stored fix. ``valid`` false marks a report without a valid fix (``invalid_reason``
+    says why; ``lat``/``lon`` are null when it carried no position): the device reported,
+    but it is no place the person was."""
+
     device_id: int
     time: dt.datetime
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
     accuracy_m: float | None
     speed_kmh: float | None
     course: float | None
     altitude_m: float | None
     satellites: int | None
+    valid: bool
+    invalid_reason: str = Field(
+        description="no_fix, few_satellites, device_marked_invalid; empty when valid"
+    )
 
 
 class DeviceEventOut(Schema):
@@ -155,13 +163,13 @@ def _window(window: Window) -> tuple[dt.datetime, dt.datetime]:
 def participant_positions_list(
     request: HttpRequest, participant_id: int, window: Query[Window]
 ) -> list[dict[str, object]]:
-    """At most 50,000 positions, oldest first; ask for shorter windows to page."""
+    """At most 50,000 positions, oldest first, reports without a valid fix included (marked
+    ``valid: false``); ask for shorter windows to page."""
     user = staff_user(request)
     participant = participant_get_for(user, participant_id)
     start, end = _window(window)
-    rows = list(
-        participant_positions(participant, start, end).values(*POSITION_FIELDS)[:MAX_POSITIONS]
-    )
+    positions = participant_positions(participant, start, end, with_invalid=True)
+    rows = list(positions.values(*POSITION_FIELDS)[:MAX_POSITIONS])
     access_log_record(
         user=user,
         action=AccessAction.API_READ,

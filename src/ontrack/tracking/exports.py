@@ -3,6 +3,11 @@
 NIJ 1004.00 asks that a participant's whole location history can be exported. A year of
 1-minute fixes is half a million rows, so each format is produced by a generator over a
 chunked database iterator: memory stays flat however long the history is.
+
+The history is every report, so a report without a valid fix is in GeoJSON and CSV, marked
+``valid: false`` with its reason (its coordinates empty when it carried none). GPX has no
+way to say "not a position", and every program reading it draws each point, so GPX leaves
+those reports out.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
 }
 
-CSV_COLUMNS = ("time", "lat", "lon", "accuracy_m", "speed_kmh", "course", "altitude_m", "device_id")
+CSV_COLUMNS = (
+    "time", "lat", "lon", "accuracy_m", "speed_kmh", "course", "altitude_m", "device_id",
+    "valid", "invalid_reason",
+)  # fmt: skip
 
 
 def _iso(value: object) -> str:
@@ -30,19 +38,24 @@ def _iso(value: object) -> str:
 
 
 def geojson_lines(rows: Iterable[dict[str, object]]) -> Iterator[str]:
-    """A FeatureCollection of Point features, one per position, written piece by piece."""
+    """A FeatureCollection of Point features, one per position, written piece by piece; a
+    report that carried no position has a null geometry (GeoJSON's "unlocated feature")."""
     yield '{"type":"FeatureCollection","features":['
     first = True
     for row in rows:
         feature = {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "geometry": None
+            if row["lat"] is None
+            else {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
             "properties": {
                 "time": _iso(row["time"]),
                 "device_id": row["device_id"],
                 "accuracy_m": row["accuracy_m"],
                 "speed_kmh": row["speed_kmh"],
                 "course": row["course"],
+                "valid": row["valid"],
+                "invalid_reason": row["invalid_reason"],
             },
         }
         yield ("" if first else ",") + json.dumps(feature, separators=(",", ":"))
@@ -51,8 +64,9 @@ def geojson_lines(rows: Iterable[dict[str, object]]) -> Iterator[str]:
 
 
 def gpx_lines(rows: Iterable[dict[str, object]], *, name: str) -> Iterator[str]:
-    """GPX 1.1: one track, one segment; each point built with ElementTree (escaping is its
-    job, not ours) and serialised on its own so the document never sits in memory whole."""
+    """GPX 1.1: one track, one segment of the valid positions; each point built with
+    ElementTree (escaping is its job, not ours) and serialised on its own so the document
+    never sits in memory whole."""
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield ('<gpx version="1.1" creator="ontrack" xmlns="http://www.topografix.com/GPX/1/1"><trk>')
     title = ET.Element("name")
@@ -60,6 +74,8 @@ def gpx_lines(rows: Iterable[dict[str, object]], *, name: str) -> Iterator[str]:
     yield ET.tostring(title, encoding="unicode")
     yield "<trkseg>"
     for row in rows:
+        if not row["valid"]:
+            continue
         point = ET.Element("trkpt", lat=f"{row['lat']:.7f}", lon=f"{row['lon']:.7f}")
         if row["altitude_m"] is not None:
             ET.SubElement(point, "ele").text = f"{row['altitude_m']}"

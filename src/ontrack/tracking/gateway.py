@@ -302,6 +302,7 @@ class Gateway:
         delays, self.hub.writer.delays = self.hub.writer.delays, []
         p99 = statistics.quantiles(delays, n=100)[98] * 1000 if len(delays) >= 2 else 0.0
         dropped = {k: v for k, v in counters.values.items() if k.startswith("dropped_")}
+        invalid = {k: v for k, v in counters.values.items() if k.startswith("invalid_")}
         logger.info(
             message,
             extra={
@@ -312,6 +313,8 @@ class Gateway:
                 "stored_events": counters["stored_events"],
                 "dropped": sum(dropped.values()),
                 **dropped,
+                "invalid": sum(invalid.values()),
+                **invalid,
                 "unknown_devices": counters["unknown_devices"],
                 "bad_frames": counters["bad_frames"],
                 "crc_mismatches": counters["crc_mismatches"],

@@ -41,6 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
+from ontrack.tracking.filters import invalid_reason
 from ontrack.tracking.protocols import gt06, osmand, teltonika
 from ontrack.tracking.protocols.records import DecodeError, Fix, Record
 from ontrack.tracking.services import (
@@ -337,7 +338,7 @@ class Writer:
                 if frame.future is not None and not frame.future.done():
                     frame.future.set_exception(error)
             return
-        kind, stored_fixes, stored_events, dropped = outcome
+        kind, stored_fixes, stored_events, counts = outcome
         if kind == "spooled":
             self.counters.add("spooled", len(items))
             if not self._spooling:
@@ -347,8 +348,8 @@ class Writer:
             self.last_stored_at = datetime.now(UTC)
             self.counters.add("stored_fixes", stored_fixes)
             self.counters.add("stored_events", stored_events)
-            for reason, amount in dropped.items():
-                self.counters.add(f"dropped_{reason}", amount)
+            for name, amount in counts.items():
+                self.counters.add(name, amount)
         if self.awaiting and kind == "stored":
             await self._answer_with_fixes(frames)
         now = time.monotonic()
@@ -359,13 +360,16 @@ class Writer:
                 frame.future.set_result(None)
 
     async def _answer_with_fixes(self, frames: list[_Frame]) -> None:
-        """Record the newest stored fix of each device that was sent a command before the
-        fix arrived (a fix queued before the command went out does not answer it)."""
+        """Record the newest stored valid fix of each device that was sent a command before
+        the fix arrived (a fix queued before the command went out does not answer it, nor
+        does a report without a position: the command waits for one)."""
         answers: dict[int, Fix] = {}
         for frame in frames:
             for device, record in frame.items:
                 sent = self.awaiting.get(device.id)
                 if sent is None or frame.received < sent or not isinstance(record, Fix):
+                    continue
+                if invalid_reason(record):
                     continue
                 current = answers.get(device.id)
                 if current is None or record.time > current.time:
@@ -430,6 +434,8 @@ class Writer:
     def _store_or_spool(
         self, items: Sequence[tuple[DeviceInfo, Record]], received_at: datetime
     ) -> tuple[str, int, int, dict[str, int]]:
+        """("stored" or "spooled", fixes stored, events stored, counter name -> amount for
+        the fixes dropped and the invalid ones stored)."""
         if not self._spooling:
             try:
                 if connection.connection is None:
@@ -442,7 +448,9 @@ class Writer:
                 )
                 connection.close()
             else:
-                return "stored", result.stored_fixes, result.stored_events, dict(result.dropped)
+                counts = {f"dropped_{reason}": n for reason, n in result.dropped.items()}
+                counts |= {f"invalid_{reason}": n for reason, n in result.invalid.items()}
+                return "stored", result.stored_fixes, result.stored_events, counts
         self.spool.append(
             [(dataclasses.asdict(device), record) for device, record in items],
             received_at=received_at,

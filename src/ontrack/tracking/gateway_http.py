@@ -9,7 +9,9 @@ and an idle keep-alive connection is closed after the same time.
 
 Answers follow ``osmand``: 200 once the records are durable, 400 for a request that does not
 decode or names an unknown device in the query form, 404 for an unknown device in the JSON
-form, 503 if the records could be neither stored nor spooled.
+form, 503 if the records could be neither stored nor spooled. Every refusal carries its
+reason as one line of plain text (``missing_coordinates``, ``unknown device``...): the apps
+read only the status, but a person testing a device with curl needs to know why.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ class _Refuse(Exception):
         self.reason = reason
 
 
-def _response(status: int, *, keep_alive: bool) -> bytes:
+def _response(status: int, *, keep_alive: bool, reason: str = "") -> bytes:
+    """The whole answer; ``reason`` (a refusal's why) becomes a plain-text body."""
+    body = f"{reason}\n".encode() if reason else b""
+    kind = "Content-Type: text/plain; charset=utf-8\r\n" if body else ""
     return (
-        f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Length: 0\r\n"
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\n{kind}Content-Length: {len(body)}\r\n"
         f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-    ).encode()
+    ).encode() + body
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes]:
@@ -108,12 +113,12 @@ async def handle_osmand(
                     "bad request",
                     extra={"protocol": "osmand", "reason": refusal.reason, "peer": peer},
                 )
-                writer.write(_response(refusal.status, keep_alive=False))
+                writer.write(_response(refusal.status, keep_alive=False, reason=refusal.reason))
                 await writer.drain()
                 return
             keep_alive = headers.get("connection", "").lower() != "close"
-            status = await _answer(hub, method, target, headers, body, peer)
-            writer.write(_response(status, keep_alive=keep_alive))
+            status, reason = await _answer(hub, method, target, headers, body, peer)
+            writer.write(_response(status, keep_alive=keep_alive, reason=reason))
             await writer.drain()
             if not keep_alive:
                 return
@@ -130,9 +135,10 @@ async def handle_osmand(
 
 async def _answer(
     hub: Hub, method: str, target: str, headers: dict[str, str], body: bytes, peer: object
-) -> int:
+) -> tuple[int, str]:
+    """The status and, for a refusal, its reason in plain words."""
     if method not in ("GET", "POST"):
-        return 405
+        return 405, "only GET and POST"
     received_at = datetime.now(UTC)
     query = urlsplit(target).query
     is_json = "json" in headers.get("content-type", "") or body.lstrip()[:1] == b"{"
@@ -140,29 +146,27 @@ async def _answer(
     try:
         if is_json:
             records = osmand.decode_json(body, received_at=received_at)
-            identifier = records[0].device_id
-            device = hub.lookup(identifier, "osmand", peer)
+            device = hub.lookup(records[0].device_id, "osmand", peer)
             if device is None:
-                return osmand.unknown_device_status("json")
+                return osmand.unknown_device_status("json"), "unknown device"
         else:
             params = osmand.parse_query(query)
             if body:
                 params.update(osmand.parse_query(body))
-            identifier = osmand.device_id_from_query(params) or ""
-            if not identifier:
-                raise DecodeError("missing_id")
-            device = hub.lookup(identifier, "osmand", peer)
-            if device is None:
-                return osmand.unknown_device_status("query")
+            # Decoded before the device is looked up, so that a request that would be
+            # refused anyway says why without telling whether the id is registered.
             records = osmand.decode_query(params, received_at=received_at)
+            device = hub.lookup(records[0].device_id, "osmand", peer)
+            if device is None:
+                return osmand.unknown_device_status("query"), "unknown device"
     except DecodeError as error:
         hub.counters.bad_frame("osmand", error)
-        return osmand.STATUS_BAD_REQUEST
+        return osmand.STATUS_BAD_REQUEST, str(error)
     hub.counters.add("frames")
     future = hub.writer.submit([(device, record) for record in records])
     assert future is not None
     try:
         await future
     except Exception:
-        return 503
-    return osmand.STATUS_OK
+        return 503, "not stored; send again"
+    return osmand.STATUS_OK, ""

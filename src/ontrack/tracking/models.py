@@ -131,6 +131,14 @@ class DeviceAssignment(models.Model):
         return f"{self.device_id} on {self.participant_id} from {self.started_at:%Y-%m-%d}"
 
 
+class InvalidReason(models.TextChoices):
+    """Why a stored fix is no position (``filters.invalid_reason``); empty when valid."""
+
+    NO_FIX = "no_fix", "No GPS fix"
+    FEW_SATELLITES = "few_satellites", "Too few satellites"
+    DEVICE_MARKED_INVALID = "device_marked_invalid", "Marked invalid by the device"
+
+
 class Position(models.Model):
     """One stored fix. The primary key is ``(device, time)``: a device is in one place at
     one instant, and on PostgreSQL the partition key (time) must be part of it. That key is
@@ -142,6 +150,12 @@ class Position(models.Model):
     The foreign keys carry no database constraint: checking them would cost every insert of
     the hot path, devices are never deleted (they retire), and retention must be able to
     drop positions of any participant without touching other tables.
+
+    A report without a valid fix is stored too (``valid`` false, ``invalid_reason`` saying
+    why; ``lat``/``lon`` empty when it carried no position at all): the device reported,
+    and its track shows "No GPS fix" for that time. Zones, alert rules and "last known
+    position" read valid rows only (``tracking.queries``). ``valid`` is kept beside the
+    reason because it is what exports and filters ask; ``store_batch`` writes both.
     """
 
     pk = models.CompositePrimaryKey("device_id", "time")
@@ -158,21 +172,25 @@ class Position(models.Model):
         related_name="+",
     )
     time = models.DateTimeField()
-    lat = models.FloatField()
-    lon = models.FloatField()
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
     accuracy_m = models.FloatField(null=True, blank=True)
     speed_kmh = models.FloatField(null=True, blank=True)
     course = models.FloatField(null=True, blank=True)
     altitude_m = models.FloatField(null=True, blank=True)
     satellites = models.SmallIntegerField(null=True, blank=True)
     valid = models.BooleanField(default=True)
+    invalid_reason = models.CharField(
+        max_length=24, choices=InvalidReason.choices, blank=True, default=""
+    )
     received_at = models.DateTimeField()
 
     class Meta:
         ordering = ["time"]
 
     def __str__(self) -> str:
-        return f"{self.device_id} at {self.time:%Y-%m-%d %H:%M:%S}: {self.lat},{self.lon}"
+        where = f"{self.lat},{self.lon}" if self.valid else self.get_invalid_reason_display()
+        return f"{self.device_id} at {self.time:%Y-%m-%d %H:%M:%S}: {where}"
 
 
 class DeviceEventRecord(models.Model):

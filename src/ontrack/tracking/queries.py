@@ -5,12 +5,16 @@ its positions between the later of (assignment start, ``start``) and the earlier
 (assignment end, ``end``). That uses the positions' one index, ``(device_id, time)``, and it
 attributes a late fix (stored after the device was taken back) to the person who wore the
 device at the fix time. Callers check permission first (``participant_get_for``).
+
+A track holds valid positions only unless a caller asks for the invalid reports too
+(``with_invalid``): those are where the device reported without a fix, which the track page,
+the API and the exports show as such, and which nothing may take for a place the person was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,8 @@ POSITION_FIELDS = (
     "course",
     "altitude_m",
     "satellites",
+    "valid",
+    "invalid_reason",
 )
 
 
@@ -148,12 +154,19 @@ def _window_q(windows: list[tuple[int, dt.datetime | None, dt.datetime | None]])
 
 
 def participant_positions(
-    participant: Participant, start: dt.datetime | None = None, end: dt.datetime | None = None
+    participant: Participant,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    with_invalid: bool = False,
 ) -> QuerySet[Position]:
-    """The participant's positions in [start, end), in time order (open ends allowed)."""
+    """The participant's positions in [start, end), in time order (open ends allowed); with
+    ``with_invalid``, the reports without a valid fix as well."""
     condition = _window_q(_windows(participant, start, end))
     if condition is None:
         return Position.objects.none()
+    if not with_invalid:
+        condition &= Q(valid=True)
     return Position.objects.filter(condition).order_by("time", "device_id")
 
 
@@ -167,15 +180,18 @@ def participant_device_events(
 
 
 def participant_last_position(participant: Participant) -> tuple[float, float, dt.datetime] | None:
-    """(lat, lon, time) of the newest fix of the participant's track (only fixes stored while
-    they wore the device), or None. Registered with zones for where its maps open."""
+    """(lat, lon, time) of the newest valid fix of the participant's track (only fixes
+    stored while they wore the device), or None. Registered with zones for where its maps
+    open."""
     row = (
         participant_positions(participant)
         .order_by("-time")
         .values_list("lat", "lon", "time")
         .first()
     )
-    return (row[0], row[1], row[2]) if row else None
+    if row is None or row[0] is None or row[1] is None:  # a valid fix always has both
+        return None
+    return (row[0], row[1], row[2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +206,13 @@ class TrackItem:
 def participant_track(
     participant: Participant, start: dt.datetime, end: dt.datetime
 ) -> list[TrackItem]:
-    """Positions and device events between two times, merged in time order."""
+    """Positions (reports without a valid fix included) and device events between two
+    times, merged in time order."""
     items = [
         TrackItem(time=row["time"], position=row)
-        for row in participant_positions(participant, start, end).values(*POSITION_FIELDS)
+        for row in participant_positions(participant, start, end, with_invalid=True).values(
+            *POSITION_FIELDS
+        )
     ]
     items += [
         TrackItem(time=e.time, event=e) for e in participant_device_events(participant, start, end)
@@ -202,13 +221,51 @@ def participant_track(
     return items
 
 
+@dataclass(frozen=True, slots=True)
+class NoFixPeriod:
+    """Consecutive reports without a valid fix (no valid fix between them): the device
+    reported from ``start`` to ``end`` but could not say where it was."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reports: int
+    reasons: tuple[str, ...]  # the invalid reasons seen, in order of first appearance
+
+
+def no_fix_periods(items: Iterable[TrackItem]) -> list[NoFixPeriod]:
+    """The "No GPS fix" periods of a track; device events neither start nor end one."""
+    periods: list[NoFixPeriod] = []
+    run: list[dict[str, object]] = []
+
+    def close() -> None:
+        if run:
+            reasons = tuple(dict.fromkeys(str(row["invalid_reason"]) for row in run))
+            start, end = run[0]["time"], run[-1]["time"]
+            assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
+            periods.append(NoFixPeriod(start, end, len(run), reasons))
+            run.clear()
+
+    for item in items:
+        if item.position is None:
+            continue
+        if item.position["valid"]:
+            close()
+        else:
+            run.append(item.position)
+    close()
+    return periods
+
+
 def participant_positions_iter(
     participant: Participant, chunk_size: int = 5_000
 ) -> Iterator[dict[str, object]]:
-    """Every position of the participant, oldest first, streamed from the database in chunks
-    (for exports of a whole year without loading it into memory)."""
+    """Every position of the participant (reports without a valid fix included), oldest
+    first, streamed from the database in chunks (for exports of a whole year without loading
+    it into memory)."""
     yield from (
-        participant_positions(participant).values(*POSITION_FIELDS).iterator(chunk_size=chunk_size)
+        participant_positions(participant, with_invalid=True)
+        .values(*POSITION_FIELDS)
+        .iterator(chunk_size=chunk_size)
     )
 
 

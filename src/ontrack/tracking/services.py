@@ -3,7 +3,9 @@
 ``store_batch`` is the hot path (DESIGN.md, "Hot path: a position"): the gateway calls it with
 a batch of decoded records, at most every 100 ms. It filters fixes, writes positions and
 device events with one ``executemany`` each, moves each device's "last seen / last fix"
-forward, commits, and only then hands the batch to zones and alerts. It raises
+forward, commits, and only then hands the batch to zones and alerts. A fix without a valid
+position is stored marked invalid: it moves "last seen" (the device reported) but neither
+"last fix" nor anything handed to zones and alerts. It raises
 ``django.db.DatabaseError`` when the database is away, having written nothing, so that the
 gateway can spool the batch and replay it later.
 
@@ -120,15 +122,18 @@ def device_directory() -> dict[str, DeviceInfo]:
 
 @dataclass
 class StoreResult:
-    stored_fixes: int
+    stored_fixes: int  # valid and invalid
     stored_events: int
     dropped: dict[str, int] = field(default_factory=dict)  # filter reason -> count
+    # invalid reason -> count, of the fixes written (one already stored counts here and as a
+    # duplicate: telling them apart would cost a read for a counter)
+    invalid: dict[str, int] = field(default_factory=dict)
 
 
 _INSERT_POSITION = (
     'INSERT INTO tracking_position (device_id, participant_id, "time", lat, lon, accuracy_m, '
-    "speed_kmh, course, altitude_m, satellites, valid, received_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    "speed_kmh, course, altitude_m, satellites, valid, invalid_reason, received_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
 _INSERT_EVENT = (
     'INSERT INTO tracking_deviceeventrecord (device_id, participant_id, "time", kind, raw_code, '
@@ -157,17 +162,17 @@ _PG_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS ontrack_position_staging (device_id bigint, "
     'participant_id bigint, "time" timestamptz, lat float8, lon float8, accuracy_m float8, '
     "speed_kmh float8, course float8, altitude_m float8, satellites smallint, valid boolean, "
-    "received_at timestamptz) ON COMMIT DELETE ROWS; "
+    "invalid_reason varchar(24), received_at timestamptz) ON COMMIT DELETE ROWS; "
     "CREATE TEMP TABLE IF NOT EXISTS ontrack_device_staging (id bigint, t timestamptz, "
     "lat float8, lon float8, acc float8, bat smallint, chg boolean) ON COMMIT DELETE ROWS"
 )
 _PG_POSITION_COLUMNS = (
     'device_id, participant_id, "time", lat, lon, accuracy_m, speed_kmh, course, altitude_m, '
-    "satellites, valid, received_at"
+    "satellites, valid, invalid_reason, received_at"
 )
 _PG_POSITION_TYPES = [
     "int8", "int8", "timestamptz", "float8", "float8", "float8", "float8", "float8", "float8",
-    "int2", "bool", "timestamptz",
+    "int2", "bool", "text", "timestamptz",
 ]  # fmt: skip
 _PG_COPY_POSITIONS = (
     f"COPY pg_temp.ontrack_position_staging ({_PG_POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
@@ -244,6 +249,9 @@ def store_batch(
 ) -> StoreResult:
     """Filter, store and hand off one batch; all of it or (raising) none of it.
 
+    An invalid fix (``filters.invalid_reason``) is stored with its reason and counted in
+    ``StoreResult.invalid``; it is not handed to zones and alerts, moves no "last fix", and
+    its battery and charging readings are not taken (they travel with a position).
     A fix whose ``(device, time)`` is already stored, or appears earlier in the batch, is
     dropped as ``"duplicate"`` (a device is in one place at one instant; the first report
     wins). The future-time filter compares with ``received_at``, so a batch replayed from the
@@ -254,6 +262,7 @@ def store_batch(
     adapt = _time_adapter()
     received_db = adapt(received_at)
     dropped: Counter[str] = Counter()
+    invalid: Counter[str] = Counter()
     seen: set[tuple[int, dt.datetime]] = set()
     rows: list[tuple[Any, ...]] = []
     stored_fixes: list[handoff.StoredFix] = []
@@ -286,6 +295,7 @@ def store_batch(
                     kind_rules.max_accuracy_m is None,
                 )
             fix_time = record.time
+            invalid_reason = ""
             if not (
                 record.valid
                 and (record.lat or record.lon)
@@ -296,6 +306,7 @@ def store_batch(
                 if reason is not None:
                     dropped[reason] += 1
                     continue
+                invalid_reason = filters.invalid_reason(record)
             key = (device_id, fix_time)
             if key in seen:
                 dropped[filters.DUPLICATE] += 1
@@ -304,6 +315,28 @@ def store_batch(
             time_db = times_db.get(fix_time)
             if time_db is None:
                 time_db = times_db[fix_time] = adapt(fix_time)
+            if invalid_reason:
+                invalid[invalid_reason] += 1
+                no_position = invalid_reason == filters.NO_FIX
+                rows.append(
+                    (
+                        device_id,
+                        info.participant_id,
+                        time_db,
+                        None if no_position else record.lat,
+                        None if no_position else record.lon,
+                        record.accuracy_m,
+                        record.speed_kmh,
+                        record.course,
+                        record.altitude_m,
+                        record.satellites,
+                        False,
+                        invalid_reason,
+                        received_db,
+                    )
+                )
+                continue
+            assert record.lat is not None and record.lon is not None  # a valid fix has both
             rows.append(
                 (
                     device_id,
@@ -316,7 +349,8 @@ def store_batch(
                     record.course,
                     record.altitude_m,
                     record.satellites,
-                    record.valid,
+                    True,
+                    "",
                     received_db,
                 )
             )
@@ -365,10 +399,10 @@ def store_batch(
                 seen_charging = charger_events.get(device_id)
                 if seen_charging is None or record.time >= seen_charging[0]:
                     charger_events[device_id] = (record.time, _CHARGER_EVENTS[record.kind])
-    if partitions.is_partitioned() and stored_fixes:
+    if partitions.is_partitioned() and rows:
         days = {
-            (fix.time if fix.time.tzinfo is dt.UTC else fix.time.astimezone(dt.UTC)).date()
-            for fix in stored_fixes
+            (fix_time if fix_time.tzinfo is dt.UTC else fix_time.astimezone(dt.UTC)).date()
+            for fix_time in times_db
         }
         partitions.positions_ensure_days(days)
 
@@ -434,7 +468,12 @@ def store_batch(
             )
         )
     handoff.dispatch(handoff.StoredBatch(fixes=stored_fixes, events=stored_events, levels=levels))
-    return StoreResult(stored_fixes=inserted, stored_events=len(event_rows), dropped=dict(dropped))
+    return StoreResult(
+        stored_fixes=inserted,
+        stored_events=len(event_rows),
+        dropped=dict(dropped),
+        invalid=dict(invalid),
+    )
 
 
 def _write_postgresql(

@@ -31,13 +31,21 @@ from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant, participant_get_for
 from ontrack.tracking import exports, forms, services
-from ontrack.tracking.models import Device, DeviceCommand, DeviceKind, DeviceStatus, Protocol
+from ontrack.tracking.models import (
+    Device,
+    DeviceCommand,
+    DeviceKind,
+    DeviceStatus,
+    InvalidReason,
+    Protocol,
+)
 from ontrack.tracking.queries import (
     DEVICE_SORTS,
     DeviceFilter,
     device_current_wearer,
     device_filter,
     devices_visible_to,
+    no_fix_periods,
     participant_current_device,
     participant_positions_iter,
 )
@@ -273,7 +281,9 @@ def _window(request: HttpRequest) -> tuple[forms.TrackWindowForm, dt.datetime, d
 
 @login_required
 def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
-    """The participant's track on a map between two times, with device events listed."""
+    """The participant's track on a map between two times, with device events listed and
+    the periods the device reported without a GPS fix (the line on the map breaks there:
+    where the person went meanwhile is unknown)."""
     user = staff_user(request)
     participant = participant_get_for(user, pk)
     form, start, end = _window(request)
@@ -285,16 +295,24 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
         participant_ids=[participant.pk],
         request=request,
     )
-    points = [
-        [
-            item.position["lat"],
-            item.position["lon"],
-            item.position["accuracy_m"],
-            item.time.isoformat(),
-        ]
-        for item in items
-        if item.position is not None
-    ]
+    segments: list[list[list[object]]] = [[]]
+    for item in items:
+        if item.position is None:
+            continue
+        if not item.position["valid"]:
+            if segments[-1]:
+                segments.append([])
+            continue
+        segments[-1].append(
+            [
+                item.position["lat"],
+                item.position["lon"],
+                item.position["accuracy_m"],
+                item.time.isoformat(),
+            ]
+        )
+    segments = [segment for segment in segments if segment]
+    labels = dict(InvalidReason.choices)
     events = [item.event for item in items if item.event is not None]
     device = participant_current_device(participant)
     return render(
@@ -305,8 +323,12 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "start": start,
             "end": end,
-            "points": points,
-            "point_count": len(points),
+            "segments": segments,
+            "point_count": sum(len(segment) for segment in segments),
+            "no_fix_periods": [
+                (period, ", ".join(labels.get(r, r) for r in period.reasons))
+                for period in no_fix_periods(items)
+            ],
             "events": events,
             "device": device,
             "assignments": participant.device_assignments.select_related("device")[:20],

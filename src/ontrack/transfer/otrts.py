@@ -90,6 +90,7 @@ from ontrack.tracking.models import (
     DeviceEventRecord,
     DeviceKind,
     DeviceStatus,
+    InvalidReason,
     Position,
     Protocol,
 )
@@ -236,9 +237,11 @@ def _devices(root: ET.Element, p: Participant) -> set[int]:
 
 
 def _locations(root: ET.Element, p: Participant) -> int:
-    fields = (*POSITION_FIELDS, "valid")
+    """Every stored fix that has coordinates, marked valid or not (a report that carried no
+    position has no place in a LocationPoint)."""
     count = 0
-    for row in participant_positions(p).values(*fields).iterator(chunk_size=5_000):
+    rows = participant_positions(p, with_invalid=True).filter(lat__isnull=False)
+    for row in rows.values(*POSITION_FIELDS).iterator(chunk_size=5_000):
         point = _sub(root, "ot:LocationPoint")
         _sub(point, "ot:TrackingDeviceReference", s_ref=f"D{row['device_id']}")
         _sub(point, "nc:DateTime", _when(row["time"]))
@@ -954,6 +957,8 @@ def otrts_import_detailed(
                     altitude_m=p.altitude_m,
                     satellites=p.satellites,
                     valid=p.valid,
+                    # the exporting system said invalid, not why
+                    invalid_reason="" if p.valid else InvalidReason.DEVICE_MARKED_INVALID,
                     received_at=received,
                 )
                 for p in record.points

@@ -185,7 +185,9 @@ def _message_rows(participant: Participant) -> Iterable[list[Any]]:
 
 
 def _write_positions(handle: IO[str], participant: Participant) -> int:
-    """A GeoJSON FeatureCollection written feature by feature; returns how many."""
+    """A GeoJSON FeatureCollection written feature by feature; returns how many. A report
+    without a valid fix is in it too (``valid`` false, with its reason), its geometry null
+    when it carried no position: the whole record is every report the device made."""
     handle.write('{"type": "FeatureCollection", "features": [')
     count = 0
     fields = (
@@ -198,12 +200,16 @@ def _write_positions(handle: IO[str], participant: Participant) -> int:
         "altitude_m",
         "satellites",
         "valid",
+        "invalid_reason",
         "device_id",
     )
-    for row in participant_positions(participant).values(*fields).iterator(chunk_size=5_000):
+    rows = participant_positions(participant, with_invalid=True).values(*fields)
+    for row in rows.iterator(chunk_size=5_000):
         feature = {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "geometry": None
+            if row["lat"] is None
+            else {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
             "properties": {
                 "time": row["time"].isoformat(),
                 "accuracy_m": row["accuracy_m"],
@@ -212,6 +218,7 @@ def _write_positions(handle: IO[str], participant: Participant) -> int:
                 "altitude_m": row["altitude_m"],
                 "satellites": row["satellites"],
                 "valid": row["valid"],
+                "invalid_reason": row["invalid_reason"],
                 "device_id": row["device_id"],
             },
         }

@@ -102,6 +102,26 @@ def test_query_alarm_without_position_still_yields_the_event() -> None:
     assert (event.kind, event.time) == (EventKind.TAMPER, RECEIVED)
 
 
+def test_query_with_only_cell_data_is_a_fix_without_a_position() -> None:
+    fix = only_fix(query("id=7&timestamp=1377177267&cell=250,1,4012,88871,-71&batt=40"))
+
+    assert (fix.lat, fix.lon, fix.valid) == (None, None, False)
+    assert fix.battery_pct == 40
+    assert fix.attributes["cell"] == "250,1,4012,88871,-71"
+
+
+def test_query_with_only_wifi_data_is_a_fix_without_a_position() -> None:
+    fix = only_fix(query("id=7&wifi=3c-a6-2f-11-22-33,-60"))
+
+    assert (fix.lat, fix.lon, fix.valid, fix.time) == (None, None, False, RECEIVED)
+
+
+def test_query_with_neither_coordinates_network_data_nor_alarm_is_rejected() -> None:
+    with pytest.raises(DecodeError) as error:
+        query("id=7&timestamp=1377177267&batt=40")
+    assert error.value.reason == "missing_coordinates"
+
+
 def test_query_without_device_id_is_rejected() -> None:
     with pytest.raises(DecodeError) as error:
         query("timestamp=1377177267&lat=60.0&lon=30.0")

@@ -16,6 +16,12 @@ Query form (OsmAnd, the classic Traccar Client, many scripts and IoT boards)
     - ``batt`` battery percent; ``charge`` true/false; ``valid`` true/1; ``hdop``
     - ``alarm``: a Traccar alarm name (``sos``, ``tampering``, ``removing``, ``lowBattery``,
       ``powerCut``...), comma-separated if several; each becomes a device event
+    - ``cell`` (``mcc,mnc,lac,cid[,rssi]``) and ``wifi`` (``mac,rssi``): the network the
+      device saw. A request with either and no coordinates is a phone that could not get a
+      fix (indoors, location switched off): it becomes a fix without a position
+      (``lat``/``lon`` ``None``, not valid), stored as "no GPS fix", rather than being refused
+      -- the device did report. A request with neither coordinates, network data nor an
+      alarm is refused (``missing_coordinates``).
     - anything else is kept in ``attributes`` (numbers as floats, true/false as booleans)
 
 JSON form (Traccar Client 9+, built on the background-geolocation plugin)
@@ -37,8 +43,10 @@ Replies
 -------
 200 OK with an empty body once the records are stored. An unknown device is answered 400 in
 the query form and 404 in the JSON form (what the apps expect; see
-``unknown_device_status``); a request that does not decode is answered 400. Device lookup is
-the caller's job: ``device_id_from_query`` gives the id before decoding.
+``unknown_device_status``); a request that does not decode is answered 400, with the
+``DecodeError`` in a plain-text body so that whoever wires up a device can see what is wrong
+(the apps read only the status). Device lookup is the caller's job, after decoding: a
+request refused for its content then says so whether or not its id is registered.
 """
 
 from __future__ import annotations
@@ -134,8 +142,9 @@ def decode_query(params: Mapping[str, str], *, received_at: datetime | None = No
     time = _query_time(params.get("timestamp"), received_at)
     records: list[Record] = []
     coordinates = _query_coordinates(params)
-    if coordinates is not None:
-        lat, lon = coordinates
+    network_only = coordinates is None and any(params.get(key) for key in ("cell", "wifi"))
+    if coordinates is not None or network_only:
+        lat, lon = coordinates or (None, None)
         battery = _optional_float(params, "batt")
         attributes: dict[str, Any] = {}
         for key, value in params.items():
@@ -156,7 +165,8 @@ def decode_query(params: Mapping[str, str], *, received_at: datetime | None = No
                 course=_optional_float(params, "bearing", "heading"),
                 altitude_m=_optional_float(params, "altitude"),
                 accuracy_m=_optional_float(params, "accuracy"),
-                valid=params.get("valid", "true").strip().lower() in ("true", "1"),
+                valid=not network_only
+                and params.get("valid", "true").strip().lower() in ("true", "1"),
                 battery_pct=_percent(battery),
                 attributes=attributes,
             )

@@ -81,15 +81,17 @@ class EventKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Fix:
-    """One position. ``time`` is the fix time in UTC; ``valid`` is the device's own verdict.
+    """One position report. ``time`` is the fix time in UTC; ``valid`` is the device's own
+    verdict. ``lat`` and ``lon`` are ``None`` when the device reported no position at all
+    (a report with only cell or WiFi data): such a report is kept as "no GPS fix".
 
     ``attributes`` holds JSON-serialisable extras (raw IO values, HDOP, charging flag...).
     """
 
     device_id: str
     time: datetime
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
     speed_kmh: float | None = None
     course: float | None = None
     altitude_m: float | None = None

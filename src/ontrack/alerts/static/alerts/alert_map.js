@@ -104,8 +104,11 @@
     // One request after another: each is a logged read, and a small page gains nothing from
     // racing them (on SQLite they would queue for the write lock anyway).
     var positions = [];
+    var noFix = 0;
     getJSON(el.dataset.positions).then(function (rows) {
-      positions = rows;
+      // Reports without a GPS fix are no place the person was: counted, never drawn.
+      positions = rows.filter(function (p) { return p.valid; });
+      noFix = rows.length - positions.length;
       return getJSON(el.dataset.zones);
     }).then(function (zones) {
       var zoneGroup = L.featureGroup(zones.features.map(function (f) {
@@ -122,8 +125,9 @@
       });
       if (!bounds.isValid()) { bounds = zoneGroup.getBounds(); }
       if (bounds.isValid()) { map.fitBounds(bounds, {padding: [20, 20], maxZoom: 17}); }
-      text(summary, positions.length + " position" + (positions.length === 1 ? "" : "s") + " and " +
-        zones.features.length + " zone" + (zones.features.length === 1 ? "" : "s") + ".");
+      text(summary, positions.length + " position" + (positions.length === 1 ? "" : "s") +
+        (noFix ? ", " + noFix + " report" + (noFix === 1 ? "" : "s") + " without a GPS fix" : "") +
+        " and " + zones.features.length + " zone" + (zones.features.length === 1 ? "" : "s") + ".");
     }).catch(function (err) {
       text(summary, "The map could not be loaded (" + err.message + ").");
     }).then(function () {
