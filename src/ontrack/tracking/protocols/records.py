@@ -60,6 +60,7 @@ class EventKind(enum.StrEnum):
     GPS_REGAINED = "gps_regained"
     GNSS_JAMMING = "gnss_jamming"
     SOS = "sos"
+    FALL = "fall"  # a wearable's fall detector
     VIBRATION = "vibration"
     OVERSPEED = "overspeed"
     # An alarm the device raised that has no normalised kind yet. Kept, never dropped:
