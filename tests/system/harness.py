@@ -256,7 +256,9 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.ports = {name: free_port() for name in ("web", "gt06", "teltonika", "osmand")}
+        self.ports = {
+            name: free_port() for name in ("web", "gt06", "teltonika", "osmand", "h02", "watch")
+        }
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
         self.mailbox = Mailbox()
@@ -343,6 +345,8 @@ class System:
                 "--gt06-port", str(self.ports["gt06"]),
                 "--teltonika-port", str(self.ports["teltonika"]),
                 "--osmand-port", str(self.ports["osmand"]),
+                "--h02-port", str(self.ports["h02"]),
+                "--watch-port", str(self.ports["watch"]),
                 "--mqtt-host", "off",
             ]  # fmt: skip
         raise ValueError(name)
