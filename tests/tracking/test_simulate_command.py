@@ -21,6 +21,8 @@ DEVICES = {
     "gt06": "359710049095111",
     "teltonika": "352093081452222",
     "osmand": "sim-osmand-phone",
+    "h02": "4210051999",
+    "watch": "8800000999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -86,6 +88,8 @@ def _stored(home: Path, identifier: str) -> int:
         "gt06",
         "teltonika",
         "osmand",
+        "h02",
+        "watch",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),
