@@ -21,7 +21,7 @@ DEVICES = {
     "gt06": "359710049095111",
     "teltonika": "352093081452222",
     "osmand": "sim-osmand-phone",
-    "h02": "4210051999",
+    "h02": "4210051998",  # a wearer with no silent opening under --seed 5
     "watch": "8800000999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
