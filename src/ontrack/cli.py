@@ -468,7 +468,8 @@ def _port_or_off(value: str) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    """The device gateway: GT06, Teltonika, OsmAnd HTTP and MQTT (see tracking.gateway)."""
+    """The device gateway: GT06, Teltonika, OsmAnd HTTP, MQTT, H02 and Watch (see
+    tracking.gateway)."""
     _django_setup()
     from ontrack.tracking.gateway import run_gateway
     from ontrack.tracking.gateway_core import GatewayConfig
@@ -479,6 +480,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         "gt06_port": args.gt06_port,
         "teltonika_port": args.teltonika_port,
         "osmand_port": args.osmand_port,
+        "h02_port": args.h02_port,
+        "watch_port": args.watch_port,
         "mqtt_port": args.mqtt_port,
         "mqtt_client_id": args.mqtt_client_id,
         "idle_timeout": args.idle_timeout,
@@ -518,7 +521,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             mqtt_port=args.mqtt_port,
             ports={
                 name: getattr(args, f"{name}_port")
-                for name in ("gt06", "teltonika", "osmand")
+                for name in _GATEWAY_PORTS
                 if getattr(args, f"{name}_port")
             },
             rate=args.rate,
@@ -581,7 +584,8 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-_DEMO_GATEWAY_PORTS = {"gt06": 5023, "teltonika": 5027, "osmand": 5055}
+# The gateway's TCP servers and their usual ports (``ontrack gateway --<name>-port``).
+_GATEWAY_PORTS = {"gt06": 5023, "teltonika": 5027, "osmand": 5055, "h02": 5013, "watch": 5093}
 
 
 def _demo_gateway_ports(args: argparse.Namespace) -> dict[str, int]:
@@ -589,7 +593,7 @@ def _demo_gateway_ports(args: argparse.Namespace) -> dict[str, int]:
     another demo or gateway holds it) a free one. The simulator is told the same ports, so a
     demo never feeds its wearers to another demo's gateway."""
     ports = {}
-    for name, usual in _DEMO_GATEWAY_PORTS.items():
+    for name, usual in _GATEWAY_PORTS.items():
         asked = getattr(args, f"{name}_port")
         ports[name] = asked or (usual if _port_free(usual) else _free_port())
     return ports
@@ -951,7 +955,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--participants", type=int, default=600)
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--simulated-devices", type=int, default=300)
-    for name, default in _DEMO_GATEWAY_PORTS.items():
+    for name, default in _GATEWAY_PORTS.items():
         demo.add_argument(
             f"--{name}-port", type=int, help=f"gateway {name} port ({default}, or a free one)"
         )
@@ -1000,9 +1004,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     importer.add_argument("--program", help="program name (default: ONTRACK_DEFAULT_PROGRAM)")
 
-    gateway = add("gateway", cmd_gateway, "run the device gateway (GT06, Teltonika, OsmAnd, MQTT)")
+    gateway = add(
+        "gateway", cmd_gateway, "run the device gateway (GT06, Teltonika, OsmAnd, MQTT, H02, Watch)"
+    )
     gateway.add_argument("--host", help="address to listen on (default 0.0.0.0)")
-    for name, default in (("gt06", 5023), ("teltonika", 5027), ("osmand", 5055)):
+    for name, default in _GATEWAY_PORTS.items():
         gateway.add_argument(
             f"--{name}-port",
             type=_port_or_off,
@@ -1029,11 +1035,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = add("simulate", cmd_simulate, "drive simulated wearers against a running gateway")
     simulate.add_argument("--devices", type=int, default=100)
     simulate.add_argument(
-        "--protocol", choices=["gt06", "osmand", "teltonika", "mqtt", "all"], default="gt06"
+        "--protocol",
+        choices=["gt06", "osmand", "teltonika", "mqtt", "h02", "watch", "all"],
+        default="gt06",
     )
     simulate.add_argument("--host", default="127.0.0.1", help="gateway (or broker) host")
     simulate.add_argument("--port", type=int, help="gateway port (default: the protocol's)")
-    for name, default in (("gt06", 5023), ("teltonika", 5027), ("osmand", 5055)):
+    for name, default in _GATEWAY_PORTS.items():
         simulate.add_argument(f"--{name}-port", type=int, help=f"{name} port ({default})")
     simulate.add_argument("--mqtt-host", default="127.0.0.1", help="broker host, or 'off'")
     simulate.add_argument("--mqtt-port", type=int, default=1883)

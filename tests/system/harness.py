@@ -258,7 +258,9 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.ports = {name: free_port() for name in ("web", "gt06", "teltonika", "osmand")}
+        self.ports = {
+            name: free_port() for name in ("web", "gt06", "teltonika", "osmand", "h02", "watch")
+        }
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
         self.mailbox = Mailbox()
@@ -358,6 +360,8 @@ class System:
                 "--gt06-port", str(self.port("gt06", name)),
                 "--teltonika-port", str(self.port("teltonika", name)),
                 "--osmand-port", str(self.port("osmand", name)),
+                "--h02-port", str(self.port("h02", name)),
+                "--watch-port", str(self.port("watch", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
                 *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
@@ -466,8 +470,19 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
-    def device_online(self, imei: str) -> None:
-        eventually(lambda: self.gateway_knows(imei), what=f"the gateway to accept device {imei}")
+    def watch_answers(self, watch_id: str) -> bool:
+        """Whether the gateway answers a watch's ``LK`` keep-alive, as the watch finds out."""
+        with socket.create_connection(("127.0.0.1", self.ports["watch"]), timeout=10) as sock:
+            sock.settimeout(10)
+            sock.sendall(watch_frame(watch_id, "LK,0,0,90"))
+            try:
+                return sock.recv(64) == watch_frame(watch_id, "LK")
+            except (TimeoutError, ConnectionError):
+                return False
+
+    def device_online(self, identifier: str, protocol: str = "gt06") -> None:
+        knows = self.watch_answers if protocol == "watch" else self.gateway_knows
+        eventually(lambda: knows(identifier), what=f"the gateway to accept device {identifier}")
 
     def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:
         """Play a timeline of scripted wearers (``ontrack simulate --script``) through the
@@ -565,30 +580,38 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
     return participant
 
 
-def register_device(system: System) -> str:
-    """A GT06 ankle unit registered by the supervisor on the inventory's form, in stock;
-    returns its IMEI."""
-    imei = f"3597100{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
+def register_device(system: System, protocol: str = "gt06", kind: str = "ankle") -> str:
+    """A unit (a GT06 ankle unit unless told) registered by the supervisor on the
+    inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id)."""
+    serial = f"{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
+    imei = f"88{serial}" if protocol == "watch" else f"3597100{serial}"
     office = office_id(system.api("sam"))
     registered = system.browser("sam").submit(
         "/tracking/devices/register/",
-        {"identifier": imei, "kind": "ankle", "protocol": "gt06", "office": office,
+        {"identifier": imei, "kind": kind, "protocol": protocol, "office": office,
          "firmware": "", "time_offset_minutes": "0"},
     )  # fmt: skip
     assert registered.status_code == 302, f"device not registered: {registered.text[-1500:]}"
     return imei
 
 
-def fit_device(system: System, participant_id: int, imei: str | None = None) -> str:
+def fit_device(
+    system: System, participant_id: int, imei: str | None = None, protocol: str = "gt06"
+) -> str:
     """The officer fits a unit (a newly registered one unless ``imei`` is given) on the
     participant's "Fit a device" form; returns its IMEI once the gateway accepts it."""
-    imei = imei or register_device(system)
+    imei = imei or register_device(system, protocol)
     fitted = system.browser("olivia").submit(
         f"/tracking/participants/{participant_id}/assign/", {"identifier": imei}
     )
     assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
-    system.device_online(imei)
+    system.device_online(imei, protocol)
     return imei
+
+
+def watch_frame(watch_id: str, content: str) -> bytes:
+    """A Watch / 3G frame as a watch sends it: ``[3G*<id>*<length hex>*<content>]``."""
+    return f"[3G*{watch_id}*{len(content):04X}*{content}]".encode("ascii")
 
 
 def portal_sign_in(system: System, phone: str) -> Browser:

@@ -58,6 +58,7 @@ class RunningGateway:
                 [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
                  "--teltonika-port", str(self.teltonika_port),
                  "--osmand-port", str(self.osmand_port), "--gt06-port", "off",
+                 "--h02-port", "off", "--watch-port", "off",
                  "--mqtt-host", "off", *flags],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -47,6 +47,17 @@ def test_the_service_refuses_a_gt06_or_teltonika_identifier_that_is_not_an_imei(
     assert make_device(protocol="osmand", identifier="phone-app-1").protocol == "osmand"
 
 
+@pytest.mark.parametrize("protocol", ["h02", "watch"])
+def test_an_h02_unit_or_a_watch_is_registered_with_the_10_to_15_digits_it_sends(
+    make_device: Callable[..., Device], protocol: str
+) -> None:
+    for identifier in ("123456789", "88000000AB", "1234567890123456"):
+        with pytest.raises(ValidationError, match="10 to 15 digits"):
+            make_device(protocol=protocol, identifier=identifier)
+    assert make_device(protocol=protocol, identifier="8800000015").protocol == protocol
+    assert make_device(protocol=protocol, identifier="352661090143150").protocol == protocol
+
+
 def test_an_officer_may_not_register_devices(officer: User) -> None:
     with pytest.raises(PermissionDenied):
         device_register(actor=officer, identifier="350000000000000", kind="ankle", protocol="gt06")

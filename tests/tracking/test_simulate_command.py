@@ -21,6 +21,8 @@ DEVICES = {
     "gt06": "359710049095111",
     "teltonika": "352093081452222",
     "osmand": "sim-osmand-phone",
+    "h02": "4210051998",  # a wearer with no silent opening under --seed 5
+    "watch": "8800000999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -48,7 +50,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
                    capture_output=True)  # fmt: skip
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    ports = {name: free_port() for name in ("gt06", "teltonika", "osmand")}
+    ports = {name: free_port() for name in ("gt06", "teltonika", "osmand", "h02", "watch")}
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
     if not _broker_reachable():
         mqtt = ["--mqtt-host", "off"]
@@ -86,6 +88,8 @@ def _stored(home: Path, identifier: str) -> int:
         "gt06",
         "teltonika",
         "osmand",
+        "h02",
+        "watch",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),

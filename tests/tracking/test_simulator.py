@@ -8,13 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ontrack.tracking.models import Position
-from ontrack.tracking.protocols import gt06, teltonika
+from ontrack.tracking.protocols import gt06, h02, teltonika, watch
+from ontrack.tracking.protocols.records import DeviceEvent, EventKind
 from ontrack.tracking.simulator import (
+    Report,
     SimulatorOptions,
     Wearer,
     gt06_frames,
+    h02_frames,
     simulate,
     teltonika_packet,
+    watch_frames,
 )
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import eventually, running_gateway
@@ -51,6 +55,23 @@ def test_simulated_frames_decode_with_the_real_decoders():
     assert packet.record_count == len(reports)
 
 
+def test_simulated_h02_and_watch_alarms_decode_to_their_events():
+    report = Report(NIGHT, 41.8781, -87.6298, 0.0, 0.0, 15, False, events=("sos", "tamper"))
+
+    h02_records = h02.decode(h02_frames("4210051415", report)[0]).records
+    watch_records = [
+        record
+        for frame in watch_frames("8800000015", report)
+        for record in watch.decode(frame).records
+    ]
+
+    assert [r.kind for r in h02_records if isinstance(r, DeviceEvent)] == [EventKind.SOS]
+    assert {r.kind for r in watch_records if isinstance(r, DeviceEvent)} == {
+        EventKind.SOS,
+        EventKind.DEVICE_REMOVED,
+    }
+
+
 def _broker_reachable() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
@@ -66,6 +87,8 @@ def _broker_reachable() -> bool:
         ("gt06", "359710049095095"),
         ("teltonika", "352093081452251"),
         ("osmand", "sim-phone-1"),
+        ("h02", "4210051415"),
+        ("watch", "8800000015"),
         pytest.param(
             "mqtt",
             "sim-mqtt-1",
@@ -79,7 +102,8 @@ def test_simulated_devices_of_each_protocol_deliver_positions_to_a_gateway(
     tmp_path, protocol, identifier
 ):
     """The simulator speaks each protocol well enough for the real gateway to store what it
-    sends: over TCP (GT06, Teltonika), HTTP (OsmAnd) and through Mosquitto (MQTT)."""
+    sends: over TCP (GT06, Teltonika, H02, Watch), HTTP (OsmAnd) and through Mosquitto
+    (MQTT)."""
     register_device(identifier, protocol)
     overrides: dict[str, object] = {}
     if protocol == "mqtt":

@@ -21,9 +21,10 @@ class DeviceRegisterForm(forms.Form):
         label="Identifier",
         max_length=40,
         required=False,
-        help_text="The 15-digit IMEI for GT06 and Teltonika units; the device id for MQTT. "
-        "For a phone app (OsmAnd / Traccar Client) leave it blank: a long random id is "
-        "generated, to enter in the app.",
+        help_text="The 15-digit IMEI for GT06 and Teltonika units; the id the unit sends "
+        "(10 to 15 digits) for H02 units and watches; the device id for MQTT. For a phone "
+        "app (OsmAnd / Traccar Client) leave it blank: a long random id is generated, to "
+        "enter in the app.",
     )
     kind = forms.ChoiceField(choices=DeviceKind.choices)
     protocol = forms.ChoiceField(choices=Protocol.choices)

@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from ontrack.tracking.filters import invalid_reason
-from ontrack.tracking.protocols import gt06, osmand, teltonika
+from ontrack.tracking.protocols import gt06, h02, osmand, teltonika, watch
 from ontrack.tracking.protocols.records import DecodeError, Fix, Record
 from ontrack.tracking.services import (
     DeviceInfo,
@@ -84,6 +84,8 @@ class GatewayConfig:
     gt06_port: int | None = gt06.DEFAULT_PORT
     teltonika_port: int | None = teltonika.DEFAULT_PORT
     osmand_port: int | None = osmand.DEFAULT_PORT
+    h02_port: int | None = h02.DEFAULT_PORT
+    watch_port: int | None = watch.DEFAULT_PORT
     mqtt_host: str | None = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_client_id: str = "ontrack-gateway"
@@ -507,7 +509,7 @@ class Hub:
     directory: Directory
     writer: Writer
     live: set[Any] = field(default_factory=set)
-    # Device id -> how to send a command on its live connection (GT06, Teltonika).
+    # Device id -> how to send a command on its live connection (GT06, Teltonika, Watch).
     sessions: dict[int, Callable[[int, str], None]] = field(default_factory=dict)
 
     def command_sent(self, device_id: int) -> None:

@@ -27,6 +27,8 @@ class Protocol(models.TextChoices):
     TELTONIKA = "teltonika", "Teltonika Codec 8"
     OSMAND = "osmand", "OsmAnd / Traccar Client"
     MQTT = "mqtt", "MQTT JSON"
+    H02 = "h02", "H02 (Sinotrack and clones)"
+    WATCH = "watch", "Watch / 3G (SG, 3G, CS)"
 
 
 class DeviceStatus(models.TextChoices):

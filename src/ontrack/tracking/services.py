@@ -625,6 +625,9 @@ def _move(device: Device, target: DeviceStatus) -> None:
 # Protocols whose devices identify themselves on the wire by their IMEI (GT06 login, the
 # Teltonika handshake): any other identifier could never match what the device sends.
 IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
+# H02 units and watches send a device id of their own in every frame: 10 digits taken from
+# the IMEI on most, the whole IMEI on some.
+DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH})
 # Phone apps (Traccar Client / OsmAnd) authenticate with nothing but the id they send, which
 # the app lets the user set: it must be long and random, so it is generated at registration.
 APP_PROTOCOLS = frozenset({Protocol.OSMAND})
@@ -636,6 +639,7 @@ def app_identifier_new() -> str:
 
 
 _IMEI = re.compile(r"[0-9]{15}")
+_DEVICE_ID = re.compile(r"[0-9]{10,15}")
 
 
 @transaction.atomic
@@ -671,6 +675,13 @@ def device_register(
     if protocol in IMEI_PROTOCOLS and not _IMEI.fullmatch(identifier):
         raise ValidationError(
             {"identifier": "GT06 and Teltonika units are identified by their IMEI: 15 digits."}
+        )
+    if protocol in DEVICE_ID_PROTOCOLS and not _DEVICE_ID.fullmatch(identifier):
+        raise ValidationError(
+            {
+                "identifier": "H02 units and watches are identified by the id they send: "
+                "10 to 15 digits (the watch's 10-digit id, or the whole IMEI)."
+            }
         )
     if Device.objects.filter(identifier=identifier).exists():
         raise ValidationError({"identifier": f"Device {identifier} is already registered."})
@@ -975,6 +986,7 @@ LOCATE_COMMANDS: dict[str, str] = {
     Protocol.GT06: "WHERE#",
     Protocol.TELTONIKA: "getgps",
     Protocol.MQTT: "locate",
+    Protocol.WATCH: "CR",
 }
 
 

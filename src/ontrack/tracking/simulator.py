@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ontrack.tracking.protocols import gt06, mqtt_json, osmand, teltonika
+from ontrack.tracking.protocols import gt06, h02, mqtt_json, osmand, teltonika, watch
 
 logger = logging.getLogger("ontrack.simulator")
 
@@ -56,9 +56,11 @@ DEFAULT_PORTS = {
     "teltonika": teltonika.DEFAULT_PORT,
     "osmand": osmand.DEFAULT_PORT,
     "mqtt": 1883,
+    "h02": h02.DEFAULT_PORT,
+    "watch": watch.DEFAULT_PORT,
 }
 _PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
-                   "mqtt": "mqtt"}  # fmt: skip
+                   "mqtt": "mqtt", "h02": "h02", "watch": "watch"}  # fmt: skip
 _EARTH_M = 6_371_000.0
 
 TAMPER = "tamper"
@@ -343,6 +345,43 @@ def gt06_frames(report: Report, serial: int) -> list[bytes]:
     return frames
 
 
+# Report events -> the status bit an H02 unit clears (active low) and the alarm bit a watch
+# sets, as ``protocols.h02`` / ``protocols.watch`` decode them back. H02 units have no
+# tamper or battery alarm; those events are not sent.
+H02_STATUS_BITS = {"vibration": 0, "sos": 1, "power_cut": 19}
+WATCH_ALARM_BITS = {"power_cut": 14, "sos": 16, "low_battery": 17, "tamper": 20, "fall": 21}
+
+
+def h02_frames(identifier: str, report: Report) -> list[bytes]:
+    """A ``V1`` frame whose status word carries the report's alarms."""
+    status = 0xFFFFFBFF
+    for event in report.events:
+        if event in H02_STATUS_BITS:
+            status &= ~(1 << H02_STATUS_BITS[event])
+    return [
+        h02.encode_v1(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                      speed_kmh=report.speed_kmh, course=report.course, status=status)
+    ]  # fmt: skip
+
+
+def watch_frames(identifier: str, report: Report) -> list[bytes]:
+    """A ``UD`` frame; and an ``AL`` frame with the alarm bits when the report has alarms
+    (a watch sends its alarm as its own message, which the server must answer)."""
+    alarms = 0
+    for event in report.events:
+        if event in WATCH_ALARM_BITS:
+            alarms |= 1 << WATCH_ALARM_BITS[event]
+
+    def position(*, status: int = 0x08, alarm: bool = False) -> bytes:
+        return watch.encode_position(
+            "3G", identifier, time=report.time, lat=report.lat, lon=report.lon,
+            speed_kmh=report.speed_kmh, course=report.course, battery_pct=report.battery_pct,
+            status=status, alarm=alarm,
+        )  # fmt: skip
+
+    return [position(), position(status=alarms, alarm=True)] if alarms else [position()]
+
+
 def teltonika_packet(reports: list[Report]) -> bytes:
     records = b""
     for report in reports:
@@ -573,6 +612,71 @@ class _TeltonikaLink(_Link):
             self.writer.close()
 
 
+class _TextLink(_Link):
+    """An H02 unit or a watch. A watch opens with an ``LK`` keep-alive and waits for the
+    gateway's answer (an unregistered watch is hung up on); it answers an on-demand ``CR``
+    with ``CR`` and a fresh position, as real watches do. Answers to positions and alarms
+    are counted as acknowledgements."""
+
+    def __init__(
+        self, protocol: str, wearer: Wearer, host: str, port: int, stats: SimulatorStats
+    ) -> None:
+        self.protocol, self.wearer = protocol, wearer
+        self.identifier, self.host, self.port, self.stats = wearer.identifier, host, port, stats
+        self.writer: asyncio.StreamWriter | None = None
+        self.listener: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        if self.protocol == "watch":
+            battery = round(self.wearer.battery)
+            self.writer.write(watch.encode_frame("3G", self.identifier, f"LK,0,0,{battery}"))
+            if not await asyncio.wait_for(reader.read(64), 30):
+                raise ConnectionError(f"gateway hung up on {self.identifier}")
+        self.listener = asyncio.create_task(self._listen(reader))
+
+    async def _listen(self, reader: asyncio.StreamReader) -> None:
+        buffer = b""
+        split = watch.split_frames if self.protocol == "watch" else h02.split_frames
+        with contextlib.suppress(Exception):
+            while data := await reader.read(4096):
+                frames, buffer, _ = split(buffer + data)
+                for frame in frames:
+                    if frame.endswith(b"*CR]"):
+                        await self._answer()
+                    else:
+                        self.stats.acked += 1
+        if self.writer is not None:
+            self.writer.close()  # the gateway hung up: ``send`` connects again
+
+    async def _answer(self) -> None:
+        assert self.writer is not None
+        self.writer.write(watch.encode_frame("3G", self.identifier, watch.LOCATE_COMMAND))
+        now = datetime.now(UTC)
+        lat, lon, speed, course = self.wearer.position(now)
+        await self.send([Report(now, lat, lon, speed, course, round(self.wearer.battery),
+                                self.wearer.charging)])  # fmt: skip
+
+    async def send(self, reports: list[Report]) -> None:
+        if self.writer is None or self.writer.is_closing():
+            await self.close()
+            await self.open()
+            self.stats.connections += 1
+        assert self.writer is not None
+        encode = watch_frames if self.protocol == "watch" else h02_frames
+        for report in reports:
+            for frame in encode(self.identifier, report):
+                self.writer.write(frame)
+            self.stats.sent += 1
+        await self.writer.drain()
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            self.listener.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
 class _OsmandLink(_Link):
     def __init__(self, identifier: str, host: str, port: int, stats: SimulatorStats) -> None:
         self.identifier, self.host, self.port, self.stats = identifier, host, port, stats
@@ -695,6 +799,8 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
             link = _TeltonikaLink(identifier, options.host, port, stats, wearer)
         elif protocol == "osmand":
             link = _OsmandLink(identifier, options.host, port, stats)
+        elif protocol in ("h02", "watch"):
+            link = _TextLink(protocol, wearer, options.host, port, stats)
         else:
             link = _MqttLink(identifier, mqtt_client, stats)
         tasks.append(asyncio.create_task(_device(wearer, link, options, deadline, stats)))

@@ -6,7 +6,7 @@ device lookup and acknowledgements; it calls these functions and sends the repli
 compute. Shared types live in ``records``.
 """
 
-from . import gt06, mqtt_json, osmand, teltonika
+from . import gt06, h02, mqtt_json, osmand, teltonika, watch
 from .records import DecodeError, DeviceEvent, EventKind, Fix, Record
 
 # Protocol name (as stored on a device) -> decoder module.
@@ -15,6 +15,8 @@ PROTOCOLS = {
     "teltonika": teltonika,
     "osmand": osmand,
     "mqtt_json": mqtt_json,
+    "h02": h02,
+    "watch": watch,
 }
 
 __all__ = [
@@ -25,7 +27,9 @@ __all__ = [
     "Fix",
     "Record",
     "gt06",
+    "h02",
     "mqtt_json",
     "osmand",
     "teltonika",
+    "watch",
 ]

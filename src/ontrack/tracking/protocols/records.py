@@ -60,6 +60,7 @@ class EventKind(enum.StrEnum):
     GPS_REGAINED = "gps_regained"
     GNSS_JAMMING = "gnss_jamming"
     SOS = "sos"
+    FALL = "fall"  # a wearable's fall detector
     VIBRATION = "vibration"
     OVERSPEED = "overspeed"
     EXTERNAL_POWER_LOW = "external_power_low"  # supply voltage low, not the own battery
@@ -67,7 +68,6 @@ class EventKind(enum.StrEnum):
     # The device's own geofences (ontrack computes its zones itself; kept as reported).
     GEOFENCE_ENTER = "geofence_enter"
     GEOFENCE_EXIT = "geofence_exit"
-    FALL = "fall"  # fall detected by a worn device
     # Driving behaviour reported by vehicle units; kept apart from vibration, which is a
     # device left alone being shaken.
     HARSH_ACCELERATION = "harsh_acceleration"
