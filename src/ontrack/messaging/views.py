@@ -36,10 +36,10 @@ from ontrack.messaging.queries import broadcasts_visible_to, conversation_entrie
 from ontrack.messaging.rendering import preview_render, variables
 from ontrack.messaging.segments import count as segment_count
 from ontrack.participants.forms import officers_for
+from ontrack.participants.gate import participant_for_change
 from ontrack.participants.models import Language, Level, Status
 from ontrack.participants.queries import (
     can_write_participant,
-    participant_get_for,
     participants_visible_to,
 )
 
@@ -150,7 +150,7 @@ class ReplyForm(forms.Form):
 @login_required
 def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form="message conversation")
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,13 +162,6 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash.success(request, "Reply queued.")
             return redirect("messaging:conversation", pk=participant.pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="message conversation",
-        participant_ids=[participant.pk],
-        request=request,
-    )
     return render(
         request,
         "messaging/conversation.html",
@@ -187,7 +180,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def simulate_reply(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     try:
         services.inbound_simulate(
             user=user, participant=participant, body=request.POST.get("body", "")
