@@ -162,6 +162,7 @@ def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
     if wearer is None:
         messages.error(request, "This device is not assigned.")
         return redirect("tracking:device", pk=pk)
+    wearer = gate.participant_for_change(request, wearer.pk, form=f"take back {device}")
     if not can_write_participant(user, wearer):
         raise PermissionDenied("You may not change this participant's devices.")
     form = forms.UnassignForm(request.POST or None)
