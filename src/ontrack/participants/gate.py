@@ -94,10 +94,12 @@ def participant_export(
 
 def participant_for_change(who: Actor, pk: int, *, form: str = "") -> Participant:
     """The participant ``pk`` for a change, 404 when out of the actor's scope. A change is
-    not a read: the service that makes it checks who may write and records it in the
-    record's history (plan history, notes, audit of the service), so the POST itself writes
-    no access-log row. A form page shows the record before it is changed, so when ``form``
-    names it, a GET of that page is logged as a VIEW of ``form``."""
+    not a read: the service that makes it checks who may write and records it (the
+    participant's timeline, the plan history, the message or zone row with its author), so
+    the POST itself writes no access-log row. A form page shows the record before it is
+    changed, so when ``form`` names it, a GET of that page is logged as a VIEW of ``form``
+    (before the caller's write check, so a refused GET is logged too: a row too many,
+    never one too few)."""
     user, request = _actor(who)
     if form and request is not None and request.method == "GET":
         return participant_read(request, pk, what=form)
