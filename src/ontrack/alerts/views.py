@@ -36,6 +36,7 @@ from ontrack.alerts.queries import (
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.csvsafe import SafeWriter
+from ontrack.participants.gate import participant_read
 
 # The alert page's map shows the track from this long before the alert began to this long
 # after.
@@ -136,13 +137,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     how long staff took."""
     user = _reader(request)
     alert = _alert_for(user, pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what=f"alert {alert.pk}",
-        participant_ids=[alert.participant_id],
-        request=request,
-    )
+    participant_read(request, alert.participant_id, what=f"alert {alert.pk}")
     history = alert_history(alert)
     times = alert_response_times(alert)
     start = alert.occurred_at - MAP_WINDOW

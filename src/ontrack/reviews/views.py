@@ -16,6 +16,7 @@ from ontrack.accounts.models import User
 from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_read
 from ontrack.reviews import services
 from ontrack.reviews.models import ReviewOrigin, SupervisionReview
 from ontrack.reviews.queries import reviews_decided_for, reviews_pending_for, reviews_visible_to
@@ -80,13 +81,7 @@ def _review_for(user: User, review_id: int) -> SupervisionReview:
 def detail(request: HttpRequest, review_id: int) -> HttpResponse:
     user = _reader(request)
     review = _review_for(user, review_id)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="supervision review",
-        participant_ids=[review.participant_id],
-        request=request,
-    )
+    participant_read(request, review.participant_id, what="supervision review")
     return render(
         request,
         "reviews/detail.html",
