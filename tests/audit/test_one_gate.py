@@ -18,16 +18,20 @@ URL, unless its route is added to ``SKIPPED`` below with a reason.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.http import HttpResponseBase, StreamingHttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from PIL import Image
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_raise, alerts_promote_due
@@ -234,7 +238,10 @@ def _person(officer: User, office: Office, serial: int) -> Person:
         outcome=Outcome.values[0],
         attempted_at=now,
         received_at=now,
+        photo_content_type="image/jpeg",
     )
+    checkin.photo.save(f"gate-{serial}.jpg", ContentFile(_jpeg()))
+    participant.photo.save(f"gate-{serial}.jpg", ContentFile(_jpeg()))
     request = RescheduleRequest.objects.create(
         participant=participant, appointment=appointment, reason="Work shift", created_at=now
     )
@@ -280,6 +287,12 @@ def _person(officer: User, office: Office, serial: int) -> Person:
     }
     markers = (participant.case_number, participant.family_name, f"{latitude:.6f}"[:8])
     return Person(participant, ids, markers)
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(out, "JPEG")
+    return out.getvalue()
 
 
 def _enrol(officer: User, office: Office, serial: int) -> Participant:
@@ -347,7 +360,10 @@ def world(
     officer: User,
     make_user: Callable[..., User],
     client_for: Callable[[User], Client],
+    settings: Any,
+    tmp_path: Path,
 ) -> World:
+    settings.MEDIA_ROOT = tmp_path  # the photos the pages serve
     elsewhere = make_office("Elsewhere")
     colleague = make_user(Role.OFFICER, office=elsewhere)
     staff = {
