@@ -37,6 +37,7 @@ from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_raise, alerts_promote_due
 from ontrack.api import api
 from ontrack.audit.models import AccessLogEntry
+from ontrack.messaging.services import inbound_receive, message_queue
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, hearing_add
 from ontrack.reviews.models import ReviewOrigin, SupervisionReview
@@ -258,6 +259,19 @@ def _person(officer: User, office: Office, serial: int) -> Person:
         opened_at=now,
         period_days=90,
         proposal="Step down to standard",
+    )
+    message_queue(
+        participant=participant,
+        template_key="appointment_reminder",
+        context={"when": now + dt.timedelta(days=2), "place": "Newark office", "purpose": "visit"},
+        purpose="reminder",
+    )
+    inbound_receive(
+        provider="test",
+        provider_message_id=f"SM-gate-{serial}",
+        from_number=f"+1973555{serial:04d}",
+        body="Running ten minutes late",
+        received_at=now,
     )
     command = DeviceCommand.objects.create(
         device=device,

@@ -13,11 +13,14 @@ from ninja import Query, Router, Schema, Status
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
 from ontrack.messaging import broadcasts, services
 from ontrack.messaging.models import Message
 from ontrack.messaging.queries import broadcasts_visible_to, conversation_entries
-from ontrack.participants.gate import participant_for_change, participant_read
+from ontrack.participants.gate import (
+    participant_for_change,
+    participant_read,
+    participants_listed,
+)
 from ontrack.participants.queries import participants_visible_to
 
 router = Router(tags=["messaging"])
@@ -85,13 +88,8 @@ def message_list(request: HttpRequest, query: Query[MessageQuery]) -> list[Messa
     if query.broadcast:
         rows = rows.filter(broadcast_id=query.broadcast)
     result = list(rows.order_by("-created_at", "-id")[: max(1, min(query.limit, 500))])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what="messages",
-        participant_ids=sorted({m.participant_id for m in result if m.participant_id is not None})
-        or [None],
-        request=request,
+    participants_listed(
+        request, (m.participant_id for m in result), what="messages", action=AccessAction.API_READ
     )
     return result
 
