@@ -39,7 +39,7 @@ from ontrack.api import api
 from ontrack.audit.models import AccessLogEntry
 from ontrack.messaging.services import inbound_receive, message_queue
 from ontrack.participants.models import Participant
-from ontrack.participants.services import PlanData, hearing_add
+from ontrack.participants.services import PlanData, hearing_add, participant_enrol
 from ontrack.reviews.models import ReviewOrigin, SupervisionReview
 from ontrack.schedule.models import (
     Appointment,
@@ -310,8 +310,6 @@ def _jpeg() -> bytes:
 
 
 def _enrol(officer: User, office: Office, serial: int) -> Participant:
-    from ontrack.participants.services import participant_enrol
-
     return participant_enrol(
         actor=None,
         program=office.program,
