@@ -28,7 +28,7 @@ from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.participants import gate
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import can_write_participant
+from ontrack.participants.queries import can_write_participant, participants_visible_to
 from ontrack.tracking import exports, forms, services
 from ontrack.tracking.models import Device, DeviceCommand, DeviceKind, DeviceStatus, Protocol
 from ontrack.tracking.queries import (
@@ -138,15 +138,25 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if wearer is not None and device.last_fix_time is not None:
         # The last position of a worn device is that participant's location.
         gate.participant_read(request, wearer.pk, what=f"device {device.identifier} last position")
+    # Former wearers are people too: a device back in stock shows only those the user may
+    # see, and showing them is a read of a list.
+    assignments = list(
+        device.assignments.filter(participant__in=participants_visible_to(user)).select_related(
+            "participant", "assigned_by", "ended_by"
+        )[:50]
+    )
+    gate.participants_listed(
+        request,
+        (a.participant_id for a in assignments),
+        what=f"device {device.identifier} wearers",
+    )
     return render(
         request,
         "tracking/device.html",
         {
             "device": device,
             "wearer": wearer,
-            "assignments": device.assignments.select_related(
-                "participant", "assigned_by", "ended_by"
-            )[:50],
+            "assignments": assignments,
             "unassign_form": forms.UnassignForm(),
             "can_unassign": wearer is not None and can_write_participant(user, wearer),
             **_locate_context(user, device),
