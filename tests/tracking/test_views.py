@@ -235,3 +235,26 @@ def test_an_out_of_range_clock_offset_is_shown_on_its_field(
     assert b'id="id_time_offset_minutes-errors"' in response.content
     assert b"within \xc2\xb116 hours" in response.content
     assert not Device.objects.exists()
+
+
+def test_a_device_back_in_stock_shows_only_the_former_wearers_one_may_see_and_logs_them(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    from ontrack.tracking.services import device_assign, device_unassign
+
+    colleague = make_user(Role.OFFICER)
+    theirs = make_gps_participant(officer=colleague)
+    device = make_device()  # of no office: stock every officer may fit from
+    device_assign(device, theirs, actor=None)
+    device_unassign(device, actor=None, reason="Returned")
+    page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
+    assert page.status_code == 200
+    assert theirs.case_number.encode() not in page.content, "another caseload's former wearer"
+    assert not AccessLogEntry.objects.exists()
+    page = client_for(colleague).get(f"/tracking/devices/{device.pk}/")
+    assert theirs.case_number.encode() in page.content
+    assert AccessLogEntry.objects.get(what__endswith="wearers").listed_ids == [theirs.pk]

@@ -19,7 +19,7 @@ from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep
 from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
 from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_read, participants_listed
 
 router = Router(tags=["alerts"])
 
@@ -112,14 +112,9 @@ def _visible(user: User, alert_id: int) -> Alert:
     return alert
 
 
-def _log(request: HttpRequest, user: User, alert: Alert, what: str) -> None:
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what=what,
-        participant_ids=[alert.participant_id],
-        request=request,
-    )
+def _log(request: HttpRequest, alert: Alert, what: str) -> None:
+    """An alert is its participant's data: read through the gate, about them."""
+    participant_read(request, alert.participant_id, what=what, action=AccessAction.API_READ)
 
 
 @router.get("/alerts", response=AlertPage)
@@ -142,14 +137,7 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> dict[str, obj
     rows = alert_filter(alerts_visible_to(user), f).select_related("participant")
     page = Paginator(rows, query.page_size).get_page(query.page)
     results = list(page.object_list)
-    if results:
-        access_log_record(
-            user=user,
-            action=AccessAction.LIST,
-            what="API alert list",
-            participant_ids=sorted({a.participant_id for a in results}),
-            request=request,
-        )
+    participants_listed(request, (a.participant_id for a in results), what="API alert list")
     return {
         "count": page.paginator.count,
         "page": page.number,
@@ -162,7 +150,7 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> dict[str, obj
 def alert_detail(request: HttpRequest, alert_id: int) -> Alert:
     user = _reader(request)
     alert = _visible(user, alert_id)
-    _log(request, user, alert, f"API alert {alert.pk}")
+    _log(request, alert, f"API alert {alert.pk}")
     return alert
 
 
@@ -173,7 +161,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> Alert:
     _visible(user, alert_id)
     services.alert_acknowledge(user=user, alert_id=alert_id)
     alert = _visible(user, alert_id)
-    _log(request, user, alert, f"API alert {alert.pk} acknowledged")
+    _log(request, alert, f"API alert {alert.pk} acknowledged")
     return alert
 
 
@@ -187,5 +175,5 @@ def alert_resolve(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Al
         user=user, alert_id=alert_id, disposition=payload.disposition, note=payload.note
     )
     alert = _visible(user, alert_id)
-    _log(request, user, alert, f"API alert {alert.pk} resolved")
+    _log(request, alert, f"API alert {alert.pk} resolved")
     return alert

@@ -33,10 +33,9 @@ from ontrack.alerts.notifications import (
 )
 from ontrack.alerts.rules import AlertRule, ResolvedRule, rule_resolve
 from ontrack.alerts.services import RuleValues, alert_rule_setting_save, program_rules_editable_by
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_read
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.participants.queries import can_write_participant
 
 INHERIT = [("", "Inherit")]
 
@@ -213,16 +212,9 @@ def participant_rules(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's overrides: their officer and supervisor (whoever may write the
     participant) see and change them; nobody else learns the person is enrolled (404)."""
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_read(request, pk, what="alert rules")
     if not can_write_participant(user, participant):
         raise PermissionDenied("Only the participant's officer or supervisor sets their rules.")
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="alert rules",
-        participant_ids=[participant.pk],
-        request=request,
-    )
     form: RuleForm | None = None
     if request.method == "POST":
         form = _save(request, user, program=None, participant=participant)

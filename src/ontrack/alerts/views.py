@@ -36,6 +36,7 @@ from ontrack.alerts.queries import (
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.csvsafe import SafeWriter
+from ontrack.participants.gate import participant_read, participants_listed
 
 # The alert page's map shows the track from this long before the alert began to this long
 # after.
@@ -76,13 +77,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         alert_filter(visible, f).select_related("participant", "participant__office"),
         settings.ONTRACK_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
-    access_log_record(
-        user=user,
-        action=AccessAction.LIST,
-        what="alert queue",
-        participant_ids=sorted({a.participant_id for a in page}) or [None],
-        request=request,
-    )
+    participants_listed(request, (a.participant_id for a in page), what="alert queue")
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -136,13 +131,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     how long staff took."""
     user = _reader(request)
     alert = _alert_for(user, pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what=f"alert {alert.pk}",
-        participant_ids=[alert.participant_id],
-        request=request,
-    )
+    participant_read(request, alert.participant_id, what=f"alert {alert.pk}")
     history = alert_history(alert)
     times = alert_response_times(alert)
     start = alert.occurred_at - MAP_WINDOW

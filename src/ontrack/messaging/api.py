@@ -13,11 +13,15 @@ from ninja import Query, Router, Schema, Status
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
 from ontrack.messaging import broadcasts, services
 from ontrack.messaging.models import Message
 from ontrack.messaging.queries import broadcasts_visible_to, conversation_entries
-from ontrack.participants.queries import participant_get_for, participants_visible_to
+from ontrack.participants.gate import (
+    participant_for_change,
+    participant_read,
+    participants_listed,
+)
+from ontrack.participants.queries import participants_visible_to
 
 router = Router(tags=["messaging"])
 
@@ -84,27 +88,16 @@ def message_list(request: HttpRequest, query: Query[MessageQuery]) -> list[Messa
     if query.broadcast:
         rows = rows.filter(broadcast_id=query.broadcast)
     result = list(rows.order_by("-created_at", "-id")[: max(1, min(query.limit, 500))])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what="messages",
-        participant_ids=sorted({m.participant_id for m in result if m.participant_id is not None})
-        or [None],
-        request=request,
+    participants_listed(
+        request, (m.participant_id for m in result), what="messages", action=AccessAction.API_READ
     )
     return result
 
 
 @router.get("/participants/{participant_id}/conversation", response=list[EntryOut])
 def conversation(request: HttpRequest, participant_id: int) -> list[dict[str, object]]:
-    user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what="message conversation",
-        participant_ids=[participant.pk],
-        request=request,
+    participant = participant_read(
+        request, participant_id, what="message conversation", action=AccessAction.API_READ
     )
     return conversation_entries(participant)
 
@@ -112,7 +105,7 @@ def conversation(request: HttpRequest, participant_id: int) -> list[dict[str, ob
 @router.post("/participants/{participant_id}/messages", response={201: MessageOut})
 def message_send(request: HttpRequest, participant_id: int, payload: SendIn) -> Status:
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     return Status(201, services.reply_send(user=user, participant=participant, body=payload.body))
 
 

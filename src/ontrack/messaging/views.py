@@ -22,8 +22,6 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
 from ontrack.messaging import broadcasts, services
 from ontrack.messaging.models import (
     InboundMessage,
@@ -36,10 +34,10 @@ from ontrack.messaging.queries import broadcasts_visible_to, conversation_entrie
 from ontrack.messaging.rendering import preview_render, variables
 from ontrack.messaging.segments import count as segment_count
 from ontrack.participants.forms import officers_for
+from ontrack.participants.gate import participant_for_change, participants_listed
 from ontrack.participants.models import Language, Level, Status
 from ontrack.participants.queries import (
     can_write_participant,
-    participant_get_for,
     participants_visible_to,
 )
 
@@ -118,8 +116,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows.order_by("-created_at", "-id"), settings.ONTRACK_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    access_log_record(user=user, action=AccessAction.LIST, what="message outbox", request=request)
-    held = _visible_messages(user).filter(status=S.HELD).select_related("participant")[:50]
+    held = list(_visible_messages(user).filter(status=S.HELD).select_related("participant")[:50])
+    participants_listed(request, [m.participant_id for m in [*page, *held]], what="message outbox")
     return render(
         request,
         "messaging/outbox.html",
@@ -139,7 +137,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         .order_by("received_at")
     )
     page = Paginator(rows, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
-    access_log_record(user=user, action=AccessAction.LIST, what="message inbox", request=request)
+    participants_listed(request, [m.participant_id for m in page], what="message inbox")
     return render(request, "messaging/inbox.html", {"page": page})
 
 
@@ -150,7 +148,7 @@ class ReplyForm(forms.Form):
 @login_required
 def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form="message conversation")
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,13 +160,6 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash.success(request, "Reply queued.")
             return redirect("messaging:conversation", pk=participant.pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="message conversation",
-        participant_ids=[participant.pk],
-        request=request,
-    )
     return render(
         request,
         "messaging/conversation.html",
@@ -187,7 +178,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def simulate_reply(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     try:
         services.inbound_simulate(
             user=user, participant=participant, body=request.POST.get("body", "")

@@ -1,7 +1,7 @@
 """Participants, plans and hearings over JSON, with the console's permission rules.
 
-Each handler starts from ``participants_visible_to`` / ``participant_get_for`` and writes
-through ``participants.services``; every participant returned is recorded in the access log.
+Each handler starts from ``participants_visible_to`` or the gate (``participants.gate``, which
+logs every read) and writes through ``participants.services``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
 from ontrack.participants import services
+from ontrack.participants.gate import participant_for_change, participant_read, participants_listed
 from ontrack.participants.models import Hearing, Participant, SupervisionPlan
 from ontrack.participants.queries import (
     SORTS,
     CaseloadFilter,
     caseload_filter,
-    participant_get_for,
     participants_visible_to,
 )
 
@@ -161,16 +160,6 @@ class TransferIn(BodySchema):
     officer_id: int
 
 
-def _log_read(request: HttpRequest, participant: Participant, what: str) -> None:
-    access_log_record(
-        user=request.user,
-        action=AccessAction.API_READ,
-        what=what,
-        participant_ids=[participant.pk],
-        request=request,
-    )
-
-
 @router.get("/participants", response=ParticipantPage)
 def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[str, object]:
     visible = participants_visible_to(staff_user(request))
@@ -178,14 +167,7 @@ def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[
     paginator = Paginator(filtered, query.page_size)
     page = paginator.get_page(query.page)
     rows = list(page.object_list)
-    if rows:
-        access_log_record(
-            user=request.user,
-            action=AccessAction.LIST,
-            what="API participant list",
-            participant_ids=[p.pk for p in rows],
-            request=request,
-        )
+    participants_listed(request, [p.pk for p in rows], what="API participant list")
     return {
         "count": paginator.count,
         "page": page.number,
@@ -196,8 +178,9 @@ def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[
 
 @router.get("/participants/{participant_id}", response=ParticipantOut)
 def participant_detail(request: HttpRequest, participant_id: int) -> Participant:
-    participant = participant_get_for(staff_user(request), participant_id)
-    _log_read(request, participant, "API participant record")
+    participant = participant_read(
+        request, participant_id, what="API participant record", action=AccessAction.API_READ
+    )
     return participant
 
 
@@ -226,7 +209,7 @@ def participant_enrol(request: HttpRequest, payload: EnrolIn) -> tuple[int, Part
 def participant_update(
     request: HttpRequest, participant_id: int, payload: ParticipantPatch
 ) -> Participant:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     services.participant_update(
         participant, actor=staff_user(request), **payload.dict(exclude_none=True)
     )
@@ -235,7 +218,7 @@ def participant_update(
 
 @router.post("/participants/{participant_id}/close", response=ParticipantOut)
 def participant_close(request: HttpRequest, participant_id: int, payload: CloseIn) -> Participant:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     services.participant_close(
         participant, actor=staff_user(request), reason=payload.reason, note=payload.note
     )
@@ -246,7 +229,7 @@ def participant_close(request: HttpRequest, participant_id: int, payload: CloseI
 def participant_transfer(
     request: HttpRequest, participant_id: int, payload: TransferIn
 ) -> Participant:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     officer = get_object_or_404(User, pk=payload.officer_id)
     services.participant_transfer(participant, actor=staff_user(request), officer=officer)
     return participant
@@ -254,8 +237,9 @@ def participant_transfer(
 
 @router.get("/participants/{participant_id}/plans", response=list[PlanOut])
 def plan_history(request: HttpRequest, participant_id: int) -> list[SupervisionPlan]:
-    participant = participant_get_for(staff_user(request), participant_id)
-    _log_read(request, participant, "API plan history")
+    participant = participant_read(
+        request, participant_id, what="API plan history", action=AccessAction.API_READ
+    )
     return list(participant.plans.all())
 
 
@@ -263,7 +247,7 @@ def plan_history(request: HttpRequest, participant_id: int) -> list[SupervisionP
 def plan_change(
     request: HttpRequest, participant_id: int, payload: PlanChangeIn
 ) -> tuple[int, SupervisionPlan]:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     fields = payload.dict()
     reason = fields.pop("reason")
     plan = services.plan_change(
@@ -274,8 +258,9 @@ def plan_change(
 
 @router.get("/participants/{participant_id}/hearings", response=list[HearingOut])
 def hearing_list(request: HttpRequest, participant_id: int) -> list[Hearing]:
-    participant = participant_get_for(staff_user(request), participant_id)
-    _log_read(request, participant, "API hearings")
+    participant = participant_read(
+        request, participant_id, what="API hearings", action=AccessAction.API_READ
+    )
     return list(participant.hearings.all())
 
 
@@ -283,7 +268,7 @@ def hearing_list(request: HttpRequest, participant_id: int) -> list[Hearing]:
 def hearing_add(
     request: HttpRequest, participant_id: int, payload: HearingIn
 ) -> tuple[int, Hearing]:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     hearing = services.hearing_add(participant, actor=staff_user(request), **payload.dict())
     return 201, hearing
 
@@ -291,5 +276,5 @@ def hearing_add(
 @router.patch("/hearings/{hearing_id}", response=HearingOut)
 def hearing_update(request: HttpRequest, hearing_id: int, payload: HearingPatch) -> Hearing:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    participant_get_for(staff_user(request), hearing.participant_id)
+    participant_for_change(request, hearing.participant_id)
     return services.hearing_update(hearing, actor=staff_user(request), **payload.dict())

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from ontrack.accounts.models import Role, User
 from ontrack.participants.models import Participant
@@ -84,17 +83,6 @@ def can_write_participant(user: User, participant: Participant) -> bool:
     if user.role == Role.SUPERVISOR:
         return participant.office_id == user.office_id
     return user.role == Role.ADMINISTRATOR
-
-
-def participant_get_for(user: User, pk: int) -> Participant:
-    """The participant if this user may see them; 404 otherwise, so that a caseload outside
-    one's own does not even confirm that a person is enrolled."""
-    try:
-        return (
-            participants_visible_to(user).select_related("office", "officer", "program").get(pk=pk)
-        )
-    except Participant.DoesNotExist:
-        raise Http404("No such participant in your caseload.") from None
 
 
 @dataclass(frozen=True, slots=True)

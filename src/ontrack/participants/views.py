@@ -1,6 +1,6 @@
 """Officer console pages for participants. Thin: each view checks the user may see the
-participant (``participant_get_for``), calls a service, and renders; every page that shows a
-participant's record writes an access-log entry."""
+participant through the gate (``participants.gate``, which logs every read), calls a service,
+and renders."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
 from ontrack.participants import caseload_imports, forms, importer, services
+from ontrack.participants.gate import (
+    participant_for_change,
+    participant_read,
+    participants_listed,
+)
 from ontrack.participants.models import (
     IMPORT_RUNNING,
     CaseloadImport,
@@ -40,7 +43,6 @@ from ontrack.participants.queries import (
     CaseloadFilter,
     can_write_participant,
     caseload_filter,
-    participant_get_for,
     participants_visible_to,
 )
 from ontrack.photos import photo_response
@@ -67,14 +69,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     rows = caseload_filter(participants_visible_to(user), f).select_related("officer", "office")
     page = Paginator(rows, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
-    if shown:
-        access_log_record(
-            user=user,
-            action=AccessAction.LIST,
-            what="caseload list",
-            participant_ids=[p.pk for p in shown],
-            request=request,
-        )
+    participants_listed(request, [p.pk for p in shown], what="caseload list")
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -102,14 +97,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 @login_required
 def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="participant page",
-        participant_ids=[pk],
-        request=request,
-    )
+    participant = participant_read(request, pk, what="participant page")
     now = timezone.now()
     context = {
         "p": participant,
@@ -136,17 +124,9 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_photo(request: HttpRequest, pk: int) -> FileResponse:
     """The enrolment photo, served only to staff who may see the participant (never from a
     public media URL), and logged like any other read of the record."""
-    user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_read(request, pk, what="participant photo")
     if not participant.photo:
         raise Http404("No photo on file.")
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="participant photo",
-        participant_ids=[pk],
-        request=request,
-    )
     return photo_response(participant.photo, "image/jpeg", f"{participant.case_number}.jpg")
 
 
@@ -202,9 +182,9 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
     return _form_page(request, title="Enrol a participant", form=form, submit="Enrol")
 
 
-def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
+def _writable(request: HttpRequest, pk: int, *, form: str = "") -> tuple[User, Participant]:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form=form)
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may read but not change this case.")
     return user, participant
@@ -224,7 +204,7 @@ def _edit_view(
 ) -> HttpResponse:
     """The shape every "change one thing on a case" page shares: check, bind, call the
     service, show its validation errors next to the fields, or go back to the case."""
-    user, participant = _writable(request, pk)
+    user, participant = _writable(request, pk, form=title)
     extra = form_kwargs(user) if form_kwargs else {}
     form = form_class(
         request.POST or None, request.FILES or None, initial=initial(participant), **extra

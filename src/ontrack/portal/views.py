@@ -41,8 +41,8 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_for_change
 from ontrack.participants.models import Counsel, Participant
-from ontrack.participants.queries import participant_get_for
 from ontrack.participants.services import counsel_consent_set_by_participant
 from ontrack.portal import export, forms, labels, services
 from ontrack.portal.session import (
@@ -529,7 +529,7 @@ def _readme(participant: Participant, kinds: list[export.RecordKind], names: dic
 @require_POST
 def staff_send_link(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     services.sign_in_link_send(actor=user, participant=participant, link_base=_link_base(request))
     return redirect("participants:detail", pk=participant.pk)
 
@@ -538,6 +538,6 @@ def staff_send_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def staff_reset_pin(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     services.pin_reset(actor=user, participant=participant)
     return redirect("participants:detail", pk=participant.pk)

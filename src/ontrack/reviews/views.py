@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import User
 from ontrack.accounts.web import staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_read, participants_listed
 from ontrack.reviews import services
 from ontrack.reviews.models import ReviewOrigin, SupervisionReview
 from ontrack.reviews.queries import reviews_decided_for, reviews_pending_for, reviews_visible_to
@@ -48,13 +47,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if origin in ReviewOrigin.values:
         reviews = reviews.filter(origin=origin)
     page = Paginator(reviews, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
-    access_log_record(
-        user=user,
-        action=AccessAction.LIST,
-        what="supervision review queue",
-        participant_ids=sorted({r.participant_id for r in page}) or [None],
-        request=request,
-    )
+    participants_listed(request, (r.participant_id for r in page), what="supervision review queue")
     return render(
         request,
         "reviews/queue.html",
@@ -80,13 +73,7 @@ def _review_for(user: User, review_id: int) -> SupervisionReview:
 def detail(request: HttpRequest, review_id: int) -> HttpResponse:
     user = _reader(request)
     review = _review_for(user, review_id)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="supervision review",
-        participant_ids=[review.participant_id],
-        request=request,
-    )
+    participant_read(request, review.participant_id, what="supervision review")
     return render(
         request,
         "reviews/detail.html",

@@ -1,5 +1,5 @@
 """Schedules, check-in windows, appointments and check-ins over JSON, with the console's
-rules: a participant's records through ``participant_get_for`` (404 outside one's scope),
+rules: a participant's records through the gate (``participants.gate``: 404 outside one's scope),
 every read access-logged, every write through ``schedule.services`` (which check who may
 write; a refusal answers 403, a broken rule 422)."""
 
@@ -19,9 +19,12 @@ from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import (
+    participant_for_change,
+    participant_read,
+    participants_listed,
+)
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import participant_get_for
 from ontrack.schedule import queries, services
 from ontrack.schedule.models import (
     Appointment,
@@ -125,16 +128,8 @@ class ComplianceOut(Schema):
 
 
 def _read(request: HttpRequest, participant_id: int, what: str) -> tuple[User, Participant]:
-    user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what=what,
-        participant_ids=[participant.pk],
-        request=request,
-    )
-    return user, participant
+    participant = participant_read(request, participant_id, what=what, action=AccessAction.API_READ)
+    return staff_user(request), participant
 
 
 def _schedule_out(schedule: CheckinSchedule) -> ScheduleIo:
@@ -216,7 +211,7 @@ def schedule_get(request: HttpRequest, participant_id: int) -> Status[object]:
 def schedule_put(request: HttpRequest, participant_id: int, payload: ScheduleIo) -> ScheduleIo:
     """Set or change the schedule; windows not yet open are regenerated, the past kept."""
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     schedule = services.schedule_set(
         participant,
         actor=user,
@@ -299,7 +294,7 @@ def appointment_create(
     request: HttpRequest, participant_id: int, payload: AppointmentIn
 ) -> Status[AppointmentOut]:
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     appointment = services.appointment_book(
         participant,
         actor=user,
@@ -315,7 +310,7 @@ def appointment_create(
 def _appointment(request: HttpRequest, appointment_id: int) -> tuple[User, Appointment]:
     user = staff_user(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    participant_get_for(user, appointment.participant_id)
+    participant_for_change(request, appointment.participant_id)
     return user, appointment
 
 
@@ -428,7 +423,7 @@ def _scoped_get(request: HttpRequest, model: type[Row], pk: int) -> tuple[User, 
     """The row and the caller, 404 when it is not theirs to see (as for participants)."""
     user = staff_user(request)
     row = get_object_or_404(model, pk=pk)
-    participant_get_for(user, row.participant_id)
+    participant_for_change(request, row.participant_id)
     return user, row
 
 
@@ -438,12 +433,11 @@ def review_queue(request: HttpRequest) -> list[CheckinOut]:
     first (the photos themselves only through the console)."""
     user = staff_user(request)
     rows = list(queries.review_queue_for(user)[:500])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
+    participants_listed(
+        request,
+        (c.participant_id for c in rows),
         what="check-in review queue",
-        participant_ids=sorted({c.participant_id for c in rows}),
-        request=request,
+        action=AccessAction.API_READ,
     )
     return [_checkin_out(c) for c in rows]
 
@@ -473,7 +467,7 @@ def window_adhoc(
 ) -> Status[WindowOut]:
     """Ask for a check-in outside the schedule (the participant is reminded)."""
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     window = services.window_adhoc(
         participant, actor=user, opens_at=payload.opens_at, closes_at=payload.closes_at
     )
@@ -497,12 +491,11 @@ def reschedule_requests(request: HttpRequest) -> list[RescheduleRequestOut]:
     """Participants' pending requests for another time in the caller's scope."""
     user = staff_user(request)
     rows = list(queries.reschedule_requests_pending_for(user)[:500])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
+    participants_listed(
+        request,
+        (r.participant_id for r in rows),
         what="reschedule requests",
-        participant_ids=sorted({r.participant_id for r in rows}),
-        request=request,
+        action=AccessAction.API_READ,
     )
     return [_request_out(r) for r in rows]
 

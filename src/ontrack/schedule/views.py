@@ -1,7 +1,8 @@
 """Officer console for schedules and check-ins: today's check-ins and appointments, the
 photo review queue, the task list, a participant's schedule and compliance, and an office's
-calendar. Every participant shown is drawn from ``participants_visible_to`` (others answer
-404) and every read is access-logged; every change goes through ``schedule.services``."""
+calendar. Every participant shown is drawn from ``participants_visible_to`` or the gate
+(``participants.gate``; others answer 404), and every read is access-logged; every change
+goes through ``schedule.services``."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import (
+    participant_for_change,
+    participant_read,
+    participants_listed,
+)
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import (
     can_write_participant,
-    participant_get_for,
     participants_visible_to,
 )
 from ontrack.photos import photo_response
@@ -48,11 +51,6 @@ def _reader(request: HttpRequest) -> User:
     if not user.reads_participants:
         raise PermissionDenied("Your role does not read participants.")
     return user
-
-
-def _log(request: HttpRequest, user: User, what: str, ids: list[int], action: AccessAction) -> None:
-    if ids:
-        access_log_record(user=user, action=action, what=what, participant_ids=ids, request=request)
 
 
 def _form_page(
@@ -129,12 +127,10 @@ def today(request: HttpRequest) -> HttpResponse:
         )
     )
     officers = User.objects.filter(pk__in=visible.values("officer_id")).order_by("last_name")
-    _log(
+    participants_listed(
         request,
-        user,
-        f"schedule for {day}",
-        sorted({w.participant_id for w in windows} | {a.participant_id for a in appointments}),
-        AccessAction.LIST,
+        [*(w.participant_id for w in windows), *(a.participant_id for a in appointments)],
+        what=f"schedule for {day}",
     )
     return render(
         request,
@@ -162,7 +158,7 @@ def today(request: HttpRequest) -> HttpResponse:
 def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     user = staff_user(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    participant_get_for(user, appointment.participant_id)
+    participant_for_change(request, appointment.participant_id)
     try:
         services.appointment_attendance(
             actor=user,
@@ -226,9 +222,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def participant_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The schedule and compliance panel of the participant page (loaded by htmx)."""
     user = _reader(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_read(request, pk, what="schedule and compliance")
     now = timezone.now()
-    _log(request, user, "schedule and compliance", [participant.pk], AccessAction.VIEW)
     schedule = CheckinSchedule.objects.filter(participant=participant).first()
     return render(
         request,
@@ -251,9 +246,8 @@ def participant_panel(request: HttpRequest, pk: int) -> HttpResponse:
 def participant_record(request: HttpRequest, pk: int) -> HttpResponse:
     """The last 90 days of windows with their outcome and attempts, and all appointments."""
     user = _reader(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_read(request, pk, what="check-in record")
     now = timezone.now()
-    _log(request, user, "check-in record", [participant.pk], AccessAction.VIEW)
     windows = (
         CheckinWindow.objects.filter(
             participant=participant, opens_at__gte=now - dt.timedelta(days=90), opens_at__lte=now
@@ -281,7 +275,7 @@ def participant_record(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form="check-in schedule form")
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may not change this participant's schedule.")
     current = CheckinSchedule.objects.filter(participant=participant).first()
@@ -325,7 +319,7 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def schedule_stop(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     removed = services.schedule_stop(participant, actor=user)
     messages.success(request, f"Check-ins stopped; {removed} upcoming window(s) removed.")
     return _back(participant)
@@ -335,7 +329,7 @@ def schedule_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def adhoc(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)
     form = forms.AdhocWindowForm(request.POST)
     if form.is_valid():
         now = timezone.now()
@@ -354,7 +348,9 @@ def adhoc(request: HttpRequest, pk: int) -> HttpResponse:
 def window_excuse(request: HttpRequest, window_id: int) -> HttpResponse:
     user = staff_user(request)
     window = get_object_or_404(CheckinWindow, pk=window_id)
-    participant = participant_get_for(user, window.participant_id)
+    participant = participant_for_change(
+        request, window.participant_id, form="excuse a check-in form"
+    )
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -397,7 +393,7 @@ def _free_slots(office: Office, now: dt.datetime, count: int = 12) -> list[queri
 @login_required
 def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form="book an appointment form")
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may not book for this participant.")
     initial = {"starts_at": request.GET.get("at", "")}
@@ -441,7 +437,9 @@ def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
     user = staff_user(request)
     appointment = get_object_or_404(Appointment.objects.select_related("office"), pk=appointment_id)
-    participant = participant_get_for(user, appointment.participant_id)
+    participant = participant_for_change(
+        request, appointment.participant_id, form="move an appointment form"
+    )
     local_start = appointment.starts_at.astimezone(ZoneInfo(appointment.office.time_zone))
     form = forms.MoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -488,7 +486,9 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     user = staff_user(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    participant = participant_get_for(user, appointment.participant_id)
+    participant = participant_for_change(
+        request, appointment.participant_id, form="cancel an appointment form"
+    )
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -516,12 +516,8 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
 def review_queue(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     checkins = list(queries.review_queue_for(user)[:50])
-    _log(
-        request,
-        user,
-        "check-in photo review queue",
-        sorted({c.participant_id for c in checkins}),
-        AccessAction.LIST,
+    participants_listed(
+        request, (c.participant_id for c in checkins), what="check-in photo review queue"
     )
     return render(
         request,
@@ -534,18 +530,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def checkin_photo(request: HttpRequest, checkin_id: int) -> FileResponse:
     """A check-in photo, only to staff who may see the participant (never from a public
     media URL), logged like any read of the record."""
-    user = _reader(request)
+    _reader(request)
     checkin = get_object_or_404(Checkin, pk=checkin_id)
-    participant_get_for(user, checkin.participant_id)
     if not checkin.photo:
         raise Http404("No photo with this check-in.")
-    _log(
-        request,
-        user,
-        f"check-in photo {checkin.reference}",
-        [checkin.participant_id],
-        AccessAction.VIEW,
-    )
+    participant_read(request, checkin.participant_id, what=f"check-in photo {checkin.reference}")
     return photo_response(checkin.photo, checkin.photo_content_type, f"{checkin.reference}.jpg")
 
 
@@ -554,7 +543,7 @@ def checkin_photo(request: HttpRequest, checkin_id: int) -> FileResponse:
 def checkin_review(request: HttpRequest, checkin_id: int) -> HttpResponse:
     user = staff_user(request)
     checkin = get_object_or_404(Checkin, pk=checkin_id)
-    participant_get_for(user, checkin.participant_id)
+    participant_for_change(request, checkin.participant_id)
     form = forms.ReviewForm(request.POST)
     if form.is_valid():
         try:
@@ -579,12 +568,10 @@ def tasks(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     open_tasks = list(queries.tasks_open_for(user)[:200])
     requests = list(queries.reschedule_requests_pending_for(user)[:200])
-    _log(
+    participants_listed(
         request,
-        user,
-        "schedule tasks",
-        sorted({t.participant_id for t in open_tasks} | {r.participant_id for r in requests}),
-        AccessAction.LIST,
+        [*(t.participant_id for t in open_tasks), *(r.participant_id for r in requests)],
+        what="schedule tasks",
     )
     return render(
         request,
@@ -603,7 +590,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
 def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     user = staff_user(request)
     task = get_object_or_404(Task, pk=task_id)
-    participant_get_for(user, task.participant_id)
+    participant_for_change(request, task.participant_id)
     services.task_done(actor=user, task_id=task.pk, note=request.POST.get("note", ""))
     messages.success(request, "Task done.")
     return redirect("schedule:tasks")
@@ -616,7 +603,7 @@ def reschedule_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     reschedule = get_object_or_404(
         RescheduleRequest.objects.select_related("appointment__office"), pk=request_id
     )
-    participant_get_for(user, reschedule.participant_id)
+    participant_for_change(request, reschedule.participant_id)
     form = forms.RescheduleDecisionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

@@ -1,7 +1,8 @@
 """Devices, positions and device events over JSON, with the console's permission rules.
 
-Positions and events are read through ``participant_get_for`` (404 outside one's caseload)
-and every such read is written to the access log, as the console does.
+Positions, events and a worn device's last position are read through the gate
+(``participants.gate``: 404 outside one's caseload, every read access-logged about the
+wearer), as the console does.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from ninja import Field, Query, Router, Schema
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import AwareDateTime
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
-from ontrack.participants.queries import participant_get_for
+from ontrack.participants.gate import participant_read, participants_listed
 from ontrack.tracking.models import Device, DeviceEventRecord
 from ontrack.tracking.queries import (
     DEVICE_SORTS,
@@ -115,15 +115,10 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
     rows = device_filter(devices_visible_to(user), f)
     page = Paginator(rows, query.page_size).get_page(query.page)
     located = [d.pk for d in page.object_list if d.last_fix_time is not None]
-    wearers = sorted(set(device_wearers(located).values()))
-    if wearers:  # a worn device's last position is its wearer's location
-        access_log_record(
-            user=user,
-            action=AccessAction.API_READ,
-            what="API devices list: last positions",
-            participant_ids=wearers,
-            request=request,
-        )
+    # A worn device's last position is its wearer's location.
+    participants_listed(
+        request, device_wearers(located).values(), what="API devices list: last positions"
+    )
     return {
         "count": page.paginator.count,
         "page": page.number,
@@ -134,19 +129,17 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
 
 @router.get("/devices/{device_id}", response=DeviceOut)
 def device_detail(request: HttpRequest, device_id: int) -> Device:
-    user = staff_user(request)
     try:
-        device = devices_visible_to(user).get(pk=device_id)
+        device = devices_visible_to(staff_user(request)).get(pk=device_id)
     except Device.DoesNotExist:
         raise Http404("No such device.") from None
     wearer = device_wearers([device.pk]).get(device.pk)
     if wearer is not None and device.last_fix_time is not None:
-        access_log_record(
-            user=user,
-            action=AccessAction.API_READ,
+        participant_read(
+            request,
+            wearer,
             what=f"API device {device.identifier} last position",
-            participant_ids=[wearer],
-            request=request,
+            action=AccessAction.API_READ,
         )
     return device
 
@@ -165,34 +158,26 @@ def participant_positions_list(
 ) -> list[dict[str, object]]:
     """At most 50,000 positions, oldest first, reports without a valid fix included (marked
     ``valid: false``); ask for shorter windows to page."""
-    user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
     start, end = _window(window)
-    positions = participant_positions(participant, start, end, with_invalid=True)
-    rows = list(positions.values(*POSITION_FIELDS)[:MAX_POSITIONS])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
+    participant = participant_read(
+        request,
+        participant_id,
         what=f"positions {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
-        participant_ids=[participant.pk],
-        request=request,
+        action=AccessAction.API_READ,
     )
-    return rows
+    positions = participant_positions(participant, start, end, with_invalid=True)
+    return list(positions.values(*POSITION_FIELDS)[:MAX_POSITIONS])
 
 
 @router.get("/participants/{participant_id}/device-events", response=list[DeviceEventOut])
 def participant_device_events_list(
     request: HttpRequest, participant_id: int, window: Query[Window]
 ) -> list[DeviceEventRecord]:
-    user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
     start, end = _window(window)
-    rows = list(participant_device_events(participant, start, end)[:MAX_POSITIONS])
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
+    participant = participant_read(
+        request,
+        participant_id,
         what=f"device events {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
-        participant_ids=[participant.pk],
-        request=request,
+        action=AccessAction.API_READ,
     )
-    return rows
+    return list(participant_device_events(participant, start, end)[:MAX_POSITIONS])

@@ -4,7 +4,8 @@ A participant's track is read through their device assignments: for each device 
 its positions between the later of (assignment start, ``start``) and the earlier of
 (assignment end, ``end``). That uses the positions' one index, ``(device_id, time)``, and it
 attributes a late fix (stored after the device was taken back) to the person who wore the
-device at the fix time. Callers check permission first (``participant_get_for``).
+device at the fix time. Callers obtain the participant through the gate
+(``participants.gate``) first.
 
 A track holds valid positions only unless a caller asks for the invalid reports too
 (``with_invalid``): those are where the device reported without a fix, which the track page,

@@ -1,6 +1,6 @@
 """Officer console pages for devices and tracks. Thin: each view checks what the user may
-see (``participant_get_for`` / ``devices_visible_to``), calls a service or a query, and
-renders; every page or export that shows a participant's positions writes the access log."""
+see (``devices_visible_to``, and the gate ``participants.gate`` for the participant or the
+wearer, which logs every read), calls a service or a query, and renders."""
 
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record, export_purpose_clean
+from ontrack.participants import gate
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.participants.queries import can_write_participant, participants_visible_to
 from ontrack.tracking import exports, forms, services
 from ontrack.tracking.models import (
     Device,
@@ -146,22 +145,26 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     wearer = device_current_wearer(device)
     if wearer is not None and device.last_fix_time is not None:
         # The last position of a worn device is that participant's location.
-        access_log_record(
-            user=user,
-            action=AccessAction.VIEW,
-            what=f"device {device.identifier} last position",
-            participant_ids=[wearer.pk],
-            request=request,
-        )
+        gate.participant_read(request, wearer.pk, what=f"device {device.identifier} last position")
+    # Former wearers are people too: a device back in stock shows only those the user may
+    # see, and showing them is a read of a list.
+    assignments = list(
+        device.assignments.filter(participant__in=participants_visible_to(user)).select_related(
+            "participant", "assigned_by", "ended_by"
+        )[:50]
+    )
+    gate.participants_listed(
+        request,
+        (a.participant_id for a in assignments),
+        what=f"device {device.identifier} wearers",
+    )
     return render(
         request,
         "tracking/device.html",
         {
             "device": device,
             "wearer": wearer,
-            "assignments": device.assignments.select_related(
-                "participant", "assigned_by", "ended_by"
-            )[:50],
+            "assignments": assignments,
             "unassign_form": forms.UnassignForm(),
             "can_unassign": wearer is not None and can_write_participant(user, wearer),
             **_locate_context(user, device),
@@ -177,6 +180,7 @@ def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
     if wearer is None:
         messages.error(request, "This device is not assigned.")
         return redirect("tracking:device", pk=pk)
+    wearer = gate.participant_for_change(request, wearer.pk, form=f"take back {device}")
     if not can_write_participant(user, wearer):
         raise PermissionDenied("You may not change this participant's devices.")
     form = forms.UnassignForm(request.POST or None)
@@ -221,9 +225,9 @@ def _form_page(
     )
 
 
-def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
+def _writable(request: HttpRequest, pk: int, *, form: str) -> tuple[User, Participant]:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = gate.participant_for_change(request, pk, form=form)
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may read but not change this case.")
     return user, participant
@@ -231,7 +235,7 @@ def _writable(request: HttpRequest, pk: int) -> tuple[User, Participant]:
 
 @login_required
 def participant_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    user, participant = _writable(request, pk)
+    user, participant = _writable(request, pk, form="fit a device form")
     form = forms.AssignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -246,7 +250,7 @@ def participant_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
-    user, participant = _writable(request, pk)
+    user, participant = _writable(request, pk, form="swap a device form")
     form = forms.SwapForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -285,16 +289,11 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
     the periods the device reported without a GPS fix (the line on the map breaks there:
     where the person went meanwhile is unknown)."""
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
     form, start, end = _window(request)
-    items = track_query(participant, start, end)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
-        participant_ids=[participant.pk],
-        request=request,
+    participant = gate.participant_read(
+        request, pk, what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
     )
+    items = track_query(participant, start, end)
     segments: list[list[list[object]]] = [[]]
     for item in items:
         if item.position is None:
@@ -350,23 +349,18 @@ def participant_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseB
     purpose: 400, nothing logged."""
     if fmt not in exports.FORMATS:
         raise Http404("Unknown export format.")
-    user = staff_user(request)
-    participant = participant_get_for(user, pk)
-    if not can_write_participant(user, participant):
-        raise PermissionDenied(
-            "Only the case's officer, its supervisors and administrators export its locations."
-        )
     try:
-        purpose = export_purpose_clean(request.POST.get("purpose", ""))
+        participant = gate.participant_export(
+            request,
+            pk,
+            what=f"full location history ({fmt})",
+            purpose=request.POST.get("purpose", ""),
+            answerable=can_write_participant,
+            refusal="Only the case's officer, its supervisors and administrators export its "
+            "locations.",
+        )
     except ValidationError as exc:
         return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
-    access_log_record(
-        user=user,
-        action=AccessAction.EXPORT,
-        what=f"full location history ({fmt}); purpose: {purpose}",
-        participant_ids=[participant.pk],
-        request=request,
-    )
     rows = participant_positions_iter(participant)
     if fmt == "geojson":
         body = exports.geojson_lines(rows)
@@ -431,13 +425,7 @@ def command_status(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such request.") from None
     device = _visible_device(user, command.device_id)
     if command.participant_id is not None:
-        participant_get_for(user, command.participant_id)  # 404 outside the user's caseload
-        if command.lat is not None:
-            access_log_record(
-                user=user,
-                action=AccessAction.VIEW,
-                what=f"on-demand location {command.pk}",
-                participant_ids=[command.participant_id],
-                request=request,
-            )
+        gate.participant_read(
+            request, command.participant_id, what=f"on-demand location {command.pk}"
+        )
     return render(request, "tracking/_locate.html", _locate_context(user, device))

@@ -20,16 +20,14 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 
 from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert, AlertStep
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.csvsafe import SafeWriter
 from ontrack.messaging.models import InboundMessage, Message
+from ontrack.participants.gate import participant_export
 from ontrack.participants.models import (
     Address,
     Counsel,
@@ -41,7 +39,7 @@ from ontrack.participants.models import (
     ReviewRequest,
     SupervisionPlan,
 )
-from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.participants.queries import can_write_participant
 from ontrack.reviews.models import SupervisionReview
 from ontrack.schedule.models import Appointment, Checkin, CheckinWindow
 from ontrack.tracking.queries import participant_device_events, participant_positions
@@ -49,7 +47,6 @@ from ontrack.zones.queries import participant_zones, zone_feature
 
 logger = logging.getLogger(__name__)
 
-PURPOSE_MIN_LENGTH = 5
 # Kept in memory up to this size, then spooled to a temporary file on disk.
 SPOOL_MAX_BYTES = 8 * 1024 * 1024
 # Never exported: secrets and internal keys that mean nothing outside this system.
@@ -228,10 +225,6 @@ def _write_positions(handle: IO[str], participant: Participant) -> int:
     return count
 
 
-def purpose_clean(purpose: str) -> str:
-    return export_purpose_clean(purpose, min_length=PURPOSE_MIN_LENGTH)
-
-
 def record_export_authorise(
     user: User,
     participant_id: int,
@@ -246,20 +239,14 @@ def record_export_authorise(
     state a purpose (else ValidationError), which goes into the access log before anything
     is built, so no export can happen unlogged. ``record`` names the kind of record in the
     refusal, ``what`` the file in the access log."""
-    participant = participant_get_for(user, participant_id)
-    if not can_export_record(user, participant):
-        raise PermissionDenied(
-            f"Only the case's officer, its supervisors and administrators export a {record}."
-        )
-    purpose = purpose_clean(purpose)
-    access_log_record(
-        user=user,
-        action=AccessAction.EXPORT,
-        what=f"{what}; purpose: {purpose}",
-        participant_ids=[participant.pk],
-        request=request,
+    return participant_export(
+        request if request is not None else user,
+        participant_id,
+        what=what,
+        purpose=purpose,
+        answerable=can_export_record,
+        refusal=f"Only the case's officer, its supervisors and administrators export a {record}.",
     )
-    return participant
 
 
 def participant_record_zip(

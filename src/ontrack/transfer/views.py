@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.participants.queries import participant_get_for
+from ontrack.participants.gate import participant_for_change
 from ontrack.transfer.otrts import otrts_export, otrts_import_detailed
 from ontrack.transfer.record_zip import participant_record_zip
 
@@ -43,7 +43,7 @@ def record_zip(request: HttpRequest, pk: int) -> HttpResponseBase:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("participants:detail", pk=pk)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)  # for its file name: logged above
     response = FileResponse(
         content,
         as_attachment=True,
@@ -60,7 +60,7 @@ def otrts_xml(request: HttpRequest, pk: int) -> HttpResponse:
     """The OTRTS tracking record: the ZIP's people and a stated purpose; without one the
     request is refused (400) and nothing is logged or built."""
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk)  # the export authorises and logs
     try:
         content = otrts_export(
             participant, user=user, purpose=request.POST.get("purpose", ""), request=request

@@ -1,5 +1,5 @@
-"""Zones over JSON, with the console's rules: a participant's zones through
-``participant_get_for`` (404 outside one's caseload, reads access-logged), writes through
+"""Zones over JSON, with the console's rules: a participant's zones through the gate
+(``participants.gate``: 404 outside one's caseload, reads access-logged), writes through
 the services (which check who may write)."""
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from ninja import Field, Router, Status
 from ontrack.accounts.web import staff_user
 from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
-from ontrack.participants.queries import participant_get_for
+from ontrack.participants.gate import participant_for_change, participant_read
 from ontrack.zones import services
 from ontrack.zones.models import Zone
 from ontrack.zones.queries import (
@@ -78,14 +77,19 @@ class ZoneIn(BodySchema):
         )
 
 
-def _zone(request: HttpRequest, zone_id: int) -> Zone:
-    user = staff_user(request)
+def _zone(request: HttpRequest, zone_id: int, *, read: bool = False) -> Zone:
+    """The zone if the caller may see it, else 404. With ``read``, a participant's own zone
+    is a read of their record and is logged as one."""
     zone = Zone.objects.select_related("participant").filter(pk=zone_id).first()
     if zone is None:
         raise Http404("No such zone.")
-    if zone.participant_id is not None:
-        participant_get_for(user, zone.participant_id)
-    elif not shared_zones_visible_to(user).filter(pk=zone_id).exists():
+    if zone.participant_id is not None and read:
+        participant_read(
+            request, zone.participant_id, what=f"zone {zone.pk}", action=AccessAction.API_READ
+        )
+    elif zone.participant_id is not None:
+        participant_for_change(request, zone.participant_id)
+    elif not shared_zones_visible_to(staff_user(request)).filter(pk=zone_id).exists():
         raise Http404("No such zone.")
     return zone
 
@@ -94,14 +98,8 @@ def _zone(request: HttpRequest, zone_id: int) -> Zone:
 def participant_zones_list(request: HttpRequest, participant_id: int) -> dict[str, Any]:
     """The participant's zones (own and attached shared ones) as a GeoJSON
     FeatureCollection; a circle is a Point with ``properties.radius_m``."""
-    user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
-    access_log_record(
-        user=user,
-        action=AccessAction.API_READ,
-        what="zones",
-        participant_ids=[participant.pk],
-        request=request,
+    participant = participant_read(
+        request, participant_id, what="zones", action=AccessAction.API_READ
     )
     return zones_feature_collection(participant_zones(participant))
 
@@ -110,7 +108,7 @@ def participant_zones_list(request: HttpRequest, participant_id: int) -> dict[st
 def participant_zone_create(
     request: HttpRequest, participant_id: int, payload: ZoneIn
 ) -> Status[dict[str, Any]]:
-    participant = participant_get_for(staff_user(request), participant_id)
+    participant = participant_for_change(request, participant_id)
     zone = services.zone_create(
         actor=staff_user(request), participant=participant, data=payload.data()
     )
@@ -135,7 +133,7 @@ def participant_zone_attach(
 ) -> Status[None]:
     """Make a shared zone (a courthouse, an office) apply to the participant."""
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     services.zone_attach(actor=user, zone=_zone(request, zone_id), participant=participant)
     return Status(204, None)
 
@@ -145,7 +143,7 @@ def participant_zone_detach(
     request: HttpRequest, participant_id: int, zone_id: int
 ) -> Status[None]:
     user = staff_user(request)
-    participant = participant_get_for(user, participant_id)
+    participant = participant_for_change(request, participant_id)
     services.zone_detach(actor=user, zone=_zone(request, zone_id), participant=participant)
     return Status(204, None)
 
@@ -153,16 +151,7 @@ def participant_zone_detach(
 @router.get("/zones/{zone_id}")
 def zone_detail(request: HttpRequest, zone_id: int) -> dict[str, Any]:
     """One zone; a participant's own zone is a read of their record and is logged."""
-    zone = _zone(request, zone_id)
-    if zone.participant_id is not None:
-        access_log_record(
-            user=staff_user(request),
-            action=AccessAction.API_READ,
-            what=f"zone {zone.pk}",
-            participant_ids=[zone.participant_id],
-            request=request,
-        )
-    return zone_feature(zone)
+    return zone_feature(_zone(request, zone_id, read=True))
 
 
 @router.put("/zones/{zone_id}")

@@ -1,6 +1,7 @@
-"""Officer console pages for zones. Thin: visibility through ``participant_get_for`` (404
-outside one's caseload) and ``shared_zones_visible_to``, writes through the services (which
-check who may write), and every read of a participant's zones written to the access log."""
+"""Officer console pages for zones. Thin: a participant's zones through the gate
+(``participants.gate``: 404 outside one's caseload, every read access-logged), shared zones
+through ``shared_zones_visible_to``, writes through the services (which check who may
+write)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ontrack.accounts.models import User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.audit.models import AccessAction
-from ontrack.audit.services import access_log_record
+from ontrack.participants.gate import participant_for_change, participant_read
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import can_write_participant, participant_get_for
+from ontrack.participants.queries import can_write_participant
 from ontrack.zones import services
 from ontrack.zones.forms import ZoneForm
 from ontrack.zones.models import Zone
@@ -33,15 +32,20 @@ def _map_context() -> dict[str, str]:
     return {"tiles": settings.ONTRACK_MAP_TILES, "attribution": settings.ONTRACK_MAP_ATTRIBUTION}
 
 
-def _zone_for(user: User, zone_id: int) -> tuple[Zone, Participant | None]:
+def _zone_for(
+    request: HttpRequest, zone_id: int, *, form: bool = False
+) -> tuple[Zone, Participant | None]:
     """The zone if the user may see it (its participant's visibility, or shared-zone
-    visibility); 404 otherwise."""
+    visibility); 404 otherwise. With ``form``, a GET of a participant's zone is logged as a
+    read of it (the editor shows it)."""
     zone = Zone.objects.select_related("participant", "office").filter(pk=zone_id).first()
     if zone is None:
         raise Http404("No such zone.")
     if zone.participant_id is not None:
-        return zone, participant_get_for(user, zone.participant_id)
-    if not shared_zones_visible_to(user).filter(pk=zone.pk).exists():
+        return zone, participant_for_change(
+            request, zone.participant_id, form=f"zone {zone.pk}" if form else ""
+        )
+    if not shared_zones_visible_to(staff_user(request)).filter(pk=zone.pk).exists():
         raise Http404("No such zone.")
     return zone, None
 
@@ -50,15 +54,8 @@ def _zone_for(user: User, zone_id: int) -> tuple[Zone, Participant | None]:
 def participant_zone_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The participant's zones on a map, with links to edit them."""
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_read(request, pk, what="zones")
     zones = participant_zones(participant)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="zones",
-        participant_ids=[participant.pk],
-        request=request,
-    )
     return render(
         request,
         "zones/participant_zones.html",
@@ -76,15 +73,7 @@ def participant_zone_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def participant_zones_geojson(request: HttpRequest, pk: int) -> JsonResponse:
     """The participant's zones as a GeoJSON FeatureCollection (alert and track maps)."""
-    user = staff_user(request)
-    participant = participant_get_for(user, pk)
-    access_log_record(
-        user=user,
-        action=AccessAction.VIEW,
-        what="zones geojson",
-        participant_ids=[participant.pk],
-        request=request,
-    )
+    participant = participant_read(request, pk, what="zones geojson")
     return JsonResponse(zones_feature_collection(participant_zones(participant)))
 
 
@@ -103,13 +92,7 @@ def _editor(
             others = others.exclude(pk=zone.pk)
         context = zones_feature_collection(others)
         if start.pop("used_position", False):
-            access_log_record(
-                user=staff_user(request),
-                action=AccessAction.VIEW,
-                what="last known position (zone editor map)",
-                participant_ids=[participant.pk],
-                request=request,
-            )
+            participant_read(request, participant.pk, what="last known position (zone editor map)")
     return render(
         request,
         "zones/zone_edit.html",
@@ -127,7 +110,7 @@ def _editor(
 @login_required
 def zone_new(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
+    participant = participant_for_change(request, pk, form="new zone form")
     if not can_write_participant(user, participant):
         raise PermissionDenied("You may read but not change this case.")
     form = ZoneForm(request.POST or None)
@@ -168,17 +151,9 @@ def _back(zone: Zone) -> HttpResponse:
 @login_required
 def zone_edit(request: HttpRequest, zone_id: int) -> HttpResponse:
     user = staff_user(request)
-    zone, participant = _zone_for(user, zone_id)
+    zone, participant = _zone_for(request, zone_id, form=True)
     if not services.can_write_zone(user, zone):
         raise PermissionDenied("You may not edit this zone.")
-    if participant is not None and request.method != "POST":
-        access_log_record(
-            user=user,
-            action=AccessAction.VIEW,
-            what=f"zone {zone.pk}",
-            participant_ids=[participant.pk],
-            request=request,
-        )
     form = ZoneForm(request.POST) if request.method == "POST" else ZoneForm.for_zone(zone)
     if request.method == "POST" and form.is_valid():
         try:
@@ -195,7 +170,7 @@ def zone_edit(request: HttpRequest, zone_id: int) -> HttpResponse:
 @require_POST
 def zone_delete(request: HttpRequest, zone_id: int) -> HttpResponse:
     user = staff_user(request)
-    zone, _ = _zone_for(user, zone_id)
+    zone, _ = _zone_for(request, zone_id)
     services.zone_delete(actor=user, zone=zone)
     messages.success(request, "Zone deleted.")
     return _back(zone)
@@ -206,8 +181,8 @@ def zone_delete(request: HttpRequest, zone_id: int) -> HttpResponse:
 def zone_attach(request: HttpRequest, pk: int) -> HttpResponse:
     """Attach (or, with ``detach``, remove) a shared zone for this participant."""
     user = staff_user(request)
-    participant = participant_get_for(user, pk)
-    zone, _ = _zone_for(user, int(request.POST.get("zone", "0") or 0))
+    participant = participant_for_change(request, pk)
+    zone, _ = _zone_for(request, int(request.POST.get("zone", "0") or 0))
     if request.POST.get("detach"):
         services.zone_detach(actor=user, zone=zone, participant=participant)
     else:
