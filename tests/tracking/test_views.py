@@ -258,3 +258,21 @@ def test_a_device_back_in_stock_shows_only_the_former_wearers_one_may_see_and_lo
     page = client_for(colleague).get(f"/tracking/devices/{device.pk}/")
     assert theirs.case_number.encode() in page.content
     assert AccessLogEntry.objects.get(what__endswith="wearers").listed_ids == [theirs.pk]
+
+
+def test_opening_a_worn_device_that_never_reported_logs_a_read_of_its_wearer(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
+    from ontrack.tracking.services import device_assign
+
+    wearer = make_gps_participant(officer=officer)
+    device = make_device()
+    device_assign(device, wearer, actor=None)
+    page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
+    assert page.status_code == 200
+    assert wearer.case_number.encode() in page.content
+    read = AccessLogEntry.objects.get(what=f"device {device.identifier} wearer")
+    assert read.listed_ids == [wearer.pk]

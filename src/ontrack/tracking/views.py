@@ -143,9 +143,10 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     device = _visible_device(user, pk)
     wearer = device_current_wearer(device)
-    if wearer is not None and device.last_fix_time is not None:
-        # The last position of a worn device is that participant's location.
-        gate.participant_read(request, wearer.pk, what=f"device {device.identifier} last position")
+    if wearer is not None:
+        # The page names the wearer, and a worn device's last position is where they were.
+        shown = "wearer and last position" if device.last_fix_time is not None else "wearer"
+        gate.participant_read(request, wearer.pk, what=f"device {device.identifier} {shown}")
     # Former wearers are people too: a device back in stock shows only those the user may
     # see, and showing them is a read of a list.
     assignments = list(
