@@ -269,6 +269,7 @@ class System:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._tokens: dict[str, str] = {}
         self._authenticators: dict[str, Authenticator] = {}
+        self._browsers: dict[str, Browser] = {}
         self.env = {
             **cli_environment(home),
             "ONTRACK_SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
@@ -447,9 +448,14 @@ class System:
     # --- people ------------------------------------------------------------------------------
 
     def browser(self, username: str) -> Browser:
-        """``username`` signed in; their authenticator app is set up on the first time."""
-        authenticator = self._authenticators.setdefault(username, Authenticator())
-        return Browser(self.base_url).sign_in(username, authenticator)
+        """``username`` signed in, in the browser they keep using, as staff keep one signed-in
+        session through a shift; their authenticator app is set up on the first sign-in. (A
+        new sign-in for every scenario would also have to wait for the app's next 30-second
+        code, as a person would.)"""
+        if username not in self._browsers:
+            authenticator = self._authenticators.setdefault(username, Authenticator())
+            self._browsers[username] = Browser(self.base_url).sign_in(username, authenticator)
+        return self._browsers[username]
 
     def api(self, username: str) -> Api:
         """The API as one of ``STAFF``, with the token ``ontrack createtoken`` printed."""
