@@ -29,7 +29,7 @@ from ontrack.participants.services import PlanData, participant_enrol
 from ontrack.portal.services import pin_is_set, pin_set
 from ontrack.tracking.services import device_assign, device_register
 from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
-from tests.support import cli_environment, csp_violations_watched
+from tests.support import cli_environment, csp_violations_watched, migrated
 
 PASSWORD = "correct horse battery staple"
 PORTAL_PIN = "4812"
@@ -113,6 +113,13 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 
 @pytest.fixture
 def cli_env(tmp_path: Any) -> dict[str, str]:
+    return cli_environment(tmp_path / "home")
+
+
+@pytest.fixture
+def migrated_cli_env(tmp_path: Any) -> dict[str, str]:
+    """``cli_env`` whose home already holds a migrated database (``support.migrated``)."""
+    migrated(tmp_path / "home")
     return cli_environment(tmp_path / "home")
 
 

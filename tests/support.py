@@ -1,6 +1,11 @@
 """Helpers for tests that run the `ontrack` command as a separate process."""
 
 import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 
@@ -11,6 +16,31 @@ def cli_environment(home: Any) -> dict[str, str]:
     for name in ("DJANGO_SETTINGS_MODULE", "ONTRACK_DATABASE_URL", "ONTRACK_TEST_PASS"):
         env.pop(name, None)
     return env
+
+
+_migrated_database: Path | None = None
+
+
+def migrated(home: Path) -> None:
+    """Give ``home`` the SQLite database `ontrack migrate` makes, for a test whose subject is
+    not migrating: `ontrack migrate` runs once per test process, into a home of its own, and
+    each home gets a copy (owner-only, as ontrack creates it). Running every migration takes
+    seconds of CPU, which dozens of such tests would pay again and again."""
+    global _migrated_database
+    if _migrated_database is None:
+        template = Path(tempfile.mkdtemp(prefix="ontrack-migrated-"))
+        subprocess.run(
+            [sys.executable, "-m", "ontrack.cli", "migrate"],
+            env=cli_environment(template),
+            check=True,
+            capture_output=True,
+        )
+        _migrated_database = template / "ontrack.sqlite3"
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "ontrack.sqlite3"
+    with sqlite3.connect(_migrated_database) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    target.chmod(0o600)
 
 
 def photo_bytes(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_environment, free_port, wait_for_url
+from tests.support import cli_environment, free_port, migrated, wait_for_url
 
 
 def _positions_stored(database: Path, timeout: float) -> int:
@@ -37,6 +37,7 @@ def test_help_lists_the_subcommands():
 
 def test_seed_is_reproducible(tmp_path):
     def names(home):
+        migrated(home)
         env = cli_environment(home)
         subprocess.run(
             [sys.executable, "-m", "ontrack.cli", "seed", "--participants", "30", "--seed", "7"],
@@ -128,17 +129,17 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     assert demo.returncode == 0, output
 
 
-def test_createtoken_prints_a_token_that_the_api_accepts(cli_env):
+def test_createtoken_prints_a_token_that_the_api_accepts(migrated_cli_env):
     run = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run(
         [*run, "seed", "--participants", "5", "--offices", "1"],
-        env=cli_env,
+        env=migrated_cli_env,
         check=True,
         capture_output=True,
     )
     made = subprocess.run(
         [*run, "createtoken", "officer1", "--name", "crm"],
-        env=cli_env,
+        env=migrated_cli_env,
         capture_output=True,
         text=True,
         check=True,
@@ -154,41 +155,43 @@ def test_createtoken_prints_a_token_that_the_api_accepts(cli_env):
             f"from ontrack.accounts.services import api_token_authenticate as a; "
             f"print(a({secret!r}).username)",
         ],
-        env=cli_env,
+        env=migrated_cli_env,
         capture_output=True,
         text=True,
         check=True,
     )
     assert check.stdout.strip().splitlines()[-1] == "officer1"
     refused = subprocess.run(
-        [*run, "createtoken", "nobody"], env=cli_env, capture_output=True, text=True
+        [*run, "createtoken", "nobody"], env=migrated_cli_env, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "no active staff member" in refused.stderr
 
 
-def test_totp_prints_a_demo_logins_code_and_no_one_elses(cli_env):
+def test_totp_prints_a_demo_logins_code_and_no_one_elses(migrated_cli_env):
     """The seeded logins share one authenticator key the demo prints; `ontrack totp` reads
     their code out, and refuses for an account made any other way."""
     run = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run(
         [*run, "seed", "--participants", "5", "--offices", "1"],
-        env=cli_env,
+        env=migrated_cli_env,
         check=True,
         capture_output=True,
     )
     shown = subprocess.run(
-        [*run, "totp", "officer1"], env=cli_env, capture_output=True, text=True, check=True
+        [*run, "totp", "officer1"], env=migrated_cli_env, capture_output=True, text=True, check=True
     )
     assert re.match(r"\d{6}  \(current for \d+ more seconds", shown.stdout), shown.stdout
     subprocess.run(
         [*run, "createuser", "rosa", "--role", "auditor"],
-        env={**cli_env, "ONTRACK_PASSWORD": "a long enough passphrase 2026"},
+        env={**migrated_cli_env, "ONTRACK_PASSWORD": "a long enough passphrase 2026"},
         check=True,
         capture_output=True,
     )
-    refused = subprocess.run([*run, "totp", "rosa"], env=cli_env, capture_output=True, text=True)
+    refused = subprocess.run(
+        [*run, "totp", "rosa"], env=migrated_cli_env, capture_output=True, text=True
+    )
     assert refused.returncode == 2 and "not one of the demo's seeded logins" in refused.stderr
-    with sqlite3.connect(Path(cli_env["ONTRACK_HOME"]) / "ontrack.sqlite3") as db:
+    with sqlite3.connect(Path(migrated_cli_env["ONTRACK_HOME"]) / "ontrack.sqlite3") as db:
         keys = db.execute(
             "select count(*), count(distinct key) from otp_totp_totpdevice"
         ).fetchone()

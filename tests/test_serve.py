@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support import cli_environment, free_port
+from tests.support import cli_environment, free_port, migrated
 
 
 def _web_beats(database: Path) -> list[tuple[str, str | None, dict[str, object]]]:
@@ -35,7 +35,7 @@ def test_the_web_process_beats_while_it_serves_and_says_when_it_stopped(tmp_path
     home = tmp_path / "home"
     env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "0.5"}
     cli = [sys.executable, "-m", "ontrack.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    migrated(home)
     port = free_port()
     log = tmp_path / "web.log"
     with log.open("w") as out:
@@ -77,7 +77,7 @@ def test_a_forwarded_for_header_is_not_believed_without_a_configured_proxy(
     home = tmp_path / "home"
     env = cli_environment(home)
     cli = [sys.executable, "-m", "ontrack.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    migrated(home)
     port = free_port()
     log = tmp_path / "web.log"
     with log.open("w") as out:

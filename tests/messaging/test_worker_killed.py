@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.support import cli_environment
+from tests.support import cli_environment, migrated
 
 RECIPIENTS = 300
 
@@ -62,6 +62,7 @@ def wait_for(condition, what: str, timeout: float = 120.0) -> None:
 
 def bulk_ready(home: Path, env: dict[str, str]) -> tuple[int, int]:
     """Seed a caseload and expand one bulk message to it; (broadcast id, rows written)."""
+    migrated(home)
     seed = ontrack(
         "seed",
         "--participants",
@@ -202,6 +203,7 @@ def test_worker_runs_jobs_and_sender_together_and_stops_cleanly_on_sigterm(tmp_p
     home = tmp_path / "home"
     log = tmp_path / "sent.jsonl"
     env = {**cli_environment(home), "ONTRACK_MESSAGING_CONSOLE_LOG": str(log)}
+    migrated(home)
     seed = ontrack(
         "seed", "--participants", "5", "--offices", "1", env=env, stdout=subprocess.DEVNULL
     )

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import migrated
+
 REDIS = ("127.0.0.1", 6379)
 
 
@@ -47,7 +49,7 @@ def test_the_worker_runs_its_jobs_through_redis(cli_env: dict[str, str], tmp_pat
         "ONTRACK_JOBS_EVERY_S": "1",
     }
     cli = [sys.executable, "-m", "ontrack.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    migrated(Path(cli_env["ONTRACK_HOME"]))
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         worker = subprocess.Popen([*cli, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)

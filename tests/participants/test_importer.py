@@ -78,9 +78,9 @@ def test_officer_cannot_import(officer, client_for):
     assert client_for(officer).get("/participants/import/").status_code == 403
 
 
-def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, cli_env):
+def test_import_command_prints_each_bad_row_and_exits_1(tmp_path, migrated_cli_env):
     """The real `ontrack import` command, in its own process, against its own database."""
-    env = cli_env
+    env = migrated_cli_env
     run = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run(
         [*run, "seed", "--participants", "0", "--offices", "1"],

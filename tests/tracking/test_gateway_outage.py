@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ontrack.tracking.protocols import teltonika
-from tests.support import cli_environment, free_port
+from tests.support import cli_environment, free_port, migrated
 from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 IMEIS = [f"35209308100{n:04d}" for n in range(3)]
@@ -37,8 +37,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"for imei in {IMEIS!r}:\n"
         "    device_register(actor=None, identifier=imei, protocol='teltonika', kind='ankle')\n"
     )
-    subprocess.run([sys.executable, "-m", "ontrack.cli", "migrate"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    migrated(home)
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
     return home

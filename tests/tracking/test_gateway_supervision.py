@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ontrack.tracking.protocols import teltonika
-from tests.support import cli_environment, free_port
+from tests.support import cli_environment, free_port, migrated
 from tests.tracking.gateway_helpers import eventually, receive_exactly
 
 IMEIS = [f"35209308200{n:04d}" for n in range(3)]
@@ -40,7 +40,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "    device_register(actor=None, identifier=imei, protocol='teltonika', kind='ankle')\n"
     )
     cli = [sys.executable, "-m", "ontrack.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    migrated(home)
     subprocess.run([*cli, "manage", "shell", "-c", code], env=env, check=True, capture_output=True)
     return home
 

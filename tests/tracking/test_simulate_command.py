@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_environment, free_port
+from tests.support import cli_environment, free_port, migrated
 from tests.tracking.gateway_helpers import eventually
 
 DEVICES = {
@@ -46,8 +46,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
         "    kind = 'phone' if protocol in ('osmand', 'mqtt') else 'ankle'\n"
         "    device_register(actor=None, identifier=identifier, protocol=protocol, kind=kind)\n"
     )
-    subprocess.run([sys.executable, "-m", "ontrack.cli", "migrate"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    migrated(home)
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
     ports = {name: free_port() for name in ("gt06", "teltonika", "osmand", "h02", "watch")}
