@@ -258,9 +258,8 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.ports = {
-            name: free_port() for name in ("web", "gt06", "teltonika", "osmand", "h02", "watch")
-        }
+        servers = ("web", "gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
+        self.ports = {name: free_port() for name in servers}
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
         self.mailbox = Mailbox()
@@ -362,6 +361,8 @@ class System:
                 "--osmand-port", str(self.port("osmand", name)),
                 "--h02-port", str(self.port("h02", name)),
                 "--watch-port", str(self.port("watch", name)),
+                "--tk103-port", str(self.port("tk103", name)),
+                "--queclink-port", str(self.port("queclink", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
                 *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
