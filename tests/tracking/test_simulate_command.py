@@ -23,6 +23,8 @@ DEVICES = {
     "osmand": "sim-osmand-phone",
     "h02": "4210051998",  # a wearer with no silent opening under --seed 5
     "watch": "8800000999",
+    "tk103": "359586015829999",
+    "queclink": "860599000779999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -93,6 +95,8 @@ def _stored(home: Path, identifier: str) -> int:
         "osmand",
         "h02",
         "watch",
+        "tk103",
+        "queclink",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),

@@ -298,6 +298,17 @@ def _battery(parsed: _Frame) -> int | None:
     return None
 
 
+# What an encoded report puts before and after its position block (``encode_report``).
+_ENCODED_LAYOUTS = {
+    "GTFRI": ("0,0,1,", ""),
+    "GTSOS": ("0,0,1,", ","),
+    "GTRTL": ("0,0,1,", ","),
+    "GTBPL": ("3.55,", ","),
+    "GTMPN": ("", ""),
+    "GTMPF": ("", ""),
+}
+
+
 def encode_report(
     version: str,
     imei: str,
@@ -313,17 +324,20 @@ def encode_report(
 ) -> bytes:
     """A GL300-style report as a unit sends it (time in UTC); for simulators and tests.
 
-    Reserved, report id/type and fix count come before the block; a ``GTFRI`` carries the
-    battery after it, an alarm (``GTSOS``...) an empty field.
+    ``GTFRI``, ``GTSOS`` and ``GTRTL`` put reserved, report id/type and fix count before the
+    block (``GTFRI`` its battery after it), ``GTBPL`` the battery voltage, ``GTMPN`` /
+    ``GTMPF`` nothing.
     """
     utc = time.astimezone(UTC)
+    head, tail = _ENCODED_LAYOUTS.get(message, ("0,0,1,", ","))
+    if message == "GTFRI":
+        tail = f",{battery_pct}"
     block = (
         f"1,{speed_kmh:.1f},{course:.0f},0.0,{lon:.6f},{lat:.6f},{utc:%Y%m%d%H%M%S},"
         "0460,0000,18d8,6141,00"
     )
-    tail = f",{battery_pct}" if message == "GTFRI" else ","
     sent = utc + timedelta(seconds=1)
     return (
-        f"+RESP:{message},{version},{imei},,0,0,1,{block}{tail},{sent:%Y%m%d%H%M%S},"
+        f"+RESP:{message},{version},{imei},,{head}{block}{tail},{sent:%Y%m%d%H%M%S},"
         f"{count % 0x10000:04X}$"
     ).encode("ascii")
