@@ -136,6 +136,12 @@ def test_a_command_acknowledgement_is_recorded_as_the_answer() -> None:
     assert result.command_response.startswith("GTRTO,GL300,VER")
 
 
+def test_a_configuration_acknowledgement_answers_no_command() -> None:
+    frame = b"+ACK:GTSRI,1A0102,135790246811220,,0001,20100310172830,11F0$"
+
+    assert queclink.decode(frame, now=NOW).command_response is None
+
+
 def test_the_oldest_firmware_puts_the_imei_first() -> None:
     result = queclink.decode(frame_starting("queclink", "+RESP:GTTRI"), now=NOW)
 

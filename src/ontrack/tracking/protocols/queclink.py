@@ -46,9 +46,11 @@ answers each report so, once its records are durable (a unit without SACK ignore
 Commands
 --------
 ``AT+GTRTO=<password>,1,,,,,,<serial>$`` (real-time operation, sub-command 1 ``RTL``) asks
-for the current position: the unit acknowledges with ``+ACK:GTRTO`` and reports
-``+RESP:GTRTL``. The password is the model's default (``gl300``, ``gv300``...), named from the
-protocol version's model byte; a unit whose password was changed will refuse it.
+for the current position: the unit acknowledges with ``+ACK:GTRTO`` (its text is returned
+as ``command_response``; other acknowledgements are of configuration commands and are not)
+and reports ``+RESP:GTRTL``. The password is the model's default (``gl300``,
+``gv300``...), named from the protocol version's model byte; a unit whose password was
+changed will refuse it.
 """
 
 from __future__ import annotations
@@ -190,6 +192,8 @@ def decode(
             count = parsed.count or "0000"
             beat = f"+SACK:GTHBD,{parsed.version},{count}$".encode("ascii")
             return FrameResult(device, name, reply=beat, header=header)
+        if parsed.message != "GTRTO":  # a configuration command's: not an answer to locate
+            return FrameResult(device, name, header=header)
         response = ",".join([parsed.message, *parsed.body])[:200]
         return FrameResult(device, name, command_response=response, header=header)
     fixes = _fixes(parsed, device, time_offset_minutes)
