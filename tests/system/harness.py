@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.message
+import functools
 import hashlib
 import hmac
 import itertools
@@ -481,8 +482,28 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
+    def text_unit_answers(self, protocol: str, imei: str) -> bool:
+        """Whether the gateway answers a TK103 login (``LOAD``) or a Queclink heartbeat
+        (``+SACK:GTHBD``), as the unit finds out."""
+        greeting, answer = {
+            "tk103": (f"##,imei:{imei},A;".encode(), b"LOAD"),
+            "queclink": (f"+ACK:GTHBD,1A0800,{imei},,20261201000000,0001$".encode(),
+                         b"+SACK:GTHBD,1A0800,0001$"),
+        }[protocol]  # fmt: skip
+        with socket.create_connection(("127.0.0.1", self.ports[protocol]), timeout=10) as sock:
+            sock.settimeout(10)
+            sock.sendall(greeting)
+            try:
+                return sock.recv(64) == answer
+            except (TimeoutError, ConnectionError):
+                return False
+
     def device_online(self, identifier: str, protocol: str = "gt06") -> None:
-        knows = self.watch_answers if protocol == "watch" else self.gateway_knows
+        knows: Callable[[str], bool] = self.gateway_knows
+        if protocol == "watch":
+            knows = self.watch_answers
+        elif protocol in ("tk103", "queclink"):
+            knows = functools.partial(self.text_unit_answers, protocol)
         eventually(lambda: knows(identifier), what=f"the gateway to accept device {identifier}")
 
     def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:
