@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.message
+import functools
 import hashlib
 import hmac
 import itertools
@@ -258,9 +259,8 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.ports = {
-            name: free_port() for name in ("web", "gt06", "teltonika", "osmand", "h02", "watch")
-        }
+        servers = ("web", "gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
+        self.ports = {name: free_port() for name in servers}
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
         self.mailbox = Mailbox()
@@ -363,6 +363,8 @@ class System:
                 "--osmand-port", str(self.port("osmand", name)),
                 "--h02-port", str(self.port("h02", name)),
                 "--watch-port", str(self.port("watch", name)),
+                "--tk103-port", str(self.port("tk103", name)),
+                "--queclink-port", str(self.port("queclink", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
                 *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
@@ -486,8 +488,28 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
+    def text_unit_answers(self, protocol: str, imei: str) -> bool:
+        """Whether the gateway answers a TK103 login (``LOAD``) or a Queclink heartbeat
+        (``+SACK:GTHBD``), as the unit finds out."""
+        greeting, answer = {
+            "tk103": (f"##,imei:{imei},A;".encode(), b"LOAD"),
+            "queclink": (f"+ACK:GTHBD,1A0800,{imei},,20261201000000,0001$".encode(),
+                         b"+SACK:GTHBD,1A0800,0001$"),
+        }[protocol]  # fmt: skip
+        with socket.create_connection(("127.0.0.1", self.ports[protocol]), timeout=10) as sock:
+            sock.settimeout(10)
+            sock.sendall(greeting)
+            try:
+                return sock.recv(64) == answer
+            except (TimeoutError, ConnectionError):
+                return False
+
     def device_online(self, identifier: str, protocol: str = "gt06") -> None:
-        knows = self.watch_answers if protocol == "watch" else self.gateway_knows
+        knows: Callable[[str], bool] = self.gateway_knows
+        if protocol == "watch":
+            knows = self.watch_answers
+        elif protocol in ("tk103", "queclink"):
+            knows = functools.partial(self.text_unit_answers, protocol)
         eventually(lambda: knows(identifier), what=f"the gateway to accept device {identifier}")
 
     def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:

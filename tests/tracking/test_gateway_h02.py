@@ -132,3 +132,13 @@ def test_the_text_ports_default_and_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ONTRACK_GATEWAY_WATCH_PORT", "off")
     config = GatewayConfig.from_settings()
     assert config.h02_port == 6013 and config.watch_port is None
+
+
+def test_the_tk103_and_queclink_ports_default_and_come_from_the_environment(monkeypatch):
+    from ontrack.tracking.gateway_core import GatewayConfig
+
+    assert (GatewayConfig().tk103_port, GatewayConfig().queclink_port) == (5001, 5004)
+    monkeypatch.setenv("ONTRACK_GATEWAY_TK103_PORT", "6001")
+    monkeypatch.setenv("ONTRACK_GATEWAY_QUECLINK_PORT", "off")
+    config = GatewayConfig.from_settings()
+    assert config.tk103_port == 6001 and config.queclink_port is None

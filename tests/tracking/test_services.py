@@ -36,8 +36,8 @@ def test_an_identifier_is_registered_once(make_device: Callable[..., Device]) ->
         make_device(identifier="351234567890123")
 
 
-@pytest.mark.parametrize("protocol", ["gt06", "teltonika"])
-def test_the_service_refuses_a_gt06_or_teltonika_identifier_that_is_not_an_imei(
+@pytest.mark.parametrize("protocol", ["gt06", "teltonika", "tk103"])
+def test_the_service_refuses_a_gt06_teltonika_or_tk103_identifier_that_is_not_an_imei(
     make_device: Callable[..., Device], protocol: str
 ) -> None:
     """The rule lives in the service, so the API, imports and the shell obey it too."""
@@ -56,6 +56,16 @@ def test_an_h02_unit_or_a_watch_is_registered_with_the_10_to_15_digits_it_sends(
             make_device(protocol=protocol, identifier=identifier)
     assert make_device(protocol=protocol, identifier="8800000015").protocol == protocol
     assert make_device(protocol=protocol, identifier="352661090143150").protocol == protocol
+
+
+def test_a_queclink_unit_is_registered_with_its_imei_or_meid(
+    make_device: Callable[..., Device],
+) -> None:
+    for identifier in ("12345", "86059900077397X", "A10000499AEF9"):
+        with pytest.raises(ValidationError, match="Queclink units"):
+            make_device(protocol="queclink", identifier=identifier)
+    assert make_device(protocol="queclink", identifier="860599000773978").protocol == "queclink"
+    assert make_device(protocol="queclink", identifier="A10000499AEF9B").protocol == "queclink"
 
 
 def test_an_officer_may_not_register_devices(officer: User) -> None:

@@ -23,6 +23,8 @@ DEVICES = {
     "osmand": "sim-osmand-phone",
     "h02": "4210051998",  # a wearer with no silent opening under --seed 5
     "watch": "8800000999",
+    "tk103": "359586015829999",
+    "queclink": "860599000779999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -49,7 +51,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     migrated(home)
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    ports = {name: free_port() for name in ("gt06", "teltonika", "osmand", "h02", "watch")}
+    ports = {
+        name: free_port()
+        for name in ("gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
+    }
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
     if not _broker_reachable():
         mqtt = ["--mqtt-host", "off"]
@@ -89,6 +94,8 @@ def _stored(home: Path, identifier: str) -> int:
         "osmand",
         "h02",
         "watch",
+        "tk103",
+        "queclink",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),

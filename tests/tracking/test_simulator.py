@@ -4,11 +4,12 @@ import asyncio
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 
 import pytest
 
 from ontrack.tracking.models import Position
-from ontrack.tracking.protocols import gt06, h02, teltonika, watch
+from ontrack.tracking.protocols import gt06, h02, queclink, teltonika, tk103, watch
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind
 from ontrack.tracking.simulator import (
     Report,
@@ -16,8 +17,10 @@ from ontrack.tracking.simulator import (
     Wearer,
     gt06_frames,
     h02_frames,
+    queclink_frames,
     simulate,
     teltonika_packet,
+    tk103_frames,
     watch_frames,
 )
 from tests.tracking.device_helpers import register_device
@@ -72,6 +75,19 @@ def test_simulated_h02_and_watch_alarms_decode_to_their_events():
     }
 
 
+def test_simulated_tk103_and_queclink_alarms_decode_to_their_events():
+    events = ("sos", "power_cut", "low_battery")
+    report = Report(NIGHT, 41.8781, -87.6298, 0.0, 0.0, 15, False, events=events)
+
+    def kinds(module: ModuleType, frames: list[bytes]) -> list[EventKind]:
+        decoded = [record for frame in frames for record in module.decode(frame).records]
+        return [record.kind for record in decoded if isinstance(record, DeviceEvent)]
+
+    expected = [EventKind.SOS, EventKind.EXTERNAL_POWER_CUT, EventKind.LOW_BATTERY]
+    assert kinds(tk103, tk103_frames("359586015829802", report)) == expected
+    assert kinds(queclink, queclink_frames("860599000773978", report)) == expected
+
+
 def _broker_reachable() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
@@ -89,6 +105,8 @@ def _broker_reachable() -> bool:
         ("osmand", "sim-phone-1"),
         ("h02", "4210051415"),
         ("watch", "8800000015"),
+        ("tk103", "359586015829802"),
+        ("queclink", "860599000773978"),
         pytest.param(
             "mqtt",
             "sim-mqtt-1",

@@ -21,7 +21,8 @@ class DeviceRegisterForm(forms.Form):
         label="Identifier",
         max_length=40,
         required=False,
-        help_text="The 15-digit IMEI for GT06 and Teltonika units; the id the unit sends "
+        help_text="The 15-digit IMEI for GT06, Teltonika and TK103 units, and for Queclink "
+        "units (or a CDMA unit's 14-character MEID); the id the unit sends "
         "(10 to 15 digits) for H02 units and watches; the device id for MQTT. For a phone "
         "app (OsmAnd / Traccar Client) leave it blank: a long random id is generated, to "
         "enter in the app.",

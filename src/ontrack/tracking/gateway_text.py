@@ -1,13 +1,16 @@
-"""The gateway's server for text-framed protocols: H02 (port 5013) and Watch (port 5093).
+"""The gateway's server for text-framed protocols: H02 (port 5013), Watch (port 5093), TK103
+(port 5001) and Queclink @Track (port 5004).
 
-Neither protocol logs in: every frame names its device. The first frame of a connection
+None of them needs a login to know its device (a TK103 login names the IMEI like any other
+frame): every frame names its device. The first frame of a connection
 therefore decides whose connection it is: an unknown id, or one registered for another
 protocol, closes the connection (the unit retries on its own schedule and is served once
 someone registers it); a later frame naming another device closes it too, so that one
 registered id cannot carry positions for others. Frames are decoded with the device's clock
 offset; records are handed to the writer and, when the protocol wants an answer that
 confirms them (a Watch alarm, an H02 position), the answer goes out once they are durable.
-Keep-alives (Watch ``LK``) are answered at once: a watch that waits reboots. Records
+Keep-alives (Watch ``LK``, TK103 login and heartbeat, Queclink ``GTHBD``) are answered at
+once: a watch that waits reboots, a Queclink unit reconnects. Records
 without an answer are still awaited before the next frame is read, so that a connection
 cannot queue without bound (back-pressure, as for Teltonika).
 
@@ -16,9 +19,10 @@ at least every ``idle_timeout``: the clock restarts on complete frames, not byte
 client that trickles bytes is closed like a silent one. The reassembly buffer never exceeds
 the protocol's ``max_frame_size``.
 
-An on-demand command (Watch ``CR``) goes out on the live connection framed like the
-device's own frames; the watch acknowledges it with ``CR`` (recorded as the answer) and
-then sends a position, which answers the command with a fix.
+An on-demand command (Watch ``CR``, TK103 ``B``, Queclink ``AT+GTRTO`` ``RTL``) goes out on
+the live connection framed like the device's own frames; a watch or a Queclink unit
+acknowledges it (``CR``, ``+ACK:GTRTO``: recorded as the answer), and the position that
+follows answers the command with a fix.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ontrack.tracking.gateway_core import Hub
-from ontrack.tracking.protocols import h02, watch
+from ontrack.tracking.protocols import h02, queclink, tk103, watch
 from ontrack.tracking.protocols.records import DecodeError
 from ontrack.tracking.protocols.textframe import FrameResult, SplitResult
 from ontrack.tracking.services import DeviceInfo
@@ -70,6 +74,22 @@ WATCH = TextProtocol(
     decode=watch.decode,
     encode_command=watch.encode_command,
 )
+TK103 = TextProtocol(
+    name="tk103",
+    max_frame_size=tk103.MAX_FRAME_SIZE,
+    split=tk103.split_frames,
+    identifier=tk103.identifier,
+    decode=tk103.decode,
+    encode_command=tk103.encode_command,
+)
+QUECLINK = TextProtocol(
+    name="queclink",
+    max_frame_size=queclink.MAX_FRAME_SIZE,
+    split=queclink.split_frames,
+    identifier=queclink.identifier,
+    decode=queclink.decode,
+    encode_command=queclink.encode_command,
+)
 
 
 class _Closed(Exception):
@@ -82,7 +102,7 @@ class _Closed(Exception):
 async def handle_text(
     protocol: TextProtocol, hub: Hub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
-    """One H02 or Watch connection (see the module doc)."""
+    """One text-protocol connection (see the module doc)."""
     counters = hub.counters
     peer = writer.get_extra_info("peername")
     counters.connections += 1

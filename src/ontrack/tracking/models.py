@@ -29,6 +29,8 @@ class Protocol(models.TextChoices):
     MQTT = "mqtt", "MQTT JSON"
     H02 = "h02", "H02 (Sinotrack and clones)"
     WATCH = "watch", "Watch / 3G (SG, 3G, CS)"
+    TK103 = "tk103", "TK103 / GPS103 (Coban and clones)"
+    QUECLINK = "queclink", "Queclink @Track (GL300, GV300...)"
 
 
 class DeviceStatus(models.TextChoices):

@@ -623,8 +623,9 @@ def _move(device: Device, target: DeviceStatus) -> None:
 
 
 # Protocols whose devices identify themselves on the wire by their IMEI (GT06 login, the
-# Teltonika handshake): any other identifier could never match what the device sends.
-IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
+# Teltonika handshake, TK103's ``imei:`` field): any other identifier could never match what
+# the device sends.
+IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA, Protocol.TK103})
 # H02 units and watches send a device id of their own in every frame: 10 digits taken from
 # the IMEI on most, the whole IMEI on some.
 DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH})
@@ -640,6 +641,8 @@ def app_identifier_new() -> str:
 
 _IMEI = re.compile(r"[0-9]{15}")
 _DEVICE_ID = re.compile(r"[0-9]{10,15}")
+# A Queclink unit names itself by its IMEI, or a CDMA unit by its 14-hex-digit MEID.
+_QUECLINK_ID = re.compile(r"[0-9]{15}|[0-9A-Fa-f]{14}")
 
 
 @transaction.atomic
@@ -674,7 +677,17 @@ def device_register(
         )
     if protocol in IMEI_PROTOCOLS and not _IMEI.fullmatch(identifier):
         raise ValidationError(
-            {"identifier": "GT06 and Teltonika units are identified by their IMEI: 15 digits."}
+            {
+                "identifier": "GT06, Teltonika and TK103 units are identified by their IMEI: "
+                "15 digits."
+            }
+        )
+    if protocol == Protocol.QUECLINK and not _QUECLINK_ID.fullmatch(identifier):
+        raise ValidationError(
+            {
+                "identifier": "Queclink units are identified by their IMEI (15 digits) or, "
+                "for a CDMA unit, its MEID (14 hex digits)."
+            }
         )
     if protocol in DEVICE_ID_PROTOCOLS and not _DEVICE_ID.fullmatch(identifier):
         raise ValidationError(
@@ -987,6 +1000,8 @@ LOCATE_COMMANDS: dict[str, str] = {
     Protocol.TELTONIKA: "getgps",
     Protocol.MQTT: "locate",
     Protocol.WATCH: "CR",
+    Protocol.TK103: "B",  # single locate
+    Protocol.QUECLINK: "RTL",  # AT+GTRTO sub-command 1, framed by the protocol module
 }
 
 

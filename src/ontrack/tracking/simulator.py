@@ -38,7 +38,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ontrack.tracking.protocols import gt06, h02, mqtt_json, osmand, teltonika, watch
+from ontrack.tracking.protocols import (
+    gt06,
+    h02,
+    mqtt_json,
+    osmand,
+    queclink,
+    teltonika,
+    tk103,
+    watch,
+)
 
 logger = logging.getLogger("ontrack.simulator")
 
@@ -58,9 +67,12 @@ DEFAULT_PORTS = {
     "mqtt": 1883,
     "h02": h02.DEFAULT_PORT,
     "watch": watch.DEFAULT_PORT,
+    "tk103": tk103.DEFAULT_PORT,
+    "queclink": queclink.DEFAULT_PORT,
 }
 _PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
-                   "mqtt": "mqtt", "h02": "h02", "watch": "watch"}  # fmt: skip
+                   "mqtt": "mqtt", "h02": "h02", "watch": "watch", "tk103": "tk103",
+                   "queclink": "queclink"}  # fmt: skip
 _EARTH_M = 6_371_000.0
 
 TAMPER = "tamper"
@@ -382,6 +394,38 @@ def watch_frames(identifier: str, report: Report) -> list[bytes]:
     return [position(), position(status=alarms, alarm=True)] if alarms else [position()]
 
 
+# Report events -> the alarm keyword a TK103 unit sends, and the message a Queclink unit
+# sends (a GL300 has no tamper switch: tamper is not sent).
+TK103_ALARMS = {"sos": "help me", "low_battery": "low battery", "power_cut": "ac alarm",
+                "vibration": "sensor alarm"}  # fmt: skip
+QUECLINK_ALARMS = {"sos": "GTSOS", "low_battery": "GTBPL", "power_cut": "GTMPF",
+                   "charger_connected": "GTMPN"}  # fmt: skip
+QUECLINK_VERSION = "1A0800"  # a GL300's protocol version
+
+
+def tk103_frames(identifier: str, report: Report) -> list[bytes]:
+    """A ``tracker`` report; then one report per alarm, its keyword in place of ``tracker``
+    (a TK103 sends each alarm as a report of its own)."""
+    keywords = ["tracker", *(TK103_ALARMS[e] for e in report.events if e in TK103_ALARMS)]
+    return [
+        tk103.encode_report(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                            speed_kmh=report.speed_kmh, course=report.course, keyword=keyword)
+        for keyword in keywords
+    ]  # fmt: skip
+
+
+def queclink_frames(identifier: str, report: Report, count: int = 0) -> list[bytes]:
+    """A ``GTFRI`` fixed report with the battery; then one alarm message per alarm."""
+    messages = ["GTFRI", *(QUECLINK_ALARMS[e] for e in report.events if e in QUECLINK_ALARMS)]
+    return [
+        queclink.encode_report(QUECLINK_VERSION, identifier, time=report.time, lat=report.lat,
+                               lon=report.lon, message=message, speed_kmh=report.speed_kmh,
+                               course=report.course, battery_pct=report.battery_pct,
+                               count=count + index)
+        for index, message in enumerate(messages)
+    ]  # fmt: skip
+
+
 def teltonika_packet(reports: list[Report]) -> bytes:
     records = b""
     for report in reports:
@@ -613,10 +657,12 @@ class _TeltonikaLink(_Link):
 
 
 class _TextLink(_Link):
-    """An H02 unit or a watch. A watch opens with an ``LK`` keep-alive and waits for the
-    gateway's answer (an unregistered watch is hung up on); it answers an on-demand ``CR``
-    with ``CR`` and a fresh position, as real watches do. Answers to positions and alarms
-    are counted as acknowledgements."""
+    """An H02, TK103 or Queclink unit, or a watch. A watch opens with an ``LK`` keep-alive, a
+    TK103 with its login, and waits for the gateway's answer (an unregistered unit is hung
+    up on). On-demand commands are answered as real units do: a watch answers ``CR`` with
+    ``CR``, a Queclink unit ``AT+GTRTO`` with ``+ACK:GTRTO``, then each a fresh position; a
+    TK103 answers its single locate with the position alone. Answers to positions and
+    alarms are counted as acknowledgements."""
 
     def __init__(
         self, protocol: str, wearer: Wearer, host: str, port: int, stats: SimulatorStats
@@ -625,21 +671,36 @@ class _TextLink(_Link):
         self.identifier, self.host, self.port, self.stats = wearer.identifier, host, port, stats
         self.writer: asyncio.StreamWriter | None = None
         self.listener: asyncio.Task[None] | None = None
+        self.count = 0  # a Queclink unit's count number
 
     async def open(self) -> None:
         reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        greeting: bytes | None = None
         if self.protocol == "watch":
             battery = round(self.wearer.battery)
-            self.writer.write(watch.encode_frame("3G", self.identifier, f"LK,0,0,{battery}"))
+            greeting = watch.encode_frame("3G", self.identifier, f"LK,0,0,{battery}")
+        elif self.protocol == "tk103":
+            greeting = f"##,imei:{self.identifier},A;".encode("ascii")
+        if greeting is not None:
+            self.writer.write(greeting)
             if not await asyncio.wait_for(reader.read(64), 30):
                 raise ConnectionError(f"gateway hung up on {self.identifier}")
         self.listener = asyncio.create_task(self._listen(reader))
 
     async def _listen(self, reader: asyncio.StreamReader) -> None:
         buffer = b""
-        split = watch.split_frames if self.protocol == "watch" else h02.split_frames
         with contextlib.suppress(Exception):
             while data := await reader.read(4096):
+                if self.protocol == "tk103":
+                    if b"**,imei:" in data:  # the single locate; LOAD and ON need nothing
+                        await self._answer()
+                    continue
+                if self.protocol == "queclink":
+                    if b"AT+GTRTO=" in data:
+                        await self._answer()
+                    self.stats.acked += data.count(b"+SACK:")
+                    continue
+                split = watch.split_frames if self.protocol == "watch" else h02.split_frames
                 frames, buffer, _ = split(buffer + data)
                 for frame in frames:
                     if frame.endswith(b"*CR]"):
@@ -651,7 +712,13 @@ class _TextLink(_Link):
 
     async def _answer(self) -> None:
         assert self.writer is not None
-        self.writer.write(watch.encode_frame("3G", self.identifier, watch.LOCATE_COMMAND))
+        if self.protocol == "watch":
+            self.writer.write(watch.encode_frame("3G", self.identifier, watch.LOCATE_COMMAND))
+        elif self.protocol == "queclink":
+            self.writer.write(
+                f"+ACK:GTRTO,{QUECLINK_VERSION},{self.identifier},,RTL,FFFF,"
+                f"{datetime.now(UTC):%Y%m%d%H%M%S},{self._next_count():04X}$".encode("ascii")
+            )
         now = datetime.now(UTC)
         lat, lon, speed, course = self.wearer.position(now)
         await self.send([Report(now, lat, lon, speed, course, round(self.wearer.battery),
@@ -663,12 +730,26 @@ class _TextLink(_Link):
             await self.open()
             self.stats.connections += 1
         assert self.writer is not None
-        encode = watch_frames if self.protocol == "watch" else h02_frames
         for report in reports:
-            for frame in encode(self.identifier, report):
+            for frame in self._frames(report):
                 self.writer.write(frame)
             self.stats.sent += 1
         await self.writer.drain()
+
+    def _frames(self, report: Report) -> list[bytes]:
+        if self.protocol == "watch":
+            return watch_frames(self.identifier, report)
+        if self.protocol == "tk103":
+            return tk103_frames(self.identifier, report)
+        if self.protocol == "queclink":
+            frames = queclink_frames(self.identifier, report, self.count)
+            self.count = (self.count + len(frames)) % 0x10000
+            return frames
+        return h02_frames(self.identifier, report)
+
+    def _next_count(self) -> int:
+        self.count = (self.count + 1) % 0x10000
+        return self.count
 
     async def close(self) -> None:
         if self.listener is not None:
@@ -799,7 +880,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
             link = _TeltonikaLink(identifier, options.host, port, stats, wearer)
         elif protocol == "osmand":
             link = _OsmandLink(identifier, options.host, port, stats)
-        elif protocol in ("h02", "watch"):
+        elif protocol in ("h02", "watch", "tk103", "queclink"):
             link = _TextLink(protocol, wearer, options.host, port, stats)
         else:
             link = _MqttLink(identifier, mqtt_client, stats)

@@ -6,7 +6,7 @@ device lookup and acknowledgements; it calls these functions and sends the repli
 compute. Shared types live in ``records``.
 """
 
-from . import gt06, h02, mqtt_json, osmand, teltonika, watch
+from . import gt06, h02, mqtt_json, osmand, queclink, teltonika, tk103, watch
 from .records import DecodeError, DeviceEvent, EventKind, Fix, Record
 
 # Protocol name (as stored on a device) -> decoder module.
@@ -17,6 +17,8 @@ PROTOCOLS = {
     "mqtt_json": mqtt_json,
     "h02": h02,
     "watch": watch,
+    "tk103": tk103,
+    "queclink": queclink,
 }
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "h02",
     "mqtt_json",
     "osmand",
+    "queclink",
     "teltonika",
+    "tk103",
     "watch",
 ]
