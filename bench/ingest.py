@@ -83,8 +83,12 @@ async def _read_bracketed(reader: asyncio.StreamReader) -> bytes:
 
 
 async def _read_count(reader: asyncio.StreamReader) -> bytes:
-    """A Teltonika acknowledgement: the record count, four bytes."""
-    return await reader.readexactly(4)
+    """A Teltonika acknowledgement: the record count, four bytes; zero refuses the packet
+    (its positions were not stored, so the bench must not go on counting them as sent)."""
+    ack = await reader.readexactly(4)
+    if ack == bytes(4):
+        raise ConnectionError("packet refused")
+    return ack
 
 
 async def _read_http(reader: asyncio.StreamReader) -> bytes:
@@ -189,13 +193,18 @@ class _Device:
             self.queue.put_nowait(frame)
 
     async def _pump(self) -> None:
+        """Send queued frames one at a time, each once the previous one is answered. A
+        refusal or a closed connection ends the device and is counted (``counter[1]``):
+        the main process prints it, since a silent failure would only lower the rate."""
         assert self.profile.ack is not None
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        try:
             while True:
                 frame = await self.queue.get()
                 self.writer.write(frame)
                 self.counter[0] += self.profile.per_frame
                 await self.profile.ack(self.reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.counter[1] += 1
 
 
 async def _connect(profile: Profile, port: int, identifier: str, counter: list[int]) -> _Device:
@@ -232,7 +241,7 @@ async def _client(
         n, round_ = k % devices, k // devices
         reports = [report(base + timedelta(seconds=round_ * per + i), n) for i in range(per)]
         frames.append(profile.encode(_imei(n), reports, k & 0xFFFF))
-    counter = [0]  # positions on the wire
+    counter = [0, 0]  # positions on the wire, devices whose connection failed
     links: list[_Device] = []
     for start in range(0, devices, 500):
         links += await asyncio.gather(
@@ -263,7 +272,7 @@ async def _client(
     await asyncio.sleep(3)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime
-    report_ = {"sent": counter[0], "marks": sent_marks, "cpu": cpu}
+    report_ = {"sent": counter[0], "marks": sent_marks, "cpu": cpu, "failed": counter[1]}
     print(json.dumps(report_), flush=True)
 
 
@@ -655,7 +664,8 @@ def _run(
     )
     print(
         f"protocol: {args.protocol}; offered rate: {args.rate:.0f} positions/s over "
-        f"{duration:.0f} s; gateway workers: {args.workers}; client CPU: {report['cpu']:.1f} s"
+        f"{duration:.0f} s; gateway workers: {args.workers}; client CPU: {report['cpu']:.1f} s; "
+        f"devices whose connection failed: {report['failed']}"
     )
     print(f"sustained stored rate: {rate:.0f} positions/s; p99 sent->durable: {p99:.0f} ms")
     print(f"baseline raw executemany: {baseline:.0f} rows/s")
