@@ -460,6 +460,14 @@ def osmand_query(identifier: str, report: Report) -> str:
     return "&".join(f"{key}={value}" for key, value in fields.items())
 
 
+def osmand_request(identifier: str, report: Report, host: str) -> bytes:
+    """The keep-alive HTTP GET an OsmAnd / Traccar Client app sends for one report."""
+    return (
+        f"GET /?{osmand_query(identifier, report)} HTTP/1.1\r\n"
+        f"Host: {host}\r\nUser-Agent: ontrack-simulator\r\n\r\n"
+    ).encode()
+
+
 def mqtt_payload(reports: list[Report]) -> bytes:
     known = {"tamper", "low_battery", "charger_connected", "charger_disconnected"}
     readings: list[dict[str, Any]] = [
@@ -772,11 +780,7 @@ class _OsmandLink(_Link):
             if self.writer is None or self.writer.is_closing():
                 await self.open()
             assert self.reader is not None and self.writer is not None
-            request = (
-                f"GET /?{osmand_query(self.identifier, report)} HTTP/1.1\r\n"
-                f"Host: {self.host}\r\nUser-Agent: ontrack-simulator\r\n\r\n"
-            )
-            self.writer.write(request.encode())
+            self.writer.write(osmand_request(self.identifier, report, self.host))
             self.stats.sent += 1
             head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 60)
             if head.split(b" ", 2)[1] == b"200":
