@@ -26,6 +26,8 @@ def gateway_config(tmp_path: Path, **overrides: Any) -> GatewayConfig:
         "osmand_port": 0,
         "h02_port": 0,
         "watch_port": 0,
+        "meitrack_port": 0,
+        "suntech_port": 0,
         "mqtt_host": None,
         "spool_dir": tmp_path / "spool",
         "stats_interval": 3600.0,

@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from ontrack.tracking.filters import invalid_reason
-from ontrack.tracking.protocols import gt06, h02, osmand, teltonika, watch
+from ontrack.tracking.protocols import gt06, h02, meitrack, osmand, suntech, teltonika, watch
 from ontrack.tracking.protocols.records import DecodeError, Fix, Record
 from ontrack.tracking.services import (
     DeviceInfo,
@@ -86,6 +86,8 @@ class GatewayConfig:
     osmand_port: int | None = osmand.DEFAULT_PORT
     h02_port: int | None = h02.DEFAULT_PORT
     watch_port: int | None = watch.DEFAULT_PORT
+    meitrack_port: int | None = meitrack.DEFAULT_PORT
+    suntech_port: int | None = suntech.DEFAULT_PORT
     mqtt_host: str | None = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_client_id: str = "ontrack-gateway"
@@ -509,7 +511,8 @@ class Hub:
     directory: Directory
     writer: Writer
     live: set[Any] = field(default_factory=set)
-    # Device id -> how to send a command on its live connection (GT06, Teltonika, Watch).
+    # Device id -> how to send a command on its live connection (GT06, Teltonika, Watch,
+    # Meitrack, Suntech).
     sessions: dict[int, Callable[[int, str], None]] = field(default_factory=dict)
 
     def command_sent(self, device_id: int) -> None:

@@ -1,6 +1,7 @@
-"""The gateway's server for text-framed protocols: H02 (port 5013) and Watch (port 5093).
+"""The gateway's server for text-framed protocols: H02 (port 5013), Watch (5093), Meitrack
+(5020) and Suntech (5011).
 
-Neither protocol logs in: every frame names its device. The first frame of a connection
+None of them logs in: every frame names its device. The first frame of a connection
 therefore decides whose connection it is: an unknown id, or one registered for another
 protocol, closes the connection (the unit retries on its own schedule and is served once
 someone registers it); a later frame naming another device closes it too, so that one
@@ -18,7 +19,9 @@ the protocol's ``max_frame_size``.
 
 An on-demand command (Watch ``CR``) goes out on the live connection framed like the
 device's own frames; the watch acknowledges it with ``CR`` (recorded as the answer) and
-then sends a position, which answers the command with a fix.
+then sends a position, which answers the command with a fix. Meitrack ``A10`` and Suntech
+``StatusReq`` are answered by a position straight away. A frame whose checksum does not
+match (Meitrack) is decoded all the same and counted as a ``crc_mismatches``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ontrack.tracking.gateway_core import Hub
-from ontrack.tracking.protocols import h02, watch
+from ontrack.tracking.protocols import h02, meitrack, suntech, watch
 from ontrack.tracking.protocols.records import DecodeError
 from ontrack.tracking.protocols.textframe import FrameResult, SplitResult
 from ontrack.tracking.services import DeviceInfo
@@ -70,6 +73,22 @@ WATCH = TextProtocol(
     decode=watch.decode,
     encode_command=watch.encode_command,
 )
+MEITRACK = TextProtocol(
+    name="meitrack",
+    max_frame_size=meitrack.MAX_FRAME_SIZE,
+    split=meitrack.split_frames,
+    identifier=meitrack.identifier,
+    decode=meitrack.decode,
+    encode_command=meitrack.encode_command,
+)
+SUNTECH = TextProtocol(
+    name="suntech",
+    max_frame_size=suntech.MAX_FRAME_SIZE,
+    split=suntech.split_frames,
+    identifier=suntech.identifier,
+    decode=suntech.decode,
+    encode_command=suntech.encode_command,
+)
 
 
 class _Closed(Exception):
@@ -82,7 +101,7 @@ class _Closed(Exception):
 async def handle_text(
     protocol: TextProtocol, hub: Hub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
-    """One H02 or Watch connection (see the module doc)."""
+    """One connection of a text protocol (see the module doc)."""
     counters = hub.counters
     peer = writer.get_extra_info("peername")
     counters.connections += 1
@@ -154,6 +173,8 @@ class _Session:
             counters.bad_frame(name, error, peer=self.peer, identifier=identifier)
             return False
         counters.add("frames")
+        if result.crc_mismatch:
+            counters.add("crc_mismatches")  # decoded all the same, as for GT06
         if result.header:
             self.header = result.header
         if result.command_response is not None:

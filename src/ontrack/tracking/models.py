@@ -29,6 +29,8 @@ class Protocol(models.TextChoices):
     MQTT = "mqtt", "MQTT JSON"
     H02 = "h02", "H02 (Sinotrack and clones)"
     WATCH = "watch", "Watch / 3G (SG, 3G, CS)"
+    MEITRACK = "meitrack", "Meitrack (MVT, T1, T333...)"
+    SUNTECH = "suntech", "Suntech (ST300, ST600, ST910...)"
 
 
 class DeviceStatus(models.TextChoices):

@@ -627,7 +627,10 @@ def _move(device: Device, target: DeviceStatus) -> None:
 IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
 # H02 units and watches send a device id of their own in every frame: 10 digits taken from
 # the IMEI on most, the whole IMEI on some.
-DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH})
+DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH, Protocol.MEITRACK})
+# Suntech units send their serial number, set at the factory: 6 digits on SA200 and ST910
+# units, 9 or 10 on later ones.
+SERIAL_PROTOCOLS = frozenset({Protocol.SUNTECH})
 # Phone apps (Traccar Client / OsmAnd) authenticate with nothing but the id they send, which
 # the app lets the user set: it must be long and random, so it is generated at registration.
 APP_PROTOCOLS = frozenset({Protocol.OSMAND})
@@ -640,6 +643,7 @@ def app_identifier_new() -> str:
 
 _IMEI = re.compile(r"[0-9]{15}")
 _DEVICE_ID = re.compile(r"[0-9]{10,15}")
+_SERIAL = re.compile(r"[0-9]{6,10}")
 
 
 @transaction.atomic
@@ -679,9 +683,13 @@ def device_register(
     if protocol in DEVICE_ID_PROTOCOLS and not _DEVICE_ID.fullmatch(identifier):
         raise ValidationError(
             {
-                "identifier": "H02 units and watches are identified by the id they send: "
-                "10 to 15 digits (the watch's 10-digit id, or the whole IMEI)."
+                "identifier": "H02, Meitrack units and watches are identified by the id they "
+                "send: 10 to 15 digits (the watch's 10-digit id, or the whole IMEI)."
             }
+        )
+    if protocol in SERIAL_PROTOCOLS and not _SERIAL.fullmatch(identifier):
+        raise ValidationError(
+            {"identifier": "Suntech units are identified by their serial number: 6 to 10 digits."}
         )
     if Device.objects.filter(identifier=identifier).exists():
         raise ValidationError({"identifier": f"Device {identifier} is already registered."})
@@ -987,6 +995,8 @@ LOCATE_COMMANDS: dict[str, str] = {
     Protocol.TELTONIKA: "getgps",
     Protocol.MQTT: "locate",
     Protocol.WATCH: "CR",
+    Protocol.MEITRACK: "A10",
+    Protocol.SUNTECH: "StatusReq",
 }
 
 

@@ -6,7 +6,7 @@ device lookup and acknowledgements; it calls these functions and sends the repli
 compute. Shared types live in ``records``.
 """
 
-from . import gt06, h02, mqtt_json, osmand, teltonika, watch
+from . import gt06, h02, meitrack, mqtt_json, osmand, suntech, teltonika, watch
 from .records import DecodeError, DeviceEvent, EventKind, Fix, Record
 
 # Protocol name (as stored on a device) -> decoder module.
@@ -17,6 +17,8 @@ PROTOCOLS = {
     "mqtt_json": mqtt_json,
     "h02": h02,
     "watch": watch,
+    "meitrack": meitrack,
+    "suntech": suntech,
 }
 
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "Record",
     "gt06",
     "h02",
+    "meitrack",
     "mqtt_json",
     "osmand",
+    "suntech",
     "teltonika",
     "watch",
 ]
