@@ -372,6 +372,7 @@ def _run(
         [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
          "--gt06-port", str(port), "--teltonika-port", "off", "--osmand-port", "off",
          "--h02-port", "off", "--watch-port", "off",
+         "--meitrack-port", "off", "--suntech-port", "off",
          "--mqtt-host", "off", "--stats-interval", "5", "--workers", str(args.workers)],
         env=env, stderr=open(home / "gateway.log", "w"),  # noqa: SIM115 - lives as long as the gateway
     )  # fmt: skip

@@ -258,9 +258,8 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.ports = {
-            name: free_port() for name in ("web", "gt06", "teltonika", "osmand", "h02", "watch")
-        }
+        servers = ("web", "gt06", "teltonika", "osmand", "h02", "watch", "meitrack", "suntech")
+        self.ports = {name: free_port() for name in servers}
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
         self.mailbox = Mailbox()
@@ -362,6 +361,8 @@ class System:
                 "--osmand-port", str(self.port("osmand", name)),
                 "--h02-port", str(self.port("h02", name)),
                 "--watch-port", str(self.port("watch", name)),
+                "--meitrack-port", str(self.port("meitrack", name)),
+                "--suntech-port", str(self.port("suntech", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
                 *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
@@ -582,9 +583,12 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
 
 def register_device(system: System, protocol: str = "gt06", kind: str = "ankle") -> str:
     """A unit (a GT06 ankle unit unless told) registered by the supervisor on the
-    inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id)."""
+    inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id; for a
+    Suntech unit, a 9-digit serial)."""
     serial = f"{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
     imei = f"88{serial}" if protocol == "watch" else f"3597100{serial}"
+    if protocol == "suntech":
+        imei = f"9{serial}"
     office = office_id(system.api("sam"))
     registered = system.browser("sam").submit(
         "/tracking/devices/register/",

@@ -59,6 +59,7 @@ class RunningGateway:
                  "--teltonika-port", str(self.teltonika_port),
                  "--osmand-port", str(self.osmand_port), "--gt06-port", "off",
                  "--h02-port", "off", "--watch-port", "off",
+                 "--meitrack-port", "off", "--suntech-port", "off",
                  "--mqtt-host", "off", *flags],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

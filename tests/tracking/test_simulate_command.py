@@ -50,7 +50,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
                    capture_output=True)  # fmt: skip
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    ports = {name: free_port() for name in ("gt06", "teltonika", "osmand", "h02", "watch")}
+    servers = ("gt06", "teltonika", "osmand", "h02", "watch", "meitrack", "suntech")
+    ports = {name: free_port() for name in servers}
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
     if not _broker_reachable():
         mqtt = ["--mqtt-host", "off"]

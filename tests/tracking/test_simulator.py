@@ -4,11 +4,12 @@ import asyncio
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 
 import pytest
 
 from ontrack.tracking.models import Position
-from ontrack.tracking.protocols import gt06, h02, teltonika, watch
+from ontrack.tracking.protocols import gt06, h02, meitrack, suntech, teltonika, watch
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind
 from ontrack.tracking.simulator import (
     Report,
@@ -16,7 +17,9 @@ from ontrack.tracking.simulator import (
     Wearer,
     gt06_frames,
     h02_frames,
+    meitrack_frames,
     simulate,
+    suntech_frames,
     teltonika_packet,
     watch_frames,
 )
@@ -72,6 +75,18 @@ def test_simulated_h02_and_watch_alarms_decode_to_their_events():
     }
 
 
+def test_simulated_meitrack_and_suntech_alarms_decode_to_their_events():
+    report = Report(NIGHT, 41.8781, -87.6298, 0.0, 0.0, 15, False, events=("sos", "power_cut"))
+
+    def kinds(module: ModuleType, frames: list[bytes]) -> list[EventKind]:
+        records = [record for frame in frames for record in module.decode(frame).records]
+        return [record.kind for record in records if isinstance(record, DeviceEvent)]
+
+    both = [EventKind.SOS, EventKind.EXTERNAL_POWER_CUT]
+    assert kinds(meitrack, meitrack_frames("353358017784062", report)) == both
+    assert kinds(suntech, suntech_frames("317652", report)) == both
+
+
 def _broker_reachable() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
@@ -89,6 +104,8 @@ def _broker_reachable() -> bool:
         ("osmand", "sim-phone-1"),
         ("h02", "4210051415"),
         ("watch", "8800000015"),
+        ("meitrack", "353358017784062"),
+        ("suntech", "317652"),
         pytest.param(
             "mqtt",
             "sim-mqtt-1",
@@ -102,8 +119,8 @@ def test_simulated_devices_of_each_protocol_deliver_positions_to_a_gateway(
     tmp_path, protocol, identifier
 ):
     """The simulator speaks each protocol well enough for the real gateway to store what it
-    sends: over TCP (GT06, Teltonika, H02, Watch), HTTP (OsmAnd) and through Mosquitto
-    (MQTT)."""
+    sends: over TCP (GT06, Teltonika, H02, Watch, Meitrack, Suntech), HTTP (OsmAnd) and through
+    Mosquitto (MQTT)."""
     register_device(identifier, protocol)
     overrides: dict[str, object] = {}
     if protocol == "mqtt":

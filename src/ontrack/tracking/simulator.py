@@ -38,7 +38,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ontrack.tracking.protocols import gt06, h02, mqtt_json, osmand, teltonika, watch
+from ontrack.tracking.protocols import (
+    gt06,
+    h02,
+    meitrack,
+    mqtt_json,
+    osmand,
+    suntech,
+    teltonika,
+    watch,
+)
 
 logger = logging.getLogger("ontrack.simulator")
 
@@ -58,9 +67,12 @@ DEFAULT_PORTS = {
     "mqtt": 1883,
     "h02": h02.DEFAULT_PORT,
     "watch": watch.DEFAULT_PORT,
+    "meitrack": meitrack.DEFAULT_PORT,
+    "suntech": suntech.DEFAULT_PORT,
 }
 _PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
-                   "mqtt": "mqtt", "h02": "h02", "watch": "watch"}  # fmt: skip
+                   "mqtt": "mqtt", "h02": "h02", "watch": "watch", "meitrack": "meitrack",
+                   "suntech": "suntech"}  # fmt: skip
 _EARTH_M = 6_371_000.0
 
 TAMPER = "tamper"
@@ -382,6 +394,44 @@ def watch_frames(identifier: str, report: Report) -> list[bytes]:
     return [position(), position(status=alarms, alarm=True)] if alarms else [position()]
 
 
+# Report events -> the Meitrack event code and the Suntech emergency id that carry them, as
+# ``protocols.meitrack`` / ``protocols.suntech`` decode them back (neither has a strap or
+# fall alarm; Suntech units have no low-battery alarm of their own).
+MEITRACK_EVENTS = {"sos": 1, "low_battery": 17, "power_cut": 23}
+SUNTECH_EMERGENCIES = {"sos": 1, "power_cut": 3}
+
+
+def meitrack_frames(identifier: str, report: Report) -> list[bytes]:
+    """A scheduled ``AAA`` report (event 35), and one ``AAA`` per alarm with its event code
+    (a unit reports each event as its own frame)."""
+
+    def frame(event: int) -> bytes:
+        return meitrack.encode_aaa(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                                   event=event, speed_kmh=report.speed_kmh,
+                                   course=report.course)  # fmt: skip
+
+    codes = [MEITRACK_EVENTS[event] for event in report.events if event in MEITRACK_EVENTS]
+    return [frame(35), *map(frame, codes)]
+
+
+def suntech_frames(identifier: str, report: Report) -> list[bytes]:
+    """An ``STT`` status report, and an ``EMG`` per emergency."""
+
+    def frame(kind: str, code: int) -> bytes:
+        return suntech.encode_report(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                                     kind=kind, code=code, speed_kmh=report.speed_kmh,
+                                     course=report.course)  # fmt: skip
+
+    codes = [SUNTECH_EMERGENCIES[event] for event in report.events if event in SUNTECH_EMERGENCIES]
+    return [frame("STT", 1), *(frame("EMG", code) for code in codes)]
+
+
+_TEXT_ENCODERS = {"h02": h02_frames, "watch": watch_frames, "meitrack": meitrack_frames,
+                  "suntech": suntech_frames}  # fmt: skip
+# What a unit that is asked for its position receives (the watch's ``CR`` is framed).
+_LOCATE_WORDS = {"meitrack": b",A10*", "suntech": b";StatusReq"}
+
+
 def teltonika_packet(reports: list[Report]) -> bytes:
     records = b""
     for report in reports:
@@ -613,10 +663,11 @@ class _TeltonikaLink(_Link):
 
 
 class _TextLink(_Link):
-    """An H02 unit or a watch. A watch opens with an ``LK`` keep-alive and waits for the
-    gateway's answer (an unregistered watch is hung up on); it answers an on-demand ``CR``
-    with ``CR`` and a fresh position, as real watches do. Answers to positions and alarms
-    are counted as acknowledgements."""
+    """An H02, Meitrack or Suntech unit or a watch. A watch opens with an ``LK`` keep-alive
+    and waits for the gateway's answer (an unregistered watch is hung up on); it answers an
+    on-demand ``CR`` with ``CR`` and a fresh position, as real watches do; a Meitrack unit
+    answers ``A10`` and a Suntech unit ``StatusReq`` with a fresh position. Answers to
+    positions and alarms are counted as acknowledgements."""
 
     def __init__(
         self, protocol: str, wearer: Wearer, host: str, port: int, stats: SimulatorStats
@@ -640,6 +691,10 @@ class _TextLink(_Link):
         split = watch.split_frames if self.protocol == "watch" else h02.split_frames
         with contextlib.suppress(Exception):
             while data := await reader.read(4096):
+                if self.protocol in _LOCATE_WORDS:  # these units are answered nothing else
+                    if _LOCATE_WORDS[self.protocol] in data:
+                        await self._answer()
+                    continue
                 frames, buffer, _ = split(buffer + data)
                 for frame in frames:
                     if frame.endswith(b"*CR]"):
@@ -651,7 +706,8 @@ class _TextLink(_Link):
 
     async def _answer(self) -> None:
         assert self.writer is not None
-        self.writer.write(watch.encode_frame("3G", self.identifier, watch.LOCATE_COMMAND))
+        if self.protocol == "watch":
+            self.writer.write(watch.encode_frame("3G", self.identifier, watch.LOCATE_COMMAND))
         now = datetime.now(UTC)
         lat, lon, speed, course = self.wearer.position(now)
         await self.send([Report(now, lat, lon, speed, course, round(self.wearer.battery),
@@ -663,7 +719,7 @@ class _TextLink(_Link):
             await self.open()
             self.stats.connections += 1
         assert self.writer is not None
-        encode = watch_frames if self.protocol == "watch" else h02_frames
+        encode = _TEXT_ENCODERS[self.protocol]
         for report in reports:
             for frame in encode(self.identifier, report):
                 self.writer.write(frame)
@@ -799,7 +855,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
             link = _TeltonikaLink(identifier, options.host, port, stats, wearer)
         elif protocol == "osmand":
             link = _OsmandLink(identifier, options.host, port, stats)
-        elif protocol in ("h02", "watch"):
+        elif protocol in _TEXT_ENCODERS:
             link = _TextLink(protocol, wearer, options.host, port, stats)
         else:
             link = _MqttLink(identifier, mqtt_client, stats)
