@@ -23,6 +23,8 @@ DEVICES = {
     "osmand": "sim-osmand-phone",
     "h02": "4210051998",  # a wearer with no silent opening under --seed 5
     "watch": "8800000999",
+    "meitrack": "353358017784999",
+    "suntech": "205027999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -91,6 +93,8 @@ def _stored(home: Path, identifier: str) -> int:
         "osmand",
         "h02",
         "watch",
+        "meitrack",
+        "suntech",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),
