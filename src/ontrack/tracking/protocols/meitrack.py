@@ -62,7 +62,7 @@ DEFAULT_PORT = 5020
 MAX_FRAME_SIZE = 2048
 LOCATE_COMMAND = "A10"
 
-_HEADER = re.compile(rb"[$@]{2}(.)(\d{1,4}),", re.DOTALL)
+_HEADER = re.compile(rb"\$\$(.)(\d{1,4}),", re.DOTALL)
 _HEADER_PREFIX = re.compile(rb"\$(?:\$(?:.\d{0,4})?)?\Z", re.DOTALL)
 _TERMINATOR = re.compile(rb"\*[0-9A-Fa-f]{2}\r\n")
 _WHITESPACE = frozenset(b"\r\n \t\x00")
@@ -114,7 +114,7 @@ def split_frames(buffer: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> Spli
             position += 1
             continue
         header = _HEADER.match(buffer, position, min(size, position + 8))
-        if header is None or buffer[position + 1] != 0x24:
+        if header is None:
             if _HEADER_PREFIX.match(buffer, position) is not None:
                 return SplitResult(frames, bytes(buffer[position:]), skipped)
             skipped += 1
@@ -146,7 +146,7 @@ def _envelope(frame: bytes) -> tuple[str, str, bytes, bool]:
         raise DecodeError("frame_too_long", str(len(frame)))
     body = frame[:-2] if frame.endswith(b"\r\n") else frame
     header = _HEADER.match(body)
-    if header is None or body[:2] != b"$$":
+    if header is None:
         raise DecodeError("bad_frame")
     star = body.rfind(b"*")
     if star < header.end() or len(body) - star != 3:
@@ -229,22 +229,20 @@ def _decode_aaa(fields: list[str], device: str, offset: int, now: datetime) -> l
         lat = number(fields[1], "bad_coordinate")
         lon = number(fields[2], "bad_coordinate")
         checked_coordinates(lat, lon)
-        speed = number(fields[7], "bad_speed")
-        course = number(fields[8], "bad_course")
-        altitude = number(fields[10], "bad_altitude")
     except DecodeError as error:
         if code not in _EVENTS:
             raise
         return _events(code, device, now, {"gps_unusable": error.reason})
     satellites = _integer(fields[5])
+    speed, course = _decimal(fields[7]), _decimal(fields[8])
     fix = Fix(
         device_id=device,
         time=time,
         lat=lat,
         lon=lon,
-        speed_kmh=speed if speed >= 0 else None,
-        course=course if 0 <= course <= 360 else None,
-        altitude_m=altitude,
+        speed_kmh=speed if speed is not None and speed >= 0 else None,
+        course=course if course is not None and 0 <= course <= 360 else None,
+        altitude_m=_decimal(fields[10]),
         satellites=satellites if satellites is not None and satellites < 100 else None,
         valid=fields[4].strip() == "A",
         attributes=attributes,

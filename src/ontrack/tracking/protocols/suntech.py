@@ -43,9 +43,12 @@ Replies and commands
 --------------------
 Over TCP nothing is answered (acknowledgements are for UDP); the keep-alive ``ALV`` decodes
 to no records. ``<family>CMD;<dev id>;02;StatusReq`` asks for the status: the unit answers
-with an ``STT``, which answers the command with a fix. Command answers
+with an ``STT``, which answers the command with a fix (a unit on the universal protocol gets
+``CMD;<dev id>;02;StatusReq``, the same command without a family; not checked against a
+universal-protocol manual). Command answers
 (``ST300CMD;Res;<dev id>;...``) are kept as the command's answer. Binary ("zip") reports
-are not decoded: set units to string reports.
+are not decoded: set units to string reports. A ``UEX`` report whose user data holds a line
+end is cut there (its tail is counted as a bad frame).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ LOCATE_COMMAND = "StatusReq"
 _ENDS = b"\r\n"
 _WHITESPACE = frozenset(b"\r\n \t\x00")
 _ID = re.compile(r"[0-9]{1,20}")
-_LEGACY = re.compile(r"([A-Z]{2}\d{3,4}[A-Z]?)(STT|ALT|EMG|EVT|UEX|ALV|CMD|HTE|[A-Z]{3})")
+_LEGACY = re.compile(r"([A-Z]{2}\d{3,4}[A-Z]?)([A-Z]{3})")
 _DATE = re.compile(r"\d{8}")
 _CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d)")
 _COORDINATE = re.compile(r"[+-]?\d{1,3}\.\d+")
@@ -246,8 +249,8 @@ def _decode_report(
         # An emergency is never lost, even when its fields cannot be placed.
         unusable = {"gps_unusable": error.reason}
         return [DeviceEvent(device, now, EventKind.UNKNOWN_ALARM, "suntech:emg:?", unusable)]
-    speed = number(_field(values, lat_index + 2), "bad_speed")
-    course = number(_field(values, lat_index + 3), "bad_course")
+    speed = _decimal(_field(values, lat_index + 2))
+    course = _decimal(_field(values, lat_index + 3))
     satellites_text = _field(values, lat_index + 4)
     satellites = int(satellites_text) if satellites_text.isdigit() else None
     fix_index = lat_index + 5
@@ -270,8 +273,8 @@ def _decode_report(
         time=time,
         lat=lat,
         lon=lon,
-        speed_kmh=speed if speed >= 0 else None,
-        course=course if 0 <= course <= 360 else None,
+        speed_kmh=speed if speed is not None and speed >= 0 else None,
+        course=course if course is not None and 0 <= course <= 360 else None,
         satellites=satellites if satellites is not None and satellites < 100 else None,
         valid=_field(values, fix_index) == "1",
         attributes=attributes,
@@ -317,15 +320,15 @@ def _decode_st910(
             raise
         raw = f"suntech:st910:{kind.lower()}"
         return [DeviceEvent(device, now, alarm, raw, {"gps_unusable": error.reason})]
-    speed = number(_field(values, lat_index + 2), "bad_speed")
-    course = number(_field(values, lat_index + 3), "bad_course")
+    speed = _decimal(_field(values, lat_index + 2))
+    course = _decimal(_field(values, lat_index + 3))
     fix = Fix(
         device_id=device,
         time=time,
         lat=lat,
         lon=lon,
-        speed_kmh=speed if speed >= 0 else None,
-        course=course if 0 <= course <= 360 else None,
+        speed_kmh=speed if speed is not None and speed >= 0 else None,
+        course=course if course is not None and 0 <= course <= 360 else None,
         valid=_field(values, lat_index + 4) == "1",
         attributes={"suntech_type": kind},
     )
