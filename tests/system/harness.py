@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.message
+import functools
 import hashlib
 import hmac
 import itertools
@@ -481,8 +482,29 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
+    def unit_kept(self, identifier: str, protocol: str) -> bool:
+        """Whether the gateway keeps a Meitrack or Suntech unit's connection open after its
+        heartbeat (those protocols are answered nothing; an unknown unit is hung up on)."""
+        now = time.strftime("%y%m%d%H%M%S", time.gmtime())
+        heartbeat = {
+            "meitrack": meitrack_frame(identifier, f"AAA,31,0.0,0.0,{now},V,0,20,0,0,0,0,0,0,"
+                                                   "0|0|0000|0000,0000,0000|0000|0000|0190|0000,"),
+            "suntech": f"ST300ALV;{identifier}\r".encode("ascii"),
+        }[protocol]  # fmt: skip
+        with socket.create_connection(("127.0.0.1", self.ports[protocol]), timeout=10) as sock:
+            sock.sendall(heartbeat)
+            sock.settimeout(3)
+            try:
+                return sock.recv(1) != b""
+            except TimeoutError:
+                return True
+            except ConnectionError:
+                return False
+
     def device_online(self, identifier: str, protocol: str = "gt06") -> None:
         knows = self.watch_answers if protocol == "watch" else self.gateway_knows
+        if protocol in ("meitrack", "suntech"):
+            knows = functools.partial(self.unit_kept, protocol=protocol)
         eventually(lambda: knows(identifier), what=f"the gateway to accept device {identifier}")
 
     def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:
@@ -611,6 +633,16 @@ def fit_device(
     assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
     system.device_online(imei, protocol)
     return imei
+
+
+def meitrack_frame(imei: str, content: str) -> bytes:
+    """A Meitrack frame as a unit sends it: ``$$A<length>,<IMEI>,<content>*<checksum>\r\n``
+    (the length counts from the first comma to the line end; the checksum sums the bytes up
+    to the ``*``)."""
+    tail = f",{imei},{content}*"
+    head = f"$$A{len(tail) + 4}"
+    checksum = sum((head + tail).encode("ascii")) & 0xFF
+    return f"{head}{tail}{checksum:02X}\r\n".encode("ascii")
 
 
 def watch_frame(watch_id: str, content: str) -> bytes:
