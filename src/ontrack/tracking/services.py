@@ -626,10 +626,11 @@ def _move(device: Device, target: DeviceStatus) -> None:
 # Teltonika handshake): any other identifier could never match what the device sends.
 IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA})
 # H02 units and watches send a device id of their own in every frame: 10 digits taken from
-# the IMEI on most, the whole IMEI on some.
+# the IMEI on most, the whole IMEI on some. Meitrack units send their IMEI (14 digits on a
+# few old ones).
 DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH, Protocol.MEITRACK})
-# Suntech units send their serial number, set at the factory: 6 digits on SA200 and ST910
-# units, 9 or 10 on later ones.
+# Suntech units send their serial number: 6 digits on old SA200 and ST910 units, 9 or 10 on
+# later ones (as their reports show).
 SERIAL_PROTOCOLS = frozenset({Protocol.SUNTECH})
 # Phone apps (Traccar Client / OsmAnd) authenticate with nothing but the id they send, which
 # the app lets the user set: it must be long and random, so it is generated at registration.
