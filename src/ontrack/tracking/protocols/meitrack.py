@@ -7,10 +7,11 @@ Every frame, either way, is framed the same (the vendor's "MEITRACK GPRS Protoco
     $$<flag><length>,<IMEI>,<command>,<fields...>*<checksum>\\r\\n     (device -> server)
     @@<flag><length>,<IMEI>,<command>[,<parameters...>]*<checksum>\\r\\n  (server -> device)
 
-``flag`` is one character the sender picks (a reply echoes nothing of it); ``length`` counts
-the bytes from the comma after it to the final ``\\r\\n`` inclusive; ``checksum`` is two
-upper-case hex digits, the sum of every byte from the first ``$`` (``@``) to the ``*``
-inclusive, modulo 256. ``IMEI`` is the unit's IMEI (14 digits on a few old units).
+``flag`` is one character the sender picks (a unit answers a command with its flag);
+``length`` counts the bytes from the comma after it to the final ``\\r\\n`` inclusive;
+``checksum`` is two upper-case hex digits, the sum of every byte from the first ``$``
+(``@``) to the ``*`` inclusive, modulo 256. ``IMEI`` is the unit's IMEI (14 digits on a few
+old units).
 
 A checksum mismatch is not a reason to drop a position: the frame is decoded and
 ``crc_mismatch`` set so that the gateway counts it (``crc_mismatches``), as for GT06.
@@ -24,8 +25,8 @@ event" mode)::
         <speed km/h>,<course>,<HDOP>,<altitude m>,<odometer m>,<run time s>,
         <MCC|MNC|LAC|CI>,<I/O: 4 hex digits>,<analog inputs, '|'-separated>[,...]
 
-Coordinates are signed decimal degrees; the time is the unit's clock (GMT unless set
-otherwise: pass the device's ``time_offset_minutes``). What follows the analog inputs
+Coordinates are signed decimal degrees; the time is the unit's clock, ``yymmddhhmmss``
+(pass the device's ``time_offset_minutes`` if it is not kept in UTC). What follows the analog inputs
 depends on the model and firmware and is not read.
 
 Event codes
