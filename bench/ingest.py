@@ -547,7 +547,7 @@ def _run(
     # Only the protocol under test listens; the gateway's other servers are off.
     ports = [
         argument
-        for name in (*PROTOCOLS, "tk103", "queclink")
+        for name in (*PROTOCOLS, "tk103", "queclink", "meitrack", "suntech")
         for argument in (f"--{name}-port", str(port) if name == args.protocol else "off")
     ]
     gateway = subprocess.Popen(

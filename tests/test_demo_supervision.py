@@ -80,7 +80,8 @@ def test_demo_console_restarts_and_portal_sign_in(tmp_path: Path) -> None:
     flags = ["--gt06-port", str(free_port()), "--teltonika-port", str(free_port()),
              "--osmand-port", str(free_port()), "--h02-port", str(free_port()),
              "--watch-port", str(free_port()), "--tk103-port", str(free_port()),
-             "--queclink-port", str(free_port()), "--mqtt-host", "off"]  # fmt: skip
+             "--queclink-port", str(free_port()), "--meitrack-port", str(free_port()),
+             "--suntech-port", str(free_port()), "--mqtt-host", "off"]  # fmt: skip
     console_file = tmp_path / "console.txt"
     with console_file.open("w") as out:
         demo = subprocess.Popen(

@@ -468,8 +468,8 @@ def _port_or_off(value: str) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    """The device gateway: GT06, Teltonika, OsmAnd HTTP, MQTT, H02, Watch, TK103 and Queclink
-    (see tracking.gateway)."""
+    """The device gateway: GT06, Teltonika, OsmAnd HTTP, MQTT, H02, Watch, TK103, Queclink,
+    Meitrack and Suntech (see tracking.gateway)."""
     _django_setup()
     from ontrack.tracking.gateway import run_gateway
     from ontrack.tracking.gateway_core import GatewayConfig
@@ -484,6 +484,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         "watch_port": args.watch_port,
         "tk103_port": args.tk103_port,
         "queclink_port": args.queclink_port,
+        "meitrack_port": args.meitrack_port,
+        "suntech_port": args.suntech_port,
         "mqtt_port": args.mqtt_port,
         "mqtt_client_id": args.mqtt_client_id,
         "idle_timeout": args.idle_timeout,
@@ -588,7 +590,7 @@ def _http_ok(url: str) -> bool:
 
 # The gateway's TCP servers and their usual ports (``ontrack gateway --<name>-port``).
 _GATEWAY_PORTS = {"gt06": 5023, "teltonika": 5027, "osmand": 5055, "h02": 5013, "watch": 5093,
-                  "tk103": 5001, "queclink": 5004}  # fmt: skip
+                  "tk103": 5001, "queclink": 5004, "meitrack": 5020, "suntech": 5011}  # fmt: skip
 
 
 def _demo_gateway_ports(args: argparse.Namespace) -> dict[str, int]:
@@ -1010,7 +1012,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = add(
         "gateway",
         cmd_gateway,
-        "run the device gateway (GT06, Teltonika, OsmAnd, MQTT, H02, Watch, TK103, Queclink)",
+        "run the device gateway (GT06, Teltonika, OsmAnd, MQTT, H02, Watch, TK103, Queclink, "
+        "Meitrack, Suntech)",
     )
     gateway.add_argument("--host", help="address to listen on (default 0.0.0.0)")
     for name, default in _GATEWAY_PORTS.items():
@@ -1041,7 +1044,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--devices", type=int, default=100)
     simulate.add_argument(
         "--protocol",
-        choices=["gt06", "osmand", "teltonika", "mqtt", "h02", "watch", "tk103", "queclink", "all"],
+        choices=[*_GATEWAY_PORTS, "mqtt", "all"],
         default="gt06",
     )
     simulate.add_argument("--host", default="127.0.0.1", help="gateway (or broker) host")

@@ -259,7 +259,8 @@ class System:
         self.home = home
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        servers = ("web", "gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
+        servers = ("web", "gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink",
+                   "meitrack", "suntech")  # fmt: skip
         self.ports = {name: free_port() for name in servers}
         self.base_url = f"http://127.0.0.1:{self.ports['web']}"
         self.smsc = TestSMSC()
@@ -365,6 +366,8 @@ class System:
                 "--watch-port", str(self.port("watch", name)),
                 "--tk103-port", str(self.port("tk103", name)),
                 "--queclink-port", str(self.port("queclink", name)),
+                "--meitrack-port", str(self.port("meitrack", name)),
+                "--suntech-port", str(self.port("suntech", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
                 *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
@@ -504,12 +507,33 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
+    def unit_kept(self, identifier: str, protocol: str) -> bool:
+        """Whether the gateway keeps a Meitrack or Suntech unit's connection open after its
+        heartbeat (those protocols are answered nothing; an unknown unit is hung up on)."""
+        now = time.strftime("%y%m%d%H%M%S", time.gmtime())
+        heartbeat = {
+            "meitrack": meitrack_frame(identifier, f"AAA,31,0.0,0.0,{now},V,0,20,0,0,0,0,0,0,"
+                                                   "0|0|0000|0000,0000,0000|0000|0000|0190|0000,"),
+            "suntech": f"ST300ALV;{identifier}\r".encode("ascii"),
+        }[protocol]  # fmt: skip
+        with socket.create_connection(("127.0.0.1", self.ports[protocol]), timeout=10) as sock:
+            sock.sendall(heartbeat)
+            sock.settimeout(3)
+            try:
+                return sock.recv(1) != b""
+            except TimeoutError:
+                return True
+            except ConnectionError:
+                return False
+
     def device_online(self, identifier: str, protocol: str = "gt06") -> None:
         knows: Callable[[str], bool] = self.gateway_knows
         if protocol == "watch":
             knows = self.watch_answers
         elif protocol in ("tk103", "queclink"):
             knows = functools.partial(self.text_unit_answers, protocol)
+        elif protocol in ("meitrack", "suntech"):
+            knows = functools.partial(self.unit_kept, protocol=protocol)
         eventually(lambda: knows(identifier), what=f"the gateway to accept device {identifier}")
 
     def simulate(self, script: dict[str, Any], *, pace_s: float = 0.05) -> None:
@@ -610,9 +634,12 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
 
 def register_device(system: System, protocol: str = "gt06", kind: str = "ankle") -> str:
     """A unit (a GT06 ankle unit unless told) registered by the supervisor on the
-    inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id)."""
+    inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id; for a
+    Suntech unit, a 9-digit serial)."""
     serial = f"{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
     imei = f"88{serial}" if protocol == "watch" else f"3597100{serial}"
+    if protocol == "suntech":
+        imei = f"9{serial}"
     office = office_id(system.api("sam"))
     registered = system.browser("sam").submit(
         "/tracking/devices/register/",
@@ -635,6 +662,16 @@ def fit_device(
     assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
     system.device_online(imei, protocol)
     return imei
+
+
+def meitrack_frame(imei: str, content: str) -> bytes:
+    """A Meitrack frame as a unit sends it: ``$$A<length>,<IMEI>,<content>*<checksum>\r\n``
+    (the length counts from the first comma to the line end; the checksum sums the bytes up
+    to the ``*``)."""
+    tail = f",{imei},{content}*"
+    head = f"$$A{len(tail) + 4}"
+    checksum = sum((head + tail).encode("ascii")) & 0xFF
+    return f"{head}{tail}{checksum:02X}\r\n".encode("ascii")
 
 
 def watch_frame(watch_id: str, content: str) -> bytes:

@@ -122,7 +122,17 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
     # its wearers to this one (or the other way round).
     gateway = [
         flag
-        for name in ("gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
+        for name in (
+            "gt06",
+            "teltonika",
+            "osmand",
+            "h02",
+            "watch",
+            "tk103",
+            "queclink",
+            "meitrack",
+            "suntech",
+        )
         for flag in (f"--{name}-port", str(free_port()))
     ]
     env = cli_environment(tmp_path / "home")

@@ -28,6 +28,8 @@ def gateway_config(tmp_path: Path, **overrides: Any) -> GatewayConfig:
         "watch_port": 0,
         "tk103_port": 0,
         "queclink_port": 0,
+        "meitrack_port": 0,
+        "suntech_port": 0,
         "mqtt_host": None,
         "spool_dir": tmp_path / "spool",
         "stats_interval": 3600.0,

@@ -50,6 +50,7 @@ def _start_gateway(home: Path, port: int, *extra: str) -> subprocess.Popen[str]:
          "--teltonika-port", str(port), "--gt06-port", "off", "--osmand-port", "off",
          "--h02-port", "off", "--watch-port", "off",
          "--tk103-port", "off", "--queclink-port", "off",
+         "--meitrack-port", "off", "--suntech-port", "off",
          "--mqtt-host", "off", "--db-timeout", "0.2", "--retry-interval", "0.3", *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -60,6 +60,7 @@ class RunningGateway:
                  "--osmand-port", str(self.osmand_port), "--gt06-port", "off",
                  "--h02-port", "off", "--watch-port", "off",
                  "--tk103-port", "off", "--queclink-port", "off",
+                 "--meitrack-port", "off", "--suntech-port", "off",
                  "--mqtt-host", "off", *flags],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -47,7 +47,7 @@ def test_the_service_refuses_a_gt06_teltonika_or_tk103_identifier_that_is_not_an
     assert make_device(protocol="osmand", identifier="phone-app-1").protocol == "osmand"
 
 
-@pytest.mark.parametrize("protocol", ["h02", "watch"])
+@pytest.mark.parametrize("protocol", ["h02", "watch", "meitrack"])
 def test_an_h02_unit_or_a_watch_is_registered_with_the_10_to_15_digits_it_sends(
     make_device: Callable[..., Device], protocol: str
 ) -> None:
@@ -66,6 +66,16 @@ def test_a_queclink_unit_is_registered_with_its_imei_or_meid(
             make_device(protocol="queclink", identifier=identifier)
     assert make_device(protocol="queclink", identifier="860599000773978").protocol == "queclink"
     assert make_device(protocol="queclink", identifier="A10000499AEF9B").protocol == "queclink"
+
+
+def test_a_suntech_unit_is_registered_with_its_6_to_10_digit_serial(
+    make_device: Callable[..., Device],
+) -> None:
+    for identifier in ("12345", "31765A", "12345678901"):
+        with pytest.raises(ValidationError, match="6 to 10 digits"):
+            make_device(protocol="suntech", identifier=identifier)
+    assert make_device(protocol="suntech", identifier="317652").protocol == "suntech"
+    assert make_device(protocol="suntech", identifier="0560001616").protocol == "suntech"
 
 
 def test_an_officer_may_not_register_devices(officer: User) -> None:

@@ -25,6 +25,8 @@ DEVICES = {
     "watch": "8800000999",
     "tk103": "359586015829999",
     "queclink": "860599000779999",
+    "meitrack": "353358017784999",
+    "suntech": "205027999",
     "mqtt": f"sim-mqtt-{uuid.uuid4().hex[:8]}",
 }
 
@@ -51,10 +53,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     migrated(home)
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
                    env=env, check=True, capture_output=True)  # fmt: skip
-    ports = {
-        name: free_port()
-        for name in ("gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink")
-    }
+    servers = ("gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink", "meitrack",
+               "suntech")  # fmt: skip
+    ports = {name: free_port() for name in servers}
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
     if not _broker_reachable():
         mqtt = ["--mqtt-host", "off"]
@@ -96,6 +97,8 @@ def _stored(home: Path, identifier: str) -> int:
         "watch",
         "tk103",
         "queclink",
+        "meitrack",
+        "suntech",
         pytest.param(
             "mqtt",
             marks=pytest.mark.skipif(not _broker_reachable(), reason="no broker on 1883"),

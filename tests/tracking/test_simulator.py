@@ -9,7 +9,16 @@ from types import ModuleType
 import pytest
 
 from ontrack.tracking.models import Position
-from ontrack.tracking.protocols import gt06, h02, queclink, teltonika, tk103, watch
+from ontrack.tracking.protocols import (
+    gt06,
+    h02,
+    meitrack,
+    queclink,
+    suntech,
+    teltonika,
+    tk103,
+    watch,
+)
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind
 from ontrack.tracking.simulator import (
     Report,
@@ -17,8 +26,10 @@ from ontrack.tracking.simulator import (
     Wearer,
     gt06_frames,
     h02_frames,
+    meitrack_frames,
     queclink_frames,
     simulate,
+    suntech_frames,
     teltonika_packet,
     tk103_frames,
     watch_frames,
@@ -88,6 +99,18 @@ def test_simulated_tk103_and_queclink_alarms_decode_to_their_events():
     assert kinds(queclink, queclink_frames("860599000773978", report)) == expected
 
 
+def test_simulated_meitrack_and_suntech_alarms_decode_to_their_events():
+    report = Report(NIGHT, 41.8781, -87.6298, 0.0, 0.0, 15, False, events=("sos", "power_cut"))
+
+    def kinds(module: ModuleType, frames: list[bytes]) -> list[EventKind]:
+        records = [record for frame in frames for record in module.decode(frame).records]
+        return [record.kind for record in records if isinstance(record, DeviceEvent)]
+
+    both = [EventKind.SOS, EventKind.EXTERNAL_POWER_CUT]
+    assert kinds(meitrack, meitrack_frames("353358017784062", report)) == both
+    assert kinds(suntech, suntech_frames("317652", report)) == both
+
+
 def _broker_reachable() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
@@ -107,6 +130,8 @@ def _broker_reachable() -> bool:
         ("watch", "8800000015"),
         ("tk103", "359586015829802"),
         ("queclink", "860599000773978"),
+        ("meitrack", "353358017784062"),
+        ("suntech", "317652"),
         pytest.param(
             "mqtt",
             "sim-mqtt-1",
@@ -120,8 +145,8 @@ def test_simulated_devices_of_each_protocol_deliver_positions_to_a_gateway(
     tmp_path, protocol, identifier
 ):
     """The simulator speaks each protocol well enough for the real gateway to store what it
-    sends: over TCP (GT06, Teltonika, H02, Watch), HTTP (OsmAnd) and through Mosquitto
-    (MQTT)."""
+    sends: over TCP (GT06, Teltonika, H02, Watch, Meitrack, Suntech), HTTP (OsmAnd) and through
+    Mosquitto (MQTT)."""
     register_device(identifier, protocol)
     overrides: dict[str, object] = {}
     if protocol == "mqtt":

@@ -23,7 +23,8 @@ class DeviceRegisterForm(forms.Form):
         required=False,
         help_text="The 15-digit IMEI for GT06, Teltonika and TK103 units, and for Queclink "
         "units (or a CDMA unit's 14-character MEID); the id the unit sends "
-        "(10 to 15 digits) for H02 units and watches; the device id for MQTT. For a phone "
+        "(10 to 15 digits) for H02 and Meitrack units and watches, the serial number (6 to 10 "
+        "digits) for Suntech units; the device id for MQTT. For a phone "
         "app (OsmAnd / Traccar Client) leave it blank: a long random id is generated, to "
         "enter in the app.",
     )

@@ -1,5 +1,5 @@
 """``ontrack gateway``: the device gateway process (GT06, Teltonika, OsmAnd HTTP, MQTT, H02,
-Watch, TK103, Queclink).
+Watch, TK103, Queclink, Meitrack, Suntech).
 
 One asyncio event loop serves every protocol; one database thread writes (see
 ``gateway_core``). Run one gateway per core behind the same ports on a bigger machine (each
@@ -8,6 +8,7 @@ is stateless apart from its spool folder, which must be its own).
 Settings (``ONTRACK_GATEWAY_*`` in Django settings, each overridden by a CLI flag):
 ``HOST``, ``GT06_PORT`` (5023), ``TELTONIKA_PORT`` (5027), ``OSMAND_PORT`` (5055),
 ``H02_PORT`` (5013), ``WATCH_PORT`` (5093), ``TK103_PORT`` (5001), ``QUECLINK_PORT`` (5004),
+``MEITRACK_PORT`` (5020), ``SUNTECH_PORT`` (5011),
 ``MQTT_HOST`` (127.0.0.1; ``None`` turns MQTT off), ``MQTT_PORT`` (1883),
 ``MQTT_CLIENT_ID``, ``MQTT_USERNAME``, ``MQTT_PASSWORD``, ``IDLE_TIMEOUT`` (600 s),
 ``HANDSHAKE_TIMEOUT`` (30 s), ``MAX_FRAME_SIZE`` (1024 bytes, GT06), ``BATCH_SIZE`` (5000),
@@ -124,7 +125,15 @@ class Gateway:
     async def start(self) -> None:
         from ontrack.tracking.gateway_http import HEADER_LIMIT, handle_osmand
         from ontrack.tracking.gateway_tcp import Gt06Connection, handle_teltonika
-        from ontrack.tracking.gateway_text import H02, QUECLINK, TK103, WATCH, handle_text
+        from ontrack.tracking.gateway_text import (
+            H02,
+            MEITRACK,
+            QUECLINK,
+            SUNTECH,
+            TK103,
+            WATCH,
+            handle_text,
+        )
 
         config = self.config
         config.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -167,8 +176,14 @@ class Gateway:
                 reuse_port=config.reuse_port or None,
             )
             self._add(server, "osmand")
-        text_servers = ((H02, config.h02_port), (WATCH, config.watch_port),
-                        (TK103, config.tk103_port), (QUECLINK, config.queclink_port))  # fmt: skip
+        text_servers = (
+            (H02, config.h02_port),
+            (WATCH, config.watch_port),
+            (TK103, config.tk103_port),
+            (QUECLINK, config.queclink_port),
+            (MEITRACK, config.meitrack_port),
+            (SUNTECH, config.suntech_port),
+        )
         for text_protocol, port in text_servers:
             if port is None:
                 continue
@@ -354,7 +369,8 @@ def run_gateway(config: GatewayConfig) -> int:
 def worker_configs(config: GatewayConfig) -> list[GatewayConfig]:
     """The configuration of each worker process (see the module doc)."""
     ports = (config.gt06_port, config.teltonika_port, config.osmand_port, config.h02_port,
-             config.watch_port, config.tk103_port, config.queclink_port)  # fmt: skip
+             config.watch_port, config.tk103_port, config.queclink_port,
+             config.meitrack_port, config.suntech_port)  # fmt: skip
     if any(port == 0 for port in ports):
         raise ValueError("several gateway workers need fixed ports, not port 0")
     return [

@@ -42,7 +42,17 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from ontrack.tracking.filters import invalid_reason
-from ontrack.tracking.protocols import gt06, h02, osmand, queclink, teltonika, tk103, watch
+from ontrack.tracking.protocols import (
+    gt06,
+    h02,
+    meitrack,
+    osmand,
+    queclink,
+    suntech,
+    teltonika,
+    tk103,
+    watch,
+)
 from ontrack.tracking.protocols.records import DecodeError, Fix, Record
 from ontrack.tracking.services import (
     DeviceInfo,
@@ -88,6 +98,8 @@ class GatewayConfig:
     watch_port: int | None = watch.DEFAULT_PORT
     tk103_port: int | None = tk103.DEFAULT_PORT
     queclink_port: int | None = queclink.DEFAULT_PORT
+    meitrack_port: int | None = meitrack.DEFAULT_PORT
+    suntech_port: int | None = suntech.DEFAULT_PORT
     mqtt_host: str | None = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_client_id: str = "ontrack-gateway"
@@ -512,7 +524,7 @@ class Hub:
     writer: Writer
     live: set[Any] = field(default_factory=set)
     # Device id -> how to send a command on its live connection (GT06, Teltonika, Watch,
-    # TK103, Queclink).
+    # TK103, Queclink, Meitrack, Suntech).
     sessions: dict[int, Callable[[int, str], None]] = field(default_factory=dict)
 
     def command_sent(self, device_id: int) -> None:

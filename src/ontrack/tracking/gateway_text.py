@@ -1,5 +1,5 @@
-"""The gateway's server for text-framed protocols: H02 (port 5013), Watch (port 5093), TK103
-(port 5001) and Queclink @Track (port 5004).
+"""The gateway's server for text-framed protocols: H02 (port 5013), Watch (5093), TK103
+(5001), Queclink @Track (5004), Meitrack (5020) and Suntech (5011).
 
 None of them needs a login to know its device (a TK103 login names the IMEI like any other
 frame): every frame names its device. The first frame of a connection
@@ -19,10 +19,12 @@ at least every ``idle_timeout``: the clock restarts on complete frames, not byte
 client that trickles bytes is closed like a silent one. The reassembly buffer never exceeds
 the protocol's ``max_frame_size``.
 
-An on-demand command (Watch ``CR``, TK103 ``B``, Queclink ``AT+GTRTO`` ``RTL``) goes out on
-the live connection framed like the device's own frames; a watch or a Queclink unit
-acknowledges it (``CR``, ``+ACK:GTRTO``: recorded as the answer), and the position that
-follows answers the command with a fix.
+An on-demand command (Watch ``CR``, TK103 ``B``, Queclink ``AT+GTRTO`` ``RTL``, Meitrack
+``A10``, Suntech ``StatusReq``) goes out on the live connection framed like the device's own
+frames; a watch or a Queclink unit acknowledges it (``CR``, ``+ACK:GTRTO``: recorded as the
+answer), and the position that follows answers the command with a fix. A frame whose
+checksum does not match (Meitrack) is decoded all the same and counted as a
+``crc_mismatches``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ontrack.tracking.gateway_core import Hub
-from ontrack.tracking.protocols import h02, queclink, tk103, watch
+from ontrack.tracking.protocols import h02, meitrack, queclink, suntech, tk103, watch
 from ontrack.tracking.protocols.records import DecodeError
 from ontrack.tracking.protocols.textframe import FrameResult, SplitResult
 from ontrack.tracking.services import DeviceInfo
@@ -89,6 +91,22 @@ QUECLINK = TextProtocol(
     identifier=queclink.identifier,
     decode=queclink.decode,
     encode_command=queclink.encode_command,
+)
+MEITRACK = TextProtocol(
+    name="meitrack",
+    max_frame_size=meitrack.MAX_FRAME_SIZE,
+    split=meitrack.split_frames,
+    identifier=meitrack.identifier,
+    decode=meitrack.decode,
+    encode_command=meitrack.encode_command,
+)
+SUNTECH = TextProtocol(
+    name="suntech",
+    max_frame_size=suntech.MAX_FRAME_SIZE,
+    split=suntech.split_frames,
+    identifier=suntech.identifier,
+    decode=suntech.decode,
+    encode_command=suntech.encode_command,
 )
 
 
@@ -174,6 +192,8 @@ class _Session:
             counters.bad_frame(name, error, peer=self.peer, identifier=identifier)
             return False
         counters.add("frames")
+        if result.crc_mismatch:
+            counters.add("crc_mismatches")  # decoded all the same, as for GT06
         if result.header:
             self.header = result.header
         if result.command_response is not None:

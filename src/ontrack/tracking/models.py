@@ -31,6 +31,8 @@ class Protocol(models.TextChoices):
     WATCH = "watch", "Watch / 3G (SG, 3G, CS)"
     TK103 = "tk103", "TK103 / GPS103 (Coban and clones)"
     QUECLINK = "queclink", "Queclink @Track (GL300, GV300...)"
+    MEITRACK = "meitrack", "Meitrack (MVT, T1, T333...)"
+    SUNTECH = "suntech", "Suntech (ST300, ST600, ST910...)"
 
 
 class DeviceStatus(models.TextChoices):

@@ -627,8 +627,12 @@ def _move(device: Device, target: DeviceStatus) -> None:
 # the device sends.
 IMEI_PROTOCOLS = frozenset({Protocol.GT06, Protocol.TELTONIKA, Protocol.TK103})
 # H02 units and watches send a device id of their own in every frame: 10 digits taken from
-# the IMEI on most, the whole IMEI on some.
-DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH})
+# the IMEI on most, the whole IMEI on some. Meitrack units send their IMEI (14 digits on a
+# few old ones).
+DEVICE_ID_PROTOCOLS = frozenset({Protocol.H02, Protocol.WATCH, Protocol.MEITRACK})
+# Suntech units send their serial number: 6 digits on old SA200 and ST910 units, 9 or 10 on
+# later ones (as their reports show).
+SERIAL_PROTOCOLS = frozenset({Protocol.SUNTECH})
 # Phone apps (Traccar Client / OsmAnd) authenticate with nothing but the id they send, which
 # the app lets the user set: it must be long and random, so it is generated at registration.
 APP_PROTOCOLS = frozenset({Protocol.OSMAND})
@@ -643,6 +647,7 @@ _IMEI = re.compile(r"[0-9]{15}")
 _DEVICE_ID = re.compile(r"[0-9]{10,15}")
 # A Queclink unit names itself by its IMEI, or a CDMA unit by its 14-hex-digit MEID.
 _QUECLINK_ID = re.compile(r"[0-9]{15}|[0-9A-Fa-f]{14}")
+_SERIAL = re.compile(r"[0-9]{6,10}")
 
 
 @transaction.atomic
@@ -692,9 +697,13 @@ def device_register(
     if protocol in DEVICE_ID_PROTOCOLS and not _DEVICE_ID.fullmatch(identifier):
         raise ValidationError(
             {
-                "identifier": "H02 units and watches are identified by the id they send: "
-                "10 to 15 digits (the watch's 10-digit id, or the whole IMEI)."
+                "identifier": "H02, Meitrack units and watches are identified by the id they "
+                "send: 10 to 15 digits (the watch's 10-digit id, or the whole IMEI)."
             }
+        )
+    if protocol in SERIAL_PROTOCOLS and not _SERIAL.fullmatch(identifier):
+        raise ValidationError(
+            {"identifier": "Suntech units are identified by their serial number: 6 to 10 digits."}
         )
     if Device.objects.filter(identifier=identifier).exists():
         raise ValidationError({"identifier": f"Device {identifier} is already registered."})
@@ -1002,6 +1011,8 @@ LOCATE_COMMANDS: dict[str, str] = {
     Protocol.WATCH: "CR",
     Protocol.TK103: "B",  # single locate
     Protocol.QUECLINK: "RTL",  # AT+GTRTO sub-command 1, framed by the protocol module
+    Protocol.MEITRACK: "A10",
+    Protocol.SUNTECH: "StatusReq",
 }
 
 

@@ -41,9 +41,11 @@ from zoneinfo import ZoneInfo
 from ontrack.tracking.protocols import (
     gt06,
     h02,
+    meitrack,
     mqtt_json,
     osmand,
     queclink,
+    suntech,
     teltonika,
     tk103,
     watch,
@@ -69,10 +71,13 @@ DEFAULT_PORTS = {
     "watch": watch.DEFAULT_PORT,
     "tk103": tk103.DEFAULT_PORT,
     "queclink": queclink.DEFAULT_PORT,
+    "meitrack": meitrack.DEFAULT_PORT,
+    "suntech": suntech.DEFAULT_PORT,
 }
 _PROTOCOL_NAMES = {"gt06": "gt06", "teltonika": "teltonika", "osmand": "osmand",
                    "mqtt": "mqtt", "h02": "h02", "watch": "watch", "tk103": "tk103",
-                   "queclink": "queclink"}  # fmt: skip
+                   "queclink": "queclink", "meitrack": "meitrack",
+                   "suntech": "suntech"}  # fmt: skip
 _EARTH_M = 6_371_000.0
 
 TAMPER = "tamper"
@@ -426,6 +431,45 @@ def queclink_frames(identifier: str, report: Report, count: int = 0) -> list[byt
     ]  # fmt: skip
 
 
+# Report events -> the Meitrack event code and the Suntech emergency id that carry them, as
+# ``protocols.meitrack`` / ``protocols.suntech`` decode them back (neither has a strap or
+# fall alarm; Suntech units have no low-battery alarm of their own).
+MEITRACK_EVENTS = {"sos": 1, "low_battery": 17, "power_cut": 23}
+SUNTECH_EMERGENCIES = {"sos": 1, "power_cut": 3}
+
+
+def meitrack_frames(identifier: str, report: Report) -> list[bytes]:
+    """A scheduled ``AAA`` report (event 35), and one ``AAA`` per alarm with its event code
+    (a unit reports each event as its own frame)."""
+
+    def frame(event: int) -> bytes:
+        return meitrack.encode_aaa(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                                   event=event, speed_kmh=report.speed_kmh,
+                                   course=report.course)  # fmt: skip
+
+    codes = [MEITRACK_EVENTS[event] for event in report.events if event in MEITRACK_EVENTS]
+    return [frame(35), *map(frame, codes)]
+
+
+def suntech_frames(identifier: str, report: Report) -> list[bytes]:
+    """An ``STT`` status report, and an ``EMG`` per emergency."""
+
+    def frame(kind: str, code: int) -> bytes:
+        return suntech.encode_report(identifier, time=report.time, lat=report.lat, lon=report.lon,
+                                     kind=kind, code=code, speed_kmh=report.speed_kmh,
+                                     course=report.course)  # fmt: skip
+
+    codes = [SUNTECH_EMERGENCIES[event] for event in report.events if event in SUNTECH_EMERGENCIES]
+    return [frame("STT", 1), *(frame("EMG", code) for code in codes)]
+
+
+_TEXT_ENCODERS = {"h02": h02_frames, "watch": watch_frames, "tk103": tk103_frames,
+                  "meitrack": meitrack_frames,
+                  "suntech": suntech_frames}  # fmt: skip
+# What a unit that is asked for its position receives (the watch's ``CR`` is framed).
+_LOCATE_WORDS = {"tk103": b"**,imei:", "meitrack": b",A10*", "suntech": b";StatusReq"}
+
+
 def teltonika_packet(reports: list[Report]) -> bytes:
     records = b""
     for report in reports:
@@ -665,12 +709,13 @@ class _TeltonikaLink(_Link):
 
 
 class _TextLink(_Link):
-    """An H02, TK103 or Queclink unit, or a watch. A watch opens with an ``LK`` keep-alive, a
-    TK103 with its login, and waits for the gateway's answer (an unregistered unit is hung
-    up on). On-demand commands are answered as real units do: a watch answers ``CR`` with
-    ``CR``, a Queclink unit ``AT+GTRTO`` with ``+ACK:GTRTO``, then each a fresh position; a
-    TK103 answers its single locate with the position alone. Answers to positions and
-    alarms are counted as acknowledgements."""
+    """An H02, TK103, Queclink, Meitrack or Suntech unit, or a watch. A watch opens with an
+    ``LK`` keep-alive, a TK103 with its login, and waits for the gateway's answer (an
+    unregistered unit is hung up on). On-demand commands are answered as real units do: a
+    watch answers ``CR`` with ``CR``, a Queclink unit ``AT+GTRTO`` with ``+ACK:GTRTO``, then
+    each a fresh position; a TK103 answers its single locate, a Meitrack unit ``A10`` and a
+    Suntech unit ``StatusReq`` with the position alone. Answers to positions and alarms are
+    counted as acknowledgements."""
 
     def __init__(
         self, protocol: str, wearer: Wearer, host: str, port: int, stats: SimulatorStats
@@ -699,14 +744,14 @@ class _TextLink(_Link):
         buffer = b""
         with contextlib.suppress(Exception):
             while data := await reader.read(4096):
-                if self.protocol == "tk103":
-                    if b"**,imei:" in data:  # the single locate; LOAD and ON need nothing
-                        await self._answer()
-                    continue
                 if self.protocol == "queclink":
                     if b"AT+GTRTO=" in data:
                         await self._answer()
                     self.stats.acked += data.count(b"+SACK:")
+                    continue
+                if self.protocol in _LOCATE_WORDS:  # these units are answered nothing else
+                    if _LOCATE_WORDS[self.protocol] in data:
+                        await self._answer()
                     continue
                 split = watch.split_frames if self.protocol == "watch" else h02.split_frames
                 frames, buffer, _ = split(buffer + data)
@@ -745,15 +790,11 @@ class _TextLink(_Link):
         await self.writer.drain()
 
     def _frames(self, report: Report) -> list[bytes]:
-        if self.protocol == "watch":
-            return watch_frames(self.identifier, report)
-        if self.protocol == "tk103":
-            return tk103_frames(self.identifier, report)
-        if self.protocol == "queclink":
+        if self.protocol == "queclink":  # numbered: the unit counts its messages
             frames = queclink_frames(self.identifier, report, self.count)
             self.count = (self.count + len(frames)) % 0x10000
             return frames
-        return h02_frames(self.identifier, report)
+        return _TEXT_ENCODERS[self.protocol](self.identifier, report)
 
     def _next_count(self) -> int:
         self.count = (self.count + 1) % 0x10000
@@ -884,7 +925,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
             link = _TeltonikaLink(identifier, options.host, port, stats, wearer)
         elif protocol == "osmand":
             link = _OsmandLink(identifier, options.host, port, stats)
-        elif protocol in ("h02", "watch", "tk103", "queclink"):
+        elif protocol in (*_TEXT_ENCODERS, "queclink"):
             link = _TextLink(protocol, wearer, options.host, port, stats)
         else:
             link = _MqttLink(identifier, mqtt_client, stats)

@@ -1,5 +1,5 @@
-"""The H02, Watch, TK103 and Queclink decoders and splitters, fed mutated real frames and
-random bytes, raise ``DecodeError`` and nothing else, and lose no byte.
+"""The H02, Watch, TK103, Queclink, Meitrack and Suntech decoders and splitters, fed mutated
+real frames and random bytes, raise ``DecodeError`` and nothing else, and lose no byte.
 
 The mutation loop (``test_fuzz_decoders.mutate``: bit flips, insertions, splices, text
 tokens...) starts from the real frames in ``frames/``; ``ONTRACK_FUZZ_INPUTS`` sets how many
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ontrack.tracking.protocols import h02, queclink, tk103, watch
+from ontrack.tracking.protocols import h02, meitrack, queclink, suntech, tk103, watch
 from ontrack.tracking.protocols.records import DecodeError
 from tests.tracking.protocols.frame_files import load_frames
 from tests.tracking.protocols.test_fuzz_decoders import check_records, mutate
@@ -28,7 +28,10 @@ from tests.tracking.protocols.test_fuzz_decoders import check_records, mutate
 INPUTS = int(os.environ.get("ONTRACK_FUZZ_INPUTS", "5000"))
 SEED = int(os.environ.get("ONTRACK_FUZZ_SEED", "20240501"))
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-MODULES = {"h02": h02, "watch": watch, "tk103": tk103, "queclink": queclink}
+MODULES = {"h02": h02, "watch": watch, "tk103": tk103, "queclink": queclink,
+           "meitrack": meitrack, "suntech": suntech}  # fmt: skip
+# What ends a frame in the stream tests (the fixture files leave line ends off).
+LINE_ENDS = {"meitrack": b"\r\n", "suntech": b"\r"}
 
 
 def run(module: ModuleType, data: bytes) -> None:
@@ -77,7 +80,8 @@ def _stream_test(name: str) -> Callable[..., None]:
     """A stream cut in two splits into the frames the whole stream splits into. (Text frames
     only for H02: a binary frame cut right after its 32nd byte is taken as a short one; see
     ``h02.split_frames``.)"""
-    corpus = [frame for frame in load_frames(name) if frame[:1] != b"$"]
+    end = LINE_ENDS.get(name, b"")
+    corpus = [frame + end for frame in load_frames(name) if name != "h02" or frame[:1] != b"$"]
     module = MODULES[name]
 
     @settings(max_examples=150, deadline=None)
@@ -98,3 +102,5 @@ test_h02_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("h0
 test_watch_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("watch")
 test_tk103_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("tk103")
 test_queclink_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("queclink")
+test_meitrack_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("meitrack")
+test_suntech_splitter_finds_every_frame_however_the_stream_is_cut = _stream_test("suntech")

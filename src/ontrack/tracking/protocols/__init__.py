@@ -6,7 +6,7 @@ device lookup and acknowledgements; it calls these functions and sends the repli
 compute. Shared types live in ``records``.
 """
 
-from . import gt06, h02, mqtt_json, osmand, queclink, teltonika, tk103, watch
+from . import gt06, h02, meitrack, mqtt_json, osmand, queclink, suntech, teltonika, tk103, watch
 from .records import DecodeError, DeviceEvent, EventKind, Fix, Record
 
 # Protocol name (as stored on a device) -> decoder module.
@@ -19,6 +19,8 @@ PROTOCOLS = {
     "watch": watch,
     "tk103": tk103,
     "queclink": queclink,
+    "meitrack": meitrack,
+    "suntech": suntech,
 }
 
 __all__ = [
@@ -30,9 +32,11 @@ __all__ = [
     "Record",
     "gt06",
     "h02",
+    "meitrack",
     "mqtt_json",
     "osmand",
     "queclink",
+    "suntech",
     "teltonika",
     "tk103",
     "watch",

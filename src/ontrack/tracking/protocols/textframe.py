@@ -35,7 +35,8 @@ class FrameResult:
     ``reply`` is ``None`` when the device expects nothing; when ``reply_when_durable`` is
     set it goes out only once ``records`` are stored or spooled (the device resends an
     unanswered alarm). ``header`` is what a command to this device must be framed with
-    (the Watch vendor code and optional index; empty for H02).
+    (the Watch vendor code and optional index; empty for H02). ``crc_mismatch``: the frame
+    carried a checksum that did not match and was decoded anyway (the gateway counts it).
     """
 
     identifier: str
@@ -47,6 +48,7 @@ class FrameResult:
     supported: bool = True
     battery_pct: int | None = None
     header: tuple[str, ...] = ()
+    crc_mismatch: bool = False
 
 
 def device_time(
