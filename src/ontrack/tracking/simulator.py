@@ -30,6 +30,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import random
 import signal
 import time
@@ -901,8 +902,10 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
+        # A client id of its own: a broker disconnects the older of two clients with one id,
+        # so two simulators with the same seed (a demo and a test, say) would take turns.
         mqtt_client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"ontrack-sim-{options.seed}"
+            CallbackAPIVersion.VERSION2, client_id=f"ontrack-sim-{os.getpid()}-{time.time_ns()}"
         )
         mqtt_client.max_queued_messages_set(0)
         mqtt_client.on_publish = lambda *args: setattr(stats, "acked", stats.acked + 1)
