@@ -1,40 +1,98 @@
-"""Caseload page server time at 100,000 participants, against a plain SELECT of the same rows.
+"""Caseload page and search p95 at 100,000 participants, keyset and index against the old
+OFFSET and LIKE queries, on SQLite and (when reachable) PostgreSQL.
 
     uv run python bench/caseload.py            # 100,000 participants (seeded once, reused)
-    uv run python bench/caseload.py --quick    # 10,000 participants, fewer rounds
+    uv run python bench/caseload.py --quick    # 2,000 participants, 20 rounds: under a minute
 
-The page is rendered in-process through Django's full request stack (middleware, session,
-permission scoping, the access-log write for each row shown, template rendering), signed in
-as a user who sees every participant. The baseline is the bare SQL the page cannot avoid:
-one ordered, limited SELECT of the same 50 rows through sqlite3 on the same file.
+Each database is measured in a process of its own (``--backend``). Pages are rendered
+in-process through Django's whole request stack (middleware, session, permission scoping,
+the capped count, the keyset query, one access-log row per participant shown, template
+rendering), signed in as an operator who sees every participant:
+
+- first page by name; the deep page (the 500th page of 50 by name, or the deepest full page
+  of a smaller caseload), reached by the cursor of the last row of the page before it, as
+  following "Next" would; a substring search; the last page; two filtered sorts.
+
+The baseline is measured in the same run, on the same database: the queries the old page
+ran for the deep page (``Paginator``: ``COUNT(*)`` of every row, then ``OFFSET``) and for the
+search (``COUNT(*)`` and the first page of ``search_text LIKE '%garcia%'``), the queries
+alone, so a floor of what the old pages cost. The last line compares the worst new page
+(first, deep or search) with the worst of those old queries, on SQLite:
+
+    RESULT caseload_page_p95_ms=<worst new page p95> ms baseline=<worst old query p95> ratio=..
+
+Figures, machine and date are appended to ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import gc
+import json
 import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+POSTGRES = os.environ.get("ONTRACK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+PAGE = 50
+DEEP_PAGE = 500
+SEARCH = "garcia"
+INNER = "ndez"  # inside names only: Hernández, Fernández, Méndez ...
+MARK = "BENCH "
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--participants", type=int)
-    parser.add_argument("--rounds", type=int)
-    args = parser.parse_args()
-    participants = args.participants or (10_000 if args.quick else 100_000)
-    rounds = args.rounds or (15 if args.quick else 40)
+def p95(timings: list[float]) -> float:
+    return statistics.quantiles(timings, n=20)[18]
 
-    home = HERE / "var" / f"caseload-{participants}"
+
+def timed(call: Callable[[], Any], rounds: int) -> list[float]:
+    call()  # warm caches
+    gc.collect()  # not the previous scenario's garbage
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=2):
+            return True
+    except Exception:  # any failure means "not here"
+        return False
+
+
+def postgres_database(participants: int) -> str:
+    import psycopg
+
+    name = f"ontrack_bench_caseload_{participants}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as db:
+        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            db.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES}/{name}"
+
+
+def measure(backend: str, participants: int, rounds: int) -> dict[str, Any]:
+    """One backend, in this process: seed if needed, then time pages and queries."""
+    home = HERE / "var" / f"caseload-{participants}{'' if backend == 'sqlite' else '-pg'}"
     os.environ["ONTRACK_HOME"] = str(home)
-    os.environ.pop("ONTRACK_DATABASE_URL", None)
+    if backend == "sqlite":
+        os.environ.pop("ONTRACK_DATABASE_URL", None)
+    else:
+        os.environ["ONTRACK_DATABASE_URL"] = postgres_database(participants)
     os.environ["DJANGO_SETTINGS_MODULE"] = "ontrack.settings"
     os.environ.setdefault("ONTRACK_LOG_LEVEL", "WARNING")
     os.environ["ONTRACK_ALLOWED_HOSTS"] = "testserver"
@@ -42,18 +100,30 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.core.paginator import Paginator
+    from django.db import connection
+    from django.db.models import Q
     from django.test import Client
 
+    from ontrack.participants.caseload_pages import caseload_page, row_cursor
     from ontrack.participants.models import Participant
+    from ontrack.participants.queries import SORTS, CaseloadFilter, caseload_filter
     from ontrack.seed import demo_password, demo_totp_code, seed
+    from ontrack.static_build import static_files_collect
 
     call_command("migrate", verbosity=0)
+    static_files_collect()  # pages name hashed static files from whitenoise's manifest
     have = Participant.objects.count()
+    seeded_s = 0.0
     if have < participants:
         started = time.perf_counter()
-        print(f"seeding {participants - have} participants into {home} ...", flush=True)
+        print(f"{backend}: seeding {participants - have} participants ...", file=sys.stderr)
         seed(participants=participants - have, seed_value=1, offices=6)
-        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        seeded_s = time.perf_counter() - started
+        print(f"{backend}: seeded in {seeded_s:.0f} s", file=sys.stderr)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE participants_participant")
 
     client = Client()
     response = client.post("/login/", {"username": "operator", "password": demo_password()})
@@ -63,10 +133,16 @@ def main() -> None:
     response = client.post("/account/second-factor/", {"code": current[0]})
     assert response.status_code == 302, "operator's second factor refused"
 
-    scenarios = {
+    total = Participant.objects.count()
+    deep = min(DEEP_PAGE, total // PAGE)
+    by_name = Participant.objects.order_by(*SORTS["name"])
+    before_deep = by_name[(deep - 1) * PAGE - 1]  # the last row of the page before
+    pages: dict[str, dict[str, str]] = {
         "first page by name": {},
-        "page 500 by name": {"page": "500"},
-        "search 'garcia'": {"q": "garcia"},
+        f"page {deep} by name (cursor)": {"after": row_cursor(before_deep, "name")},
+        f"search '{SEARCH}'": {"q": SEARCH},
+        f"search '{INNER}' (inside names)": {"q": INNER},
+        "last page by name": {"last": "1"},
         "active + Spanish, newest first": {
             "status": "active",
             "language": "es",
@@ -74,50 +150,129 @@ def main() -> None:
         },
         "level filter, by case number": {"level": "high", "sort": "case"},
     }
-    results: dict[str, list[float]] = {}
-    for name, params in scenarios.items():
-        client.get("/participants/", params)  # warm caches
-        timings = []
-        for _ in range(rounds):
-            started = time.perf_counter()
+
+    def page(params: dict[str, str]) -> Callable[[], None]:
+        def get() -> None:
             response = client.get("/participants/", params)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        results[name] = timings
+            assert response.status_code == 200, response.status_code
 
-    db_path = home / "ontrack.sqlite3"
-    baseline: list[float] = []
-    with sqlite3.connect(db_path) as db:
-        query = (
-            "SELECT id, case_number, given_name, family_name, status, level, "
-            "preferred_language, officer_id, office_id, enrolled_at FROM participants_participant "
-            "ORDER BY family_name, given_name, id LIMIT 50"
+        return get
+
+    results = {name: timed(page(params), rounds) for name, params in pages.items()}
+
+    everyone = Participant.objects.select_related("officer", "office")
+
+    def old_deep() -> None:  # what Paginator did for ?page=500
+        rows = everyone.order_by(*SORTS["name"])
+        list(Paginator(rows, PAGE).page(deep).object_list)
+
+    def old_search() -> None:  # the old search: LIKE over every row, then count and page
+        rows = everyone.filter(
+            Q(case_number__iexact=SEARCH) | Q(search_text__contains=SEARCH)
+        ).order_by(*SORTS["name"])
+        list(Paginator(rows, PAGE).page(1).object_list)
+
+    def new_deep() -> None:
+        caseload_page(everyone, "name", after=row_cursor(before_deep, "name"), size=PAGE)
+
+    def new_search() -> None:
+        rows = caseload_filter(everyone, CaseloadFilter(q=SEARCH))
+        caseload_page(rows, "name", size=PAGE)
+
+    queries = {
+        f"old: page {deep} (COUNT + OFFSET)": timed(old_deep, rounds),
+        f"old: search '{SEARCH}' (COUNT + LIKE)": timed(old_search, rounds),
+        f"new: page {deep} (capped count + keyset)": timed(new_deep, rounds),
+        f"new: search '{SEARCH}' (capped count + index)": timed(new_search, rounds),
+    }
+    version = (
+        f"SQLite {sqlite3.sqlite_version}"
+        if connection.vendor == "sqlite"
+        else "PostgreSQL {}.{}".format(
+            *divmod(connection.cursor().connection.info.server_version, 10_000)
         )
-        db.execute(query).fetchall()
-        for _ in range(rounds):
-            started = time.perf_counter()
-            db.execute(query).fetchall()
-            baseline.append((time.perf_counter() - started) * 1000)
+    )
+    headline = [name for name in pages if name.startswith(("first", "page", "search '"))][:3]
+    return {
+        "backend": backend,
+        "version": version,
+        "participants": total,
+        "rounds": rounds,
+        "seeded_s": seeded_s,
+        "pages": {name: [statistics.median(t), p95(t)] for name, t in results.items()},
+        "queries": {name: [statistics.median(t), p95(t)] for name, t in queries.items()},
+        "worst_page_p95": max(p95(results[name]) for name in headline),
+        "worst_old_p95": max(p95(t) for name, t in queries.items() if name.startswith("old")),
+    }
 
-    print(
-        f"\nmachine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+
+def table(result: dict[str, Any]) -> list[str]:
+    lines = ["| scenario | median ms | p95 ms |", "|---|---:|---:|"]
+    for kind in ("pages", "queries"):
+        for name, (median, high) in result[kind].items():
+            label = name if kind == "pages" else f"query only, {name}"
+            lines.append(f"| {label} | {median:.1f} | {high:.1f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 participants, 20 rounds")
+    parser.add_argument("--participants", type=int)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    participants = args.participants or (2_000 if args.quick else 100_000)
+    rounds = args.rounds or (20 if args.quick else 60)
+    if args.backend:
+        print(MARK + json.dumps(measure(args.backend, participants, rounds)), flush=True)
+        return
+
+    backends = ["sqlite"]
+    if not args.no_postgres and postgres_reachable():
+        backends.append("postgresql")
+    results = []
+    for backend in backends:
+        argv = [sys.executable, __file__, "--backend", backend]
+        argv += ["--participants", str(participants), "--rounds", str(rounds)]
+        done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=True)
+        (line,) = [row for row in done.stdout.splitlines() if row.startswith(MARK)]
+        results.append(json.loads(line.removeprefix(MARK)))
+
+    machine = (
+        f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
-    print(f"participants: {Participant.objects.count()}, rounds: {rounds}\n")
-    print(f"{'scenario':36} {'median ms':>10} {'p95 ms':>10}")
-    for name, timings in results.items():
-        p95 = statistics.quantiles(timings, n=20)[18]
-        print(f"{name:36} {statistics.median(timings):10.1f} {p95:10.1f}")
-    base_median = statistics.median(baseline)
-    print(
-        f"{'baseline: plain SELECT of 50 rows':36} {base_median:10.2f} "
-        f"{statistics.quantiles(baseline, n=20)[18]:10.2f}"
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = "uv run python bench/caseload.py" + (" --quick" if args.quick else "")
+    report = [
+        "",
+        f"### Caseload keyset pages and indexed search, {today}",
+        "",
+        f"`{command}` on {machine}; {rounds} rounds per scenario, signed in as an operator "
+        'who sees everyone. Pages: the whole request in-process. "query only": the ORM '
+        "queries alone (old = what the OFFSET / LIKE page ran, measured in the same run).",
+    ]
+    for result in results:
+        report += [
+            "",
+            f"{result['backend']} ({result['version']}), {result['participants']:,} participants:",
+            "",
+            *table(result),
+        ]
+    sqlite_result = results[0]
+    metric = sqlite_result["worst_page_p95"]
+    baseline = sqlite_result["worst_old_p95"]
+    result_line = (
+        f"RESULT caseload_page_p95_ms={metric:.1f} ms baseline={baseline:.1f} "
+        f"ratio={metric / baseline:.3f}"
     )
-    page_median = statistics.median(results["first page by name"])
-    print(
-        f"RESULT caseload_page_median_ms={page_median:.1f} ms "
-        f"baseline={base_median:.2f} ratio={page_median / base_median:.1f}"
-    )
+    report += ["", f"`{result_line}`", ""]
+    print("\n".join(report))
+    with (HERE / "RESULTS.md").open("a") as out:
+        out.write("\n".join(report))
+    print(result_line)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ corpus of real-shaped frames, as the gateway calls it on a frame its splitter cu
 and framing are not timed). The corpus per protocol is the real frames kept for the tests
 (``tests/tracking/protocols/frames/*.txt``, those that decode without error; GT06 lines are
 split as the gateway splits them) plus what the project's own encoders send for 200
-simulated reports (``ontrack.tracking.simulator``: location frames, with an alarm frame for
+simulated reports (``ontrack.tracking.simulator.wearers``: location frames, with an alarm frame for
 the reports that carry an event). OsmAnd and MQTT JSON have no fixture file: their corpus is
 the simulator's requests and payloads, plus for OsmAnd the query forms pinned in
 ``test_osmand.py`` (Traccar Client, OsmAnd, the legacy ``deviceid`` form).
@@ -82,7 +82,7 @@ class Protocol:
 
 def _reports() -> list[Any]:
     """Simulated reports around a city, every tenth with an event (an alarm frame too)."""
-    from ontrack.tracking.simulator import Report
+    from ontrack.tracking.simulator.wearers import Report
 
     events = ((), ("tamper",), ("low_battery",))
     return [
@@ -124,8 +124,8 @@ def _unpack_all(frame: bytes) -> tuple[int, ...]:
 
 
 def _protocols() -> list[Protocol]:
-    from ontrack.tracking import simulator
     from ontrack.tracking.protocols import gt06, h02, mqtt_json, osmand, teltonika, watch
+    from ontrack.tracking.simulator import wearers as simulator
 
     reports = _reports()
     text_split: Callable[[bytes], object] = lambda frame: frame.split(b",")  # noqa: E731

@@ -54,7 +54,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,8 @@ class Profile:
 
 def _profiles() -> dict[str, Profile]:
     """The protocols the bench can drive (imported late: the client process sets the path)."""
-    from ontrack.tracking import simulator
     from ontrack.tracking.protocols import gt06, watch
+    from ontrack.tracking.simulator import wearers as simulator
 
     def gt06_frame(_identifier: str, reports: list[Any], serial: int) -> bytes:
         # The frame the bench always sent (0x12 GPS+LBS, no cell): GT06 figures stay comparable.
@@ -224,7 +224,7 @@ async def _client(
     position per device (a minute before the load's fixes), then wait for a line on stdin
     (the main process sends it once those are stored)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from ontrack.tracking.simulator import Report
+    from ontrack.tracking.simulator.wearers import Report
 
     profile = _profiles()[protocol]
     per = profile.per_frame
@@ -413,7 +413,7 @@ def _wearers(devices: int) -> None:
                 case_number=f"B-{n:06d}",
                 given_name="Bench",
                 family_name=f"Wearer {n}",
-                date_of_birth=datetime(1990, 1, 1).date(),
+                date_of_birth=date(1990, 1, 1),
                 time_zone="America/New_York",
                 enrolled_at=now,
             )
@@ -567,7 +567,8 @@ def _run(
          str(duration), "1" if args.zones else "0", args.protocol],
         env=env, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert client.stdout is not None and client.stdin is not None
+    assert client.stdout is not None
+    assert client.stdin is not None
     connected = json.loads(client.stdout.readline())["connected"]
     stored_marks: list[tuple[float, int]] = []
 

@@ -1,5 +1,5 @@
-"""The program dashboard: seconds per render of ``/reports/`` over a large program, against
-the raw SQL aggregate queries that produce the same numbers, run alone in the same run.
+"""The program dashboard with its daily roll-ups: seconds per render of ``/reports/`` over
+a large program, against the same page counted from the raw rows, in the same run.
 
     uv run python bench/reports.py          # 100,000 participants, 5 M windows, 1 M alerts
     uv run python bench/reports.py --quick  # 5,000 participants, 250,000 windows, 50,000 alerts
@@ -14,17 +14,19 @@ failure 2 %, due 2 %; alerts over the last year of every kind and priority, 90 %
 and 70 % resolved after skewed delays (15 % cleared by themselves, 5 % cancelled within
 grace); 5 messages and 1 hearing per participant.
 
-- render: an administrator's GET of ``/reports/`` for the whole program over the whole
-  year, as of 2026-01-05, through Django's test client (view, every aggregate, percentiles,
-  SVG charts, template, access-log entry); the median of ``--repeat`` renders;
-- baseline (same run, same data): hand-written SQL for the same tables, one query per table
-  plus the alert percentiles (PostgreSQL: ``percentile_disc`` with grouping sets; SQLite,
-  which has no percentile function: ``CUME_DIST`` window queries, per group and overall),
-  run alone, the median of the same number of passes. The bench checks that both give the
-  same supervised total, alert count and overall percentiles.
+- baseline: an administrator's GET of ``/reports/`` for the whole program over a year,
+  through Django's test client (view, every aggregate, percentiles, SVG charts, template,
+  access-log entry), before any roll-up exists, so every count comes from the raw rows: as
+  of the data's last day, three random days of that year, and today (the open day);
+  ``--repeat`` renders of each (1 with ``--quick``, else 3);
+- then the roll-ups of the whole history are computed (the nightly job, timed but not
+  measured) and the same pages rendered again: closed days from the roll-ups;
+- the bench checks that every table is the same either way.
 
-The last line is ``RESULT reports_dashboard_s=<render seconds> s baseline=<raw SQL seconds>
-ratio=<render / raw>``.
+The last line is ``RESULT dashboard_p95=<p95 render with roll-ups> s baseline=<p95 render
+from the raw rows> ratio=<roll-ups / raw>``. The census (supervised by status, level and
+modality) and the alert response-time percentiles are still counted from the records on
+every render (see ``ontrack.reports.rollups``).
 """
 
 from __future__ import annotations
@@ -35,11 +37,10 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -367,145 +368,18 @@ def _render(client: Any, query: str) -> float:
     return spent
 
 
-def _raw_queries(vendor: str) -> dict[str, Callable[[Any, dict[str, Any]], list[tuple]]]:
-    """The dashboard's numbers in hand-written SQL, one query per table (alerts: counts and
-    the percentiles), parameters by name."""
-    status_kinds = "('activated', 'reinstated', 'suspended', 'closed')"
-    event_status = (
-        "CASE e.kind WHEN 'activated' THEN 'active' WHEN 'reinstated' THEN 'active' "
-        "WHEN 'suspended' THEN 'suspended' WHEN 'closed' THEN 'closed' ELSE 'enrolled' END"
-    )
-    census = f"""
-        SELECT CASE WHEN p.status = 'closed' OR EXISTS (
-                    SELECT 1 FROM participants_participantevent e
-                    WHERE e.participant_id = p.id AND e.at > %(t)s AND e.kind IN {status_kinds})
-                 THEN COALESCE((
-                    SELECT {event_status} FROM participants_participantevent e
-                    WHERE e.participant_id = p.id AND e.at <= %(t)s
-                      AND e.kind IN ('enrolled', 'imported', 'activated', 'reinstated',
-                                     'suspended', 'closed')
-                    ORDER BY e.at DESC, e.id DESC LIMIT 1), 'enrolled')
-                 ELSE p.status END,
-               pl.level,
-               CASE WHEN pl.gps_device THEN 'device' WHEN pl.app_checkins THEN 'app'
-                    WHEN pl.phone_checkins THEN 'phone' ELSE 'office' END,
-               COUNT(*)
-        FROM participants_participant p
-        LEFT JOIN participants_supervisionplan pl ON pl.participant_id = p.id
-             AND pl.effective_from <= %(t)s AND (pl.effective_to IS NULL OR pl.effective_to > %(t)s)
-        WHERE p.enrolled_at <= %(t)s AND (p.closed_at IS NULL OR p.closed_at > %(t)s)
-        GROUP BY 1, 2, 3"""
-    enrolments = """
-        SELECT office_id,
-               SUM(CASE WHEN enrolled_at >= %(start)s AND enrolled_at < %(end)s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN closed_at >= %(start)s AND closed_at < %(end)s THEN 1 ELSE 0 END)
-        FROM participants_participant GROUP BY office_id"""
-    closures = """
-        SELECT closure_reason, COUNT(*) FROM participants_participant
-        WHERE closed_at >= %(start)s AND closed_at < %(end)s GROUP BY closure_reason"""
-    checkins = """
-        SELECT CASE WHEN outcome_at <= %(t)s THEN outcome ELSE 'due' END, COUNT(*)
-        FROM schedule_checkinwindow WHERE opens_at >= %(start)s AND opens_at < %(end)s
-        GROUP BY 1"""
-    hearings = """
-        SELECT CASE WHEN outcome_recorded_at <= %(t)s
-                     OR (outcome_recorded_at IS NULL AND scheduled_at <= %(t)s)
-                    THEN outcome ELSE 'scheduled' END, COUNT(*)
-        FROM participants_hearing
-        WHERE scheduled_at >= %(start)s AND scheduled_at < %(end)s GROUP BY 1"""
-    messages = """
-        SELECT language, COUNT(*),
-               COUNT(*) FILTER (WHERE status = 'delivered' AND status_at <= %(t)s),
-               COUNT(*) FILTER (WHERE status = 'sent' AND status_at <= %(t)s),
-               COUNT(*) FILTER (WHERE status IN ('failed', 'undelivered') AND status_at <= %(t)s),
-               COUNT(*) FILTER (WHERE status IN ('suppressed', 'cancelled') AND status_at <= %(t)s)
-        FROM messaging_message WHERE created_at >= %(start)s AND created_at < %(end)s
-        GROUP BY language"""
-    alert_scope = """FROM alerts_alert WHERE occurred_at >= %(start)s AND occurred_at < %(end)s
-        AND visible_at <= %(t)s AND status <> 'cancelled'"""
-    alert_counts = f"""
-        SELECT kind, priority, COUNT(*),
-               COUNT(*) FILTER (WHERE acknowledged_at <= %(t)s),
-               COUNT(*) FILTER (WHERE status = 'resolved' AND closed_at <= %(t)s),
-               COUNT(*) FILTER (WHERE status = 'auto_resolved' AND closed_at <= %(t)s)
-        {alert_scope} GROUP BY kind, priority"""
-    queries: dict[str, Any] = {
-        "census": census,
-        "enrolments": enrolments,
-        "closures": closures,
-        "checkins": checkins,
-        "hearings": hearings,
-        "messages": messages,
-        "alert counts": alert_counts,
-        "alert outcomes": f"""
-            SELECT disposition, COUNT(*),
-                   COUNT(*) FILTER (WHERE status = 'resolved' AND closed_at <= %(t)s),
-                   COUNT(*) FILTER (WHERE status = 'auto_resolved' AND closed_at <= %(t)s)
-            {alert_scope} GROUP BY disposition""",
-        "reviews": """
-            SELECT origin, CASE WHEN decided_at <= %(t)s THEN outcome ELSE 'pending' END,
-                   COUNT(*)
-            FROM reviews_supervisionreview
-            WHERE opened_at >= %(start)s AND opened_at < %(end)s AND opened_at <= %(t)s
-            GROUP BY 1, 2""",
-        "adverse closures": """
-            SELECT closed_by_id, closure_decided_by_name, closure_reason, COUNT(*)
-            FROM participants_participant
-            WHERE closed_at >= %(start)s AND closed_at < %(end)s
-              AND closure_reason IN ('absconded', 'departed', 'detained')
-            GROUP BY 1, 2, 3""",
-    }
-    for name, end_col, condition in (
-        ("acknowledge", "acknowledged_at", "acknowledged_at <= %(t)s"),
-        ("resolve", "closed_at", "status = 'resolved' AND closed_at <= %(t)s"),
-    ):
-        if vendor == "postgresql":
-            seconds = f"EXTRACT(EPOCH FROM ({end_col} - visible_at))"
-            queries[f"alert {name} p50/p90"] = f"""
-                SELECT kind, priority,
-                       percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}),
-                       percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})
-                {alert_scope} AND {condition}
-                GROUP BY GROUPING SETS ((kind, priority), ())"""
-        else:
-            seconds = f"(julianday({end_col}) - julianday(visible_at)) * 86400.0"
-            for label, partition in (("", "PARTITION BY kind, priority"), (" total", "")):
-                group = "GROUP BY kind, priority" if partition else ""
-                queries[f"alert {name} p50/p90{label}"] = f"""
-                    SELECT {"kind, priority," if partition else ""}
-                           MIN(CASE WHEN cd >= 0.5 THEN s END), MIN(CASE WHEN cd >= 0.9 THEN s END)
-                    FROM (SELECT kind, priority, {seconds} AS s,
-                                 CUME_DIST() OVER ({partition} ORDER BY {seconds}) AS cd
-                          {alert_scope} AND {condition}) ranked {group}"""
-
-    def runner(sql: str) -> Callable[[Any, dict[str, Any]], list[tuple]]:
-        def run(cursor: Any, params: dict[str, Any]) -> list[tuple]:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
-        return run
-
-    return {name: runner(sql) for name, sql in queries.items()}
+def _as_of_queries(rng: random.Random) -> list[str]:
+    """The whole year before each as-of date: the bench's last day, three random days of
+    the year, and today (the open day, counted live past the roll-ups)."""
+    last = AS_OF.date() - dt.timedelta(days=1)
+    days = [last, *(last - dt.timedelta(days=rng.randrange(1, 330)) for _ in range(3))]
+    queries = [f"from={d - dt.timedelta(days=365)}&to={d}&as_of={d}" for d in days]
+    return [*queries, f"from={last - dt.timedelta(days=365)}&to={dt.datetime.now(dt.UTC).date()}"]
 
 
-def _raw_pass(params: dict[str, Any], vendor: str) -> tuple[float, dict[str, list[tuple]]]:
-    from django.db import connection
-
-    results = {}
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for name, run in _raw_queries(vendor).items():
-            results[name] = run(cursor, params)
-    return time.perf_counter() - started, results
-
-
-def _raw_total(results: dict[str, list[tuple]], name: str) -> list[float]:
-    """The all-alerts percentiles from the raw results: PostgreSQL's grouping-set total row
-    (kind NULL) or SQLite's separate total query."""
-    if f"{name} total" in results:
-        return [float(v) for v in results[f"{name} total"][0]]
-    row = next(r for r in results[name] if r[0] is None)
-    return [float(v) for v in row[2:]]
+def _p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
 
 
 def main() -> None:
@@ -513,24 +387,35 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 participants (< 1 min)")
     parser.add_argument("--participants", type=int)
     parser.add_argument("--offices", type=int, default=40)
-    parser.add_argument("--repeat", type=int, default=3, help="renders and raw passes timed")
+    parser.add_argument("--repeat", type=int, help="renders per as-of date (default 1 quick, 3)")
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
     args = parser.parse_args()
     participants = args.participants or (5_000 if args.quick else 100_000)
+    repeat = args.repeat or (1 if args.quick else 3)
     home = _setup_django(args.database_url)
     from django.db import connection
     from django.test import Client
 
     from ontrack.accounts.models import User
-    from ontrack.reports.dashboard import DashboardScope, alerts_table, census, duration_text
+    from ontrack.reports.dashboard import (
+        COUNTED_BUILDERS,
+        TABLE_ORDER,
+        DashboardScope,
+        census,
+        dashboard_table,
+        dashboard_tables,
+        raw_counts,
+    )
+    from ontrack.reports.rollups import rolled_counts, rollups_rebuild
 
     print(
         f"ontrack bench/reports.py on {platform.node()} ({platform.machine()}, "
-        f"{os.cpu_count()} cores), {connection.vendor}, {dt.date.today()}",
+        f"{os.cpu_count()} cores), {connection.vendor}, {dt.datetime.now(dt.UTC):%Y-%m-%d}",
         flush=True,
     )
     started = time.perf_counter()
-    counts = _populate(participants, args.offices, random.Random(2026))
+    rng = random.Random(2026)
+    counts = _populate(participants, args.offices, rng)
     print(
         "set-up: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
         + f" ({time.perf_counter() - started:.1f} s, not measured)",
@@ -547,54 +432,49 @@ def main() -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=admin).persistent_id
     session.save()
-    _render(client, QUERY)  # warm: templates, connection, caches
-    renders = [_render(client, QUERY) for _ in range(args.repeat)]
-    render_s = statistics.median(renders)
-    print(f"render /reports/ (administrator, whole year): "
-          f"{', '.join(f'{s:.2f}' for s in renders)} s; median {render_s:.2f} s")  # fmt: skip
+    queries = _as_of_queries(rng)
+    _render(client, queries[0])  # warm: templates, connection, caches
 
-    params = {
-        "t": connection.ops.adapt_datetimefield_value(AS_OF),
-        "start": connection.ops.adapt_datetimefield_value(YEAR_AGO.replace(hour=0)),
-        "end": connection.ops.adapt_datetimefield_value(AS_OF),
-    }
-    passes = [_raw_pass(params, connection.vendor) for _ in range(args.repeat)]
-    raw_s = statistics.median(spent for spent, _ in passes)
-    results = passes[-1][1]
-    print(f"raw SQL, same tables: {', '.join(f'{s:.2f}' for s, _ in passes)} s; "
-          f"median {raw_s:.2f} s")  # fmt: skip
-    per_query = {}
-    from django.db import connection as conn
+    def renders(label: str) -> list[float]:
+        spent = [_render(client, query) for query in queries for _ in range(repeat)]
+        print(f"{label}: {', '.join(f'{s:.2f}' for s in spent)} s; p95 {_p95(spent):.2f} s",
+              flush=True)  # fmt: skip
+        return spent
 
-    with conn.cursor() as cursor:
-        for name, run in _raw_queries(conn.vendor).items():
-            t0 = time.perf_counter()
-            run(cursor, params)
-            per_query[name] = time.perf_counter() - t0
-    print("  " + "; ".join(f"{name} {s:.2f} s" for name, s in per_query.items()))
+    raw = renders("render /reports/ from the raw rows (no roll-up yet)")
+    started = time.perf_counter()
+    run = rollups_rebuild()
+    print(f"roll-ups of the whole history: {run.rows:,} rows in "
+          f"{time.perf_counter() - started:.1f} s (the nightly job; not measured)",
+          flush=True)  # fmt: skip
+    rolled = renders("render /reports/ with the roll-ups")
 
     scope = DashboardScope(start=YEAR_AGO.replace(hour=0), end=AS_OF, as_of=AS_OF)
-    supervised = sum(row.count for row in census(admin, scope))
-    raw_supervised = sum(row[3] for row in results["census"])
-    alerts = alerts_table(admin, scope).total
-    raw_alerts = sum(row[2] for row in results["alert counts"])
-    assert alerts is not None
-    print(f"check: supervised {supervised:,} (raw {raw_supervised:,}); "
-          f"alerts {alerts[2]:,} (raw {raw_alerts:,}); acknowledge p50/p90 {alerts[7]} / "
-          f"{alerts[8]}, resolve p50/p90 {alerts[9]} / {alerts[10]}")  # fmt: skip
-    raw_ack = _raw_total(results, "alert acknowledge p50/p90")
-    raw_res = _raw_total(results, "alert resolve p50/p90")
-    raw_text = [duration_text(v) for v in (*raw_ack, *raw_res)]
-    print(f"  raw SQL percentiles: acknowledge {raw_text[0]} / {raw_text[1]}, "
-          f"resolve {raw_text[2]} / {raw_text[3]}")  # fmt: skip
-    same = [supervised == raw_supervised, alerts[2] == raw_alerts,
-            alerts[7:11] == raw_text]  # fmt: skip
+    same = dashboard_tables(admin, scope, rolled_counts) == dashboard_tables(
+        admin, scope, raw_counts
+    )
+    spent = []
+    for key in ("census", *TABLE_ORDER):
+        tick = time.perf_counter()
+        if key == "census":
+            census(admin, scope)
+        else:
+            dashboard_table(admin, scope, key, rolled_counts)
+        spent.append(f"{key} {time.perf_counter() - tick:.2f}")
+        if key in COUNTED_BUILDERS:
+            tick = time.perf_counter()
+            dashboard_table(admin, scope, key, raw_counts)
+            spent[-1] += f" (raw {time.perf_counter() - tick:.2f})"
+    print("  per table, s: " + "; ".join(spent))
+    print(f"check: every table as of {AS_OF:%Y-%m-%d} the same from the roll-ups and the raw "
+          f"rows: {same}")  # fmt: skip
     connection.close()
     shutil.rmtree(home, ignore_errors=True)
-    if not all(same):
-        raise SystemExit("the dashboard and the raw SQL disagree")
-    print(f"RESULT reports_dashboard_s={render_s:.2f} s baseline={raw_s:.2f} "
-          f"ratio={render_s / raw_s:.2f}")  # fmt: skip
+    if not same:
+        raise SystemExit("the roll-ups and the raw rows disagree")
+    rolled_p95, raw_p95 = _p95(rolled), _p95(raw)
+    print(f"RESULT dashboard_p95={rolled_p95:.2f} s baseline={raw_p95:.2f} "
+          f"ratio={rolled_p95 / raw_p95:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

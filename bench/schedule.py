@@ -11,12 +11,12 @@ with a check-in schedule: one weekday a week (50 %), two weekdays (20 %), every 
 (15 %), the first given weekday of the month (10 %) or a day of the month (5 %), with an
 08:00-20:00 window in their own zone.
 
-- windows: ``schedule.services.windows_generate_many`` over all schedules (chunks of
-  2,000), a horizon of 365 days: the recurrence in each person's zone (DST included), the
-  rows, and the insert that skips dates already present;
-- appointments: ``schedule.services.appointments_book_many`` per office for a share of the
-  participants (the first slot with a free place from tomorrow), places taken with
-  conditional updates; ``notify=False`` (the notices' fan-out is ``bench/fanout.py``);
+- windows: ``schedule.services.windows.windows_generate_many`` over all schedules (chunks
+  of 2,000), a horizon of 365 days: the recurrence in each person's zone (DST included),
+  the rows, and the insert that skips dates already present;
+- appointments: ``schedule.services.bulk_appointments.appointments_book_many`` per office
+  for a share of the participants (the first slot with a free place from tomorrow), places
+  taken with conditional updates; ``notify=False`` (the notices' fan-out is ``bench/fanout.py``);
 - baseline (same run): the rows just written (windows, slots, appointments) are read back,
   deleted and inserted again with one ``executemany`` per 100,000 rows, timed over the
   inserts only.
@@ -142,7 +142,7 @@ def _populate(participants: int, offices: int, rng: random.Random, now: dt.datet
 
 def _windows(now: dt.datetime) -> tuple[int, float]:
     from ontrack.schedule.models import CheckinSchedule
-    from ontrack.schedule.services import windows_generate_many
+    from ontrack.schedule.services.windows import windows_generate_many
 
     ids = list(CheckinSchedule.objects.order_by("pk").values_list("pk", flat=True))
     rows = 0
@@ -154,7 +154,8 @@ def _windows(now: dt.datetime) -> tuple[int, float]:
 
 
 def _appointments(offices, people, count: int, rng: random.Random, now: dt.datetime):
-    from ontrack.schedule.services import BookingRequest, appointments_book_many
+    from ontrack.accounts.actors import SystemActor
+    from ontrack.schedule.services.bulk_appointments import BookingRequest, appointments_book_many
 
     chosen = rng.sample(people, count)
     by_office: dict[int, list] = {}
@@ -171,7 +172,7 @@ def _appointments(offices, people, count: int, rng: random.Random, now: dt.datet
         ]
         rows += len(
             appointments_book_many(
-                actor=None, office=office, requests=requests, notify=False, now=now
+                actor=SystemActor("bench"), office=office, requests=requests, notify=False, now=now
             )
         )
     return rows, time.perf_counter() - started
@@ -259,7 +260,7 @@ def main() -> None:
     offices, people = _populate(participants, args.offices, rng, now)
     print(
         f"ontrack bench/schedule.py on {platform.node()} ({platform.machine()}, "
-        f"{os.cpu_count()} cores), {connection.vendor}, {dt.date.today()}"
+        f"{os.cpu_count()} cores), {connection.vendor}, {dt.datetime.now(dt.UTC):%Y-%m-%d}"
     )
     print(
         f"set-up: {participants:,} participants, {args.offices} offices "

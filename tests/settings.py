@@ -18,7 +18,12 @@ os.environ["ONTRACK_HOME"] = tempfile.mkdtemp(
     prefix=f"ontrack-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
 )
 
+# No test fetches map tiles from the internet: the maps draw on ontrack's own base layer
+# (tests/test_map_tiles.py checks the production default in a process of its own).
+os.environ["ONTRACK_MAP_TILES"] = ""
+
 from ontrack.settings import *  # noqa: F403
+from ontrack.settings import STORAGES as PRODUCTION_STORAGES
 from ontrack.settings import database_config
 
 atexit.register(shutil.rmtree, ONTRACK_HOME, ignore_errors=True)  # noqa: F405
@@ -35,6 +40,15 @@ else:
     # another thread (the gateway's) fail at once with "database table is locked", where
     # production's writers wait their turn.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(ONTRACK_HOME, "test.sqlite3")}  # noqa: F405
+
+# Static files straight from the source folders under their own names, so that no test
+# needs a collectstatic first; tests/test_static_build.py runs the real storage, hashed names
+# and all, in `ontrack serve`.
+STORAGES = {
+    **PRODUCTION_STORAGES,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
 # Argon2 costs tens of milliseconds per hash on purpose; the suite creates thousands of users

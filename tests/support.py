@@ -1,12 +1,24 @@
-"""Helpers for tests that run the `ontrack` command as a separate process."""
+"""Helpers for tests that run the `ontrack` command as a separate process, and small
+lookups many tests share."""
 
+from __future__ import annotations
+
+import datetime as dt
 import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ontrack.accounts.models import User
+    from ontrack.alerts.models import Alert
+    from ontrack.participants.models import Participant
+    from ontrack.reports.dashboard import Table
+    from ontrack.reviews.models import SupervisionReview
+    from ontrack.tracking.protocols.records import Record
 
 
 def cli_environment(home: Any) -> dict[str, str]:
@@ -56,14 +68,43 @@ def photo_bytes(
     return out.getvalue()
 
 
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+_PORT_BLOCK = 500
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on now (for a process the test starts)."""
+    """A TCP port nothing listens on now (for a server a test starts), never the same one
+    twice in a test session.
+
+    Not one the kernel picks (``bind(("", 0))``): that comes from the ephemeral range, from
+    which every outgoing connection of every process (to PostgreSQL, to a web server under
+    test) also takes its local port, so one of them could take it before the server binds,
+    and the server would exit with "address already in use". Each xdist worker draws instead
+    from a block of its own below the ephemeral range, skipping any port something holds."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    start = 10000 + worker * _PORT_BLOCK
+    if start + _PORT_BLOCK > _ephemeral_ports_start():
+        raise RuntimeError("too many test workers for the ports below the ephemeral range")
+    for port in range(start, start + _PORT_BLOCK):
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port left in {start}-{start + _PORT_BLOCK - 1}")
 
 
 def wait_for_url(url: str, *, timeout: float = 90) -> None:
@@ -93,3 +134,81 @@ def csp_violations_watched(page: Any) -> list[str]:
 
     page.on("console", seen)
     return refused
+
+
+def first_phone(participant: Participant) -> str:
+    """The number a participant's texts come from and go to: their first phone. A test that
+    asks has given the participant one, so its absence fails here, saying so."""
+    phone = participant.phones.first()
+    assert phone is not None, f"participant {participant.pk} has no phone"
+    return phone.number
+
+
+def raised_alert(
+    *,
+    participant_id: int,
+    kind: str,
+    source: str,
+    occurred_at: dt.datetime,
+    details: dict[str, object] | None = None,
+    device_id: int | None = None,
+    zone_id: int | None = None,
+    min_priority: int | None = None,
+    now: dt.datetime | None = None,
+) -> Alert:
+    """`alert_raise` for a test whose alert kind's rule is enabled (the defaults enable every
+    kind): the alert it raised or counted an occurrence on, never None; a disabled rule fails
+    here, saying so."""
+    from ontrack.alerts.services import alert_raise
+
+    alert = alert_raise(
+        participant_id=participant_id,
+        kind=kind,
+        source=source,
+        occurred_at=occurred_at,
+        details=details,
+        device_id=device_id,
+        zone_id=zone_id,
+        min_priority=min_priority,
+        now=now,
+    )
+    assert alert is not None, f"the rule for {kind} alerts is disabled"
+    return alert
+
+
+def officer_of(participant: Participant) -> User:
+    """The participant's case officer, for a test whose participant was enrolled with one
+    (the fixtures give every participant an officer); its absence fails here, saying so."""
+    officer = participant.officer
+    assert officer is not None, f"participant {participant.pk} has no officer"
+    return officer
+
+
+def fix_position(record: Record) -> tuple[float, float]:
+    """(lat, lon) of a decoded record that a test expects to be a fix with a position; an
+    event, or a fix without a position, fails here, saying so."""
+    from ontrack.tracking.protocols.records import Fix
+
+    assert isinstance(record, Fix), f"not a fix: {record!r}"
+    assert record.lat is not None, f"a fix without a position: {record!r}"
+    assert record.lon is not None, f"a fix without a position: {record!r}"
+    return record.lat, record.lon
+
+
+def opened_review(
+    participant: Participant, *, origin: str, now: dt.datetime | None = None
+) -> SupervisionReview:
+    """`review_open` for a participant whose case has a current plan: the review it opened
+    (or the one already pending), never None; a case without a plan fails here, saying so."""
+    from ontrack.reviews.services import review_open
+
+    review = review_open(participant, origin=origin, now=now)
+    assert review is not None, f"participant {participant.pk} has no current plan"
+    return review
+
+
+def total_row(table: Table) -> list[Any]:
+    """A dashboard table's sum row, for a test of a table that has one (counts do); its
+    absence fails here, saying so."""
+    assert table.total is not None, f"the {table.key} table has no total row"
+    return table.total

@@ -5,8 +5,15 @@ Needs Debian's ``chromium`` package; skipped with that reason where it is absent
 
 import re
 import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_django.live_server_helper import LiveServer
+
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -18,8 +25,13 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True)
 def test_officer_searches_the_caseload_and_opens_a_case_on_a_phone(
-    live_server, make_participant, officer, browser_page, tmp_path, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    browser_page: Any,
+    tmp_path: Path,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     make_participant(given_name="Guerline", family_name="Exantus", case_number="HT-77")
     for n in range(5):
         make_participant(given_name="Rosa", family_name=f"Quispe {n}")

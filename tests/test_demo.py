@@ -11,10 +11,17 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support import cli_environment, free_port, migrated, wait_for_url
+
+
+def _csrf_token(page: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
 
 
 def _positions_stored(database: Path, timeout: float) -> int:
@@ -27,7 +34,7 @@ def _positions_stored(database: Path, timeout: float) -> int:
     return count
 
 
-def test_help_lists_the_subcommands():
+def test_help_lists_the_subcommands() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ontrack.cli", "--help"], capture_output=True, text=True, check=True
     )
@@ -35,8 +42,8 @@ def test_help_lists_the_subcommands():
         assert re.search(rf"^\s+{command}\b", result.stdout, re.M), command
 
 
-def test_seed_is_reproducible(tmp_path):
-    def names(home):
+def test_seed_is_reproducible(tmp_path: Path) -> None:
+    def names(home: Path) -> list[Any]:
         migrated(home)
         env = cli_environment(home)
         subprocess.run(
@@ -52,12 +59,13 @@ def test_seed_is_reproducible(tmp_path):
             ).fetchall()
 
     first, second = names(tmp_path / "a"), names(tmp_path / "b")
-    assert len(first) == 30 and first == second
+    assert len(first) == 30
+    assert first == second
     assert len({row[3] for row in first}) >= 3  # several languages
 
 
 @pytest.mark.xdist_group("demo-gateway-ports")
-def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
+def test_demo_serves_the_console_and_the_demo_logins_work(cli_env: dict[str, str]) -> None:
     port = free_port()
     env = cli_env
     demo = subprocess.Popen(
@@ -76,7 +84,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(base + "/login/").read().decode()
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        token = _csrf_token(page)
         form = urllib.parse.urlencode(
             {
                 "csrfmiddlewaretoken": token,
@@ -97,7 +105,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
             text=True,
             check=True,
         ).stdout.split()[0]
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', second_factor).group(1)
+        token = _csrf_token(second_factor)
         form = urllib.parse.urlencode(
             {"csrfmiddlewaretoken": token, "code": code, "next": "/"}
         ).encode()
@@ -129,7 +137,7 @@ def test_demo_serves_the_console_and_the_demo_logins_work(cli_env):
     assert demo.returncode == 0, output
 
 
-def test_createtoken_prints_a_token_that_the_api_accepts(migrated_cli_env):
+def test_createtoken_prints_a_token_that_the_api_accepts(migrated_cli_env: dict[str, str]) -> None:
     run = [sys.executable, "-m", "ontrack.cli"]
     subprocess.run(
         [*run, "seed", "--participants", "5", "--offices", "1"],
@@ -164,10 +172,11 @@ def test_createtoken_prints_a_token_that_the_api_accepts(migrated_cli_env):
     refused = subprocess.run(
         [*run, "createtoken", "nobody"], env=migrated_cli_env, capture_output=True, text=True
     )
-    assert refused.returncode == 2 and "no active staff member" in refused.stderr
+    assert refused.returncode == 2
+    assert "no active staff member" in refused.stderr
 
 
-def test_totp_prints_a_demo_logins_code_and_no_one_elses(migrated_cli_env):
+def test_totp_prints_a_demo_logins_code_and_no_one_elses(migrated_cli_env: dict[str, str]) -> None:
     """The seeded logins share one authenticator key the demo prints; `ontrack totp` reads
     their code out, and refuses for an account made any other way."""
     run = [sys.executable, "-m", "ontrack.cli"]
@@ -190,9 +199,11 @@ def test_totp_prints_a_demo_logins_code_and_no_one_elses(migrated_cli_env):
     refused = subprocess.run(
         [*run, "totp", "rosa"], env=migrated_cli_env, capture_output=True, text=True
     )
-    assert refused.returncode == 2 and "not one of the demo's seeded logins" in refused.stderr
+    assert refused.returncode == 2
+    assert "not one of the demo's seeded logins" in refused.stderr
     with sqlite3.connect(Path(migrated_cli_env["ONTRACK_HOME"]) / "ontrack.sqlite3") as db:
         keys = db.execute(
             "select count(*), count(distinct key) from otp_totp_totpdevice"
         ).fetchone()
-    assert keys[0] >= 5 and keys[1] == 1, "every seeded login shares the one demo key"
+    assert keys[0] >= 5, "every seeded login shares the one demo key"
+    assert keys[1] == 1, "every seeded login shares the one demo key"

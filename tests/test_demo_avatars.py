@@ -16,7 +16,8 @@ def _image(data: bytes) -> Image.Image:
 def test_a_portrait_is_a_drawing_not_a_solid_colour() -> None:
     image = _image(enrolment_photo(portrait_key(2026, "A0000001-86")))
     colours = image.quantize(colors=32).getcolors()
-    assert colours is not None and len(colours) >= 8
+    assert colours is not None
+    assert len(colours) >= 8
     assert image.size == (240, 300)
 
 

@@ -32,7 +32,8 @@ def test_the_demo_password_is_random_per_install_owner_only_and_the_same_next_ti
     kept = tmp_path / "one" / "demo-password"
     assert kept.read_text().strip() == first
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert len(first) >= 16 and first != "ontrack-demo-2026"
+    assert len(first) >= 16
+    assert first != "ontrack-demo-2026"
     settings.ONTRACK_HOME = tmp_path / "two"
     settings.ONTRACK_HOME.mkdir()
     assert demo_password() != first, "another install, another password"
@@ -65,12 +66,14 @@ def test_seed_into_an_existing_database_leaves_its_data_and_a_namesake_account_a
     real_admin = make_user(Role.ADMINISTRATOR, office=None, username="admin")
     result = seed(participants=3, offices=1, officers_per_office=1, into_existing=True)
     real_admin.refresh_from_db()
-    assert real_admin.check_password(PASSWORD) and not real_admin.is_superuser
+    assert real_admin.check_password(PASSWORD)
+    assert not real_admin.is_superuser
     assert real_admin.office is None
     assert result.staff == 4, "officer1, supervisor, operator and auditor; not the real admin"
     demo_officer = User.objects.get(username="officer1")
     assert demo_officer.check_password(demo_password())
-    assert demo_officer.office is not None and demo_officer.office.program.name == DEMO_PROGRAM
+    assert demo_officer.office is not None
+    assert demo_officer.office.program.name == DEMO_PROGRAM
     assert set(Participant.objects.values_list("program__name", flat=True)) == {DEMO_PROGRAM}
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+from django.utils import timezone
 from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, StringConstraints
 
@@ -37,7 +38,7 @@ def _no_nul(value: str) -> str:
 
 
 def _birth_date(value: dt.date) -> dt.date:
-    if value > dt.date.today():
+    if value > timezone.localdate():
         raise ValueError("a date of birth cannot be in the future")
     if value.year < EARLIEST_YEAR:
         raise ValueError(f"a date of birth must be in {EARLIEST_YEAR} or later")

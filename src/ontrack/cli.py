@@ -185,6 +185,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from django.conf import settings
     from rich.progress import Progress
 
+    from ontrack.accounts.actors import SystemActor
     from ontrack.accounts.services import program_get_or_create
     from ontrack.participants.importer import caseload_import
 
@@ -201,7 +202,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = caseload_import(
             text,
             program=program,
-            actor=None,
+            actor=SystemActor("caseload import from the command line"),
             dry_run=args.dry_run,
             progress=lambda n: progress.update(task, completed=n),
         )
@@ -248,7 +249,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ontrack.settings")
+    _django_setup()
+    from ontrack.static_build import static_files_collect
+
+    static_files_collect()  # before the app starts: whitenoise lists the files it serves once
     behind_proxy = os.environ.get("ONTRACK_BEHIND_TLS_PROXY", "").strip().lower() in {
         "1", "true", "yes", "on"
     }  # fmt: skip
@@ -471,8 +475,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     """The device gateway: GT06, Teltonika, OsmAnd HTTP, MQTT, H02, Watch, TK103, Queclink,
     Meitrack and Suntech (see tracking.gateway)."""
     _django_setup()
-    from ontrack.tracking.gateway import run_gateway
-    from ontrack.tracking.gateway_core import GatewayConfig
+    from ontrack.tracking.gateway.core import GatewayConfig
+    from ontrack.tracking.gateway.process import run_gateway
 
     config = GatewayConfig.from_settings()
     overrides = {
@@ -510,10 +514,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulated wearers reporting over the real protocols to a running gateway."""
     _django_setup()
     if args.script:
-        from ontrack.tracking.simulator_script import run_script
+        from ontrack.tracking.simulator.script import run_script
 
         return run_script(args.script, host=args.host, port=args.port, pace_s=args.script_pace)
-    from ontrack.tracking.simulator import SimulatorOptions, run_simulator
+    from ontrack.tracking.simulator.wearers import SimulatorOptions, run_simulator
 
     return run_simulator(
         SimulatorOptions(
@@ -788,9 +792,9 @@ def _demo_portal_sign_in() -> tuple[str, str] | None:
 
     from ontrack.messaging.services import is_opted_out
     from ontrack.participants.models import Status
+    from ontrack.participants.queries import participant_for_number
     from ontrack.portal.demo_data import DEMO_PIN
     from ontrack.portal.models import PortalAccess
-    from ontrack.portal.services import participant_for_number
 
     accesses = (
         PortalAccess.objects.exclude(pin_hash="")
@@ -882,6 +886,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from ontrack.participants.models import Participant
+    from ontrack.static_build import static_files_collect
 
     console = _console()
     logs = Path(settings.ONTRACK_HOME) / "logs"
@@ -891,6 +896,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"[bold red]Port {args.port} is in use; pick another with --port.[/]")
         return 2
     _migrate(quiet=True)
+    static_files_collect()
     if not Participant.objects.exists():
         _seed(args.participants, args.seed, offices=3)
     ports = _demo_gateway_ports(args)

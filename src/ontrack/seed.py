@@ -65,7 +65,7 @@ from ontrack.participants.models import (
     Status,
     SupervisionPlan,
 )
-from ontrack.participants.queries import search_fold
+from ontrack.participants.search import search_fold
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
 
 # Every demo participant, office and staff member belongs to this program: what marks them
@@ -273,11 +273,12 @@ STEP_DOWN_PREFIX = "Step-down on review: "
 APP_SEEDERS: tuple[str, ...] = (
     "ontrack.messaging.demo_data.seed",
     "ontrack.alerts.demo_data.seed",
-    "ontrack.zones.demo_data.seed",
+    "ontrack.tracking.demo_data.zones_seed",
     "ontrack.tracking.demo_data.seed",
     "ontrack.schedule.demo_data.seed",
     "ontrack.portal.demo_data.seed",
     "ontrack.reviews.demo_data.seed",
+    "ontrack.reports.demo_data.seed",
 )
 
 

@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "ontrack.accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -262,13 +263,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Collected there by `ontrack serve` and `ontrack demo` (ontrack.static_build) with hashed
+# names, which whitenoise serves with a year's caching.
 STATIC_ROOT = ONTRACK_HOME / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from finders, but wants the folder
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = ONTRACK_HOME / "media"
 MEDIA_URL = "media/"
@@ -304,10 +306,27 @@ ONTRACK_RETENTION_DAYS: dict[str, int] = {
     "device_events": int(os.environ.get("ONTRACK_RETENTION_DEVICE_EVENTS_DAYS", "365")),
 }
 
-# Map tiles for the console's maps, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png".
-# Empty: no background tiles (nothing leaves the network); tracks and zones still draw.
-ONTRACK_MAP_TILES = os.environ.get("ONTRACK_MAP_TILES", "")
-ONTRACK_MAP_ATTRIBUTION = os.environ.get("ONTRACK_MAP_ATTRIBUTION", "")
+# Map tiles for the console's maps: OpenStreetMap's standard tiles unless set. OSM's tile
+# usage policy (https://operations.osmfoundation.org/policies/tiles/) allows light use with
+# its attribution shown; a program with many staff must use its own tile server or a
+# provider's (README, "Maps and tiles"). Set explicitly empty (ONTRACK_MAP_TILES=) for no
+# tiles at all: nothing leaves the network, and every map still draws on the base layer of
+# country and state boundaries ontrack serves itself (static/ontrack/map.js), as it does
+# whenever the tiles cannot be fetched.
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+ONTRACK_MAP_TILES = os.environ.get("ONTRACK_MAP_TILES", OSM_TILES).strip()
+ONTRACK_MAP_ATTRIBUTION = os.environ.get(
+    "ONTRACK_MAP_ATTRIBUTION", OSM_ATTRIBUTION if ONTRACK_MAP_TILES == OSM_TILES else ""
+)
+
+# The live map of the caseload (/tracking/map/): a wearer whose device has had no fix for
+# this many minutes is drawn as stale (30: the first message-gap tier of the alert rules),
+# and the page asks for positions again every ONTRACK_LIVE_MAP_POLL_S seconds.
+ONTRACK_LIVE_MAP_STALE_MINUTES = int(os.environ.get("ONTRACK_LIVE_MAP_STALE_MINUTES", "30"))
+ONTRACK_LIVE_MAP_POLL_S = int(os.environ.get("ONTRACK_LIVE_MAP_POLL_S", "15"))
 
 
 def _tile_source(template: str) -> list[str]:

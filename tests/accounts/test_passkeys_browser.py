@@ -7,11 +7,14 @@ Needs Debian's ``chromium`` package; skipped with that reason where it is absent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from pytest_django.live_server_helper import LiveServer
 
-from ontrack.accounts.models import SecondFactorEvent, SecondFactorEventKind
+from ontrack.accounts.models import SecondFactorEvent, SecondFactorEventKind, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -39,8 +42,11 @@ def _virtual_authenticator(page: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_officer_adds_a_passkey_and_signs_in_with_it_after_the_password(
-    live_server, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     page = browser_page
     assert live_server.url.startswith("http://localhost:"), "passkeys need a host name"
     errors: list[str] = []
@@ -53,13 +59,21 @@ def test_an_officer_adds_a_passkey_and_signs_in_with_it_after_the_password(
     page.wait_for_selector("#second-factor dd >> text=added")  # the page reloads with it
     assert not errors, errors
 
-    page.click("header button[type=submit]")  # sign out
+    # Each step waits for its page: a navigation started before the last one finished
+    # (the sign-out's POST, say) cancels it, which a loaded CI machine makes likely.
+    with page.expect_navigation():
+        page.click("header button[type=submit]")  # sign out
     page.goto(live_server.url + "/login/?next=/alerts/")
     page.fill("#id_username", officer.username)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
     page.click("#passkey-verification-button")
-    page.wait_for_url(live_server.url + "/alerts/")
+    try:
+        page.wait_for_url(live_server.url + "/alerts/", timeout=60_000)
+    except PlaywrightTimeoutError as timeout:
+        status = page.inner_text("#passkey-verification-status-message")
+        raise AssertionError(f"still on {page.url}; passkey status: {status!r}") from timeout
     assert page.inner_text("h1").startswith("Alert"), page.inner_text("h1")
     assert not errors, errors
     added = SecondFactorEvent.objects.get(kind=SecondFactorEventKind.PASSKEY_ADDED)
@@ -68,8 +82,8 @@ def test_an_officer_adds_a_passkey_and_signs_in_with_it_after_the_password(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_first_sign_in_can_choose_a_passkey_and_then_makes_recovery_codes(
-    live_server, officer, browser_page
-):
+    live_server: LiveServer, officer: User, browser_page: Any
+) -> None:
     page = browser_page
     _virtual_authenticator(page)
     page.goto(live_server.url + "/login/")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from base64 import b32decode
 from binascii import hexlify
+from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import Settings
 
 from ontrack.accounts.models import (
     RecoveryCode,
@@ -21,6 +23,7 @@ from ontrack.accounts.models import (
     User,
 )
 from ontrack.accounts.services import api_token_create
+from ontrack.participants.models import Participant
 from tests.conftest import PASSWORD
 from tests.staff_sign_in import authenticator_code, authenticator_for
 
@@ -52,7 +55,9 @@ def enrolled(officer: User) -> TOTPDevice:
     return authenticator_for(officer)
 
 
-def test_a_password_alone_reaches_only_the_second_factor_pages(officer, enrolled, make_user):
+def test_a_password_alone_reaches_only_the_second_factor_pages(
+    officer: User, enrolled: TOTPDevice, make_user: Callable[..., User]
+) -> None:
     client = password_only(officer)
     for path in ("/", "/participants/", "/account/", "/alerts/", "/admin/", "/audit/"):
         response = client.get(path)
@@ -65,7 +70,7 @@ def test_a_password_alone_reaches_only_the_second_factor_pages(officer, enrolled
     assert client.post("/logout/").status_code == 302
 
 
-def test_the_page_asked_for_opens_after_the_code(officer, enrolled):
+def test_the_page_asked_for_opens_after_the_code(officer: User, enrolled: TOTPDevice) -> None:
     client = Client()
     client.post(
         "/login/?next=/alerts/",
@@ -76,12 +81,15 @@ def test_the_page_asked_for_opens_after_the_code(officer, enrolled):
     done = client.post(
         "/account/second-factor/", {"code": authenticator_code(enrolled), "next": "/alerts/"}
     )
-    assert done.status_code == 302 and done["Location"] == "/alerts/"
+    assert done.status_code == 302
+    assert done["Location"] == "/alerts/"
     assert client.get("/alerts/").status_code == 200
     assert client.get("/api/offices").status_code == 200, "a verified session uses the API"
 
 
-def test_the_next_page_after_the_code_is_never_another_site(officer, enrolled):
+def test_the_next_page_after_the_code_is_never_another_site(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     client = password_only(officer)
     done = client.post(
         "/account/second-factor/",
@@ -90,26 +98,33 @@ def test_the_next_page_after_the_code_is_never_another_site(officer, enrolled):
     assert done["Location"] == "/"
 
 
-def test_first_sign_in_sets_up_the_app_and_shows_recovery_codes_once(officer):
+def test_first_sign_in_sets_up_the_app_and_shows_recovery_codes_once(officer: User) -> None:
     client = password_only(officer)
-    assert client.get("/").url.startswith("/account/second-factor/?next=")
-    assert client.get("/account/second-factor/").url.startswith("/account/second-factor/setup/")
+    assert client.get("/")["Location"].startswith("/account/second-factor/?next=")
+    assert client.get("/account/second-factor/")["Location"].startswith(
+        "/account/second-factor/setup/"
+    )
     page = client.get("/account/second-factor/setup/").content.decode()
     assert "<svg" in page, "the QR code is drawn on the page itself"
     device, codes = enrol_through_the_page(client)
-    assert len(codes) == 10 and len(set(codes)) == 10
-    assert client.get("/").status_code == 302 and client.get("/participants/").status_code == 200
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    assert client.get("/").status_code == 302
+    assert client.get("/participants/").status_code == 200
     stored = set(RecoveryCode.objects.values_list("digest", flat=True))
-    assert not stored & {c.replace("-", "") for c in codes} and not stored & set(codes), (
+    assert not stored & {c.replace("-", "") for c in codes}, (
         "recovery codes are stored as digests only"
     )
+    assert not stored & set(codes), "recovery codes are stored as digests only"
     again = client.get("/account/second-factor/setup/", follow=True).content.decode()
-    assert 'id="totp-key"' not in again and device.key not in again
+    assert 'id="totp-key"' not in again
+    assert device.key not in again
     account = client.get("/account/").content.decode()
-    assert "Authenticator app set up" in account and not any(c in account for c in codes)
+    assert "Authenticator app set up" in account
+    assert not any(c in account for c in codes)
 
 
-def test_the_key_stays_the_same_until_the_app_is_confirmed(officer):
+def test_the_key_stays_the_same_until_the_app_is_confirmed(officer: User) -> None:
     client = password_only(officer)
     first = client.get("/account/second-factor/setup/").content.decode()
     second = client.get("/account/second-factor/setup/").content.decode()
@@ -117,7 +132,9 @@ def test_the_key_stays_the_same_until_the_app_is_confirmed(officer):
     assert key.search(first)[1] == key.search(second)[1]  # type: ignore[index]
 
 
-def test_a_wrong_code_is_refused_and_further_codes_wait(officer, enrolled, settings):
+def test_a_wrong_code_is_refused_and_further_codes_wait(
+    officer: User, enrolled: TOTPDevice, settings: Settings
+) -> None:
     settings.OTP_TOTP_THROTTLE_FACTOR = 60
     client = password_only(officer)
     wrong = client.post("/account/second-factor/", {"code": "000000"})
@@ -130,7 +147,7 @@ def test_a_wrong_code_is_refused_and_further_codes_wait(officer, enrolled, setti
     assert client.get("/participants/").status_code == 302, "still not signed in"
 
 
-def test_an_authenticator_code_works_once(officer, enrolled):
+def test_an_authenticator_code_works_once(officer: User, enrolled: TOTPDevice) -> None:
     code = authenticator_code(enrolled)
     first = password_only(officer)
     assert first.post("/account/second-factor/", {"code": code}).status_code == 302
@@ -138,7 +155,7 @@ def test_an_authenticator_code_works_once(officer, enrolled):
     assert second.post("/account/second-factor/", {"code": code}).status_code == 400
 
 
-def test_a_recovery_code_signs_in_once(officer):
+def test_a_recovery_code_signs_in_once(officer: User) -> None:
     client = password_only(officer)
     _, codes = enrol_through_the_page(client)
     client.post("/logout/")
@@ -148,13 +165,16 @@ def test_a_recovery_code_signs_in_once(officer):
     assert used.status_code == 302, "a recovery code did not sign in"
     assert "9 left" in lost_phone.get("/account/").content.decode()
     event = SecondFactorEvent.objects.get(kind=SecondFactorEventKind.RECOVERY_CODE_USED)
-    assert event.user == officer and event.detail == "9 left"
+    assert event.user == officer
+    assert event.detail == "9 left"
 
     again = password_only(officer)
     assert again.post("/account/second-factor/", {"code": codes[3]}).status_code == 400
 
 
-def test_new_recovery_codes_replace_the_old_ones(officer, client_for):
+def test_new_recovery_codes_replace_the_old_ones(
+    officer: User, client_for: Callable[[User], Client]
+) -> None:
     client = client_for(officer)
     old = re.findall(
         r"<li><code>([0-9a-z-]{19})</code></li>",
@@ -164,56 +184,72 @@ def test_new_recovery_codes_replace_the_old_ones(officer, client_for):
         r"<li><code>([0-9a-z-]{19})</code></li>",
         client.post("/account/second-factor/recovery-codes/").content.decode(),
     )
-    assert len(new) == 10 and not set(old) & set(new)
+    assert len(new) == 10
+    assert not set(old) & set(new)
     assert password_only(officer).post("/account/second-factor/", {"code": old[0]}).status_code == (
         400
     )
     assert RecoveryCodeDevice.objects.get(user=officer).codes_left == 10
 
 
-def test_recovery_codes_are_never_shown_again(officer, client_for):
+def test_recovery_codes_are_never_shown_again(
+    officer: User, client_for: Callable[[User], Client]
+) -> None:
     client = client_for(officer)
     codes = re.findall(
         r"<li><code>([0-9a-z-]{19})</code></li>",
         client.post("/account/second-factor/recovery-codes/").content.decode(),
     )
     page = client.get("/account/second-factor/recovery-codes/").content.decode()
-    assert "10</strong> unused" in page and not any(code in page for code in codes)
+    assert "10</strong> unused" in page
+    assert not any(code in page for code in codes)
 
 
 def test_an_administrators_reset_is_recorded_and_the_next_sign_in_enrols_again(
-    officer, enrolled, make_user, client_for
-):
+    officer: User,
+    enrolled: TOTPDevice,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     admin = make_user(Role.ADMINISTRATOR, office=None)
     officers_browser = client_for(officer)
     assert officers_browser.get("/participants/").status_code == 200
     colleague = client_for(admin).get(f"/account/staff/{officer.pk}/").content.decode()
-    assert "Reset second factor" in colleague and enrolled.key not in colleague
+    assert "Reset second factor" in colleague
+    assert enrolled.key not in colleague
 
     done = client_for(admin).post(f"/account/staff/{officer.pk}/second-factor/reset/")
     assert done.status_code == 302
 
     event = SecondFactorEvent.objects.get(kind=SecondFactorEventKind.RESET)
     assert (event.user, event.actor, event.actor_username) == (officer, admin, admin.username)
-    assert "authenticator app" in event.detail and event.ip_address == "127.0.0.1"
+    assert "authenticator app" in event.detail
+    assert event.ip_address == "127.0.0.1"
     assert not TOTPDevice.objects.filter(user=officer).exists()
     signed_out = officers_browser.get("/participants/")
-    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/login/"), (
+    assert signed_out.status_code == 302, "a session verified before the reset stayed open"
+    assert signed_out["Location"].startswith("/login/"), (
         "a session verified before the reset stayed open"
     )
     client = password_only(officer)
-    assert client.get("/account/second-factor/").url.startswith("/account/second-factor/setup/")
+    assert client.get("/account/second-factor/")["Location"].startswith(
+        "/account/second-factor/setup/"
+    )
     enrol_through_the_page(client)
     own_page = client.get("/account/").content.decode()
     assert f"Second factor reset by {admin.username}" in own_page
     auditor = client_for(make_user(Role.AUDITOR, office=None))
     record = auditor.get("/account/second-factor/changes/").content.decode()
-    assert "Second factor reset" in record and officer.username in record
+    assert "Second factor reset" in record
+    assert officer.username in record
 
 
 def test_only_another_administrator_resets_a_second_factor(
-    officer, enrolled, make_user, client_for
-):
+    officer: User,
+    enrolled: TOTPDevice,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     admin = make_user(Role.ADMINISTRATOR, office=None)
     assert (
@@ -227,52 +263,70 @@ def test_only_another_administrator_resets_a_second_factor(
     assert client_for(officer).get("/account/second-factor/changes/").status_code == 403
 
 
-def test_the_command_line_resets_the_last_administrators_second_factor(make_user, capsys):
+def test_the_command_line_resets_the_last_administrators_second_factor(
+    make_user: Callable[..., User], capsys: pytest.CaptureFixture[str]
+) -> None:
     admin = make_user(Role.ADMINISTRATOR, office=None)
     authenticator_for(admin)
     call_command("second_factor_reset", admin.username)
     assert not TOTPDevice.objects.filter(user=admin).exists()
     event = SecondFactorEvent.objects.get(kind=SecondFactorEventKind.RESET)
-    assert event.actor is None and event.actor_username == "command line"
+    assert event.actor is None
+    assert event.actor_username == "command line"
     assert admin.username in capsys.readouterr().out
 
 
-def test_the_api_with_a_bearer_token_needs_no_second_factor(officer, enrolled):
+def test_the_api_with_a_bearer_token_needs_no_second_factor(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     _, secret = api_token_create(user=officer, name="crm")
     response = Client().get("/api/offices", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200
 
 
-def test_the_participant_portal_opens_beside_an_unfinished_staff_sign_in(officer, enrolled):
+def test_the_participant_portal_opens_beside_an_unfinished_staff_sign_in(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     client = password_only(officer)
     assert client.get("/me/sign-in/").status_code == 200
 
 
-def test_an_htmx_request_is_sent_to_the_second_factor_as_a_whole_page(officer, enrolled):
+def test_an_htmx_request_is_sent_to_the_second_factor_as_a_whole_page(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     client = password_only(officer)
     response = client.get("/participants/", HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"].startswith("/account/second-factor/")
 
 
-def test_a_passkey_cannot_be_added_to_an_enrolled_account_with_a_password_alone(officer, enrolled):
+def test_a_passkey_cannot_be_added_to_an_enrolled_account_with_a_password_alone(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     client = password_only(officer)
     response = client.post("/account/passkeys/registration/begin/")
     assert response.status_code == 403
 
 
-def test_a_deployment_with_mfa_in_front_turns_it_off(officer, enrolled, settings):
+def test_a_deployment_with_mfa_in_front_turns_it_off(
+    officer: User, enrolled: TOTPDevice, settings: Settings
+) -> None:
     settings.ONTRACK_STAFF_MFA = False
     client = password_only(officer)
     assert client.get("/participants/").status_code == 200
     assert client.get("/api/offices").status_code == 200
 
 
-def test_the_pending_page_shows_no_way_into_the_console(officer, enrolled):
+def test_the_pending_page_shows_no_way_into_the_console(
+    officer: User, enrolled: TOTPDevice
+) -> None:
     page = password_only(officer).get("/account/second-factor/").content.decode()
-    assert "Caseload" not in page and "Sign out" in page
+    assert "Caseload" not in page
+    assert "Sign out" in page
 
 
-def test_the_portals_staff_actions_need_the_second_factor(officer, enrolled, make_participant):
+def test_the_portals_staff_actions_need_the_second_factor(
+    officer: User, enrolled: TOTPDevice, make_participant: Callable[..., Participant]
+) -> None:
     participant = make_participant()
     client = password_only(officer)
     response = client.post(f"/me/staff/{participant.pk}/reset-pin/")
@@ -280,22 +334,28 @@ def test_the_portals_staff_actions_need_the_second_factor(officer, enrolled, mak
     assert response["Location"].startswith("/account/second-factor/")
 
 
-def test_no_administrator_reads_an_authenticator_key_in_the_admin(make_user, client_for):
+def test_no_administrator_reads_an_authenticator_key_in_the_admin(
+    make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
     admin = make_user(Role.ADMINISTRATOR, office=None)
     client = client_for(admin)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert client.get("/admin/accounts/secondfactorevent/").status_code == 200
 
 
-def test_setting_up_the_app_refuses_a_wrong_code_and_then_waits(officer, settings):
+def test_setting_up_the_app_refuses_a_wrong_code_and_then_waits(
+    officer: User, settings: Settings
+) -> None:
     settings.OTP_TOTP_THROTTLE_FACTOR = 60
     client = password_only(officer)
     client.get("/account/second-factor/setup/")
     device = TOTPDevice.objects.get(user=officer, confirmed=False)
     right = authenticator_code(device)
     wrong = client.post("/account/second-factor/setup/", {"code": "1" if right != "1" else "2"})
-    assert wrong.status_code == 400 and "not right" in wrong.content.decode()
+    assert wrong.status_code == 400
+    assert "not right" in wrong.content.decode()
     too_soon = client.post("/account/second-factor/setup/", {"code": right})
-    assert too_soon.status_code == 400 and "Too many wrong codes" in too_soon.content.decode()
+    assert too_soon.status_code == 400
+    assert "Too many wrong codes" in too_soon.content.decode()
     device.refresh_from_db()
     assert not device.confirmed

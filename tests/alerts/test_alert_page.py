@@ -2,25 +2,30 @@
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from html import unescape
+from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Role, User
 from ontrack.alerts.models import Alert
 from ontrack.alerts.services import (
     alert_acknowledge,
     alert_clear,
-    alert_raise,
     alert_resolve,
     alerts_promote_due,
 )
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.services import ZoneData, zone_create
+from tests.support import raised_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -42,19 +47,19 @@ def _store_fixes(times: list[dt.datetime]) -> None:
 
 
 def test_the_map_shows_the_track_from_half_an_hour_before_to_half_an_hour_after(
-    worn_gt06, officer, client_for
-):
+    worn_gt06: Callable[[str], Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
     participant = worn_gt06(IMEI)
     now = timezone.now().replace(microsecond=0)
     occurred = now - dt.timedelta(minutes=20)
     _store_fixes([now - dt.timedelta(minutes=m) for m in (55, 45, 20, 5)])
-    alert = alert_raise(
+    alert = raised_alert(
         participant_id=participant.pk, kind="sos", source="device:1", occurred_at=occurred
     )
     client = client_for(officer)
     page = client.get(f"/alerts/{alert.pk}/").content.decode()
     assert f'href="/participants/{participant.pk}/"' in page
-    positions = client.get(_attribute(page, "data-positions")).json()
+    positions = client.get(_attribute(page, "data-positions")).json()["results"]
     assert [p["time"] for p in positions] == [
         (now - dt.timedelta(minutes=m)).isoformat().replace("+00:00", "Z") for m in (45, 20, 5)
     ], "fixes within 30 minutes of the alert, and only those"
@@ -68,9 +73,11 @@ def test_the_map_shows_the_track_from_half_an_hour_before_to_half_an_hour_after(
     )
 
 
-def test_viewing_the_alert_and_its_map_is_written_to_the_access_log(worn_gt06, officer, client_for):
+def test_viewing_the_alert_and_its_map_is_written_to_the_access_log(
+    worn_gt06: Callable[[str], Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
     participant = worn_gt06(IMEI)
-    alert = alert_raise(
+    alert = raised_alert(
         participant_id=participant.pk, kind="sos", source="device:1", occurred_at=timezone.now()
     )
     client = client_for(officer)
@@ -85,11 +92,13 @@ def test_viewing_the_alert_and_its_map_is_written_to_the_access_log(worn_gt06, o
 
 
 def test_response_times_count_from_the_queue_to_acknowledgement_and_resolution(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     t0 = timezone.now() - dt.timedelta(hours=3)
-    alert = alert_raise(
+    alert = raised_alert(
         participant_id=p.pk, kind="strap_tamper", source="device:9", occurred_at=t0, now=t0
     )
     alert_acknowledge(user=officer, alert_id=alert.pk, now=t0 + dt.timedelta(minutes=4))
@@ -106,11 +115,13 @@ def test_response_times_count_from_the_queue_to_acknowledgement_and_resolution(
 
 
 def test_an_alert_that_cleared_by_itself_has_no_response_time(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     t0 = timezone.now() - dt.timedelta(hours=3)
-    alert = alert_raise(participant_id=p.pk, kind="sos", source="device:9", occurred_at=t0, now=t0)
+    alert = raised_alert(participant_id=p.pk, kind="sos", source="device:9", occurred_at=t0, now=t0)
     alert_clear(
         participant_id=p.pk, kind="sos", source="device:9", cleared_at=t0 + dt.timedelta(hours=1)
     )
@@ -120,15 +131,17 @@ def test_an_alert_that_cleared_by_itself_has_no_response_time(
 
 
 def test_the_history_lists_ninety_days_of_the_same_kind_with_their_dispositions(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     now = timezone.now()
 
     def resolved(days_ago: int, kind: str, disposition: str) -> Alert:
         at = now - dt.timedelta(days=days_ago)
         later = at + dt.timedelta(hours=1)  # past the grace period: in the queue
-        a = alert_raise(participant_id=p.pk, kind=kind, source="zone:4", occurred_at=at, now=at)
+        a = raised_alert(participant_id=p.pk, kind=kind, source="zone:4", occurred_at=at, now=at)
         alerts_promote_due(now=later)
         return alert_resolve(
             user=officer, alert_id=a.pk, disposition=disposition, note=f"note {days_ago}", now=later
@@ -139,7 +152,7 @@ def test_the_history_lists_ninety_days_of_the_same_kind_with_their_dispositions(
     too_old = resolved(120, "exclusion_zone_entry", "false_alarm")
     other_kind = resolved(5, "inclusion_zone_exit", "excused")
     yesterday = now - dt.timedelta(days=1)
-    current = alert_raise(
+    current = raised_alert(
         participant_id=p.pk, kind="exclusion_zone_entry", source="zone:4",
         occurred_at=yesterday, now=yesterday,
     )  # fmt: skip
@@ -150,16 +163,21 @@ def test_the_history_lists_ninety_days_of_the_same_kind_with_their_dispositions(
         assert f"/alerts/{shown.pk}/" in history
     for hidden in (too_old, other_kind):
         assert f"/alerts/{hidden.pk}/" not in history
-    assert "Confirmed violation 1" in history and "False alarm 1" in history
+    assert "Confirmed violation 1" in history
+    assert "False alarm 1" in history
 
 
-def test_an_open_strap_tamper_is_shown_as_the_strap_state(make_participant, officer, client_for):
+def test_an_open_strap_tamper_is_shown_as_the_strap_state(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
-    tamper = alert_raise(
+    tamper = raised_alert(
         participant_id=p.pk, kind="strap_tamper", source="device:3", occurred_at=timezone.now()
     )
     an_hour_ago = timezone.now() - dt.timedelta(hours=1)
-    zone_alert = alert_raise(
+    zone_alert = raised_alert(
         participant_id=p.pk, kind="exclusion_zone_entry", source="zone:2",
         occurred_at=an_hour_ago, now=an_hour_ago,
     )  # fmt: skip
@@ -170,10 +188,13 @@ def test_an_open_strap_tamper_is_shown_as_the_strap_state(make_participant, offi
 
 
 def test_an_officer_of_another_caseload_cannot_read_the_map_endpoints(
-    worn_gt06, officer, make_user, client_for
-):
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = worn_gt06(IMEI)
-    alert = alert_raise(
+    alert = raised_alert(
         participant_id=participant.pk, kind="sos", source="device:1", occurred_at=timezone.now()
     )
     page = client_for(officer).get(f"/alerts/{alert.pk}/").content.decode()
@@ -184,7 +205,7 @@ def test_an_officer_of_another_caseload_cannot_read_the_map_endpoints(
 
 
 @pytest.fixture
-def alert_with_track(worn_gt06, officer) -> Alert:
+def alert_with_track(worn_gt06: Callable[[str], Participant], officer: User) -> Alert:
     """An SOS 20 minutes ago by a participant with a home zone, four fixes (one outside the
     map's window) and a tamper event. Made before the browser starts: the browser tests
     touch the database only then (see ``browser_page``)."""
@@ -202,7 +223,7 @@ def alert_with_track(worn_gt06, officer) -> Alert:
             geometry={"type": "Circle", "center": [-74.0, 40.7], "radius_m": 200},
         ),
     )
-    return alert_raise(
+    return raised_alert(
         participant_id=participant.pk,
         kind="sos",
         source="device:1",
@@ -213,8 +234,12 @@ def alert_with_track(worn_gt06, officer) -> Alert:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
-    live_server, alert_with_track, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    alert_with_track: Alert,
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     alert = alert_with_track
     page = browser_page
     errors: list[str] = []

@@ -1,34 +1,44 @@
 """The alerts API: the queue and its decisions over JSON, with the console's access rules."""
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.alerts.models import Alert, AlertStatus
 from ontrack.alerts.services import alert_raise
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.participants.models import Participant
 from tests.staff_sign_in import verify_session
 
 pytestmark = pytest.mark.django_db
 
 
-def _api(user):
+def _api(user: User) -> Client:
     _, secret = api_token_create(user=user, name="test")
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
-def _alert(participant, kind="strap_tamper", source="device:1", minutes_ago=0) -> Alert:
+def _alert(
+    participant: Participant,
+    kind: str = "strap_tamper",
+    source: str = "device:1",
+    minutes_ago: int = 0,
+) -> Alert:
     at = timezone.now() - dt.timedelta(minutes=minutes_ago)
-    return alert_raise(participant_id=participant.pk, kind=kind, source=source, occurred_at=at)
+    alert = alert_raise(participant_id=participant.pk, kind=kind, source=source, occurred_at=at)
+    assert alert is not None, "the alert's rule is enabled"
+    return alert
 
 
 def test_the_list_filters_by_kind_priority_participant_and_officer(
-    make_participant, make_user, officer
-):
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], officer: User
+) -> None:
     mine, other = make_participant(), make_participant()
     colleague = make_user(Role.OFFICER, username="omar")
     theirs = make_participant(officer=colleague)
@@ -47,16 +57,17 @@ def test_the_list_filters_by_kind_priority_participant_and_officer(
     assert len(ids("")) == 3
 
 
-def test_the_list_is_paginated_and_logs_the_participants_it_returned(make_participant, officer):
+def test_the_list_is_paginated_and_logs_the_participants_it_returned(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participants = [make_participant() for _ in range(3)]
     for n, p in enumerate(participants):
         _alert(p, minutes_ago=n)
     client = _api(officer)
     first = client.get("/api/alerts?page_size=2").json()
-    second = client.get("/api/alerts?page_size=2&page=2").json()
-    assert (first["count"], first["pages"], len(first["results"]), len(second["results"])) == (
-        3, 2, 2, 1,
-    )  # fmt: skip
+    second = client.get("/api/alerts", {"page_size": 2, "cursor": first["next"]}).json()
+    assert (len(first["results"]), len(second["results"]), second["next"]) == (2, 1, None)
+    assert second["results"][0]["participant_id"] == participants[2].pk, "the oldest, last"
     assert [r["participant_id"] for r in first["results"]] == [
         participants[0].pk,
         participants[1].pk,
@@ -66,10 +77,12 @@ def test_the_list_is_paginated_and_logs_the_participants_it_returned(make_partic
     assert {pid for entry in pages for pid in entry.listed_ids} == {p.pk for p in participants}
 
 
-def test_another_caseloads_alert_is_not_listed_read_or_changed(make_participant, make_user):
+def test_another_caseloads_alert_is_not_listed_read_or_changed(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     alert = _alert(make_participant())
     stranger = _api(make_user(Role.OFFICER, username="sam"))
-    assert stranger.get("/api/alerts").json()["count"] == 0
+    assert stranger.get("/api/alerts").json()["results"] == []
     assert stranger.get(f"/api/alerts/{alert.pk}").status_code == 404
     assert stranger.post(f"/api/alerts/{alert.pk}/acknowledge").status_code == 404
     response = stranger.post(
@@ -81,36 +94,43 @@ def test_another_caseloads_alert_is_not_listed_read_or_changed(make_participant,
     assert Alert.objects.get().status == AlertStatus.OPEN
 
 
-def test_an_unknown_status_or_kind_is_refused_not_ignored(make_participant, officer):
+def test_an_unknown_status_or_kind_is_refused_not_ignored(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     _alert(make_participant())
     client = _api(officer)
     assert client.get("/api/alerts?status=opened").status_code == 422
     assert client.get("/api/alerts?kind=tamper").status_code == 422
-    assert client.get("/api/alerts?status=open&kind=strap_tamper").json()["count"] == 1
+    assert len(client.get("/api/alerts?status=open&kind=strap_tamper").json()["results"]) == 1
 
 
-def test_an_auditor_may_not_read_alerts(make_participant, make_user):
+def test_an_auditor_may_not_read_alerts(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     _alert(make_participant())
     assert _api(make_user(Role.AUDITOR, username="aud")).get("/api/alerts").status_code == 403
 
 
-def test_a_pending_alert_is_not_in_the_api(make_participant, officer):
+def test_a_pending_alert_is_not_in_the_api(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     pending = _alert(make_participant(), kind="exclusion_zone_entry", source="zone:1")
     assert pending.status == AlertStatus.PENDING
     client = _api(officer)
-    assert client.get("/api/alerts").json()["count"] == 0
+    assert client.get("/api/alerts").json()["results"] == []
     assert client.get("/api/alerts?status=pending").status_code == 422, "not a status to ask for"
     assert client.get(f"/api/alerts/{pending.pk}").status_code == 404
 
 
 def test_acknowledge_then_resolve_records_each_step_and_the_read_is_logged(
-    make_participant, officer
-):
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     p = make_participant()
     alert = _alert(p)
     client = _api(officer)
     acknowledged = client.post(f"/api/alerts/{alert.pk}/acknowledge").json()
-    assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_at"]
+    assert acknowledged["status"] == "acknowledged"
+    assert acknowledged["acknowledged_at"]
     resolved = client.post(
         f"/api/alerts/{alert.pk}/resolve",
         {"disposition": "equipment_fault", "note": "Strap clip replaced."},
@@ -132,14 +152,18 @@ def test_acknowledge_then_resolve_records_each_step_and_the_read_is_logged(
     ).exists()
 
 
-def test_acknowledging_twice_is_refused(make_participant, officer):
+def test_acknowledging_twice_is_refused(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     alert = _alert(make_participant())
     client = _api(officer)
     client.post(f"/api/alerts/{alert.pk}/acknowledge")
     assert client.post(f"/api/alerts/{alert.pk}/acknowledge").status_code == 422
 
 
-def test_a_confirmed_violation_without_a_note_is_refused(make_participant, officer):
+def test_a_confirmed_violation_without_a_note_is_refused(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     alert = _alert(make_participant())
     response = _api(officer).post(
         f"/api/alerts/{alert.pk}/resolve",
@@ -162,11 +186,13 @@ COURT = {
 }  # fmt: skip
 
 
-def _post(client, url, body):
+def _post(client: Client, url: str, body: dict[str, Any]) -> Any:
     return client.post(url, body, content_type="application/json")
 
 
-def test_an_officer_keeps_a_participants_zones_through_the_api(make_participant, officer):
+def test_an_officer_keeps_a_participants_zones_through_the_api(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     p = make_participant()
     client = _api(officer)
     created = _post(
@@ -196,7 +222,9 @@ def test_an_officer_keeps_a_participants_zones_through_the_api(make_participant,
     assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []
 
 
-def test_another_caseloads_zones_are_not_found(make_participant, make_user, officer):
+def test_another_caseloads_zones_are_not_found(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], officer: User
+) -> None:
     p = make_participant()
     zone_id = _post(
         _api(officer), f"/api/participants/{p.pk}/zones",
@@ -211,8 +239,8 @@ def test_another_caseloads_zones_are_not_found(make_participant, make_user, offi
 
 
 def test_a_shared_zone_made_by_a_supervisor_is_attached_and_detached_by_the_officer(
-    make_participant, make_user, officer
-):
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], officer: User
+) -> None:
     p = make_participant()
     supervisor = _api(make_user(Role.SUPERVISOR, username="sue"))
     court = _post(
@@ -235,7 +263,9 @@ def test_a_shared_zone_made_by_a_supervisor_is_attached_and_detached_by_the_offi
     assert client.get(f"/api/participants/{p.pk}/zones").json()["features"] == []
 
 
-def test_an_operator_closes_false_alarms_but_never_records_a_violation(make_participant, make_user):
+def test_an_operator_closes_false_alarms_but_never_records_a_violation(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     operator = make_user(Role.OPERATOR, office=None)
     false_alarm, violation = _alert(make_participant()), _alert(make_participant())
     api = _api(operator)
@@ -244,7 +274,8 @@ def test_an_operator_closes_false_alarms_but_never_records_a_violation(make_part
         {"disposition": "false_alarm", "note": "Strap reseated at the office."},
         content_type="application/json",
     )
-    assert closed.status_code == 200 and closed.json()["status"] == "resolved"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "resolved"
     refused = api.post(
         f"/api/alerts/{violation.pk}/resolve",
         {"disposition": "confirmed_violation", "note": "Cut it."},
@@ -256,4 +287,5 @@ def test_an_operator_closes_false_alarms_but_never_records_a_violation(make_part
     console.force_login(operator)
     verify_session(console, operator)
     page = console.get(f"/alerts/{violation.pk}/").content.decode()
-    assert 'value="false_alarm"' in page and 'value="confirmed_violation"' not in page
+    assert 'value="false_alarm"' in page
+    assert 'value="confirmed_violation"' not in page

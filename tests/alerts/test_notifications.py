@@ -2,16 +2,20 @@
 becomes visible, never twice to one address for one alert; and the page that sets them."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
 
-from ontrack.accounts.models import Role, User
+from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import AlertNotice, NotificationRule, Priority
 from ontrack.alerts.notifications import alert_notify_staff, notification_rule_create
 from ontrack.alerts.services import alert_escalate, alert_raise, alerts_promote_due
 from ontrack.messaging.models import Message, Recipient
 from ontrack.messaging.outbox import claim
 from ontrack.messaging.sealing import unseal
+from ontrack.participants.models import Participant
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +23,12 @@ T0 = dt.datetime(2026, 11, 20, 22, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def admin(make_user):
+def admin(make_user: Callable[..., User]) -> User:
     return make_user(Role.ADMINISTRATOR, office=None)
 
 
 @pytest.fixture
-def staffed_office(office, officer, make_user):
+def staffed_office(office: Office, officer: User, make_user: Callable[..., User]) -> Office:
     """The ``office`` with the officer's e-mail and phone on file and two supervisors, one of
     whom has left (inactive)."""
     User.objects.filter(pk=officer.pk).update(email="olivia@example.org", phone="(973) 555-0101")
@@ -35,7 +39,14 @@ def staffed_office(office, officer, make_user):
     return office
 
 
-def _rule(admin, office, min_priority, channel, recipient, address=""):
+def _rule(
+    admin: User,
+    office: Office,
+    min_priority: int,
+    channel: str,
+    recipient: str,
+    address: str = "",
+) -> NotificationRule:
     return notification_rule_create(
         user=admin,
         office=office,
@@ -46,15 +57,15 @@ def _rule(admin, office, min_priority, channel, recipient, address=""):
     )
 
 
-def _staff_notices():
+def _staff_notices() -> list[tuple[str, str]]:
     return sorted(
         Message.objects.filter(recipient=Recipient.STAFF).values_list("channel", "to"),
     )
 
 
 def test_notices_follow_the_offices_rules_by_priority_and_never_repeat(
-    staffed_office, admin, make_participant
-):
+    staffed_office: Office, admin: User, make_participant: Callable[..., Participant]
+) -> None:
     _rule(admin, staffed_office, Priority.HIGH, "email", "officer")
     _rule(admin, staffed_office, Priority.CRITICAL, "sms", "supervisors")
     _rule(admin, staffed_office, Priority.LOW, "email", "address", "Desk@Example.org")
@@ -67,7 +78,8 @@ def test_notices_follow_the_offices_rules_by_priority_and_never_repeat(
         occurred_at=T0,
         now=T0,
     )
-    assert pending is not None and pending.priority == Priority.HIGH
+    assert pending is not None
+    assert pending.priority == Priority.HIGH
     assert _staff_notices() == [], "nobody is told of an alert still within grace"
 
     alerts_promote_due(now=T0 + dt.timedelta(minutes=3))
@@ -92,7 +104,9 @@ def test_notices_follow_the_offices_rules_by_priority_and_never_repeat(
     assert AlertNotice.objects.filter(alert=pending).count() == 3
 
 
-def test_nothing_is_sent_below_the_minimum_priority(staffed_office, admin, make_participant):
+def test_nothing_is_sent_below_the_minimum_priority(
+    staffed_office: Office, admin: User, make_participant: Callable[..., Participant]
+) -> None:
     _rule(admin, staffed_office, Priority.CRITICAL, "email", "officer")
     participant = make_participant()
     alert_raise(
@@ -106,8 +120,11 @@ def test_nothing_is_sent_below_the_minimum_priority(staffed_office, admin, make_
 
 
 def test_an_alert_created_open_notifies_at_once_and_only_its_own_office(
-    staffed_office, admin, make_participant, make_office
-):
+    staffed_office: Office,
+    admin: User,
+    make_participant: Callable[..., Participant],
+    make_office: Callable[..., Office],
+) -> None:
     elsewhere = make_office("Paterson")
     _rule(admin, elsewhere, Priority.LOW, "email", "address", "paterson@example.org")
     _rule(admin, staffed_office, Priority.LOW, "sms", "officer")
@@ -116,17 +133,22 @@ def test_an_alert_created_open_notifies_at_once_and_only_its_own_office(
     assert _staff_notices() == [("sms", "+19735550101")]
 
 
-def test_a_recipient_without_an_address_is_skipped(office, officer, admin, make_participant):
+def test_a_recipient_without_an_address_is_skipped(
+    office: Office, officer: User, admin: User, make_participant: Callable[..., Participant]
+) -> None:
     _rule(admin, office, Priority.LOW, "email", "officer")
     participant = make_participant()
     alert = alert_raise(
         participant_id=participant.pk, kind="sos", source="device:9", occurred_at=T0
     )
-    assert alert is not None and alert.status == "open"
+    assert alert is not None
+    assert alert.status == "open"
     assert _staff_notices() == []
 
 
-def test_the_sender_claims_staff_notices_like_any_other(staffed_office, admin, make_participant):
+def test_the_sender_claims_staff_notices_like_any_other(
+    staffed_office: Office, admin: User, make_participant: Callable[..., Participant]
+) -> None:
     _rule(admin, staffed_office, Priority.LOW, "email", "officer")
     participant = make_participant()
     alert_raise(participant_id=participant.pk, kind="sos", source="device:9", occurred_at=T0)
@@ -143,7 +165,9 @@ def test_the_sender_claims_staff_notices_like_any_other(staffed_office, admin, m
 # --- the page -------------------------------------------------------------------------------
 
 
-def test_a_supervisor_adds_and_removes_a_rule_for_their_office(client_for, make_user, office):
+def test_a_supervisor_adds_and_removes_a_rule_for_their_office(
+    client_for: Callable[[User], Client], make_user: Callable[..., User], office: Office
+) -> None:
     boss = make_user(Role.SUPERVISOR)
     client = client_for(boss)
     url = f"/alerts/notifications/office/{office.pk}/"
@@ -162,14 +186,20 @@ def test_a_supervisor_adds_and_removes_a_rule_for_their_office(client_for, make_
     assert (rule.min_priority, rule.address) == (3, "+19735550150")
     assert b"+19735550150" in client.get(url).content
     bad = client.post(url, {"min_priority": "3", "channel": "email", "recipient": "address"})
-    assert bad.status_code == 200 and b"Give an e-mail address." in bad.content
+    assert bad.status_code == 200
+    assert b"Give an e-mail address." in bad.content
     client.post(f"/alerts/notifications/{rule.pk}/delete/")
     assert not NotificationRule.objects.exists()
 
 
 def test_officers_and_other_offices_supervisors_cannot_manage_an_offices_notifications(
-    client_for, officer, make_user, make_office, office, admin
-):
+    client_for: Callable[[User], Client],
+    officer: User,
+    make_user: Callable[..., User],
+    make_office: Callable[..., Office],
+    office: Office,
+    admin: User,
+) -> None:
     rule = _rule(admin, office, Priority.LOW, "email", "officer")
     url = f"/alerts/notifications/office/{office.pk}/"
     assert client_for(officer).get(url).status_code == 403
@@ -189,8 +219,11 @@ def test_officers_and_other_offices_supervisors_cannot_manage_an_offices_notific
 
 
 def test_a_text_rule_to_an_officer_without_a_number_says_so_when_saved_and_on_the_page(
-    client_for, make_user, office, officer
-):
+    client_for: Callable[[User], Client],
+    make_user: Callable[..., User],
+    office: Office,
+    officer: User,
+) -> None:
     boss = make_user(Role.SUPERVISOR)
     User.objects.filter(pk=boss.pk).update(email="boss@example.org")
     client = client_for(boss)
@@ -212,8 +245,8 @@ def test_a_text_rule_to_an_officer_without_a_number_says_so_when_saved_and_on_th
 
 
 def test_an_email_rule_to_supervisors_without_addresses_is_marked_undeliverable(
-    client_for, make_user, office
-):
+    client_for: Callable[[User], Client], make_user: Callable[..., User], office: Office
+) -> None:
     boss = make_user(Role.SUPERVISOR)
     client = client_for(boss)
     url = f"/alerts/notifications/office/{office.pk}/"
@@ -223,8 +256,11 @@ def test_an_email_rule_to_supervisors_without_addresses_is_marked_undeliverable(
 
 
 def test_alert_notices_link_to_the_public_address_not_the_local_one(
-    staffed_office, admin, make_participant, settings
-):
+    staffed_office: Office,
+    admin: User,
+    make_participant: Callable[..., Participant],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_PUBLIC_URL = "https://ontrack.example.org"
     _rule(admin, staffed_office, Priority.LOW, "sms", "officer")
     participant = make_participant()
@@ -235,12 +271,13 @@ def test_alert_notices_link_to_the_public_address_not_the_local_one(
     alerts_promote_due(now=T0 + dt.timedelta(hours=1))
     message = Message.objects.get(recipient=Recipient.STAFF, to="+19735550101")
     assert f"https://ontrack.example.org/alerts/{alert.pk}/" in message.body
-    assert "127.0.0.1" not in message.body and "localhost" not in message.body
+    assert "127.0.0.1" not in message.body
+    assert "localhost" not in message.body
 
 
 def test_the_portal_sign_in_link_uses_the_public_address_not_the_requests_host(
-    make_participant, settings
-):
+    make_participant: Callable[..., Participant], settings: Settings
+) -> None:
     from django.test import Client
 
     settings.ONTRACK_PUBLIC_URL = "https://ontrack.example.org"

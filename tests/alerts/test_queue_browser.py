@@ -1,16 +1,22 @@
 """The triage queue in a real headless Chromium: a new alert appears without a reload."""
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
 from django.db import connections
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
-from ontrack.alerts.services import alert_raise
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
+from tests.support import raised_alert
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser_page):
+def page(browser_page: Any) -> Iterator[Any]:
     """The browser page; afterwards, the database connection that the test body opened
     while Playwright was running (a context of its own) is closed, or the PostgreSQL test
     database could not be dropped at the end of the run."""
@@ -20,10 +26,14 @@ def page(browser_page):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_alert_raised_while_the_queue_is_open_appears_without_a_reload(
-    live_server, make_participant, officer, page, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = make_participant()
-    first = alert_raise(
+    first = raised_alert(
         participant_id=participant.pk, kind="sos", source="device:1", occurred_at=timezone.now()
     )
     errors: list[str] = []
@@ -33,7 +43,7 @@ def test_an_alert_raised_while_the_queue_is_open_appears_without_a_reload(
     page.wait_for_selector(f"#queue a[href='/alerts/{first.pk}/']")
     page.evaluate("window.__marker = 'same page'")
 
-    second = alert_raise(
+    second = raised_alert(
         participant_id=participant.pk,
         kind="strap_tamper",
         source="device:1",

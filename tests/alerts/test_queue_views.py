@@ -1,27 +1,37 @@
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertStatus
-from ontrack.alerts.services import alert_raise, alert_resolve
+from ontrack.alerts.services import alert_resolve
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.participants.models import Participant
+from tests.support import raised_alert
 
 pytestmark = pytest.mark.django_db
 
 
-def _open_alert(participant, kind="strap_tamper", source="device:1"):
-    return alert_raise(
+def _open_alert(
+    participant: Participant, kind: str = "strap_tamper", source: str = "device:1"
+) -> Alert:
+    return raised_alert(
         participant_id=participant.pk, kind=kind, source=source, occurred_at=timezone.now()
     )
 
 
-def test_the_queue_shows_open_alerts_highest_priority_first(make_participant, officer, client_for):
+def test_the_queue_shows_open_alerts_highest_priority_first(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
-    low = alert_raise(
+    low = raised_alert(
         participant_id=p.pk,
         kind="charger_not_connected",
         source="device:1",
@@ -32,9 +42,13 @@ def test_the_queue_shows_open_alerts_highest_priority_first(make_participant, of
     assert page.index(f"/alerts/{high.pk}/") < page.index(f"/alerts/{low.pk}/")
 
 
-def test_an_alert_within_grace_is_not_in_the_queue_yet(make_participant, officer, client_for):
+def test_an_alert_within_grace_is_not_in_the_queue_yet(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
-    pending = alert_raise(
+    pending = raised_alert(
         participant_id=p.pk, kind="exclusion_zone_entry", source="zone:1",
         occurred_at=timezone.now(),
     )  # fmt: skip
@@ -43,8 +57,10 @@ def test_an_alert_within_grace_is_not_in_the_queue_yet(make_participant, officer
 
 
 def test_the_polled_partial_brings_an_alert_raised_after_the_page_loaded(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     client = client_for(officer)
     client.get("/alerts/")
     alert = _open_alert(make_participant())
@@ -53,7 +69,11 @@ def test_the_polled_partial_brings_an_alert_raised_after_the_page_loaded(
     assert b"<html" not in partial.content
 
 
-def test_another_caseloads_alert_is_not_found(make_participant, make_user, client_for):
+def test_another_caseloads_alert_is_not_found(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     alert = _open_alert(make_participant())
     stranger = client_for(make_user(Role.OFFICER))
     assert stranger.get(f"/alerts/{alert.pk}/").status_code == 404
@@ -61,7 +81,11 @@ def test_another_caseloads_alert_is_not_found(make_participant, make_user, clien
     assert f"/alerts/{alert.pk}/" not in stranger.get("/alerts/").content.decode()
 
 
-def test_acknowledge_then_resolve_from_the_alert_page(make_participant, officer, client_for):
+def test_acknowledge_then_resolve_from_the_alert_page(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     alert = _open_alert(make_participant())
     client = client_for(officer)
     client.post(f"/alerts/{alert.pk}/acknowledge/")
@@ -77,12 +101,17 @@ def test_acknowledge_then_resolve_from_the_alert_page(make_participant, officer,
         "equipment_fault",
         officer,
     )
+    assert alert.acknowledged_at is not None
+    assert alert.closed_at is not None
     assert alert.acknowledged_at <= alert.closed_at <= timezone.now() + dt.timedelta(seconds=1)
 
 
 def test_the_csv_export_has_the_filtered_alerts_with_who_resolved_them_and_logs_the_purpose(
-    make_participant, officer, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     alert = _open_alert(p)
     _open_alert(p, kind="sos", source="device:2")
@@ -92,7 +121,7 @@ def test_the_csv_export_has_the_filtered_alerts_with_who_resolved_them_and_logs_
         "/alerts/export.csv?status=resolved&kind=strap_tamper",
         {"purpose": "quarterly equipment review"},
     )
-    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lines = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert len(lines) == 1, "only the filtered alerts"
     row = lines[0]
     assert (row["case_number"], row["kind"], row["source"]) == (
@@ -101,21 +130,32 @@ def test_the_csv_export_has_the_filtered_alerts_with_who_resolved_them_and_logs_
         "device:1",
     )
     assert (row["resolved_by"], row["resolution_note"]) == (officer.username, "Clip, not a cut.")
-    assert row["raised_at"] and row["visible_at"]
+    assert row["raised_at"]
+    assert row["visible_at"]
     entry = AccessLogEntry.objects.get(action=AccessAction.EXPORT, participant_id=p.pk)
-    assert entry.user == supervisor and "quarterly equipment review" in entry.what
+    assert entry.user == supervisor
+    assert "quarterly equipment review" in entry.what
 
 
-def test_the_csv_export_needs_a_post_and_a_stated_purpose(make_participant, make_user, client_for):
+def test_the_csv_export_needs_a_post_and_a_stated_purpose(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     _open_alert(make_participant())
     client = client_for(make_user(Role.SUPERVISOR))
     assert client.get("/alerts/export.csv").status_code == 405
     response = client.post("/alerts/export.csv?kind=sos", {"purpose": "  "})
-    assert response.status_code == 302 and response["Location"] == "/alerts/?kind=sos"
+    assert response.status_code == 302
+    assert response["Location"] == "/alerts/?kind=sos"
     assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
 
 
-def test_an_officer_may_not_export_the_alert_list(make_participant, officer, client_for):
+def test_an_officer_may_not_export_the_alert_list(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     _open_alert(make_participant())
     client = client_for(officer)
     response = client.post("/alerts/export.csv", {"purpose": "I would like a copy please"})
@@ -125,8 +165,12 @@ def test_an_officer_may_not_export_the_alert_list(make_participant, officer, cli
 
 
 def test_a_supervisor_filters_the_queue_by_the_officers_of_their_office_only(
-    make_participant, make_user, make_office, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    make_office: Callable[..., Office],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     colleague = make_user(Role.OFFICER, username="carlos")
     elsewhere = make_user(Role.OFFICER, office=make_office("Trenton"), username="tomasz")
     mine = _open_alert(make_participant())
@@ -136,9 +180,11 @@ def test_a_supervisor_filters_the_queue_by_the_officers_of_their_office_only(
 
     page = client.get("/alerts/").content.decode()
     select = page[page.index('name="officer"') :].split("</select>")[0]
-    assert f'value="{officer.pk}"' in select and f'value="{colleague.pk}"' in select
+    assert f'value="{officer.pk}"' in select
+    assert f'value="{colleague.pk}"' in select
     assert f'value="{elsewhere.pk}"' not in select, "only officers the supervisor may see"
 
     filtered = client.get(f"/alerts/?officer={colleague.pk}").content.decode()
-    assert f"/alerts/{theirs.pk}/" in filtered and f"/alerts/{mine.pk}/" not in filtered
+    assert f"/alerts/{theirs.pk}/" in filtered
+    assert f"/alerts/{mine.pk}/" not in filtered
     assert f'<option value="{colleague.pk}" selected>' in filtered

@@ -3,15 +3,17 @@ old, stored in a few seconds) must yield the alerts the live stream would have, 
 staff only of those."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertNotice, AlertStatus
 from ontrack.alerts.notifications import notification_rule_create
 from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
 from ontrack.alerts.services import alert_raise, alerts_promote_due
+from ontrack.participants.models import Participant
 from ontrack.tracking.protocols.records import Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.services import ZoneData, zone_create
@@ -25,7 +27,12 @@ OUTSIDE = (40.70, -74.00)
 
 
 @pytest.fixture
-def wearer(worn_gt06, officer, make_user, office):
+def wearer(
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    office: Office,
+) -> Participant:
     participant = worn_gt06(IMEI)
     zone_create(
         actor=officer,
@@ -57,7 +64,9 @@ def _replay(start: dt.datetime, *steps: tuple[int, tuple[float, float]]) -> None
     store_batch(items, received_at=timezone.now())
 
 
-def test_a_replayed_breach_that_cleared_within_grace_yields_no_alert_and_no_notice(wearer, officer):
+def test_a_replayed_breach_that_cleared_within_grace_yields_no_alert_and_no_notice(
+    wearer: Participant, officer: User
+) -> None:
     start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
     _replay(start, (0, OUTSIDE), (1, INSIDE))
     # The grace watchdog fires between two batches of the replay: the wall clock says the
@@ -74,8 +83,8 @@ def test_a_replayed_breach_that_cleared_within_grace_yields_no_alert_and_no_noti
 
 
 def test_a_replayed_breach_that_lasted_beyond_grace_yields_exactly_one_alert_and_one_notice(
-    wearer, officer
-):
+    wearer: Participant, officer: User
+) -> None:
     start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
     _replay(start, (0, OUTSIDE), (1, INSIDE))
     alerts_promote_due()
@@ -92,7 +101,9 @@ def test_a_replayed_breach_that_lasted_beyond_grace_yields_exactly_one_alert_and
     assert AlertNotice.objects.filter(alert=alert).count() == 1
 
 
-def test_a_replay_that_ends_within_the_breach_opens_it_once_the_clear_cannot_come(wearer, officer):
+def test_a_replay_that_ends_within_the_breach_opens_it_once_the_clear_cannot_come(
+    wearer: Participant, officer: User
+) -> None:
     start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
     _replay(start, (0, OUTSIDE), (1, INSIDE))  # and then the device says nothing more
     received = timezone.now()
@@ -101,7 +112,9 @@ def test_a_replay_that_ends_within_the_breach_opens_it_once_the_clear_cannot_com
     assert AlertNotice.objects.count() == 1
 
 
-def test_a_breach_replayed_in_one_batch_that_outlasted_grace_opens_and_resolves(wearer, officer):
+def test_a_breach_replayed_in_one_batch_that_outlasted_grace_opens_and_resolves(
+    wearer: Participant, officer: User
+) -> None:
     start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
     _replay(start, (0, OUTSIDE), (1, INSIDE), (5, INSIDE), (6, OUTSIDE))
     alert = Alert.objects.get()
@@ -109,17 +122,21 @@ def test_a_breach_replayed_in_one_batch_that_outlasted_grace_opens_and_resolves(
     assert AlertNotice.objects.count() == 1
 
 
-def test_a_later_occurrence_past_grace_opens_a_backdated_alert(make_participant):
+def test_a_later_occurrence_past_grace_opens_a_backdated_alert(
+    make_participant: Callable[..., Participant],
+) -> None:
     p = make_participant()
     start = timezone.now() - dt.timedelta(hours=3)
     first = alert_raise(
         participant_id=p.pk, kind="low_battery", source="device:4", occurred_at=start
     )
-    assert first is not None and first.status == AlertStatus.PENDING
+    assert first is not None
+    assert first.status == AlertStatus.PENDING
     again = alert_raise(
         participant_id=p.pk,
         kind="low_battery",
         source="device:4",
         occurred_at=start + dt.timedelta(minutes=45),
     )
-    assert again is not None and (again.pk, again.status) == (first.pk, AlertStatus.OPEN)
+    assert again is not None
+    assert (again.pk, again.status) == (first.pk, AlertStatus.OPEN)

@@ -2,18 +2,21 @@
 ``alert_raise``, and the console pages with their access checks."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create
 from ontrack.alerts.models import Alert, AlertKind, AlertRuleSetting, AlertStatus, Priority
 from ontrack.alerts.rules import DEFAULT_RULES, rule_for, rule_resolve
 from ontrack.alerts.services import RuleValues, alert_raise, alert_rule_setting_save
 from ontrack.audit.models import AccessLogEntry
+from ontrack.participants.models import Participant
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +25,13 @@ LOW_BATTERY = AlertKind.LOW_BATTERY
 
 
 @pytest.fixture
-def supervisor(make_user):
+def supervisor(make_user: Callable[..., User]) -> User:
     return make_user(Role.SUPERVISOR)
 
 
 def test_participant_override_beats_program_which_beats_default(
-    make_participant, program, supervisor, officer
-):
+    make_participant: Callable[..., Participant], program: Program, supervisor: User, officer: User
+) -> None:
     overridden = make_participant()
     plain = make_participant()
     alert_rule_setting_save(
@@ -53,7 +56,9 @@ def test_participant_override_beats_program_which_beats_default(
     assert (theirs.priority, theirs.grace) == (Priority.HIGH, dt.timedelta(minutes=5))
 
 
-def test_another_programs_participants_keep_the_defaults(make_participant, program, supervisor):
+def test_another_programs_participants_keep_the_defaults(
+    make_participant: Callable[..., Participant], program: Program, supervisor: User
+) -> None:
     alert_rule_setting_save(
         user=supervisor, kind=LOW_BATTERY, program=program, values=RuleValues(priority=4)
     )
@@ -65,7 +70,9 @@ def test_another_programs_participants_keep_the_defaults(make_participant, progr
     assert rule_for(LOW_BATTERY, elsewhere) == DEFAULT_RULES[LOW_BATTERY]
 
 
-def test_sources_name_where_each_value_comes_from(program, make_participant, officer):
+def test_sources_name_where_each_value_comes_from(
+    program: Program, make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     program_setting = AlertRuleSetting(program=program, kind=LOW_BATTERY, grace_minutes=1)
     participant_setting = AlertRuleSetting(participant=participant, kind=LOW_BATTERY, priority=3)
@@ -77,7 +84,9 @@ def test_sources_name_where_each_value_comes_from(program, make_participant, off
     assert resolved.sources["escalation_window"] == "default"
 
 
-def test_a_disabled_rule_raises_nothing(make_participant, program, supervisor, officer):
+def test_a_disabled_rule_raises_nothing(
+    make_participant: Callable[..., Participant], program: Program, supervisor: User, officer: User
+) -> None:
     participant = make_participant()
     exempt_elsewhere = make_participant()
     alert_rule_setting_save(
@@ -108,7 +117,9 @@ def test_a_disabled_rule_raises_nothing(make_participant, program, supervisor, o
     assert raised is not None, "a participant's override re-enables the kind for them"
 
 
-def test_alert_raise_uses_the_participants_priority_and_grace(make_participant, officer):
+def test_alert_raise_uses_the_participants_priority_and_grace(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     alert_rule_setting_save(
         user=officer,
@@ -123,7 +134,9 @@ def test_alert_raise_uses_the_participants_priority_and_grace(make_participant, 
     assert (alert.priority, alert.status) == (Priority.HIGH, AlertStatus.OPEN)
 
 
-def test_clearing_every_value_removes_the_override(make_participant, officer):
+def test_clearing_every_value_removes_the_override(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     alert_rule_setting_save(
         user=officer, kind=LOW_BATTERY, participant=participant, values=RuleValues(priority=4)
@@ -135,7 +148,9 @@ def test_clearing_every_value_removes_the_override(make_participant, officer):
     assert not AlertRuleSetting.objects.exists()
 
 
-def test_a_setting_belongs_to_exactly_one_program_or_participant(program, make_participant):
+def test_a_setting_belongs_to_exactly_one_program_or_participant(
+    program: Program, make_participant: Callable[..., Participant]
+) -> None:
     participant = make_participant()
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -146,7 +161,7 @@ def test_a_setting_belongs_to_exactly_one_program_or_participant(program, make_p
         AlertRuleSetting.objects.create(kind=LOW_BATTERY, updated_at=now)
 
 
-def test_thresholds_are_checked(program, supervisor):
+def test_thresholds_are_checked(program: Program, supervisor: User) -> None:
     with pytest.raises(ValidationError) as tiers:
         alert_rule_setting_save(
             user=supervisor,
@@ -163,8 +178,11 @@ def test_thresholds_are_checked(program, supervisor):
 
 
 def test_an_officer_cannot_change_program_rules_nor_another_caseloads(
-    program, officer, make_user, make_participant
-):
+    program: Program,
+    officer: User,
+    make_user: Callable[..., User],
+    make_participant: Callable[..., Participant],
+) -> None:
     with pytest.raises(PermissionDenied):
         alert_rule_setting_save(
             user=officer, kind=LOW_BATTERY, program=program, values=RuleValues(priority=4)
@@ -180,7 +198,9 @@ def test_an_officer_cannot_change_program_rules_nor_another_caseloads(
 # --- pages -------------------------------------------------------------------------------
 
 
-def test_supervisor_sets_a_program_rule_on_the_page(client_for, supervisor, program):
+def test_supervisor_sets_a_program_rule_on_the_page(
+    client_for: Callable[[User], Client], supervisor: User, program: Program
+) -> None:
     client = client_for(supervisor)
     url = f"/alerts/rules/program/{program.pk}/"
     page = client.get(url)
@@ -198,8 +218,11 @@ def test_supervisor_sets_a_program_rule_on_the_page(client_for, supervisor, prog
 
 
 def test_officers_and_other_programs_supervisors_cannot_open_program_rules(
-    client_for, officer, program, make_user
-):
+    client_for: Callable[[User], Client],
+    officer: User,
+    program: Program,
+    make_user: Callable[..., User],
+) -> None:
     url = f"/alerts/rules/program/{program.pk}/"
     assert client_for(officer).get(url).status_code == 403
     other_office = office_create(
@@ -211,8 +234,10 @@ def test_officers_and_other_programs_supervisors_cannot_open_program_rules(
 
 
 def test_the_officer_overrides_a_participants_rule_and_sees_where_values_come_from(
-    client_for, officer, make_participant
-):
+    client_for: Callable[[User], Client],
+    officer: User,
+    make_participant: Callable[..., Participant],
+) -> None:
     participant = make_participant()
     client = client_for(officer)
     url = f"/alerts/rules/participant/{participant.pk}/"
@@ -229,8 +254,11 @@ def test_the_officer_overrides_a_participants_rule_and_sees_where_values_come_fr
 
 
 def test_an_officer_of_another_office_gets_404_on_a_participants_rules(
-    client_for, make_participant, make_user, make_office
-):
+    client_for: Callable[[User], Client],
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    make_office: Callable[..., Office],
+) -> None:
     participant = make_participant()
     stranger = make_user(Role.OFFICER, office=make_office("Paterson"))
     url = f"/alerts/rules/participant/{participant.pk}/"
@@ -240,8 +268,10 @@ def test_an_officer_of_another_office_gets_404_on_a_participants_rules(
 
 
 def test_an_operator_who_may_read_but_not_write_the_participant_gets_403(
-    client_for, make_participant, make_user
-):
+    client_for: Callable[[User], Client],
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+) -> None:
     participant = make_participant()
     operator = make_user(Role.OPERATOR)
     url = f"/alerts/rules/participant/{participant.pk}/"

@@ -18,10 +18,13 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert, AlertStatus, Priority
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device, Position
@@ -48,7 +51,7 @@ def _circle(lat_lon: tuple[float, float], radius_m: float) -> dict[str, object]:
     return {"type": "Circle", "center": [lat_lon[1], lat_lon[0]], "radius_m": radius_m}
 
 
-def _home(participant: Participant, actor, where: tuple[float, float]) -> Zone:
+def _home(participant: Participant, actor: User, where: tuple[float, float]) -> Zone:
     return zone_create(
         actor=actor,
         participant=participant,
@@ -114,8 +117,8 @@ def _stored(device: Device, at: str) -> bool:
 
 
 def test_scripted_wearers_through_the_simulator_yield_exactly_the_expected_alerts(
-    tmp_path, worn_gt06, officer
-):
+    tmp_path: Path, worn_gt06: Callable[[str], Participant], officer: User
+) -> None:
     a, b = worn_gt06(IMEI_A), worn_gt06(IMEI_B)
     assert a.time_zone == b.time_zone == "America/New_York"
     device_a, device_b = (
@@ -156,7 +159,8 @@ def test_scripted_wearers_through_the_simulator_yield_exactly_the_expected_alert
                               _alerts(a))  # fmt: skip
             device_a.refresh_from_db()
             device_b.refresh_from_db()
-            assert device_a.last_seen_at is not None and device_b.last_seen_at is not None
+            assert device_a.last_seen_at is not None
+            assert device_b.last_seen_at is not None
             silent_since = max(device_a.last_seen_at, device_b.last_seen_at)
             assert device_silence_check(now=silent_since + dt.timedelta(minutes=45)) == 2
             assert device_silence_check(now=silent_since + dt.timedelta(minutes=125)) == 2

@@ -1,17 +1,22 @@
 import json
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.participants.models import Participant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_viewing_a_participant_page_is_logged_with_who_and_from_where(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     client_for(officer).get(f"/participants/{p.pk}/", REMOTE_ADDR="10.1.2.3")
     entry = AccessLogEntry.objects.get(action=AccessAction.VIEW)
@@ -20,8 +25,10 @@ def test_viewing_a_participant_page_is_logged_with_who_and_from_where(
 
 
 def test_a_list_view_is_one_entry_carrying_every_participant_it_showed(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     people = [make_participant() for _ in range(3)]
     client_for(officer).get("/participants/")
     (entry,) = AccessLogEntry.objects.filter(action=AccessAction.LIST)
@@ -30,7 +37,9 @@ def test_a_list_view_is_one_entry_carrying_every_participant_it_showed(
     )
 
 
-def test_api_read_is_logged(make_participant, officer, client):
+def test_api_read_is_logged(
+    make_participant: Callable[..., Participant], officer: User, client: Client
+) -> None:
     p = make_participant()
     _, secret = api_token_create(user=officer, name="t")
     client.get(f"/api/participants/{p.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -39,22 +48,36 @@ def test_api_read_is_logged(make_participant, officer, client):
     ).exists()
 
 
-def test_a_refused_read_is_not_logged_as_a_read(make_participant, make_user, client_for):
+def test_a_refused_read_is_not_logged_as_a_read(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     client_for(make_user(Role.OFFICER)).get(f"/participants/{p.pk}/")
     assert not AccessLogEntry.objects.filter(action=AccessAction.VIEW).exists()
 
 
-def test_auditor_filters_the_log_by_participant(make_participant, officer, make_user, client_for):
+def test_auditor_filters_the_log_by_participant(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     a, b = make_participant(), make_participant()
     officer_client = client_for(officer)
     officer_client.get(f"/participants/{a.pk}/")
     officer_client.get(f"/participants/{b.pk}/")
     body = client_for(make_user(Role.AUDITOR)).get("/audit/", {"participant": a.pk}).content
-    assert a.case_number.encode() in body and b.case_number.encode() not in body
+    assert a.case_number.encode() in body
+    assert b.case_number.encode() not in body
 
 
-def test_log_survives_the_participant_it_describes(make_participant, officer, client_for):
+def test_log_survives_the_participant_it_describes(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     p = make_participant()
     client_for(officer).get(f"/participants/{p.pk}/")
     pk = p.pk
@@ -62,7 +85,11 @@ def test_log_survives_the_participant_it_describes(make_participant, officer, cl
     assert AccessLogEntry.objects.filter(participant_id=pk).exists()
 
 
-def test_api_list_returns_json_and_logs(make_participant, officer, client_for):
+def test_api_list_returns_json_and_logs(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     make_participant()
     data = json.loads(client_for(officer).get("/api/participants").content)
     assert data["count"] == 1
@@ -73,8 +100,11 @@ def test_api_list_returns_json_and_logs(make_participant, officer, client_for):
 
 
 def test_the_auditor_sees_participants_by_name_and_case_number_without_a_way_into_records(
-    make_participant, officer, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     person = make_participant(given_name="Rosa", family_name="Quispe")
     client_for(officer).get(f"/participants/{person.pk}/")
     auditor = client_for(make_user(Role.AUDITOR))
@@ -87,8 +117,11 @@ def test_the_auditor_sees_participants_by_name_and_case_number_without_a_way_int
 
 
 def test_the_filters_find_a_participant_who_appeared_in_a_list(
-    make_participant, officer, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     listed = [make_participant() for _ in range(4)]
     client_for(officer).get("/participants/")
     auditor = client_for(make_user(Role.AUDITOR))
@@ -104,8 +137,10 @@ def test_the_filters_find_a_participant_who_appeared_in_a_list(
 
 
 def test_ten_list_pages_are_ten_entries_not_one_per_participant(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     for _ in range(12):
         make_participant()
     client = client_for(officer)
@@ -115,11 +150,15 @@ def test_ten_list_pages_are_ten_entries_not_one_per_participant(
 
 
 def test_a_portal_read_shows_the_participant_as_the_reader(
-    make_participant, make_user, portal_client, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    portal_client: Callable[..., Client],
+    client_for: Callable[[User], Client],
+) -> None:
     person = make_participant(given_name="Rosa", family_name="Quispe")
     portal_client(person).get("/me/my-data/")
     entry = AccessLogEntry.objects.filter(what__startswith="participant self-service").first()
-    assert entry is not None and entry.reader_participant_id == person.pk
+    assert entry is not None
+    assert entry.reader_participant_id == person.pk
     body = client_for(make_user(Role.AUDITOR)).get("/audit/").content.decode()
     assert f"Quispe, Rosa ({person.case_number}) (the participant)" in body

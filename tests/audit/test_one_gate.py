@@ -33,6 +33,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from PIL import Image
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_raise, alerts_promote_due
 from ontrack.api import api
@@ -163,9 +164,9 @@ def _person(officer: User, office: Office, serial: int) -> Person:
     now = timezone.now()
     participant = _enrol(officer, office, serial)
     device = device_register(
-        actor=None, identifier=f"35933907500{serial:04d}", kind="ankle", protocol="gt06"
+        actor=SYSTEM, identifier=f"35933907500{serial:04d}", kind="ankle", protocol="gt06"
     )
-    device_assign(device, participant, actor=None, at=now - dt.timedelta(hours=3))
+    device_assign(device, participant, actor=SYSTEM, at=now - dt.timedelta(hours=3))
     info = device_directory()[device.identifier]
     latitude = 40.7 + serial / 1000 + 0.0001234
     store_batch(
@@ -311,7 +312,7 @@ def _jpeg() -> bytes:
 
 def _enrol(officer: User, office: Office, serial: int) -> Participant:
     return participant_enrol(
-        actor=None,
+        actor=SYSTEM,
         program=office.program,
         office=office,
         officer=officer,

@@ -1,10 +1,12 @@
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Role, User
 from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionRun
 from ontrack.audit.retention import (
     RetentionKind,
@@ -26,7 +28,9 @@ def _aged_entry(days_old: int) -> AccessLogEntry:
     return entry
 
 
-def test_nightly_purge_removes_only_access_log_entries_past_their_period(settings):
+def test_nightly_purge_removes_only_access_log_entries_past_their_period(
+    settings: Settings,
+) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 30}
     old, recent = _aged_entry(31), _aged_entry(29)
     removed = retention_purge_all()
@@ -35,7 +39,7 @@ def test_nightly_purge_removes_only_access_log_entries_past_their_period(setting
     assert not AccessLogEntry.objects.filter(pk=old.pk).exists()
 
 
-def test_a_purge_run_records_counts_and_cutoff_not_content(settings):
+def test_a_purge_run_records_counts_and_cutoff_not_content(settings: Settings) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 10}
     _aged_entry(11)
     _aged_entry(12)
@@ -46,7 +50,9 @@ def test_a_purge_run_records_counts_and_cutoff_not_content(settings):
     assert "aged" not in run.error
 
 
-def test_an_administrator_can_shorten_a_period_but_not_lengthen_it(make_user, settings):
+def test_an_administrator_can_shorten_a_period_but_not_lengthen_it(
+    make_user: Callable[..., User], settings: Settings
+) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "messages": 100}
     admin = make_user(Role.ADMINISTRATOR)
     retention_policy_set(user=admin, kind="messages", days=40)
@@ -56,7 +62,9 @@ def test_an_administrator_can_shorten_a_period_but_not_lengthen_it(make_user, se
     assert retention_days("messages") == 40
 
 
-def test_the_access_log_cannot_be_shortened_from_the_console(make_user, settings):
+def test_the_access_log_cannot_be_shortened_from_the_console(
+    make_user: Callable[..., User], settings: Settings
+) -> None:
     """Otherwise an administrator could erase the record of their own reads by setting its
     retention to one day; shortening it is a deployment setting."""
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 2555}
@@ -69,12 +77,12 @@ def test_the_access_log_cannot_be_shortened_from_the_console(make_user, settings
     assert retention_days("access_log") == 2555
 
 
-def test_only_administrators_set_retention(make_user):
+def test_only_administrators_set_retention(make_user: Callable[..., User]) -> None:
     with pytest.raises(PermissionDenied):
         retention_policy_set(user=make_user(Role.SUPERVISOR), kind="access_log", days=10)
 
 
-def test_one_failing_purge_is_recorded_and_the_others_still_run(settings):
+def test_one_failing_purge_is_recorded_and_the_others_still_run(settings: Settings) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 5}
 
     def broken(cutoff: dt.datetime) -> int:

@@ -142,6 +142,30 @@ class TestSMSC:
         except OSError:
             return
 
+    def texts_to(self, phone: str) -> list[str]:
+        """The texts submitted for ``phone``, oldest first, each long text put back together
+        from its parts (user data header: concatenation reference, count, sequence), as the
+        handset would show it."""
+        texts: list[str] = []
+        parts: dict[int, dict[int, str]] = {}
+        for submitted in list(self.submitted):
+            if submitted["to"] != phone.lstrip("+"):
+                continue
+            payload: bytes = submitted["text"]
+            if not submitted.get("esm_class", 0) & 0x40:
+                texts.append(sms_text(submitted["data_coding"], payload))
+                continue
+            header, body = payload[1 : payload[0] + 1], payload[payload[0] + 1 :]
+            if header[0] == 0x00:  # 8-bit reference
+                reference, count, sequence = header[2], header[3], header[4]
+            else:  # 0x08: 16-bit reference
+                reference, count, sequence = int.from_bytes(header[2:4]), header[4], header[5]
+            pieces = parts.setdefault(reference, {})
+            pieces[sequence] = sms_text(submitted["data_coding"], body)
+            if len(pieces) == count:
+                texts.append("".join(pieces[n] for n in sorted(pieces)))
+        return texts
+
     def receipt(self, message_id: str, stat: str = "DELIVRD") -> None:
         text = (
             f"id:{message_id} sub:001 dlvrd:001 submit date:2611230100 "
@@ -171,6 +195,26 @@ class TestSMSC:
         self.running = False
         self.drop_connections()
         self.server.close()
+
+
+def sms_text(data_coding: int, payload: bytes) -> str:
+    """One submitted short message as text. Undecodable bytes (half a surrogate pair) show
+    as U+FFFD, and an escape byte at the end of a part is lost, as on a handset."""
+    if data_coding == 0x08:
+        return payload.decode("utf-16-be", "replace")
+    if data_coding == 0x03:
+        return payload.decode("latin-1")
+    # GSM 03.38 default alphabet, one character per byte (as smpplib sends it)
+    from smpplib.gsm import GSM_CHARACTER_TABLE
+
+    characters, escape = [], False
+    for byte in payload:
+        if byte == 0x1B:
+            escape = True
+            continue
+        characters.append(GSM_CHARACTER_TABLE[byte + (0x80 if escape else 0)])
+        escape = False
+    return "".join(characters)
 
 
 class Mailbox:

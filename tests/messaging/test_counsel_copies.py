@@ -6,12 +6,16 @@ never without consent."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
-from ontrack.accounts.models import Office, Role
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Office, Role, User
 from ontrack.messaging.models import Message, Recipient
 from ontrack.participants.models import Participant
 from ontrack.participants.services import counsel_set, hearing_add
@@ -23,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def _with_counsel(participant: Participant, *, consent: bool = True) -> Participant:
     counsel_set(
         participant,
-        actor=None,
+        actor=SYSTEM,
         name="Ana Abogada",
         email="ana@example.org",
         consent_to_notices=consent,
@@ -43,7 +47,7 @@ def _book(participant: Participant, office: Office) -> Appointment:
     slot = nearest_free_slot(office, now + dt.timedelta(days=7), not_before=now)
     assert slot is not None
     return appointment_book(
-        participant, actor=None, type="routine_checkin", starts_at=slot.starts_at
+        participant, actor=SYSTEM, type="routine_checkin", starts_at=slot.starts_at
     )
 
 
@@ -56,13 +60,14 @@ def _copies(participant: Participant, template_key: str) -> list[Message]:
 
 
 def test_counsel_gets_a_copy_of_each_hearing_reminder(
-    make_participant, django_capture_on_commit_callbacks
-):
+    make_participant: Callable[..., Participant],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     participant = _with_counsel(make_participant())
     with django_capture_on_commit_callbacks(execute=True):
         hearing_add(
             participant,
-            actor=None,
+            actor=SYSTEM,
             scheduled_at=timezone.now() + dt.timedelta(days=10),
             court="Newark Immigration Court",
             kind="master_calendar",
@@ -79,8 +84,8 @@ def test_counsel_gets_a_copy_of_each_hearing_reminder(
 
 
 def test_counsel_is_told_when_an_office_closure_moves_the_appointment(
-    make_participant, make_user, office
-):
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], office: Office
+) -> None:
     from ontrack.schedule.services import office_close_day
 
     participant = _with_counsel(make_participant())
@@ -94,7 +99,12 @@ def test_counsel_is_told_when_an_office_closure_moves_the_appointment(
     assert _copies(participant, "appointment_moved"), "counsel hears of the new time"
 
 
-def test_counsel_is_told_of_a_declined_reschedule(make_participant, office, officer, portal_client):
+def test_counsel_is_told_of_a_declined_reschedule(
+    make_participant: Callable[..., Participant],
+    office: Office,
+    officer: User,
+    portal_client: Callable[..., Client],
+) -> None:
     from ontrack.schedule.models import RescheduleRequest
     from ontrack.schedule.services import reschedule_decide
 
@@ -106,10 +116,15 @@ def test_counsel_is_told_of_a_declined_reschedule(make_participant, office, offi
     request = RescheduleRequest.objects.get(participant=participant)
     reschedule_decide(actor=officer, request_id=request.pk, approve=False, note="No slots.")
     (copy,) = _copies(participant, "reschedule_declined")
-    assert copy.to == "ana@example.org" and participant.full_name in copy.body
+    assert copy.to == "ana@example.org"
+    assert participant.full_name in copy.body
 
 
-def test_counsel_is_told_the_outcome_of_a_review(make_participant, make_user, portal_client):
+def test_counsel_is_told_the_outcome_of_a_review(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    portal_client: Callable[..., Client],
+) -> None:
     from ontrack.reviews.models import SupervisionReview
     from ontrack.reviews.services import review_decide
 
@@ -122,19 +137,24 @@ def test_counsel_is_told_the_outcome_of_a_review(make_participant, make_user, po
     assert len(_copies(participant, "review_outcome")) == 1
 
 
-def test_counsel_never_gets_a_sign_in_code(make_participant, client):
+def test_counsel_never_gets_a_sign_in_code(
+    make_participant: Callable[..., Participant], client: Client
+) -> None:
     participant = _with_counsel(make_participant())
     client.post("/me/sign-in/", {"phone": "(973) 555-0142"})
     assert Message.objects.filter(participant=participant, template_key="portal_sign_in")
     assert not _copies(participant, "portal_sign_in"), "a sign-in code is the person's alone"
 
 
-def test_without_consent_counsel_gets_no_copy(make_participant, django_capture_on_commit_callbacks):
+def test_without_consent_counsel_gets_no_copy(
+    make_participant: Callable[..., Participant],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     participant = _with_counsel(make_participant(), consent=False)
     with django_capture_on_commit_callbacks(execute=True):
         hearing_add(
             participant,
-            actor=None,
+            actor=SYSTEM,
             scheduled_at=timezone.now() + dt.timedelta(days=10),
             court="Newark Immigration Court",
             kind="master_calendar",
@@ -142,9 +162,9 @@ def test_without_consent_counsel_gets_no_copy(make_participant, django_capture_o
     assert not Message.objects.filter(recipient=Recipient.COUNSEL).exists()
 
 
-def test_every_shipped_template_is_decided_copied_to_counsel_or_not():
-    from ontrack.messaging.services import COPIED_TO_COUNSEL, NOT_COPIED_TO_COUNSEL
-    from ontrack.messaging.shipped import TEMPLATES
+def test_every_shipped_template_is_decided_copied_to_counsel_or_not() -> None:
+    from ontrack.messaging.default_templates import TEMPLATES
+    from ontrack.messaging.services.counsel_copies import COPIED_TO_COUNSEL, NOT_COPIED_TO_COUNSEL
 
     assert not COPIED_TO_COUNSEL & NOT_COPIED_TO_COUNSEL
     assert set(TEMPLATES) == COPIED_TO_COUNSEL | NOT_COPIED_TO_COUNSEL, (

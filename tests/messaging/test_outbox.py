@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from ontrack.messaging.models import Message, MessageStatus, Traffic
 from ontrack.messaging.outbox import Sender, _record_handed, claim, reconcile
 from ontrack.messaging.providers.base import Lookup, ProviderError
-from ontrack.messaging.services import message_queue, message_status_set
+from ontrack.messaging.services.delivery_status import message_status_set
+from ontrack.messaging.services.notices import message_queue
+from ontrack.participants.models import Participant
 
 pytestmark = pytest.mark.django_db
 S = MessageStatus
 
 
-def queue(participant, **kw) -> Message:
+def queue(participant: Participant, **kw: Any) -> Message:
     message = message_queue(
         participant=participant,
         template_key="checkin_received",
@@ -34,22 +39,27 @@ def sender() -> Sender:
     return Sender(threading.Event())
 
 
-def test_due_message_is_sent_once_and_recorded(speaker, scripted):
+def test_due_message_is_sent_once_and_recorded(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     message = queue(speaker("es"))
     assert sender().run_once() == 1
     assert sender().run_once() == 0
     message.refresh_from_db()
-    assert message.status == S.SENT and message.provider_message_id == "S1"
+    assert message.status == S.SENT
+    assert message.provider_message_id == "S1"
     assert [m.idempotency_key for m in scripted.sent] == [message.idempotency_key]
     assert scripted.sent[0].body.startswith("Registro recibido")
 
 
-def test_message_for_later_waits(speaker, scripted):
+def test_message_for_later_waits(speaker: Callable[..., Participant], scripted: Any) -> None:
     queue(speaker("es"), send_at=timezone.now() + dt.timedelta(hours=1))
     assert sender().run_once() == 0
 
 
-def test_transient_errors_retry_at_five_then_ten_minutes_then_fail(speaker, scripted):
+def test_transient_errors_retry_at_five_then_ten_minutes_then_fail(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     message = queue(speaker("es"))
     scripted.errors = [ProviderError("timeout")] * 3
     started = timezone.now()
@@ -65,22 +75,27 @@ def test_transient_errors_retry_at_five_then_ten_minutes_then_fail(speaker, scri
     Message.objects.filter(pk=message.pk).update(send_at=timezone.now())
     sender().run_once()
     message.refresh_from_db()
-    assert message.status == S.FAILED and message.attempts == 3 and scripted.sent == []
+    assert message.status == S.FAILED
+    assert message.attempts == 3
+    assert scripted.sent == []
 
 
-def test_permanent_error_fails_at_once_and_opt_out_error_records_stop(speaker, scripted, settings):
+def test_permanent_error_fails_at_once_and_opt_out_error_records_stop(
+    speaker: Callable[..., Participant], scripted: Any, settings: Settings
+) -> None:
     settings.ONTRACK_MESSAGING_PROVIDERS = {"sms": "scripted", "email": "scripted"}
     participant = speaker("pt")
     message = queue(participant)
     scripted.errors = [ProviderError("bad number", code="21211", permanent=True)]
     sender().run_once()
     message.refresh_from_db()
-    assert message.status == S.FAILED and message.error_code == "21211"
+    assert message.status == S.FAILED
+    assert message.error_code == "21211"
 
 
 def test_row_left_sending_by_a_dead_worker_is_not_sent_again_when_the_provider_has_it(
-    speaker, scripted
-):
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     message = queue(speaker("es"))
     now = timezone.now()
     [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
@@ -89,11 +104,15 @@ def test_row_left_sending_by_a_dead_worker_is_not_sent_again_when_the_provider_h
     scripted.lookups[message.idempotency_key] = Lookup(True, "SMalready")
     assert reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2)) == 1
     message.refresh_from_db()
-    assert message.status == S.SENT and message.provider_message_id == "SMalready"
-    assert sender().run_once() == 0 and scripted.sent == []
+    assert message.status == S.SENT
+    assert message.provider_message_id == "SMalready"
+    assert sender().run_once() == 0
+    assert scripted.sent == []
 
 
-def test_row_handed_over_but_unknown_to_the_provider_is_sent_once(speaker, scripted):
+def test_row_handed_over_but_unknown_to_the_provider_is_sent_once(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     message = queue(speaker("es"))
     now = timezone.now()
     [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
@@ -102,10 +121,13 @@ def test_row_handed_over_but_unknown_to_the_provider_is_sent_once(speaker, scrip
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     assert sender().run_once() == 1
     message.refresh_from_db()
-    assert message.status == S.SENT and len(scripted.sent) == 1
+    assert message.status == S.SENT
+    assert len(scripted.sent) == 1
 
 
-def test_row_whose_fate_the_provider_cannot_tell_is_failed_not_resent(speaker, scripted):
+def test_row_whose_fate_the_provider_cannot_tell_is_failed_not_resent(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     message = queue(speaker("es"))
     now = timezone.now()
     [row] = claim(channel="sms", provider_name="scripted", limit=10, now=now)
@@ -113,11 +135,14 @@ def test_row_whose_fate_the_provider_cannot_tell_is_failed_not_resent(speaker, s
     scripted.lookups[message.idempotency_key] = Lookup(accepted=None)
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     message.refresh_from_db()
-    assert message.status == S.FAILED and "not resent" in message.status_reason
+    assert message.status == S.FAILED
+    assert "not resent" in message.status_reason
     assert sender().run_once() == 0
 
 
-def test_rows_claimed_but_never_handed_over_go_back_to_the_queue_without_asking(speaker, scripted):
+def test_rows_claimed_but_never_handed_over_go_back_to_the_queue_without_asking(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     """A dead worker's claim covered a whole batch; only the message it was handing over
     can be in doubt. The others are sent, even by a provider that cannot be asked."""
     participant = speaker("es")
@@ -131,28 +156,35 @@ def test_rows_claimed_but_never_handed_over_go_back_to_the_queue_without_asking(
     handed.refresh_from_db()
     waiting.refresh_from_db()
     assert handed.status == S.FAILED
-    assert waiting.status == S.ERRORED and waiting.attempts == 0
+    assert waiting.status == S.ERRORED
+    assert waiting.attempts == 0
     assert sender().run_once() == 1
     waiting.refresh_from_db()
     assert waiting.status == S.SENT
     assert [m.idempotency_key for m in scripted.sent] == [waiting.idempotency_key]
 
 
-def test_rows_within_their_lease_are_left_alone(speaker, scripted):
+def test_rows_within_their_lease_are_left_alone(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     queue(speaker("es"))
     now = timezone.now()
     claim(channel="sms", provider_name="scripted", limit=10, now=now)
     assert reconcile(now=now + dt.timedelta(seconds=30), lease=dt.timedelta(minutes=2)) == 0
 
 
-def test_a_claimed_row_is_not_claimed_again(speaker, scripted):
+def test_a_claimed_row_is_not_claimed_again(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     queue(speaker("es"))
     now = timezone.now()
     assert len(claim(channel="sms", provider_name="scripted", limit=10, now=now)) == 1
     assert claim(channel="sms", provider_name="scripted", limit=10, now=now) == []
 
 
-def test_one_to_one_texts_get_their_share_while_bulk_drains(speaker, scripted):
+def test_one_to_one_texts_get_their_share_while_bulk_drains(
+    speaker: Callable[..., Participant], scripted: Any
+) -> None:
     participant = speaker("es")
     for _ in range(8):
         Message.objects.filter(pk=queue(participant).pk).update(traffic=Traffic.BULK)
@@ -162,7 +194,7 @@ def test_one_to_one_texts_get_their_share_while_bulk_drains(speaker, scripted):
     assert len(rows) == 4
 
 
-def test_statuses_only_move_forward(speaker):
+def test_statuses_only_move_forward(speaker: Callable[..., Participant]) -> None:
     message = queue(speaker("es"))
     assert message_status_set(message.pk, S.SENDING)
     assert message_status_set(message.pk, S.DELIVERED)
@@ -172,13 +204,15 @@ def test_statuses_only_move_forward(speaker):
     assert message.status == S.DELIVERED
 
 
-def test_sender_stops_when_asked(scripted):
+def test_sender_stops_when_asked(scripted: Any) -> None:
     stop = threading.Event()
     stop.set()
     Sender(stop).run(idle_wait=0.01)  # returns at once instead of looping
 
 
-def test_rows_claimed_but_not_sent_when_stopping_are_given_back(speaker, scripted, settings):
+def test_rows_claimed_but_not_sent_when_stopping_are_given_back(
+    speaker: Callable[..., Participant], scripted: Any, settings: Settings
+) -> None:
     settings.ONTRACK_MESSAGING_RATES = {"scripted": (1.0, "messages")}
     participant = speaker("es")
     first, second = queue(participant), queue(participant)
@@ -188,7 +222,8 @@ def test_rows_claimed_but_not_sent_when_stopping_are_given_back(speaker, scripte
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == S.SENT
-    assert second.status == S.ERRORED and second.attempts == 0
+    assert second.status == S.ERRORED
+    assert second.attempts == 0
     assert sender().run_once() == 1  # the next worker sends it at once
     assert [m.idempotency_key for m in scripted.sent] == [
         first.idempotency_key,
@@ -200,26 +235,29 @@ def test_rows_claimed_but_not_sent_when_stopping_are_given_back(speaker, scripte
 
 
 @pytest.fixture
-def opted_out_code(monkeypatch):
+def opted_out_code(monkeypatch: pytest.MonkeyPatch) -> ProviderError:
     """The scripted provider says "21610" as Twilio does for a recipient who opted out."""
-    from ontrack.messaging import services
+    from ontrack.messaging.services.opt_out import OPT_OUT_ERRORS
 
-    monkeypatch.setitem(services.OPT_OUT_ERRORS, "scripted", frozenset({"21610"}))
+    monkeypatch.setitem(OPT_OUT_ERRORS, "scripted", frozenset({"21610"}))
     return ProviderError("Attempt to send to unsubscribed recipient", code="21610", permanent=True)
 
 
-def _court_reminder(participant) -> Message:
+def _court_reminder(participant: Participant) -> Message:
     message = message_queue(
         participant=participant,
         template_key="hearing_reminder",
         context={"when": timezone.now() + dt.timedelta(days=3), "place": "970 Broad St"},
         purpose="hearing reminder",
     )
-    assert message is not None and message.essential
+    assert message is not None
+    assert message.essential
     return message
 
 
-def test_opted_out_error_on_a_court_reminder_sends_it_by_e_mail(speaker, scripted, opted_out_code):
+def test_opted_out_error_on_a_court_reminder_sends_it_by_e_mail(
+    speaker: Callable[..., Participant], scripted: Any, opted_out_code: ProviderError
+) -> None:
     from ontrack.messaging.models import OptOut
 
     participant = speaker("es", email="maria@example.org")
@@ -227,18 +265,20 @@ def test_opted_out_error_on_a_court_reminder_sends_it_by_e_mail(speaker, scripte
     scripted.errors = [opted_out_code]
     sender().run_once()
     reminder.refresh_from_db()
-    assert reminder.status == S.FAILED and reminder.error_code == "21610"
+    assert reminder.status == S.FAILED
+    assert reminder.error_code == "21610"
     assert OptOut.objects.filter(participant=participant).exists()
     instead = Message.objects.get(participant=participant, channel="email")
-    assert instead.body == reminder.body and instead.template_key == "hearing_reminder"
+    assert instead.body == reminder.body
+    assert instead.template_key == "hearing_reminder"
     assert f"message {instead.pk}" in reminder.status_reason
     sender().run_once()
     assert [m.to for m in scripted.sent] == ["maria@example.org"]
 
 
 def test_opted_out_error_on_a_court_reminder_without_e_mail_holds_it_for_the_officer(
-    speaker, scripted, opted_out_code
-):
+    speaker: Callable[..., Participant], scripted: Any, opted_out_code: ProviderError
+) -> None:
     participant = speaker("ht")
     _court_reminder(participant)
     scripted.errors = [opted_out_code]
@@ -248,8 +288,8 @@ def test_opted_out_error_on_a_court_reminder_without_e_mail_holds_it_for_the_off
 
 
 def test_opted_out_error_on_a_receipt_that_is_not_essential_only_fails_it(
-    speaker, scripted, opted_out_code
-):
+    speaker: Callable[..., Participant], scripted: Any, opted_out_code: ProviderError
+) -> None:
     participant = speaker("es", email="maria@example.org")
     message = queue(participant)
     scripted.errors = [opted_out_code]
@@ -260,9 +300,9 @@ def test_opted_out_error_on_a_receipt_that_is_not_essential_only_fails_it(
 
 
 def test_opted_out_status_callback_on_a_court_reminder_reroutes_it_once(
-    speaker, scripted, opted_out_code
-):
-    from ontrack.messaging.services import status_callback_apply
+    speaker: Callable[..., Participant], scripted: Any, opted_out_code: ProviderError
+) -> None:
+    from ontrack.messaging.services.delivery_status import status_callback_apply
 
     participant = speaker("es", email="maria@example.org")
     reminder = _court_reminder(participant)
@@ -280,7 +320,9 @@ def test_opted_out_status_callback_on_a_court_reminder_reroutes_it_once(
 # --- one rate across workers -------------------------------------------------------------------
 
 
-def test_two_senders_reserve_consecutive_turns_in_one_shared_rate(speaker, scripted, settings):
+def test_two_senders_reserve_consecutive_turns_in_one_shared_rate(
+    speaker: Callable[..., Participant], scripted: Any, settings: Settings
+) -> None:
     settings.ONTRACK_MESSAGING_RATES = {"scripted": (10.0, "messages")}
     participant = speaker("es")
     for _ in range(30):
@@ -289,12 +331,15 @@ def test_two_senders_reserve_consecutive_turns_in_one_shared_rate(speaker, scrip
     first = claim(channel="sms", provider_name="scripted", limit=15, now=now)
     second = claim(channel="sms", provider_name="scripted", limit=15, now=now)
     turns = [row.not_before - now.timestamp() for row in first + second]
-    assert len(turns) == 30 and turns == sorted(turns)
+    assert len(turns) == 30
+    assert turns == sorted(turns)
     assert sum(1 for t in turns if t <= 0.0) == 10, "only the burst may go at once"
     assert turns[-1] == pytest.approx((30 - 10) / 10.0), "the rest at 10 per second, in turn"
 
 
-def test_a_claim_reserves_no_further_ahead_than_a_quarter_of_the_lease(speaker, scripted, settings):
+def test_a_claim_reserves_no_further_ahead_than_a_quarter_of_the_lease(
+    speaker: Callable[..., Participant], scripted: Any, settings: Settings
+) -> None:
     settings.ONTRACK_MESSAGING_RATES = {"scripted": (1.0, "messages")}
     settings.ONTRACK_MESSAGING_SENDING_LEASE_S = 8  # reserve at most 2 s ahead
     participant = speaker("es")
@@ -305,7 +350,9 @@ def test_a_claim_reserves_no_further_ahead_than_a_quarter_of_the_lease(speaker, 
     assert claim(channel="sms", provider_name="scripted", limit=6, now=now) == []
 
 
-def test_two_sender_instances_together_keep_to_the_providers_rate(speaker, scripted, settings):
+def test_two_sender_instances_together_keep_to_the_providers_rate(
+    speaker: Callable[..., Participant], scripted: Any, settings: Settings
+) -> None:
     """Two workers taking turns (each claim a batch of 10): with a bucket each they would
     send 40 messages at once; sharing the provider's bucket they send a burst of 20, then
     20 per second."""
@@ -318,7 +365,7 @@ def test_two_sender_instances_together_keep_to_the_providers_rate(speaker, scrip
     sent_at: list[float] = []
     original_send = scripted.send
 
-    def timed_send(message):
+    def timed_send(message: Message) -> Any:
         sent_at.append(time.monotonic())
         return original_send(message)
 

@@ -24,7 +24,7 @@ ANY_TEXT = st.text(max_size=600)
 # --- segments -------------------------------------------------------------------------
 
 
-def test_known_lengths():
+def test_known_lengths() -> None:
     assert segments.count("a" * 160).segments == 1
     assert segments.count("a" * 161).segments == 2
     assert segments.count("a" * 306).segments == 2
@@ -34,13 +34,13 @@ def test_known_lengths():
     assert segments.count("ã" * 71).segments == 2
 
 
-def test_creole_stays_gsm_but_spanish_accents_do_not():
+def test_creole_stays_gsm_but_spanish_accents_do_not() -> None:
     assert segments.count("Rapèl: ou gen yon randevou madi").encoding == "GSM-7"
     assert segments.count("Recordatorio: tiene una cita el sábado").encoding == "UCS-2"
 
 
 @given(GSM_TEXT)
-def test_gsm_segments_hold_the_text(text):
+def test_gsm_segments_hold_the_text(text: str) -> None:
     cost = segments.count(text)
     assert cost.encoding == "GSM-7"
     if cost.units <= 160:
@@ -50,64 +50,71 @@ def test_gsm_segments_hold_the_text(text):
 
 
 @given(ANY_TEXT)
-def test_segments_never_decrease_when_text_grows(text):
+def test_segments_never_decrease_when_text_grows(text: str) -> None:
     assert segments.count(text + "x").segments >= segments.count(text).segments
 
 
 @given(ANY_TEXT)
-def test_ucs2_is_chosen_exactly_when_a_character_is_outside_gsm(text):
+def test_ucs2_is_chosen_exactly_when_a_character_is_outside_gsm(text: str) -> None:
     assert (segments.count(text).encoding == "GSM-7") == segments.is_gsm7(text)
 
 
 @given(ANY_TEXT)
-def test_a_split_puts_the_text_back_together_in_as_many_parts_as_counted(text):
+def test_a_split_puts_the_text_back_together_in_as_many_parts_as_counted(text: str) -> None:
     encoding, parts = segments.split(text)
     cost = segments.count(text)
     assert "".join(parts) == text
-    assert encoding == cost.encoding and len(parts) == max(cost.segments, 1)
+    assert encoding == cost.encoding
+    assert len(parts) == max(cost.segments, 1)
 
 
-def test_a_split_never_cuts_an_escape_or_a_surrogate_pair_in_half():
+def test_a_split_never_cuts_an_escape_or_a_surrogate_pair_in_half() -> None:
     gsm = "a" * 152 + "€" + "b" * 10  # the euro sign costs two septets: it may not straddle
     _, parts = segments.split(gsm)
-    assert parts[0] == "a" * 152 and parts[1].startswith("€")
+    assert parts[0] == "a" * 152
+    assert parts[1].startswith("€")
     ucs2 = "á" * 66 + "😀" + "é" * 10  # an emoji is a surrogate pair in UTF-16
     _, parts = segments.split(ucs2)
-    assert parts[0] == "á" * 66 and parts[1].startswith("😀")
+    assert parts[0] == "á" * 66
+    assert parts[1].startswith("😀")
 
 
 # --- reminder time --------------------------------------------------------------------
 
 
-def test_three_days_before_at_nine_across_spring_forward():
+def test_three_days_before_at_nine_across_spring_forward() -> None:
     anchor = dt.datetime(2026, 3, 9, 10, 0, tzinfo=NY)  # Monday after DST starts (Mar 8)
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     due = reminder_due(
         anchor_at=anchor, offset=dt.timedelta(days=-3), local_time=dt.time(9), tz=NY, now=now
     )
-    assert due is not None and due.astimezone(NY) == dt.datetime(2026, 3, 6, 9, 0, tzinfo=NY)
-    assert due.utcoffset() == dt.timedelta(0) and due.hour == 14  # EST
+    assert due is not None
+    assert due.astimezone(NY) == dt.datetime(2026, 3, 6, 9, 0, tzinfo=NY)
+    assert due.utcoffset() == dt.timedelta(0)
+    assert due.hour == 14  # EST
 
 
-def test_two_hours_before_is_elapsed_time_across_fall_back():
+def test_two_hours_before_is_elapsed_time_across_fall_back() -> None:
     anchor = dt.datetime(2026, 11, 1, 2, 30, tzinfo=NY)  # after the clocks went back
     now = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     due = reminder_due(
         anchor_at=anchor, offset=dt.timedelta(hours=-2), local_time=None, tz=NY, now=now
     )
-    assert due is not None and anchor - due == dt.timedelta(hours=2)
+    assert due is not None
+    assert anchor - due == dt.timedelta(hours=2)
 
 
-def test_local_time_in_the_spring_gap_is_taken_after_the_gap():
+def test_local_time_in_the_spring_gap_is_taken_after_the_gap() -> None:
     anchor = dt.datetime(2026, 3, 9, 10, 0, tzinfo=NY)
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     due = reminder_due(
         anchor_at=anchor, offset=dt.timedelta(days=-1), local_time=dt.time(2, 30), tz=NY, now=now
     )
-    assert due is not None and due.astimezone(NY).hour == 3
+    assert due is not None
+    assert due.astimezone(NY).hour == 3
 
 
-def test_past_reminder_and_reminder_after_the_anchor_are_none():
+def test_past_reminder_and_reminder_after_the_anchor_are_none() -> None:
     anchor = dt.datetime(2026, 3, 9, 8, 0, tzinfo=NY)
     assert (
         reminder_due(
@@ -132,15 +139,18 @@ ZONES = st.sampled_from(
         "UTC",
     ]
 )
+# Hypothesis takes naive bounds (it refuses aware ones); timezones= makes every drawn value aware.
 INSTANTS = st.datetimes(
-    min_value=dt.datetime(2025, 1, 1),
-    max_value=dt.datetime(2028, 12, 31),
+    min_value=dt.datetime(2025, 1, 1),  # noqa: DTZ001
+    max_value=dt.datetime(2028, 12, 31),  # noqa: DTZ001
     timezones=st.just(dt.UTC),
 )
 
 
 @given(INSTANTS, ZONES, st.integers(1, 10), st.integers(0, 23), st.integers(0, 59))
-def test_day_rules_land_on_the_local_clock_before_the_anchor(anchor, zone, days, hour, minute):
+def test_day_rules_land_on_the_local_clock_before_the_anchor(
+    anchor: dt.datetime, zone: str, days: int, hour: int, minute: int
+) -> None:
     tz = ZoneInfo(zone)
     now = anchor - dt.timedelta(days=30)
     due = reminder_due(
@@ -162,7 +172,7 @@ def test_day_rules_land_on_the_local_clock_before_the_anchor(anchor, zone, days,
 
 
 @given(INSTANTS, ZONES, st.integers(1, 72 * 60))
-def test_quiet_hours_are_always_respected(anchor, zone, minutes):
+def test_quiet_hours_are_always_respected(anchor: dt.datetime, zone: str, minutes: int) -> None:
     tz = ZoneInfo(zone)
     quiet = (dt.time(21), dt.time(8))
     due = reminder_due(
@@ -170,13 +180,14 @@ def test_quiet_hours_are_always_respected(anchor, zone, minutes):
         now=anchor - dt.timedelta(days=10), quiet=quiet,
     )  # fmt: skip
     if due is not None:
-        assert not in_quiet_hours(due, tz, quiet) and due < anchor
+        assert not in_quiet_hours(due, tz, quiet)
+        assert due < anchor
 
 
 # --- rate limits ------------------------------------------------------------------------
 
 
-def test_bucket_allows_a_burst_then_paces():
+def test_bucket_allows_a_burst_then_paces() -> None:
     bucket = TokenBucket(rate=10, burst=10)
     assert all(bucket.take(1, now=0.0) == 0.0 for _ in range(10))
     assert bucket.take(1, now=0.0) == 0.1
@@ -184,7 +195,9 @@ def test_bucket_allows_a_burst_then_paces():
 
 
 @given(st.lists(st.tuples(st.floats(0, 5), st.integers(1, 5)), max_size=50), st.floats(0.5, 50))
-def test_bucket_never_exceeds_its_rate_over_time(takes, rate):
+def test_bucket_never_exceeds_its_rate_over_time(
+    takes: list[tuple[float, int]], rate: float
+) -> None:
     bucket = TokenBucket(rate=rate, burst=rate)
     clock, finish = 0.0, 0.0
     total = 0
@@ -197,15 +210,19 @@ def test_bucket_never_exceeds_its_rate_over_time(takes, rate):
 
 
 @given(st.integers(0, 100), st.integers(0, 200), st.integers(0, 200), st.floats(0, 1))
-def test_fair_split_fills_capacity_and_keeps_shares(capacity, direct, bulk, share):
+def test_fair_split_fills_capacity_and_keeps_shares(
+    capacity: int, direct: int, bulk: int, share: float
+) -> None:
     d, b = fair_split(capacity, direct, bulk, share)
-    assert 0 <= d <= direct and 0 <= b <= bulk and d + b <= capacity
+    assert 0 <= d <= direct
+    assert 0 <= b <= bulk
+    assert d + b <= capacity
     assert d + b == min(capacity, direct + bulk)
     if bulk >= capacity:
         assert d >= min(direct, int(capacity * share))
 
 
-def test_reserve_gives_a_second_sender_the_turns_after_the_first():
+def test_reserve_gives_a_second_sender_the_turns_after_the_first() -> None:
     shared = TokenBucket(rate=10, burst=10)
     first = reserve(shared, [1] * 12, now=0.0, horizon=30)
     second = reserve(shared, [1] * 3, now=0.0, horizon=30)
@@ -213,7 +230,7 @@ def test_reserve_gives_a_second_sender_the_turns_after_the_first():
     assert second == [pytest.approx(0.3), pytest.approx(0.4), pytest.approx(0.5)]
 
 
-def test_reserve_stops_at_the_horizon_but_always_lets_one_long_message_through():
+def test_reserve_stops_at_the_horizon_but_always_lets_one_long_message_through() -> None:
     assert len(reserve(TokenBucket(rate=1, burst=1), [1] * 10, now=0.0, horizon=3)) == 4
     assert reserve(TokenBucket(rate=1, burst=1), [50], now=0.0, horizon=3) == [49.0]
     in_debt = TokenBucket(rate=1, burst=1)
@@ -225,7 +242,9 @@ def test_reserve_stops_at_the_horizon_but_always_lets_one_long_message_through()
     st.lists(st.tuples(st.floats(0, 2), st.lists(st.integers(1, 4), max_size=20)), max_size=20),
     st.floats(0.5, 50),
 )
-def test_senders_sharing_a_bucket_never_exceed_its_rate(claims, rate):
+def test_senders_sharing_a_bucket_never_exceed_its_rate(
+    claims: list[tuple[float, list[int]]], rate: float
+) -> None:
     """Whatever the claims of any number of senders, the turns they are given keep to the
     rate: by any time t, no more than burst + rate * t tokens' worth has gone."""
     bucket = TokenBucket(rate=rate, burst=rate)
@@ -242,7 +261,7 @@ def test_senders_sharing_a_bucket_never_exceed_its_rate(claims, rate):
 
 
 @given(st.integers(0, 30), st.integers(0, 30))
-def test_interleave_keeps_every_item_and_the_proportion_of_each_prefix(a, b):
+def test_interleave_keeps_every_item_and_the_proportion_of_each_prefix(a: int, b: int) -> None:
     merged = interleave(list(range(a)), [-1 - n for n in range(b)])
     assert sorted(merged) == sorted([*range(a), *(-1 - n for n in range(b))])
     for n in range(1, len(merged) + 1):
@@ -253,18 +272,19 @@ def test_interleave_keeps_every_item_and_the_proportion_of_each_prefix(a, b):
 # --- keywords and rendering -------------------------------------------------------------
 
 
-def test_keywords_in_every_shipped_language():
+def test_keywords_in_every_shipped_language() -> None:
     assert {keywords.classify(w) for w in ["YES", "Sí", "sim", "Wi", "Oui."]} == {"confirm"}
     assert {keywords.classify(w) for w in ["HELP", "ayuda", "Ajuda", "ÈD", "aide"]} == {"help"}
     assert {
         keywords.classify(w) for w in ["STOP", "parar", "SISPANN", "Arrêter", "unsubscribe"]
     } == {"stop"}
     assert {keywords.classify(w) for w in ["START", "comenzar", "Kòmanse", "démarrer"]} == {"start"}
-    assert keywords.classify("4812") == "pin" and keywords.classify("123") == ""
+    assert keywords.classify("4812") == "pin"
+    assert keywords.classify("123") == ""
     assert keywords.classify("si pero no puedo ir el martes") == ""
 
 
-def test_the_first_word_decides_when_free_text_follows():
+def test_the_first_word_decides_when_free_text_follows() -> None:
     assert keywords.classify("CAMBIAR por favor") == "reschedule"
     assert keywords.classify("YES thanks") == "confirm"
     assert keywords.classify("Sí gracias") == "confirm"  # the accent makes it "yes"
@@ -277,7 +297,7 @@ def test_the_first_word_decides_when_free_text_follows():
     assert keywords.classify("I said STOP") == ""
 
 
-def test_language_change_in_every_shipped_language():
+def test_language_change_in_every_shipped_language() -> None:
     asks = {
         "LANG ES": "es", "IDIOMA español": "es", "Español": "es", "ESPAÑOL por favor": "es",
         "LANGUE FR": "fr", "Français": "fr", "LANG HT": "ht", "Kreyòl": "ht",
@@ -289,7 +309,7 @@ def test_language_change_in_every_shipped_language():
     assert keywords.parse("Frances called me") == keywords.Reply("")  # a name
 
 
-def test_rendering_fills_only_plain_placeholders():
+def test_rendering_fills_only_plain_placeholders() -> None:
     body = "Hola {name}, {when} {missing} {name.__class__}"
     when = dt.datetime(2026, 3, 10, 14, tzinfo=dt.UTC)
     assert render(body, {"name": "Ana", "when": when}, "es", NY) == (
@@ -307,7 +327,9 @@ RANK = {
 
 
 @given(st.lists(STATUSES, max_size=30))
-def test_any_sequence_of_updates_moves_forward_and_stops_at_a_final_status(updates):
+def test_any_sequence_of_updates_moves_forward_and_stops_at_a_final_status(
+    updates: list[str],
+) -> None:
     status = "queued"
     for wanted in updates:
         if wanted in STATUS_TRANSITIONS[status]:

@@ -8,16 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from ontrack.messaging import providers
 from ontrack.messaging.models import Message, MessageStatus, OptOut
 from ontrack.messaging.outbox import Sender, _outgoing, _record_handed, claim, reconcile
-from ontrack.messaging.services import message_queue
+from ontrack.messaging.services.notices import message_queue
+from ontrack.participants.models import Participant
+from tests.support import first_phone
 
 pytestmark = pytest.mark.django_db
 SID = "AC" + "0" * 32
@@ -63,7 +67,7 @@ def _resource(sid: str, form: dict[str, str]) -> dict[str, object]:
 
 
 @pytest.fixture
-def twilio_api(settings):
+def twilio_api(settings: Settings) -> Iterator[type[FakeTwilio]]:
     handler = type("Handler", (FakeTwilio,), {"created": [], "answers": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -80,7 +84,7 @@ def twilio_api(settings):
     server.shutdown()
 
 
-def queue(participant) -> Message:
+def queue(participant: Participant) -> Message:
     message = message_queue(
         participant=participant,
         template_key="checkin_received",
@@ -91,24 +95,27 @@ def queue(participant) -> Message:
     return message
 
 
-def test_send_goes_through_the_sdk_with_a_callback_that_names_the_message(speaker, twilio_api):
+def test_send_goes_through_the_sdk_with_a_callback_that_names_the_message(
+    speaker: Callable[..., Participant], twilio_api: type[FakeTwilio]
+) -> None:
     participant = speaker("pt")
     message = queue(participant)
     assert Sender(threading.Event()).run_once() == 1
     (created,) = twilio_api.created
-    assert created["To"] == participant.phones.first().number and created["From"] == "+19735550100"
+    assert created["To"] == first_phone(participant)
+    assert created["From"] == "+19735550100"
     assert created["Body"].startswith("Registro recebido")
     assert created["StatusCallback"] == (
         f"https://ontrack.example.org/messaging/twilio/status/?key={message.idempotency_key}"
     )
     message.refresh_from_db()
-    assert (
-        message.status == MessageStatus.SENT
-        and message.provider_message_id == "SM" + "0" * 31 + "1"
-    )
+    assert message.status == MessageStatus.SENT
+    assert message.provider_message_id == "SM" + "0" * 31 + "1"
 
 
-def test_twilio_21610_fails_the_message_and_records_the_opt_out(speaker, twilio_api):
+def test_twilio_21610_fails_the_message_and_records_the_opt_out(
+    speaker: Callable[..., Participant], twilio_api: type[FakeTwilio]
+) -> None:
     participant = speaker("es")
     message = queue(participant)
     twilio_api.answers.append(
@@ -119,21 +126,27 @@ def test_twilio_21610_fails_the_message_and_records_the_opt_out(speaker, twilio_
     )
     Sender(threading.Event()).run_once()
     message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED and message.error_code == "21610"
+    assert message.status == MessageStatus.FAILED
+    assert message.error_code == "21610"
     assert OptOut.objects.get(participant=participant).source == "twilio error 21610"
 
 
-def test_server_error_is_retried_later(speaker, twilio_api):
+def test_server_error_is_retried_later(
+    speaker: Callable[..., Participant], twilio_api: type[FakeTwilio]
+) -> None:
     message = queue(speaker("es"))
     twilio_api.answers.append(
         (503, {"code": 20503, "message": "Service unavailable", "status": 503})
     )
     Sender(threading.Event()).run_once()
     message.refresh_from_db()
-    assert message.status == MessageStatus.ERRORED and message.send_at > timezone.now()
+    assert message.status == MessageStatus.ERRORED
+    assert message.send_at > timezone.now()
 
 
-def test_lookup_recognises_a_message_twilio_already_has(speaker, twilio_api):
+def test_lookup_recognises_a_message_twilio_already_has(
+    speaker: Callable[..., Participant], twilio_api: type[FakeTwilio]
+) -> None:
     message = queue(speaker("ht"))
     now = timezone.now()
     (row,) = claim(channel="sms", provider_name="twilio", limit=5, now=now)
@@ -142,5 +155,7 @@ def test_lookup_recognises_a_message_twilio_already_has(speaker, twilio_api):
     provider.send(_outgoing(row, provider))  # accepted, then the worker died
     reconcile(now=now + dt.timedelta(minutes=5), lease=dt.timedelta(minutes=2))
     message.refresh_from_db()
-    assert message.status == MessageStatus.SENT and len(twilio_api.created) == 1
-    assert Sender(threading.Event()).run_once() == 0 and len(twilio_api.created) == 1
+    assert message.status == MessageStatus.SENT
+    assert len(twilio_api.created) == 1
+    assert Sender(threading.Event()).run_once() == 0
+    assert len(twilio_api.created) == 1

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tests.support import cli_environment, migrated
@@ -52,7 +54,7 @@ def broadcast_rows(db: Path, broadcast_id: int) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -83,7 +85,9 @@ def bulk_ready(home: Path, env: dict[str, str]) -> tuple[int, int]:
     return broadcast_id, expanded
 
 
-def test_worker_killed_mid_bulk_then_restarted_sends_each_message_exactly_once(tmp_path):
+def test_worker_killed_mid_bulk_then_restarted_sends_each_message_exactly_once(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     log = tmp_path / "sent.jsonl"
     env = {
@@ -126,7 +130,9 @@ def test_worker_killed_mid_bulk_then_restarted_sends_each_message_exactly_once(t
     assert os.path.getsize(log) > 0
 
 
-def test_a_killed_worker_leaves_in_doubt_only_the_message_it_was_handing_over(tmp_path):
+def test_a_killed_worker_leaves_in_doubt_only_the_message_it_was_handing_over(
+    tmp_path: Path,
+) -> None:
     """With a provider that cannot be asked what it received (SMTP, SMPP; here the console
     provider without its log), a kill may leave one message in doubt: the one being handed
     over. Every other message of the claimed batch must still go, once."""
@@ -145,13 +151,16 @@ def test_a_killed_worker_leaves_in_doubt_only_the_message_it_was_handing_over(tm
         text = printed.read_text() if printed.exists() else ""
         return [line for line in text.splitlines() if line.startswith("[sms to ")]
 
+    def sent_at_least(count: int) -> bool:
+        return len(sends()) >= count
+
     kills = 3
     with printed.open("ab") as out:
         for _ in range(kills):
             before = len(sends())
             worker = ontrack("worker", "--no-jobs", env=env, stdout=out)
             try:
-                wait_for(lambda b=before: len(sends()) >= b + 20, "sends after a restart")
+                wait_for(partial(sent_at_least, before + 20), "sends after a restart")
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=30)
             finally:
@@ -190,7 +199,7 @@ def test_a_killed_worker_leaves_in_doubt_only_the_message_it_was_handing_over(tm
 QUEUE_ONE = """
 import django
 django.setup()
-from ontrack.messaging.services import message_queue
+from ontrack.messaging.services.notices import message_queue
 from ontrack.participants.models import Participant
 p = Participant.objects.filter(phones__isnull=False).order_by("pk").first()
 m = message_queue(participant=p, template_key="checkin_received", context={"reference": "R1"},
@@ -199,7 +208,7 @@ print(m.idempotency_key)
 """
 
 
-def test_worker_runs_jobs_and_sender_together_and_stops_cleanly_on_sigterm(tmp_path):
+def test_worker_runs_jobs_and_sender_together_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     home = tmp_path / "home"
     log = tmp_path / "sent.jsonl"
     env = {**cli_environment(home), "ONTRACK_MESSAGING_CONSOLE_LOG": str(log)}

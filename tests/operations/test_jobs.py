@@ -106,8 +106,10 @@ def test_a_short_interval_from_the_environment_replaces_every_schedule(
 def test_a_manual_run_is_recorded_with_its_outcome() -> None:
     jobs_load()
     run = job_run_now("alerts_grace_watchdog")
-    assert run.manual and run.outcome == JobOutcome.DONE
-    assert run.started_at is not None and run.finished_at is not None
+    assert run.manual
+    assert run.outcome == JobOutcome.DONE
+    assert run.started_at is not None
+    assert run.finished_at is not None
 
 
 @pytest.mark.parametrize(

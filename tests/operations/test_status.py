@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -19,7 +20,8 @@ from tests.staff_sign_in import verify_session
 
 def test_healthz_answers_without_a_database() -> None:
     response = Client().get("/healthz")
-    assert response.status_code == 200 and response.content == b"ok"
+    assert response.status_code == 200
+    assert response.content == b"ok"
 
 
 @pytest.mark.django_db
@@ -47,6 +49,28 @@ def test_a_heartbeat_thread_records_its_process_and_marks_it_stopped() -> None:
     beat = Heartbeat.objects.get(instance="host:1")
     assert beat.details == {"jobs": 15}
     assert beat.stopped_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_heartbeat_the_database_refuses_is_logged_and_the_next_one_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The warning names the process kind under a key of its own: ``process`` is one of
+    ``LogRecord``'s own attributes, and logging it raised KeyError in the beating thread
+    exactly when the database had gone away."""
+    beat = HeartbeatThread(ProcessKind.WORKER, "host:9", interval=60)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE operations_heartbeat RENAME TO operations_heartbeat_away")
+    try:
+        beat._beat()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE operations_heartbeat_away RENAME TO operations_heartbeat")
+    beat._beat()
+    messages = [(r.getMessage(), getattr(r, "process_kind", None)) for r in caplog.records]
+    assert ("heartbeat not recorded: database unavailable", ProcessKind.WORKER) in messages
+    assert ("heartbeat recorded again", ProcessKind.WORKER) in messages
+    assert Heartbeat.objects.filter(instance="host:9").exists()
 
 
 @pytest.mark.django_db
@@ -134,6 +158,8 @@ def test_pages_answer_503_not_500_while_the_database_is_away(
     page = client.get("/participants/")
     api = client.get("/api/participants", HTTP_AUTHORIZATION="Bearer ot_x")
     monkeypatch.undo()
-    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert page.status_code == 503
+    assert page["Retry-After"] == "30"
     assert "Try again shortly" in page.content.decode()
-    assert api.status_code == 503 and "not answering" in api.json()["detail"]
+    assert api.status_code == 503
+    assert "not answering" in api.json()["detail"]

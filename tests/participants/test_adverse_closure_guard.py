@@ -4,17 +4,22 @@ refuses a row that lacks either, whoever writes it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 
+from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
 from ontrack.participants.services import participant_close
 
 pytestmark = pytest.mark.django_db
 
 
-def test_closing_a_case_records_who_decided_it(make_participant, officer):
+def test_closing_a_case_records_who_decided_it(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     person = make_participant()
     participant_close(person, actor=officer, reason="detained", note="Detained by ICE on 3 Dec")
     person.refresh_from_db()
@@ -26,7 +31,9 @@ ADVERSE = ["absconded", "departed", "detained"]
 
 
 @pytest.mark.parametrize("reason", ADVERSE)
-def test_the_database_refuses_an_adverse_closure_without_a_named_decider(make_participant, reason):
+def test_the_database_refuses_an_adverse_closure_without_a_named_decider(
+    make_participant: Callable[..., Participant], reason: str
+) -> None:
     person = make_participant()
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.filter(pk=person.pk).update(
@@ -35,7 +42,9 @@ def test_the_database_refuses_an_adverse_closure_without_a_named_decider(make_pa
 
 
 @pytest.mark.parametrize("reason", ADVERSE)
-def test_the_database_refuses_an_adverse_closure_without_a_note(make_participant, officer, reason):
+def test_the_database_refuses_an_adverse_closure_without_a_note(
+    make_participant: Callable[..., Participant], officer: User, reason: str
+) -> None:
     person = make_participant()
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.filter(pk=person.pk).update(
@@ -44,15 +53,19 @@ def test_the_database_refuses_an_adverse_closure_without_a_note(make_participant
 
 
 @pytest.mark.parametrize("reason", ["case_concluded", "transferred", "deceased", "other"])
-def test_an_ordinary_closure_needs_neither(make_participant, reason):
+def test_an_ordinary_closure_needs_neither(
+    make_participant: Callable[..., Participant], reason: str
+) -> None:
     person = make_participant()
     Participant.objects.filter(pk=person.pk).update(status="closed", closure_reason=reason)
     assert Participant.objects.get(pk=person.pk).closure_reason == reason
 
 
 def test_closing_as_departed_from_the_console_needs_a_note_and_names_the_officer(
-    make_participant, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     person = make_participant()
     client = client_for(officer)
     refused = client.post(f"/participants/{person.pk}/close/", {"reason": "departed"})
@@ -73,7 +86,9 @@ def test_closing_as_departed_from_the_console_needs_a_note_and_names_the_officer
     )
 
 
-def test_the_api_refuses_a_departure_without_a_note(make_participant, officer):
+def test_the_api_refuses_a_departure_without_a_note(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     from ontrack.accounts.services import api_token_create
 
     person = make_participant()

@@ -7,12 +7,16 @@ records an adverse outcome on its own."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 
 BEFORE = [("participants", "0006_hearing_outcome_recorded_at")]
 
@@ -31,7 +35,9 @@ def _latest() -> list[tuple[str, str]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_departures_keep_their_decider_or_stop_being_adverse(make_participant, officer):
+def test_existing_departures_keep_their_decider_or_stop_being_adverse(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     decided = make_participant()
     unnamed = make_participant()
     latest = _latest()

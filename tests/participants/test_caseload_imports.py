@@ -15,8 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks, Settings
 
-from ontrack.accounts.models import Program, Role, User
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.participants import caseload_imports, importer
 from ontrack.participants.caseload_imports import caseload_imports_tidy, imports_folder
@@ -49,8 +51,11 @@ def _post_upload(client: Client, text: str | bytes, capture: Any) -> Any:
 
 
 def test_the_page_checks_the_file_in_the_background_then_imports_it_on_confirmation(
-    office, supervisor, client_for, django_capture_on_commit_callbacks
-):
+    office: Office,
+    supervisor: User,
+    client_for: Callable[[User], Client],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     client = client_for(supervisor)
     uploaded = _post_upload(client, _rows(3, bad=1), django_capture_on_commit_callbacks)
     record = CaseloadImport.objects.get()
@@ -73,23 +78,24 @@ def test_the_page_checks_the_file_in_the_background_then_imports_it_on_confirmat
 
 
 def test_progress_is_a_card_that_polls_itself_while_the_worker_has_the_file(
-    office, supervisor, client_for
-):
+    office: Office, supervisor: User, client_for: Callable[[User], Client]
+) -> None:
     client = client_for(supervisor)
     client.post("/participants/import/", {"file": _upload(_rows(2))})  # not committed: queued
     record = CaseloadImport.objects.get()
     card = client.get(f"/participants/import/{record.pk}/", headers={"HX-Request": "true"})
     html = card.content.decode()
     assert "<html" not in html, "htmx gets the card alone"
-    assert 'hx-trigger="every 1s"' in html and "Waiting for the worker" in html
+    assert 'hx-trigger="every 1s"' in html
+    assert "Waiting for the worker" in html
     CaseloadImport.objects.filter(pk=record.pk).update(rows_done=1, heartbeat_at=timezone.now())
     html = client.get(f"/participants/import/{record.pk}/").content.decode()
     assert "1 of about 2 rows done" in html
 
 
 def test_an_upload_larger_than_the_limit_is_refused_with_a_message_and_nothing_is_kept(
-    office, supervisor, client_for, settings
-):
+    office: Office, supervisor: User, client_for: Callable[[User], Client], settings: Settings
+) -> None:
     settings.ONTRACK_IMPORT_MAX_BYTES = 2_000
     client = client_for(supervisor)
     files_before = set(imports_folder().iterdir())
@@ -101,8 +107,8 @@ def test_an_upload_larger_than_the_limit_is_refused_with_a_message_and_nothing_i
 
 
 def test_a_file_that_passes_the_limit_while_it_arrives_is_dropped_unread(
-    office, supervisor, client_for, settings
-):
+    office: Office, supervisor: User, client_for: Callable[[User], Client], settings: Settings
+) -> None:
     """Within the Content-Length allowance for the form's framing, but the file itself is
     over: the upload handler stops taking it in."""
     text = _rows(200)
@@ -113,7 +119,9 @@ def test_a_file_that_passes_the_limit_while_it_arrives_is_dropped_unread(
     assert not CaseloadImport.objects.exists()
 
 
-def test_a_file_that_is_not_utf8_is_refused_on_the_form(office, supervisor, client_for):
+def test_a_file_that_is_not_utf8_is_refused_on_the_form(
+    office: Office, supervisor: User, client_for: Callable[[User], Client]
+) -> None:
     response = client_for(supervisor).post(
         "/participants/import/", {"file": _upload("case_number\nJosé\n".encode("latin-1"))}
     )
@@ -123,8 +131,11 @@ def test_a_file_that_is_not_utf8_is_refused_on_the_form(office, supervisor, clie
 
 
 def test_the_stored_file_is_owner_only_and_gone_once_the_import_ends(
-    office, supervisor, client_for, django_capture_on_commit_callbacks
-):
+    office: Office,
+    supervisor: User,
+    client_for: Callable[[User], Client],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     client = client_for(supervisor)
     _post_upload(client, _rows(2), django_capture_on_commit_callbacks)
     record = CaseloadImport.objects.get()
@@ -137,8 +148,11 @@ def test_the_stored_file_is_owner_only_and_gone_once_the_import_ends(
 
 
 def test_a_check_with_nothing_to_import_deletes_its_file_and_offers_no_button(
-    office, supervisor, client_for, django_capture_on_commit_callbacks
-):
+    office: Office,
+    supervisor: User,
+    client_for: Callable[[User], Client],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     client = client_for(supervisor)
     _post_upload(client, _rows(0, bad=2), django_capture_on_commit_callbacks)
     record = CaseloadImport.objects.get()
@@ -151,8 +165,12 @@ def test_a_check_with_nothing_to_import_deletes_its_file_and_offers_no_button(
 
 
 def test_an_import_is_its_uploaders_alone(
-    office, supervisor, make_user, client_for, django_capture_on_commit_callbacks
-):
+    office: Office,
+    supervisor: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     _post_upload(client_for(supervisor), _rows(2), django_capture_on_commit_callbacks)
     record = CaseloadImport.objects.get()
     other = client_for(make_user(Role.SUPERVISOR, username="another"))
@@ -165,8 +183,11 @@ def test_an_import_is_its_uploaders_alone(
 
 
 def test_the_import_is_access_logged_in_the_uploaders_name(
-    office, supervisor, client_for, django_capture_on_commit_callbacks
-):
+    office: Office,
+    supervisor: User,
+    client_for: Callable[[User], Client],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     client = client_for(supervisor)
     _post_upload(client, _rows(2), django_capture_on_commit_callbacks)
     record = CaseloadImport.objects.get()
@@ -174,7 +195,8 @@ def test_the_import_is_access_logged_in_the_uploaders_name(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/participants/import/{record.pk}/confirm/")
     entry = AccessLogEntry.objects.get(action=AccessAction.IMPORT)
-    assert entry.user == supervisor and "2 created" in entry.what
+    assert entry.user == supervisor
+    assert "2 created" in entry.what
 
 
 def _checked_import(program: Program, user: User, text: str) -> CaseloadImport:
@@ -188,8 +210,8 @@ def _checked_import(program: Program, user: User, text: str) -> CaseloadImport:
 
 
 def test_a_check_nobody_confirms_is_expired_and_its_file_deleted_after_a_day(
-    program, office, supervisor
-):
+    program: Program, office: Office, supervisor: User
+) -> None:
     record = _checked_import(program, supervisor, _rows(2))
     stored = imports_folder() / record.stored_name
     now = timezone.now()
@@ -201,7 +223,9 @@ def test_a_check_nobody_confirms_is_expired_and_its_file_deleted_after_a_day(
     assert not stored.exists()
 
 
-def test_files_no_import_waits_for_are_deleted_after_a_day(program, office, supervisor):
+def test_files_no_import_waits_for_are_deleted_after_a_day(
+    program: Program, office: Office, supervisor: User
+) -> None:
     left_behind = imports_folder() / "left-by-a-crash.csv"
     left_behind.write_text(_rows(1))
     waiting = _checked_import(program, supervisor, _rows(1))
@@ -214,8 +238,8 @@ def test_files_no_import_waits_for_are_deleted_after_a_day(program, office, supe
 
 
 def test_an_import_a_stopped_worker_left_is_resumed_and_skips_what_it_had_enrolled(
-    program, office, supervisor
-):
+    program: Program, office: Office, supervisor: User
+) -> None:
     record = _checked_import(program, supervisor, _rows(3))
     caseload_imports.caseload_import_confirm(actor=supervisor, record=record)
     # The worker enrolled one row, then was killed: the heartbeat stops.
@@ -231,7 +255,9 @@ def test_an_import_a_stopped_worker_left_is_resumed_and_skips_what_it_had_enroll
     assert Participant.objects.count() == 3
 
 
-def test_a_run_whose_heartbeat_is_fresh_is_not_started_twice(program, office, supervisor):
+def test_a_run_whose_heartbeat_is_fresh_is_not_started_twice(
+    program: Program, office: Office, supervisor: User
+) -> None:
     record = _checked_import(program, supervisor, _rows(2))
     caseload_imports.caseload_import_confirm(actor=supervisor, record=record)
     CaseloadImport.objects.filter(pk=record.pk).update(heartbeat_at=timezone.now())
@@ -240,7 +266,7 @@ def test_a_run_whose_heartbeat_is_fresh_is_not_started_twice(program, office, su
     assert caseload_imports_tidy(now=timezone.now())["resumed"] == 0
 
 
-def test_a_stored_report_keeps_the_first_errors_and_counts_the_rest():
+def test_a_stored_report_keeps_the_first_errors_and_counts_the_rest() -> None:
     report = importer.ImportReport(
         dry_run=True, errors=[importer.RowError(n, f"X-{n}", "bad") for n in range(5)]
     )
@@ -251,8 +277,8 @@ def test_a_stored_report_keeps_the_first_errors_and_counts_the_rest():
 
 @pytest.mark.django_db(transaction=True)
 def test_rows_are_written_in_batches_with_no_transaction_held_between_them(
-    program, office, monkeypatch
-):
+    program: Program, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(importer, "BATCH_ROWS", 3)
     monkeypatch.setattr(importer, "SQLITE_PAUSE_S", 0)
     seen: list[tuple[int, bool, int]] = []
@@ -261,7 +287,7 @@ def test_rows_are_written_in_batches_with_no_transaction_held_between_them(
         seen.append((rows, connection.in_atomic_block, Participant.objects.count()))
 
     report = importer.caseload_import(
-        _rows(8), program=program, actor=None, dry_run=False, progress=progress
+        _rows(8), program=program, actor=SYSTEM, dry_run=False, progress=progress
     )
     assert report.created == 8
     assert seen == [(3, False, 3), (6, False, 6), (8, False, 8)], (

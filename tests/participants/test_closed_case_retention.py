@@ -4,10 +4,14 @@ and recently closed ones stay, and the run records counts only."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert
 from ontrack.alerts.services import alert_raise
 from ontrack.audit.models import RetentionRun
@@ -31,12 +35,18 @@ from tests.support import photo_bytes
 pytestmark = pytest.mark.django_db
 
 
-def _closed(make_participant, officer, *, years_ago: float, participant=None) -> Participant:
+def _closed(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    *,
+    years_ago: float,
+    participant: Participant | None = None,
+) -> Participant:
     participant = participant or make_participant()
     now = timezone.now()
     schedule_services.window_adhoc(
         participant,
-        actor=None,
+        actor=SYSTEM,
         opens_at=now - dt.timedelta(hours=1),
         closes_at=now + dt.timedelta(hours=2),
         now=now - dt.timedelta(hours=1),
@@ -66,8 +76,11 @@ def _closed(make_participant, officer, *, years_ago: float, participant=None) ->
 
 
 def test_cases_closed_longer_than_the_period_are_removed_with_their_records(
-    make_participant, officer, settings, worn_gt06
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    settings: Settings,
+    worn_gt06: Callable[[str], Participant],
+) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "closed_cases": 365 * 5}
     old = _closed(make_participant, officer, years_ago=6)
     recent = _closed(make_participant, officer, years_ago=1)
@@ -93,7 +106,7 @@ def test_cases_closed_longer_than_the_period_are_removed_with_their_records(
     assert (run.removed, run.days) == (2, 365 * 5)
 
 
-def _track(participant, officer, imei: str) -> None:
+def _track(participant: Participant, officer: User, imei: str) -> None:
     """A fix and a tamper event from the participant's device while worn, and an officer's
     on-demand location request."""
     info = device_directory()[imei]
@@ -110,8 +123,11 @@ def _track(participant, officer, imei: str) -> None:
 
 
 def test_a_closed_case_past_its_period_leaves_no_positions_events_or_commands(
-    make_participant, officer, settings, worn_gt06
-):
+    make_participant: Callable[..., Participant],
+    officer: User,
+    settings: Settings,
+    worn_gt06: Callable[[str], Participant],
+) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "closed_cases": 365}
     gone = worn_gt06("358899051234561")
     _track(gone, officer, "358899051234561")
@@ -126,7 +142,6 @@ def test_a_closed_case_past_its_period_leaves_no_positions_events_or_commands(
     assert not Position.objects.filter(participant_id=gone.pk).exists()
     assert not DeviceEventRecord.objects.filter(participant_id=gone.pk).exists()
     assert not DeviceCommand.objects.filter(participant_id=gone.pk).exists()
-    assert Position.objects.count() == 1 and DeviceEventRecord.objects.count() == 1, (
-        "the open case's track stays"
-    )
+    assert Position.objects.count() == 1, "the open case's track stays"
+    assert DeviceEventRecord.objects.count() == 1, "the open case's track stays"
     assert DeviceCommand.objects.filter(participant_id=kept.pk).count() == 1

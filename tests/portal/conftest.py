@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office
 from ontrack.participants.models import Hearing, Participant
 from ontrack.participants.services import hearing_add
@@ -37,7 +38,7 @@ def hearing_soon() -> Callable[[Participant], Hearing]:
     def make(participant: Participant) -> Hearing:
         return hearing_add(
             participant,
-            actor=None,
+            actor=SYSTEM,
             scheduled_at=timezone.now() + dt.timedelta(days=5),
             court="Essex County Courthouse",
             court_address="50 W Market St, Newark, NJ 07102",
@@ -55,7 +56,7 @@ def open_checkin_window() -> Callable[[Participant], CheckinWindow]:
         now = timezone.now()
         return schedule_services.window_adhoc(
             participant,
-            actor=None,
+            actor=SYSTEM,
             opens_at=now - dt.timedelta(hours=1),
             closes_at=now + dt.timedelta(hours=2),
             now=now - dt.timedelta(hours=1),
@@ -88,7 +89,7 @@ def book_appointment(office: Office) -> Callable[[Participant], Appointment]:
         slot = nearest_free_slot(office, now + dt.timedelta(days=7), not_before=now)
         assert slot is not None, "the test office has no free slot"
         return schedule_services.appointment_book(
-            participant, actor=None, type="routine_checkin", starts_at=slot.starts_at
+            participant, actor=SYSTEM, type="routine_checkin", starts_at=slot.starts_at
         )
 
     return make

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
+from ontrack.participants.models import Participant
+from ontrack.schedule.models import Checkin, CheckinWindow
 from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +26,11 @@ def _photo() -> SimpleUploadedFile:
 
 
 def test_checkin_post_is_stored_by_schedule_with_a_receipt(
-    make_participant, portal_client, open_checkin_window, checkins_of
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant()
     open_checkin_window(participant)
     client = portal_client(participant)
@@ -50,8 +57,11 @@ def test_checkin_post_is_stored_by_schedule_with_a_receipt(
 
 
 def test_camera_refused_is_a_technical_failure(
-    make_participant, portal_client, open_checkin_window, checkins_of
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant()
     open_checkin_window(participant)
     client = portal_client(participant)
@@ -69,22 +79,29 @@ def test_camera_refused_is_a_technical_failure(
     assert checkin.outcome == "technical_failure"
 
 
-def test_checkin_without_photo_or_reference_is_refused(make_participant, portal_client):
+def test_checkin_without_photo_or_reference_is_refused(
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     client = portal_client(make_participant())
     response = client.post("/me/check-in/submit/", {"client_ref": "nope"})
     assert response.status_code == 400
 
 
 def test_checkin_page_says_what_it_will_ask_in_spanish(
-    make_participant, portal_client, open_checkin_window
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="es")
     open_checkin_window(participant)
     page = portal_client(participant).get("/me/check-in/").content.decode()
-    assert "solo ahora" in page and 'capture="user"' in page
+    assert "solo ahora" in page
+    assert 'capture="user"' in page
 
 
-def test_checkin_page_without_an_open_window_offers_no_form(make_participant, portal_client):
+def test_checkin_page_without_an_open_window_offers_no_form(
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="en")
     page = portal_client(participant).get("/me/check-in/").content.decode()
     assert "There is no check-in open for you now." in page

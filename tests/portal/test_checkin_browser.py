@@ -8,18 +8,29 @@ import datetime as dt
 import io
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connections
+from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from PIL import Image
+from pytest_django.fixtures import Settings
+from pytest_django.live_server_helper import LiveServer
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.audit.models import AccessLogEntry
+from ontrack.participants.models import Participant
 from ontrack.portal.services import sign_in_link_send
+from ontrack.schedule.models import Appointment, Checkin, CheckinWindow, RescheduleRequest
 from tests.support import csp_violations_watched
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Geolocation
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -35,7 +46,7 @@ KEPT_ON_PHONE = """() => new Promise(resolve => {
     count.onsuccess = () => resolve(count.result);
   };
 })"""
-NEWARK = {"latitude": 40.7357, "longitude": -74.1724, "accuracy": 12}
+NEWARK: Geolocation = {"latitude": 40.7357, "longitude": -74.1724, "accuracy": 12}
 # A phone whose browser cannot open the camera itself: the page falls back to the file
 # picker (which on a phone opens the camera app or the gallery).
 NO_CAMERA_API = "delete MediaDevices.prototype.getUserMedia;"
@@ -93,18 +104,18 @@ def camera_page(monkeypatch: pytest.MonkeyPatch) -> Any:
 )
 @pytest.mark.django_db(transaction=True)
 def test_checkin_cut_off_during_upload_lands_when_back_online(
-    live_server,
-    camera_page,
-    make_participant,
-    officer,
-    sent_sign_in,
-    open_checkin_window,
-    checkins_of,
-    language,
-    saved_text,
-    receipt_text,
-    cut,
-):
+    live_server: LiveServer,
+    camera_page: Any,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    sent_sign_in: Callable[[Participant], tuple[str, str]],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+    language: str,
+    saved_text: str,
+    receipt_text: str,
+    cut: str,
+) -> None:
     """Signed in from the texted link, the participant takes the photo with the camera and
     sends it; the connection drops while it uploads (``upload``: the request never reaches
     the server; ``answer``: it does, and the answer is lost). The attempt waits on the
@@ -173,8 +184,13 @@ def test_checkin_cut_off_during_upload_lands_when_back_online(
 
 @pytest.mark.django_db(transaction=True)
 def test_location_refused_is_a_technical_failure_not_a_miss(
-    live_server, browser_page, make_participant, portal_client, open_checkin_window, checkins_of
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant(preferred_language="ht")
     open_checkin_window(participant)
     client = portal_client(participant)
@@ -198,15 +214,15 @@ def test_location_refused_is_a_technical_failure_not_a_miss(
 @pytest.mark.parametrize("language", ["es", "ht"])
 @pytest.mark.django_db(transaction=True)
 def test_new_user_asks_for_another_time_and_downloads_their_data(
-    live_server,
-    browser_page,
-    make_participant,
-    officer,
-    sent_sign_in,
-    book_appointment,
-    reschedule_requests_of,
-    language,
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    sent_sign_in: Callable[[Participant], tuple[str, str]],
+    book_appointment: Callable[[Participant], Appointment],
+    reschedule_requests_of: Callable[[Participant], list[RescheduleRequest]],
+    language: str,
+) -> None:
     participant = make_participant(preferred_language=language)
     appointment = book_appointment(participant)
     sign_in_link_send(
@@ -245,7 +261,9 @@ def test_new_user_asks_for_another_time_and_downloads_their_data(
     ).exists()
 
 
-def _signed_in_page(page, live_server, client, *, camera_api: bool = False) -> None:
+def _signed_in_page(
+    page: Any, live_server: LiveServer, client: Client, *, camera_api: bool = False
+) -> None:
     """Signed in, camera and location allowed; without ``camera_api`` the browser cannot
     open the camera itself, so the page offers the file picker."""
     if not camera_api:
@@ -259,14 +277,14 @@ def _signed_in_page(page, live_server, client, *, camera_api: bool = False) -> N
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_upload_is_reported_as_a_technical_failure_and_told_plainly(
-    live_server,
-    browser_page,
-    make_participant,
-    portal_client,
-    open_checkin_window,
-    checkins_of,
-    settings,
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = 100
     participant = make_participant(preferred_language="es")
     open_checkin_window(participant)
@@ -291,8 +309,13 @@ def test_a_refused_upload_is_reported_as_a_technical_failure_and_told_plainly(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_photo_is_made_smaller_on_the_phone_before_it_is_sent(
-    live_server, browser_page, make_participant, portal_client, open_checkin_window, checkins_of
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant(preferred_language="en")
     open_checkin_window(participant)
     buffer = io.BytesIO()
@@ -316,8 +339,12 @@ def test_the_photo_is_made_smaller_on_the_phone_before_it_is_sent(
 
 @pytest.mark.django_db(transaction=True)
 def test_uploads_failing_past_the_windows_end_are_reported_as_a_technical_failure(
-    live_server, browser_page, make_participant, portal_client, checkins_of
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     """The server answers 503 to every upload; after five tries past the window's end the
     phone reports an upload failure (the officer gets a task) and still keeps the photo."""
     from ontrack.schedule import services as schedule_services
@@ -327,7 +354,7 @@ def test_uploads_failing_past_the_windows_end_are_reported_as_a_technical_failur
     now = timezone.now()
     window = schedule_services.window_adhoc(
         participant,
-        actor=None,
+        actor=SYSTEM,
         opens_at=now - dt.timedelta(hours=1),
         closes_at=now + dt.timedelta(seconds=20),
         now=now,
@@ -363,8 +390,12 @@ def test_uploads_failing_past_the_windows_end_are_reported_as_a_technical_failur
 
 @pytest.mark.django_db(transaction=True)
 def test_the_camera_is_offered_where_the_browser_can_and_the_file_picker_only_without_it(
-    live_server, browser_page, make_participant, portal_client, open_checkin_window
-):
+    live_server: LiveServer,
+    browser_page: Any,
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="en")
     open_checkin_window(participant)
     client = portal_client(participant)

@@ -4,8 +4,12 @@ theirs."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import pytest
+from django.test import Client
+
+from ontrack.accounts.actors import SYSTEM
 from ontrack.participants.models import Counsel, EventKind, Participant
 from ontrack.participants.services import counsel_set
 
@@ -15,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def _with_counsel(participant: Participant, *, consent: bool) -> Participant:
     counsel_set(
         participant,
-        actor=None,
+        actor=SYSTEM,
         name="Ana Abogada",
         email="ana@example.org",
         consent_to_notices=consent,
@@ -24,17 +28,21 @@ def _with_counsel(participant: Participant, *, consent: bool) -> Participant:
 
 
 def test_the_participant_gives_and_withdraws_consent_from_the_portal(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = _with_counsel(make_participant(preferred_language="es"), consent=False)
     client = portal_client(participant)
     page = client.get("/me/counsel/").content.decode()
-    assert "Ana Abogada" in page and "Su abogado:" in page, "the page is in the person's language"
+    assert "Ana Abogada" in page, "the page is in the person's language"
+    assert "Su abogado:" in page, "the page is in the person's language"
     assert client.post("/me/counsel/", {"consent": "yes"}).status_code == 302
     counsel = Counsel.objects.get(participant=participant)
-    assert counsel.consent_to_notices and counsel.consent_recorded_at is not None
+    assert counsel.consent_to_notices
+    assert counsel.consent_recorded_at is not None
     event = participant.events.filter(kind=EventKind.COUNSEL_CHANGED).first()
-    assert event is not None and "portal" in event.summary and event.actor is None
+    assert event is not None
+    assert "portal" in event.summary
+    assert event.actor is None
     client.post("/me/counsel/", {"consent": "no"})
     counsel.refresh_from_db()
     assert not counsel.consent_to_notices
@@ -51,16 +59,19 @@ def test_the_participant_gives_and_withdraws_consent_from_the_portal(
     ],
 )
 def test_the_consent_page_speaks_each_portal_language(
-    make_participant, portal_client, language, words
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    language: str,
+    words: str,
+) -> None:
     participant = _with_counsel(make_participant(preferred_language=language), consent=False)
     page = portal_client(participant).get("/me/counsel/").content.decode()
     assert words in page
 
 
 def test_without_counsel_of_record_the_page_says_so_and_changes_nothing(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="en")
     client = portal_client(participant)
     assert "No lawyer is recorded" in client.get("/me/counsel/").content.decode()

@@ -5,10 +5,15 @@ are kept (the retention period of kind ``positions``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
+from ontrack.participants.models import Participant
+from ontrack.schedule.models import CheckinWindow
 from ontrack.tracking.protocols.records import Fix
 from ontrack.tracking.services import device_directory, store_batch
 
@@ -29,8 +34,12 @@ def _a_position_every_minute_for_an_hour() -> None:
 
 @pytest.mark.parametrize("path", ["/me/check-in/", "/me/my-data/"])
 def test_a_gps_wearer_is_told_the_device_sends_positions_how_often_and_how_long_kept(
-    worn_gt06, portal_client, open_checkin_window, settings, path
-):
+    worn_gt06: Callable[[str], Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    settings: Settings,
+    path: str,
+) -> None:
     settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "positions": 120}
     participant = worn_gt06(IMEI)  # Spanish-speaking, wearing an ankle monitor
     open_checkin_window(participant)
@@ -43,8 +52,10 @@ def test_a_gps_wearer_is_told_the_device_sends_positions_how_often_and_how_long_
 
 
 def test_someone_without_a_device_is_told_only_the_checkin_fix_is_taken(
-    make_participant, portal_client, open_checkin_window
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="en")
     open_checkin_window(participant)
     for path in ("/me/check-in/", "/me/my-data/"):
@@ -55,8 +66,10 @@ def test_someone_without_a_device_is_told_only_the_checkin_fix_is_taken(
 
 
 def test_a_device_that_sent_nothing_lately_is_said_so(
-    worn_gt06, portal_client, open_checkin_window
-):
+    worn_gt06: Callable[[str], Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = worn_gt06(IMEI)
     participant.preferred_language = "en"
     participant.save(update_fields=["preferred_language"])
@@ -65,7 +78,7 @@ def test_a_device_that_sent_nothing_lately_is_said_so(
     assert "It has sent no position in the last day." in page
 
 
-def test_the_reporting_interval_is_the_typical_gap_not_the_longest():
+def test_the_reporting_interval_is_the_typical_gap_not_the_longest() -> None:
     from ontrack.portal.disclosure import reporting_interval
 
     start = dt.datetime(2026, 12, 4, 8, 0, tzinfo=dt.UTC)

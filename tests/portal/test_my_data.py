@@ -9,18 +9,22 @@ import datetime as dt
 import io
 import uuid
 import zipfile
+from collections.abc import Callable
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import AsyncClient
+from django.http import StreamingHttpResponse
+from django.test import AsyncClient, Client
 from django.utils import timezone, translation
 
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData
 from ontrack.portal import labels
 from ontrack.reports.inventory import data_inventory
 from ontrack.reviews.services import review_request_submit
-from ontrack.schedule.models import Checkin
+from ontrack.schedule.models import Checkin, CheckinWindow
 from ontrack.tracking.protocols.records import Fix
 from ontrack.tracking.services import device_directory, store_batch
 from ontrack.zones.services import ZoneData, zone_create
@@ -38,12 +42,12 @@ SQUARE = {
 }
 
 
-def _download(client) -> zipfile.ZipFile:
+def _download(client: Client) -> zipfile.ZipFile:
     response = client.get("/me/my-data/download/")
     assert response.status_code == 200
     assert response.streaming, "the download is built in memory, not streamed"
     assert response["Content-Type"] == "application/zip"
-    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    return zipfile.ZipFile(io.BytesIO(response.getvalue()))
 
 
 def _table(archive: zipfile.ZipFile, key: str, language: str) -> list[dict[str, str]]:
@@ -54,8 +58,8 @@ def _table(archive: zipfile.ZipFile, key: str, language: str) -> list[dict[str, 
 
 
 def test_the_download_has_a_file_for_every_kind_the_data_inventory_lists(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="es")
     archive = _download(portal_client(participant))
     names = archive.namelist()
@@ -74,8 +78,8 @@ def test_the_download_has_a_file_for_every_kind_the_data_inventory_lists(
 
 
 def test_names_and_explanations_are_the_persons_words_not_internal_keys(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="es")
     archive = _download(portal_client(participant))
     readme = archive.read("README.txt").decode("utf-8")
@@ -85,8 +89,11 @@ def test_names_and_explanations_are_the_persons_words_not_internal_keys(
 
 
 def test_zones_reviews_and_who_read_the_record_are_in_the_download(
-    make_participant, portal_client, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant(preferred_language="en")
     zone_create(
         actor=officer,
@@ -103,7 +110,9 @@ def test_zones_reviews_and_who_read_the_record_are_in_the_download(
     assert all("Ip address" not in row for row in _table(archive, "audit.accesslogentry", "en"))
 
 
-def test_every_row_is_in_the_download_past_ten_thousand(worn_gt06, portal_client):
+def test_every_row_is_in_the_download_past_ten_thousand(
+    worn_gt06: Callable[[str], Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = worn_gt06(IMEI)
     info = device_directory()[IMEI]
     start = timezone.now() - dt.timedelta(hours=1)
@@ -116,7 +125,11 @@ def test_every_row_is_in_the_download_past_ten_thousand(worn_gt06, portal_client
     assert len(_table(archive, "tracking.position", "es")) == 10_050
 
 
-def test_checkin_photos_are_in_the_zip(make_participant, portal_client, open_checkin_window):
+def test_checkin_photos_are_in_the_zip(
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="en")
     open_checkin_window(participant)
     client = portal_client(participant)
@@ -136,7 +149,11 @@ def test_checkin_photos_are_in_the_zip(make_participant, portal_client, open_che
         assert archive.read(checkin["Photo"]) == kept.read(), "the photo as the record keeps it"
 
 
-def test_the_page_shows_the_records_not_only_counts(make_participant, portal_client, officer):
+def test_the_page_shows_the_records_not_only_counts(
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    officer: User,
+) -> None:
     review = timezone.localdate() + dt.timedelta(days=90)
     participant = make_participant(
         preferred_language="es", plan=PlanData(level="standard", review_date=review)
@@ -153,11 +170,14 @@ def test_the_page_shows_the_records_not_only_counts(make_participant, portal_cli
     assert "participant self-service: my data page" in page
 
 
-def test_under_asgi_the_download_is_sent_as_it_is_written(make_participant, portal_client):
+def test_under_asgi_the_download_is_sent_as_it_is_written(
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="en")
     session = portal_client(participant).cookies["sessionid"].value
     client = AsyncClient()
     client.cookies["sessionid"] = session
     response = async_to_sync(client.get)("/me/my-data/download/")
     assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse), "the archive is streamed"
     assert response.is_async, "Django would read the whole archive into memory first"

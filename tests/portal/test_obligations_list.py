@@ -4,23 +4,34 @@ participant's language, after the next one shown in full, instead of thirty iden
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.messaging.datefmt import format_date
+from ontrack.participants.models import Participant
 from ontrack.schedule import services as schedule_services
+from ontrack.schedule.models import CheckinWindow
 
 pytestmark = pytest.mark.django_db
 
 
-def _schedule(participant, *, weekdays=(0, 1, 2, 3, 4, 5, 6), ends_on=None, interval=1) -> None:
+def _schedule(
+    participant: Participant,
+    *,
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6),
+    ends_on: dt.date | None = None,
+    interval: int = 1,
+) -> None:
     today = timezone.now().astimezone(ZoneInfo(participant.time_zone)).date()
     schedule_services.schedule_set(
         participant,
-        actor=None,
+        actor=SYSTEM,
         data=schedule_services.ScheduleData(
             cadence="weekly",
             weekdays=weekdays,
@@ -40,8 +51,8 @@ def _checkin_rows(page: str, language: str) -> int:
 
 
 def test_daily_checkins_are_one_line_every_day_after_the_next_one_in_full(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="es")
     _schedule(participant)
     page = portal_client(participant).get("/me/").content.decode()
@@ -52,7 +63,9 @@ def test_daily_checkins_are_one_line_every_day_after_the_next_one_in_full(
     assert page.count("00:00 – 23:59") == 1
 
 
-def test_a_schedule_with_an_end_says_until_when(make_participant, portal_client):
+def test_a_schedule_with_an_end_says_until_when(
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="pt")
     today = timezone.now().astimezone(ZoneInfo(participant.time_zone)).date()
     ends = today + dt.timedelta(days=12)
@@ -63,8 +76,8 @@ def test_a_schedule_with_an_end_says_until_when(make_participant, portal_client)
 
 
 def test_weekly_checkins_name_their_days_in_the_participants_language(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="ht")
     _schedule(participant, weekdays=(0, 3), interval=2)
     page = portal_client(participant).get("/me/").content.decode()
@@ -73,8 +86,10 @@ def test_weekly_checkins_name_their_days_in_the_participants_language(
 
 
 def test_an_adhoc_check_in_is_never_folded_into_the_schedule(
-    make_participant, portal_client, open_checkin_window
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="en")
     _schedule(participant)
     open_checkin_window(participant)

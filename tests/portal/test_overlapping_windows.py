@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.alerts.models import Alert
 from ontrack.messaging.services import inbound_receive
+from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData
 from ontrack.portal.services import pin_set
 from ontrack.schedule import services as schedule_services
@@ -30,7 +34,7 @@ def _plan() -> PlanData:
     return PlanData(level="standard", review_date=review, app_checkins=True, phone_checkins=True)
 
 
-def _daily_and_adhoc(participant) -> tuple[CheckinWindow, CheckinWindow]:
+def _daily_and_adhoc(participant: Participant) -> tuple[CheckinWindow, CheckinWindow]:
     """A daily schedule whose window opened two hours ago and closes in ten (the walk-through
     had 08:00–20:00), and an officer's ad-hoc window opened an hour ago for four hours
     (09:07–13:07): both open now."""
@@ -40,7 +44,7 @@ def _daily_and_adhoc(participant) -> tuple[CheckinWindow, CheckinWindow]:
     closes = (now + dt.timedelta(hours=10)).astimezone(zone)
     schedule_services.schedule_set(
         participant,
-        actor=None,
+        actor=SYSTEM,
         data=schedule_services.ScheduleData(
             cadence="weekly",
             weekdays=(0, 1, 2, 3, 4, 5, 6),
@@ -53,7 +57,7 @@ def _daily_and_adhoc(participant) -> tuple[CheckinWindow, CheckinWindow]:
     daily = CheckinWindow.objects.get(participant=participant, opens_at=opens)
     adhoc = schedule_services.window_adhoc(
         participant,
-        actor=None,
+        actor=SYSTEM,
         opens_at=now - dt.timedelta(hours=1),
         closes_at=now + dt.timedelta(hours=3),
         now=now - dt.timedelta(hours=1),
@@ -61,7 +65,7 @@ def _daily_and_adhoc(participant) -> tuple[CheckinWindow, CheckinWindow]:
     return daily, adhoc
 
 
-def _nothing_missed_after(daily: CheckinWindow, participant) -> None:
+def _nothing_missed_after(daily: CheckinWindow, participant: Participant) -> None:
     later = daily.closes_at + dt.timedelta(hours=3)
     schedule_services.missed_checkins_mark(now=later)
     daily.refresh_from_db()
@@ -70,8 +74,8 @@ def _nothing_missed_after(daily: CheckinWindow, participant) -> None:
 
 
 def test_a_portal_checkin_settles_the_daily_and_the_adhoc_window_open_together(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     participant = make_participant(preferred_language="en", plan=_plan())
     daily, adhoc = _daily_and_adhoc(participant)
     client = portal_client(participant)
@@ -98,8 +102,8 @@ def test_a_portal_checkin_settles_the_daily_and_the_adhoc_window_open_together(
 
 
 def test_a_pin_texted_in_settles_the_daily_and_the_adhoc_window_open_together(
-    make_participant,
-):
+    make_participant: Callable[..., Participant],
+) -> None:
     participant = make_participant(preferred_language="es", plan=_plan())
     pin_set(participant, "4812")
     daily, adhoc = _daily_and_adhoc(participant)
@@ -116,8 +120,8 @@ def test_a_pin_texted_in_settles_the_daily_and_the_adhoc_window_open_together(
 
 
 def test_a_late_checkin_for_a_closed_adhoc_window_is_on_time_for_the_daily_one(
-    make_participant, portal_client
-):
+    make_participant: Callable[..., Participant], portal_client: Callable[..., Client]
+) -> None:
     """The ad-hoc window closed before the attempt: the check-in is late for it (it is the
     last window that opened) and on time for the daily window still open."""
     participant = make_participant(preferred_language="en", plan=_plan())
@@ -125,7 +129,7 @@ def test_a_late_checkin_for_a_closed_adhoc_window_is_on_time_for_the_daily_one(
     daily, _ = _daily_and_adhoc(participant)
     short = schedule_services.window_adhoc(
         participant,
-        actor=None,
+        actor=SYSTEM,
         opens_at=now - dt.timedelta(minutes=50),
         closes_at=now - dt.timedelta(minutes=20),
         now=now - dt.timedelta(hours=1),

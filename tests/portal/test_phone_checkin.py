@@ -4,27 +4,31 @@ not, counts towards the lockout, and the answer is in the participant's language
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
 
-from ontrack.messaging import inbound
+from ontrack.messaging import reply_handlers
+from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData
-from ontrack.portal.inbound import pin_reply
+from ontrack.portal.phone_checkin import pin_reply
 from ontrack.portal.services import pin_set
+from ontrack.schedule.models import Checkin, CheckinWindow
+from tests.support import first_phone
 
 pytestmark = pytest.mark.django_db
 
 
-def _phone_plan(**flags) -> PlanData:
+def _phone_plan(**flags: bool) -> PlanData:
     review = timezone.localdate() + dt.timedelta(days=90)
     return PlanData(level="standard", review_date=review, **flags)
 
 
-def _reply(participant, body: str):
-    return inbound.InboundReply(
+def _reply(participant: Participant, body: str) -> reply_handlers.InboundReply:
+    return reply_handlers.InboundReply(
         participant_id=participant.pk,
-        from_number=participant.phones.first().number,
+        from_number=first_phone(participant),
         body=body,
         received_at=timezone.now(),
         language=participant.preferred_language,
@@ -32,18 +36,25 @@ def _reply(participant, body: str):
 
 
 def test_pin_by_text_checks_in_and_answers_in_creole(
-    make_participant, open_checkin_window, checkins_of
-):
+    make_participant: Callable[..., Participant],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant(preferred_language="ht", plan=_phone_plan(phone_checkins=True))
     pin_set(participant, "4812")
     open_checkin_window(participant)
     answer = pin_reply(_reply(participant, "4812"))
     (checkin,) = checkins_of(participant)
-    assert answer is not None and checkin.reference in answer
+    assert answer is not None
+    assert checkin.reference in answer
     assert "Nimewo referans ou se" in answer
 
 
-def test_wrong_pin_by_text_does_not_check_in(make_participant, open_checkin_window, checkins_of):
+def test_wrong_pin_by_text_does_not_check_in(
+    make_participant: Callable[..., Participant],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant(preferred_language="es", plan=_phone_plan(phone_checkins=True))
     pin_set(participant, "4812")
     open_checkin_window(participant)
@@ -53,8 +64,10 @@ def test_wrong_pin_by_text_does_not_check_in(make_participant, open_checkin_wind
 
 
 def test_right_pin_does_not_check_in_where_the_plan_has_no_phone_checkins(
-    make_participant, open_checkin_window, checkins_of
-):
+    make_participant: Callable[..., Participant],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    checkins_of: Callable[[Participant], list[Checkin]],
+) -> None:
     participant = make_participant(preferred_language="en", plan=_phone_plan(phone_checkins=False))
     pin_set(participant, "4812")
     open_checkin_window(participant)

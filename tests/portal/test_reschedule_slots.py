@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from ontrack.accounts.models import User
 from ontrack.messaging.datefmt import format_date
+from ontrack.participants.models import Participant
 from ontrack.schedule import queries as schedule_queries
-from ontrack.schedule.models import Appointment
+from ontrack.schedule.models import Appointment, RescheduleRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +35,10 @@ def _words(instant: dt.datetime, zone: str, language: str) -> str:
 
 
 def test_the_reschedule_page_offers_the_offices_free_slots_in_the_participants_words(
-    make_participant, portal_client, book_appointment
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+) -> None:
     participant = make_participant(preferred_language="es")
     appointment = book_appointment(participant)
     page = portal_client(participant).get(f"/me/appointments/{appointment.pk}/reschedule/")
@@ -48,8 +54,13 @@ def test_the_reschedule_page_offers_the_offices_free_slots_in_the_participants_w
 
 
 def test_a_chosen_slot_is_shown_waiting_then_taken_when_the_officer_approves(
-    make_participant, portal_client, book_appointment, officer, client_for, reschedule_requests_of
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+    officer: User,
+    client_for: Callable[[User], Client],
+    reschedule_requests_of: Callable[[Participant], list[RescheduleRequest]],
+) -> None:
     participant = make_participant(preferred_language="es")
     appointment = book_appointment(participant)
     client = portal_client(participant)
@@ -77,8 +88,11 @@ def test_a_chosen_slot_is_shown_waiting_then_taken_when_the_officer_approves(
 
 
 def test_a_slot_that_is_not_offered_is_refused_in_the_participants_language(
-    make_participant, portal_client, book_appointment, reschedule_requests_of
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+    reschedule_requests_of: Callable[[Participant], list[RescheduleRequest]],
+) -> None:
     participant = make_participant(preferred_language="es")
     appointment = book_appointment(participant)
     midnight = appointment.starts_at.replace(hour=4, minute=0)  # 23:00 the night before
@@ -91,8 +105,11 @@ def test_a_slot_that_is_not_offered_is_refused_in_the_participants_language(
 
 
 def test_a_request_with_no_slot_chosen_still_goes_with_the_reason(
-    make_participant, portal_client, book_appointment, reschedule_requests_of
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+    reschedule_requests_of: Callable[[Participant], list[RescheduleRequest]],
+) -> None:
     participant = make_participant(preferred_language="en")
     appointment = book_appointment(participant)
     response = portal_client(participant).post(

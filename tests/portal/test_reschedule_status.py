@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import pytest
+from django.test import Client
+
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 from ontrack.schedule import services as schedule_services
+from ontrack.schedule.models import Appointment
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_pending_request_shows_as_waiting(make_participant, portal_client, book_appointment):
+def test_a_pending_request_shows_as_waiting(
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+) -> None:
     participant = make_participant(preferred_language="es")
     appointment = book_appointment(participant)
     schedule_services.reschedule_request_create(
@@ -21,8 +31,11 @@ def test_a_pending_request_shows_as_waiting(make_participant, portal_client, boo
 
 
 def test_a_declined_request_shows_the_refusal_and_the_officers_note(
-    make_participant, portal_client, book_appointment, officer
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+    officer: User,
+) -> None:
     participant = make_participant(preferred_language="ht")
     appointment = book_appointment(participant)
     request = schedule_services.reschedule_request_create(
@@ -36,7 +49,11 @@ def test_a_declined_request_shows_the_refusal_and_the_officers_note(
     assert "Ou dwe vini jou sa a." in page
 
 
-def test_someone_elses_request_is_not_shown(make_participant, portal_client, book_appointment):
+def test_someone_elses_request_is_not_shown(
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+) -> None:
     other = make_participant()
     schedule_services.reschedule_request_create(
         participant=other, appointment_id=book_appointment(other).pk, reason="Busy."

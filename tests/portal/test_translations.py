@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
-from ontrack.schedule.models import Appointment
+from ontrack.participants.models import Hearing, Participant
+from ontrack.schedule.models import Appointment, CheckinWindow
 from tests.support import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_hearings_purpose_is_shown_in_creole(make_participant, portal_client, hearing_soon):
+def test_a_hearings_purpose_is_shown_in_creole(
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    hearing_soon: Callable[[Participant], Hearing],
+) -> None:
     participant = make_participant(preferred_language="ht")
     hearing_soon(participant)
     page = portal_client(participant).get("/me/").content.decode()
@@ -25,22 +33,28 @@ def test_a_hearings_purpose_is_shown_in_creole(make_participant, portal_client, 
 
 
 def test_my_data_names_fields_and_records_in_words_with_local_dates(
-    make_participant, portal_client, open_checkin_window
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+) -> None:
     participant = make_participant(preferred_language="es")
     open_checkin_window(participant)
     page = portal_client(participant).get("/me/my-data/").content.decode()
-    assert "Número de caso:" in page and "case_number" not in page
+    assert "Número de caso:" in page
+    assert "case_number" not in page
     assert "Horarios de registro de presencia" in page
     assert "schedule.checkinwindow" not in page
     assert "17 de mayo de 1990" in page, "the date of birth in Spanish words"
     assert "1990-05-17" not in page
-    assert "Inscrito" in page and "enrolled" not in page
+    assert "Inscrito" in page
+    assert "enrolled" not in page
 
 
 def test_a_refusal_to_reschedule_is_in_the_participants_language(
-    make_participant, portal_client, book_appointment
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    book_appointment: Callable[[Participant], Appointment],
+) -> None:
     participant = make_participant(preferred_language="es")
     appointment = book_appointment(participant)
     Appointment.objects.filter(pk=appointment.pk).update(
@@ -56,8 +70,11 @@ def test_a_refusal_to_reschedule_is_in_the_participants_language(
 
 
 def test_a_refused_checkin_says_why_in_the_participants_language(
-    make_participant, portal_client, open_checkin_window, settings
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    open_checkin_window: Callable[[Participant], CheckinWindow],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_PHOTO_MAX_BYTES = 10
     participant = make_participant(preferred_language="ht")
     open_checkin_window(participant)

@@ -84,7 +84,8 @@ def test_a_kept_photo_is_a_new_jpeg_without_the_phones_gps_and_served_as_an_imag
     checkin = Checkin.objects.get(participant=participant)
     assert checkin.photo_content_type == "image/jpeg"
     with checkin.photo.open("rb") as stored, Image.open(stored) as image:
-        assert image.format == "JPEG" and image.size == (800, 600)
+        assert image.format == "JPEG"
+        assert image.size == (800, 600)
         assert not image.getexif(), "no EXIF (and so no GPS) survives"
     staff = Client()
     staff.force_login(officer)

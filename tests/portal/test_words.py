@@ -4,12 +4,14 @@ in their own language would write them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 
 from ontrack.messaging.datefmt import DAYS, MONTHS
+from ontrack.participants.models import Hearing, Participant
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +29,12 @@ OWN_NAMES = ["English", "Español", "Português", "Kreyòl ayisyen", "Français"
     ],
 )
 def test_obligation_dates_read_as_the_language_writes_them(
-    make_participant, portal_client, hearing_soon, language, pattern
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    hearing_soon: Callable[[Participant], Hearing],
+    language: str,
+    pattern: str,
+) -> None:
     participant = make_participant(preferred_language=language)
     hearing = hearing_soon(participant)
     local = hearing.scheduled_at.astimezone(ZoneInfo(participant.time_zone))
@@ -43,14 +49,16 @@ def test_obligation_dates_read_as_the_language_writes_them(
 
 @pytest.mark.parametrize("language", ["en", "es", "pt", "ht", "fr"])
 def test_the_language_menu_names_each_language_in_its_own_words(
-    make_participant, portal_client, language
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    language: str,
+) -> None:
     page = portal_client(make_participant(preferred_language=language)).get("/me/")
     options = re.findall(r"<option value=\"\w+\"[^>]*>([^<]+)</option>", page.content.decode())
     assert options == OWN_NAMES
 
 
-def test_the_sign_in_page_menu_names_each_language_in_its_own_words(db):
+def test_the_sign_in_page_menu_names_each_language_in_its_own_words(db: None) -> None:
     page = Client(HTTP_ACCEPT_LANGUAGE="ht").get("/me/sign-in/").content.decode()
     options = re.findall(r"<option value=\"\w+\"[^>]*>([^<]+)</option>", page)
     assert options == OWN_NAMES
@@ -67,8 +75,12 @@ def test_the_sign_in_page_menu_names_each_language_in_its_own_words(db):
     ],
 )
 def test_the_time_zone_is_shown_by_its_name_and_abbreviation(
-    make_participant, portal_client, language, zone, name
-):
+    make_participant: Callable[..., Participant],
+    portal_client: Callable[..., Client],
+    language: str,
+    zone: str,
+    name: str,
+) -> None:
     from django.utils import timezone
 
     participant = make_participant(preferred_language=language, time_zone=zone)

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office
 from ontrack.participants.models import Participant
-from ontrack.schedule import services
 from ontrack.schedule.models import CheckinWindow
+from ontrack.schedule.services.schedules import ScheduleData, schedule_set
+from ontrack.schedule.services.windows import window_adhoc
 from tests.support import photo_bytes
 
 JPEG = photo_bytes()
@@ -31,9 +33,9 @@ def open_window() -> Callable[..., CheckinWindow]:
         participant: Participant, at: dt.datetime | None = None, hours: float = 2
     ) -> CheckinWindow:
         at = at or timezone.now()
-        return services.window_adhoc(
+        return window_adhoc(
             participant,
-            actor=None,
+            actor=SYSTEM,
             opens_at=at - dt.timedelta(hours=1),
             closes_at=at + dt.timedelta(hours=hours),
             now=at - dt.timedelta(hours=1),
@@ -72,10 +74,10 @@ def weekly(make_participant: Callable[..., Participant]) -> Callable[..., Any]:
         now: dt.datetime,
         interval: int = 1,
     ) -> Any:
-        return services.schedule_set(
+        return schedule_set(
             participant,
-            actor=None,
-            data=services.ScheduleData(
+            actor=SYSTEM,
+            data=ScheduleData(
                 cadence="weekly",
                 weekdays=weekdays,
                 interval=interval,

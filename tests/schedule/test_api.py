@@ -5,30 +5,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
+from ontrack.participants.models import Participant
 from ontrack.schedule import queries
 from ontrack.schedule.models import Appointment
 
 pytestmark = pytest.mark.django_db
 
 
-def _auth(user) -> dict[str, str]:
+def _auth(user: User) -> dict[str, Any]:
     _, secret = api_token_create(user=user, name="test")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
-def _put(client: Client, url: str, body: dict, auth: dict[str, str]):
+def _put(client: Client, url: str, body: dict[str, Any], auth: dict[str, Any]) -> Any:
     return client.put(url, data=json.dumps(body), content_type="application/json", **auth)
 
 
-def _post(client: Client, url: str, body: dict, auth: dict[str, str]):
+def _post(client: Client, url: str, body: dict[str, Any], auth: dict[str, Any]) -> Any:
     return client.post(url, data=json.dumps(body), content_type="application/json", **auth)
 
 
@@ -41,7 +44,9 @@ SCHEDULE = {
 }
 
 
-def test_put_then_get_schedule_and_windows(make_participant, officer):
+def test_put_then_get_schedule_and_windows(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     auth = _auth(officer)
     client = Client()
@@ -51,13 +56,16 @@ def test_put_then_get_schedule_and_windows(make_participant, officer):
     got = client.get(f"/api/participants/{participant.pk}/schedule", **auth)
     assert got.json()["weekdays"] == [1, 3]
     windows = client.get(f"/api/participants/{participant.pk}/checkin-windows", **auth).json()
-    assert windows and all(w["outcome"] == "due" for w in windows)
+    assert windows
+    assert all(w["outcome"] == "due" for w in windows)
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, action="api_read", what="check-in windows"
     ).exists()
 
 
-def test_invalid_schedule_is_422(make_participant, officer):
+def test_invalid_schedule_is_422(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     response = _put(
         Client(),
@@ -69,7 +77,9 @@ def test_invalid_schedule_is_422(make_participant, officer):
     assert "weekdays" in response.json()["detail"]
 
 
-def test_schedule_of_another_caseload_is_404(make_participant, make_user):
+def test_schedule_of_another_caseload_is_404(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     participant = make_participant()
     stranger = make_user(Role.OFFICER)
     assert (
@@ -78,7 +88,9 @@ def test_schedule_of_another_caseload_is_404(make_participant, make_user):
     )
 
 
-def test_operator_reads_but_may_not_write(make_participant, make_user):
+def test_operator_reads_but_may_not_write(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     participant = make_participant()
     operator = make_user(Role.OPERATOR, office=None)
     auth = _auth(operator)
@@ -90,7 +102,9 @@ def test_operator_reads_but_may_not_write(make_participant, make_user):
     )
 
 
-def test_book_move_cancel_appointment(make_participant, hours_office, officer):
+def test_book_move_cancel_appointment(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
     auth = _auth(officer)
     client = Client()
@@ -116,9 +130,8 @@ def test_book_move_cancel_appointment(make_participant, hours_office, officer):
         {"starts_at": second.starts_at.isoformat()},
         auth,
     )
-    assert moved.status_code == 200 and moved.json()["starts_at"].startswith(
-        second.starts_at.date().isoformat()
-    )
+    assert moved.status_code == 200
+    assert moved.json()["starts_at"].startswith(second.starts_at.date().isoformat())
     off_hours = _post(
         client,
         f"/api/appointments/{body['id']}/move",
@@ -136,12 +149,15 @@ def test_book_move_cancel_appointment(make_participant, hours_office, officer):
 
 
 def test_appointment_of_another_caseload_cannot_be_cancelled(
-    make_participant, hours_office, officer, make_user
-):
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+) -> None:
     now = timezone.now()
     slot = queries.nearest_free_slot(hours_office, now + dt.timedelta(days=3), not_before=now)
     assert slot is not None
-    from ontrack.schedule.services import appointment_book
+    from ontrack.schedule.services.appointments import appointment_book
 
     appointment = appointment_book(
         make_participant(), actor=officer, type="routine_checkin", starts_at=slot.starts_at

@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, connection
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.messaging.models import Message
-from ontrack.schedule import queries, services
+from ontrack.participants.models import Participant
+from ontrack.schedule import queries
 from ontrack.schedule.models import (
     Appointment,
     AppointmentStatus,
@@ -24,6 +26,15 @@ from ontrack.schedule.models import (
     Task,
     TaskStatus,
 )
+from ontrack.schedule.services.appointments import (
+    appointment_book,
+    appointment_cancel,
+    appointment_confirm,
+    appointment_move,
+)
+from ontrack.schedule.services.bulk_appointments import BookingRequest, appointments_book_many
+from ontrack.schedule.services.offices import office_close_day
+from ontrack.schedule.services.reschedules import reschedule_decide, reschedule_request_create
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +47,7 @@ def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, tzinfo=NEWARK)
 
 
-def test_slots_follow_opening_hours_in_the_office_zone_across_dst(hours_office):
+def test_slots_follow_opening_hours_in_the_office_zone_across_dst(hours_office: Office) -> None:
     before = queries.office_slots(hours_office, dt.date(2026, 3, 6))
     after = queries.office_slots(hours_office, dt.date(2026, 3, 9))
     assert len(before) == len(after) == 14  # 9–12 and 13–17 in 30-minute slots
@@ -46,10 +57,10 @@ def test_slots_follow_opening_hours_in_the_office_zone_across_dst(hours_office):
 
 
 def test_booking_tells_the_participant_with_the_stated_purpose(
-    make_participant, hours_office, officer
-):
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant(preferred_language="en")
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="document_service", starts_at=_at(10, 9), now=BOOKED_ON
     )
     assert appointment.ends_at == _at(10, 9, 30)
@@ -57,10 +68,12 @@ def test_booking_tells_the_participant_with_the_stated_purpose(
     assert "Document service" in notice.body
 
 
-def test_booking_outside_hours_or_on_a_closure_is_refused(make_participant, hours_office, officer):
+def test_booking_outside_hours_or_on_a_closure_is_refused(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
     with pytest.raises(ValidationError):
-        services.appointment_book(
+        appointment_book(
             participant,
             actor=officer,
             type="routine_checkin",
@@ -69,14 +82,16 @@ def test_booking_outside_hours_or_on_a_closure_is_refused(make_participant, hour
         )
     OfficeClosure.objects.create(office=hours_office, date=dt.date(2026, 3, 11), reason="Holiday")
     with pytest.raises(ValidationError):
-        services.appointment_book(
+        appointment_book(
             participant, actor=officer, type="routine_checkin", starts_at=_at(11, 9), now=BOOKED_ON
         )
 
 
-def test_a_full_slot_refuses_the_next_booking(make_participant, hours_office, officer):
+def test_a_full_slot_refuses_the_next_booking(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     for _ in range(2):
-        services.appointment_book(
+        appointment_book(
             make_participant(),
             actor=officer,
             type="routine_checkin",
@@ -84,7 +99,7 @@ def test_a_full_slot_refuses_the_next_booking(make_participant, hours_office, of
             now=BOOKED_ON,
         )
     with pytest.raises(ValidationError, match="fully booked"):
-        services.appointment_book(
+        appointment_book(
             make_participant(),
             actor=officer,
             type="routine_checkin",
@@ -94,17 +109,19 @@ def test_a_full_slot_refuses_the_next_booking(make_participant, hours_office, of
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_bookings_never_exceed_capacity(make_participant, hours_office, officer):
+def test_concurrent_bookings_never_exceed_capacity(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     people = [make_participant() for _ in range(6)]
     start = threading.Barrier(len(people))
     results: list[str] = []
 
-    def book(participant):
+    def book(participant: Participant) -> None:
         start.wait()
         try:
             for _attempt in range(500):
                 try:
-                    services.appointment_book(
+                    appointment_book(
                         participant,
                         actor=officer,
                         type="routine_checkin",
@@ -138,13 +155,13 @@ def test_concurrent_bookings_never_exceed_capacity(make_participant, hours_offic
 
 
 def test_move_frees_the_old_place_and_tells_the_participant(
-    make_participant, hours_office, officer
-):
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
     )
-    services.appointment_move(
+    appointment_move(
         actor=officer, appointment_id=appointment.pk, starts_at=_at(12, 14), now=BOOKED_ON
     )
     slots = {s.starts_at: s.booked for s in OfficeSlot.objects.all()}
@@ -154,8 +171,10 @@ def test_move_frees_the_old_place_and_tells_the_participant(
     ).exists()
 
 
-def test_cancel_needs_a_reason_and_frees_the_place(make_participant, hours_office, officer):
-    appointment = services.appointment_book(
+def test_cancel_needs_a_reason_and_frees_the_place(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
+    appointment = appointment_book(
         make_participant(),
         actor=officer,
         type="routine_checkin",
@@ -163,10 +182,8 @@ def test_cancel_needs_a_reason_and_frees_the_place(make_participant, hours_offic
         now=BOOKED_ON,
     )
     with pytest.raises(ValidationError):
-        services.appointment_cancel(
-            actor=officer, appointment_id=appointment.pk, reason=" ", now=BOOKED_ON
-        )
-    services.appointment_cancel(
+        appointment_cancel(actor=officer, appointment_id=appointment.pk, reason=" ", now=BOOKED_ON)
+    appointment_cancel(
         actor=officer, appointment_id=appointment.pk, reason="Court date", now=BOOKED_ON
     )
     assert OfficeSlot.objects.get().booked == 0
@@ -174,29 +191,32 @@ def test_cancel_needs_a_reason_and_frees_the_place(make_participant, hours_offic
 
 
 def test_closing_a_day_moves_everyone_to_the_nearest_free_slot(
-    make_participant, hours_office, officer, make_user
-):
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     people = [make_participant() for _ in range(3)]
     # Wednesday 11 March 09:00: two people (capacity 2); 09:30: one person.
     first = [
-        services.appointment_book(
+        appointment_book(
             p, actor=officer, type="routine_checkin", starts_at=_at(11, 9), now=BOOKED_ON
         )
         for p in people[:2]
     ]
-    third = services.appointment_book(
+    third = appointment_book(
         people[2], actor=officer, type="plan_review", starts_at=_at(11, 9, 30), now=BOOKED_ON
     )
     # Tuesday 10 March 16:30 (the last slot before the closed day) has one place left.
-    services.appointment_book(
+    appointment_book(
         make_participant(),
         actor=officer,
         type="routine_checkin",
         starts_at=_at(10, 16, 30),
         now=BOOKED_ON,
     )
-    result = services.office_close_day(
+    result = office_close_day(
         actor=supervisor,
         office=hours_office,
         day=dt.date(2026, 3, 11),
@@ -217,17 +237,21 @@ def test_closing_a_day_moves_everyone_to_the_nearest_free_slot(
     assert OfficeClosure.objects.filter(office=hours_office, date=dt.date(2026, 3, 11)).exists()
 
 
-def test_an_officer_may_not_close_the_office(hours_office, officer):
+def test_an_officer_may_not_close_the_office(hours_office: Office, officer: User) -> None:
     with pytest.raises(PermissionDenied):
-        services.office_close_day(
+        office_close_day(
             actor=officer, office=hours_office, day=dt.date(2026, 3, 11), reason="x", now=BOOKED_ON
         )
 
 
-def test_officer_may_not_book_for_another_caseload(make_participant, hours_office, make_user):
+def test_officer_may_not_book_for_another_caseload(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    make_user: Callable[..., User],
+) -> None:
     stranger = make_user(Role.OFFICER)
     with pytest.raises(PermissionDenied):
-        services.appointment_book(
+        appointment_book(
             make_participant(),
             actor=stranger,
             type="routine_checkin",
@@ -236,42 +260,45 @@ def test_officer_may_not_book_for_another_caseload(make_participant, hours_offic
         )
 
 
-def test_reschedule_request_approved_moves_the_appointment(make_participant, hours_office, officer):
+def test_reschedule_request_approved_moves_the_appointment(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
     )
-    request = services.reschedule_request_create(
+    request = reschedule_request_create(
         participant=participant, appointment_id=appointment.pk, reason="Work shift", now=BOOKED_ON
     )
-    again = services.reschedule_request_create(
+    again = reschedule_request_create(
         participant=participant, appointment_id=appointment.pk, reason="Work shift", now=BOOKED_ON
     )
     assert again.pk == request.pk
     task = Task.objects.get(participant=participant)
-    services.reschedule_decide(
+    reschedule_decide(
         actor=officer, request_id=request.pk, approve=True, starts_at=_at(13, 15), now=BOOKED_ON
     )
     appointment.refresh_from_db()
     request.refresh_from_db()
     task.refresh_from_db()
     assert appointment.starts_at == _at(13, 15)
-    assert request.status == RequestStatus.APPROVED and task.status == TaskStatus.DONE
+    assert request.status == RequestStatus.APPROVED
+    assert task.status == TaskStatus.DONE
 
 
-def test_reschedule_decline_needs_a_note(make_participant, hours_office, officer):
+def test_reschedule_decline_needs_a_note(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
     )
-    request = services.reschedule_request_create(
+    request = reschedule_request_create(
         participant=participant, appointment_id=appointment.pk, reason="Sick", now=BOOKED_ON
     )
     with pytest.raises(ValidationError):
-        services.reschedule_decide(
-            actor=officer, request_id=request.pk, approve=False, now=BOOKED_ON
-        )
-    services.reschedule_decide(
+        reschedule_decide(actor=officer, request_id=request.pk, approve=False, now=BOOKED_ON)
+    reschedule_decide(
         actor=officer,
         request_id=request.pk,
         approve=False,
@@ -282,16 +309,16 @@ def test_reschedule_decline_needs_a_note(make_participant, hours_office, officer
 
 
 def test_a_declined_reschedule_request_is_told_to_the_participant_in_their_language(
-    make_participant, hours_office, officer
-):
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant(preferred_language="ht")
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
     )
-    request = services.reschedule_request_create(
+    request = reschedule_request_create(
         participant=participant, appointment_id=appointment.pk, reason="Travay", now=BOOKED_ON
     )
-    services.reschedule_decide(
+    reschedule_decide(
         actor=officer, request_id=request.pk, approve=False, note="Needed that day", now=BOOKED_ON
     )
     notice = Message.objects.get(participant=participant, template_key="reschedule_declined")
@@ -301,9 +328,9 @@ def test_a_declined_reschedule_request_is_told_to_the_participant_in_their_langu
 
 
 def test_reschedule_of_someone_elses_appointment_is_not_found(
-    make_participant, hours_office, officer
-):
-    appointment = services.appointment_book(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
+    appointment = appointment_book(
         make_participant(),
         actor=officer,
         type="routine_checkin",
@@ -311,27 +338,32 @@ def test_reschedule_of_someone_elses_appointment_is_not_found(
         now=BOOKED_ON,
     )
     with pytest.raises(Appointment.DoesNotExist.__mro__[1]):
-        services.reschedule_request_create(
+        reschedule_request_create(
             participant=make_participant(), appointment_id=appointment.pk, reason="x", now=BOOKED_ON
         )
 
 
-def test_confirm_marks_the_next_appointment(make_participant, hours_office, officer):
+def test_confirm_marks_the_next_appointment(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     participant = make_participant()
-    assert services.appointment_confirm(participant=participant, at=BOOKED_ON) is None
-    later = services.appointment_book(
+    assert appointment_confirm(participant=participant, at=BOOKED_ON) is None
+    later = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(12, 9), now=BOOKED_ON
     )
-    sooner = services.appointment_book(
+    sooner = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_at(10, 9), now=BOOKED_ON
     )
-    confirmed = services.appointment_confirm(participant=participant, at=BOOKED_ON)
-    assert confirmed is not None and confirmed.pk == sooner.pk
+    confirmed = appointment_confirm(participant=participant, at=BOOKED_ON)
+    assert confirmed is not None
+    assert confirmed.pk == sooner.pk
     assert Appointment.objects.get(pk=later.pk).confirmed_at is None
 
 
-def test_home_visit_takes_no_office_place(make_participant, hours_office, officer):
-    appointment = services.appointment_book(
+def test_home_visit_takes_no_office_place(
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
+    appointment = appointment_book(
         make_participant(),
         actor=officer,
         type="device_fitting",
@@ -339,25 +371,26 @@ def test_home_visit_takes_no_office_place(make_participant, hours_office, office
         starts_at=_at(10, 18),
         now=BOOKED_ON,
     )
-    assert appointment.slot is None and appointment.ends_at == _at(10, 19)
+    assert appointment.slot is None
+    assert appointment.ends_at == _at(10, 19)
     assert not OfficeSlot.objects.exists()
 
 
 def test_bulk_booking_fills_slots_in_order_without_exceeding_capacity(
-    make_participant, hours_office, officer
-):
+    make_participant: Callable[..., Participant], hours_office: Office, officer: User
+) -> None:
     people = [make_participant() for _ in range(5)]
-    services.appointment_book(
+    appointment_book(
         make_participant(),
         actor=officer,
         type="routine_checkin",
         starts_at=_at(10, 9),
         now=BOOKED_ON,
     )
-    booked = services.appointments_book_many(
+    booked = appointments_book_many(
         actor=officer,
         office=hours_office,
-        requests=[services.BookingRequest(p, "plan_review", _at(10, 9)) for p in people],
+        requests=[BookingRequest(p, "plan_review", _at(10, 9)) for p in people],
         now=BOOKED_ON,
     )
     # 09:00 had one place left (capacity 2), then 09:30 and 10:00 take two each.
@@ -376,12 +409,16 @@ def test_bulk_booking_fills_slots_in_order_without_exceeding_capacity(
     assert Message.objects.filter(template_key="appointment_booked").count() == 6
 
 
-def test_bulk_booking_refuses_another_caseload(make_participant, hours_office, make_user):
+def test_bulk_booking_refuses_another_caseload(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    make_user: Callable[..., User],
+) -> None:
     stranger = make_user(Role.OFFICER)
     with pytest.raises(PermissionDenied):
-        services.appointments_book_many(
+        appointments_book_many(
             actor=stranger,
             office=hours_office,
-            requests=[services.BookingRequest(make_participant(), "plan_review", _at(10, 9))],
+            requests=[BookingRequest(make_participant(), "plan_review", _at(10, 9))],
             now=BOOKED_ON,
         )

@@ -4,25 +4,35 @@ loads the schedule panel by htmx, and attendance is marked on the day page in pl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
-from ontrack.schedule import services
-from ontrack.schedule.models import Appointment, AppointmentStatus
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
+from ontrack.schedule.models import Appointment, AppointmentStatus, CheckinWindow
+from ontrack.schedule.services.appointments import appointment_book
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
 def test_officer_sees_the_panel_and_marks_attendance_on_a_phone(
-    live_server, make_participant, officer, browser_page, open_window, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    browser_page: Any,
+    open_window: Callable[..., CheckinWindow],
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = make_participant(given_name="Guerline", family_name="Exantus")
     open_window(participant)
     started = timezone.now() - dt.timedelta(minutes=30)
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant,
         actor=officer,
         type="plan_review",

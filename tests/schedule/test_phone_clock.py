@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
 
-from ontrack.schedule import services
-from ontrack.schedule.models import Outcome, Task, TaskKind
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
+from ontrack.schedule.models import Checkin, CheckinWindow, Outcome, Task, TaskKind
+from ontrack.schedule.services.checkins import checkin_submit, checkin_technical_failure
 from tests.schedule.conftest import JPEG
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +23,8 @@ pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2026, 3, 10, 17, 0, tzinfo=dt.UTC)
 
 
-def _submit(participant, *, attempted_at: dt.datetime, now: dt.datetime):
-    return services.checkin_submit(
+def _submit(participant: Participant, *, attempted_at: dt.datetime, now: dt.datetime) -> Checkin:
+    return checkin_submit(
         participant=participant,
         client_ref=str(uuid.uuid4()),
         attempted_at=attempted_at,
@@ -32,13 +37,15 @@ def _submit(participant, *, attempted_at: dt.datetime, now: dt.datetime):
     )
 
 
-def _late_upload_tasks(participant) -> list[Task]:
+def _late_upload_tasks(participant: Participant) -> list[Task]:
     return list(Task.objects.filter(participant=participant, kind=TaskKind.LATE_UPLOAD))
 
 
 def test_an_attempt_dated_beyond_the_cap_counts_at_its_arrival(
-    make_participant, open_window, settings
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS = 48
     participant = make_participant()
     open_window(participant, NOON, hours=1)
@@ -52,8 +59,10 @@ def test_an_attempt_dated_beyond_the_cap_counts_at_its_arrival(
 
 
 def test_an_attempt_dated_within_the_cap_is_believed_but_flagged_for_review(
-    make_participant, open_window, settings
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS = 48
     settings.ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS = 6
     participant = make_participant()
@@ -61,12 +70,15 @@ def test_an_attempt_dated_within_the_cap_is_believed_but_flagged_for_review(
     checkin = _submit(participant, attempted_at=NOON, now=NOON + dt.timedelta(hours=30))
     assert (checkin.outcome, checkin.attempted_at) == (Outcome.ON_TIME, NOON)
     (task,) = _late_upload_tasks(participant)
-    assert "30 h" in task.summary and "phone's time was counted" in task.summary
+    assert "30 h" in task.summary
+    assert "phone's time was counted" in task.summary
 
 
 def test_an_attempt_sent_minutes_later_gives_the_officer_no_task(
-    make_participant, open_window, settings
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS = 6
     participant = make_participant()
     open_window(participant, NOON, hours=1)
@@ -76,12 +88,14 @@ def test_an_attempt_sent_minutes_later_gives_the_officer_no_task(
 
 
 def test_a_technical_failure_dated_long_before_is_flagged_too(
-    make_participant, open_window, settings
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_ATTEMPT_REVIEW_HOURS = 6
     participant = make_participant()
     open_window(participant, NOON, hours=1)
-    services.checkin_technical_failure(
+    checkin_technical_failure(
         participant=participant,
         client_ref=str(uuid.uuid4()),
         attempted_at=NOON,
@@ -93,8 +107,12 @@ def test_a_technical_failure_dated_long_before_is_flagged_too(
 
 
 def test_the_review_queue_shows_the_phones_time_when_it_was_not_counted(
-    make_participant, open_window, officer, client_for, settings
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    client_for: Callable[[User], Client],
+    settings: Settings,
+) -> None:
     settings.ONTRACK_SCHEDULE_ATTEMPT_MAX_DELAY_HOURS = 48
     participant = make_participant()
     now = dt.datetime.now(dt.UTC)

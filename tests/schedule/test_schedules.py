@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from pytest_django.fixtures import Settings
 
-from ontrack.accounts.models import Role
-from ontrack.participants.models import ParticipantEvent
-from ontrack.schedule import services
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Role, User
+from ontrack.participants.models import Participant, ParticipantEvent
 from ontrack.schedule.models import CheckinWindow, Outcome
+from ontrack.schedule.services.checkins import checkin_submit
+from ontrack.schedule.services.schedules import ScheduleData, schedule_set, schedule_stop
+from ontrack.schedule.services.watchdog import missed_checkins_mark
+from ontrack.schedule.services.windows import windows_generate_due
 from tests.schedule.conftest import JPEG
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +28,9 @@ pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def test_weekly_windows_across_march_change_are_8_to_20_in_new_york(make_participant, weekly):
+def test_weekly_windows_across_march_change_are_8_to_20_in_new_york(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any]
+) -> None:
     participant = make_participant(time_zone="America/New_York")
     now = dt.datetime(2026, 2, 28, 12, tzinfo=dt.UTC)
     weekly(participant, weekdays=(1,), starts_on=dt.date(2026, 3, 1), now=now)
@@ -39,7 +48,9 @@ def test_weekly_windows_across_march_change_are_8_to_20_in_new_york(make_partici
         assert window.closes_at.astimezone(NEW_YORK).time() == dt.time(20)
 
 
-def test_windows_across_november_change_in_sao_paulo_and_lisbon(make_participant, weekly):
+def test_windows_across_november_change_in_sao_paulo_and_lisbon(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any]
+) -> None:
     now = dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC)
     lisbon = make_participant(time_zone="Europe/Lisbon")
     weekly(lisbon, weekdays=(0,), starts_on=dt.date(2026, 10, 19), now=now)
@@ -54,7 +65,9 @@ def test_windows_across_november_change_in_sao_paulo_and_lisbon(make_participant
     assert all(w.opens_at.astimezone(ZoneInfo("Europe/Lisbon")).hour == 8 for w in earlier)
 
 
-def test_windows_are_generated_up_to_the_horizon(make_participant, weekly, settings):
+def test_windows_are_generated_up_to_the_horizon(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any], settings: Settings
+) -> None:
     settings.ONTRACK_SCHEDULE_HORIZON_DAYS = 28
     participant = make_participant()
     now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)  # a Monday
@@ -63,12 +76,14 @@ def test_windows_are_generated_up_to_the_horizon(make_participant, weekly, setti
     assert schedule.generated_until == dt.date(2026, 2, 2)
     # The periodic job a week later adds the next week and nothing twice.
     later = now + dt.timedelta(days=7)
-    assert services.windows_generate_due(now=later) == 2
-    assert services.windows_generate_due(now=later) == 0
+    assert windows_generate_due(now=later) == 2
+    assert windows_generate_due(now=later) == 0
     assert CheckinWindow.objects.filter(participant=participant).count() == 10
 
 
-def test_changing_the_schedule_keeps_past_and_completed_windows(make_participant, weekly):
+def test_changing_the_schedule_keeps_past_and_completed_windows(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any]
+) -> None:
     participant = make_participant()
     start = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
     weekly(participant, weekdays=(1,), starts_on=dt.date(2026, 1, 1), now=start)
@@ -76,8 +91,8 @@ def test_changing_the_schedule_keeps_past_and_completed_windows(make_participant
     past, checked_in_ahead = windows[0], windows[3]
     # Past window missed; a future one already has a check-in (an early attempt counted for it
     # is impossible, so give it one through an ad-hoc late upload: mark it done directly).
-    services.missed_checkins_mark(now=past.closes_at + dt.timedelta(hours=2))
-    services.checkin_submit(
+    missed_checkins_mark(now=past.closes_at + dt.timedelta(hours=2))
+    checkin_submit(
         participant=participant,
         client_ref=str(uuid.uuid4()),
         attempted_at=checked_in_ahead.opens_at + dt.timedelta(hours=1),
@@ -112,12 +127,12 @@ def test_changing_the_schedule_keeps_past_and_completed_windows(make_participant
     )
 
 
-def test_monthly_first_tuesday_schedule(make_participant):
+def test_monthly_first_tuesday_schedule(make_participant: Callable[..., Participant]) -> None:
     participant = make_participant()
-    services.schedule_set(
+    schedule_set(
         participant,
-        actor=None,
-        data=services.ScheduleData(
+        actor=SYSTEM,
+        data=ScheduleData(
             cadence="monthly_weekday",
             weekdays=(1,),
             week=1,
@@ -133,12 +148,12 @@ def test_monthly_first_tuesday_schedule(make_participant):
     assert dates == [dt.date(2026, 1, 6), dt.date(2026, 2, 3)]
 
 
-def test_schedule_without_weekdays_is_refused(make_participant):
+def test_schedule_without_weekdays_is_refused(make_participant: Callable[..., Participant]) -> None:
     with pytest.raises(ValidationError) as error:
-        services.schedule_set(
+        schedule_set(
             make_participant(),
-            actor=None,
-            data=services.ScheduleData(
+            actor=SYSTEM,
+            data=ScheduleData(
                 cadence="weekly",
                 opens=dt.time(8),
                 closes=dt.time(20),
@@ -148,13 +163,15 @@ def test_schedule_without_weekdays_is_refused(make_participant):
     assert "weekdays" in error.value.message_dict
 
 
-def test_officer_may_not_set_the_schedule_of_another_caseload(make_participant, make_user):
+def test_officer_may_not_set_the_schedule_of_another_caseload(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
     stranger = make_user(Role.OFFICER)
     with pytest.raises(PermissionDenied):
-        services.schedule_set(
+        schedule_set(
             make_participant(),
             actor=stranger,
-            data=services.ScheduleData(
+            data=ScheduleData(
                 cadence="weekly",
                 weekdays=(1,),
                 opens=dt.time(8),
@@ -164,12 +181,14 @@ def test_officer_may_not_set_the_schedule_of_another_caseload(make_participant, 
         )
 
 
-def test_stopping_the_schedule_removes_only_future_windows(make_participant, weekly):
+def test_stopping_the_schedule_removes_only_future_windows(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any]
+) -> None:
     participant = make_participant()
     now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
     weekly(participant, weekdays=(1,), starts_on=dt.date(2026, 1, 1), now=now)
     later = now + dt.timedelta(days=15)
-    removed = services.schedule_stop(participant, actor=None, now=later)
+    removed = schedule_stop(participant, actor=SYSTEM, now=later)
     assert removed > 0
     assert not CheckinWindow.objects.filter(participant=participant, opens_at__gt=later).exists()
     assert CheckinWindow.objects.filter(participant=participant, opens_at__lt=later).count() == 2

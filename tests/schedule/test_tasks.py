@@ -4,17 +4,22 @@ no result of a periodic task, so the effect is read from the database)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.participants.models import Participant
 from ontrack.schedule import tasks
 from ontrack.schedule.models import CheckinWindow, Outcome
 
 pytestmark = pytest.mark.django_db
 
 
-def test_missed_checkin_watchdog_task_marks_a_closed_window(make_participant, open_window):
+def test_missed_checkin_watchdog_task_marks_a_closed_window(
+    make_participant: Callable[..., Participant], open_window: Callable[..., CheckinWindow]
+) -> None:
     participant = make_participant()
     window = open_window(participant, timezone.now() - dt.timedelta(days=1), hours=1)
     tasks.missed_checkin_watchdog()
@@ -22,7 +27,9 @@ def test_missed_checkin_watchdog_task_marks_a_closed_window(make_participant, op
     assert window.outcome == Outcome.MISSED
 
 
-def test_generation_task_extends_schedules(make_participant, weekly):
+def test_generation_task_extends_schedules(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any]
+) -> None:
     participant = make_participant()
     now = timezone.now()
     weekly(participant, weekdays=(0, 1, 2, 3, 4, 5, 6), starts_on=now.date(), now=now)

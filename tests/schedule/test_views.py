@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.audit.models import AccessLogEntry
-from ontrack.schedule import queries, services
+from ontrack.participants.models import Participant
+from ontrack.schedule import queries
 from ontrack.schedule.models import (
     Appointment,
     AppointmentStatus,
@@ -24,14 +27,18 @@ from ontrack.schedule.models import (
     Review,
     Task,
 )
+from ontrack.schedule.services.appointments import appointment_book
+from ontrack.schedule.services.checkins import checkin_submit, checkin_technical_failure
+from ontrack.schedule.services.reschedules import reschedule_request_create
+from ontrack.schedule.services.watchdog import missed_checkins_mark
 from tests.schedule.conftest import JPEG
 
 pytestmark = pytest.mark.django_db
 
 
-def _checkin(participant, at=None):
+def _checkin(participant: Participant, at: dt.datetime | None = None) -> Checkin:
     at = at or timezone.now()
-    return services.checkin_submit(
+    return checkin_submit(
         participant=participant,
         client_ref=str(uuid.uuid4()),
         attempted_at=at,
@@ -44,7 +51,7 @@ def _checkin(participant, at=None):
     )
 
 
-def _next_slot(office):
+def _next_slot(office: Office) -> dt.datetime:
     now = timezone.now()
     slot = queries.nearest_free_slot(
         office, now + dt.timedelta(days=2), not_before=now + dt.timedelta(hours=1)
@@ -54,8 +61,11 @@ def _next_slot(office):
 
 
 def test_today_lists_the_caseloads_windows_and_logs_the_read(
-    make_participant, open_window, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     mine = make_participant()
     open_window(mine)
     page = client_for(officer).get("/schedule/today/")
@@ -66,7 +76,12 @@ def test_today_lists_the_caseloads_windows_and_logs_the_read(
     ).exists()
 
 
-def test_today_hides_other_caseloads(make_participant, open_window, make_user, client_for):
+def test_today_hides_other_caseloads(
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     other = make_participant()
     open_window(other)
     stranger = make_user(Role.OFFICER)
@@ -74,26 +89,36 @@ def test_today_hides_other_caseloads(make_participant, open_window, make_user, c
     assert other.full_name not in page
 
 
-def test_auditor_may_not_open_today(make_user, client_for):
+def test_auditor_may_not_open_today(
+    make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
     assert client_for(make_user(Role.AUDITOR)).get("/schedule/today/").status_code == 403
 
 
 def test_participant_panel_shows_compliance_and_is_logged(
-    make_participant, open_window, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     open_window(participant)
     _checkin(participant)
     detail = client_for(officer).get(f"/participants/{participant.pk}/").content.decode()
     assert f"/schedule/participant/{participant.pk}/panel/" in detail
     panel = client_for(officer).get(f"/schedule/participant/{participant.pk}/panel/")
-    assert panel.status_code == 200 and "On-time rate" in panel.content.decode()
+    assert panel.status_code == 200
+    assert "On-time rate" in panel.content.decode()
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what="schedule and compliance"
     ).exists()
 
 
-def test_panel_of_another_caseload_is_not_found(make_participant, make_user, client_for):
+def test_panel_of_another_caseload_is_not_found(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     response = client_for(make_user(Role.OFFICER)).get(
         f"/schedule/participant/{participant.pk}/panel/"
@@ -101,7 +126,11 @@ def test_panel_of_another_caseload_is_not_found(make_participant, make_user, cli
     assert response.status_code == 404
 
 
-def test_officer_sets_a_weekly_schedule_through_the_form(make_participant, officer, client_for):
+def test_officer_sets_a_weekly_schedule_through_the_form(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     response = client_for(officer).post(
         f"/schedule/participant/{participant.pk}/schedule/",
@@ -123,15 +152,22 @@ def test_officer_sets_a_weekly_schedule_through_the_form(make_participant, offic
 
 
 def test_supervisor_of_another_office_may_not_edit_the_schedule(
-    make_participant, make_user, make_office, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    make_office: Callable[..., Office],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     elsewhere = make_user(Role.SUPERVISOR, office=make_office("Camden"))
     response = client_for(elsewhere).get(f"/schedule/participant/{participant.pk}/schedule/")
     assert response.status_code == 404
 
 
-def test_operator_may_read_but_not_edit(make_participant, make_user, client_for):
+def test_operator_may_read_but_not_edit(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     operator = make_user(Role.OPERATOR, office=None)
     client = client_for(operator)
@@ -140,8 +176,11 @@ def test_operator_may_read_but_not_edit(make_participant, make_user, client_for)
 
 
 def test_book_move_and_cancel_through_the_console(
-    make_participant, hours_office, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     client = client_for(officer)
     start = _next_slot(hours_office).astimezone(dt.UTC)
@@ -172,8 +211,11 @@ def test_book_move_and_cancel_through_the_console(
 
 
 def test_booking_at_a_time_with_no_slot_shows_the_reason(
-    make_participant, hours_office, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     response = client_for(officer).post(
         f"/schedule/participant/{participant.pk}/appointments/new/",
@@ -183,12 +225,16 @@ def test_booking_at_a_time_with_no_slot_shows_the_reason(
     assert "no appointment at that time" in response.content.decode()
 
 
-def test_bulk_cancel_from_the_day_page(make_participant, hours_office, officer, client_for):
+def test_bulk_cancel_from_the_day_page(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     people = [make_participant() for _ in range(2)]
     start = _next_slot(hours_office)
     booked = [
-        services.appointment_book(p, actor=officer, type="routine_checkin", starts_at=start)
-        for p in people
+        appointment_book(p, actor=officer, type="routine_checkin", starts_at=start) for p in people
     ]
     response = client_for(officer).post(
         "/schedule/bulk/",
@@ -205,9 +251,13 @@ def test_bulk_cancel_from_the_day_page(make_participant, hours_office, officer, 
 
 
 def test_bulk_ignores_appointments_outside_ones_caseload(
-    make_participant, hours_office, officer, make_user, client_for
-):
-    appointment = services.appointment_book(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    appointment = appointment_book(
         make_participant(),
         actor=officer,
         type="routine_checkin",
@@ -222,11 +272,15 @@ def test_bulk_ignores_appointments_outside_ones_caseload(
 
 
 def test_supervisor_closes_a_day_from_the_office_calendar(
-    make_participant, hours_office, officer, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     start = _next_slot(hours_office)
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         make_participant(), actor=officer, type="routine_checkin", starts_at=start
     )
     day = start.astimezone(ZoneInfo(hours_office.time_zone)).date()
@@ -241,15 +295,20 @@ def test_supervisor_closes_a_day_from_the_office_calendar(
 
 
 def test_photo_is_served_only_to_those_who_may_see_the_participant(
-    make_participant, open_window, officer, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     open_window(participant)
     checkin = _checkin(participant)
     response = client_for(officer).get(f"/schedule/checkins/{checkin.pk}/photo/")
-    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
     with checkin.photo.open("rb") as kept:
-        assert b"".join(response.streaming_content) == kept.read()
+        assert response.getvalue() == kept.read()
     assert response["Cache-Control"] == "private, no-store"
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what__startswith="check-in photo"
@@ -263,14 +322,18 @@ def test_photo_is_served_only_to_those_who_may_see_the_participant(
 
 
 def test_review_queue_approve_and_reject_with_reason(
-    make_participant, open_window, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     open_window(participant)
     first = _checkin(participant)
     client = client_for(officer)
     page = client.get("/schedule/review/").content.decode()
-    assert first.reference in page and f"/participants/{participant.pk}/photo/" not in page
+    assert first.reference in page
+    assert f"/participants/{participant.pk}/photo/" not in page
     client.post(f"/schedule/checkins/{first.pk}/review/", {"decision": "reject", "reason": ""})
     assert Checkin.objects.get(pk=first.pk).review == Review.PENDING
     client.post(
@@ -278,29 +341,35 @@ def test_review_queue_approve_and_reject_with_reason(
         {"decision": "reject", "reason": "Different person"},
     )
     first.refresh_from_db()
-    assert first.review == Review.REJECTED and first.reviewed_by == officer
+    assert first.review == Review.REJECTED
+    assert first.reviewed_by == officer
 
 
 def test_task_list_shows_technical_failures_and_reschedule_requests(
-    make_participant, open_window, hours_office, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     open_window(participant)
-    services.checkin_technical_failure(
+    checkin_technical_failure(
         participant=participant,
         client_ref=str(uuid.uuid4()),
         attempted_at=timezone.now(),
         reason="location",
     )
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant, actor=officer, type="routine_checkin", starts_at=_next_slot(hours_office)
     )
-    request = services.reschedule_request_create(
+    request = reschedule_request_create(
         participant=participant, appointment_id=appointment.pk, reason="Night shift"
     )
     client = client_for(officer)
     page = client.get("/schedule/tasks/").content.decode()
-    assert "Location unavailable" in page and "Night shift" in page
+    assert "Location unavailable" in page
+    assert "Night shift" in page
     client.post(
         f"/schedule/requests/{request.pk}/decide/",
         {"decision": "approve", "starts_at": "", "note": ""},
@@ -313,10 +382,15 @@ def test_task_list_shows_technical_failures_and_reschedule_requests(
     assert task.status == "done"
 
 
-def test_excuse_a_missed_window_from_the_record(make_participant, open_window, officer, client_for):
+def test_excuse_a_missed_window_from_the_record(
+    make_participant: Callable[..., Participant],
+    open_window: Callable[..., CheckinWindow],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     window = open_window(participant, timezone.now() - dt.timedelta(days=2), hours=1)
-    services.missed_checkins_mark()
+    missed_checkins_mark()
     client = client_for(officer)
     assert "Excuse" in client.get(f"/schedule/participant/{participant.pk}/").content.decode()
     client.post(f"/schedule/windows/{window.pk}/excuse/", {"reason": "Hospital stay"})
@@ -324,10 +398,15 @@ def test_excuse_a_missed_window_from_the_record(make_participant, open_window, o
     assert window.outcome == Outcome.EXCUSED
 
 
-def test_attendance_marked_through_htmx(make_participant, hours_office, officer, client_for):
+def test_attendance_marked_through_htmx(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     past = timezone.now() - dt.timedelta(hours=1)
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         participant,
         actor=officer,
         type="routine_checkin",
@@ -340,17 +419,21 @@ def test_attendance_marked_through_htmx(make_participant, hours_office, officer,
         {"attended": "1"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200 and "Attended" in response.content.decode()
+    assert response.status_code == 200
+    assert "Attended" in response.content.decode()
     assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.ATTENDED
 
 
-def test_nav_has_today(officer, client_for):
+def test_nav_has_today(officer: User, client_for: Callable[[User], Client]) -> None:
     assert 'href="/schedule/today/"' in client_for(officer).get("/schedule/tasks/").content.decode()
 
 
-def test_the_day_page_forms_never_redirect_to_another_site(officer, client_for):
+def test_the_day_page_forms_never_redirect_to_another_site(
+    officer: User, client_for: Callable[[User], Client]
+) -> None:
     client = client_for(officer)
     away = client.post("/schedule/bulk/", {"next": "https://evil.example/phish"})
-    assert away.status_code == 302 and away["Location"] == "/schedule/today/"
+    assert away.status_code == 302
+    assert away["Location"] == "/schedule/today/"
     home = client.post("/schedule/bulk/", {"next": "/schedule/today/?day=2026-12-07"})
     assert home["Location"] == "/schedule/today/?day=2026-12-07"

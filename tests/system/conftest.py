@@ -3,9 +3,10 @@ the processes' output added to the report of any test that fails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
+import pluggy
 import pytest
 
 from tests.system.harness import System, running_system
@@ -26,14 +27,18 @@ SYSTEM_SETTINGS = {
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """ontrack migrated, seeded with one office and its staff, and running: web, worker and
     gateway, shared by every scenario (each works with its own participants and devices)."""
-    with running_system(tmp_path_factory.mktemp("ontrack-home"), **SYSTEM_SETTINGS) as running:
+    with running_system(
+        tmp_path_factory.mktemp("ontrack-home"), settings=SYSTEM_SETTINGS
+    ) as running:
         yield running
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    report = outcome.get_result()
     running = getattr(item, "funcargs", {}).get("system")
     if report.failed and isinstance(running, System):
         report.sections.append(("ontrack processes", running.tails()))

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import requests
 from aiosmtpd.controller import Controller
 
-from ontrack.tracking.simulator import gt06_login
+from ontrack.tracking.simulator.wearers import gt06_login
 from tests.messaging.sinks import Mailbox, TestSMSC
 from tests.support import cli_environment, free_port
 
@@ -420,7 +420,7 @@ class System:
             for name, process in self.processes.items()
             if process.poll() is not None
         }
-        assert not dead, f"processes exited: {dead}"
+        assert not dead, f"processes exited: {dead}\n{self.tails(30, only=dead)}"
 
     def _web_ready(self) -> bool:
         self.assert_running()
@@ -437,11 +437,13 @@ class System:
             return False
         return True
 
-    def tails(self, lines: int = 60) -> str:
-        """The end of every process's output, for a failure report; periodic jobs that did
-        nothing (every 2 s here) are left out."""
+    def tails(self, lines: int = 60, *, only: Collection[str] = ()) -> str:
+        """The end of every process's output (or ``only`` those processes'), for a failure
+        report; periodic jobs that did nothing (every 2 s here) are left out."""
         parts = []
         for path in sorted(self.logs.glob("*.log")):
+            if only and path.stem not in only:
+                continue
             text = [
                 line
                 for line in path.read_text(errors="replace").splitlines()
@@ -565,47 +567,10 @@ def new_phone() -> str:
     return f"+1201555{next(_PHONES) % 100 + 100:04d}"
 
 
-def _sms_text(data_coding: int, payload: bytes) -> str:
-    if data_coding == 0x08:
-        return payload.decode("utf-16-be", "replace")
-    if data_coding == 0x03:
-        return payload.decode("latin-1")
-    # GSM 03.38 default alphabet, one character per byte (as smpplib sends it)
-    from smpplib.gsm import GSM_CHARACTER_TABLE
-
-    characters, escape = [], False
-    for byte in payload:
-        if byte == 0x1B:
-            escape = True
-            continue
-        characters.append(GSM_CHARACTER_TABLE[byte + (0x80 if escape else 0)])
-        escape = False
-    return "".join(characters)
-
-
 def texts_to(system: System, phone: str) -> list[str]:
     """The texts the SMSC was asked to deliver to ``phone``, oldest first, each long text
-    put back together from its parts (user data header: concatenation reference, count,
-    sequence)."""
-    texts: list[str] = []
-    parts: dict[int, dict[int, str]] = {}
-    for submitted in list(system.smsc.submitted):
-        if submitted["to"] != phone.lstrip("+"):
-            continue
-        payload: bytes = submitted["text"]
-        if not submitted.get("esm_class", 0) & 0x40:
-            texts.append(_sms_text(submitted["data_coding"], payload))
-            continue
-        header, body = payload[1 : payload[0] + 1], payload[payload[0] + 1 :]
-        if header[0] == 0x00:  # 8-bit reference
-            reference, count, sequence = header[2], header[3], header[4]
-        else:  # 0x08: 16-bit reference
-            reference, count, sequence = int.from_bytes(header[2:4]), header[4], header[5]
-        pieces = parts.setdefault(reference, {})
-        pieces[sequence] = _sms_text(submitted["data_coding"], body)
-        if len(pieces) == count:
-            texts.append("".join(pieces[n] for n in sorted(pieces)))
-    return texts
+    put back together from its parts."""
+    return system.smsc.texts_to(phone)
 
 
 def office_id(api: Api) -> int:
@@ -704,15 +669,17 @@ def running_system(
     *,
     processes: tuple[str, ...] = PROCESSES,
     production: bool = False,
-    **extra_env: str,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
     """Migrate, start every process (``processes``: add ``worker-2``, ``gateway-2``... for
     more than one of a kind), seed and create the staff accounts (while the processes start
-    up); stop them all and drop the database afterwards.
+    up); stop them all and drop the database afterwards. ``settings`` are environment
+    variables every process gets.
 
     A ``production`` system runs on the stores of a deployment wherever the suite has them,
     on either pass: PostgreSQL (``ONTRACK_TEST_POSTGRES``) and the Redis job queue
     (``ONTRACK_TEST_REDIS``), on a queue name of its own."""
+    extra_env = dict(settings or {})
     if production and (redis_url := os.environ.get("ONTRACK_TEST_REDIS")):
         extra_env = {
             "ONTRACK_REDIS_URL": redis_url,

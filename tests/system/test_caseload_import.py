@@ -107,7 +107,11 @@ def test_a_large_import_runs_in_the_worker_with_progress_while_other_pages_answe
     assert len(watcher.answers) >= 5, "the other person kept working during the import"
     slow = [(status, round(seconds, 1)) for status, seconds in watcher.answers if seconds > 10]
     failed = [status for status, _ in watcher.answers if status != 200]
-    assert not failed and not slow, (
+    assert not failed, (
+        f"every caseload page answered 200 within 10 s while the import ran "
+        f"(failed {failed}, slow {slow})"
+    )
+    assert not slow, (
         f"every caseload page answered 200 within 10 s while the import ran "
         f"(failed {failed}, slow {slow})"
     )

@@ -47,7 +47,8 @@ def _report_technical_failure(phone: Browser, reason: str, detail: str) -> dict[
     page = phone.page("/me/check-in/")
     csrf = re.search(r'data-csrf="([^"]+)"', page)
     url = re.search(r'data-failure-url="([^"]+)"', page)
-    assert csrf and url, "the check-in page carries what its script needs"
+    assert csrf, "the check-in page carries what its script needs"
+    assert url, "the check-in page carries what its script needs"
     response = phone.session.post(
         phone.base_url + url.group(1),
         data={
@@ -102,7 +103,8 @@ def test_an_upload_failure_from_the_portal_is_a_technical_failure_with_a_task_an
     phone = portal_sign_in(system, phone_number)
 
     receipt = _report_technical_failure(phone, "upload", "HTTP 413: photo too large")
-    assert receipt["outcome"] == "technical_failure" and receipt["reference"]
+    assert receipt["outcome"] == "technical_failure"
+    assert receipt["reference"]
 
     assert _window(system, pid, window["id"])["outcome"] == "technical_failure"
     tasks = system.browser("olivia").page("/schedule/tasks/")

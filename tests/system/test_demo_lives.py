@@ -79,9 +79,8 @@ class _Browser:
             base + "/account/second-factor/", data=form, headers={"Referer": base + "/"}
         )
         landing = self.opener.open(request, timeout=30).read().decode()
-        assert "Sign out" in landing and "Second factor" not in landing, (
-            f"{username} could not sign in"
-        )
+        assert "Sign out" in landing, f"{username} could not sign in"
+        assert "Second factor" not in landing, f"{username} could not sign in"
 
     def get(self, path: str) -> str:
         # Generous: on two shared cores the first minute (seeding done, every process
@@ -185,16 +184,19 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
         assert "Confirmed violation" in dashboard
         outcomes = re.search(r"Alert outcomes and who decided.*?</table>", dashboard, re.S)
         decided = r"<td>(Confirmed violation|False alarm)</td><td>[^<]*</td><td>[1-9]"
-        assert outcomes and len(re.findall(decided, outcomes[0])) == 2, (
+        assert outcomes, "the dashboard's alert outcomes show no decided alert"
+        assert len(re.findall(decided, outcomes[0])) == 2, (
             "the dashboard's alert outcomes show no decided alert"
         )
         supervisor = _Browser(base, "supervisor", password, env)
         assert "Plan review date reached" in supervisor.get("/reviews/")
         decided_reviews = supervisor.get("/reviews/?show=decided")
-        assert "Stepped down" in decided_reviews and "Kept as it is" in decided_reviews
+        assert "Stepped down" in decided_reviews
+        assert "Kept as it is" in decided_reviews
         photos = supervisor.get("/schedule/review/")
         waiting = re.search(r"Check-in photos to review \((\d+)\)", photos)
-        assert waiting and int(waiting[1]) > 0, "no check-in photo waits for review"
+        assert waiting, "no check-in photo waits for review"
+        assert int(waiting[1]) > 0, "no check-in photo waits for review"
         assert 'alt="Enrolment photo"' in photos, "no enrolment photo beside the check-ins"
         inbox = supervisor.get("/messaging/inbox/")
         assert "Reply" in inbox, "no reply waits in the supervisor's inbox"

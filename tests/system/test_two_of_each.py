@@ -12,11 +12,16 @@ import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from ontrack.tracking.simulator import gt06_login
+from ontrack.tracking.simulator.wearers import gt06_login
+from tests.system.alert_scenarios import (
+    wearer_enters_an_exclusion_zone,
+    zone_entry_opens_after_grace_and_is_handled,
+)
 from tests.system.conftest import SYSTEM_SETTINGS
 from tests.system.harness import (
     System,
@@ -39,7 +44,9 @@ _GT06_COMMAND = 0x80
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("ontrack-two-of-each")
-    with running_system(home, processes=PROCESSES, production=True, **SYSTEM_SETTINGS) as running:
+    with running_system(
+        home, processes=PROCESSES, production=True, settings=SYSTEM_SETTINGS
+    ) as running:
         yield running
 
 
@@ -98,9 +105,18 @@ def test_a_bulk_message_reaches_each_person_once_with_two_workers(pair: System) 
     assert sent.status_code == 302, f"bulk message refused: {sent.text[-1500:]}"
     phones = [person["phones"][0] for person in audience]
     for phone in phones:
-        eventually(lambda phone=phone: texts_to(pair, phone), what=f"a text to {phone}")
+        eventually(partial(texts_to, pair, phone), what=f"a text to {phone}")
     time.sleep(5)  # the jobs of two more ticks, in which a second send would go out
     assert {phone: len(texts_to(pair, phone)) for phone in phones} == dict.fromkeys(phones, 1)
+
+
+def test_a_zone_entry_opens_after_grace_and_notifies_staff_once_on_the_production_stores(
+    pair: System,
+) -> None:
+    """The alert chain of ``test_alert_chain`` on PostgreSQL and Redis, where deployments
+    run, after one worker was killed: the zone engine in the gateway the unit reached, the
+    grace watchdog in the surviving worker, and exactly one notice e-mail."""
+    zone_entry_opens_after_grace_and_is_handled(pair, wearer_enters_an_exclusion_zone(pair))
 
 
 def _login(system: System, imei: str, gateway: str) -> socket.socket:

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData
 from ontrack.tracking.models import Device
-from ontrack.tracking.services import DeviceInfo, device_directory, device_register
+from ontrack.tracking.services.devices import device_register
+from ontrack.tracking.services.directory import DeviceInfo, device_directory
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ def make_device(db: None) -> Callable[..., Device]:
         *, kind: str = "ankle", protocol: str = "gt06", identifier: str | None = None, **fields: Any
     ) -> Device:
         return device_register(
-            actor=None,
+            actor=SYSTEM,
             identifier=identifier or f"35{next(counter):013d}",
             kind=kind,
             protocol=protocol,
@@ -68,12 +70,13 @@ def worn_track(
     """A participant (of the ``officer`` fixture) wearing a device that reported three fixes
     and a tamper event an hour ago."""
     from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
-    from ontrack.tracking.services import device_assign, store_batch
+    from ontrack.tracking.services.devices import device_assign
+    from ontrack.tracking.services.ingest import store_batch
 
     device = make_device()
     participant = make_gps_participant()
     start = timezone.now() - dt.timedelta(hours=2)
-    device_assign(device, participant, actor=None, at=start)
+    device_assign(device, participant, actor=SYSTEM, at=start)
     info = device_directory()[device.identifier]
     base = timezone.now() - dt.timedelta(hours=1)
     items: list[tuple[DeviceInfo, Fix | DeviceEvent]] = [

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ontrack.tracking.gateway import GatewayThread
-from ontrack.tracking.gateway_core import GatewayConfig
+from ontrack.tracking.gateway.core import GatewayConfig
+from ontrack.tracking.gateway.process import GatewayThread
 
 
 def gateway_config(tmp_path: Path, **overrides: Any) -> GatewayConfig:

@@ -18,12 +18,12 @@ from tests.staff_sign_in import verify_session
 pytestmark = pytest.mark.django_db
 
 
-def _auth(user: User) -> dict[str, str]:
+def _auth(user: User) -> dict[str, Any]:
     _, secret = api_token_create(user=user, name="test")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
-def _window(worn_track: dict[str, Any]) -> dict[str, str]:
+def _window(worn_track: dict[str, Any]) -> dict[str, Any]:
     base: dt.datetime = worn_track["base"]
     return {
         "start": (base - dt.timedelta(minutes=1)).isoformat(),
@@ -39,7 +39,7 @@ def test_positions_between_two_times_are_returned_in_order_and_logged(
         f"/api/participants/{participant.pk}/positions", _window(worn_track), **_auth(officer)
     )
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["results"]
     assert [row["lat"] for row in rows] == [40.7, 40.701, 40.702]
     assert rows[0]["accuracy_m"] == 12.0
     assert AccessLogEntry.objects.filter(participant_id=participant.pk, action="api_read").exists()
@@ -88,8 +88,7 @@ def test_the_device_list_filters_and_shows_the_last_position(
     make_device(kind="phone", protocol="osmand", identifier="app-phone-1")
     auth = _auth(make_user(Role.ADMINISTRATOR))
     page = client.get("/api/devices", {"kind": "ankle"}, **auth).json()
-    assert page["count"] == 1
-    device = page["results"][0]
+    [device] = page["results"]
     assert device["identifier"] == worn_track["device"].identifier
     assert device["last_lat"] == 40.702
     detail = client.get(f"/api/devices/{device['id']}", **auth)
@@ -133,3 +132,45 @@ def test_reading_worn_devices_last_positions_is_in_the_access_log(
     read = AccessLogEntry.objects.get(action="api_read", what__contains="last position")
     assert listed.listed_ids == [participant.pk], "the list is one LIST row naming its wearers"
     assert read.participant_id == participant.pk
+
+
+def test_positions_come_in_pages_each_read_through_the_gate(
+    worn_track: dict[str, Any], officer: User, client: Client
+) -> None:
+    participant = worn_track["participant"]
+    path = f"/api/participants/{participant.pk}/positions"
+    auth = _auth(officer)
+    first = client.get(path, {**_window(worn_track), "page_size": 2}, **auth).json()
+    second = client.get(
+        path, {**_window(worn_track), "page_size": 2, "cursor": first["next"]}, **auth
+    ).json()
+    assert [r["lat"] for r in first["results"] + second["results"]] == [40.7, 40.701, 40.702]
+    assert second["next"] is None
+    reads = AccessLogEntry.objects.filter(participant_id=participant.pk, action="api_read")
+    assert reads.count() == 2, "one access-log row per page"
+
+
+def test_the_device_list_pages_through_a_sort_key_some_devices_lack_each_once(
+    make_device: Callable[..., Device], make_user: Callable[..., User], client: Client
+) -> None:
+    """Devices that never reported have no ``last_seen_at``: they come last, either way."""
+    seen = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    devices = [make_device() for _ in range(5)]
+    for n, device in enumerate(devices[:3]):
+        Device.objects.filter(pk=device.pk).update(last_seen_at=seen + dt.timedelta(minutes=n))
+    auth = _auth(make_user(Role.ADMINISTRATOR))
+    never = sorted(d.identifier for d in devices[3:])
+
+    def all_pages(sort: str) -> list[str]:
+        identifiers: list[str] = []
+        cursor = ""
+        while cursor is not None:
+            page = client.get(
+                "/api/devices", {"sort": sort, "page_size": "2", "cursor": cursor}, **auth
+            )
+            identifiers += [row["identifier"] for row in page.json()["results"]]
+            cursor = page.json()["next"]
+        return identifiers
+
+    assert all_pages("seen") == [d.identifier for d in devices[:3]] + never
+    assert all_pages("-seen") == [d.identifier for d in reversed(devices[:3])] + never

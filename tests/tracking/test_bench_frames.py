@@ -19,7 +19,8 @@ import pytest
 
 from ontrack.tracking.protocols import Fix, gt06, h02, osmand, teltonika, watch
 from ontrack.tracking.protocols.records import Record
-from ontrack.tracking.simulator import Report, osmand_request
+from ontrack.tracking.simulator.wearers import Report, osmand_request
+from tests.support import fix_position
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,7 +29,8 @@ IMEI = "860000000000042"
 
 def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_ingest", BENCH)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)
@@ -61,7 +63,8 @@ def test_each_profile_frame_holds_exactly_its_positions(protocol: str) -> None:
     ]
     records = _decode(protocol, profile.encode(IMEI, reports, 7))
     assert all(isinstance(record, Fix) for record in records), records
-    assert [(r.time, round(r.lat, 4), round(r.lon, 4)) for r in records] == [
+    decoded = [(r.time, *fix_position(r)) for r in records]
+    assert [(time, round(lat, 4), round(lon, 4)) for time, lat, lon in decoded] == [
         (r.time, round(r.lat, 4), r.lon) for r in reports
     ]
     assert all(record.device_id == IMEI for record in records)
@@ -71,8 +74,10 @@ def test_osmand_request_round_trips_through_the_query_decoder() -> None:
     report = Report(BASE, 40.123456, -74.654321, 36.0, 270.0, 55, True, ("tamper",))
     request = osmand_request(IMEI, report, "gateway.example")
     head, _, rest = request.partition(b"\r\n")
-    assert head.startswith(b"GET /?") and head.endswith(b" HTTP/1.1")
-    assert rest.endswith(b"\r\n\r\n") and b"Host: gateway.example\r\n" in rest
+    assert head.startswith(b"GET /?")
+    assert head.endswith(b" HTTP/1.1")
+    assert rest.endswith(b"\r\n\r\n")
+    assert b"Host: gateway.example\r\n" in rest
     records = _decode("osmand", request)
     fix = next(r for r in records if isinstance(r, Fix))
     assert (fix.time, fix.lat, fix.lon, fix.battery_pct) == (BASE, 40.123456, -74.654321, 55)

@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Role, User
 from ontrack.audit.models import AccessLogEntry
-from ontrack.tracking.models import CommandStatus, DeviceCommand
+from ontrack.tracking.models import CommandStatus, Device, DeviceCommand
 from ontrack.tracking.protocols import gt06, teltonika
-from ontrack.tracking.services import commands_claim, device_assign, device_locate_request
-from ontrack.tracking.simulator import SimulatorOptions, simulate
+from ontrack.tracking.services.commands import commands_claim, device_locate_request
+from ontrack.tracking.services.devices import device_assign
+from ontrack.tracking.simulator.wearers import SimulatorOptions, simulate
 from tests.tracking.gateway_helpers import connect, eventually, receive_exactly, running_gateway
 
 IMEI = "359710049095095"
@@ -28,7 +33,7 @@ def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., An
     def make(protocol: str = "gt06", identifier: str = IMEI) -> Any:
         device = make_device(protocol=protocol, identifier=identifier)
         participant = make_gps_participant()
-        device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+        device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
         return device
 
     return make
@@ -40,7 +45,9 @@ def _refresh(command: DeviceCommand) -> DeviceCommand:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_gt06_device_gets_the_where_command_and_its_answer_is_recorded(tmp_path, worn, officer):
+def test_a_gt06_device_gets_the_where_command_and_its_answer_is_recorded(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     device = worn("gt06")
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["gt06"])
@@ -48,7 +55,9 @@ def test_a_gt06_device_gets_the_where_command_and_its_answer_is_recorded(tmp_pat
         receive_exactly(sock, 10)
         command = device_locate_request(actor=officer, device=device)
         frame = receive_exactly(sock, 10 + 1 + 4 + len("WHERE#"))
-        assert frame[:2] == b"\x78\x78" and frame[3] == gt06.MSG_COMMAND and frame[-2:] == b"\r\n"
+        assert frame[:2] == b"\x78\x78"
+        assert frame[3] == gt06.MSG_COMMAND
+        assert frame[-2:] == b"\r\n"
         assert gt06.crc_itu(frame[2:-4]) == int.from_bytes(frame[-4:-2], "big"), "valid CRC"
         content = frame[4:-6]
         assert content[0] == 4 + len("WHERE#")
@@ -65,12 +74,16 @@ def test_a_gt06_device_gets_the_where_command_and_its_answer_is_recorded(tmp_pat
         sock.sendall(gt06.encode_gps_lbs(time=now, lat=40.7128, lon=-74.006, serial=3))
         assert eventually(lambda: _refresh(command).lat is not None), "the next fix answers it"
         sock.close()
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
     assert command.fix_time == now
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_teltonika_device_gets_getgps_over_codec_12(tmp_path, worn, officer):
+def test_a_teltonika_device_gets_getgps_over_codec_12(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     imei = "352093081000001"
     device = worn("teltonika", imei)
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
@@ -87,20 +100,24 @@ def test_a_teltonika_device_gets_getgps_over_codec_12(tmp_path, worn, officer):
     assert command.response == "GPS:1 Lat:40.7"
 
 
-def test_an_osmand_phone_cannot_be_asked(worn, officer):
+def test_an_osmand_phone_cannot_be_asked(worn: Any, officer: User) -> None:
     device = worn("osmand", "phone-17")
     with pytest.raises(ValidationError, match="cannot be asked"):
         device_locate_request(actor=officer, device=device)
 
 
-def test_only_someone_who_may_act_on_the_wearer_may_ask(worn, make_user):
+def test_only_someone_who_may_act_on_the_wearer_may_ask(
+    worn: Any, make_user: Callable[..., User]
+) -> None:
     device = worn("gt06")
     stranger = make_user(Role.OFFICER)
     with pytest.raises(PermissionDenied):
         device_locate_request(actor=stranger, device=device)
 
 
-def test_a_command_is_claimed_once_and_expires_unanswered(worn, officer, settings):
+def test_a_command_is_claimed_once_and_expires_unanswered(
+    worn: Any, officer: User, settings: Settings
+) -> None:
     device = worn("gt06")
     command = device_locate_request(actor=officer, device=device)
     now = timezone.now()
@@ -113,7 +130,9 @@ def test_a_command_is_claimed_once_and_expires_unanswered(worn, officer, setting
     assert _refresh(command).status == CommandStatus.EXPIRED
 
 
-def test_the_track_page_asks_and_polls_the_answer(worn, officer, client_for):
+def test_the_track_page_asks_and_polls_the_answer(
+    worn: Any, officer: User, client_for: Callable[[User], Client]
+) -> None:
     device = worn("gt06")
     participant = device.assignments.get().participant
     client = client_for(officer)
@@ -127,15 +146,16 @@ def test_the_track_page_asks_and_polls_the_answer(worn, officer, client_for):
         status=CommandStatus.ANSWERED, lat=40.7128, lon=-74.006, fix_time=timezone.now()
     )
     answer = client.get(f"/tracking/commands/{command.pk}/")
-    assert b"40.712800" in answer.content and b"hx-trigger" not in answer.content
+    assert b"40.712800" in answer.content
+    assert b"hx-trigger" not in answer.content
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what__startswith="on-demand location"
     ).exists(), "reading where someone is now is access-logged"
 
 
 def test_a_request_waiting_for_a_silent_device_says_when_it_last_reported(
-    worn, officer, client_for
-):
+    worn: Any, officer: User, client_for: Callable[[User], Client]
+) -> None:
     """A wearer whose device fell silent (the demo's silent wearers; a flat battery; no
     signal) is not connected: the request waits, and the box says since when it is silent
     rather than only "waiting for the device to be connected"."""
@@ -149,17 +169,22 @@ def test_a_request_waiting_for_a_silent_device_says_when_it_last_reported(
     response = client.post(f"/tracking/devices/{device.pk}/locate/", HTTP_HX_REQUEST="true")
     text = response.content.decode()
     assert "Waiting for the device to be connected" in text
-    assert "last reported 25" in text and "minutes ago" in text, text
+    assert "last reported 25" in text, text
+    assert "minutes ago" in text, text
 
 
-def test_the_device_page_says_an_osmand_phone_cannot_be_asked(worn, officer, client_for):
+def test_the_device_page_says_an_osmand_phone_cannot_be_asked(
+    worn: Any, officer: User, client_for: Callable[[User], Client]
+) -> None:
     device = worn("osmand", "phone-18")
     page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
     assert b"cannot be asked for its position" in page.content
     assert b"Locate now" not in page.content
 
 
-def test_another_officer_cannot_see_the_answer(worn, officer, make_user, client_for):
+def test_another_officer_cannot_see_the_answer(
+    worn: Any, officer: User, make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
     device = worn("gt06")
     command = device_locate_request(actor=officer, device=device)
     stranger = make_user(Role.OFFICER)
@@ -167,7 +192,9 @@ def test_another_officer_cannot_see_the_answer(worn, officer, make_user, client_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_simulated_gt06_wearer_answers_a_locate_request(tmp_path, make_device, make_user):
+def test_a_simulated_gt06_wearer_answers_a_locate_request(
+    tmp_path: Path, make_device: Callable[..., Device], make_user: Callable[..., User]
+) -> None:
     device = make_device(protocol="gt06", identifier=IMEI)
     command = device_locate_request(actor=make_user(Role.ADMINISTRATOR), device=device)
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
@@ -180,7 +207,9 @@ def test_a_simulated_gt06_wearer_answers_a_locate_request(tmp_path, make_device,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_simulated_teltonika_wearer_answers_getgps_in_words(tmp_path, make_device, make_user):
+def test_a_simulated_teltonika_wearer_answers_getgps_in_words(
+    tmp_path: Path, make_device: Callable[..., Device], make_user: Callable[..., User]
+) -> None:
     imei = "352093081000002"
     device = make_device(protocol="teltonika", identifier=imei)
     command = device_locate_request(actor=make_user(Role.ADMINISTRATOR), device=device)
@@ -198,8 +227,8 @@ def test_a_simulated_teltonika_wearer_answers_getgps_in_words(tmp_path, make_dev
 
 @pytest.mark.django_db(transaction=True)
 def test_a_simulated_gt06_wearer_reconnects_at_once_when_the_gateway_closes_it(
-    tmp_path, make_device
-):
+    tmp_path: Path, make_device: Callable[..., Device]
+) -> None:
     """The gateway closes a connection idle past ``idle_timeout`` (a silent wearer's after 10
     minutes). A simulated unit used to notice only when a write failed: its next report
     went into the dead socket and was lost, the one after failed, and meanwhile "Locate

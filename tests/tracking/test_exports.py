@@ -30,7 +30,7 @@ def _get(client: Client, participant_pk: int, fmt: str) -> tuple[Any, str]:
     response = client.post(_url(participant_pk, fmt), {"purpose": PURPOSE})
     assert response.status_code == 200
     assert response.streaming, "exports must stream"
-    return response, b"".join(response.streaming_content).decode()
+    return response, response.getvalue().decode()
 
 
 def test_geojson_export_has_one_point_per_position(

@@ -1,9 +1,13 @@
 """The GT06 server: real frames over a real socket, stored through the real database."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.participants.models import Participant
 from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import gt06
 from tests.tracking.device_helpers import register_device
@@ -25,7 +29,7 @@ def _login(imei: str = IMEI, serial: int = 1) -> bytes:
     return gt06.encode_frame(gt06.MSG_LOGIN, bytes.fromhex("0" + imei), serial)
 
 
-def test_a_registered_device_is_acknowledged_and_its_positions_stored(tmp_path):
+def test_a_registered_device_is_acknowledged_and_its_positions_stored(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["gt06"])
@@ -40,11 +44,14 @@ def test_a_registered_device_is_acknowledged_and_its_positions_stored(tmp_path):
         sock.close()
     first = Position.objects.order_by("time").first()
     assert first is not None
+    assert first.lat is not None
+    assert first.lon is not None
     assert (round(first.lat, 4), round(first.lon, 4)) == (40.7128, -74.006)
-    assert first.time == WHEN and first.speed_kmh == 12
+    assert first.time == WHEN
+    assert first.speed_kmh == 12
 
 
-def test_an_alarm_is_acknowledged_only_once_its_event_is_stored(tmp_path):
+def test_an_alarm_is_acknowledged_only_once_its_event_is_stored(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     location = gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=3)
     content = location[4:22] + bytes([9]) + location[22:30] + bytes([0x44, 5, 4, 0x13, 2])
@@ -60,7 +67,7 @@ def test_an_alarm_is_acknowledged_only_once_its_event_is_stored(tmp_path):
         sock.close()
 
 
-def test_an_unknown_device_gets_no_login_ack_and_is_counted(tmp_path):
+def test_an_unknown_device_gets_no_login_ack_and_is_counted(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["gt06"])
         sock.sendall(_login("123456789012345"))
@@ -69,14 +76,14 @@ def test_an_unknown_device_gets_no_login_ack_and_is_counted(tmp_path):
     assert Position.objects.count() == 0
 
 
-def test_frames_before_login_close_the_connection(tmp_path):
+def test_frames_before_login_close_the_connection(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["gt06"])
         sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
         assert closed_by_peer(sock)
 
 
-def test_a_silent_or_trickling_client_is_closed_and_others_are_served(tmp_path):
+def test_a_silent_or_trickling_client_is_closed_and_others_are_served(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     with running_gateway(tmp_path, handshake_timeout=0.5, idle_timeout=1.0) as gateway:
         port = gateway.ports["gt06"]
@@ -86,14 +93,15 @@ def test_a_silent_or_trickling_client_is_closed_and_others_are_served(tmp_path):
         device = connect(port)
         device.sendall(_login())
         assert receive_exactly(device, 10)[3] == gt06.MSG_LOGIN
-        assert closed_by_peer(silent) and closed_by_peer(trickler)
+        assert closed_by_peer(silent)
+        assert closed_by_peer(trickler)
         device.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
         assert eventually(lambda: Position.objects.count() == 1)
         for sock in (silent, trickler, device):
             sock.close()
 
 
-def test_garbage_and_oversized_frames_are_skipped_not_buffered(tmp_path):
+def test_garbage_and_oversized_frames_are_skipped_not_buffered(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["gt06"])
@@ -106,7 +114,7 @@ def test_garbage_and_oversized_frames_are_skipped_not_buffered(tmp_path):
         sock.close()
 
 
-def test_a_crc_mismatch_is_counted_and_the_frame_still_decoded(tmp_path):
+def test_a_crc_mismatch_is_counted_and_the_frame_still_decoded(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     frame = bytearray(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0))
     frame[-4] ^= 0xFF
@@ -121,8 +129,8 @@ def test_a_crc_mismatch_is_counted_and_the_frame_still_decoded(tmp_path):
 
 
 def test_a_device_fitted_while_connected_reports_for_its_new_wearer_within_seconds(
-    tmp_path, make_participant
-):
+    tmp_path: Path, make_participant: Callable[..., Participant]
+) -> None:
     """The gateway's directory is reloaded when a device is fitted (a version number it
     checks every couple of seconds), not only at its periodic refresh."""
     import datetime as dt
@@ -130,7 +138,7 @@ def test_a_device_fitted_while_connected_reports_for_its_new_wearer_within_secon
     from django.utils import timezone
 
     from ontrack.participants.services import PlanData
-    from ontrack.tracking.services import device_assign
+    from ontrack.tracking.services.devices import device_assign
 
     device = register_device(IMEI, "gt06")
     wearer = make_participant(
@@ -144,26 +152,28 @@ def test_a_device_fitted_while_connected_reports_for_its_new_wearer_within_secon
         sock = connect(gateway.ports["gt06"])
         sock.sendall(_login())
         receive_exactly(sock, 10)
-        device_assign(device, wearer, actor=None, at=timezone.now())
+        device_assign(device, wearer, actor=SYSTEM, at=timezone.now())
         assert eventually(lambda: gateway.directory.devices[IMEI].participant_id == wearer.pk)
         sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=5))
         assert eventually(lambda: Position.objects.filter(participant=wearer).count() == 1)
         sock.close()
 
 
-def test_gateway_settings_come_from_the_environment(monkeypatch):
-    from ontrack.tracking.gateway_core import GatewayConfig
+def test_gateway_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ontrack.tracking.gateway.core import GatewayConfig
 
     monkeypatch.setenv("ONTRACK_GATEWAY_DIRECTORY_POLL", "0.5")
     monkeypatch.setenv("ONTRACK_GATEWAY_GT06_PORT", "6023")
     monkeypatch.setenv("ONTRACK_GATEWAY_OSMAND_PORT", "off")
     monkeypatch.setenv("ONTRACK_GATEWAY_STRICT_CRC", "1")
     config = GatewayConfig.from_settings()
-    assert config.directory_poll == 0.5 and config.gt06_port == 6023
-    assert config.osmand_port is None and config.strict_crc is True
+    assert config.directory_poll == 0.5
+    assert config.gt06_port == 6023
+    assert config.osmand_port is None
+    assert config.strict_crc is True
 
 
-def test_a_connection_from_outside_the_allowed_networks_is_closed_at_once(tmp_path):
+def test_a_connection_from_outside_the_allowed_networks_is_closed_at_once(tmp_path: Path) -> None:
     register_device(IMEI, "gt06")
     with running_gateway(tmp_path, allowed_networks="10.64.0.0/10, 192.0.2.0/24") as gateway:
         for port in (gateway.ports["gt06"], gateway.ports["teltonika"], gateway.ports["osmand"]):
@@ -178,7 +188,7 @@ def test_a_connection_from_outside_the_allowed_networks_is_closed_at_once(tmp_pa
         sock.close()
 
 
-def test_a_position_is_acknowledged_only_once_it_is_stored(tmp_path):
+def test_a_position_is_acknowledged_only_once_it_is_stored(tmp_path: Path) -> None:
     """Concox units hold back or resend positions that go unacknowledged; the gateway
     acknowledges them as it does alarms, after the batch is durable."""
     register_device(IMEI, "gt06")
@@ -192,7 +202,9 @@ def test_a_position_is_acknowledged_only_once_it_is_stored(tmp_path):
         sock.close()
 
 
-def test_a_frame_whose_length_byte_is_wrong_is_cut_at_its_stop_bits_and_counted(tmp_path):
+def test_a_frame_whose_length_byte_is_wrong_is_cut_at_its_stop_bits_and_counted(
+    tmp_path: Path,
+) -> None:
     register_device(IMEI, "gt06")
     frame = bytearray(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=4))
     frame[2] += 3  # a firmware that miscounts its length
@@ -208,7 +220,7 @@ def test_a_frame_whose_length_byte_is_wrong_is_cut_at_its_stop_bits_and_counted(
         sock.close()
 
 
-def test_a_login_whose_length_byte_claims_more_than_was_sent_is_answered(tmp_path):
+def test_a_login_whose_length_byte_claims_more_than_was_sent_is_answered(tmp_path: Path) -> None:
     """A real unit's login (Traccar's tests) counts a serial and CRC it does not send, then
     waits for its acknowledgement: after a quiet moment it is cut at its stop bits."""
     register_device("359339075005244", "gt06")

@@ -1,6 +1,8 @@
 """The H02 server: real frames over a real socket, stored through the real database."""
 
+import socket
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -24,21 +26,24 @@ REAL_V1 = frame_starting("h02", "*HQ,4210051415,V1")
 REPLY_LENGTH = len(b"*HQ,4210051415,V4,V1,20260301120000#")
 
 
-def test_a_real_v1_frame_is_stored_then_answered(tmp_path):
+def test_a_real_v1_frame_is_stored_then_answered(tmp_path: Path) -> None:
     register_device(DEVICE, "h02")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["h02"])
         sock.sendall(REAL_V1 + b"\r\n")
         reply = receive_exactly(sock, REPLY_LENGTH)
-        assert reply.startswith(b"*HQ,4210051415,V4,V1,") and reply.endswith(b"#")
+        assert reply.startswith(b"*HQ,4210051415,V4,V1,")
+        assert reply.endswith(b"#")
         assert Position.objects.count() == 1, "stored before the answer"
         sock.close()
     stored = Position.objects.get()
     assert stored.time == datetime(2015, 12, 22, 16, 45, 49, tzinfo=UTC)
+    assert stored.lat is not None
+    assert stored.lon is not None
     assert (round(stored.lat, 5), round(stored.lon, 5)) == (9.93978, -84.11178)
 
 
-def test_a_binary_frame_with_a_cleared_sos_bit_stores_an_sos(tmp_path):
+def test_a_binary_frame_with_a_cleared_sos_bit_stores_an_sos(tmp_path: Path) -> None:
     binary = frame_starting("h02", "2441060008")  # status FFFFFBFD: bit 1 cleared
     register_device("4106000826", "h02")
     with running_gateway(tmp_path) as gateway:
@@ -49,7 +54,7 @@ def test_a_binary_frame_with_a_cleared_sos_bit_stores_an_sos(tmp_path):
     assert Position.objects.count() == 1
 
 
-def test_a_power_cut_is_stored_as_an_event(tmp_path):
+def test_a_power_cut_is_stored_as_an_event(tmp_path: Path) -> None:
     register_device("4210209006", "h02")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["h02"])
@@ -59,7 +64,7 @@ def test_a_power_cut_is_stored_as_an_event(tmp_path):
     assert DeviceEventRecord.objects.filter(kind="external_power_cut").count() == 1
 
 
-def test_an_unknown_device_is_closed_and_counted(tmp_path):
+def test_an_unknown_device_is_closed_and_counted(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["h02"])
         sock.sendall(REAL_V1)
@@ -68,7 +73,7 @@ def test_an_unknown_device_is_closed_and_counted(tmp_path):
     assert Position.objects.count() == 0
 
 
-def test_a_connection_cannot_speak_for_another_device(tmp_path):
+def test_a_connection_cannot_speak_for_another_device(tmp_path: Path) -> None:
     register_device(DEVICE, "h02")
     register_device("4210209006", "h02")
     with running_gateway(tmp_path) as gateway:
@@ -81,7 +86,7 @@ def test_a_connection_cannot_speak_for_another_device(tmp_path):
     assert Position.objects.count() == 1
 
 
-def test_a_device_registered_for_another_protocol_is_refused(tmp_path):
+def test_a_device_registered_for_another_protocol_is_refused(tmp_path: Path) -> None:
     register_device("359710049095095", "gt06")
     frame = h02.encode_v1("359710049095095", time=datetime.now(UTC), lat=1.0, lon=2.0)
     with running_gateway(tmp_path) as gateway:
@@ -91,7 +96,7 @@ def test_a_device_registered_for_another_protocol_is_refused(tmp_path):
         assert gateway.counters["protocol_mismatches"] == 1
 
 
-def test_garbage_between_frames_is_skipped(tmp_path):
+def test_garbage_between_frames_is_skipped(tmp_path: Path) -> None:
     register_device(DEVICE, "h02")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["h02"])
@@ -102,7 +107,7 @@ def test_garbage_between_frames_is_skipped(tmp_path):
     assert Position.objects.count() == 1
 
 
-def test_a_trickling_client_is_closed(tmp_path):
+def test_a_trickling_client_is_closed(tmp_path: Path) -> None:
     register_device(DEVICE, "h02")
     with running_gateway(tmp_path, handshake_timeout=0.5) as gateway:
         sock = connect(gateway.ports["h02"])
@@ -114,7 +119,7 @@ def test_a_trickling_client_is_closed(tmp_path):
         assert gateway.counters["closed_timeout"] == 1
 
 
-def closed_by_peer_soon(sock) -> bool:
+def closed_by_peer_soon(sock: socket.socket) -> bool:
     sock.settimeout(0.1)
     try:
         return sock.recv(1) == b""
@@ -124,21 +129,27 @@ def closed_by_peer_soon(sock) -> bool:
         sock.settimeout(10)
 
 
-def test_the_text_ports_default_and_come_from_the_environment(monkeypatch):
-    from ontrack.tracking.gateway_core import GatewayConfig
+def test_the_text_ports_default_and_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ontrack.tracking.gateway.core import GatewayConfig
 
     assert (GatewayConfig().h02_port, GatewayConfig().watch_port) == (5013, 5093)
     monkeypatch.setenv("ONTRACK_GATEWAY_H02_PORT", "6013")
     monkeypatch.setenv("ONTRACK_GATEWAY_WATCH_PORT", "off")
     config = GatewayConfig.from_settings()
-    assert config.h02_port == 6013 and config.watch_port is None
+    assert config.h02_port == 6013
+    assert config.watch_port is None
 
 
-def test_the_tk103_and_queclink_ports_default_and_come_from_the_environment(monkeypatch):
-    from ontrack.tracking.gateway_core import GatewayConfig
+def test_the_tk103_and_queclink_ports_default_and_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ontrack.tracking.gateway.core import GatewayConfig
 
     assert (GatewayConfig().tk103_port, GatewayConfig().queclink_port) == (5001, 5004)
     monkeypatch.setenv("ONTRACK_GATEWAY_TK103_PORT", "6001")
     monkeypatch.setenv("ONTRACK_GATEWAY_QUECLINK_PORT", "off")
     config = GatewayConfig.from_settings()
-    assert config.tk103_port == 6001 and config.queclink_port is None
+    assert config.tk103_port == 6001
+    assert config.queclink_port is None

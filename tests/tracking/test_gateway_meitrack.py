@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.tracking.models import DeviceCommand, DeviceEventRecord, Position
 from ontrack.tracking.protocols import meitrack
-from ontrack.tracking.services import device_assign, device_locate_request
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.devices import device_assign
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -32,7 +36,7 @@ REAL_REPORT = frame_starting("meitrack", "$$W129") + CRLF
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_sos_report_is_stored_with_its_position(tmp_path):
+def test_a_real_sos_report_is_stored_with_its_position(tmp_path: Path) -> None:
     register_device(DEVICE, "meitrack")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["meitrack"])
@@ -46,7 +50,7 @@ def test_a_real_sos_report_is_stored_with_its_position(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_frames_cut_anywhere_and_sent_together_are_all_stored(tmp_path):
+def test_frames_cut_anywhere_and_sent_together_are_all_stored(tmp_path: Path) -> None:
     register_device(DEVICE, "meitrack")
     stream = REAL_REPORT + REAL_SOS
     with running_gateway(tmp_path) as gateway:
@@ -58,7 +62,7 @@ def test_frames_cut_anywhere_and_sent_together_are_all_stored(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_checksum_mismatch_is_stored_and_counted(tmp_path):
+def test_a_checksum_mismatch_is_stored_and_counted(tmp_path: Path) -> None:
     frame = frame_starting("meitrack", "$$V177") + CRLF  # its checksum does not match
     register_device("863835026871173", "meitrack")
     with running_gateway(tmp_path) as gateway:
@@ -70,7 +74,7 @@ def test_a_checksum_mismatch_is_stored_and_counted(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_device_is_closed_and_counted(tmp_path):
+def test_an_unknown_device_is_closed_and_counted(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["meitrack"])
         sock.sendall(REAL_SOS)
@@ -83,12 +87,14 @@ def test_an_unknown_device_is_closed_and_counted(tmp_path):
 def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., Any]) -> Any:
     device = make_device(protocol="meitrack", identifier=DEVICE)
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
     return device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_unit_is_asked_for_its_position_with_a10(tmp_path, worn, officer):
+def test_a_unit_is_asked_for_its_position_with_a10(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["meitrack"])
         sock.sendall(REAL_REPORT)
@@ -101,6 +107,8 @@ def test_a_unit_is_asked_for_its_position_with_a10(tmp_path, worn, officer):
         sock.sendall(meitrack.encode_aaa(DEVICE, time=now, lat=40.7128, lon=-74.006, event=34))
         assert eventually(lambda: _refresh(command).lat is not None), "the answer is a fix"
         sock.close()
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
 
 
@@ -109,11 +117,12 @@ def _refresh(command: DeviceCommand) -> DeviceCommand:
     return command
 
 
-def test_the_ports_default_and_come_from_the_environment(monkeypatch):
-    from ontrack.tracking.gateway_core import GatewayConfig
+def test_the_ports_default_and_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ontrack.tracking.gateway.core import GatewayConfig
 
     assert (GatewayConfig().meitrack_port, GatewayConfig().suntech_port) == (5020, 5011)
     monkeypatch.setenv("ONTRACK_GATEWAY_MEITRACK_PORT", "6020")
     monkeypatch.setenv("ONTRACK_GATEWAY_SUNTECH_PORT", "off")
     config = GatewayConfig.from_settings()
-    assert config.meitrack_port == 6020 and config.suntech_port is None
+    assert config.meitrack_port == 6020
+    assert config.suntech_port is None

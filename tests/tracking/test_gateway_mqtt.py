@@ -3,6 +3,7 @@
 import json
 import socket
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -30,7 +31,7 @@ pytestmark = [
 ]
 
 
-def test_published_readings_are_stored_and_unknown_devices_counted(tmp_path):
+def test_published_readings_are_stored_and_unknown_devices_counted(tmp_path: Path) -> None:
     device_id = f"phone-{uuid.uuid4().hex[:10]}"
     register_device(device_id, "mqtt")
     client_id = f"ontrack-test-{uuid.uuid4().hex[:8]}"

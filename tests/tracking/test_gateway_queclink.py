@@ -7,14 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.tracking.models import CommandStatus, DeviceCommand, DeviceEventRecord, Position
 from ontrack.tracking.protocols import queclink
-from ontrack.tracking.services import device_assign, device_locate_request
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.devices import device_assign
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -30,7 +34,7 @@ GL300_REPORT = frame_starting("queclink", "+RESP:GTFRI,1A0401,860599000508846")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_report_is_stored_then_acknowledged(tmp_path):
+def test_a_real_report_is_stored_then_acknowledged(tmp_path: Path) -> None:
     register_device("860599000508846", "queclink")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["queclink"])
@@ -44,7 +48,7 @@ def test_a_real_report_is_stored_then_acknowledged(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_heartbeat_is_answered_at_once(tmp_path):
+def test_a_heartbeat_is_answered_at_once(tmp_path: Path) -> None:
     register_device("135790246811220", "queclink")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["queclink"])
@@ -55,7 +59,7 @@ def test_a_heartbeat_is_answered_at_once(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sos_and_low_battery_are_stored_as_events(tmp_path):
+def test_sos_and_low_battery_are_stored_as_events(tmp_path: Path) -> None:
     register_device("135790246811220", "queclink")
     register_device(DEVICE, "queclink")
     with running_gateway(tmp_path) as gateway:
@@ -72,7 +76,7 @@ def test_sos_and_low_battery_are_stored_as_events(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_unit_is_closed(tmp_path):
+def test_an_unknown_unit_is_closed(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["queclink"])
         sock.sendall(GL300_REPORT)
@@ -85,12 +89,14 @@ def test_an_unknown_unit_is_closed(tmp_path):
 def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., Any]) -> Any:
     device = make_device(protocol="queclink", identifier=DEVICE)
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
     return device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_unit_is_asked_for_its_position_with_rto(tmp_path, worn, officer):
+def test_a_unit_is_asked_for_its_position_with_rto(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     info = frame_starting("queclink", "+RESP:GTINF,1A0800")
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["queclink"])
@@ -110,7 +116,10 @@ def test_a_unit_is_asked_for_its_position_with_rto(tmp_path, worn, officer):
         assert receive_exactly(sock, len(b"+SACK:0007$")) == b"+SACK:0007$"
         assert eventually(lambda: _refresh(command).lat is not None), "the next fix answers it"
         sock.close()
-    assert command.response is not None and command.response.startswith("GTRTO,GL300,RTL")
+    assert command.response is not None
+    assert command.response.startswith("GTRTO,GL300,RTL")
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
 
 

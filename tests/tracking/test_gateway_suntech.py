@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.tracking.models import DeviceCommand, DeviceEventRecord, Position
 from ontrack.tracking.protocols import suntech
-from ontrack.tracking.services import device_assign, device_locate_request
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.devices import device_assign
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -32,7 +36,7 @@ REAL_STATUS = frame_starting("suntech", "ST300STT;007238270") + b"\r"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_emergency_is_stored_as_an_sos_with_its_position(tmp_path):
+def test_a_real_emergency_is_stored_as_an_sos_with_its_position(tmp_path: Path) -> None:
     register_device(DEVICE, "suntech")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["suntech"])
@@ -46,7 +50,7 @@ def test_a_real_emergency_is_stored_as_an_sos_with_its_position(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reports_are_answered_nothing(tmp_path):
+def test_reports_are_answered_nothing(tmp_path: Path) -> None:
     register_device("007238270", "suntech")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["suntech"])
@@ -59,7 +63,7 @@ def test_reports_are_answered_nothing(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_device_is_closed_and_counted(tmp_path):
+def test_an_unknown_device_is_closed_and_counted(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["suntech"])
         sock.sendall(REAL_STATUS)
@@ -72,12 +76,14 @@ def test_an_unknown_device_is_closed_and_counted(tmp_path):
 def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., Any]) -> Any:
     device = make_device(protocol="suntech", identifier="007238270")
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
     return device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_unit_is_asked_for_its_position_with_status_req(tmp_path, worn, officer):
+def test_a_unit_is_asked_for_its_position_with_status_req(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["suntech"])
         sock.sendall(REAL_STATUS)
@@ -90,6 +96,8 @@ def test_a_unit_is_asked_for_its_position_with_status_req(tmp_path, worn, office
         sock.sendall(suntech.encode_report("007238270", time=now, lat=40.7128, lon=-74.006))
         assert eventually(lambda: _refresh(command).lat is not None), "the STT answers it"
         sock.close()
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
 
 

@@ -35,9 +35,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("gateway-supervision")
     env = cli_environment(home)
     code = (
-        "from ontrack.tracking.services import device_register\n"
+        "from ontrack.accounts.actors import SYSTEM\n"
+        "from ontrack.tracking.services.devices import device_register\n"
         f"for imei in {IMEIS!r}:\n"
-        "    device_register(actor=None, identifier=imei, protocol='teltonika', kind='ankle')\n"
+        "    device_register(actor=SYSTEM, identifier=imei, protocol='teltonika', kind='ankle')\n"
     )
     cli = [sys.executable, "-m", "ontrack.cli"]
     migrated(home)
@@ -165,9 +166,11 @@ def test_a_killed_worker_is_replaced_and_frames_after_it_are_stored(
     replacement = gateway.listening()[0]
     restarts = [line for line in gateway.output().splitlines() if "restarting" in line]
     assert len(restarts) == 2, gateway.output()
-    assert f"pid={victim}" in restarts[0] and "exitcode=-9" in restarts[0], restarts[0]
+    assert f"pid={victim}" in restarts[0], restarts[0]
+    assert "exitcode=-9" in restarts[0], restarts[0]
     assert "restart_in_s=1.0" in restarts[0], restarts[0]
-    assert f"pid={first_replacement}" in restarts[1] and "restart_in_s=2.0" in restarts[1]
+    assert f"pid={first_replacement}" in restarts[1]
+    assert "restart_in_s=2.0" in restarts[1]
 
     before = _stored(home)
     acknowledged = sum(_send_packets(gateway.teltonika_port, 10 * n, 2) for n in range(4))
@@ -183,7 +186,8 @@ def test_a_killed_worker_is_replaced_and_frames_after_it_are_stored(
 
     assert eventually(both_beat, timeout=15), _gateway_beats(home)
     details = next(v for k, v in _gateway_beats(home).items() if k.endswith(f":{replacement}/0"))
-    assert details["worker"] == 0 and details["spool_bytes"] == 0
+    assert details["worker"] == 0
+    assert details["spool_bytes"] == 0
     assert {"connections", "stored_fixes", "stored_events"} <= details.keys()
 
     output = gateway.stop()
@@ -219,7 +223,9 @@ def test_a_stop_with_devices_connected_is_one_line_without_tracebacks(
         for sock in idle:
             sock.close()
     assert gateway.process.returncode == 0, output
-    assert "Traceback" not in output and "CancelledError" not in output, output
+    assert "Traceback" not in output, output
+    assert "CancelledError" not in output, output
     assert "ERROR" not in output, output
     stops = [line for line in output.splitlines() if "gateway stopped" in line]
-    assert len(stops) == 1 and "connections=0" in stops[0], output
+    assert len(stops) == 1, output
+    assert "connections=0" in stops[0], output

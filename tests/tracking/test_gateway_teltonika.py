@@ -1,6 +1,7 @@
 """The Teltonika server: handshake, record-count acknowledgement after durable, bad CRCs."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ def _packet(count: int) -> bytes:
     return teltonika.encode_packet(teltonika.CODEC_8, count, records)
 
 
-def test_records_are_acknowledged_with_their_count_once_stored(tmp_path):
+def test_records_are_acknowledged_with_their_count_once_stored(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["teltonika"])
@@ -40,10 +41,12 @@ def test_records_are_acknowledged_with_their_count_once_stored(tmp_path):
         assert Position.objects.count() == 3, "stored before the acknowledgement"
         sock.close()
     latest = Position.objects.order_by("-time").first()
-    assert latest is not None and round(latest.lat, 4) == 41.8801
+    assert latest is not None
+    assert latest.lat is not None
+    assert round(latest.lat, 4) == 41.8801
 
 
-def test_an_unknown_imei_is_rejected_with_zero(tmp_path):
+def test_an_unknown_imei_is_rejected_with_zero(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["teltonika"])
         sock.sendall(_handshake("111111111111111"))
@@ -52,7 +55,7 @@ def test_an_unknown_imei_is_rejected_with_zero(tmp_path):
         assert gateway.counters["unknown_devices"] == 1
 
 
-def test_a_packet_with_a_bad_crc_is_stored_acknowledged_and_counted(tmp_path):
+def test_a_packet_with_a_bad_crc_is_stored_acknowledged_and_counted(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     packet = bytearray(_packet(2))
     packet[-1] ^= 0x55
@@ -68,7 +71,7 @@ def test_a_packet_with_a_bad_crc_is_stored_acknowledged_and_counted(tmp_path):
     assert Position.objects.count() == 2
 
 
-def test_with_strict_crc_a_bad_crc_is_answered_zero_and_not_stored(tmp_path):
+def test_with_strict_crc_a_bad_crc_is_answered_zero_and_not_stored(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     packet = bytearray(_packet(2))
     packet[-1] ^= 0x55
@@ -85,7 +88,9 @@ def test_with_strict_crc_a_bad_crc_is_answered_zero_and_not_stored(tmp_path):
     assert Position.objects.count() == 2
 
 
-def test_a_record_with_an_impossible_time_is_dropped_and_the_rest_acknowledged(tmp_path):
+def test_a_record_with_an_impossible_time_is_dropped_and_the_rest_acknowledged(
+    tmp_path: Path,
+) -> None:
     register_device(IMEI, "teltonika")
     good = teltonika.encode_record(time=WHEN, lat=41.0, lon=-87.0, satellites=7)
     clockless = teltonika.encode_record(
@@ -102,7 +107,7 @@ def test_a_record_with_an_impossible_time_is_dropped_and_the_rest_acknowledged(t
     assert Position.objects.count() == 1
 
 
-def test_an_sos_event_is_stored(tmp_path):
+def test_an_sos_event_is_stored(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     record = teltonika.encode_record(time=WHEN, lat=41.0, lon=-87.0, satellites=7,
                                      event_io_id=236, io={236: 1})  # fmt: skip
@@ -116,7 +121,7 @@ def test_an_sos_event_is_stored(tmp_path):
     assert DeviceEventRecord.objects.filter(kind="sos").count() == 1
 
 
-def test_a_malformed_header_closes_the_connection(tmp_path):
+def test_a_malformed_header_closes_the_connection(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["teltonika"])
@@ -126,7 +131,7 @@ def test_a_malformed_header_closes_the_connection(tmp_path):
         assert closed_by_peer(sock)
 
 
-def test_a_real_codec16_packet_is_stored_record_by_record(tmp_path):
+def test_a_real_codec16_packet_is_stored_record_by_record(tmp_path: Path) -> None:
     register_device(IMEI, "teltonika")
     (fmb640,) = [real.data for real in PACKETS if real.source.startswith("TN, Codec 16 FMB640")]
     with running_gateway(tmp_path) as gateway:

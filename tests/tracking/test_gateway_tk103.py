@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.tracking.models import CommandStatus, DeviceCommand, DeviceEventRecord, Position
 from ontrack.tracking.protocols import tk103
-from ontrack.tracking.services import device_assign, device_locate_request
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.devices import device_assign
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -28,7 +32,7 @@ DEVICE = "359586015829802"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_login_is_answered_load_and_a_heartbeat_on(tmp_path):
+def test_a_login_is_answered_load_and_a_heartbeat_on(tmp_path: Path) -> None:
     register_device(DEVICE, "tk103")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["tk103"])
@@ -40,7 +44,7 @@ def test_a_login_is_answered_load_and_a_heartbeat_on(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_report_is_stored(tmp_path):
+def test_a_real_report_is_stored(tmp_path: Path) -> None:
     register_device("359710045559474", "tk103")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["tk103"])
@@ -49,11 +53,13 @@ def test_a_real_report_is_stored(tmp_path):
         sock.close()
     stored = Position.objects.get()
     assert stored.time == datetime(2015, 10, 30, 0, 1, 1, tzinfo=UTC)
+    assert stored.lat is not None
+    assert stored.lon is not None
     assert (round(stored.lat, 5), round(stored.lon, 5)) == (54.72306, 25.21512)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_help_me_and_ac_alarm_are_stored_as_sos_and_power_cut(tmp_path):
+def test_help_me_and_ac_alarm_are_stored_as_sos_and_power_cut(tmp_path: Path) -> None:
     register_device(DEVICE, "tk103")
     register_device("862106021237716", "tk103")
     with running_gateway(tmp_path) as gateway:
@@ -69,7 +75,7 @@ def test_help_me_and_ac_alarm_are_stored_as_sos_and_power_cut(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_unit_is_closed(tmp_path):
+def test_an_unknown_unit_is_closed(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["tk103"])
         sock.sendall(b"##,imei:359586015829802,A;")
@@ -81,12 +87,14 @@ def test_an_unknown_unit_is_closed(tmp_path):
 def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., Any]) -> Any:
     device = make_device(protocol="tk103", identifier=DEVICE)
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
     return device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_unit_is_asked_for_its_position_with_single_locate(tmp_path, worn, officer):
+def test_a_unit_is_asked_for_its_position_with_single_locate(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["tk103"])
         sock.sendall(b"##,imei:359586015829802,A;")
@@ -100,6 +108,8 @@ def test_a_unit_is_asked_for_its_position_with_single_locate(tmp_path, worn, off
         assert eventually(lambda: _refresh(command).lat is not None), "the next fix answers it"
         sock.close()
     assert command.status == CommandStatus.ANSWERED
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import User
 from ontrack.tracking.models import CommandStatus, DeviceCommand, DeviceEventRecord, Position
 from ontrack.tracking.protocols import watch
-from ontrack.tracking.services import device_assign, device_locate_request
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.devices import device_assign
 from tests.tracking.device_helpers import register_device
 from tests.tracking.gateway_helpers import (
     closed_by_peer,
@@ -27,7 +31,7 @@ DEVICE = "8800000015"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_link_keepalive_is_answered_with_lk(tmp_path):
+def test_a_link_keepalive_is_answered_with_lk(tmp_path: Path) -> None:
     register_device(DEVICE, "watch")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["watch"])
@@ -37,7 +41,7 @@ def test_a_link_keepalive_is_answered_with_lk(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_ud_frame_is_stored(tmp_path):
+def test_a_real_ud_frame_is_stored(tmp_path: Path) -> None:
     register_device(DEVICE, "watch")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["watch"])
@@ -46,11 +50,13 @@ def test_a_real_ud_frame_is_stored(tmp_path):
         sock.close()
     stored = Position.objects.get()
     assert stored.time == dt.datetime(2014, 4, 22, 13, 46, 52, tzinfo=dt.UTC)
+    assert stored.lat is not None
+    assert stored.lon is not None
     assert (round(stored.lat, 5), round(stored.lon, 5)) == (22.57171, 113.8614)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_sos_is_answered_al_only_once_stored(tmp_path):
+def test_an_sos_is_answered_al_only_once_stored(tmp_path: Path) -> None:
     register_device("8809008845", "watch")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["watch"])
@@ -63,7 +69,7 @@ def test_an_sos_is_answered_al_only_once_stored(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_watch_taken_off_and_a_fall_are_stored(tmp_path):
+def test_a_watch_taken_off_and_a_fall_are_stored(tmp_path: Path) -> None:
     register_device("8308373902", "watch")
     register_device("014111001332708", "watch")
     with running_gateway(tmp_path) as gateway:
@@ -81,7 +87,7 @@ def test_a_watch_taken_off_and_a_fall_are_stored(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unknown_watch_is_closed(tmp_path):
+def test_an_unknown_watch_is_closed(tmp_path: Path) -> None:
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["watch"])
         sock.sendall(b"[SG*8800000015*0002*LK]")
@@ -93,12 +99,14 @@ def test_an_unknown_watch_is_closed(tmp_path):
 def worn(make_device: Callable[..., Any], make_gps_participant: Callable[..., Any]) -> Any:
     device = make_device(protocol="watch", identifier=DEVICE)
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=timezone.now() - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=timezone.now() - dt.timedelta(hours=1))
     return device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_watch_is_asked_for_its_position_with_cr(tmp_path, worn, officer):
+def test_a_watch_is_asked_for_its_position_with_cr(
+    tmp_path: Path, worn: Any, officer: User
+) -> None:
     with running_gateway(tmp_path, command_poll=0.05) as gateway:
         sock = connect(gateway.ports["watch"])
         sock.sendall(b"[3G*8800000015*0002*LK]")
@@ -113,6 +121,8 @@ def test_a_watch_is_asked_for_its_position_with_cr(tmp_path, worn, officer):
         assert eventually(lambda: _refresh(command).lat is not None), "the next fix answers it"
         sock.close()
     assert command.response == "CR"
+    assert command.lat is not None
+    assert command.lon is not None
     assert (round(command.lat, 4), round(command.lon, 4)) == (40.7128, -74.006)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -23,7 +24,9 @@ from ontrack.participants.models import Participant
 from ontrack.tracking.models import CommandStatus, Device, DeviceCommand, Position
 from ontrack.tracking.protocols import gt06
 from ontrack.tracking.protocols.records import Fix
-from ontrack.tracking.services import device_directory, device_locate_request, store_batch
+from ontrack.tracking.services.commands import device_locate_request
+from ontrack.tracking.services.directory import device_directory
+from ontrack.tracking.services.ingest import store_batch
 from ontrack.zones.queries import participant_last_position
 from ontrack.zones.services import ZoneData, zone_create
 from tests.tracking.device_helpers import register_device
@@ -46,7 +49,9 @@ ELSEWHERE = (41.2, -73.1)  # where an invalid fix claims the device is
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_gt06_fix_without_satellites_is_stored_marked_and_moves_only_last_seen(tmp_path):
+def test_a_gt06_fix_without_satellites_is_stored_marked_and_moves_only_last_seen(
+    tmp_path: Path,
+) -> None:
     register_device(IMEI, "gt06")
     frame = gt06.encode_gps_lbs(
         time=WHEN, lat=ELSEWHERE[0], lon=ELSEWHERE[1], satellites=0, valid=False, serial=2
@@ -62,11 +67,14 @@ def test_a_gt06_fix_without_satellites_is_stored_marked_and_moves_only_last_seen
     assert (position.valid, position.invalid_reason) == (False, "few_satellites")
     device = Device.objects.get(identifier=IMEI)
     assert device.last_seen_at is not None, "the device reported: last seen moves"
-    assert device.last_fix_time is None and device.last_lat is None, "but it has no last fix"
+    assert device.last_fix_time is None, "but it has no last fix"
+    assert device.last_lat is None, "but it has no last fix"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_osmand_request_with_only_cell_data_is_stored_as_no_fix_and_answered_200(tmp_path):
+def test_an_osmand_request_with_only_cell_data_is_stored_as_no_fix_and_answered_200(
+    tmp_path: Path,
+) -> None:
     register_device(PHONE, "osmand")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["osmand"])
@@ -82,11 +90,14 @@ def test_an_osmand_request_with_only_cell_data_is_stored_as_no_fix_and_answered_
     rows = list(Position.objects.order_by("time").values_list("lat", "lon", "invalid_reason"))
     assert rows == [(None, None, "no_fix"), (None, None, "no_fix")]
     device = Device.objects.get(identifier=PHONE)
-    assert device.last_seen_at is not None and device.last_fix_time is None
+    assert device.last_seen_at is not None
+    assert device.last_fix_time is None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_osmand_refusal_says_why_in_plain_text_without_telling_if_the_id_exists(tmp_path):
+def test_an_osmand_refusal_says_why_in_plain_text_without_telling_if_the_id_exists(
+    tmp_path: Path,
+) -> None:
     register_device(PHONE, "osmand")
     with running_gateway(tmp_path) as gateway:
         sock = connect(gateway.ports["osmand"])
@@ -125,7 +136,8 @@ def test_a_locate_request_is_answered_by_the_next_valid_fix_not_by_a_report_with
         assert eventually(lambda: _refreshed(command).fix_time is not None)
         sock.close()
     assert command.fix_time == later, "the report without a fix did not answer the request"
-    assert command.lat is not None and round(command.lat, 4) == 40.7128
+    assert command.lat is not None
+    assert round(command.lat, 4) == 40.7128
 
 
 def _refreshed(command: DeviceCommand) -> DeviceCommand:
@@ -243,7 +255,7 @@ def test_the_api_marks_reports_without_a_fix_invalid_with_their_reason(
         f"/api/participants/{participant.pk}/positions",
         window,
         HTTP_AUTHORIZATION=f"Bearer {secret}",
-    ).json()
+    ).json()["results"]
     assert [(r["valid"], r["invalid_reason"]) for r in rows] == [
         (True, ""),
         (True, ""),
@@ -259,7 +271,7 @@ def _export(client: Client, participant: Participant, fmt: str) -> str:
         f"/tracking/participants/{participant.pk}/export.{fmt}", {"purpose": "Court order 24-1"}
     )
     assert response.status_code == 200
-    return b"".join(response.streaming_content).decode()
+    return response.getvalue().decode()
 
 
 @pytest.mark.django_db

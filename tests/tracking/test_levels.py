@@ -4,14 +4,20 @@ device that keeps reporting without a valid fix. Stored through ``store_batch`` 
 the real hand-off), each batch received at its fix time."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Program, Role, User
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus
 from ontrack.alerts.services import RuleValues, alert_rule_setting_save
+from ontrack.participants.models import Participant
+from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import Fix
-from ontrack.tracking.services import device_assign, device_directory, store_batch
+from ontrack.tracking.services.devices import device_assign
+from ontrack.tracking.services.directory import device_directory
+from ontrack.tracking.services.ingest import store_batch
 from ontrack.tracking.watchdogs import gps_fix_check
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +30,22 @@ def _min(n: float) -> dt.timedelta:
 
 
 @pytest.fixture
-def worn(make_device, make_gps_participant):
+def worn(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> tuple[Device, Participant]:
     device = make_device()
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=T0 - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=T0 - dt.timedelta(hours=1))
     return device, participant
 
 
-def _level(device, at, pct, charging=None, valid=True):
+def _level(
+    device: Device,
+    at: dt.datetime,
+    pct: int,
+    charging: bool | None = None,
+    valid: bool = True,
+) -> None:
     info = device_directory()[device.identifier]
     attributes = {} if charging is None else {"charging": charging}
     fix = Fix(
@@ -47,11 +61,13 @@ def _level(device, at, pct, charging=None, valid=True):
     store_batch([(info, fix)], received_at=at)
 
 
-def _statuses(participant):
+def _statuses(participant: Participant) -> dict[str, str]:
     return dict(Alert.objects.filter(participant=participant).values_list("kind", "status"))
 
 
-def test_a_reported_level_at_the_threshold_raises_low_battery_and_below_ten_critical_too(worn):
+def test_a_reported_level_at_the_threshold_raises_low_battery_and_below_ten_critical_too(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _level(device, T0, 50)
     assert _statuses(participant) == {}
@@ -66,7 +82,9 @@ def test_a_reported_level_at_the_threshold_raises_low_battery_and_below_ten_crit
     assert Alert.objects.get(kind=AlertKind.LOW_BATTERY).source == f"device:{device.pk}"
 
 
-def test_a_level_back_above_the_threshold_and_its_margin_clears_the_alert(worn):
+def test_a_level_back_above_the_threshold_and_its_margin_clears_the_alert(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _level(device, T0, 15)
     _level(device, T0 + _min(40), 15)
@@ -77,7 +95,9 @@ def test_a_level_back_above_the_threshold_and_its_margin_clears_the_alert(worn):
     assert (alert.status, alert.closed_at) == (AlertStatus.AUTO_RESOLVED, T0 + _min(60))
 
 
-def test_going_on_charge_clears_low_battery_and_a_charging_device_raises_none(worn):
+def test_going_on_charge_clears_low_battery_and_a_charging_device_raises_none(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _level(device, T0, 12, charging=True)
     assert _statuses(participant) == {}, "a device on charge is being looked after"
@@ -87,7 +107,9 @@ def test_going_on_charge_clears_low_battery_and_a_charging_device_raises_none(wo
     assert _statuses(participant) == {AlertKind.LOW_BATTERY: AlertStatus.CANCELLED}
 
 
-def test_a_programs_battery_threshold_replaces_the_default(worn, make_user, program):
+def test_a_programs_battery_threshold_replaces_the_default(
+    worn: tuple[Device, Participant], make_user: Callable[..., User], program: Program
+) -> None:
     device, participant = worn
     alert_rule_setting_save(
         user=make_user(Role.ADMINISTRATOR, office=None),
@@ -99,7 +121,9 @@ def test_a_programs_battery_threshold_replaces_the_default(worn, make_user, prog
     assert _statuses(participant) == {AlertKind.LOW_BATTERY: AlertStatus.PENDING}
 
 
-def test_a_device_reporting_without_a_fix_raises_gps_lost_and_a_valid_fix_clears_it(worn):
+def test_a_device_reporting_without_a_fix_raises_gps_lost_and_a_valid_fix_clears_it(
+    worn: tuple[Device, Participant],
+) -> None:
     device, _participant = worn
     _level(device, T0, 80)
     for minutes in (10, 20, 31):
@@ -115,7 +139,7 @@ def test_a_device_reporting_without_a_fix_raises_gps_lost_and_a_valid_fix_clears
     assert (alert.status, alert.closed_at) == (AlertStatus.AUTO_RESOLVED, T0 + _min(70))
 
 
-def test_a_silent_device_is_a_message_gap_not_gps_lost(worn):
+def test_a_silent_device_is_a_message_gap_not_gps_lost(worn: tuple[Device, Participant]) -> None:
     device, _participant = worn
     _level(device, T0, 80)
     assert gps_fix_check(now=T0 + _min(90)) == 0

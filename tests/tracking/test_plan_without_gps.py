@@ -6,12 +6,15 @@ frames over a real socket) is no longer the person's."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Role, User
 from ontrack.participants.models import Participant
 from ontrack.schedule.models import Task, TaskStatus
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus, Position
@@ -40,8 +43,8 @@ def _drop_gps(client: Any, participant: Participant) -> None:
 
 
 def test_dropping_gps_from_the_plan_ends_the_assignment_and_asks_the_officer_to_retrieve_it(
-    worn_gt06, officer, client_for
-):
+    worn_gt06: Callable[[str], Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
     participant = worn_gt06(IMEI)
     client = client_for(officer)
 
@@ -62,8 +65,11 @@ def test_dropping_gps_from_the_plan_ends_the_assignment_and_asks_the_officer_to_
 
 
 def test_a_fix_the_device_sends_after_the_change_is_not_the_persons(
-    tmp_path, worn_gt06, officer, client_for
-):
+    tmp_path: Path,
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = worn_gt06(IMEI)
     _drop_gps(client_for(officer), participant)
     now = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=1)  # after the change
@@ -81,8 +87,11 @@ def test_a_fix_the_device_sends_after_the_change_is_not_the_persons(
 
 
 def test_a_device_awaiting_return_goes_back_to_stock_when_it_is_handed_in(
-    worn_gt06, officer, make_user, client_for
-):
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     participant = worn_gt06(IMEI)
     _drop_gps(client_for(officer), participant)

@@ -13,7 +13,9 @@ from ontrack.audit.tasks import retention_purge_nightly
 from ontrack.tracking import partitions
 from ontrack.tracking.models import Device, DeviceEventRecord, Position
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
-from ontrack.tracking.services import DeviceInfo, positions_purge, store_batch
+from ontrack.tracking.retention import positions_purge
+from ontrack.tracking.services.directory import DeviceInfo
+from ontrack.tracking.services.ingest import store_batch
 
 NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=dt.UTC)
 

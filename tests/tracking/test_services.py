@@ -8,19 +8,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Role, User
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
 from ontrack.tracking.queries import participant_current_device
-from ontrack.tracking.services import (
+from ontrack.tracking.services.devices import (
     device_assign,
-    device_directory,
     device_mark_lost,
     device_register,
     device_retire,
     device_swap,
     device_unassign,
 )
+from ontrack.tracking.services.directory import device_directory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,39 +119,40 @@ def test_assigning_fits_the_device_and_writes_the_timeline(
     assert assignment.assigned_by == officer
     assert participant_current_device(participant) == device
     event = participant.events.filter(kind="device_changed").get()
-    assert device.identifier in event.summary and event.actor == officer
+    assert device.identifier in event.summary
+    assert event.actor == officer
 
 
 def test_a_device_is_not_fitted_when_the_plan_has_no_gps(
     make_device: Callable[..., Device], make_participant: Callable[..., Participant]
 ) -> None:
     with pytest.raises(ValidationError, match="does not include a GPS device"):
-        device_assign(make_device(), make_participant(), actor=None)
+        device_assign(make_device(), make_participant(), actor=SYSTEM)
 
 
 def test_a_device_that_is_not_in_stock_cannot_be_assigned(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
     device = make_device()
-    device_assign(device, make_gps_participant(), actor=None)
+    device_assign(device, make_gps_participant(), actor=SYSTEM)
     with pytest.raises(ValidationError, match="not in stock"):
-        device_assign(device, make_gps_participant(), actor=None)
+        device_assign(device, make_gps_participant(), actor=SYSTEM)
 
 
 def test_a_participant_wears_one_device_at_a_time(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
     participant = make_gps_participant()
-    device_assign(make_device(), participant, actor=None)
+    device_assign(make_device(), participant, actor=SYSTEM)
     with pytest.raises(ValidationError, match="already wears"):
-        device_assign(make_device(), participant, actor=None)
+        device_assign(make_device(), participant, actor=SYSTEM)
 
 
 def test_the_database_refuses_two_open_assignments_for_one_device(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
     device = make_device()
-    first = device_assign(device, make_gps_participant(), actor=None)
+    first = device_assign(device, make_gps_participant(), actor=SYSTEM)
     with pytest.raises(IntegrityError), transaction.atomic():
         DeviceAssignment.objects.create(
             device=device, participant=make_gps_participant(), started_at=first.started_at
@@ -179,7 +181,8 @@ def test_unassigning_returns_the_device_to_stock_and_keeps_the_history(
     device.refresh_from_db()
     assert device.status == DeviceStatus.IN_STOCK
     ended = DeviceAssignment.objects.get(device=device)
-    assert ended.ended_at is not None and ended.ended_by == officer
+    assert ended.ended_at is not None
+    assert ended.ended_by == officer
     assert ended.end_reason == "Supervision level stepped down"
     assert device_directory()[device.identifier].participant_id is None
     assert participant.events.filter(kind="device_changed").count() == 2
@@ -190,8 +193,8 @@ def test_swapping_replaces_the_device_in_one_step(
 ) -> None:
     old, new = make_device(), make_device()
     participant = make_gps_participant()
-    device_assign(old, participant, actor=None)
-    device_swap(participant, new, actor=None, reason="Strap broken")
+    device_assign(old, participant, actor=SYSTEM)
+    device_swap(participant, new, actor=SYSTEM, reason="Strap broken")
     old.refresh_from_db()
     assert old.status == DeviceStatus.IN_STOCK
     assert participant_current_device(participant) == new
@@ -207,11 +210,11 @@ def test_swapping_to_a_device_not_in_stock_changes_nothing(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
     old, lost = make_device(), make_device()
-    device_mark_lost(lost, actor=None, reason="Left on a bus")
+    device_mark_lost(lost, actor=SYSTEM, reason="Left on a bus")
     participant = make_gps_participant()
-    device_assign(old, participant, actor=None)
+    device_assign(old, participant, actor=SYSTEM)
     with pytest.raises(ValidationError, match="not in stock"):
-        device_swap(participant, lost, actor=None, reason="Strap broken")
+        device_swap(participant, lost, actor=SYSTEM, reason="Strap broken")
     old.refresh_from_db()
     assert old.status == DeviceStatus.ASSIGNED
     assert participant_current_device(participant) == old
@@ -223,35 +226,38 @@ def test_a_lost_device_ends_the_assignment_and_cannot_be_assigned(
 ) -> None:
     device = make_device()
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None)
-    device_mark_lost(device, actor=None, reason="Not returned")
+    device_assign(device, participant, actor=SYSTEM)
+    device_mark_lost(device, actor=SYSTEM, reason="Not returned")
     device.refresh_from_db()
     assert device.status == DeviceStatus.LOST
     assert participant_current_device(participant) is None
     with pytest.raises(ValidationError):
-        device_assign(device, make_gps_participant(), actor=None)
+        device_assign(device, make_gps_participant(), actor=SYSTEM)
 
 
 def test_an_assigned_device_cannot_be_retired(
     make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
 ) -> None:
     device = make_device()
-    device_assign(device, make_gps_participant(), actor=None)
+    device_assign(device, make_gps_participant(), actor=SYSTEM)
     with pytest.raises(ValidationError, match="cannot become retired"):
-        device_retire(device, actor=None)
+        device_retire(device, actor=SYSTEM)
 
 
-def test_a_phone_app_gets_a_long_random_id_and_never_a_number(make_device) -> None:
+def test_a_phone_app_gets_a_long_random_id_and_never_a_number(
+    make_device: Callable[..., Device],
+) -> None:
     """Traccar Client / OsmAnd authenticate with nothing but the id they send: a guessable
     one (an IMEI, a phone number) would let anyone post positions for the wearer."""
     import pytest
     from django.core.exceptions import ValidationError
 
-    from ontrack.tracking.services import device_register
+    from ontrack.tracking.services.devices import device_register
 
-    generated = device_register(actor=None, identifier="", kind="phone", protocol="osmand")
-    other = device_register(actor=None, identifier="", kind="phone", protocol="osmand")
-    assert generated.identifier.startswith("app-") and len(generated.identifier) >= 20
+    generated = device_register(actor=SYSTEM, identifier="", kind="phone", protocol="osmand")
+    other = device_register(actor=SYSTEM, identifier="", kind="phone", protocol="osmand")
+    assert generated.identifier.startswith("app-")
+    assert len(generated.identifier) >= 20
     assert generated.identifier != other.identifier
     with pytest.raises(ValidationError):
-        device_register(actor=None, identifier="359710049095095", kind="phone", protocol="osmand")
+        device_register(actor=SYSTEM, identifier="359710049095095", kind="phone", protocol="osmand")

@@ -45,10 +45,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     home = tmp_path_factory.mktemp("simulate-home")
     env = cli_environment(home)
     code = (
-        "from ontrack.tracking.services import device_register\n"
+        "from ontrack.accounts.actors import SYSTEM\n"
+        "from ontrack.tracking.services.devices import device_register\n"
         f"for protocol, identifier in {DEVICES!r}.items():\n"
         "    kind = 'phone' if protocol in ('osmand', 'mqtt') else 'ankle'\n"
-        "    device_register(actor=None, identifier=identifier, protocol=protocol, kind=kind)\n"
+        "    device_register(actor=SYSTEM, identifier=identifier, protocol=protocol, kind=kind)\n"
     )
     migrated(home)
     subprocess.run([sys.executable, "-m", "ontrack.cli", "manage", "shell", "-c", code],
@@ -56,14 +57,18 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     servers = ("gt06", "teltonika", "osmand", "h02", "watch", "tk103", "queclink", "meitrack",
                "suntech")  # fmt: skip
     ports = {name: free_port() for name in servers}
+    broker = _broker_reachable()
     mqtt = ["--mqtt-client-id", f"ontrack-test-{uuid.uuid4().hex[:8]}"]
-    if not _broker_reachable():
+    if not broker:
         mqtt = ["--mqtt-host", "off"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
-         *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))), *mqtt],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    log = home / "gateway.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1",
+             *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
+             *mqtt],
+            env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
 
     def listening() -> bool:
         try:
@@ -72,10 +77,16 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
             return False
         return True
 
+    def subscribed() -> bool:
+        # A session the broker has never seen keeps nothing published before it subscribes,
+        # so the simulated MQTT wearer must not start before the gateway's subscription.
+        return not broker or "mqtt subscribed" in log.read_text()
+
     assert eventually(listening, timeout=30), "the gateway listens"
+    assert eventually(subscribed, timeout=30), f"the gateway subscribes: {log.read_text()}"
     yield home, ports
     process.terminate()
-    process.communicate(timeout=30)
+    process.wait(timeout=30)
 
 
 def _stored(home: Path, identifier: str) -> int:
@@ -105,7 +116,9 @@ def _stored(home: Path, identifier: str) -> int:
         ),
     ],
 )
-def test_ontrack_simulate_delivers_positions_to_a_running_gateway(gateway, protocol):
+def test_ontrack_simulate_delivers_positions_to_a_running_gateway(
+    gateway: tuple[Path, dict[str, int]], protocol: str
+) -> None:
     home, ports = gateway
     port = ["--port", str(ports[protocol])] if protocol in ports else []
     result = subprocess.run(

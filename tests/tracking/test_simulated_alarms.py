@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from ontrack.alerts.models import Alert
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import DeviceEventRecord
-from ontrack.tracking.simulator_script import script_parse, script_play
+from ontrack.tracking.simulator.script import script_parse, script_play
 from tests.tracking.gateway_helpers import eventually, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,8 +62,8 @@ def _alert_kinds(participant: Participant) -> list[str]:
 
 
 def test_scripted_sos_is_an_alarm_frame_that_raises_an_sos_alert_and_nothing_about_battery(
-    tmp_path, worn_gt06
-):
+    tmp_path: Path, worn_gt06: Callable[[str], Participant]
+) -> None:
     wearer = worn_gt06(SOS_IMEI)
     with running_gateway(tmp_path) as gateway:
         _play(gateway.ports["gt06"], _wearer(SOS_IMEI, "sos", 73))
@@ -71,7 +73,9 @@ def test_scripted_sos_is_an_alarm_frame_that_raises_an_sos_alert_and_nothing_abo
     assert _alert_kinds(wearer) == ["sos"], "one SOS alert, no battery alert at 73 %"
 
 
-def test_scripted_low_battery_is_low_not_critical_and_stays_raised(tmp_path, worn_gt06):
+def test_scripted_low_battery_is_low_not_critical_and_stays_raised(
+    tmp_path: Path, worn_gt06: Callable[[str], Participant]
+) -> None:
     wearer = worn_gt06(LOW_IMEI)
     with running_gateway(tmp_path) as gateway:
         _play(gateway.ports["gt06"], _wearer(LOW_IMEI, "low_battery", 15))
@@ -84,7 +88,9 @@ def test_scripted_low_battery_is_low_not_critical_and_stays_raised(tmp_path, wor
     )
 
 
-def test_scripted_strap_cut_and_power_cut_are_their_own_alarm_codes(tmp_path, worn_gt06):
+def test_scripted_strap_cut_and_power_cut_are_their_own_alarm_codes(
+    tmp_path: Path, worn_gt06: Callable[[str], Participant]
+) -> None:
     strap, _power = worn_gt06(STRAP_IMEI), worn_gt06(POWER_IMEI)
     with running_gateway(tmp_path) as gateway:
         _play(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ontrack.tracking.simulator import (
+from ontrack.tracking.simulator.wearers import (
     EXCLUSION,
     LOW_BATTERY,
     OPENING_WITHIN_S,
@@ -44,7 +44,9 @@ def test_a_tamper_opening_reports_the_strap_once_within_the_first_minute() -> No
 def test_a_low_battery_opening_starts_below_the_alert_threshold_and_off_charge() -> None:
     wearer = _wearer(LOW_BATTERY)
     first = wearer.step(START.replace(hour=3), RATE_S)[0]  # even at night, on no charger
-    assert first.battery_pct < 20 and not first.charging and "low_battery" in first.events
+    assert first.battery_pct < 20
+    assert not first.charging
+    assert "low_battery" in first.events
 
 
 def test_a_silent_opening_sends_nothing_until_the_silence_is_over_then_its_backlog() -> None:

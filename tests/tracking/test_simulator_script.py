@@ -3,17 +3,18 @@ with a message that says where."""
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from ontrack.tracking.simulator_script import ScriptError, script_parse
+from ontrack.tracking.simulator.script import ScriptError, script_parse
 
 
 def _file(*steps: dict[str, object]) -> str:
     return json.dumps({"wearers": [{"device": "359710049095001", "steps": list(steps)}]})
 
 
-def test_a_step_becomes_a_report_at_its_time_with_its_event_and_silence():
+def test_a_step_becomes_a_report_at_its_time_with_its_event_and_silence() -> None:
     (wearer,) = script_parse(
         _file(
             {
@@ -40,7 +41,9 @@ def test_a_step_becomes_a_report_at_its_time_with_its_event_and_silence():
         ({"at": "2026-11-02T02:00:00Z", "lat": 1, "lon": 1, "speed": 3}, "unknown field"),
     ],
 )
-def test_a_step_that_cannot_be_played_is_refused_with_where_and_why(step, message):
+def test_a_step_that_cannot_be_played_is_refused_with_where_and_why(
+    step: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ScriptError, match=message) as refused:
         script_parse(_file(step))
     assert "wearer 1, step 1" in str(refused.value)

@@ -1,9 +1,11 @@
 """The spool keeps acknowledged batches across crashes and detects a torn last record."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+from ontrack.tracking.gateway.spool import Spool, read_segment
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
-from ontrack.tracking.spool import Spool, read_segment
+from tests.support import fix_position
 
 DEVICE = {"id": 1, "identifier": "359710049095095", "kind": "ankle", "protocol": "gt06",
           "participant_id": 7, "time_offset_minutes": 0}  # fmt: skip
@@ -15,7 +17,7 @@ def _fix(n: int) -> Fix:
                attributes={"io": {"21": 3}})  # fmt: skip
 
 
-def test_batches_come_back_in_order_with_their_records(tmp_path):
+def test_batches_come_back_in_order_with_their_records(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     event = DeviceEvent("359710049095095", WHEN, EventKind.TAMPER, "gt06:alarm:0x05")
     spool.append([(DEVICE, _fix(1)), (DEVICE, event)], received_at=WHEN)
@@ -30,7 +32,7 @@ def test_batches_come_back_in_order_with_their_records(tmp_path):
     assert read.batches[1].received_at == WHEN
 
 
-def test_a_torn_last_record_is_skipped_and_the_rest_is_kept(tmp_path):
+def test_a_torn_last_record_is_skipped_and_the_rest_is_kept(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.append([(DEVICE, _fix(1))], received_at=WHEN)
     spool.append([(DEVICE, _fix(2))], received_at=WHEN)
@@ -43,7 +45,7 @@ def test_a_torn_last_record_is_skipped_and_the_rest_is_kept(tmp_path):
     assert [batch.items[0][1] for batch in read.batches] == [_fix(1)]
 
 
-def test_a_flipped_byte_fails_the_crc(tmp_path):
+def test_a_flipped_byte_fails_the_crc(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.append([(DEVICE, _fix(1))], received_at=WHEN)
     spool.seal()
@@ -52,10 +54,11 @@ def test_a_flipped_byte_fails_the_crc(tmp_path):
     data[20] ^= 0x01
     segment.write_bytes(bytes(data))
     read = read_segment(segment)
-    assert read.torn and read.batches == []
+    assert read.torn
+    assert read.batches == []
 
 
-def test_a_new_spool_continues_after_the_segments_a_crashed_one_left(tmp_path):
+def test_a_new_spool_continues_after_the_segments_a_crashed_one_left(tmp_path: Path) -> None:
     first = Spool(tmp_path)
     first.append([(DEVICE, _fix(1))], received_at=WHEN)  # never sealed: killed
     second = Spool(tmp_path)
@@ -70,7 +73,7 @@ def test_a_new_spool_continues_after_the_segments_a_crashed_one_left(tmp_path):
     assert not second.has_data()
 
 
-def test_records_after_a_tear_in_the_middle_are_still_read(tmp_path):
+def test_records_after_a_tear_in_the_middle_are_still_read(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.append([(DEVICE, _fix(1))], received_at=WHEN)
     spool.seal()
@@ -90,7 +93,7 @@ def test_records_after_a_tear_in_the_middle_are_still_read(tmp_path):
 FULL_DISK_SCRIPT = """
 import datetime as dt, resource, signal, sys
 from pathlib import Path
-from ontrack.tracking.spool import Spool
+from ontrack.tracking.gateway.spool import Spool
 from ontrack.tracking.protocols.records import Fix
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full file fails the write (EFBIG)
@@ -113,7 +116,7 @@ print(refused, " ".join(map(str, acknowledged)))
 """
 
 
-def test_a_write_that_fills_the_disk_loses_no_acknowledged_batch(tmp_path):
+def test_a_write_that_fills_the_disk_loses_no_acknowledged_batch(tmp_path: Path) -> None:
     """The spool's file-size limit stands in for a full disk: the append that crosses it
     is written in part and then refused, as with ENOSPC; later appends, once there is room,
     must not be lost behind the part left over."""
@@ -132,7 +135,7 @@ def test_a_write_that_fills_the_disk_loses_no_acknowledged_batch(tmp_path):
     spool = Spool(tmp_path)
     spool.seal()
     read = [
-        round((batch.items[0][1].lat - 40.0) * 1000)
+        round((fix_position(batch.items[0][1])[0] - 40.0) * 1000)
         for path in spool.sealed_segments()
         for batch in read_segment(path).batches
     ]

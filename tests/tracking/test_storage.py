@@ -4,32 +4,50 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.participants.models import Participant
 from ontrack.tracking import handoff
 from ontrack.tracking.models import Device, DeviceEventRecord, Position
-from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
-from ontrack.tracking.services import (
-    DeviceInfo,
-    device_assign,
-    device_directory,
-    store_batch,
-)
+from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix, Record
+from ontrack.tracking.services.devices import device_assign
+from ontrack.tracking.services.directory import DeviceInfo, device_directory
+from ontrack.tracking.services.ingest import store_batch
 
 T0 = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 RECEIVED = T0 + dt.timedelta(minutes=5)
 
 
-def fix(device: Device, minutes: float, lat: float = 40.7, lon: float = -74.1, **kw: object) -> Fix:
+def fix(
+    device: Device,
+    minutes: float,
+    lat: float = 40.7,
+    lon: float = -74.1,
+    *,
+    speed_kmh: float | None = None,
+    course: float | None = None,
+    accuracy_m: float | None = None,
+    satellites: int | None = None,
+    valid: bool = True,
+    battery_pct: int | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Fix:
     return Fix(
         device_id=device.identifier,
         time=T0 + dt.timedelta(minutes=minutes),
         lat=lat,
         lon=lon,
-        **kw,  # type: ignore[arg-type]
+        speed_kmh=speed_kmh,
+        course=course,
+        accuracy_m=accuracy_m,
+        satellites=satellites,
+        valid=valid,
+        battery_pct=battery_pct,
+        attributes=attributes or {},
     )
 
 
@@ -80,7 +98,7 @@ def test_positions_carry_the_wearer_at_the_time_of_storage(
 ) -> None:
     device = make_device()
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None)
+    device_assign(device, participant, actor=SYSTEM)
     info = device_directory()[device.identifier]
     assert info.participant_id == participant.pk
     store_batch([(info, fix(device, 0))], received_at=RECEIVED)
@@ -245,7 +263,11 @@ def test_a_replayed_batch_does_not_store_or_hand_off_its_events_twice(
     device = make_device()
     info = info_for(device)
     tamper = DeviceEvent(device.identifier, T0, EventKind.TAMPER, raw_code="gt06:alarm:0x13")
-    batch = [(info, fix(device, 0)), (info, tamper), (info, tamper)]
+    batch: list[tuple[DeviceInfo, Record]] = [
+        (info, fix(device, 0)),
+        (info, tamper),
+        (info, tamper),
+    ]
     first = store_batch(batch, received_at=RECEIVED)
     again = store_batch(batch, received_at=RECEIVED + dt.timedelta(minutes=30))
     assert (first.stored_events, again.stored_events) == (1, 0)
@@ -307,11 +329,11 @@ def test_a_batch_that_fails_in_the_database_writes_nothing(
 def test_the_directory_leaves_out_retired_devices(
     make_device: Callable[..., Device],
 ) -> None:
-    from ontrack.tracking.services import device_retire
+    from ontrack.tracking.services.devices import device_retire
 
     kept = make_device()
     retired = make_device()
-    device_retire(retired, actor=None)
+    device_retire(retired, actor=SYSTEM)
     assert set(device_directory()) == {kept.identifier}
 
 

@@ -1,16 +1,24 @@
 """The track map in a real headless Chromium: what Leaflet actually draws."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pytest_django.live_server_helper import LiveServer
+
+from ontrack.accounts.models import User
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_track_map_draws_every_fix_and_its_accuracy_circle(
-    live_server, worn_track: dict[str, Any], officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    worn_track: dict[str, Any],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = worn_track["participant"]
     page = browser_page
     errors: list[str] = []
@@ -24,3 +32,47 @@ def test_the_track_map_draws_every_fix_and_its_accuracy_circle(
         "document.querySelectorAll('#track-map .leaflet-overlay-pane path').length"
     )
     assert drawn == 7, f"expected the track, 3 accuracy circles and 3 markers, got {drawn} paths"
+
+
+UNREACHABLE_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # the discard port: nothing answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_track_map_draws_the_base_layer_beneath_tiles_that_cannot_load(
+    live_server: LiveServer,
+    worn_track: dict[str, Any],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+    settings: Any,
+) -> None:
+    # A tile server that cannot be reached (as with no network), allowed by the policy as a
+    # configured one is: the map still shows the country and state boundaries ontrack serves.
+    settings.ONTRACK_MAP_TILES = UNREACHABLE_TILES
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**directives, "img-src": [*directives["img-src"], "http://127.0.0.1:9"]}
+    }
+    participant = worn_track["participant"]
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    browser_sign_in(page, live_server.url, officer)
+    page.goto(f"{live_server.url}/tracking/participants/{participant.pk}/track/")
+    page.wait_for_selector("#track-map[data-tiles-failed]", state="attached")
+    page.wait_for_selector("#track-map[data-base-drawn]", state="attached")
+    assert errors == []
+    base = page.evaluate(
+        "document.querySelectorAll('#track-map .leaflet-ontrack-base-pane path').length"
+    )
+    shapes = int(page.get_attribute("#track-map", "data-base-drawn") or "0")
+    # 177 countries of world-atlas's 110m map and 56 states and territories of us-atlas;
+    # the SVG renderer draws those in view (clipped), and Newark is in view.
+    assert shapes > 200
+    assert base > 0
+    track = page.evaluate(
+        "document.querySelectorAll('#track-map .leaflet-overlay-pane path').length"
+    )
+    assert track == 7
+    attribution = page.inner_text("#track-map .leaflet-control-attribution")
+    assert "Map tiles unavailable" in attribution

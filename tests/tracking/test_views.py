@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office, Role, User
 from ontrack.audit.models import AccessLogEntry
 from ontrack.participants.models import Participant
@@ -32,7 +33,8 @@ def test_the_track_page_shows_points_and_events_and_is_logged(
     page = client_for(officer).get(f"/tracking/participants/{participant.pk}/track/")
     assert page.status_code == 200
     assert b"3 positions and 1 device event" in page.content
-    assert b"tamper" in page.content and b"0x03" in page.content
+    assert b"tamper" in page.content
+    assert b"0x03" in page.content
     assert b'id="track-segments"' in page.content
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, action="view", what__startswith="track"
@@ -71,9 +73,11 @@ def test_the_inventory_filters_by_status_and_searches_identifiers(
     make_device(identifier="app-352222222222222", kind="phone", protocol="osmand")
     client = client_for(admin)
     page = client.get("/tracking/devices/", {"kind": "phone"})
-    assert b"352222222222222" in page.content and b"351111111111111" not in page.content
+    assert b"352222222222222" in page.content
+    assert b"351111111111111" not in page.content
     page = client.get("/tracking/devices/", {"q": "35111"})
-    assert b"351111111111111" in page.content and b"352222222222222" not in page.content
+    assert b"351111111111111" in page.content
+    assert b"352222222222222" not in page.content
     page = client.get("/tracking/devices/", {"status": "lost"})
     assert b"No device matches these filters." in page.content
 
@@ -244,13 +248,13 @@ def test_a_device_back_in_stock_shows_only_the_former_wearers_one_may_see_and_lo
     make_user: Callable[..., User],
     client_for: Callable[[User], Client],
 ) -> None:
-    from ontrack.tracking.services import device_assign, device_unassign
+    from ontrack.tracking.services.devices import device_assign, device_unassign
 
     colleague = make_user(Role.OFFICER)
     theirs = make_gps_participant(officer=colleague)
     device = make_device()  # of no office: stock every officer may fit from
-    device_assign(device, theirs, actor=None)
-    device_unassign(device, actor=None, reason="Returned")
+    device_assign(device, theirs, actor=SYSTEM)
+    device_unassign(device, actor=SYSTEM, reason="Returned")
     page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
     assert page.status_code == 200
     assert theirs.case_number.encode() not in page.content, "another caseload's former wearer"
@@ -266,11 +270,11 @@ def test_opening_a_worn_device_that_never_reported_logs_a_read_of_its_wearer(
     officer: User,
     client_for: Callable[[User], Client],
 ) -> None:
-    from ontrack.tracking.services import device_assign
+    from ontrack.tracking.services.devices import device_assign
 
     wearer = make_gps_participant(officer=officer)
     device = make_device()
-    device_assign(device, wearer, actor=None)
+    device_assign(device, wearer, actor=SYSTEM)
     page = client_for(officer).get(f"/tracking/devices/{device.pk}/")
     assert page.status_code == 200
     assert wearer.case_number.encode() in page.content

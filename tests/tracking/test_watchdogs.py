@@ -2,17 +2,23 @@
 stored through ``store_batch`` (so through the real hand-off), with ``now`` set explicitly."""
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.actors import SYSTEM
+from ontrack.accounts.models import Role, User
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep, Priority
 from ontrack.alerts.services import RuleValues, alert_rule_setting_save
+from ontrack.participants.models import Participant
 from ontrack.tracking import handoff
 from ontrack.tracking.alerting import batch_alerts
-from ontrack.tracking.models import DeviceEventRecord
+from ontrack.tracking.models import Device, DeviceEventRecord
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
-from ontrack.tracking.services import device_assign, device_directory, device_unassign, store_batch
+from ontrack.tracking.services.devices import device_assign, device_unassign
+from ontrack.tracking.services.directory import device_directory
+from ontrack.tracking.services.ingest import store_batch
 from ontrack.tracking.watchdogs import CHARGER_FLAG, charger_check, device_silence_check
 
 pytestmark = pytest.mark.django_db
@@ -25,30 +31,34 @@ def _min(n: float) -> dt.timedelta:
 
 
 @pytest.fixture
-def worn(make_device, make_gps_participant):
+def worn(
+    make_device: Callable[..., Device], make_gps_participant: Callable[..., Participant]
+) -> tuple[Device, Participant]:
     """A device fitted an hour before T0 on a participant of the ``officer`` fixture."""
     device = make_device()
     participant = make_gps_participant()
-    device_assign(device, participant, actor=None, at=T0 - dt.timedelta(hours=1))
+    device_assign(device, participant, actor=SYSTEM, at=T0 - dt.timedelta(hours=1))
     return device, participant
 
 
-def _report(device, at, **attributes):
+def _report(device: Device, at: dt.datetime, **attributes: Any) -> None:
     info = device_directory()[device.identifier]
     fix = Fix(device.identifier, at, 40.7, -74.0, accuracy_m=10.0, attributes=attributes)
     store_batch([(info, fix)], received_at=at)
 
 
-def _event(device, at, kind):
+def _event(device: Device, at: dt.datetime, kind: EventKind) -> None:
     info = device_directory()[device.identifier]
     store_batch([(info, DeviceEvent(device.identifier, at, kind, raw_code="test"))], received_at=at)
 
 
-def _gap(participant):
+def _gap(participant: Participant) -> Alert:
     return Alert.objects.get(participant=participant, kind=AlertKind.MESSAGE_GAP)
 
 
-def test_message_gap_raises_tiered_alerts_escalates_and_clears_when_the_device_reports(worn):
+def test_message_gap_raises_tiered_alerts_escalates_and_clears_when_the_device_reports(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _report(device, T0)
 
@@ -70,7 +80,8 @@ def test_message_gap_raises_tiered_alerts_escalates_and_clears_when_the_device_r
     alert = _gap(participant)
     assert (alert.priority, alert.details["tier_minutes"]) == (Priority.HIGH, 120)
     step = AlertStep.objects.filter(alert=alert).last()
-    assert step is not None and "Medium -> High" in step.note
+    assert step is not None
+    assert "Medium -> High" in step.note
 
     assert device_silence_check(now=T0 + _min(1441)) == 1
     assert _gap(participant).priority == Priority.CRITICAL
@@ -84,7 +95,9 @@ def test_message_gap_raises_tiered_alerts_escalates_and_clears_when_the_device_r
     assert Alert.objects.count() == 1
 
 
-def test_a_silent_device_that_is_already_past_a_later_tier_starts_there(worn):
+def test_a_silent_device_that_is_already_past_a_later_tier_starts_there(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _report(device, T0)
     assert device_silence_check(now=T0 + _min(200)) == 1
@@ -92,7 +105,7 @@ def test_a_silent_device_that_is_already_past_a_later_tier_starts_there(worn):
     assert (alert.priority, alert.details["tier_minutes"]) == (Priority.HIGH, 120)
 
 
-def test_the_check_clears_a_gap_the_hand_off_missed(worn):
+def test_the_check_clears_a_gap_the_hand_off_missed(worn: tuple[Device, Participant]) -> None:
     device, participant = worn
     _report(device, T0)
     device_silence_check(now=T0 + _min(40))
@@ -108,7 +121,9 @@ def test_the_check_clears_a_gap_the_hand_off_missed(worn):
     assert alert.closed_at == T0 + _min(45)
 
 
-def test_a_device_never_heard_from_is_silent_since_its_fitting(worn):
+def test_a_device_never_heard_from_is_silent_since_its_fitting(
+    worn: tuple[Device, Participant],
+) -> None:
     _device, participant = worn
     assert device_silence_check(now=T0 - _min(30)) == 1
     alert = _gap(participant)
@@ -116,11 +131,13 @@ def test_a_device_never_heard_from_is_silent_since_its_fitting(worn):
 
 
 def test_a_participants_own_tiers_and_a_disabled_rule_are_obeyed(
-    make_device, make_gps_participant, officer
-):
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+    officer: User,
+) -> None:
     quick, quiet = make_gps_participant(), make_gps_participant()
     for participant in (quick, quiet):
-        device_assign(make_device(), participant, actor=None, at=T0)
+        device_assign(make_device(), participant, actor=SYSTEM, at=T0)
     alert_rule_setting_save(
         user=officer,
         kind=AlertKind.MESSAGE_GAP,
@@ -140,7 +157,9 @@ def test_a_participants_own_tiers_and_a_disabled_rule_are_obeyed(
     assert not Alert.objects.filter(participant=quiet).exists()
 
 
-def test_taking_the_device_back_closes_its_gap_alert(worn, make_user):
+def test_taking_the_device_back_closes_its_gap_alert(
+    worn: tuple[Device, Participant], make_user: Callable[..., User]
+) -> None:
     device, participant = worn
     device_silence_check(now=T0 + _min(40))
     device_unassign(
@@ -156,11 +175,13 @@ def test_taking_the_device_back_closes_its_gap_alert(worn, make_user):
 # --- charger ------------------------------------------------------------------------------
 
 
-def _charger(participant):
+def _charger(participant: Participant) -> Alert:
     return Alert.objects.get(participant=participant, kind=AlertKind.CHARGER_NOT_CONNECTED)
 
 
-def test_charger_watchdog_raises_after_the_configured_hours_and_a_charger_event_clears(worn):
+def test_charger_watchdog_raises_after_the_configured_hours_and_a_charger_event_clears(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _event(device, T0, EventKind.CHARGER_DISCONNECTED)
 
@@ -179,7 +200,9 @@ def test_charger_watchdog_raises_after_the_configured_hours_and_a_charger_event_
     assert charger_check(now=T0 + dt.timedelta(hours=60)) == 0, "on charge now"
 
 
-def test_charger_hours_follow_the_participants_rule(worn, officer):
+def test_charger_hours_follow_the_participants_rule(
+    worn: tuple[Device, Participant], officer: User
+) -> None:
     device, participant = worn
     alert_rule_setting_save(
         user=officer,
@@ -193,7 +216,9 @@ def test_charger_hours_follow_the_participants_rule(worn, officer):
     assert _charger(participant).details["hours"] == 6
 
 
-def test_a_device_that_only_flags_charging_in_its_reports_gets_charger_events(worn):
+def test_a_device_that_only_flags_charging_in_its_reports_gets_charger_events(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _report(device, T0, charging=True)
     assert charger_check(now=T0 + _min(10)) == 0
@@ -216,7 +241,9 @@ def test_a_device_that_only_flags_charging_in_its_reports_gets_charger_events(wo
     assert last == unplugged
 
 
-def test_a_device_that_never_says_anything_about_charging_is_not_judged(worn):
+def test_a_device_that_never_says_anything_about_charging_is_not_judged(
+    worn: tuple[Device, Participant],
+) -> None:
     device, participant = worn
     _report(device, T0)
     assert charger_check(now=T0 + dt.timedelta(days=3)) == 0

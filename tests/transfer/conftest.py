@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import office_create, program_get_or_create
 from ontrack.alerts.services import (
@@ -24,9 +25,17 @@ from ontrack.participants.models import Participant
 from ontrack.participants.services import AddressData, PlanData, hearing_add
 from ontrack.tracking.protocols.records import DeviceEvent, EventKind, Fix
 from ontrack.tracking.services import device_assign, device_directory, device_register, store_batch
+from ontrack.transfer.otrts.export import otrts_export
+from tests.support import first_phone
 
 FIX_COUNT = 6
 PURPOSE = "Transfer to the receiving program"
+
+
+def export_xml(participant: Participant, user: User) -> bytes:
+    """The OTRTS export of ``participant`` by ``user`` (for ``PURPOSE``), read out whole."""
+    with otrts_export(participant, user=user, purpose=PURPOSE) as content:
+        return content.read()
 
 
 @pytest.fixture
@@ -39,7 +48,7 @@ def tracked(
     make_participant: Callable[..., Participant], officer: User, supervisor: User
 ) -> dict[str, Any]:
     device = device_register(
-        actor=None, identifier="359339075000123", kind="ankle", protocol="gt06"
+        actor=SYSTEM, identifier="359339075000123", kind="ankle", protocol="gt06"
     )
     participant = make_participant(
         plan=PlanData(
@@ -51,7 +60,7 @@ def tracked(
         address=AddressData(line1="12 Broad St", city="Newark", region="NJ", postal_code="07102"),
     )
     now = timezone.now().replace(microsecond=250_000)
-    device_assign(device, participant, actor=None, at=now - dt.timedelta(hours=3))
+    device_assign(device, participant, actor=SYSTEM, at=now - dt.timedelta(hours=3))
     info = device_directory()[device.identifier]
     base = now - dt.timedelta(hours=2)
     items: list[Any] = [
@@ -93,9 +102,13 @@ def tracked(
         occurred_at=now,
         now=now,
     )
-    assert pending is not None and pending.status == "pending"
+    assert pending is not None
+    assert pending.status == "pending"
     ack, resolved, cleared, still_open = raised
-    assert ack and resolved and cleared and still_open
+    assert ack
+    assert resolved
+    assert cleared
+    assert still_open
     alert_acknowledge(user=supervisor, alert_id=ack.pk, now=now - dt.timedelta(minutes=30))
     alert_resolve(
         user=supervisor,
@@ -126,7 +139,7 @@ def tracked(
     inbound_receive(
         provider="test",
         provider_message_id="SM-transfer-1",
-        from_number=participant.phones.first().number,  # type: ignore[union-attr]
+        from_number=first_phone(participant),
         body="Running ten minutes late",
         received_at=now,
     )

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_commands_move_a_record_between_programs(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any], tmp_path: Path
-):
+) -> None:
     out = tmp_path / "record.xml"
     call_command(
         "otrts_export",
@@ -43,7 +43,7 @@ def test_commands_move_a_record_between_programs(
 
 def test_import_command_reports_a_bad_file_by_element(
     tracked: dict[str, Any], target: dict[str, Any], tmp_path: Path
-):
+) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"<nope/>")
     with pytest.raises(CommandError, match="Wrong root element"):

@@ -18,9 +18,10 @@ from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert
 from ontrack.participants.models import Participant
 from ontrack.participants.services import participant_close
-from ontrack.transfer.otrts import OT_NS, otrts_export, otrts_import
+from ontrack.transfer.otrts.importing import otrts_import
+from ontrack.transfer.otrts.schema import OT_NS
 
-from .conftest import PURPOSE
+from .conftest import export_xml
 
 pytestmark = pytest.mark.django_db
 
@@ -47,16 +48,17 @@ def _import(xml: bytes, target: dict[str, Any]) -> Participant:
 
 def test_the_export_carries_who_closed_the_case_when_and_why(
     tracked: dict[str, Any], officer: User, supervisor: User
-):
+) -> None:
     participant = _closed_as_absconded(tracked, officer)
-    root = ET.fromstring(otrts_export(participant, user=supervisor, purpose=PURPOSE))  # noqa: S314
+    root = ET.fromstring(export_xml(participant, supervisor))  # noqa: S314
     sup = root.find("ot:Supervision", NS)
     assert sup is not None
     assert sup.findtext("ot:SupervisionClosureDeciderName", namespaces=NS) == str(officer)
     assert sup.findtext("ot:SupervisionClosureDeciderOrganizationName", namespaces=NS) == "Newark"
     assert sup.findtext("ot:SupervisionClosureNoteText", namespaces=NS) == NOTE
     when = sup.findtext("ot:SupervisionClosureDate/nc:DateTime", namespaces=NS)
-    assert when is not None and participant.closed_at is not None
+    assert when is not None
+    assert participant.closed_at is not None
     assert dt.datetime.fromisoformat(when) == participant.closed_at
 
 
@@ -66,9 +68,9 @@ def test_an_imported_closure_stays_the_original_deciders_and_says_it_was_importe
     supervisor: User,
     target: dict[str, Any],
     client_for: Callable[[User], Any],
-):
+) -> None:
     original = _closed_as_absconded(tracked, officer)
-    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(original, supervisor), target)
     copy.refresh_from_db()
     admin = target["admin"]
     assert copy.closed_by is None, "the importing administrator did not decide this closure"
@@ -81,7 +83,8 @@ def test_an_imported_closure_stays_the_original_deciders_and_says_it_was_importe
         NOTE,
         original.closed_at,
     )
-    assert copy.closure_imported_by == admin and copy.closure_imported_at is not None
+    assert copy.closure_imported_by == admin
+    assert copy.closure_imported_at is not None
     page = client_for(admin).get(f"/participants/{copy.pk}/").content.decode()
     decided = original.closed_at
     assert decided is not None
@@ -98,17 +101,18 @@ def test_an_imported_confirmed_violation_keeps_its_resolver_note_and_time(
     supervisor: User,
     target: dict[str, Any],
     client_for: Callable[[User], Any],
-):
+) -> None:
     source = Alert.objects.get(
         participant=tracked["participant"], disposition="confirmed_violation"
     )
-    copy = _import(otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(tracked["participant"], supervisor), target)
     alert = Alert.objects.get(participant=copy, disposition="confirmed_violation")
     admin = target["admin"]
     assert alert.resolved_by is None, "the importing administrator confirmed no violation"
     assert (alert.resolved_by_name, alert.resolved_by_office) == (str(supervisor), "Newark")
     assert (alert.resolution_note, alert.closed_at) == (source.resolution_note, source.closed_at)
-    assert alert.resolution_imported_by == admin and alert.resolution_imported_at is not None
+    assert alert.resolution_imported_by == admin
+    assert alert.resolution_imported_at is not None
     page = client_for(admin).get(f"/alerts/{alert.pk}/").content.decode()
     assert source.closed_at is not None
     assert (
@@ -120,8 +124,8 @@ def test_an_imported_confirmed_violation_keeps_its_resolver_note_and_time(
 
 def test_a_record_with_an_adverse_closure_nobody_decided_is_refused(
     tracked: dict[str, Any], officer: User, supervisor: User, target: dict[str, Any]
-):
-    xml = otrts_export(_closed_as_absconded(tracked, officer), user=supervisor, purpose=PURPOSE)
+) -> None:
+    xml = export_xml(_closed_as_absconded(tracked, officer), supervisor)
     root = ET.fromstring(xml)  # noqa: S314 (our own export)
     sup = root.find("ot:Supervision", NS)
     assert sup is not None
@@ -136,8 +140,8 @@ def test_a_record_with_an_adverse_closure_nobody_decided_is_refused(
 
 def test_a_confirmed_violation_nobody_resolved_is_refused(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+) -> None:
+    xml = export_xml(tracked["participant"], supervisor)
     text = xml.decode()
     resolver = f"<ot:AlertResolvedByText>{supervisor}</ot:AlertResolvedByText>"
     assert resolver in text
@@ -147,7 +151,7 @@ def test_a_confirmed_violation_nobody_resolved_is_refused(
 
 def test_the_database_refuses_an_outside_deciders_name_without_import_provenance(
     make_participant: Callable[..., Participant], officer: User
-):
+) -> None:
     person = make_participant()
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.filter(pk=person.pk).update(
@@ -171,13 +175,13 @@ def test_the_database_refuses_an_outside_deciders_name_without_import_provenance
 @pytest.mark.django_db(transaction=True)
 def test_records_imported_before_the_upgrade_stop_naming_the_importer_as_decider(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     """Before, the importer was written as the closure's decider (note "imported as
     closed") and as the violation's resolver (the original kept in ``imported_from``)."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    copy = _import(otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(tracked["participant"], supervisor), target)
     admin = target["admin"]
     latest = list(MigrationExecutor(connection).loader.graph.leaf_nodes())
     before = [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tracemalloc
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +19,11 @@ from ontrack.messaging.models import Message
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device, DeviceEventRecord, DeviceStatus, Position
 from ontrack.tracking.queries import participant_device_events, participant_positions
-from ontrack.transfer.otrts import OT_NS, otrts_export, otrts_import, otrts_import_detailed
+from ontrack.transfer.otrts.export import otrts_export
+from ontrack.transfer.otrts.importing import otrts_import, otrts_import_detailed
+from ontrack.transfer.otrts.schema import OT_NS
 
-from .conftest import FIX_COUNT, PURPOSE
+from .conftest import FIX_COUNT, PURPOSE, export_xml
 
 pytestmark = pytest.mark.django_db
 
@@ -79,9 +82,9 @@ def _steps(participant: Participant) -> list[tuple[Any, ...]]:
 
 def test_round_trip_keeps_demographics(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(original, supervisor), target)
     for name in (
         "case_number",
         "given_name",
@@ -106,18 +109,20 @@ def test_round_trip_keeps_demographics(
         target["officer"],
     )
     plan = copy.plans.get()
-    assert plan.gps_device and plan.review_date == original.plans.get().review_date
+    assert plan.gps_device
+    assert plan.review_date == original.plans.get().review_date
 
 
 def test_round_trip_keeps_every_position_exactly(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(original, supervisor), target)
     before = list(participant_positions(original).values(*POSITION_FIELDS))
     after = list(participant_positions(copy).values(*POSITION_FIELDS))
     assert len(before) == FIX_COUNT
-    assert any(r["satellites"] for r in before) and any(r["altitude_m"] for r in before)
+    assert any(r["satellites"] for r in before)
+    assert any(r["altitude_m"] for r in before)
     assert after == before
     assert [(e.time, e.kind, e.raw_code) for e in participant_device_events(copy)] == [
         (e.time, e.kind, e.raw_code) for e in participant_device_events(original)
@@ -126,9 +131,9 @@ def test_round_trip_keeps_every_position_exactly(
 
 def test_round_trip_keeps_every_alert_with_times_status_and_disposition(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(original, supervisor), target)
     before, after = _alerts(original), _alerts(copy)
     assert len(before) >= 5
     # A pending alert's grace timer belonged to the old system: it arrives open, and says so.
@@ -153,7 +158,7 @@ def test_round_trip_keeps_every_alert_with_times_status_and_disposition(
 
 def test_imported_alerts_notify_nobody(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     notification_rule_create(
         user=target["admin"],
         office=target["office"],
@@ -162,7 +167,7 @@ def test_imported_alerts_notify_nobody(
         recipient="address",
         address="duty@example.org",
     )
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+    xml = export_xml(tracked["participant"], supervisor)
     copy = _import(xml, target)
     alerts_promote_due(now=timezone.now() + dt.timedelta(days=1))
     assert not Message.objects.filter(to="duty@example.org").exists()
@@ -174,9 +179,9 @@ def test_imported_alerts_notify_nobody(
 
 def test_export_and_import_are_access_logged(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     original = tracked["participant"]
-    copy = _import(otrts_export(original, user=supervisor, purpose=PURPOSE), target)
+    copy = _import(export_xml(original, supervisor), target)
     assert AccessLogEntry.objects.filter(
         action=AccessAction.EXPORT, participant_id=original.pk, user=supervisor
     ).exists()
@@ -187,9 +192,9 @@ def test_export_and_import_are_access_logged(
 
 def test_history_devices_are_retired_and_named_after_the_original(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     result = otrts_import_detailed(
-        otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE),
+        export_xml(tracked["participant"], supervisor),
         user=target["admin"],
         program=target["program"],
         office=target["office"],
@@ -205,6 +210,54 @@ def test_history_devices_are_retired_and_named_after_the_original(
     assert set(
         Position.objects.filter(participant=result.participant).values_list("device_id", flat=True)
     ) == {history.pk}
+
+
+LONG_TRACK = 20_000
+# A tree of the whole document peaked at about 230 MB (traced) for 50,000 points, so about
+# 90 MB for this track; streamed, the export holds one chunk of rows and the in-memory part
+# of its temporary file (8 MB), whatever the track's length.
+EXPORT_PEAK_BOUND = 32 * 1024 * 1024
+
+
+def test_a_long_track_is_exported_in_bounded_memory(
+    tracked: dict[str, Any], supervisor: User
+) -> None:
+    participant, device = tracked["participant"], tracked["device"]
+    # Every 50 ms in the hour before the fixture's own fixes, within the device's wearing.
+    start = tracked["now"] - dt.timedelta(hours=3, seconds=-1)
+    Position.objects.bulk_create(
+        (
+            Position(
+                device=device,
+                participant=participant,
+                time=start + dt.timedelta(milliseconds=50 * i),
+                lat=40.7 + i * 1e-6,
+                lon=-74.0,
+                accuracy_m=5.0,
+                speed_kmh=3.0,
+                course=90.0,
+                altitude_m=10.0,
+                satellites=7,
+                received_at=tracked["now"],
+            )
+            for i in range(LONG_TRACK)
+        ),
+        batch_size=5_000,
+    )
+    tracemalloc.start()
+    try:
+        content = otrts_export(participant, user=supervisor, purpose=PURPOSE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    with content:
+        points = sum(
+            1
+            for _, element in ET.iterparse(content)  # noqa: S314 (our own export)
+            if element.tag == f"{{{OT_NS}}}LocationPoint"
+        )
+    assert points == LONG_TRACK + FIX_COUNT
+    assert peak < EXPORT_PEAK_BOUND, f"export peaked at {peak / 2**20:.0f} MiB"
 
 
 # --- refusals ------------------------------------------------------------------------------
@@ -267,8 +320,8 @@ def _replace(xml: bytes, old: str, new: str, *, after: str = "") -> bytes:
 )
 def test_bad_records_are_refused_naming_the_element_and_nothing_is_written(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any], mutate: Any, named: str
-):
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+) -> None:
+    xml = export_xml(tracked["participant"], supervisor)
     before = _counts()
     with pytest.raises(ValidationError) as refused:
         _import(mutate(xml), target)
@@ -278,10 +331,10 @@ def test_bad_records_are_refused_naming_the_element_and_nothing_is_written(
 
 def test_a_failure_late_in_the_import_leaves_nothing_behind(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     """The case number is already taken in the target program only after the document has
     been read: enrolment refuses, and no device, position or alert of it remains."""
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+    xml = export_xml(tracked["participant"], supervisor)
     _import(xml, target)
     before = _counts()
     with pytest.raises(ValidationError, match="already enrolled"):
@@ -291,10 +344,10 @@ def test_a_failure_late_in_the_import_leaves_nothing_behind(
 
 def test_officers_may_not_import(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any], officer: User
-):
+) -> None:
     from django.core.exceptions import PermissionDenied
 
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+    xml = export_xml(tracked["participant"], supervisor)
     with pytest.raises(PermissionDenied):
         otrts_import(
             xml, user=officer, program=target["program"], office=target["office"], officer=None
@@ -307,11 +360,11 @@ def test_console_import_page_shows_what_was_imported(
     client_for: Callable[[User], Any],
     office: Office,
     program: Program,
-):
+) -> None:
     """A supervisor imports into their own office (here the same program, so under a new
     case number)."""
     xml = _replace(
-        otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE),
+        export_xml(tracked["participant"], supervisor),
         tracked["participant"].case_number,
         "MOVED-1",
     )
@@ -336,14 +389,14 @@ def test_console_import_page_shows_what_was_imported(
 
 def test_console_export_button_downloads_xml_and_logs_it(
     tracked: dict[str, Any], officer: User, client_for: Callable[[User], Any]
-):
+) -> None:
     participant = tracked["participant"]
     client = client_for(officer)
     assert client.get(f"/transfer/{participant.pk}/otrts.xml").status_code == 405
     response = client.post(f"/transfer/{participant.pk}/otrts.xml", {"purpose": PURPOSE})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/xml"
-    root = ET.fromstring(response.content)  # noqa: S314 (our own export)
+    root = ET.fromstring(b"".join(response.streaming_content))  # noqa: S314 (our own export)
     assert root.tag == f"{{{OT_NS}}}OffenderTrackingRecord"
     assert len(root.findall(f"{{{OT_NS}}}LocationPoint")) == FIX_COUNT
     entry = AccessLogEntry.objects.get(action=AccessAction.EXPORT, participant_id=participant.pk)
@@ -354,7 +407,7 @@ def test_console_export_button_downloads_xml_and_logs_it(
 @pytest.mark.parametrize("data", [{}, {"purpose": ""}, {"purpose": "  x "}])
 def test_console_export_without_a_purpose_is_refused_and_not_logged(
     tracked: dict[str, Any], officer: User, client_for: Callable[[User], Any], data: dict
-):
+) -> None:
     participant = tracked["participant"]
     response = client_for(officer).post(f"/transfer/{participant.pk}/otrts.xml", data)
     assert response.status_code == 400
@@ -363,7 +416,7 @@ def test_console_export_without_a_purpose_is_refused_and_not_logged(
 
 def test_operator_may_not_export_the_tracking_record(
     tracked: dict[str, Any], make_user: Callable[..., User], client_for: Callable[[User], Any]
-):
+) -> None:
     participant = tracked["participant"]
     operator = make_user(Role.OPERATOR)
     response = client_for(operator).post(
@@ -373,5 +426,7 @@ def test_operator_may_not_export_the_tracking_record(
     assert not AccessLogEntry.objects.filter(action=AccessAction.EXPORT).exists()
 
 
-def test_officer_cannot_open_the_import_page(officer: User, client_for: Callable[[User], Any]):
+def test_officer_cannot_open_the_import_page(
+    officer: User, client_for: Callable[[User], Any]
+) -> None:
     assert client_for(officer).get("/transfer/import/").status_code == 403

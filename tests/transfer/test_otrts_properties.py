@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
-from ontrack.transfer.otrts import otrts_import
+from ontrack.transfer.otrts.importing import otrts_import
+
+from .conftest import export_xml
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +81,7 @@ def _import_or_refuse(data: bytes, target: dict[str, Any]) -> None:
         )
 
 
-def test_arbitrary_bytes_are_refused_with_validation_error_only(target: dict[str, Any]):
+def test_arbitrary_bytes_are_refused_with_validation_error_only(target: dict[str, Any]) -> None:
     @settings(max_examples=150, deadline=None)
     @given(st.binary(max_size=300))
     def check(data: bytes) -> None:
@@ -89,7 +91,7 @@ def test_arbitrary_bytes_are_refused_with_validation_error_only(target: dict[str
     assert not Participant.objects.filter(program=target["program"]).exists()
 
 
-def test_arbitrary_xml_trees_are_refused_with_validation_error_only(target: dict[str, Any]):
+def test_arbitrary_xml_trees_are_refused_with_validation_error_only(target: dict[str, Any]) -> None:
     @settings(max_examples=150, deadline=None)
     @given(_tree())
     def check(root: ET.Element) -> None:
@@ -100,13 +102,9 @@ def test_arbitrary_xml_trees_are_refused_with_validation_error_only(target: dict
 
 def test_mutated_real_records_import_or_are_refused_never_crash(
     tracked: dict[str, Any], supervisor: User, target: dict[str, Any]
-):
+) -> None:
     """Every element of a real export, one at a time, removed or given other text."""
-    from ontrack.transfer.otrts import otrts_export
-
-    from .conftest import PURPOSE
-
-    xml = otrts_export(tracked["participant"], user=supervisor, purpose=PURPOSE)
+    xml = export_xml(tracked["participant"], supervisor)
     count = sum(1 for _ in ET.fromstring(xml).iter())  # noqa: S314 (our own export)
 
     @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

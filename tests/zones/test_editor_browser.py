@@ -1,7 +1,13 @@
 """The zone editor in a real headless Chromium: drawing a polygon with clicks and saving it."""
 
-import pytest
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+from pytest_django.live_server_helper import LiveServer
+
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone
 
 pytestmark = pytest.mark.browser
@@ -9,8 +15,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.django_db(transaction=True)
 def test_an_officer_draws_a_polygon_by_clicking_undoes_a_corner_and_saves_it(
-    live_server, make_participant, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = make_participant()
     page = browser_page
     errors: list[str] = []

@@ -72,7 +72,7 @@ def at(minutes: float, north_m: float = 0, east_m: float = 0, accuracy: float = 
     return Fix(1, T0 + timedelta(minutes=minutes), lat, lon, accuracy)
 
 
-def test_entering_an_exclusion_zone_wholly_is_one_entry_and_one_violation():
+def test_entering_an_exclusion_zone_wholly_is_one_entry_and_one_violation() -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     assert run(zs, at(0, 2_000)) == []
     assert run(zs, at(1, 0)) == [(7, "entered"), (7, "violation")]
@@ -80,7 +80,7 @@ def test_entering_an_exclusion_zone_wholly_is_one_entry_and_one_violation():
     assert run(zs, at(4, 2_000)) == [(7, "left"), (7, "cleared")]
 
 
-def test_a_multipolygon_zone_counts_a_fix_in_any_of_its_parts():
+def test_a_multipolygon_zone_counts_a_fix_in_any_of_its_parts() -> None:
     first, second = square(100), square(100, *offset(0, 3_000))
     both = {"type": "MultiPolygon", "coordinates": [first["coordinates"], second["coordinates"]]}
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, both))
@@ -89,7 +89,7 @@ def test_a_multipolygon_zone_counts_a_fix_in_any_of_its_parts():
     assert run(zs, at(2, 0, 1_500)) == [(7, "left"), (7, "cleared")]
 
 
-def test_a_fix_whose_accuracy_circle_crosses_the_boundary_needs_consecutive_fixes():
+def test_a_fix_whose_accuracy_circle_crosses_the_boundary_needs_consecutive_fixes() -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     near_edge = 480  # 20 m inside, accuracy 50 m: could be outside
     assert run(zs, at(0, near_edge, accuracy=50)) == []
@@ -97,7 +97,7 @@ def test_a_fix_whose_accuracy_circle_crosses_the_boundary_needs_consecutive_fixe
     assert run(zs, at(2, near_edge, accuracy=50)) == [(7, "violation")], "third in a row"
 
 
-def test_a_zone_with_its_own_run_length_uses_it_and_the_others_the_default():
+def test_a_zone_with_its_own_run_length_uses_it_and_the_others_the_default() -> None:
     strict = ZoneSpec(7, 1, EXCLUSION, square(500), consecutive=1)
     usual = ZoneSpec(8, 1, EXCLUSION, square(500, *offset(0, 5_000)))
     zs = zone_set(strict, usual)
@@ -110,14 +110,14 @@ def test_a_zone_with_its_own_run_length_uses_it_and_the_others_the_default():
     )
 
 
-def test_the_buffer_widens_the_margin_a_fix_must_clear():
+def test_the_buffer_widens_the_margin_a_fix_must_clear() -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500), buffer_m=100))
     assert run(zs, at(0, 450, accuracy=5), consecutive=99) == []
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500), buffer_m=10))
     assert run(zs, at(0, 450, accuracy=5), consecutive=99) == [(7, "violation")]
 
 
-def test_leaving_a_circular_inclusion_zone_counts_only_beyond_accuracy():
+def test_leaving_a_circular_inclusion_zone_counts_only_beyond_accuracy() -> None:
     home = {"type": "Circle", "center": [LON, LAT], "radius_m": 100.0}
     zs = zone_set(ZoneSpec(3, 1, INCLUSION, home))
     assert run(zs, at(0, 0)) == []
@@ -126,7 +126,7 @@ def test_leaving_a_circular_inclusion_zone_counts_only_beyond_accuracy():
     assert run(zs, at(3, 10), consecutive=5) == [(3, "entered"), (3, "cleared")]
 
 
-def test_a_participant_is_checked_only_against_their_own_zones():
+def test_a_participant_is_checked_only_against_their_own_zones() -> None:
     zs = compile_zones(
         [
             Assignment(1, ZoneSpec(1, 1, EXCLUSION, square(500))),
@@ -141,7 +141,7 @@ def test_a_participant_is_checked_only_against_their_own_zones():
     assert [(t.participant_id, t.zone_id, t.kind) for t in transitions] == [(1, 1, "violation")]
 
 
-def test_several_fixes_of_one_device_in_a_batch_are_applied_in_time_order():
+def test_several_fixes_of_one_device_in_a_batch_are_applied_in_time_order() -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     assert run(zs, at(2, 2_000), at(1, 0), at(0, 2_000)) == [
         (7, "entered"),
@@ -151,14 +151,15 @@ def test_several_fixes_of_one_device_in_a_batch_are_applied_in_time_order():
     ]
 
 
-def test_a_late_fix_does_not_flip_the_state_back():
+def test_a_late_fix_does_not_flip_the_state_back() -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     run(zs, at(10, 0))
     assert run(zs, at(5, 2_000)) == [], "an older fix from outside is ignored"
-    assert zs.state_get(0).side == "inside" and zs.state_get(0).violating
+    assert zs.state_get(0).side == "inside"
+    assert zs.state_get(0).violating
 
 
-def test_an_edited_zone_is_rebuilt_and_an_unchanged_one_reused():
+def test_an_edited_zone_is_rebuilt_and_an_unchanged_one_reused() -> None:
     cache = GeometryCache()
     spec = ZoneSpec(7, 1, EXCLUSION, square(500))
     first = cache.get(spec)
@@ -166,7 +167,7 @@ def test_an_edited_zone_is_rebuilt_and_an_unchanged_one_reused():
     assert cache.get(ZoneSpec(7, 2, EXCLUSION, square(50))) is not first
 
 
-def test_a_zone_counts_only_between_its_active_dates():
+def test_a_zone_counts_only_between_its_active_dates() -> None:
     zs = zone_set(
         ZoneSpec(
             7,
@@ -186,7 +187,7 @@ WEEKNIGHTS = (Interval(frozenset({0, 1, 2, 3, 4}), 20 * 60, 6 * 60),)
 NY = engine.ZoneInfo("America/New_York")
 
 
-def test_a_curfew_crossing_midnight_covers_the_morning_after_a_weekday_only():
+def test_a_curfew_crossing_midnight_covers_the_morning_after_a_weekday_only() -> None:
     friday_late = datetime(2026, 6, 5, 23, 0, tzinfo=NY)
     saturday_early = datetime(2026, 6, 6, 5, 0, tzinfo=NY)
     saturday_late = datetime(2026, 6, 6, 21, 0, tzinfo=NY)
@@ -207,7 +208,7 @@ def _curfew_outside(when_utc: datetime) -> list[tuple[int, str]]:
     return run(zs, Fix(1, when_utc, lat, lon), consecutive=1)
 
 
-def test_curfew_follows_the_clock_when_daylight_saving_starts_in_march():
+def test_curfew_follows_the_clock_when_daylight_saving_starts_in_march() -> None:
     # 2026-03-08: clocks go from 02:00 EST to 03:00 EDT. 09:30 UTC is 05:30 EDT (curfew);
     # 10:30 UTC is 06:30 EDT (free), though it would still be 05:30 on the old EST offset.
     assert _curfew_outside(datetime(2026, 3, 8, 9, 30, tzinfo=UTC)) == [(9, "violation")]
@@ -216,7 +217,7 @@ def test_curfew_follows_the_clock_when_daylight_saving_starts_in_march():
     assert _curfew_outside(datetime(2026, 3, 9, 0, 30, tzinfo=UTC)) == [(9, "violation")]
 
 
-def test_curfew_follows_the_clock_when_daylight_saving_ends_in_november():
+def test_curfew_follows_the_clock_when_daylight_saving_ends_in_november() -> None:
     # 2026-11-01: clocks go from 02:00 EDT back to 01:00 EST. 10:30 UTC is 05:30 EST
     # (curfew), though on the old EDT offset it would be 06:30; 11:30 UTC is 06:30 EST.
     assert _curfew_outside(datetime(2026, 11, 1, 10, 30, tzinfo=UTC)) == [(9, "violation")]
@@ -226,7 +227,7 @@ def test_curfew_follows_the_clock_when_daylight_saving_ends_in_november():
     assert _curfew_outside(datetime(2026, 11, 2, 1, 30, tzinfo=UTC)) == [(9, "violation")]
 
 
-def test_someone_outside_when_the_curfew_starts_is_in_violation_at_the_next_fix():
+def test_someone_outside_when_the_curfew_starts_is_in_violation_at_the_next_fix() -> None:
     every_night = (Interval(frozenset(range(7)), 20 * 60, 6 * 60),)
     home = {"type": "Circle", "center": [LON, LAT], "radius_m": 100.0}
     zs = zone_set(ZoneSpec(9, 1, INCLUSION, home, schedule=every_night))
@@ -237,7 +238,7 @@ def test_someone_outside_when_the_curfew_starts_is_in_violation_at_the_next_fix(
     assert run(zs, Fix(1, late, lat, lon), consecutive=1) == [(9, "violation")]
 
 
-def test_a_curfew_breach_lasts_past_the_curfew_until_the_person_comes_back():
+def test_a_curfew_breach_lasts_past_the_curfew_until_the_person_comes_back() -> None:
     every_night = (Interval(frozenset(range(7)), 20 * 60, 6 * 60),)
     home = {"type": "Circle", "center": [LON, LAT], "radius_m": 100.0}
     zs = zone_set(ZoneSpec(9, 1, INCLUSION, home, schedule=every_night))
@@ -262,7 +263,9 @@ def test_a_curfew_breach_lasts_past_the_curfew_until_the_person_comes_back():
     fx=st.floats(-0.5, 0.5),
     fy=st.floats(-0.5, 0.5),
 )
-def test_a_point_well_inside_a_polygon_is_inside(lat, lon, half, fx, fy):
+def test_a_point_well_inside_a_polygon_is_inside(
+    lat: float, lon: float, half: float, fx: float, fy: float
+) -> None:
     zs = zone_set(ZoneSpec(1, 1, EXCLUSION, square(half, lat, lon)))
     plat, plon = offset(fy * half, fx * half, lat, lon)
     transitions = evaluate(zs, FixArrays.from_fixes([Fix(1, T0, plat, plon, 0.0)]), consecutive=1)
@@ -272,7 +275,9 @@ def test_a_point_well_inside_a_polygon_is_inside(lat, lon, half, fx, fy):
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 500), st.booleans()), min_size=1, max_size=30))
-def test_fixes_older_than_the_last_one_never_change_the_state(history):
+def test_fixes_older_than_the_last_one_never_change_the_state(
+    history: list[tuple[int, bool]],
+) -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     for minute, inside in history:
         before = zs.state_get(0)
@@ -286,7 +291,9 @@ def test_fixes_older_than_the_last_one_never_change_the_state(history):
 
 @settings(max_examples=40, deadline=None)
 @given(accuracy=st.floats(0, 400), depth=st.floats(1, 499))
-def test_a_violation_on_one_fix_needs_the_accuracy_circle_wholly_inside(accuracy, depth):
+def test_a_violation_on_one_fix_needs_the_accuracy_circle_wholly_inside(
+    accuracy: float, depth: float
+) -> None:
     zs = zone_set(ZoneSpec(7, 1, EXCLUSION, square(500)))
     kinds = [k for _, k in run(zs, at(0, 500 - depth, accuracy=accuracy), consecutive=99)]
     if depth > accuracy + 0.5:
@@ -295,7 +302,7 @@ def test_a_violation_on_one_fix_needs_the_accuracy_circle_wholly_inside(accuracy
         assert "violation" not in kinds
 
 
-def test_sparse_participant_ids_are_matched_as_well_as_dense_ones():
+def test_sparse_participant_ids_are_matched_as_well_as_dense_ones() -> None:
     zs = compile_zones(
         [
             Assignment(3, ZoneSpec(1, 1, EXCLUSION, square(500))),
@@ -315,7 +322,9 @@ def test_sparse_participant_ids_are_matched_as_well_as_dense_ones():
     minutes=st.lists(st.integers(0, 366 * 24 * 60), min_size=1, max_size=40),
     tz=st.sampled_from(["America/New_York", "America/Los_Angeles", "Europe/Lisbon", "UTC"]),
 )
-def test_the_vectorised_schedule_agrees_with_zoneinfo_fix_by_fix(minutes, tz):
+def test_the_vectorised_schedule_agrees_with_zoneinfo_fix_by_fix(
+    minutes: list[int], tz: str
+) -> None:
     zs = zone_set(ZoneSpec(9, 1, INCLUSION, square(100), schedule=WEEKNIGHTS), time_zone=tz)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     times = [start + timedelta(minutes=m) for m in minutes]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from ontrack.accounts.models import User
+from ontrack.participants.models import Participant
 from ontrack.tracking.protocols import gt06
 from ontrack.zones import services
 from ontrack.zones.models import ZoneState
@@ -18,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 IMEI = "359710049095123"
 
 
-def _send_track(tmp_path, points: list[tuple[float, float]]) -> None:
+def _send_track(tmp_path: Path, points: list[tuple[float, float]]) -> None:
     """Log the device in and send one location frame per point, a minute apart, ending
     now."""
     start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=len(points))
@@ -37,7 +41,9 @@ def _send_track(tmp_path, points: list[tuple[float, float]]) -> None:
         sock.close()
 
 
-def test_coming_home_through_the_gateway_is_recorded_as_inside(tmp_path, worn_gt06, officer):
+def test_coming_home_through_the_gateway_is_recorded_as_inside(
+    tmp_path: Path, worn_gt06: Callable[[str], Participant], officer: User
+) -> None:
     participant = worn_gt06(IMEI)
     services.zone_create(
         actor=officer,
@@ -46,12 +52,13 @@ def test_coming_home_through_the_gateway_is_recorded_as_inside(tmp_path, worn_gt
     )
     _send_track(tmp_path, [offset(200, 0), offset(100, 0), HOME])
     state = ZoneState.objects.get(participant=participant)
-    assert state.side == "inside" and not state.violating
+    assert state.side == "inside"
+    assert not state.violating
 
 
 def test_entering_an_exclusion_zone_through_the_gateway_raises_one_alert(
-    tmp_path, worn_gt06, officer
-):
+    tmp_path: Path, worn_gt06: Callable[[str], Participant], officer: User
+) -> None:
     pytest.importorskip("ontrack.alerts.services", reason="the alerts app is not built yet")
     from ontrack.alerts.models import Alert
 
@@ -63,7 +70,8 @@ def test_entering_an_exclusion_zone_through_the_gateway_raises_one_alert(
     )
     _send_track(tmp_path, [offset(3_000, 0), offset(1_000, 0), HOME, offset(10, 0)])
     state = ZoneState.objects.get(participant=participant, zone=zone)
-    assert state.side == "inside" and state.violating
+    assert state.side == "inside"
+    assert state.violating
     alerts = Alert.objects.filter(participant=participant, kind="exclusion_zone_entry")
     assert alerts.count() == 1, "two fixes inside are one violation, one alert"
     assert alerts.get().source == f"zone:{zone.pk}"

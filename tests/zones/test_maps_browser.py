@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
+from ontrack.accounts.models import User
 from ontrack.alerts.models import Alert
 from ontrack.alerts.services import alert_raise
 from ontrack.participants.models import Participant
@@ -83,8 +86,12 @@ def _view(page: Any) -> dict[str, float]:
 
 
 def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
-    live_server, make_participant, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = make_participant()
     _curfew_home(officer, participant)
     zone_create(
@@ -107,8 +114,12 @@ def test_the_zones_page_draws_a_curfew_circle_and_a_polygon_without_an_error(
 
 
 def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
-    live_server, worn_gt06, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = worn_gt06(IMEI)
     _curfew_home(officer, participant)
     excluded = zone_create(
@@ -138,7 +149,8 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
     browser_sign_in(page, live_server.url, officer)
 
     response = page.goto(f"{live_server.url}/alerts/{alert.pk}/")
-    assert response is not None and response.status == 200, page.content()[:3000]
+    assert response is not None, page.content()[:3000]
+    assert response.status == 200, page.content()[:3000]
     # Locator waits: the page's Content-Security-Policy refuses wait_for_function's eval.
     page.locator("#alert-map-summary", has_text="zone").wait_for()
     _screenshot(page, "alert-map")
@@ -154,7 +166,8 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
     )
     assert len(sizes) == 1, f"one exclusion zone drawn, got {sizes}"
     width, height = sizes[0]
-    assert width > 20 and height > 20, f"the 300 m square is drawn at its size, got {sizes}"
+    assert width > 20, f"the 300 m square is drawn at its size, got {sizes}"
+    assert height > 20, f"the 300 m square is drawn at its size, got {sizes}"
     inside = page.evaluate(
         """(function () {
              var map = document.querySelector('#alert-map').getBoundingClientRect();
@@ -168,8 +181,12 @@ def test_the_alert_map_draws_an_exclusion_polygon_at_its_size(
 
 
 def test_the_zone_editor_opens_at_the_participants_home_zone(
-    live_server, make_participant, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = make_participant()
     _curfew_home(officer, participant)
     page = browser_page
@@ -182,13 +199,18 @@ def test_the_zone_editor_opens_at_the_participants_home_zone(
 
     assert errors == []
     view = _view(page)
-    assert abs(view["lat"] - HOME[0]) < 0.005 and abs(view["lon"] - HOME[1]) < 0.005, view
+    assert abs(view["lat"] - HOME[0]) < 0.005, view
+    assert abs(view["lon"] - HOME[1]) < 0.005, view
     assert view["zoom"] >= 14, f"street level, not the whole country: {view}"
 
 
 def test_the_zone_editor_without_zones_opens_at_the_last_known_position(
-    live_server, worn_gt06, officer, browser_page, browser_sign_in
-):
+    live_server: LiveServer,
+    worn_gt06: Callable[[str], Participant],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
     participant = worn_gt06(IMEI)
     now = timezone.now().replace(microsecond=0)
     where = offset(-2000, 3000)
@@ -205,5 +227,6 @@ def test_the_zone_editor_without_zones_opens_at_the_last_known_position(
 
     assert errors == []
     view = _view(page)
-    assert abs(view["lat"] - where[0]) < 0.005 and abs(view["lon"] - where[1]) < 0.005, view
+    assert abs(view["lat"] - where[0]) < 0.005, view
+    assert abs(view["lon"] - where[1]) < 0.005, view
     assert view["zoom"] >= 14, view

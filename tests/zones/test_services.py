@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from ontrack.accounts.models import Role
+from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertStatus
 from ontrack.alerts.services import alerts_promote_due
+from ontrack.participants.models import Participant
 from ontrack.zones import engine, services
 from ontrack.zones.models import Zone, ZoneState
 from tests.zones.conftest import offset, square
@@ -32,23 +35,26 @@ class Fix:
     device_id: int = 1
 
 
-def fix_at(participant, minutes: float, north_m: float = 0.0) -> Fix:
+def fix_at(participant: Participant, minutes: float, north_m: float = 0.0) -> Fix:
     lat, lon = offset(north_m, 0)
     return Fix(participant.pk, T0 + timedelta(minutes=minutes), lat, lon)
 
 
-def data(**fields) -> services.ZoneData:
+def data(**fields: Any) -> services.ZoneData:
     return services.ZoneData(
         **{"name": "Home", "kind": "inclusion", "geometry": square(100), **fields}
     )
 
 
-def test_an_officer_writes_zones_of_their_own_caseload_only(make_participant, make_user, officer):
+def test_an_officer_writes_zones_of_their_own_caseload_only(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], officer: User
+) -> None:
     mine = make_participant()
     other = make_user(Role.OFFICER)
     theirs = make_participant(officer=other)
     zone = services.zone_create(actor=officer, participant=mine, data=data())
-    assert zone.participant == mine and zone.program == mine.program
+    assert zone.participant == mine
+    assert zone.program == mine.program
     with pytest.raises(PermissionDenied):
         services.zone_create(actor=officer, participant=theirs, data=data())
     with pytest.raises(PermissionDenied):
@@ -56,8 +62,11 @@ def test_an_officer_writes_zones_of_their_own_caseload_only(make_participant, ma
 
 
 def test_shared_zones_are_written_by_supervisors_of_the_office_and_administrators(
-    make_user, officer, office, make_office
-):
+    make_user: Callable[..., User],
+    officer: User,
+    office: Office,
+    make_office: Callable[..., Office],
+) -> None:
     with pytest.raises(PermissionDenied):
         services.zone_create(actor=officer, office=office, data=data(name="Court"))
     supervisor = make_user(Role.SUPERVISOR)
@@ -70,7 +79,9 @@ def test_shared_zones_are_written_by_supervisors_of_the_office_and_administrator
     assert not Zone.objects.exists()
 
 
-def test_every_edit_bumps_the_version_and_the_bounding_box(make_participant, officer):
+def test_every_edit_bumps_the_version_and_the_bounding_box(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     zone = services.zone_create(actor=officer, participant=make_participant(), data=data())
     services.zone_update(actor=officer, zone=zone, data=data(geometry=square(1_000)))
     zone.refresh_from_db()
@@ -89,18 +100,18 @@ def test_every_edit_bumps_the_version_and_the_bounding_box(make_participant, off
         ({"type": "LineString", "coordinates": [[0, 0], [1, 1]]}, "Polygon or a Circle"),
     ],
 )
-def test_invalid_geometry_is_refused_with_the_reason(geometry, reason):
+def test_invalid_geometry_is_refused_with_the_reason(geometry: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         services.geometry_validate(geometry)
 
 
-def test_a_polygon_with_too_many_vertices_is_refused():
+def test_a_polygon_with_too_many_vertices_is_refused() -> None:
     ring = [[i / 10_000, 0.0] for i in range(services.MAX_VERTICES)] + [[0.05, 0.05], [0, 0]]
     with pytest.raises(ValidationError, match="vertices"):
         services.geometry_validate({"type": "Polygon", "coordinates": [ring]})
 
 
-def test_geojson_features_and_wkt_import_to_the_same_polygon():
+def test_geojson_features_and_wkt_import_to_the_same_polygon() -> None:
     feature = (
         '{"type": "Feature", "geometry": '
         '{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}'
@@ -112,11 +123,12 @@ def test_geojson_features_and_wkt_import_to_the_same_polygon():
 
 
 def test_a_multipolygon_imports_from_wkt_and_geojson_alike_and_boxes_all_its_parts(
-    make_participant, officer
-):
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     wkt = "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, 6 6, 5 5)))"
     geometry = services.geometry_parse(wkt)
-    assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
+    assert geometry["type"] == "MultiPolygon"
+    assert len(geometry["coordinates"]) == 2
     assert services.geometry_parse(
         f'{{"type": "Feature", "geometry": {json.dumps(geometry)}}}'
     ) == (geometry)
@@ -128,7 +140,9 @@ def test_a_multipolygon_imports_from_wkt_and_geojson_alike_and_boxes_all_its_par
         services.geometry_parse("MULTIPOLYGON (((0 0, 2 0, 2 2, 0 0)), ((1 0, 3 0, 3 2, 1 0)))")
 
 
-def test_a_zones_own_run_length_is_kept_and_checked(make_participant, officer):
+def test_a_zones_own_run_length_is_kept_and_checked(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     person = make_participant()
     zone = services.zone_create(actor=officer, participant=person, data=data(consecutive_fixes=1))
     assert services.zone_spec(zone).consecutive == 1
@@ -136,7 +150,9 @@ def test_a_zones_own_run_length_is_kept_and_checked(make_participant, officer):
         services.zone_update(actor=officer, zone=zone, data=data(consecutive_fixes=0))
 
 
-def test_schedules_are_checked_and_normalised(make_participant, officer):
+def test_schedules_are_checked_and_normalised(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     zone = services.zone_create(
         actor=officer,
         participant=make_participant(),
@@ -148,8 +164,8 @@ def test_schedules_are_checked_and_normalised(make_participant, officer):
 
 
 def test_state_is_kept_in_the_database_and_survives_a_restart(
-    make_participant, officer, monkeypatch
-):
+    make_participant: Callable[..., Participant], officer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     participant = make_participant()
     zone = services.zone_create(actor=officer, participant=participant, data=data())
     assert services.zone_fixes_evaluate([fix_at(participant, 0)]) == []
@@ -164,10 +180,13 @@ def test_state_is_kept_in_the_database_and_survives_a_restart(
         "no second 'entered': the stored state already says inside"
     )
     state.refresh_from_db()
-    assert state.side == "inside" and state.last_fix_at == T0 + timedelta(minutes=1)
+    assert state.side == "inside"
+    assert state.last_fix_at == T0 + timedelta(minutes=1)
 
 
-def test_shared_zones_apply_to_attached_participants_only(make_participant, make_user, office):
+def test_shared_zones_apply_to_attached_participants_only(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], office: Office
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     court = services.zone_create(actor=supervisor, office=office, data=data(name="Court"))
     attached, other = make_participant(), make_participant()
@@ -178,14 +197,18 @@ def test_shared_zones_apply_to_attached_participants_only(make_participant, make
     ]
 
 
-def test_fixes_of_unassigned_devices_and_participants_without_zones_are_ignored(make_participant):
+def test_fixes_of_unassigned_devices_and_participants_without_zones_are_ignored(
+    make_participant: Callable[..., Participant],
+) -> None:
     lat, lon = offset(0, 0)
     assert services.zone_fixes_evaluate([Fix(None, T0, lat, lon)]) == []
     assert services.zone_fixes_evaluate([fix_at(make_participant(), 0)]) == []
     assert not ZoneState.objects.exists()
 
 
-def test_an_edited_zone_is_used_from_the_next_batch_on(make_participant, officer):
+def test_an_edited_zone_is_used_from_the_next_batch_on(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     off_hours = [{"days": [0], "start": "01:00", "end": "02:00"}]  # never at T0 (a Sunday)
     zone = services.zone_create(
@@ -199,8 +222,8 @@ def test_an_edited_zone_is_used_from_the_next_batch_on(make_participant, officer
 
 
 def test_leaving_and_coming_back_in_one_batch_is_stored_with_the_time_of_return(
-    make_participant, officer
-):
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     participant = make_participant()
     zone = services.zone_create(actor=officer, participant=participant, data=data())
     services.zone_fixes_evaluate([fix_at(participant, 0)])
@@ -215,8 +238,8 @@ def test_leaving_and_coming_back_in_one_batch_is_stored_with_the_time_of_return(
 
 
 def test_a_zone_attached_after_the_first_batch_applies_from_the_next(
-    make_participant, make_user, office
-):
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], office: Office
+) -> None:
     supervisor = make_user(Role.SUPERVISOR)
     court = services.zone_create(actor=supervisor, office=office, data=data(name="Court"))
     participant = make_participant()
@@ -228,8 +251,8 @@ def test_a_zone_attached_after_the_first_batch_applies_from_the_next(
 
 
 def test_a_curfew_breach_stays_open_when_the_curfew_ends_and_clears_on_coming_home(
-    make_participant, officer
-):
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     person = make_participant()  # New York; 20:00-06:00 is 01:00-11:00 UTC in March
     services.zone_create(
         actor=officer,
@@ -249,7 +272,9 @@ def test_a_curfew_breach_stays_open_when_the_curfew_ends_and_clears_on_coming_ho
     assert (alert.status, alert.closed_at) == (AlertStatus.AUTO_RESOLVED, home)
 
 
-def test_the_engine_keeps_a_zones_corners_as_arrays_not_as_parsed_json(make_participant, officer):
+def test_the_engine_keeps_a_zones_corners_as_arrays_not_as_parsed_json(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
     """Each gateway process keeps the spec of every zone it has met; a 200-corner polygon
     held as parsed JSON lists cost ~25 KB (a list and two float objects per corner), which
     for a national program's zones is gigabytes. As float arrays it is 16 bytes a corner."""

@@ -3,45 +3,61 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.test import Client
 
 from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
+from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone
 from tests.zones.conftest import square
 
 pytestmark = pytest.mark.django_db
 
 
-def _auth(user: User) -> dict[str, str]:
+def _auth(user: User) -> dict[str, Any]:
     _, secret = api_token_create(user=user, name="test")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
 def test_the_participant_page_shows_the_zones_panel(
-    make_participant, make_zone, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_zone: Callable[..., Zone],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     make_zone(participant, name="Home block")
     page = client_for(officer).get(f"/participants/{participant.pk}/")
     assert page.status_code == 200
-    assert b'id="zones-panel"' in page.content and b"Home block" in page.content
+    assert b'id="zones-panel"' in page.content
+    assert b"Home block" in page.content
 
 
 def test_the_zones_page_lists_zones_on_a_map_and_is_access_logged(
-    make_participant, make_zone, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_zone: Callable[..., Zone],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     make_zone(participant, name="Home block")
     page = client_for(officer).get(f"/zones/participant/{participant.pk}/")
     assert page.status_code == 200
-    assert b"Home block" in page.content and b"zones.js" in page.content
+    assert b"Home block" in page.content
+    assert b"zones.js" in page.content
     assert AccessLogEntry.objects.filter(participant_id=participant.pk, what="zones").exists()
 
 
-def test_an_officer_draws_a_zone_in_the_editor(make_participant, officer, client_for):
+def test_an_officer_draws_a_zone_in_the_editor(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     client = client_for(officer)
     assert client.get(f"/zones/participant/{participant.pk}/new/").status_code == 200
@@ -61,7 +77,11 @@ def test_an_officer_draws_a_zone_in_the_editor(make_participant, officer, client
     assert zone.buffer_m == 20
 
 
-def test_a_pasted_wkt_polygon_replaces_the_drawing(make_participant, officer, client_for):
+def test_a_pasted_wkt_polygon_replaces_the_drawing(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     response = client_for(officer).post(
         f"/zones/participant/{participant.pk}/new/",
@@ -77,7 +97,11 @@ def test_a_pasted_wkt_polygon_replaces_the_drawing(make_participant, officer, cl
     assert Zone.objects.get().geometry["coordinates"][0][0] == [-74.0, 40.7]
 
 
-def test_an_unreadable_schedule_is_shown_on_the_form(make_participant, officer, client_for):
+def test_an_unreadable_schedule_is_shown_on_the_form(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     response = client_for(officer).post(
         f"/zones/participant/{participant.pk}/new/",
@@ -89,13 +113,17 @@ def test_an_unreadable_schedule_is_shown_on_the_form(make_participant, officer, 
             "geometry": json.dumps(square(80)),
         },
     )
-    assert response.status_code == 200 and b"Mon-Fri 20:00-06:00" in response.content
+    assert response.status_code == 200
+    assert b"Mon-Fri 20:00-06:00" in response.content
     assert not Zone.objects.exists()
 
 
 def test_another_caseload_is_not_found_and_cannot_be_edited(
-    make_participant, make_zone, make_user, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_zone: Callable[..., Zone],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     zone = make_zone(participant)
     stranger = client_for(make_user(Role.OFFICER))
@@ -107,8 +135,11 @@ def test_another_caseload_is_not_found_and_cannot_be_edited(
 
 
 def test_the_geojson_endpoint_gives_a_feature_collection(
-    make_participant, make_zone, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_zone: Callable[..., Zone],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     make_zone(participant, geometry={"type": "Circle", "center": [-74.0, 40.7], "radius_m": 150})
     data = client_for(officer).get(f"/zones/participant/{participant.pk}/geojson/").json()
@@ -119,8 +150,11 @@ def test_the_geojson_endpoint_gives_a_feature_collection(
 
 
 def test_a_supervisor_keeps_shared_zones_and_an_officer_attaches_them(
-    make_participant, make_user, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     supervisor = client_for(make_user(Role.SUPERVISOR))
     response = supervisor.post(
         "/zones/shared/new/",
@@ -142,7 +176,9 @@ def test_a_supervisor_keeps_shared_zones_and_an_officer_attaches_them(
     assert list(court.attached.all()) == [participant]
 
 
-def test_the_api_creates_lists_updates_and_deletes_zones(make_participant, officer, client):
+def test_the_api_creates_lists_updates_and_deletes_zones(
+    make_participant: Callable[..., Participant], officer: User, client: Client
+) -> None:
     participant = make_participant()
     auth = _auth(officer)
     url = f"/api/participants/{participant.pk}/zones"
@@ -163,12 +199,15 @@ def test_the_api_creates_lists_updates_and_deletes_zones(make_participant, offic
         content_type="application/json",
         **auth,
     )
-    assert updated.status_code == 200 and updated.json()["properties"]["version"] == 2
+    assert updated.status_code == 200
+    assert updated.json()["properties"]["version"] == 2
     assert client.delete(f"/api/zones/{zone_id}", **auth).status_code == 204
     assert not Zone.objects.exists()
 
 
-def test_the_api_refuses_bad_geometry_and_other_caseloads(make_participant, make_user, client):
+def test_the_api_refuses_bad_geometry_and_other_caseloads(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], client: Client
+) -> None:
     participant = make_participant()
     url = f"/api/participants/{participant.pk}/zones"
     bad = {
@@ -186,15 +225,19 @@ def test_the_api_refuses_bad_geometry_and_other_caseloads(make_participant, make
 
 
 def test_editing_a_zone_shows_it_logs_the_read_and_saves_a_new_version(
-    make_participant, make_zone, officer, client_for
-):
+    make_participant: Callable[..., Participant],
+    make_zone: Callable[..., Zone],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
     participant = make_participant()
     zone = make_zone(
         participant, name="Park", schedule=[{"days": [5, 6], "start": "22:00", "end": "07:00"}]
     )
     client = client_for(officer)
     page = client.get(f"/zones/{zone.pk}/edit/")
-    assert page.status_code == 200 and b"Sat-Sun 22:00-07:00" in page.content
+    assert page.status_code == 200
+    assert b"Sat-Sun 22:00-07:00" in page.content
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, what=f"zone {zone.pk}"
     ).exists()

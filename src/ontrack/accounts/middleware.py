@@ -20,6 +20,7 @@ from django.urls import ResolverMatch, reverse
 from django.utils.deprecation import MiddlewareMixin
 
 from ontrack.accounts.second_factor import second_factor_passed, second_factor_required
+from ontrack.fragments import swaps_fragment, vary_on_htmx
 
 # (namespace, url name) of the pages a session without its second factor may open.
 OPEN_VIEWS = frozenset(
@@ -64,9 +65,9 @@ class StaffSecondFactorMiddleware(MiddlewareMixin):
         target = reverse("accounts:second_factor")
         if request.method in {"GET", "HEAD"}:
             target += "?" + urlencode({"next": request.get_full_path()})
-        if request.headers.get("HX-Request"):
+        if swaps_fragment(request):
             # htmx would swap the page into a fragment; have it load the whole page instead.
             response = HttpResponse(status=204)
             response["HX-Redirect"] = target
-            return response
-        return HttpResponseRedirect(target)
+            return vary_on_htmx(response)
+        return vary_on_htmx(HttpResponseRedirect(target))

@@ -33,6 +33,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from ontrack.accounts.actors import Actor, SystemActor, actor_user, permission_require
 from ontrack.accounts.models import (
     RecoveryCode,
     RecoveryCodeDevice,
@@ -294,20 +295,20 @@ def second_factor_reset_allowed(actor: User, user: User) -> bool:
 
 def second_factor_reset(
     *,
-    actor: User | None,
+    actor: Actor,
     user: User,
     request: HttpRequest | None = None,
-    skip_permission_checks: bool = False,
-    by: str = "",
 ) -> list[str]:
     """Remove every second factor of ``user`` (authenticator app, passkeys, recovery
     codes) and sign them out of every session: their next sign-in with the password sets a
-    new one up. Recorded with who reset it. ``skip_permission_checks`` is for the command
-    line (``ontrack manage second_factor_reset``), where ``by`` names it. Returns what was
-    removed, in words."""
-    allowed = actor is not None and second_factor_reset_allowed(actor, user)
-    if not skip_permission_checks and not allowed:
-        raise PermissionDenied("Only another administrator resets a staff member's second factor.")
+    new one up. Recorded with who reset it: the administrator, or the ``SystemActor``'s
+    reason for the command line (``ontrack manage second_factor_reset``), which is not
+    checked. Returns what was removed, in words."""
+    permission_require(
+        actor,
+        lambda staff: second_factor_reset_allowed(staff, user),
+        "Only another administrator resets a staff member's second factor.",
+    )
     with transaction.atomic():
         removed: list[str] = []
         totp = TOTPDevice.objects.filter(user=user, confirmed=True).count()
@@ -327,10 +328,10 @@ def second_factor_reset(
         second_factor_event_record(
             kind=SecondFactorEventKind.RESET,
             user=user,
-            actor=actor,
+            actor=actor_user(actor),
             request=request,
             detail="removed " + (", ".join(removed) if removed else "nothing (none was set up)"),
-            by=by,
+            by=actor.reason if isinstance(actor, SystemActor) else "",
         )
     return removed
 

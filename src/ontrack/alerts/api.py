@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
@@ -17,6 +17,7 @@ from ontrack.accounts.web import staff_user
 from ontrack.alerts import services
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep
 from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
+from ontrack.apipages import KeysetPagination, paginate
 from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.participants.gate import participant_read, participants_listed
@@ -74,13 +75,6 @@ class AlertDetailOut(AlertOut):
         return list(alert.steps.order_by("at", "id"))
 
 
-class AlertPage(Schema):
-    count: int
-    page: int
-    pages: int
-    results: list[AlertOut]
-
-
 class AlertQuery(Schema):
     status: str = Field("active", description="active (open and acknowledged), or one of: "
                         + ", ".join(STATUS_CHOICES[1:]))  # fmt: skip
@@ -89,8 +83,6 @@ class AlertQuery(Schema):
     office: int | None = None
     officer: int | None = None
     participant: int | None = None
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=200)
 
 
 class ResolveIn(BodySchema):
@@ -117,8 +109,13 @@ def _log(request: HttpRequest, alert: Alert, what: str) -> None:
     participant_read(request, alert.participant_id, what=what, action=AccessAction.API_READ)
 
 
-@router.get("/alerts", response=AlertPage)
-def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> dict[str, object]:
+def _alerts_shown(request: HttpRequest, alerts: list[Alert]) -> None:
+    participants_listed(request, (a.participant_id for a in alerts), what="API alert list")
+
+
+@router.get("/alerts", response=list[AlertOut])
+@paginate(KeysetPagination, shown=_alerts_shown)
+def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> QuerySet[Alert]:
     """The queue, highest priority and newest first; ``status=active`` (the default) is what
     still needs a person."""
     user = _reader(request)
@@ -134,16 +131,7 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> dict[str, obj
         officer=query.officer,
         participant=query.participant,
     )
-    rows = alert_filter(alerts_visible_to(user), f).select_related("participant")
-    page = Paginator(rows, query.page_size).get_page(query.page)
-    results = list(page.object_list)
-    participants_listed(request, (a.participant_id for a in results), what="API alert list")
-    return {
-        "count": page.paginator.count,
-        "page": page.number,
-        "pages": page.paginator.num_pages,
-        "results": results,
-    }
+    return alert_filter(alerts_visible_to(user), f).select_related("participant")
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut)

@@ -13,3 +13,7 @@ class AlertsConfig(AppConfig):
         from ontrack.operations.status import status_check_register
 
         status_check_register("alerts", alerts_pending_past_grace)
+
+        from ontrack.alerts import timeline_sources
+
+        timeline_sources.register()

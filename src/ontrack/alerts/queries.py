@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from ontrack.accounts.models import User
 from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus, AlertStep
@@ -117,6 +118,32 @@ def alert_response_times(alert: Alert) -> ResponseTimes:
         else None
     )
     return ResponseTimes(queued_at, acknowledged, resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlertColumns:
+    """Columns another app's query can annotate its rows with, each a correlated subquery
+    on the row's participant: how many alerts stand in the queue for them (open or
+    acknowledged; pending ones are still in grace, nobody is asked to act yet), and the
+    highest priority among those (None when there is none). One query for a whole list, no
+    query per person."""
+
+    count: Coalesce
+    top_priority: Subquery
+
+
+def open_alert_columns(participant_ref: str = "pk") -> OpenAlertColumns:
+    """``participant_ref`` names the participant's id in the outer query (e.g.
+    ``"participant_id"`` on a device assignment)."""
+    queued = Alert.objects.filter(
+        participant_id=OuterRef(participant_ref), status__in=QUEUE_STATUSES
+    ).order_by()
+    count = queued.values("participant_id").annotate(n=Count("id")).values("n")[:1]
+    top = queued.order_by("-priority").values("priority")[:1]
+    return OpenAlertColumns(
+        count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
+        top_priority=Subquery(top, output_field=IntegerField()),
+    )
 
 
 STRAP_KINDS = (AlertKind.STRAP_TAMPER, AlertKind.DEVICE_REMOVAL)

@@ -1,6 +1,8 @@
 """Raising, clearing and handling alerts. Zones, tracking and schedule raise through
 ``alert_raise`` and clear through ``alert_clear``; staff act through ``alert_acknowledge``
-and ``alert_resolve``. Every status change writes an :class:`AlertStep`.
+and ``alert_resolve``. Every status change writes an :class:`AlertStep`. Alerts handled in
+another system arrive with its record through ``alerts_import_history``, as history that
+notifies no one.
 
 Grace is judged in the condition's own time, not by the wall clock. An alert's grace ends at
 ``visible_at = occurred_at + grace`` (the times the device reported), and a clear whose
@@ -33,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -330,6 +333,146 @@ def alert_resolve(
         alert.resolved_by = user
         alert.save()
     return alert
+
+
+# --- imported history -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedStep:
+    """One status change as another system recorded it; ``actor`` is the person as it
+    named them (they have no account here)."""
+
+    at: dt.datetime
+    from_status: str
+    to_status: str
+    note: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class ImportedAlert:
+    """An alert of another system (an OTRTS record), with its times, handling and outcome.
+    ``resolved_by``/``resolver_office`` name its resolver as recorded there."""
+
+    kind: str
+    source: str
+    priority: int
+    status: str
+    occurred_at: dt.datetime
+    raised_at: dt.datetime
+    visible_at: dt.datetime | None
+    last_occurred_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    occurrences: int
+    disposition: str
+    resolution_note: str
+    resolved_by: str
+    resolver_office: str
+    details: dict[str, object]
+    steps: tuple[ImportedStep, ...]
+    device_id: int | None = None
+
+
+def _validate_imported(alert: ImportedAlert) -> None:
+    if alert.kind not in AlertKind.values:
+        raise ValidationError(f"Unknown alert kind {alert.kind!r}.")
+    statuses = AlertStatus.values
+    if alert.status not in statuses or any(
+        s.to_status not in statuses or s.from_status not in ("", *statuses) for s in alert.steps
+    ):
+        raise ValidationError(f"An imported {alert.kind} alert has an unknown status.")
+    if alert.priority not in Priority.values:
+        raise ValidationError(f"Unknown alert priority {alert.priority!r}.")
+    if alert.disposition not in ("", *Disposition.values):
+        raise ValidationError(f"Unknown disposition {alert.disposition!r}.")
+    if alert.disposition == Disposition.CONFIRMED_VIOLATION and not (
+        alert.resolved_by.strip() and alert.resolution_note.strip()
+    ):
+        raise ValidationError(
+            "An imported confirmed violation needs its resolver and their note: only a named "
+            "person confirms one."
+        )
+
+
+@transaction.atomic
+def alerts_import_history(
+    participant: Participant,
+    alerts: Sequence[ImportedAlert],
+    *,
+    importer: User,
+    source_system: str,
+) -> list[Alert]:
+    """Write alerts handled in another system as history: never raised through
+    ``alert_raise`` and never notifying anyone (staff there already heard of them).
+
+    Each keeps its times, status, steps and disposition, and says where it came from
+    (``details["imported_from"]``). A resolution stays its resolver's: they are named as the
+    record names them, with the import recorded beside them, never the importer (they
+    decided nothing). A pending alert's grace timer belonged to the old system: it arrives
+    open, its original status kept in ``imported_from``, so that no grace watchdog
+    promotes it and notifies."""
+    if not can_write_participant(importer, participant):
+        raise PermissionDenied("You may not change this participant's alerts.")
+    now = timezone.now()
+    written = []
+    for a in alerts:
+        _validate_imported(a)
+        imported: dict[str, object] = {"system": source_system or "unknown"}
+        status = a.status
+        if status == AlertStatus.PENDING:
+            imported["status"] = status
+            status = AlertStatus.OPEN
+        if a.resolved_by:
+            imported["resolved_by"] = a.resolved_by
+        if any(s.actor for s in a.steps):
+            imported["step_actors"] = [s.actor for s in a.steps]
+        if (
+            status in OPEN_STATUSES
+            and Alert.objects.filter(
+                participant=participant, kind=a.kind, source=a.source, status__in=OPEN_STATUSES
+            ).exists()
+        ):
+            raise ValidationError(f"A second open {a.kind} alert for {a.source}.")
+        resolved = bool(a.resolved_by or a.disposition)
+        alert = Alert.objects.create(
+            participant=participant,
+            kind=a.kind,
+            source=a.source,
+            priority=a.priority,
+            status=status,
+            occurred_at=a.occurred_at,
+            raised_at=a.raised_at,
+            visible_at=a.visible_at or a.raised_at,
+            last_occurred_at=a.last_occurred_at or a.occurred_at,
+            acknowledged_at=a.acknowledged_at,
+            closed_at=a.closed_at,
+            occurrences=a.occurrences,
+            device_id=a.device_id,
+            details={**a.details, "imported_from": imported},
+            disposition=a.disposition,
+            resolution_note=a.resolution_note,
+            resolved_by=None,
+            resolved_by_name=a.resolved_by,
+            resolved_by_office=a.resolver_office if a.resolved_by else "",
+            resolution_imported_at=now if resolved else None,
+            resolution_imported_by=importer if resolved else None,
+        )
+        AlertStep.objects.bulk_create(
+            AlertStep(
+                alert=alert, at=s.at, from_status=s.from_status, to_status=s.to_status, note=s.note
+            )
+            for s in a.steps
+        )
+        written.append(alert)
+    logger.info(
+        "alerts imported participant=%s importer=%s alerts=%s",
+        participant.pk,
+        importer.pk,
+        len(written),
+    )
+    return written
 
 
 # --- rule settings --------------------------------------------------------------------------

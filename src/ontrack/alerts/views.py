@@ -36,6 +36,7 @@ from ontrack.alerts.queries import (
 from ontrack.audit.models import AccessAction
 from ontrack.audit.services import access_log_record, export_purpose_clean
 from ontrack.csvsafe import SafeWriter
+from ontrack.fragments import fragment_or_page
 from ontrack.participants.gate import participant_read, participants_listed
 
 # The alert page's map shows the track from this long before the alert began to this long
@@ -91,10 +92,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "offices": Office.objects.filter(program__participants__isnull=False).distinct(),
         "officers": alert_officers_for(user),
     }
-    template = (
-        "alerts/_queue_table.html" if request.headers.get("HX-Request") else "alerts/queue.html"
-    )
-    return render(request, template, context)
+    return fragment_or_page(request, "alerts/_queue_table.html", "alerts/queue.html", context)
 
 
 def _alert_for(user: User, pk: int) -> Alert:

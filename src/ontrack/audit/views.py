@@ -7,10 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.audit.services import access_log_about, subjects_describe
+from ontrack.fragments import fragment_or_page
 
 
 @login_required
@@ -54,10 +54,10 @@ def access_log(request: HttpRequest) -> HttpResponse:
         )
         for e in shown
     ]
-    template = "audit/_entries.html" if request.headers.get("HX-Request") else "audit/log.html"
-    return render(
+    return fragment_or_page(
         request,
-        template,
+        "audit/_entries.html",
+        "audit/log.html",
         {"page": page, "rows": rows, "actions": AccessAction.choices, "filters": request.GET},
     )
 

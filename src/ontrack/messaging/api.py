@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
 from ontrack.accounts.web import staff_user
+from ontrack.apipages import KeysetPagination, paginate
 from ontrack.apitypes import BodySchema
 from ontrack.audit.models import AccessAction
-from ontrack.messaging import broadcasts, services
+from ontrack.messaging import broadcasts
 from ontrack.messaging.models import Message
 from ontrack.messaging.queries import broadcasts_visible_to, conversation_entries
+from ontrack.messaging.services.inbox import reply_send
 from ontrack.participants.gate import (
     participant_for_change,
     participant_read,
@@ -50,7 +53,6 @@ class MessageQuery(Schema):
     participant: int | None = None
     status: str = ""
     broadcast: int | None = None
-    limit: int = 100
 
 
 class EntryOut(Schema):
@@ -77,8 +79,16 @@ class BroadcastOut(Schema):
     progress: dict[str, int]
 
 
+def _messages_shown(request: HttpRequest, messages: list[Message]) -> None:
+    participants_listed(
+        request, (m.participant_id for m in messages), what="messages", action=AccessAction.API_READ
+    )
+
+
 @router.get("/messages", response=list[MessageOut])
-def message_list(request: HttpRequest, query: Query[MessageQuery]) -> list[Message]:
+@paginate(KeysetPagination, page_size=100, max_page_size=500, shown=_messages_shown)
+def message_list(request: HttpRequest, query: Query[MessageQuery]) -> QuerySet[Message]:
+    """Newest first."""
     user = staff_user(request)
     rows = Message.objects.filter(participant__in=participants_visible_to(user))
     if query.participant:
@@ -87,11 +97,7 @@ def message_list(request: HttpRequest, query: Query[MessageQuery]) -> list[Messa
         rows = rows.filter(status=query.status)
     if query.broadcast:
         rows = rows.filter(broadcast_id=query.broadcast)
-    result = list(rows.order_by("-created_at", "-id")[: max(1, min(query.limit, 500))])
-    participants_listed(
-        request, (m.participant_id for m in result), what="messages", action=AccessAction.API_READ
-    )
-    return result
+    return rows.order_by("-created_at", "-id")
 
 
 @router.get("/participants/{participant_id}/conversation", response=list[EntryOut])
@@ -106,7 +112,7 @@ def conversation(request: HttpRequest, participant_id: int) -> list[dict[str, ob
 def message_send(request: HttpRequest, participant_id: int, payload: SendIn) -> Status:
     user = staff_user(request)
     participant = participant_for_change(request, participant_id)
-    return Status(201, services.reply_send(user=user, participant=participant, body=payload.body))
+    return Status(201, reply_send(user=user, participant=participant, body=payload.body))
 
 
 @router.get("/broadcasts/{broadcast_id}", response=BroadcastOut)

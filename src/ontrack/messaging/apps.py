@@ -9,17 +9,17 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
         from ontrack.audit.retention import RetentionKind, retention_kind_register
-        from ontrack.messaging.services import messages_purge_before
-        from ontrack.messaging.signals import hearing_saved
+        from ontrack.messaging import broadcasts, tasks
+        from ontrack.messaging.services.reminders import hearing_reminders_follow
+        from ontrack.messaging.services.retention import messages_purge_before
         from ontrack.messaging.status_checks import outbox_oldest_due
         from ontrack.operations.status import status_check_register
-        from ontrack.participants.models import Hearing
+        from ontrack.participants.hearing_listeners import register_hearing_listener
         from ontrack.participants.panels import register_panel
 
         register_panel("messaging/panel.html")
+        broadcasts.expansion_job_register(tasks.broadcast_expand_task)
         status_check_register("outbox", outbox_oldest_due)
         retention_kind_register(
             RetentionKind(
@@ -31,5 +31,9 @@ class MessagingConfig(AppConfig):
                 description="Texts and e-mails sent and received, with delivery status.",
             )
         )
-        # Hearings live in participants, below messaging; their reminders follow each save.
-        post_save.connect(hearing_saved, sender=Hearing, dispatch_uid="messaging.hearing_saved")
+        # Hearings live in participants, below messaging; their reminders follow each change.
+        register_hearing_listener(hearing_reminders_follow)
+
+        from ontrack.messaging import timeline_sources
+
+        timeline_sources.register()

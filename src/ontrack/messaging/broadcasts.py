@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from ontrack.messaging.models import (
 from ontrack.messaging.reminder_time import quiet_end_after
 from ontrack.messaging.rendering import render
 from ontrack.messaging.segments import count as segment_count
-from ontrack.messaging.services import quiet_hours
+from ontrack.messaging.services.reminders import quiet_hours
 from ontrack.participants.models import Participant, Phone, Status
 from ontrack.participants.queries import CaseloadFilter, caseload_filter, participants_visible_to
 
@@ -409,11 +409,20 @@ def broadcast_expand(broadcast_id: int) -> None:
         pass
 
 
+# The worker job that runs ``broadcast_expand`` (``tasks.broadcast_expand_task``), set by
+# ``MessagingConfig.ready``: ``tasks`` imports this module, so this module does not import it.
+_expansion_job: list[Callable[[int], object]] = []
+
+
+def expansion_job_register(enqueue: Callable[[int], object]) -> None:
+    """Hand expansions to ``enqueue`` (called with a broadcast's id) from now on."""
+    _expansion_job[:] = [enqueue]
+
+
 def broadcasts_start_due(*, now: dt.datetime) -> None:
     """Start every scheduled broadcast whose time has come, and carry on any expansion a
     stopped worker left half done."""
-    from ontrack.messaging.tasks import broadcast_expand_task
-
+    (enqueue,) = _expansion_job
     Broadcast.objects.filter(status=B.SCHEDULED, send_at__lte=now).update(status=B.EXPANDING)
     for pk in Broadcast.objects.filter(status=B.EXPANDING).values_list("pk", flat=True):
-        broadcast_expand_task(pk)
+        enqueue(pk)

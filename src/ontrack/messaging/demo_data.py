@@ -17,7 +17,10 @@ import random
 import secrets
 from collections.abc import Sequence
 
+from django.db import transaction
+
 from ontrack.accounts.models import Program
+from ontrack.batches import in_batches
 from ontrack.messaging.models import (
     InboundAction,
     InboundMessage,
@@ -26,8 +29,9 @@ from ontrack.messaging.models import (
     OptOut,
     Template,
 )
-from ontrack.messaging.services import hearing_reminders_sync, template_render, templates_install
-from ontrack.participants.models import Participant, Status
+from ontrack.messaging.services.reminders import hearing_anchor, reminders_sync
+from ontrack.messaging.services.templates import template_render, templates_install
+from ontrack.participants.models import Hearing, Participant, Status
 
 HISTORY_DAYS = 90
 CONVERSING_SHARE = 0.45  # open cases with a phone whose texts are seeded
@@ -166,7 +170,18 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     Message.objects.bulk_create(writer.messages, batch_size=1000)
     InboundMessage.objects.bulk_create(writer.inbound, batch_size=1000, ignore_conflicts=True)
     OptOut.objects.bulk_create(writer.opted, ignore_conflicts=True)
-    hearing_reminders_sync(now=now)
+    _seeded_hearings_reminded(now)
+
+
+def _seeded_hearings_reminded(now: dt.datetime) -> None:
+    """Queue the reminders of the hearings of the next eight days: the seed writes hearings
+    in bulk, not through ``participants.services``, so no listener heard of them."""
+    hearings = Hearing.objects.filter(
+        scheduled_at__gt=now, scheduled_at__lte=now + dt.timedelta(days=8)
+    )
+    for hearing in in_batches(hearings):
+        with transaction.atomic():
+            reminders_sync(hearing_anchor(hearing))
 
 
 def _conversation(w: _Writer, p: Participant, number: str, now: dt.datetime) -> None:

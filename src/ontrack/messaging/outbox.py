@@ -43,7 +43,7 @@ after it. However many workers run, together they send at the provider's contrac
 ahead, so a claimed row always goes well within its lease.
 
 An opt-out error (Twilio 21610) on an essential notice fails that text and writes the
-notice again for e-mail or the officer (``services.opted_out_reroute``).
+notice again for e-mail or the officer (``services.opt_out.opted_out_reroute``).
 """
 
 from __future__ import annotations
@@ -73,12 +73,8 @@ from ontrack.messaging.providers import provider_for, providers_close
 from ontrack.messaging.providers.base import Lookup, Outgoing, Provider, ProviderError
 from ontrack.messaging.ratelimit import TokenBucket, fair_split, interleave, reserve
 from ontrack.messaging.sealing import Unsealable, unseal
-from ontrack.messaging.services import (
-    OPT_OUT_ERRORS,
-    message_parts_record,
-    opt_out_record,
-    opted_out_reroute,
-)
+from ontrack.messaging.services.delivery_status import message_parts_record
+from ontrack.messaging.services.opt_out import OPT_OUT_ERRORS, opt_out_record, opted_out_reroute
 
 logger = logging.getLogger(__name__)
 

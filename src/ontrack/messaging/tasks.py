@@ -3,14 +3,10 @@ inside ``ontrack worker``, not by a task: it is a table, not a queue."""
 
 from __future__ import annotations
 
-import logging
-
 from django.utils import timezone
 
-from ontrack.messaging import broadcasts, services
+from ontrack.messaging import broadcasts
 from ontrack.operations.jobs import job, periodic_job
-
-logger = logging.getLogger(__name__)
 
 
 @job
@@ -23,11 +19,3 @@ def broadcast_expand_task(broadcast_id: int) -> None:
 def broadcasts_due() -> None:
     """Start bulk messages scheduled for now and resume any a stopped worker left."""
     broadcasts.broadcasts_start_due(now=timezone.now())
-
-
-@periodic_job(minute="7")
-def hearing_reminders() -> None:
-    """Hearings are written by participants (and by imports that send no signals); an
-    hourly pass keeps their reminders right."""
-    synced = services.hearing_reminders_sync()
-    logger.info("hearing reminders synced hearings=%s", synced)

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
-from ontrack.messaging import broadcasts, services
+from ontrack.fragments import fragment_or_page
+from ontrack.messaging import broadcasts
 from ontrack.messaging.models import (
     InboundMessage,
     Message,
@@ -33,6 +34,15 @@ from ontrack.messaging.providers.twilio import STATUS_MAP, signature_valid
 from ontrack.messaging.queries import broadcasts_visible_to, conversation_entries
 from ontrack.messaging.rendering import preview_render, variables
 from ontrack.messaging.segments import count as segment_count
+from ontrack.messaging.services.delivery_status import status_callback_apply
+from ontrack.messaging.services.inbox import (
+    held_message_mark_delivered,
+    inbound_mark_handled,
+    reply_send,
+)
+from ontrack.messaging.services.received_texts import inbound_receive, inbound_simulate
+from ontrack.messaging.services.routing import is_opted_out
+from ontrack.messaging.services.templates import template_body_save, template_editable_by
 from ontrack.participants.forms import officers_for
 from ontrack.participants.gate import participant_for_change, participants_listed
 from ontrack.participants.models import Language, Level, Status
@@ -68,7 +78,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     sid = request.POST.get("MessageSid", "")
     if status and sid:
         error = request.POST.get("ErrorCode", "")
-        services.status_callback_apply(
+        status_callback_apply(
             provider="twilio",
             provider_message_id=sid,
             status=status,
@@ -85,7 +95,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     if not _twilio_signed(request):
         logger.warning("twilio inbound webhook with a bad signature refused")
         return HttpResponseForbidden("bad signature")
-    services.inbound_receive(
+    inbound_receive(
         provider="twilio",
         provider_message_id=request.POST.get("MessageSid", ""),
         from_number=request.POST.get("From", ""),
@@ -152,7 +162,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reply_send(user=user, participant=participant, body=form.cleaned_data["body"])
+            reply_send(user=user, participant=participant, body=form.cleaned_data["body"])
         except ValidationError as exc:
             apply_service_errors(form, exc)
         except PermissionDenied as exc:
@@ -168,7 +178,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
             "entries": conversation_entries(participant),
             "form": form,
             "can_write": can_write_participant(user, participant),
-            "opted_out": services.is_opted_out(participant.pk),
+            "opted_out": is_opted_out(participant.pk),
             "simulate": settings.ONTRACK_MESSAGING_PROVIDERS.get("sms") == "console",
         },
     )
@@ -180,9 +190,7 @@ def simulate_reply(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     participant = participant_for_change(request, pk)
     try:
-        services.inbound_simulate(
-            user=user, participant=participant, body=request.POST.get("body", "")
-        )
+        inbound_simulate(user=user, participant=participant, body=request.POST.get("body", ""))
     except (ValidationError, PermissionDenied) as exc:
         flash.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("messaging:conversation", pk=participant.pk)
@@ -193,7 +201,7 @@ def simulate_reply(request: HttpRequest, pk: int) -> HttpResponse:
 def held_delivered(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     message = get_object_or_404(_visible_messages(user), pk=pk, status=S.HELD)
-    services.held_message_delivered(user=user, message=message)
+    held_message_mark_delivered(user=user, message=message)
     flash.success(request, "Recorded as delivered in person or by phone.")
     return redirect("messaging:outbox")
 
@@ -205,7 +213,7 @@ def inbound_handled(request: HttpRequest, pk: int) -> HttpResponse:
     inbound = get_object_or_404(
         InboundMessage.objects.filter(participant__in=participants_visible_to(user)), pk=pk
     )
-    services.inbound_mark_handled(user=user, inbound=inbound)
+    inbound_mark_handled(user=user, inbound=inbound)
     return redirect("messaging:inbox")
 
 
@@ -328,9 +336,13 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
-    if request.headers.get("HX-Request") and preview is not None:
-        return render(request, "messaging/_bulk_preview.html", {"preview": preview})
-    return render(request, "messaging/bulk_new.html", {"form": form, "preview": preview})
+    page = "messaging/bulk_new.html"
+    return fragment_or_page(
+        request,
+        "messaging/_bulk_preview.html" if preview is not None else page,
+        page,
+        {"form": form, "preview": preview},
+    )
 
 
 @login_required
@@ -362,14 +374,10 @@ def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("messaging:bulk_detail", pk=broadcast.pk)
     progress = broadcasts.broadcast_progress(broadcast)
     failures = Message.objects.filter(broadcast=broadcast, status__in=[S.FAILED, S.UNDELIVERED])
-    template = (
-        "messaging/_bulk_progress.html"
-        if request.headers.get("HX-Request")
-        else "messaging/bulk_detail.html"
-    )
-    return render(
+    return fragment_or_page(
         request,
-        template,
+        "messaging/_bulk_progress.html",
+        "messaging/bulk_detail.html",
         {
             "b": broadcast,
             "progress": progress,
@@ -394,14 +402,14 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "messaging/template_list.html",
-        {"rows": rows, "can_edit": services.template_editable_by(user)},
+        {"rows": rows, "can_edit": template_editable_by(user)},
     )
 
 
 @login_required
 def template_edit(request: HttpRequest, key: str) -> HttpResponse:
     user = staff_user(request)
-    if not services.template_editable_by(user):
+    if not template_editable_by(user):
         raise PermissionDenied("Only administrators and supervisors edit message templates.")
     template = get_object_or_404(Template, key=key)
     bodies = {b.language: b.body for b in template.bodies.all()}
@@ -409,7 +417,7 @@ def template_edit(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST":
         language = request.POST.get("language", "")
         try:
-            services.template_body_save(
+            template_body_save(
                 user=user, template=template, language=language, body=request.POST.get("body", "")
             )
         except ValidationError as exc:

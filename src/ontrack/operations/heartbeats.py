@@ -70,7 +70,7 @@ class HeartbeatThread(threading.Thread):
         try:
             details = self.details()
         except Exception:
-            logger.exception("heartbeat details failed", extra={"process": self.kind})
+            logger.exception("heartbeat details failed", extra={"process_kind": self.kind})
             details = {}
         try:
             close_old_connections()
@@ -79,13 +79,13 @@ class HeartbeatThread(threading.Thread):
             if not self._failing:
                 logger.warning(
                     "heartbeat not recorded: database unavailable",
-                    extra={"process": self.kind, "error": str(exc).splitlines()[0]},
+                    extra={"process_kind": self.kind, "error": str(exc).splitlines()[0]},
                 )
             self._failing = True
             connection.close()
         else:
             if self._failing:
-                logger.info("heartbeat recorded again", extra={"process": self.kind})
+                logger.info("heartbeat recorded again", extra={"process_kind": self.kind})
             self._failing = False
 
     def run(self) -> None:

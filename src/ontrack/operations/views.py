@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.defaults import server_error as django_server_error
 
+from ontrack.fragments import fragment_or_page
 from ontrack.operations.status import system_status
 
 _migrations_applied = False
@@ -49,10 +49,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def status_page(request: HttpRequest) -> HttpResponse:
     if not getattr(request.user, "sees_system_status", False):
         raise PermissionDenied("Only administrators and operators see the system status.")
-    template = (
-        "operations/_status.html" if request.headers.get("HX-Request") else "operations/status.html"
+    return fragment_or_page(
+        request, "operations/_status.html", "operations/status.html", {"status": system_status()}
     )
-    return render(request, template, {"status": system_status()})
 
 
 DATABASE_AWAY = (

@@ -7,8 +7,9 @@ logs every read) and writes through ``participants.services``.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
@@ -18,6 +19,7 @@ from ontrack.accounts.web import staff_user
 from ontrack.apitypes import AwareDateTime, BodySchema
 from ontrack.audit.models import AccessAction
 from ontrack.participants import services
+from ontrack.participants.caseload_pages import COUNT_CAP, BadCursor, caseload_page
 from ontrack.participants.gate import participant_for_change, participant_read, participants_listed
 from ontrack.participants.models import Hearing, Participant, SupervisionPlan
 from ontrack.participants.queries import (
@@ -109,13 +111,6 @@ class ParticipantOut(ParticipantSummary):
         return participant.plans.filter(effective_to__isnull=True).first()
 
 
-class ParticipantPage(Schema):
-    count: int
-    page: int
-    pages: int
-    results: list[ParticipantSummary]
-
-
 class CaseloadQuery(Schema):
     q: str = ""
     office: int | None = None
@@ -124,8 +119,24 @@ class CaseloadQuery(Schema):
     level: str = ""
     language: str = ""
     sort: str = Field("name", description="One of: " + ", ".join(SORTS))
-    page: int = Field(1, ge=1)
+
+
+class CaseloadPageQuery(CaseloadQuery):
+    cursor: str | None = Field(None, description="The next page: the ``next`` of a page.")
+    before: str | None = Field(
+        None, description="The previous page: the ``previous`` of a page (instead of cursor)."
+    )
     page_size: int = Field(50, ge=1, le=200)
+
+
+class ParticipantPage(Schema):
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+    previous: str | None = Field(
+        description="Cursor of the previous page (pass as ``before``); null on the first."
+    )
+    count: int = Field(description=f"How many match, counted up to {COUNT_CAP:,}.")
+    count_capped: bool = Field(description=f"True when more than {COUNT_CAP:,} match.")
+    results: list[ParticipantSummary]
 
 
 class EnrolIn(BodySchema):
@@ -161,18 +172,30 @@ class TransferIn(BodySchema):
 
 
 @router.get("/participants", response=ParticipantPage)
-def participant_list(request: HttpRequest, query: Query[CaseloadQuery]) -> dict[str, object]:
+def participant_list(request: HttpRequest, query: Query[CaseloadPageQuery]) -> dict[str, Any]:
+    """The caseload a page at a time by keyset (``participants.caseload_pages``); a cursor
+    this list did not give answers 422."""
+    fields = query.dict(exclude={"cursor", "before", "page_size"})
+    fields["sort"] = fields["sort"] if fields["sort"] in SORTS else "name"
+    f = CaseloadFilter(**fields)
     visible = participants_visible_to(staff_user(request))
-    filtered = caseload_filter(visible, CaseloadFilter(**query.dict(exclude={"page", "page_size"})))
-    paginator = Paginator(filtered, query.page_size)
-    page = paginator.get_page(query.page)
-    rows = list(page.object_list)
-    participants_listed(request, [p.pk for p in rows], what="API participant list")
+    try:
+        page = caseload_page(
+            caseload_filter(visible, f),
+            f.sort,
+            after=query.cursor,
+            before=query.before,
+            size=query.page_size,
+        )
+    except BadCursor as refused:
+        raise ValidationError({"cursor": str(refused)}) from None
+    participants_listed(request, [p.pk for p in page.rows], what="API participant list")
     return {
-        "count": paginator.count,
-        "page": page.number,
-        "pages": paginator.num_pages,
-        "results": rows,
+        "next": page.next_cursor,
+        "previous": page.previous_cursor,
+        "count": page.count,
+        "count_capped": page.count_capped,
+        "results": page.rows,
     }
 
 

@@ -1,4 +1,16 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def _search_index_ensure(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """After every ``migrate``: a table rebuild on SQLite drops the search index's triggers
+    (see ``participants.search``), so any that are missing are put back."""
+    from ontrack.participants.search import search_index_ensure
+
+    search_index_ensure(connections[using])
 
 
 class ParticipantsConfig(AppConfig):
@@ -13,6 +25,11 @@ class ParticipantsConfig(AppConfig):
         from ontrack.participants.retention import closed_cases_purge_before
 
         subject_directory_register(AccessLogSubjects())
+        post_migrate.connect(_search_index_ensure, sender=self)
+
+        from ontrack.participants import timeline_sources
+
+        timeline_sources.register()
 
         retention_kind_register(
             RetentionKind(

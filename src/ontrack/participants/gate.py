@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
@@ -123,3 +124,30 @@ def participants_listed(
         return
     user, request = _actor(who)
     access_log_record(user=user, action=action, what=what, participant_ids=ids, request=request)
+
+
+SHOWN_SALT = "ontrack.participants.gate.shown"
+SHOWN_MAX_AGE = 60 * 60  # an hour: long enough to read a page, short enough not to be a key
+
+
+def shown_token(who: Actor, pk: int, *, item: str) -> str:
+    """A token for ``item`` (e.g. ``checkin-photo:12``) of participant ``pk``, issued to
+    the actor by a page whose own logged read already covers it (the timeline shows
+    check-in thumbnails). Only that actor can spend it, within the hour."""
+    user, _request = _actor(who)
+    return signing.dumps({"u": user.pk, "p": pk, "i": item}, salt=SHOWN_SALT, compress=True)
+
+
+def participant_shown(who: Actor, pk: int, *, item: str, token: str) -> Participant:
+    """The participant ``pk`` for an item a logged page showed this actor (see
+    :func:`shown_token`): authorised again (scope may have changed since) but not logged a
+    second time, since the page's access-log row already names the read. A token that is
+    not this actor's, not for this item or expired answers 404, as does out of scope."""
+    user, _request = _actor(who)
+    try:
+        claims = signing.loads(token, salt=SHOWN_SALT, max_age=SHOWN_MAX_AGE)
+    except signing.BadSignature:
+        raise Http404("No such item.") from None
+    if claims != {"u": user.pk, "p": pk, "i": item}:
+        raise Http404("No such item.")
+    return _participant_get_for(user, pk)

@@ -39,6 +39,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ontrack.accounts.actors import Actor
 from ontrack.accounts.models import Office, Program, User
 from ontrack.csvsafe import looks_like_formula
 from ontrack.participants.models import EventKind, Language, Level, Participant
@@ -131,9 +132,10 @@ class ImportReport:
 
 def _parse_date(value: str, column: str) -> dt.date:
     value = value.strip()
+    # A calendar date, not an instant: parsed as fields, never through a (naive) datetime.
     for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
         try:
-            return dt.datetime.strptime(value, fmt).date()
+            return dt.date(*time.strptime(value, fmt)[:3])
         except ValueError:
             continue
     raise ValidationError(f"{column} {value!r} is not a date (use YYYY-MM-DD)")
@@ -192,7 +194,7 @@ class _Context:
     """What every row is checked against, read once per file."""
 
     program: Program
-    actor: User | None
+    actor: Actor
     dry_run: bool
     offices: dict[str, Office]
     officers: dict[str, User]
@@ -297,7 +299,7 @@ def caseload_import(
     text: str,
     *,
     program: Program,
-    actor: User | None,
+    actor: Actor,
     dry_run: bool,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:

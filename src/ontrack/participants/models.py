@@ -202,9 +202,14 @@ class Participant(models.Model):
         indexes = [
             models.Index(fields=["office", "status", "family_name"]),
             models.Index(fields=["officer", "status", "family_name"]),
-            models.Index(fields=["family_name", "given_name"]),
+            # One per caseload sort, ending in the id the keyset pages break ties with
+            # (``caseload_pages``), so any page of any sort, either way, is a range scan.
+            models.Index(fields=["family_name", "given_name", "id"], name="participant_sort_name"),
+            models.Index(fields=["case_number", "id"], name="participant_sort_case"),
+            models.Index(fields=["status", "family_name", "id"], name="participant_sort_status"),
+            models.Index(fields=["level", "family_name", "id"], name="participant_sort_level"),
+            models.Index(fields=["enrolled_at", "id"], name="participant_sort_enrolled"),
             models.Index(Lower("case_number"), name="participant_case_lower"),
-            models.Index(fields=["level"]),
             models.Index(fields=["preferred_language"]),
         ]
 

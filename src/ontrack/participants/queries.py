@@ -7,35 +7,34 @@ by one caller.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 
 from ontrack.accounts.models import Role, User
-from ontrack.participants.models import Participant
+from ontrack.accounts.phones import phone_normalise
+from ontrack.participants.models import Participant, Phone, Status
+from ontrack.participants.search import search_filter, search_fold
 
+# The caseload's sorts, each ending in the id so that the order is total (the keyset pages of
+# ``caseload_pages`` need that). A descending sort is the exact reverse of its ascending one,
+# so one index (see ``Participant.Meta.indexes``) serves both directions.
 SORTS: dict[str, tuple[str, ...]] = {
     "name": ("family_name", "given_name", "id"),
     "-name": ("-family_name", "-given_name", "-id"),
     "case": ("case_number", "id"),
     "-case": ("-case_number", "-id"),
     "status": ("status", "family_name", "id"),
-    "-status": ("-status", "family_name", "id"),
+    "-status": ("-status", "-family_name", "-id"),
     "level": ("level", "family_name", "id"),
-    "-level": ("-level", "family_name", "id"),
+    "-level": ("-level", "-family_name", "-id"),
     "enrolled": ("enrolled_at", "id"),
     "-enrolled": ("-enrolled_at", "-id"),
 }
-
-
-def search_fold(text: str) -> str:
-    """Lower-case and strip accents, so that "garcia" finds "García" and "jose" "José"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class Scope(models.TextChoices):
@@ -99,16 +98,12 @@ class CaseloadFilter:
 def caseload_filter(queryset: QuerySet[Participant], f: CaseloadFilter) -> QuerySet[Participant]:
     """Apply the caseload list's search, filters and sort order.
 
-    Search matches a case number exactly (case-insensitive) or substrings of the folded
-    "family given case-number"; every word must match, so "garcia maria" finds María García.
+    Search (``participants.search``) matches a case number exactly (case-insensitive) or
+    substrings of the folded "family given case-number"; every word must match, so "garcia
+    maria" finds María García.
     """
     if f.q.strip():
-        words = search_fold(f.q).split()
-        condition = Q(case_number__iexact=f.q.strip())
-        words_match = Q()
-        for word in words:
-            words_match &= Q(search_text__contains=word)
-        queryset = queryset.filter(condition | words_match)
+        queryset = search_filter(queryset, f.q)
     if f.office:
         queryset = queryset.filter(office_id=f.office)
     if f.officer:
@@ -181,3 +176,21 @@ def participant_path(model: type[models.Model]) -> list[str] | None:
             seen.add(target)
             queue.append((target, [*path, field.name]))
     return None
+
+
+def participant_for_number(raw: str) -> Participant | None:
+    """The participant reached at this number, for a text they sent or a portal sign-in: the
+    most recently enrolled case not closed (a number passed on after a closed case must not
+    reach the old record). None for a number that is not one."""
+    try:
+        number = phone_normalise(raw)
+    except ValidationError:
+        return None
+    phone = (
+        Phone.objects.filter(number=number)
+        .exclude(participant__status=Status.CLOSED)
+        .select_related("participant__office", "participant__program")
+        .order_by("-participant__enrolled_at")
+        .first()
+    )
+    return phone.participant if phone is not None else None

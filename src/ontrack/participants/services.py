@@ -1,7 +1,7 @@
 """Every change to a participant's case, each in one transaction with its timeline entry.
 
 The functions check that the acting staff member may make the change before they make it
-(``actor=None`` means the system itself, e.g. an import run from the command line), write,
+(a ``SystemActor`` is the system itself, e.g. an import run from the command line), write,
 and record who did what in ``ParticipantEvent``, so a caller can neither skip the check nor
 forget the history.
 """
@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from ontrack.accounts.actors import Actor, SystemActor, actor_user, permission_require
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.phones import phone_normalise
+from ontrack.participants.hearing_listeners import hearing_change_announce
 from ontrack.participants.models import (
     ADVERSE_CLOSURE_REASONS,
     ALLOWED_TRANSITIONS,
@@ -46,7 +49,8 @@ from ontrack.participants.models import (
     SupervisionPlan,
     decision_text,
 )
-from ontrack.participants.queries import can_write_participant, search_fold
+from ontrack.participants.queries import can_write_participant
+from ontrack.participants.search import search_fold
 from ontrack.photos import PhotoRefused, photo_reencode
 
 # Re-exported: reports reads the list from here, messaging and others normalise numbers here.
@@ -79,24 +83,15 @@ def register_case_change_listener(callback: CaseChangeListener) -> None:
         _case_change_listeners.append(callback)
 
 
-def _case_changed(participant_id: int, change: CaseChange) -> None:
+def _case_change_announce(participant_id: int, change: CaseChange) -> None:
     """Tell the listeners once the transaction has committed (so they see the change and a
     rolled-back change is never announced). Each runs on its own: one that fails is logged
     and does not stop the others or undo the change."""
     for callback in list(_case_change_listeners):
         transaction.on_commit(
-            _listener_call(callback, participant_id, change),
+            functools.partial(callback, participant_id=participant_id, change=change),
             robust=True,
         )
-
-
-def _listener_call(
-    callback: CaseChangeListener, participant_id: int, change: CaseChange
-) -> Callable[[], None]:
-    def call() -> None:
-        callback(participant_id=participant_id, change=change)
-
-    return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,20 +120,26 @@ def _search_text(participant: Participant) -> str:
     )
 
 
-def _require_write(actor: User | None, participant: Participant) -> None:
-    if actor is not None and not can_write_participant(actor, participant):
-        raise PermissionDenied("You may not change this participant's case.")
+def _require_write(actor: Actor, participant: Participant) -> None:
+    permission_require(
+        actor,
+        lambda user: can_write_participant(user, participant),
+        "You may not change this participant's case.",
+    )
 
 
-def _require_caseload_manager(actor: User | None) -> None:
-    if actor is not None and not actor.manages_caseloads:
-        raise PermissionDenied("Only supervisors and administrators move caseloads.")
+def _require_caseload_manager(actor: Actor) -> None:
+    permission_require(
+        actor,
+        lambda user: user.manages_caseloads,
+        "Only supervisors and administrators move caseloads.",
+    )
 
 
 def _event(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     kind: EventKind,
     summary: str,
     data: dict[str, Any] | None = None,
@@ -146,7 +147,7 @@ def _event(
 ) -> ParticipantEvent:
     return ParticipantEvent.objects.create(
         participant=participant,
-        actor=actor,
+        actor=actor_user(actor),
         kind=kind,
         summary=summary[:300],
         data=data or {},
@@ -157,7 +158,7 @@ def _event(
 def participant_event_record(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     kind: EventKind,
     summary: str,
     data: dict[str, Any] | None = None,
@@ -204,7 +205,7 @@ def _person_check(participant: Participant) -> None:
 @transaction.atomic
 def participant_enrol(
     *,
-    actor: User | None,
+    actor: Actor,
     program: Program,
     office: Office,
     case_number: str,
@@ -225,13 +226,16 @@ def participant_enrol(
 ) -> Participant:
     """Enrol a person: the participant, their phones, address, release conditions and first
     plan. An officer enrols into their own caseload unless they name a colleague."""
-    if actor is not None:
-        if not actor.writes_participants:
-            raise PermissionDenied("Your role does not enrol participants.")
-        if actor.role != Role.ADMINISTRATOR and actor.office_id != office.pk:
-            raise PermissionDenied("You can enrol participants only at your own office.")
-        if officer is None and actor.role == Role.OFFICER:
-            officer = actor
+    permission_require(
+        actor, lambda user: user.writes_participants, "Your role does not enrol participants."
+    )
+    permission_require(
+        actor,
+        lambda user: user.role == Role.ADMINISTRATOR or user.office_id == office.pk,
+        "You can enrol participants only at your own office.",
+    )
+    if officer is None and isinstance(actor, User) and actor.role == Role.OFFICER:
+        officer = actor
     _check_officer(officer, office)
     case_number = case_number.strip()
     if Participant.objects.filter(program=program, case_number__iexact=case_number).exists():
@@ -306,9 +310,7 @@ EDITABLE_FIELDS = (
 
 
 @transaction.atomic
-def participant_update(
-    participant: Participant, *, actor: User | None, **changes: Any
-) -> list[str]:
+def participant_update(participant: Participant, *, actor: Actor, **changes: Any) -> list[str]:
     """Change personal details; returns the names of the fields that actually changed."""
     _require_write(actor, participant)
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -346,7 +348,7 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
 
 @transaction.atomic
-def photo_set(participant: Participant, *, actor: User | None, photo: UploadedFile) -> None:
+def photo_set(participant: Participant, *, actor: Actor, photo: UploadedFile) -> None:
     """Store the enrolment photo (the reference an officer compares check-in photos with).
     The previous file is deleted: the history records that it changed, not the old face."""
     _require_write(actor, participant)
@@ -366,9 +368,7 @@ def photo_set(participant: Participant, *, actor: User | None, photo: UploadedFi
     _event(participant, actor=actor, kind=EventKind.EDITED, summary="Changed the photo")
 
 
-def phones_set(
-    participant: Participant, *, actor: User | None, numbers: Sequence[str]
-) -> list[str]:
+def phones_set(participant: Participant, *, actor: Actor, numbers: Sequence[str]) -> list[str]:
     """Replace the participant's phone numbers; the first is primary."""
     _require_write(actor, participant)
     normalised = list(dict.fromkeys(phone_normalise(raw) for raw in numbers if raw.strip()))
@@ -395,7 +395,7 @@ def phones_set(
 def address_change(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     address: AddressData,
     valid_from: dt.date | None = None,
 ) -> Address:
@@ -416,7 +416,7 @@ def _transition(
     participant: Participant,
     target: Status,
     *,
-    actor: User | None,
+    actor: Actor,
     kind: EventKind,
     summary: str,
     data: dict[str, Any] | None = None,
@@ -434,17 +434,17 @@ def _transition(
 
 
 @transaction.atomic
-def participant_activate(participant: Participant, *, actor: User | None) -> None:
+def participant_activate(participant: Participant, *, actor: Actor) -> None:
     kind = EventKind.REINSTATED if participant.status == Status.SUSPENDED else EventKind.ACTIVATED
     _transition(participant, Status.ACTIVE, actor=actor, kind=kind, summary=kind.label)
-    _case_changed(
+    _case_change_announce(
         participant.pk,
         CaseChange.REINSTATED if kind == EventKind.REINSTATED else CaseChange.ACTIVATED,
     )
 
 
 @transaction.atomic
-def participant_suspend(participant: Participant, *, actor: User | None, reason: str) -> None:
+def participant_suspend(participant: Participant, *, actor: Actor, reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": "Say why supervision is suspended."})
     _transition(
@@ -454,12 +454,12 @@ def participant_suspend(participant: Participant, *, actor: User | None, reason:
         kind=EventKind.SUSPENDED,
         summary=f"Suspended: {reason.strip()}",
     )
-    _case_changed(participant.pk, CaseChange.SUSPENDED)
+    _case_change_announce(participant.pk, CaseChange.SUSPENDED)
 
 
 @transaction.atomic
 def participant_close(
-    participant: Participant, *, actor: User | None, reason: str, note: str = ""
+    participant: Participant, *, actor: Actor, reason: str, note: str = ""
 ) -> None:
     """Close the case. An adverse reason (``ADVERSE_CLOSURE_REASONS``: absconded, departed /
     removed, detained) needs a named person and a written note: it is never recorded by the
@@ -467,14 +467,14 @@ def participant_close(
     if reason not in ClosureReason.values:
         raise ValidationError({"reason": f"Choose a closure reason, not {reason!r}."})
     if reason in ADVERSE_CLOSURE_REASONS:
-        if actor is None:
+        if actor_user(actor) is None:
             raise ValidationError({"reason": "An adverse closure needs a named staff member."})
         if not note.strip():
             raise ValidationError({"note": "Explain the decision for this closure reason."})
     participant.closure_reason = reason
     participant.closure_note = note.strip()
     participant.closed_at = timezone.now()
-    participant.closed_by = actor
+    participant.closed_by = actor_user(actor)
     _transition(
         participant,
         Status.CLOSED,
@@ -487,7 +487,7 @@ def participant_close(
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at
     )
-    _case_changed(participant.pk, CaseChange.CLOSED)
+    _case_change_announce(participant.pk, CaseChange.CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,14 +558,14 @@ def participant_close_imported(
     SupervisionPlan.objects.filter(participant=participant, effective_to__isnull=True).update(
         effective_to=participant.closed_at
     )
-    _case_changed(participant.pk, CaseChange.CLOSED)
+    _case_change_announce(participant.pk, CaseChange.CLOSED)
 
 
 @transaction.atomic
 def participant_transfer(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     officer: User,
     office: Office | None = None,
 ) -> None:
@@ -576,8 +576,11 @@ def participant_transfer(
     if target_office is None:
         raise ValidationError({"officer": f"{officer} has no office."})
     _check_officer(officer, target_office)
-    if actor is not None and actor.role == Role.SUPERVISOR and target_office != actor.office:
-        raise PermissionDenied("A supervisor transfers within their own office.")
+    permission_require(
+        actor,
+        lambda user: user.role != Role.SUPERVISOR or target_office == user.office,
+        "A supervisor transfers within their own office.",
+    )
     before = (participant.office_id, participant.officer_id)
     if before == (target_office.pk, officer.pk):
         return
@@ -595,7 +598,7 @@ def participant_transfer(
 
 @transaction.atomic
 def participants_bulk_transfer(
-    *, actor: User | None, participant_ids: Iterable[int], officer: User
+    *, actor: Actor, participant_ids: Iterable[int], officer: User
 ) -> int:
     """Move many participants to one officer in a single transaction: all or none."""
     _require_caseload_manager(actor)
@@ -612,7 +615,7 @@ def _plan_open(
     participant: Participant,
     *,
     plan: PlanData,
-    actor: User | None,
+    actor: Actor,
     at: dt.datetime,
     reason: str,
 ) -> SupervisionPlan:
@@ -630,13 +633,13 @@ def _plan_open(
         review_date=plan.review_date,
         effective_from=at,
         reason=reason,
-        changed_by=actor,
+        changed_by=actor_user(actor),
     )
 
 
 @transaction.atomic
 def plan_change(
-    participant: Participant, *, actor: User | None, plan: PlanData, reason: str
+    participant: Participant, *, actor: Actor, plan: PlanData, reason: str
 ) -> SupervisionPlan:
     """Close the current plan and open a new version; the old one stays as history."""
     _require_write(actor, participant)
@@ -659,7 +662,7 @@ def plan_change(
         summary=f"Plan: {new.get_level_display()} ({', '.join(new.modalities)}) - {reason}",
         data={"from": current.level if current else None, "to": new.level},
     )
-    _case_changed(participant.pk, CaseChange.PLAN_CHANGED)
+    _case_change_announce(participant.pk, CaseChange.PLAN_CHANGED)
     return new
 
 
@@ -667,7 +670,7 @@ def plan_change(
 def hearing_add(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     scheduled_at: dt.datetime,
     court: str,
     kind: str,
@@ -697,6 +700,7 @@ def hearing_add(
         f"{hearing.local_time:%Y-%m-%d %H:%M}",
         data={"hearing": hearing.pk},
     )
+    hearing_change_announce(hearing.pk)
     return hearing
 
 
@@ -704,7 +708,7 @@ def hearing_add(
 def hearing_update(
     hearing: Hearing,
     *,
-    actor: User | None,
+    actor: Actor,
     outcome: str | None = None,
     scheduled_at: dt.datetime | None = None,
     notes: str | None = None,
@@ -733,6 +737,7 @@ def hearing_update(
             summary=f"Hearing at {hearing.court}: " + ", ".join(changes),
             data={"hearing": hearing.pk},
         )
+        hearing_change_announce(hearing.pk)
     return hearing
 
 
@@ -740,7 +745,7 @@ def hearing_update(
 def counsel_set(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     name: str,
     organisation: str = "",
     email: str = "",
@@ -788,7 +793,7 @@ def counsel_consent_set_by_participant(participant: Participant, *, consent: boo
     given = "gave" if consent else "withdrew"
     _event(
         participant,
-        actor=None,
+        actor=SystemActor("participant portal"),
         kind=EventKind.COUNSEL_CHANGED,
         summary=f"The participant {given} consent to copies of notices for {counsel.name} (portal)",
         data={"consent": consent, "by": "participant"},
@@ -800,7 +805,7 @@ def counsel_consent_set_by_participant(participant: Participant, *, consent: boo
 def conditions_set(
     participant: Participant,
     *,
-    actor: User | None,
+    actor: Actor,
     text: str,
     flags: Iterable[str],
     ordered_by: str = "",

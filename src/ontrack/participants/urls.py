@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ontrack.participants import views
+from ontrack.participants import timeline_views, views
 
 app_name = "participants"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("import/<int:pk>/confirm/", views.caseload_import_confirm, name="import_confirm"),
     path("transfer/", views.caseload_transfer, name="bulk_transfer"),
     path("<int:pk>/", views.participant_detail, name="detail"),
+    path("<int:pk>/timeline/", timeline_views.participant_timeline, name="timeline"),
     path("<int:pk>/edit/", views.participant_edit, name="edit"),
     path("<int:pk>/photo/", views.participant_photo, name="photo"),
     path("<int:pk>/plan/", views.participant_plan, name="plan"),

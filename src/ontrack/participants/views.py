@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +21,9 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
+from ontrack.fragments import fragment_or_page
 from ontrack.participants import caseload_imports, forms, importer, services
+from ontrack.participants.caseload_pages import BadCursor, CaseloadPage, caseload_page
 from ontrack.participants.gate import (
     participant_for_change,
     participant_read,
@@ -45,7 +46,10 @@ from ontrack.participants.queries import (
     caseload_filter,
     participants_visible_to,
 )
+from ontrack.participants.timeline import Cursor, timeline_page
 from ontrack.photos import photo_response
+
+RECENT_SHOWN = 10  # timeline entries on the participant page; the rest on the timeline page
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -67,15 +71,28 @@ def caseload(request: HttpRequest) -> HttpResponse:
         sort=request.GET.get("sort", "name") if request.GET.get("sort") in SORTS else "name",
     )
     rows = caseload_filter(participants_visible_to(user), f).select_related("officer", "office")
-    page = Paginator(rows, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    bad_cursor = False
+    try:
+        page: CaseloadPage | None = caseload_page(
+            rows,
+            f.sort,
+            after=request.GET.get("after") or None,
+            before=request.GET.get("before") or None,
+            last=request.GET.get("last") == "1",
+            size=settings.ONTRACK_PAGE_SIZE,
+        )
+    except BadCursor:
+        page, bad_cursor = None, True
+    shown = page.rows if page else []
     participants_listed(request, [p.pk for p in shown], what="caseload list")
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor_parameter in ("after", "before", "last", "page"):
+        query.pop(cursor_parameter, None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
     context = {
         "page": page,
+        "bad_cursor": bad_cursor,
         "rows": shown,
         "filter": f,
         "query": query.urlencode(),
@@ -89,9 +106,16 @@ def caseload(request: HttpRequest) -> HttpResponse:
         "can_transfer": user.manages_caseloads,
         "transfer_form": forms.TransferForm(user=user) if user.manages_caseloads else None,
     }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "caseload":
-        return render(request, "participants/_caseload_table.html", context)
-    return render(request, "participants/caseload.html", context)
+    response = fragment_or_page(
+        request,
+        "participants/_caseload_table.html",
+        "participants/caseload.html",
+        context,
+        target="caseload",
+    )
+    if bad_cursor:
+        response.status_code = 400
+    return response
 
 
 @login_required
@@ -99,6 +123,8 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     participant = participant_read(request, pk, what="participant page")
     now = timezone.now()
+    # The newest of the timeline; the page's own logged read covers them (and their thumbnails).
+    recent = timeline_page(participant, user, before=Cursor.top(now), limit=RECENT_SHOWN)
     context = {
         "p": participant,
         "plan": participant.plans.filter(effective_to__isnull=True).first(),
@@ -111,7 +137,9 @@ def participant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "past_hearings": participant.hearings.filter(scheduled_at__lt=now).order_by(
             "-scheduled_at"
         )[:20],
-        "events": participant.events.select_related("actor")[:100],
+        "recent": recent.entries,
+        "recent_more": recent.next_cursor is not None,
+        "office_zone": participant.office.time_zone,
         "can_write": can_write_participant(user, participant),
         "can_transfer": user.manages_caseloads and can_write_participant(user, participant),
         "outcome_form": forms.HearingOutcomeForm(),
@@ -587,9 +615,9 @@ def caseload_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "report": importer.ImportReport.from_json(record.report) if record.report else None,
         "live": record.status in IMPORT_RUNNING,
     }
-    if request.headers.get("HX-Request"):
-        return render(request, "participants/_import_status.html", context)
-    return render(request, "participants/import_detail.html", context)
+    return fragment_or_page(
+        request, "participants/_import_status.html", "participants/import_detail.html", context
+    )
 
 
 @login_required

@@ -20,9 +20,9 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.conf.locale import LANG_INFO
 
-        from ontrack.messaging.inbound import register_reply_handler
+        from ontrack.messaging.reply_handlers import register_reply_handler
         from ontrack.participants.panels import register_panel
-        from ontrack.portal.inbound import pin_reply
+        from ontrack.portal.phone_checkin import pin_reply
 
         LANG_INFO.setdefault("ht", HAITIAN_CREOLE_INFO)
         register_panel("portal/panel.html")

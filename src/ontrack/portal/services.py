@@ -17,9 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ontrack.accounts.models import User
-from ontrack.participants.models import Participant, Phone, Status
-from ontrack.participants.queries import can_write_participant
-from ontrack.participants.services import phone_normalise
+from ontrack.participants.models import Participant
+from ontrack.participants.queries import can_write_participant, participant_for_number
 from ontrack.portal.models import PortalAccess, SignInChallenge, ThrottleHit
 
 logger = logging.getLogger(__name__)
@@ -55,23 +54,6 @@ def _throttle(key: str, *, limit: int, now: dt.datetime) -> None:
         logger.warning("portal throttle key=%s hits=%d", key.split(":")[0], recent)
         raise Throttled(key)
     ThrottleHit.objects.create(key=key[:80], at=now)
-
-
-def participant_for_number(raw: str) -> Participant | None:
-    """The participant who may sign in with this number: the most recently enrolled one not
-    closed (a number reassigned after a closed case must not open the old record)."""
-    try:
-        number = phone_normalise(raw)
-    except ValidationError:
-        return None
-    phone = (
-        Phone.objects.filter(number=number)
-        .exclude(participant__status=Status.CLOSED)
-        .select_related("participant")
-        .order_by("-participant__enrolled_at")
-        .first()
-    )
-    return phone.participant if phone is not None else None
 
 
 def _challenge_create(participant: Participant, *, link_base: str, now: dt.datetime) -> str:

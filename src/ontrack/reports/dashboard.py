@@ -5,7 +5,10 @@ Every table is a plain aggregate over the rows the rest of ontrack writes (parti
 their plan versions and status events, check-in windows, hearings, alerts, messages), so
 the page, its CSV downloads and ``bench/reports.py`` all call the same functions. Each
 starts from ``participants_visible_to(user)``: a dashboard can never count someone its
-reader could not open.
+reader could not open. The tables over the largest tables (check-ins, hearings, messages,
+alert outcomes) are built on ``Measure`` counts, which the page reads from the daily
+roll-ups for closed days (``ontrack.reports.rollups``) and tests and CSVs may count raw:
+either way the same numbers.
 
 "As of" an instant ``T`` means what the records said at ``T``:
 
@@ -27,7 +30,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -51,10 +54,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, CumeDist
 from django.db.models.sql.compiler import SQLCompiler
+from django_stubs_ext import WithAnnotations
 
 from ontrack.accounts.models import Office, User
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
-from ontrack.alerts.queries import alert_disposition_counts
 from ontrack.messaging.models import Message, MessageStatus
 from ontrack.participants.models import (
     ClosureReason,
@@ -218,7 +221,18 @@ def _of_participants(rows: QuerySet[Any], people: QuerySet[Participant]) -> Quer
     return rows.filter(participant_id__in=people.values("pk"))
 
 
-def supervised_at(people: QuerySet[Participant], at: dt.datetime) -> QuerySet[Participant]:
+class SupervisedAt(TypedDict):
+    """The annotations ``supervised_at`` adds (level and modality are None without a plan
+    at that instant)."""
+
+    status_at: str
+    level_at: str | None
+    modality_at: str | None
+
+
+def supervised_at(
+    people: QuerySet[Participant], at: dt.datetime
+) -> QuerySet[WithAnnotations[Participant, SupervisedAt]]:
     """Participants under supervision at ``at``, annotated with their status, level and
     primary modality at that instant (``status_at``, ``level_at``, ``modality_at``)."""
     events = ParticipantEvent.objects.filter(
@@ -337,6 +351,110 @@ def _in_period(field_name: str, scope: DashboardScope) -> Q:
     return Q(**{f"{field_name}__gte": scope.start, f"{field_name}__lt": scope.period_end})
 
 
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A count over the rows of one table whose event (``day``: a window opening, a message
+    written) falls in the period, by ``(group, label)`` as the records stood at ``as_of``.
+
+    ``group`` is known from the event itself (a message's language); ``label`` holds only
+    from the instant ``settled`` (an outcome and when it was recorded): before that the row
+    counts under ``default``. A row with a ``present`` instant counts at all only from then
+    (an alert, once it reached the queue). Every table built on a measure can be counted
+    from the raw rows (``raw_counts``) or from the daily roll-ups
+    (``ontrack.reports.rollups.rolled_counts``) with the same result."""
+
+    name: str
+    rows: Callable[[], QuerySet[Any]]
+    day: str
+    label: Any
+    settled: Any
+    default: str
+    group: Any = field(default_factory=lambda: Value(""))
+    present: str | None = None
+
+
+Counts = Counter[tuple[str, str]]
+Counting = Callable[[User, DashboardScope, Measure], Counts]
+
+
+def raw_counts(user: User, scope: DashboardScope, measure: Measure) -> Counts:
+    """``measure`` counted from the raw rows of the people in scope."""
+    rows = _of_participants(measure.rows(), participants_in_scope(user, scope))
+    rows = rows.filter(_in_period(measure.day, scope))
+    if measure.present:
+        rows = rows.filter(**{f"{measure.present}__lte": scope.as_of})
+    found = (
+        rows.annotate(m_group=measure.group, m_settled=measure.settled)
+        .annotate(
+            m_label=Case(
+                When(m_settled__lte=scope.as_of, then=measure.label),
+                default=Value(measure.default),
+                output_field=CharField(),
+            )
+        )
+        .order_by()
+        .values_list("m_group", "m_label")
+        .annotate(n=Count("pk"))
+    )
+    return Counter({(group, label): n for group, label, n in found})
+
+
+def _by_label(counts: Counts) -> Counter[str]:
+    by_label: Counter[str] = Counter()
+    for (_group, label), n in counts.items():
+        by_label[label] += n
+    return by_label
+
+
+CHECKINS = Measure(
+    name="checkins",
+    rows=CheckinWindow.objects.all,
+    day="opens_at",
+    label=F("outcome"),
+    settled=F("outcome_at"),
+    default=Outcome.DUE,
+)
+# Outcomes recorded before ontrack kept the time of recording are known from the hearing's
+# own time, the earliest they could have been.
+HEARINGS = Measure(
+    name="hearings",
+    rows=Hearing.objects.all,
+    day="scheduled_at",
+    label=F("outcome"),
+    settled=Coalesce(F("outcome_recorded_at"), F("scheduled_at")),
+    default=HearingOutcome.SCHEDULED,
+)
+MESSAGES = Measure(
+    name="messages",
+    rows=Message.objects.all,
+    day="created_at",
+    group=F("language"),
+    label=Case(
+        *(When(status__in=statuses, then=Value(key)) for key, _l, statuses in MESSAGE_COLUMNS),
+        output_field=CharField(),
+    ),
+    settled=F("status_at"),
+    default="waiting",
+)
+# An alert is counted once it reached the queue (its grace over); cancelled within grace, it
+# never reached anyone. Its outcome is known from when it was closed.
+ALERT_OUTCOMES = Measure(
+    name="alert_outcomes",
+    rows=lambda: Alert.objects.exclude(status=AlertStatus.CANCELLED),
+    day="occurred_at",
+    present="visible_at",
+    label=Case(
+        When(status=AlertStatus.RESOLVED, then=F("disposition")),
+        When(status=AlertStatus.AUTO_RESOLVED, then=Value("cleared")),
+        default=Value("open"),
+        output_field=CharField(),
+    ),
+    settled=F("closed_at"),
+    default="open",
+)
+MEASURES = (CHECKINS, HEARINGS, MESSAGES, ALERT_OUTCOMES)
+
+
 def enrolments_table(user: User, scope: DashboardScope) -> Table:
     """Enrolments and closures in the period, per office."""
     people = participants_in_scope(user, scope)
@@ -379,22 +497,9 @@ def closures_table(user: User, scope: DashboardScope) -> Table:
     return _with_shares("closures", "Closures by reason", "Reason", rows)
 
 
-def checkins_table(user: User, scope: DashboardScope) -> Table:
+def checkins_table(user: User, scope: DashboardScope, count: Counting = raw_counts) -> Table:
     """Check-in windows that opened in the period, by outcome as recorded at ``as_of``."""
-    windows = _of_participants(CheckinWindow.objects.all(), participants_in_scope(user, scope))
-    counts = dict(
-        windows.filter(_in_period("opens_at", scope))
-        .annotate(
-            o=Case(
-                When(outcome_at__lte=scope.as_of, then=F("outcome")),
-                default=Value(Outcome.DUE),
-                output_field=CharField(),
-            )
-        )
-        .order_by()
-        .values_list("o")
-        .annotate(n=Count("pk"))
-    )
+    counts = _by_label(count(user, scope, CHECKINS))
     order = [Outcome.ON_TIME, Outcome.LATE, Outcome.MISSED, Outcome.EXCUSED]
     order += [Outcome.TECHNICAL_FAILURE, Outcome.DUE]
     rows = [[str(Outcome(o).label), counts.get(o, 0)] for o in order]
@@ -410,29 +515,12 @@ def checkins_table(user: User, scope: DashboardScope) -> Table:
     return table
 
 
-def hearings_table(user: User, scope: DashboardScope) -> Table:
+def hearings_table(user: User, scope: DashboardScope, count: Counting = raw_counts) -> Table:
     """Hearings scheduled in the period, by their outcome as recorded at ``as_of``: an
     outcome recorded later counts as still scheduled. Outcomes recorded before ontrack kept
     the time of recording (``outcome_recorded_at`` empty) are taken as known from the
     hearing's own time, the earliest they could have been."""
-    hearings = _of_participants(Hearing.objects.all(), participants_in_scope(user, scope))
-    counts = dict(
-        hearings.filter(_in_period("scheduled_at", scope))
-        .annotate(
-            o=Case(
-                When(
-                    Q(outcome_recorded_at__lte=scope.as_of)
-                    | Q(outcome_recorded_at__isnull=True, scheduled_at__lte=scope.as_of),
-                    then=F("outcome"),
-                ),
-                default=Value(str(HearingOutcome.SCHEDULED)),
-                output_field=CharField(),
-            )
-        )
-        .order_by()
-        .values_list("o")
-        .annotate(n=Count("pk"))
-    )
+    counts = _by_label(count(user, scope, HEARINGS))
     rows = [[label, counts.get(value, 0)] for value, label in HearingOutcome.choices]
     table = _with_shares("hearings", "Hearing attendance", "Outcome", rows)
     table.columns[1] = "Hearings"
@@ -654,7 +742,7 @@ def alerts_table(user: User, scope: DashboardScope) -> Table:
             "its next tier) counts at its escalated priority, even if that came after the "
             "as-of date."
         ),
-        chart=sorted(by_kind.items(), key=lambda kv: -kv[1]),
+        chart=sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])),
     )  # fmt: skip
 
 
@@ -667,7 +755,7 @@ OVERTURNED_DISPOSITIONS = (
 )
 
 
-def alert_outcomes_table(user: User, scope: DashboardScope) -> Table:
+def alert_outcomes_table(user: User, scope: DashboardScope, count: Counting = raw_counts) -> Table:
     """How the alerts of the alerts table ended, as of ``as_of``, and who decided.
 
     An alert is **overturned** when a named person resolved it as a false alarm, an
@@ -677,15 +765,9 @@ def alert_outcomes_table(user: User, scope: DashboardScope) -> Table:
     condition ended: back in the zone, strap closed, battery charged) was decided by nobody
     and is never counted as overturned. Resolutions recorded after ``as_of`` count as open.
     The rows are the same alerts as the alerts table, so the totals agree."""
-    alerts = alerts_in_scope(user, scope)
-    by_person = alert_disposition_counts(
-        alerts.filter(status=AlertStatus.RESOLVED, closed_at__lte=scope.as_of)
-    )
-    whole = alerts.aggregate(
-        total=Count("pk"),
-        cleared=Count("pk", filter=Q(status=AlertStatus.AUTO_RESOLVED, closed_at__lte=scope.as_of)),
-    )
-    total, cleared = whole["total"], whole["cleared"]
+    counts = _by_label(count(user, scope, ALERT_OUTCOMES))
+    by_person = {value: counts[value] for value in Disposition.values if counts[value]}
+    total, cleared = counts.total(), counts["cleared"]
     person = "A person (named)"
     rows: list[list[Any]] = [
         [str(label), person, by_person.get(value, 0)] for value, label in Disposition.choices
@@ -784,23 +866,20 @@ def adverse_closures_table(user: User, scope: DashboardScope) -> Table:
     )
 
 
-def messages_table(user: User, scope: DashboardScope) -> Table:
+def messages_table(user: User, scope: DashboardScope, count: Counting = raw_counts) -> Table:
     """Messages written in the period, by language and by where they got to by ``as_of``
     (a status recorded later counts as waiting)."""
-    messages = _of_participants(Message.objects.all(), participants_in_scope(user, scope))
-    messages = messages.filter(_in_period("created_at", scope)).order_by()
-    known = Q(status_at__lte=scope.as_of)
-    aggregates = {
-        key: Count("pk", filter=Q(status__in=statuses) & known)
-        for key, _label, statuses in MESSAGE_COLUMNS
-        if key != "waiting"
-    }
-    counts = messages.values("language").annotate(n=Count("pk"), **aggregates)
+    per_language: dict[str, Counter[str]] = {}
+    for (language, column), n in count(user, scope, MESSAGES).items():
+        per_language.setdefault(language, Counter())[column] += n
     names = dict(Language.choices)
     rows: list[list[Any]] = []
-    for c in sorted(counts, key=lambda c: -c["n"]):
-        parts = [c[key] for key, _l, _s in MESSAGE_COLUMNS if key != "waiting"]
-        rows.append([names.get(c["language"], c["language"]), c["n"], *parts, c["n"] - sum(parts)])
+    for language, c in per_language.items():
+        parts = [c[key] for key, _l, _s in MESSAGE_COLUMNS]
+        rows.append([names.get(language, language), c.total(), *parts])
+    # The busiest language first; ties by name, so the order never depends on how the
+    # counts were read (the roll-ups and the raw query must give the same table).
+    rows.sort(key=lambda row: (-row[1], row[0]))
     width = 2 + len(MESSAGE_COLUMNS)
     return Table(
         key="messages",
@@ -814,36 +893,51 @@ def messages_table(user: User, scope: DashboardScope) -> Table:
     )
 
 
-TABLE_BUILDERS: dict[str, Callable[[User, DashboardScope], Table]] = {
+# Tables read straight from the records, and tables built on measures (which the roll-ups
+# can count); ``TABLE_ORDER`` is the page's order.
+PLAIN_BUILDERS: dict[str, Callable[[User, DashboardScope], Table]] = {
     "enrolments": enrolments_table,
     "closures": closures_table,
-    "checkins": checkins_table,
-    "hearings": hearings_table,
     "alerts": alerts_table,
-    "alert_outcomes": alert_outcomes_table,
     "reviews": reviews_table,
     "adverse_closures": adverse_closures_table,
+}
+COUNTED_BUILDERS: dict[str, Callable[[User, DashboardScope, Counting], Table]] = {
+    "checkins": checkins_table,
+    "hearings": hearings_table,
+    "alert_outcomes": alert_outcomes_table,
     "messages": messages_table,
 }
+TABLE_ORDER = ("enrolments", "closures", "checkins", "hearings", "alerts", "alert_outcomes",
+               "reviews", "adverse_closures", "messages")  # fmt: skip
 CENSUS_KEYS = ("status", "level", "modality")
-TABLE_KEYS = (*CENSUS_KEYS, *TABLE_BUILDERS)
+TABLE_KEYS = (*CENSUS_KEYS, *TABLE_ORDER)
 
 
-def dashboard_table(user: User, scope: DashboardScope, key: str) -> Table:
-    """One table by its key (for a CSV download). ``KeyError`` for an unknown key."""
+def dashboard_table(
+    user: User, scope: DashboardScope, key: str, count: Counting = raw_counts
+) -> Table:
+    """One table by its key (for a CSV download), its measures counted by ``count``.
+    ``KeyError`` for an unknown key."""
     if key in CENSUS_KEYS:
         return census_tables(census(user, scope))[CENSUS_KEYS.index(key)]
-    return TABLE_BUILDERS[key](user, scope)
+    if key in COUNTED_BUILDERS:
+        return COUNTED_BUILDERS[key](user, scope, count)
+    return PLAIN_BUILDERS[key](user, scope)
 
 
-def dashboard_tables(user: User, scope: DashboardScope) -> list[Table]:
-    """Every table of the dashboard, in page order."""
+def dashboard_tables(
+    user: User, scope: DashboardScope, count: Counting = raw_counts
+) -> list[Table]:
+    """Every table of the dashboard, in page order, its measures counted by ``count``."""
     tables = census_tables(census(user, scope))
-    tables.extend(build(user, scope) for build in TABLE_BUILDERS.values())
+    tables.extend(dashboard_table(user, scope, key, count) for key in TABLE_ORDER)
     return tables
 
 
-def participant_list(user: User, scope: DashboardScope) -> QuerySet[Participant]:
+def participant_list(
+    user: User, scope: DashboardScope
+) -> QuerySet[WithAnnotations[Participant, SupervisedAt]]:
     """The people behind the supervised counts (for the participant-list export): the same
     query as the census, so the list's length is the census total."""
     return (

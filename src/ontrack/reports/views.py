@@ -31,6 +31,7 @@ from ontrack.reports.dashboard import (
     participant_list,
 )
 from ontrack.reports.inventory import data_inventory, role_access
+from ontrack.reports.rollups import rolled_counts, rollup_latest, rollup_whole
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +120,11 @@ def _query(request: HttpRequest) -> str:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The program dashboard: every table with its chart and a CSV link."""
+    """The program dashboard: every table with its chart and a CSV link; closed days from
+    the roll-ups, named on the page with the time they were computed."""
     user = _dashboard_reader(request)
     scope = scope_from(request.GET)
-    tables = dashboard_tables(user, scope)
+    tables = dashboard_tables(user, scope, rolled_counts)
     access_log_record(
         user=user, action=AccessAction.LIST, what=f"dashboard {scope.describe()}", request=request
     )
@@ -137,6 +139,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "query": _query(request),
             "may_export_list": user.manages_caseloads,
             "modality_rule": MODALITY_RULE,
+            "rollup": rollup_latest(),
+            "rollup_whole": rollup_whole(),
             **_choices(user),
         },
     )
@@ -158,7 +162,7 @@ def table_csv(request: HttpRequest, key: str) -> HttpResponse:
     if key not in TABLE_KEYS:
         raise Http404("No such dashboard table.")
     scope = scope_from(request.GET)
-    table = dashboard_table(user, scope, key)
+    table = dashboard_table(user, scope, key, rolled_counts)
     access_log_record(
         user=user,
         action=AccessAction.EXPORT,

@@ -8,3 +8,9 @@ class ReviewsConfig(AppConfig):
     name = "ontrack.reviews"
     label = "reviews"
     verbose_name = "Supervision reviews"
+
+    def ready(self) -> None:
+        """Put reviews on the participant's timeline (participants sits below reviews)."""
+        from ontrack.reviews import timeline_sources
+
+        timeline_sources.register()

@@ -25,7 +25,7 @@ from ontrack.participants.gate import (
     participants_listed,
 )
 from ontrack.participants.models import Participant
-from ontrack.schedule import queries, services
+from ontrack.schedule import queries
 from ontrack.schedule.models import (
     Appointment,
     Checkin,
@@ -33,6 +33,14 @@ from ontrack.schedule.models import (
     CheckinWindow,
     OfficeClosure,
     RescheduleRequest,
+)
+from ontrack.schedule.services import (
+    appointments,
+    checkins,
+    offices,
+    reschedules,
+    schedules,
+    windows,
 )
 
 router = Router(tags=["schedule"])
@@ -145,7 +153,7 @@ def _schedule_out(schedule: CheckinSchedule) -> ScheduleIo:
         day=schedule.day,
         dates=[dt.date.fromisoformat(d) for d in schedule.dates],
         active=schedule.active,
-        description=services.schedule_describe(schedule),
+        description=schedules.schedule_describe(schedule),
     )
 
 
@@ -212,10 +220,10 @@ def schedule_put(request: HttpRequest, participant_id: int, payload: ScheduleIo)
     """Set or change the schedule; windows not yet open are regenerated, the past kept."""
     user = staff_user(request)
     participant = participant_for_change(request, participant_id)
-    schedule = services.schedule_set(
+    schedule = schedules.schedule_set(
         participant,
         actor=user,
-        data=services.ScheduleData(
+        data=schedules.ScheduleData(
             cadence=payload.cadence,
             opens=payload.opens,
             closes=payload.closes,
@@ -295,7 +303,7 @@ def appointment_create(
 ) -> Status[AppointmentOut]:
     user = staff_user(request)
     participant = participant_for_change(request, participant_id)
-    appointment = services.appointment_book(
+    appointment = appointments.appointment_book(
         participant,
         actor=user,
         type=payload.type,
@@ -317,7 +325,7 @@ def _appointment(request: HttpRequest, appointment_id: int) -> tuple[User, Appoi
 @router.post("/appointments/{appointment_id}/move", response=AppointmentOut)
 def appointment_move(request: HttpRequest, appointment_id: int, payload: MoveIn) -> AppointmentOut:
     user, appointment = _appointment(request, appointment_id)
-    moved = services.appointment_move(
+    moved = appointments.appointment_move(
         actor=user,
         appointment_id=appointment.pk,
         starts_at=payload.starts_at,
@@ -331,7 +339,7 @@ def appointment_cancel(
     request: HttpRequest, appointment_id: int, payload: CancelIn
 ) -> AppointmentOut:
     user, appointment = _appointment(request, appointment_id)
-    cancelled = services.appointment_cancel(
+    cancelled = appointments.appointment_cancel(
         actor=user, appointment_id=appointment.pk, reason=payload.reason
     )
     return _appointment_out(cancelled)
@@ -446,7 +454,7 @@ def review_queue(request: HttpRequest) -> list[CheckinOut]:
 def checkin_review(request: HttpRequest, checkin_id: int, payload: ReviewIn) -> CheckinOut:
     """Approve the photo, or reject it with a reason (a rejection changes no outcome)."""
     user, checkin = _scoped_get(request, Checkin, checkin_id)
-    reviewed = services.checkin_review(
+    reviewed = checkins.checkin_review(
         actor=user, checkin_id=checkin.pk, approve=payload.approve, reason=payload.reason
     )
     return _checkin_out(reviewed)
@@ -457,7 +465,7 @@ def window_excuse(request: HttpRequest, window_id: int, payload: ExcuseIn) -> Wi
     """Excuse a window with a written reason; a missed-check-in alert it raised clears."""
     user, window = _scoped_get(request, CheckinWindow, window_id)
     return _window_out(
-        services.window_excuse(actor=user, window_id=window.pk, reason=payload.reason)
+        checkins.window_excuse(actor=user, window_id=window.pk, reason=payload.reason)
     )
 
 
@@ -468,7 +476,7 @@ def window_adhoc(
     """Ask for a check-in outside the schedule (the participant is reminded)."""
     user = staff_user(request)
     participant = participant_for_change(request, participant_id)
-    window = services.window_adhoc(
+    window = windows.window_adhoc(
         participant, actor=user, opens_at=payload.opens_at, closes_at=payload.closes_at
     )
     return Status(201, _window_out(window))
@@ -480,7 +488,7 @@ def appointment_attendance(
 ) -> AppointmentOut:
     """Record whether the person came; "not attended" raises the missed-appointment alert."""
     user, appointment = _appointment(request, appointment_id)
-    recorded = services.appointment_attendance(
+    recorded = appointments.appointment_attendance(
         actor=user, appointment_id=appointment.pk, attended=payload.attended
     )
     return _appointment_out(recorded)
@@ -506,7 +514,7 @@ def reschedule_decide(
 ) -> RescheduleRequestOut:
     """Approve (the appointment moves) or decline with a note."""
     user, row = _scoped_get(request, RescheduleRequest, request_id)
-    decided = services.reschedule_decide(
+    decided = reschedules.reschedule_decide(
         actor=user,
         request_id=row.pk,
         approve=payload.approve,
@@ -556,7 +564,7 @@ def office_close_day(
     """Close the office on a local date: everyone booked that day is moved to the nearest
     free slot and told; those with no slot within 30 days are listed as unplaced."""
     user, office = _office(request, office_id)
-    result = services.office_close_day(
+    result = offices.office_close_day(
         actor=user, office=office, day=payload.date, reason=payload.reason
     )
     closure = OfficeClosure.objects.get(office=office, date=payload.date)

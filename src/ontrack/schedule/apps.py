@@ -14,11 +14,12 @@ class ScheduleConfig(AppConfig):
         follow suspensions, reinstatements, closures and plan changes (participants,
         messaging and audit sit below schedule)."""
         from ontrack.audit.retention import RetentionKind, retention_kind_register
-        from ontrack.messaging.inbound import register_reply_handler
+        from ontrack.messaging.reply_handlers import register_reply_handler
         from ontrack.participants.panels import register_panel
         from ontrack.participants.services import register_case_change_listener
         from ontrack.schedule import replies
-        from ontrack.schedule.services import case_changed, checkin_photos_purge_before
+        from ontrack.schedule.services.case_changes import case_changed
+        from ontrack.schedule.services.retention import checkin_photos_purge_before
 
         register_panel("schedule/_participant_panel.html")
         retention_kind_register(
@@ -35,3 +36,7 @@ class ScheduleConfig(AppConfig):
         register_reply_handler("confirm", replies.confirm_reply)
         register_reply_handler("reschedule", replies.reschedule_reply)
         register_case_change_listener(case_changed)
+
+        from ontrack.schedule import timeline_sources
+
+        timeline_sources.register()

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from ontrack.accounts.actors import SystemActor
 from ontrack.accounts.models import Program
 from ontrack.alerts.demo_data import Condition, history
 from ontrack.demo_avatars import checkin_photo, portrait_key
 from ontrack.participants.models import Hearing, HearingOutcome, Participant, Status
-from ontrack.schedule import queries, recurrence, services
+from ontrack.schedule import queries, recurrence
 from ontrack.schedule.models import (
     Appointment,
     AppointmentKind,
@@ -43,8 +44,12 @@ from ontrack.schedule.models import (
     Task,
     TaskKind,
 )
+from ontrack.schedule.services.appointments import appointment_book
+from ontrack.schedule.services.checkins import REFERENCE_ALPHABET
+from ontrack.schedule.services.windows import schedule_cadence, windows_generate_many
 
 PAST_DAYS = 90
+DEMO_DATA = SystemActor("demo data")
 ALWAYS_OPEN = 5  # the portal demo's PIN holders
 APPOINTMENT_SHARE = 0.08
 OUTCOMES = [
@@ -88,7 +93,7 @@ def _reference(index: int) -> str:
     """Distinct for distinct indexes (an odd multiplier is a bijection modulo 32**6), and
     shaped like the references real check-ins get. Indexes continue from the check-ins
     already stored, so seeding a database seeded before does not repeat one."""
-    alphabet = services.REFERENCE_ALPHABET
+    alphabet = REFERENCE_ALPHABET
     value = (index * 40503) % 32**6
     return "CK-" + "".join(alphabet[(value >> (5 * k)) & 31] for k in range(6))
 
@@ -107,7 +112,7 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     with transaction.atomic():
         schedules = _schedules(rng, people, now)
         _past_windows(rng, schedules, people, now, seed_value=seed_value)
-        services.windows_generate_many(schedules, now=now)
+        windows_generate_many(schedules, now=now)
     _appointments(rng, people, now)
     _missed_alerts(rng, people, now)
 
@@ -211,7 +216,7 @@ def _past_windows(
         zone = ZoneInfo(person.time_zone)
         today = now.astimezone(zone).date()
         for day, opens_at, closes_at in recurrence.windows(
-            services.schedule_cadence(schedule),
+            schedule_cadence(schedule),
             schedule.opens,
             schedule.closes,
             zone,
@@ -308,8 +313,8 @@ def _appointments(rng: random.Random, people: list[Participant], now: dt.datetim
             person.office, target, not_before=now + dt.timedelta(hours=12)
         )
         if slot is not None:
-            services.appointment_book(
-                person, actor=None, type=rng.choice(types), starts_at=slot.starts_at, now=now
+            appointment_book(
+                person, actor=DEMO_DATA, type=rng.choice(types), starts_at=slot.starts_at, now=now
             )
         start = now - dt.timedelta(days=rng.randrange(2, PAST_DAYS), hours=rng.randrange(0, 8))
         past.append(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from ontrack.schedule.models import AppointmentKind, AppointmentType, Cadence
-from ontrack.schedule.services import ScheduleData
+from ontrack.schedule.services.schedules import ScheduleData
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 WEEKS = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")]

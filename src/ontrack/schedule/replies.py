@@ -1,5 +1,6 @@
-"""Answers to texted replies about appointments, registered with messaging's inbound
-registry in ``ScheduleConfig.ready`` (messaging may not import schedule).
+"""Answers to texted replies about appointments, registered with messaging's reply handlers
+(``messaging.reply_handlers``) in ``ScheduleConfig.ready`` (messaging may not import
+schedule).
 
 "CONFIRM" confirms the next booked appointment; "RESCHEDULE ..." asks for another time for
 it (the officer decides). Answers are entirely in the reply's language: the sentence from
@@ -17,10 +18,11 @@ from django.utils.translation import gettext as _
 
 from ontrack.messaging.datefmt import LANGUAGES as DATE_LANGUAGES
 from ontrack.messaging.datefmt import format_datetime
-from ontrack.messaging.inbound import InboundReply
+from ontrack.messaging.reply_handlers import InboundReply
 from ontrack.participants.models import Participant
-from ontrack.schedule import services
 from ontrack.schedule.models import Appointment, AppointmentStatus
+from ontrack.schedule.services.appointments import appointment_confirm
+from ontrack.schedule.services.reschedules import reschedule_request_create
 
 
 def _participant(reply: InboundReply) -> Participant | None:
@@ -46,7 +48,7 @@ def confirm_reply(reply: InboundReply) -> str | None:
         return None
     language = _language(reply, participant)
     with translation.override(language):
-        appointment = services.appointment_confirm(participant=participant, at=reply.received_at)
+        appointment = appointment_confirm(participant=participant, at=reply.received_at)
         if appointment is None:
             return _("You have no appointment to confirm.")
         return _("Thank you. Your appointment on %(when)s is confirmed.") % {
@@ -72,7 +74,7 @@ def reschedule_reply(reply: InboundReply) -> str | None:
     if appointment is None:
         return None
     try:
-        services.reschedule_request_create(
+        reschedule_request_create(
             participant=participant,
             appointment_id=appointment.pk,
             reason=f"By text message: {reply.body.strip()[:500]}",

@@ -4,37 +4,42 @@ coming up, and the watchdog for missed check-ins, appointments and hearings."""
 from __future__ import annotations
 
 from ontrack.operations.jobs import periodic_job
-from ontrack.schedule import services
+from ontrack.schedule.services.watchdog import (
+    hearings_check,
+    missed_appointments_mark,
+    missed_checkins_mark,
+)
+from ontrack.schedule.services.windows import checkin_reminders_sync, windows_generate_due
 
 
 @periodic_job(minute="17", hour="*/6")
 def checkin_windows_generate() -> int:
     """Four times a day (so a failed run is soon made good): extend every active schedule
     to the horizon (``ONTRACK_SCHEDULE_HORIZON_DAYS``)."""
-    return services.windows_generate_due()
+    return windows_generate_due()
 
 
 @periodic_job(minute="*/15")
 def checkin_reminders() -> int:
     """Every 15 minutes: reminders for windows that came within the reminder horizon."""
-    return services.checkin_reminders_sync()
+    return checkin_reminders_sync()
 
 
 @periodic_job(minute="*/5")
 def missed_checkin_watchdog() -> int:
     """Every 5 minutes: windows closed more than the grace period ago with nothing
     received become missed and raise the alert (once)."""
-    return services.missed_checkins_mark()
+    return missed_checkins_mark()
 
 
 @periodic_job(minute="*/30")
 def missed_appointment_watchdog() -> int:
     """Every 30 minutes: appointments with no attendance once the office's day is over."""
-    return services.missed_appointments_mark()
+    return missed_appointments_mark()
 
 
 @periodic_job(minute="40")
 def missed_hearing_watchdog() -> int:
     """Hourly: hearings recorded as not attended raise the alert; unrecorded ones give the
     officer a task."""
-    return services.hearings_check()
+    return hearings_check()

@@ -23,9 +23,11 @@ from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
+from ontrack.fragments import swaps_fragment, vary_on_htmx
 from ontrack.participants.gate import (
     participant_for_change,
     participant_read,
+    participant_shown,
     participants_listed,
 )
 from ontrack.participants.models import Participant
@@ -33,8 +35,8 @@ from ontrack.participants.queries import (
     can_write_participant,
     participants_visible_to,
 )
-from ontrack.photos import photo_response
-from ontrack.schedule import forms, queries, services
+from ontrack.photos import PhotoRefused, photo_response, photo_thumbnail_response
+from ontrack.schedule import forms, queries
 from ontrack.schedule.models import (
     Appointment,
     AppointmentKind,
@@ -44,6 +46,17 @@ from ontrack.schedule.models import (
     RescheduleRequest,
     Task,
 )
+from ontrack.schedule.services import (
+    appointments,
+    bulk_appointments,
+    checkins,
+    officer_tasks,
+    offices,
+    reschedules,
+    schedules,
+    windows,
+)
+from ontrack.schedule.timeline_sources import checkin_photo_item
 
 
 def _reader(request: HttpRequest) -> User:
@@ -101,14 +114,14 @@ def today(request: HttpRequest) -> HttpResponse:
     for the participants this user may see. The day is the office's local day."""
     user = _reader(request)
     visible = participants_visible_to(user)
-    offices = Office.objects.filter(pk__in=visible.values("office_id")).order_by("name")
+    office_choices = Office.objects.filter(pk__in=visible.values("office_id")).order_by("name")
     office_id = _int(request.GET.get("office"))
     if office_id is None and user.office_id is not None:
-        office_id = user.office_id if offices.filter(pk=user.office_id).exists() else None
+        office_id = user.office_id if office_choices.filter(pk=user.office_id).exists() else None
     officer_id = _int(request.GET.get("officer"))
     if user.role == Role.OFFICER:
         officer_id = user.pk
-    office = offices.filter(pk=office_id).first() if office_id else None
+    office = office_choices.filter(pk=office_id).first() if office_id else None
     zone = ZoneInfo(
         office.time_zone if office else (user.office.time_zone if user.office else "UTC")
     )
@@ -118,10 +131,10 @@ def today(request: HttpRequest) -> HttpResponse:
         day = timezone.now().astimezone(zone).date()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    windows = list(
+    day_windows = list(
         queries.windows_between_for(user, start, end, office_id=office_id, officer_id=officer_id)
     )
-    appointments = list(
+    day_appointments = list(
         queries.appointments_between_for(
             user, start, end, office_id=office_id, officer_id=officer_id
         )
@@ -129,7 +142,7 @@ def today(request: HttpRequest) -> HttpResponse:
     officers = User.objects.filter(pk__in=visible.values("officer_id")).order_by("last_name")
     participants_listed(
         request,
-        [*(w.participant_id for w in windows), *(a.participant_id for a in appointments)],
+        [*(w.participant_id for w in day_windows), *(a.participant_id for a in day_appointments)],
         what=f"schedule for {day}",
     )
     return render(
@@ -140,9 +153,9 @@ def today(request: HttpRequest) -> HttpResponse:
             "previous": day - dt.timedelta(days=1),
             "next": day + dt.timedelta(days=1),
             "zone": zone.key,
-            "windows": windows,
-            "appointments": appointments,
-            "offices": offices,
+            "windows": day_windows,
+            "appointments": day_appointments,
+            "offices": office_choices,
             "officers": officers if user.role != Role.OFFICER else [],
             "office": office,
             "officer_id": officer_id,
@@ -160,7 +173,7 @@ def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     participant_for_change(request, appointment.participant_id)
     try:
-        services.appointment_attendance(
+        appointments.appointment_attendance(
             actor=user,
             appointment_id=appointment.pk,
             attended=request.POST.get("attended") == "1",
@@ -168,13 +181,15 @@ def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     appointment.refresh_from_db()
-    if request.headers.get("HX-Request"):
-        return render(
-            request,
-            "schedule/_appointment_row.html",
-            {"a": appointment, "now": timezone.now(), "can_write": True},
+    if swaps_fragment(request):
+        return vary_on_htmx(
+            render(
+                request,
+                "schedule/_appointment_row.html",
+                {"a": appointment, "now": timezone.now(), "can_write": True},
+            )
         )
-    return redirect(_day_page_next(request))
+    return vary_on_htmx(redirect(_day_page_next(request)))
 
 
 @login_required
@@ -197,10 +212,12 @@ def bulk(request: HttpRequest) -> HttpResponse:
     reason = form.cleaned_data["reason"]
     try:
         if form.cleaned_data["action"] == "cancel":
-            done = services.appointments_cancel_many(actor=user, appointment_ids=ids, reason=reason)
+            done = bulk_appointments.appointments_cancel_many(
+                actor=user, appointment_ids=ids, reason=reason
+            )
             messages.success(request, f"{len(done)} appointment(s) cancelled; each person is told.")
         else:
-            result = services.appointments_move_nearest(
+            result = bulk_appointments.appointments_move_nearest(
                 actor=user, appointment_ids=ids, reason=reason
             )
             messages.success(
@@ -231,7 +248,7 @@ def participant_panel(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "p": participant,
             "schedule": schedule,
-            "cadence": services.schedule_describe(schedule) if schedule else "",
+            "cadence": schedules.schedule_describe(schedule) if schedule else "",
             "windows": CheckinWindow.objects.filter(participant=participant, closes_at__gt=now)[:5],
             "appointments": queries.upcoming_appointments(participant, now=now)[:5],
             "records": [queries.compliance(participant, now=now, days=d) for d in (30, 90)],
@@ -248,7 +265,7 @@ def participant_record(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
     participant = participant_read(request, pk, what="check-in record")
     now = timezone.now()
-    windows = (
+    recent_windows = (
         CheckinWindow.objects.filter(
             participant=participant, opens_at__gte=now - dt.timedelta(days=90), opens_at__lte=now
         )
@@ -260,7 +277,7 @@ def participant_record(request: HttpRequest, pk: int) -> HttpResponse:
         "schedule/record.html",
         {
             "p": participant,
-            "windows": windows,
+            "windows": recent_windows,
             "appointments": Appointment.objects.filter(participant=participant)
             .select_related("office")
             .order_by("-starts_at")[:100],
@@ -298,7 +315,7 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.ScheduleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.schedule_set(participant, actor=user, data=form.data_for_service())
+            schedules.schedule_set(participant, actor=user, data=form.data_for_service())
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -320,7 +337,7 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def schedule_stop(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     participant = participant_for_change(request, pk)
-    removed = services.schedule_stop(participant, actor=user)
+    removed = schedules.schedule_stop(participant, actor=user)
     messages.success(request, f"Check-ins stopped; {removed} upcoming window(s) removed.")
     return _back(participant)
 
@@ -333,7 +350,7 @@ def adhoc(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.AdhocWindowForm(request.POST)
     if form.is_valid():
         now = timezone.now()
-        services.window_adhoc(
+        windows.window_adhoc(
             participant,
             actor=user,
             opens_at=now,
@@ -354,7 +371,7 @@ def window_excuse(request: HttpRequest, window_id: int) -> HttpResponse:
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.window_excuse(
+            checkins.window_excuse(
                 actor=user, window_id=window.pk, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
@@ -406,7 +423,7 @@ def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
             else participant.time_zone
         )
         try:
-            services.appointment_book(
+            appointments.appointment_book(
                 participant,
                 actor=user,
                 type=data["type"],
@@ -446,7 +463,7 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["starts_at"] is None:
-                result = services.appointments_move_nearest(
+                result = bulk_appointments.appointments_move_nearest(
                     actor=user, appointment_ids=[appointment.pk], reason=data["reason"]
                 )
                 if result.unplaced:
@@ -457,7 +474,7 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
                     if appointment.kind == AppointmentKind.OFFICE
                     else participant.time_zone
                 )
-                services.appointment_move(
+                appointments.appointment_move(
                     actor=user,
                     appointment_id=appointment.pk,
                     starts_at=forms.local_to_aware(data["starts_at"], zone),
@@ -492,7 +509,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.appointment_cancel(
+            appointments.appointment_cancel(
                 actor=user, appointment_id=appointment.pk, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
@@ -515,25 +532,35 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
-    checkins = list(queries.review_queue_for(user)[:50])
+    queue = list(queries.review_queue_for(user)[:50])
     participants_listed(
-        request, (c.participant_id for c in checkins), what="check-in photo review queue"
+        request, (c.participant_id for c in queue), what="check-in photo review queue"
     )
     return render(
         request,
         "schedule/review.html",
-        {"checkins": checkins, "form": forms.ReviewForm(), "can_write": user.writes_participants},
+        {"checkins": queue, "form": forms.ReviewForm(), "can_write": user.writes_participants},
     )
 
 
 @login_required
-def checkin_photo(request: HttpRequest, checkin_id: int) -> FileResponse:
+def checkin_photo(request: HttpRequest, checkin_id: int) -> HttpResponse | FileResponse:
     """A check-in photo, only to staff who may see the participant (never from a public
     media URL), logged like any read of the record."""
     _reader(request)
     checkin = get_object_or_404(Checkin, pk=checkin_id)
     if not checkin.photo:
         raise Http404("No photo with this check-in.")
+    shown = request.GET.get("shown", "")
+    if shown:
+        # A thumbnail on the timeline: that page's access-log row covers it (gate.shown_token).
+        participant_shown(
+            request, checkin.participant_id, item=checkin_photo_item(checkin.pk), token=shown
+        )
+        try:
+            return photo_thumbnail_response(checkin.photo)
+        except PhotoRefused:
+            raise Http404("The photo cannot be shown.") from None
     participant_read(request, checkin.participant_id, what=f"check-in photo {checkin.reference}")
     return photo_response(checkin.photo, checkin.photo_content_type, f"{checkin.reference}.jpg")
 
@@ -547,7 +574,7 @@ def checkin_review(request: HttpRequest, checkin_id: int) -> HttpResponse:
     form = forms.ReviewForm(request.POST)
     if form.is_valid():
         try:
-            services.checkin_review(
+            checkins.checkin_review(
                 actor=user,
                 checkin_id=checkin.pk,
                 approve=form.cleaned_data["decision"] == "approve",
@@ -591,7 +618,7 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     user = staff_user(request)
     task = get_object_or_404(Task, pk=task_id)
     participant_for_change(request, task.participant_id)
-    services.task_done(actor=user, task_id=task.pk, note=request.POST.get("note", ""))
+    officer_tasks.task_done(actor=user, task_id=task.pk, note=request.POST.get("note", ""))
     messages.success(request, "Task done.")
     return redirect("schedule:tasks")
 
@@ -613,7 +640,7 @@ def reschedule_decide(request: HttpRequest, request_id: int) -> HttpResponse:
             else None
         )
         try:
-            services.reschedule_decide(
+            reschedules.reschedule_decide(
                 actor=user,
                 request_id=reschedule.pk,
                 approve=data["decision"] == "approve",
@@ -649,7 +676,7 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         if close_form.is_bound and close_form.is_valid():
-            result = services.office_close_day(
+            result = offices.office_close_day(
                 actor=user,
                 office=office,
                 day=close_form.cleaned_data["day"],
@@ -665,9 +692,7 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
             return redirect("schedule:office", office_id=office.pk)
         if calendar_form.is_bound and calendar_form.is_valid():
             try:
-                services.office_calendar_set(
-                    actor=user, office=office, **calendar_form.cleaned_data
-                )
+                offices.office_calendar_set(actor=user, office=office, **calendar_form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(calendar_form, exc)
             else:

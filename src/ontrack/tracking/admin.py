@@ -1,6 +1,6 @@
 """The admin shows devices, their assignments and their events read-only: devices are
 registered in the console and every change of their lifecycle goes through
-``tracking.services``, which checks the actor's permission and records it on the
+``tracking.services.devices``, which checks the actor's permission and records it on the
 participant's timeline. Positions are not here: they are the high-volume table. Assignments,
 events and commands are about their wearer, so they are read through the gate like the
 participant's own admin pages (``PersonDataAdmin``)."""

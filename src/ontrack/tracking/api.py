@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.web import staff_user
+from ontrack.apipages import KeysetPagination, paginate
 from ontrack.apitypes import AwareDateTime
 from ontrack.audit.models import AccessAction
 from ontrack.participants.gate import participant_read, participants_listed
-from ontrack.tracking.models import Device, DeviceEventRecord
+from ontrack.tracking.models import Device, DeviceEventRecord, Position
 from ontrack.tracking.queries import (
     DEVICE_SORTS,
     POSITION_FIELDS,
@@ -31,7 +32,7 @@ from ontrack.tracking.queries import (
 
 router = Router(tags=["tracking"])
 
-MAX_POSITIONS = 50_000
+MAX_DEVICE_EVENTS = 50_000
 
 
 class DeviceOut(Schema):
@@ -51,13 +52,6 @@ class DeviceOut(Schema):
     charging: bool | None
 
 
-class DevicePage(Schema):
-    count: int
-    page: int
-    pages: int
-    results: list[DeviceOut]
-
-
 class DeviceQuery(Schema):
     q: str = ""
     status: str = ""
@@ -65,8 +59,6 @@ class DeviceQuery(Schema):
     protocol: str = ""
     office: int | None = None
     sort: str = Field("identifier", description="One of: " + ", ".join(DEVICE_SORTS))
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=200)
 
 
 class PositionOut(Schema):
@@ -101,8 +93,17 @@ class Window(Schema):
     end: AwareDateTime = Field(description="ISO-8601 with an offset; exclusive")
 
 
-@router.get("/devices", response=DevicePage)
-def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, object]:
+def _devices_shown(request: HttpRequest, devices: list[Device]) -> None:
+    """A worn device's last position is its wearer's location."""
+    located = [d.pk for d in devices if d.last_fix_time is not None]
+    participants_listed(
+        request, device_wearers(located).values(), what="API devices list: last positions"
+    )
+
+
+@router.get("/devices", response=list[DeviceOut])
+@paginate(KeysetPagination, shown=_devices_shown)
+def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> QuerySet[Device]:
     f = DeviceFilter(
         q=query.q,
         status=query.status,
@@ -111,20 +112,7 @@ def devices_list(request: HttpRequest, query: Query[DeviceQuery]) -> dict[str, o
         office=query.office,
         sort=query.sort if query.sort in DEVICE_SORTS else "identifier",
     )
-    user = staff_user(request)
-    rows = device_filter(devices_visible_to(user), f)
-    page = Paginator(rows, query.page_size).get_page(query.page)
-    located = [d.pk for d in page.object_list if d.last_fix_time is not None]
-    # A worn device's last position is its wearer's location.
-    participants_listed(
-        request, device_wearers(located).values(), what="API devices list: last positions"
-    )
-    return {
-        "count": page.paginator.count,
-        "page": page.number,
-        "pages": page.paginator.num_pages,
-        "results": list(page.object_list),
-    }
+    return device_filter(devices_visible_to(staff_user(request)), f)
 
 
 @router.get("/devices/{device_id}", response=DeviceOut)
@@ -153,11 +141,12 @@ def _window(window: Window) -> tuple[dt.datetime, dt.datetime]:
 
 
 @router.get("/participants/{participant_id}/positions", response=list[PositionOut])
+@paginate(KeysetPagination, page_size=1_000, max_page_size=10_000)
 def participant_positions_list(
     request: HttpRequest, participant_id: int, window: Query[Window]
-) -> list[dict[str, object]]:
-    """At most 50,000 positions, oldest first, reports without a valid fix included (marked
-    ``valid: false``); ask for shorter windows to page."""
+) -> QuerySet[Position, dict[str, object]]:
+    """Oldest first, reports without a valid fix included (marked ``valid: false``). Each
+    page is read through the gate, about the participant."""
     start, end = _window(window)
     participant = participant_read(
         request,
@@ -165,8 +154,9 @@ def participant_positions_list(
         what=f"positions {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
         action=AccessAction.API_READ,
     )
-    positions = participant_positions(participant, start, end, with_invalid=True)
-    return list(positions.values(*POSITION_FIELDS)[:MAX_POSITIONS])
+    return participant_positions(participant, start, end, with_invalid=True).values(
+        *POSITION_FIELDS
+    )
 
 
 @router.get("/participants/{participant_id}/device-events", response=list[DeviceEventOut])
@@ -180,4 +170,4 @@ def participant_device_events_list(
         what=f"device events {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
         action=AccessAction.API_READ,
     )
-    return list(participant_device_events(participant, start, end)[:MAX_POSITIONS])
+    return list(participant_device_events(participant, start, end)[:MAX_DEVICE_EVENTS])

@@ -21,7 +21,7 @@ class TrackingConfig(AppConfig):
         handoff.register(batch_alerts)
 
         from ontrack.participants.services import register_case_change_listener
-        from ontrack.tracking.services import case_changed
+        from ontrack.tracking.services.devices import case_changed
 
         register_case_change_listener(case_changed)
 
@@ -35,6 +35,10 @@ class TrackingConfig(AppConfig):
 
         status_check_register("gateway", gateway_last_stored)
         status_check_register("spool", gateway_spool)
+
+        from ontrack.tracking import timeline_sources
+
+        timeline_sources.register()
 
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.participants.retention import closed_case_purge_register

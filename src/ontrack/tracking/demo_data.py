@@ -8,6 +8,14 @@ that watchdog has nothing to say about it until it really falls silent. Without 
 first run of the watchdog would find every fitted device never heard from, and raise an
 alert for each that the device's first report then clears.
 
+Before that (``zones_seed``, run ahead of the zones' evaluation of any position), each
+fitted wearer gets their demo zones where the simulator has them live and travel, so that
+``ontrack demo`` shows entries, exits and violations: a protected address (an exclusion
+zone) is put on the errand of every wearer whose run opens with a visit there
+(``simulator.EXCLUSION``), so the queue shows entries within the demo's first minute, and on
+the commute of a few more, who cross it on their way to work. Zones get the places only
+(``zones.demo_data``): the simulator is tracking's.
+
 The history is what the fleet raised over the last 90 days (gaps, batteries, tamper, GPS
 lost, curfew and exclusion-zone breaches, at plausible hours), handed to
 ``alerts.demo_data.history``, which decides how staff handled each.
@@ -23,7 +31,8 @@ from ontrack.alerts.demo_data import Condition, history
 from ontrack.alerts.models import AlertKind
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceEventRecord
 from ontrack.tracking.protocols.records import EventKind
-from ontrack.tracking.simulator import SILENT, Wearer
+from ontrack.tracking.simulator.wearers import EXCLUSION, SILENT, Wearer
+from ontrack.zones.demo_data import WearerPlaces, wearer_zones_create
 from ontrack.zones.models import Zone, ZoneKind
 
 HISTORY_DAYS = 90
@@ -47,6 +56,32 @@ HOURS: dict[str, tuple[float, float]] = {
     AlertKind.INCLUSION_ZONE_EXIT: (21, 23.5),
     AlertKind.EXCLUSION_ZONE_ENTRY: (7, 19),
 }
+# Besides those whose run opens at the protected address, this share of wearers has one.
+EXCLUSION_SHARE = 0.1
+
+
+def zones_seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
+    """Zones for the program's fitted wearers that have none yet (``now`` is unused: zones
+    are in force from the start)."""
+    rng = random.Random(f"zones:{seed_value}")
+    fitted = (
+        DeviceAssignment.objects.filter(participant__program=program, ended_at__isnull=True)
+        .exclude(participant__zones__isnull=False)
+        .select_related("device", "participant")
+        .order_by("participant_id")
+    )
+    places = []
+    for assignment in fitted:
+        wearer = Wearer.create(assignment.device.identifier, seed_value)
+        protected = rng.random() < EXCLUSION_SHARE or wearer.opening == EXCLUSION
+        places.append(
+            WearerPlaces(
+                participant=assignment.participant,
+                home=wearer.home,
+                protected=wearer.errand if protected else None,
+            )
+        )
+    wearer_zones_create(program=program, places=places)
 
 
 def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:

@@ -15,7 +15,7 @@ class DeviceRegisterForm(forms.Form):
     """Add a device to the inventory. ``offices`` are those the user manages devices for;
     ``office_required`` when the user may not register unallocated devices (supervisors).
     Duplicates, the IMEI rule, the clock offset's range and permissions are the service's
-    to check (``services.device_register``)."""
+    to check (``services.devices.device_register``)."""
 
     identifier = forms.CharField(
         label="Identifier",

@@ -1,9 +1,10 @@
 """Devices, who wore which device when, and what the devices reported.
 
 Positions are the one high-volume table. They are written only by
-``tracking.services.store_batch`` with raw ``executemany`` (no ORM object per position),
-keyed by ``(device_id, time)`` so that a replayed frame cannot be stored twice, and on
-PostgreSQL the table is partitioned by day (see migration 0002) so that retention drops
+``tracking.services.ingest.store_batch`` with raw ``executemany`` (no ORM object per position),
+and another system's history by ``tracking.history_import`` in bulk. They are keyed by
+``(device_id, time)`` so that a replayed frame cannot be stored twice, and on PostgreSQL
+the table is partitioned by day (see migration 0002) so that retention drops
 whole partitions instead of deleting rows under the gateway's feet.
 """
 
@@ -39,7 +40,7 @@ class DeviceStatus(models.TextChoices):
     IN_STOCK = "in_stock", "In stock"
     ASSIGNED = "assigned", "Assigned"
     # Worn by nobody any more (the plan no longer includes GPS) but not yet handed in: what
-    # it reports is stored against the device only (``tracking.services.plan_without_gps``).
+    # it reports is stored against the device only (``tracking.services.devices.plan_without_gps``).
     AWAITING_RETURN = "returning", "Awaiting return"
     LOST = "lost", "Lost"
     RETIRED = "retired", "Retired"

@@ -60,7 +60,7 @@ def existing_partitions() -> dict[dt.date, str]:
     for name in names:
         match = _NAME.match(name)
         if match:
-            days[dt.datetime.strptime(match.group(1), "%Y%m%d").date()] = name
+            days[dt.date.fromisoformat(match.group(1))] = name
     return days
 
 

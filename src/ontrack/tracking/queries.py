@@ -242,7 +242,8 @@ def no_fix_periods(items: Iterable[TrackItem]) -> list[NoFixPeriod]:
         if run:
             reasons = tuple(dict.fromkeys(str(row["invalid_reason"]) for row in run))
             start, end = run[0]["time"], run[-1]["time"]
-            assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
+            assert isinstance(start, dt.datetime)
+            assert isinstance(end, dt.datetime)
             periods.append(NoFixPeriod(start, end, len(run), reasons))
             run.clear()
 

@@ -5,6 +5,8 @@ from ontrack.tracking import views
 app_name = "tracking"
 
 urlpatterns = [
+    path("map/", views.live_map_page, name="live_map"),
+    path("map/positions.json", views.live_map_positions, name="live_map_positions"),
     path("devices/", views.device_list, name="devices"),
     path("devices/register/", views.device_register, name="register"),
     path("devices/<int:pk>/", views.device_detail, name="device"),

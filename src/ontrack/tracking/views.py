@@ -17,19 +17,23 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
+from ontrack.fragments import swaps_fragment, vary_on_htmx
 from ontrack.participants import gate
-from ontrack.participants.models import Participant
+from ontrack.participants.forms import officers_for
+from ontrack.participants.models import Level, Participant
 from ontrack.participants.queries import can_write_participant, participants_visible_to
-from ontrack.tracking import exports, forms, services
+from ontrack.tracking import exports, forms, live_map
 from ontrack.tracking.models import (
     Device,
     DeviceCommand,
@@ -51,6 +55,7 @@ from ontrack.tracking.queries import (
 from ontrack.tracking.queries import (
     participant_track as track_query,
 )
+from ontrack.tracking.services import commands, devices
 
 
 @login_required
@@ -89,7 +94,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
             "protocols": Protocol.choices,
             "offices": Office.objects.all() if user.role != Role.OFFICER else [],
             "filtered": any([f.q, f.status, f.kind, f.protocol, f.office]),
-            "can_register": services.can_register_devices(user),
+            "can_register": devices.can_register_devices(user),
         },
     )
 
@@ -99,17 +104,17 @@ def device_register(request: HttpRequest) -> HttpResponse:
     """Add a device to the inventory, in stock: administrators for any office (or none),
     supervisors for their own office."""
     user = staff_user(request)
-    if not services.can_register_devices(user):
+    if not devices.can_register_devices(user):
         raise PermissionDenied("Only administrators and supervisors register devices.")
     form = forms.DeviceRegisterForm(
         request.POST or None,
-        offices=services.device_manager_offices(user),
-        office_required=not services.can_manage_devices(user, None),
+        offices=devices.device_manager_offices(user),
+        office_required=not devices.can_manage_devices(user, None),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            device = services.device_register(
+            device = devices.device_register(
                 actor=user,
                 identifier=data["identifier"],
                 kind=data["kind"],
@@ -187,7 +192,7 @@ def device_unassign(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.UnassignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_unassign(device, actor=user, reason=form.cleaned_data["reason"])
+            devices.device_unassign(device, actor=user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -203,7 +208,7 @@ def device_returned(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     device = _visible_device(user, pk)
     try:
-        services.device_return_to_stock(device, actor=user)
+        devices.device_return_to_stock(device, actor=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -240,7 +245,7 @@ def participant_assign(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.AssignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_assign(form.cleaned_data["identifier"], participant, actor=user)
+            devices.device_assign(form.cleaned_data["identifier"], participant, actor=user)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -255,7 +260,7 @@ def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.SwapForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_swap(
+            devices.device_swap(
                 participant,
                 form.cleaned_data["identifier"],
                 actor=user,
@@ -383,8 +388,8 @@ def _locate_context(user: User, device: Device | None) -> dict[str, object]:
         return {"locate_device": None}
     return {
         "locate_device": device,
-        "locate_supported": services.can_locate(device),
-        "locate_allowed": services.can_request_locate(user, device),
+        "locate_supported": commands.can_locate(device),
+        "locate_allowed": commands.can_request_locate(user, device),
         "command": device.commands.order_by("-requested_at", "-id").first(),
     }
 
@@ -399,21 +404,23 @@ def device_locate(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("tracking:device", pk=pk)
     error = ""
     try:
-        services.device_locate_request(actor=user, device=device)
+        commands.device_locate_request(actor=user, device=device)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if request.headers.get("HX-Request"):
-        return render(
-            request,
-            "tracking/_locate.html",
-            {**_locate_context(user, device), "locate_error": error},
-            status=400 if error else 200,
+    if swaps_fragment(request):
+        return vary_on_htmx(
+            render(
+                request,
+                "tracking/_locate.html",
+                {**_locate_context(user, device), "locate_error": error},
+                status=400 if error else 200,
+            )
         )
     if error:
         messages.error(request, error)
     else:
         messages.success(request, "Asked the device for its position.")
-    return redirect("tracking:device", pk=pk)
+    return vary_on_htmx(redirect("tracking:device", pk=pk))
 
 
 @login_required
@@ -430,3 +437,88 @@ def command_status(request: HttpRequest, pk: int) -> HttpResponse:
             request, command.participant_id, what=f"on-demand location {command.pk}"
         )
     return render(request, "tracking/_locate.html", _locate_context(user, device))
+
+
+def _map_reader(request: HttpRequest) -> User:
+    user = staff_user(request)
+    if not user.reads_participants:
+        raise PermissionDenied("Your role does not see participants' positions.")
+    return user
+
+
+@login_required
+@require_GET
+def live_map_page(request: HttpRequest) -> HttpResponse:
+    """The live map of the caseload. The page itself names nobody: its script fetches
+    ``live_map_positions`` (which logs who it shows) and again every poll interval."""
+    user = _map_reader(request)
+    try:
+        f = live_map.live_map_filter_parse(request.GET)
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
+    return render(
+        request,
+        "tracking/live_map.html",
+        {
+            "filter": f,
+            "offices": Office.objects.all() if user.role != Role.OFFICER else [],
+            "officers": officers_for(user) if user.role != Role.OFFICER else [],
+            "levels": Level.choices,
+            "any_wearer": live_map.live_map_has_wearers(user),
+            "positions_url": reverse("tracking:live_map_positions"),
+            "query": request.GET.urlencode(),
+            "poll_s": settings.ONTRACK_LIVE_MAP_POLL_S,
+            "poll_ms": settings.ONTRACK_LIVE_MAP_POLL_S * 1000,
+            "stale_minutes": settings.ONTRACK_LIVE_MAP_STALE_MINUTES,
+            "tiles": settings.ONTRACK_MAP_TILES,
+            "attribution": settings.ONTRACK_MAP_ATTRIBUTION,
+        },
+    )
+
+
+@login_required
+@require_GET
+def live_map_positions(request: HttpRequest) -> HttpResponse:
+    """Every wearer in the user's scope (narrowed by the page's filters) at their last
+    position, with their open alerts and staleness; one access-log row naming everyone in
+    the answer. Malformed filters: 400; filters outside the user's scope: nobody."""
+    user = _map_reader(request)
+    try:
+        f = live_map.live_map_filter_parse(request.GET)
+    except ValidationError as exc:
+        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+    now = timezone.now()
+    stale_after = dt.timedelta(minutes=settings.ONTRACK_LIVE_MAP_STALE_MINUTES)
+    wearers = live_map.live_map_wearers(user, f, now=now, stale_after=stale_after)
+    gate.participants_listed(
+        request, (w.participant_id for w in wearers), what="live map: last positions"
+    )
+    response = JsonResponse(
+        {
+            "generated_at": now.isoformat(),
+            "stale_after_minutes": settings.ONTRACK_LIVE_MAP_STALE_MINUTES,
+            "wearers": [
+                {
+                    "id": w.participant_id,
+                    "name": w.name,
+                    "case_number": w.case_number,
+                    "url": reverse("participants:detail", args=[w.participant_id]),
+                    "level": w.level,
+                    "office": w.office,
+                    "officer": w.officer,
+                    "device": w.device,
+                    "lat": w.lat,
+                    "lon": w.lon,
+                    "fix_time": w.fix_time.isoformat() if w.fix_time else None,
+                    "minutes_since_fix": w.minutes_since_fix,
+                    "stale": w.stale,
+                    "open_alerts": w.open_alerts,
+                    "top_priority": w.top_priority,
+                    "state": w.state,
+                }
+                for w in wearers
+            ],
+        }
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -17,8 +17,8 @@ import json
 import logging
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any, TypeVar
 
 from django.db import models
 from django.http import HttpRequest
@@ -46,6 +46,8 @@ from ontrack.tracking.queries import participant_device_events, participant_posi
 from ontrack.zones.queries import participant_zones, zone_feature
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Kept in memory up to this size, then spooled to a temporary file on disk.
 SPOOL_MAX_BYTES = 8 * 1024 * 1024
@@ -266,16 +268,24 @@ def participant_record_zip(
         what="full record ZIP",
         request=request,
     )
+    spool, size = spooled_export(lambda handle: _write_archive(handle, participant), suffix=".zip")
+    logger.info("record_export participant=%s user=%s bytes=%s", participant.pk, user.pk, size)
+    return spool
+
+
+def spooled_export(write: Callable[[IO[bytes]], T], *, suffix: str) -> tuple[IO[bytes], T]:
+    """Run ``write`` into a temporary file kept in memory while small (``SPOOL_MAX_BYTES``)
+    and on disk beyond, and hand it back positioned at its start with what ``write``
+    returned. Every whole-record export is built this way, so none has to fit in memory."""
     # Handed to the caller (the response closes it), so no context manager here.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES, suffix=".zip")  # noqa: SIM115
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES, suffix=suffix)  # noqa: SIM115
     try:
-        size = _write_archive(spool, participant)
+        result = write(spool)
     except BaseException:
         spool.close()
         raise
-    logger.info("record_export participant=%s user=%s bytes=%s", participant.pk, user.pk, size)
     spool.seek(0)
-    return spool
+    return spool, result
 
 
 def _write_archive(handle: IO[bytes], participant: Participant) -> int:

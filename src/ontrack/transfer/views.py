@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,15 +16,18 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.participants.gate import participant_for_change
-from ontrack.transfer.otrts import otrts_export, otrts_import_detailed
+from ontrack.transfer.otrts.export import otrts_export
+from ontrack.transfer.otrts.importing import otrts_import_detailed
 from ontrack.transfer.record_zip import participant_record_zip
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-def _attachment(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+def _attachment(content: IO[bytes], *, content_type: str, filename: str) -> FileResponse:
+    """An export streamed from its temporary file (closed once sent), never cached."""
+    response = FileResponse(
+        content, as_attachment=True, filename=filename, content_type=content_type
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -44,21 +49,19 @@ def record_zip(request: HttpRequest, pk: int) -> HttpResponseBase:
         messages.error(request, " ".join(exc.messages))
         return redirect("participants:detail", pk=pk)
     participant = participant_for_change(request, pk)  # for its file name: logged above
-    response = FileResponse(
+    return _attachment(
         content,
-        as_attachment=True,
-        filename=f"record-{_safe(participant.case_number)}.zip",
         content_type="application/zip",
+        filename=f"record-{_safe(participant.case_number)}.zip",
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @login_required
 @require_POST
-def otrts_xml(request: HttpRequest, pk: int) -> HttpResponse:
-    """The OTRTS tracking record: the ZIP's people and a stated purpose; without one the
-    request is refused (400) and nothing is logged or built."""
+def otrts_xml(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The OTRTS tracking record, streamed from its temporary file like the ZIP: the ZIP's
+    people and a stated purpose; without one the request is refused (400) and nothing is
+    logged or built."""
     user = staff_user(request)
     participant = participant_for_change(request, pk)  # the export authorises and logs
     try:

@@ -1,74 +1,67 @@
-"""Demo zones: a curfew home zone for every wearer of a GPS device and a few exclusion zones.
+"""Demo zones: a curfew home zone and, for some wearers, an exclusion zone around a
+protected address.
 
-The zones are put where the simulator's wearers live and travel, so that ``ontrack demo``
-shows entries, exits and violations: an exclusion zone (a protected address) is put on
-the errand of every wearer whose run opens with a visit there (``simulator.EXCLUSION``), so
-the queue shows entries within the demo's first minute, and on the commute of a few more,
-who cross it on their way to work.
-Where a wearer lives is the simulator's own definition (``Wearer.create`` from the device
-identifier and the seed), so this reads it from ``tracking`` rather than copying it. That
-is the one import against the app stack in zones, and it is deliberate: this module is only
-called by ``ontrack.seed`` (which sits at the top, beside the command line), never by the
-zones app at run time.
+Where a wearer lives and where their errands take them is the simulator's definition, which
+belongs to tracking (above zones in the import stack); ``tracking.demo_data.zones_seed``
+reads it and hands the places here, so that zones knows nothing of devices or simulators.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ontrack.accounts.models import Program
+from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone, ZoneKind
 from ontrack.zones.services import geometry_bbox
 
 CURFEW = [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "21:00", "end": "06:00"}]
 HOME_RADIUS_M = 150.0
-EXCLUSION_SHARE = 0.1
+PROTECTED_RADIUS_M = 200.0
+
+
+@dataclass(frozen=True, slots=True)
+class WearerPlaces:
+    """Where a demo wearer lives, and the protected address they must keep away from
+    (None: no exclusion zone for them); points are (lat, lon)."""
+
+    participant: Participant
+    home: tuple[float, float]
+    protected: tuple[float, float] | None
 
 
 def _circle(lat: float, lon: float, radius_m: float) -> dict[str, object]:
     return {"type": "Circle", "center": [round(lon, 6), round(lat, 6)], "radius_m": radius_m}
 
 
-def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
-    """Zones for the program's fitted wearers that have none yet (``now`` is unused: zones
-    are in force from the start)."""
-    from ontrack.tracking.models import DeviceAssignment
-    from ontrack.tracking.simulator import EXCLUSION, Wearer
-
-    rng = random.Random(f"zones:{seed_value}")
-    fitted = (
-        DeviceAssignment.objects.filter(participant__program=program, ended_at__isnull=True)
-        .exclude(participant__zones__isnull=False)
-        .select_related("device", "participant")
-        .order_by("participant_id")
-    )
+def wearer_zones_create(*, program: Program, places: Sequence[WearerPlaces]) -> None:
+    """The demo zones of each wearer in ``places``: a curfew home zone, and an exclusion zone
+    around their protected address when they have one."""
     zones: list[Zone] = []
-    for assignment in fitted:
-        participant = assignment.participant
-        wearer = Wearer.create(assignment.device.identifier, seed_value)
+    for place in places:
+        participant = place.participant
         common = {
             "program": program,
             "office_id": participant.office_id,
             "participant": participant,
         }
-        home = _circle(*wearer.home, HOME_RADIUS_M)
         zones.append(
             Zone(
                 name="Home (curfew)",
                 kind=ZoneKind.INCLUSION,
-                geometry=home,
+                geometry=_circle(*place.home, HOME_RADIUS_M),
                 buffer_m=30.0,
                 schedule=CURFEW,
                 **common,
             )
         )
-        if rng.random() < EXCLUSION_SHARE or wearer.opening == EXCLUSION:
+        if place.protected is not None:
             zones.append(
                 Zone(
                     name="Protected address",
                     kind=ZoneKind.EXCLUSION,
-                    geometry=_circle(*wearer.errand, 200.0),
+                    geometry=_circle(*place.protected, PROTECTED_RADIUS_M),
                     buffer_m=20.0,
                     **common,
                 )

@@ -701,7 +701,11 @@ def _wholly_wrong(zones: ZoneSet, slots: IntArray, fixes: FixArrays, fix: IntArr
     near = np.flatnonzero(~circle & (box_d <= margin))
     if len(near):
         points = shapely.points(x[near], y[near])
-        certain[near] = ~shapely.dwithin(zones.slot_boundary[slots[near]], points, margin[near])
+        # types-shapely types distance as one float; the ufunc broadcasts a per-pair array.
+        within = shapely.dwithin(  # type: ignore[call-overload]
+            zones.slot_boundary[slots[near]], points, margin[near]
+        )
+        certain[near] = ~within
     return certain
 
 

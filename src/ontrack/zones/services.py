@@ -50,12 +50,21 @@ ALERT_KIND = {
 
 
 class FixLike(Protocol):
-    participant_id: int | None
-    device_id: int
-    time: datetime
-    lat: float
-    lon: float
-    accuracy_m: float | None
+    """What the zone engine reads of a fix; read-only, so that a frozen ``StoredFix``
+    (tracking's hand-off) is one."""
+
+    @property
+    def participant_id(self) -> int | None: ...
+    @property
+    def device_id(self) -> int: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def accuracy_m(self) -> float | None: ...
 
 
 Transition = engine.Transition

@@ -181,8 +181,9 @@ def check_records(records: list[Record]) -> None:
         assert isinstance(record, Fix | DeviceEvent)
         assert record.time.tzinfo is not None
         assert record.time.utcoffset() == timedelta(0)
-        if isinstance(record, Fix):
-            assert -90 <= record.lat <= 90 and -180 <= record.lon <= 180
+        if isinstance(record, Fix):  # lat and lon are None in a report with no position
+            assert record.lat is None or -90 <= record.lat <= 90
+            assert record.lon is None or -180 <= record.lon <= 180
 
 
 def run_gt06(data: bytes) -> None:

@@ -150,7 +150,8 @@ def test_alarm_frame_yields_fix_event_status_and_acknowledgement() -> None:
     result = decode(ALARM_VIBRATION)
 
     fix, event = result.records
-    assert isinstance(fix, Fix) and isinstance(event, DeviceEvent)
+    assert isinstance(fix, Fix)
+    assert isinstance(event, DeviceEvent)
     assert fix.time == datetime(2015, 12, 29, 10, 43, 33, tzinfo=UTC)
     assert fix.lat == pytest.approx(0x027AC804 / 1_800_000)
     assert fix.lon == pytest.approx(0x0C465810 / 1_800_000)
@@ -160,7 +161,8 @@ def test_alarm_frame_yields_fix_event_status_and_acknowledgement() -> None:
     assert event.kind is EventKind.VIBRATION
     assert event.raw_code == "gt06:alarm:0x03"
     assert event.time == fix.time
-    assert result.status is not None and result.status.gsm_signal == 4
+    assert result.status is not None
+    assert result.status.gsm_signal == 4
     assert result.reply == gt06.encode_frame(0x16, b"", 0x001C)
 
 
@@ -198,7 +200,8 @@ def test_alarm_code_of_an_0x26_frame_is_its_event_kind(code: int, kind: EventKin
     result = decode(frame)
 
     fix, *events = result.records
-    assert isinstance(fix, Fix) and fix.battery_pct == 80
+    assert isinstance(fix, Fix)
+    assert fix.battery_pct == 80
     assert [(e.kind, e.raw_code) for e in events if isinstance(e, DeviceEvent)] == [
         (kind, f"gt06:alarm:0x{code:02x}")
     ], "the alarm code alone; a high voltage level adds no battery event"
@@ -213,7 +216,8 @@ def test_voltage_level_reads_as_a_percentage_in_the_band_its_name_says(
 
     result = decode(frame)
 
-    assert result.status is not None and result.status.battery_pct == pct
+    assert result.status is not None
+    assert result.status.battery_pct == pct
 
 
 def test_terminal_info_removal_bits_raise_device_removed() -> None:
@@ -221,7 +225,8 @@ def test_terminal_info_removal_bits_raise_device_removed() -> None:
 
     events = [record for record in result.records if isinstance(record, DeviceEvent)]
     assert [event.kind for event in events] == [EventKind.DEVICE_REMOVED]
-    assert result.status is not None and result.status.charging is True
+    assert result.status is not None
+    assert result.status.charging is True
 
 
 def test_alarm_with_junk_gps_still_yields_the_event_at_now() -> None:
@@ -377,7 +382,12 @@ def test_splitter_handles_extended_frames() -> None:
 @given(
     lat=st.floats(-90, 90),
     lon=st.floats(-180, 180),
-    moment=st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31), timezones=st.just(UTC)),
+    # Hypothesis takes naive bounds (it refuses aware ones); timezones= makes the values aware.
+    moment=st.datetimes(
+        datetime(2000, 1, 1),  # noqa: DTZ001
+        datetime(2099, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
     speed=st.integers(0, 255),
     course=st.integers(0, 359),
     satellites=st.integers(0, 15),
@@ -408,7 +418,10 @@ def test_encoded_location_round_trips(
     (fix,) = result.records
     assert isinstance(fix, Fix)
     resolution = 1 / 1_800_000
-    assert abs(fix.lat - lat) <= resolution and abs(fix.lon - lon) <= resolution
+    assert fix.lat is not None
+    assert abs(fix.lat - lat) <= resolution
+    assert fix.lon is not None
+    assert abs(fix.lon - lon) <= resolution
     assert fix.time == moment
     assert (fix.speed_kmh, fix.course, fix.satellites, fix.valid) == (
         speed,
@@ -454,7 +467,8 @@ def test_miscounted_frame_is_decoded_by_its_real_size_and_flagged() -> None:
     assert result.length_mismatch is True
     assert result.crc_mismatch is True, "its CRC covered the length byte it sent"
     (fix,) = result.records
-    assert isinstance(fix, Fix) and fix.time == datetime(2015, 12, 29, 2, 51, 5, tzinfo=UTC)
+    assert isinstance(fix, Fix)
+    assert fix.time == datetime(2015, 12, 29, 2, 51, 5, tzinfo=UTC)
     assert result.reply == gt06.encode_frame(0x22, b"", 0x0008)
 
 
@@ -488,7 +502,8 @@ def test_heartbeat_with_battery_percentage_and_alarm_byte() -> None:
 
     result = decode(frame)
 
-    assert result.status is not None and result.status.battery_pct == 45
+    assert result.status is not None
+    assert result.status.battery_pct == 45
     assert [(r.kind, r.time) for r in result.records if isinstance(r, DeviceEvent)] == [
         (EventKind.SOS, NOW)
     ]

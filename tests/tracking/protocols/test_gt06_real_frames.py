@@ -92,6 +92,8 @@ def test_concox_manual_tamper_alarm_is_a_tamper_event_with_its_position() -> Non
 
     (fix,) = fixes(result)
     assert fix.time == datetime(2015, 12, 29, 3, 11, 38, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (23.11169, 114.4093)
     assert events(result) == [(EventKind.TAMPER, "gt06:alarm:0x13")]
     assert result.reply == gt06.encode_frame(0x26, b"", 0x000C)
@@ -111,6 +113,8 @@ def test_sos_of_a_vxt01_comes_from_its_terminal_info_bits() -> None:
     result = gt06.decode(frame("7878241617070a150e24"), imei=IMEI, now=NOW)
 
     (fix,) = fixes(result)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 4), round(fix.lon, 4)) == (18.4821, -69.9371)
     assert fix.attributes["cell"] == {"mcc": 370, "mnc": 2, "lac": 0x5336, "cell_id": 0x0027DB}
     assert events(result) == [(EventKind.SOS, "gt06:alarm:terminal:4")]
@@ -131,7 +135,8 @@ def test_4g_multi_fence_alarm_reads_the_wide_cell_and_the_low_battery_code() -> 
     (fix,) = fixes(result)
     assert fix.attributes["cell"] == {"mcc": 460, "mnc": 1, "lac": 0x9A00, "cell_id": 0x0A6F2401}
     assert events(result) == [(EventKind.LOW_BATTERY, "gt06:alarm:0x19")]
-    assert result.reply is not None and result.reply[3] == 0xA4
+    assert result.reply is not None
+    assert result.reply[3] == 0xA4
 
 
 def test_lbs_status_frame_without_gps_reports_its_alarm_at_now() -> None:
@@ -148,6 +153,8 @@ def test_4g_location_0xa0_reads_position_and_wide_cell() -> None:
 
     (fix,) = fixes(result)
     assert fix.time == datetime(2023, 7, 21, 15, 45, 14, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 4), round(fix.lon, 4)) == (-12.9367, -38.3964)
     assert fix.attributes["cell"]["mcc"] == 724
     assert fix.attributes["acc_on"] is False
@@ -161,15 +168,16 @@ def test_modular_0x70_frame_yields_its_position_and_removal_event() -> None:
     assert fix.time == datetime(2019, 9, 15, 13, 18, 16, tzinfo=UTC)
     assert fix.altitude_m == 213
     assert events(result) == [(EventKind.DEVICE_REMOVED, "gt06:module:0x14")]
-    assert result.reply is not None and result.reply[:4] == bytes.fromhex("78780570"), (
-        "0x70 is acknowledged in the short form"
-    )
+    assert result.reply is not None, "0x70 is acknowledged in the short form"
+    assert result.reply[:4] == bytes.fromhex("78780570"), "0x70 is acknowledged in the short form"
 
 
 def test_camera_alarm_0x95_reads_collision_with_its_position() -> None:
     result = gt06.decode(frame("78785195140a020c2914"), imei=IMEI, now=NOW)
 
     (fix,) = fixes(result)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 2), round(fix.lon, 2)) == (50.0, 19.0)
     assert events(result) == [(EventKind.COLLISION, "gt06:camera:0x93")]
 
@@ -199,8 +207,11 @@ def test_position_without_serial_and_crc_is_read_to_its_stop_bits() -> None:
 
     (fix,) = fixes(result)
     assert fix.time == datetime(2017, 9, 28, 11, 27, 41, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 4), round(fix.lon, 4)) == (51.4469, 5.5217)
-    assert result.length_mismatch is True and result.reply is None, "no serial to echo"
+    assert result.length_mismatch is True, "no serial to echo"
+    assert result.reply is None, "no serial to echo"
 
 
 def test_information_0x94_returns_iccid_and_external_volts_without_reply() -> None:
@@ -218,4 +229,6 @@ def test_gps_block_after_an_imei_is_found_by_its_date() -> None:
 
     (fix,) = fixes(result)
     assert fix.time == datetime(2026, 2, 12, 10, 30, 50, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 4), round(fix.lon, 4)) == (13.4889, 144.823)

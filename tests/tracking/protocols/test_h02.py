@@ -41,8 +41,11 @@ def test_a_v1_frame_gives_its_position_time_and_speed() -> None:
 
     assert fix.device_id == "4210051415"
     assert fix.time == datetime(2015, 12, 22, 16, 45, 49, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (9.93978, -84.11178)
-    assert fix.valid and fix.speed_kmh == 0.0
+    assert fix.valid
+    assert fix.speed_kmh == 0.0
     assert fix.attributes["status"] == "FFFFFBFF"
 
 
@@ -57,6 +60,8 @@ def test_an_empty_validity_field_is_not_a_valid_fix() -> None:
     fix = fix_of(frame_starting("h02", "*HQ,355488020119695"))
 
     assert not fix.valid
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (28.46021, 77.06414)
 
 
@@ -72,6 +77,8 @@ def test_an_empty_validity_field_is_not_a_valid_fix() -> None:
 def test_every_coordinate_notation_is_read(prefix: str, lat: float, lon: float) -> None:
     fix = fix_of(frame_starting("h02", prefix))
 
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (lat, lon)
 
 
@@ -102,14 +109,19 @@ def test_a_binary_frame_gives_its_position() -> None:
 
     assert fix.device_id == "4106000826"
     assert fix.time == datetime(2015, 8, 31, 21, 53, 21, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (4.69898, -74.06972)
-    assert fix.valid and fix.battery_pct == 100
+    assert fix.valid
+    assert fix.battery_pct == 100
 
 
 def test_a_short_binary_frame_in_the_southern_hemisphere() -> None:
     fix = fix_of(frame_starting("h02", "2427051711"))
 
     assert fix.time == datetime(2013, 6, 14, 21, 33, 39, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (50.04308, 14.56304)
 
 
@@ -134,14 +146,16 @@ def test_a_v1_frame_is_answered_with_the_time_after_durable() -> None:
 def test_a_link_keepalive_gives_its_battery_and_no_position() -> None:
     result = h02.decode(frame_starting("h02", "*HQ,1700086468,LINK"), now=NOW)
 
-    assert result.records == [] and result.reply is None
+    assert result.records == []
+    assert result.reply is None
     assert result.battery_pct == 84
 
 
 def test_cell_only_frames_decode_to_nothing() -> None:
     for prefix in ("*HQ,1600068860,NBR", "*HQ,355488020882405,V3", "*HQ,4109198974,#"):
         result = h02.decode(frame_starting("h02", prefix), now=NOW)
-        assert result.records == [] and not result.supported
+        assert result.records == []
+        assert not result.supported
 
 
 def test_the_device_clock_offset_is_subtracted() -> None:
@@ -175,5 +189,7 @@ def test_the_encoder_round_trips() -> None:
     fix = fix_of(frame)
 
     assert fix.time == when
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (41.8781, -87.6298)
     assert fix.speed_kmh == pytest.approx(30, abs=0.01)

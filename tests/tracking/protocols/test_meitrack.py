@@ -53,9 +53,11 @@ def test_a_scheduled_report_gives_its_position_time_and_motion() -> None:
     assert fix.device_id == "867047043162018"
     assert fix.time == datetime(2021, 10, 1, 10, 52, 40, tzinfo=UTC)
     assert (fix.lat, fix.lon) == (-1.264865, 36.800705)
-    assert fix.valid and fix.satellites == 9
+    assert fix.valid
+    assert fix.satellites == 9
     assert (fix.speed_kmh, fix.course, fix.altitude_m) == (41.0, 323.0, 1697.0)
-    assert fix.attributes["event"] == 35 and fix.attributes["hdop"] == 1.0
+    assert fix.attributes["event"] == 35
+    assert fix.attributes["hdop"] == 1.0
 
 
 def test_the_time_is_shifted_by_the_devices_clock_offset() -> None:
@@ -67,13 +69,15 @@ def test_the_time_is_shifted_by_the_devices_clock_offset() -> None:
 def test_a_v_report_is_kept_as_an_invalid_fix() -> None:
     fix = fix_of(frame_starting("meitrack", "$$F153,867144025101013"))
 
-    assert not fix.valid and fix.satellites == 0
+    assert not fix.valid
+    assert fix.satellites == 0
 
 
 def test_a_negative_altitude_is_read() -> None:
     fix = fix_of(frame_starting("meitrack", "$$Q128"))
 
-    assert fix.altitude_m == -14.0 and fix.attributes["event"] == 34
+    assert fix.altitude_m == -14.0
+    assert fix.attributes["event"] == 34
 
 
 @pytest.mark.parametrize("prefix", ["$$T143", "$$m140", "$$G127"])
@@ -134,7 +138,8 @@ def test_an_aff_report_is_read_like_an_aaa() -> None:
 def test_a_command_answer_is_kept_as_the_answer() -> None:
     result = meitrack.decode(frame_starting("meitrack", "$$D28"), now=NOW)
 
-    assert result.command_response == "D03,OK" and result.records == []
+    assert result.command_response == "D03,OK"
+    assert result.records == []
 
 
 def test_the_locate_command_is_framed_as_in_the_manual() -> None:
@@ -150,7 +155,8 @@ def test_an_encoded_report_decodes_to_what_was_encoded() -> None:
 
     assert split.frames == [frame]
     assert not result.crc_mismatch
-    assert fix_of(frame).time == NOW and events_of(frame) == [EventKind.SOS]
+    assert fix_of(frame).time == NOW
+    assert events_of(frame) == [EventKind.SOS]
 
 
 def test_an_incomplete_frame_waits_for_the_rest() -> None:

@@ -74,7 +74,8 @@ def test_batch_with_epoch_seconds_and_milliseconds() -> None:
 def test_reading_with_only_events_yields_only_events() -> None:
     (event,) = mqtt_json.decode(TOPIC, payload({"time": 1700000000, "events": ["sos"]}))
 
-    assert isinstance(event, DeviceEvent) and event.kind is EventKind.SOS
+    assert isinstance(event, DeviceEvent)
+    assert event.kind is EventKind.SOS
 
 
 @pytest.mark.parametrize(

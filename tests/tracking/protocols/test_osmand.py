@@ -91,7 +91,8 @@ def test_query_location_pair_and_battery() -> None:
 def test_query_alarm_becomes_a_device_event() -> None:
     fix, event = query("id=7&timestamp=1377177267&lat=1.5&lon=2.5&alarm=sos")
 
-    assert isinstance(fix, Fix) and isinstance(event, DeviceEvent)
+    assert isinstance(fix, Fix)
+    assert isinstance(event, DeviceEvent)
     assert (event.kind, event.raw_code, event.time) == (EventKind.SOS, "osmand:sos", fix.time)
 
 

@@ -53,7 +53,8 @@ def test_a_gl300_fixed_report_gives_its_position_and_battery() -> None:
     assert fix.time == datetime(2015, 6, 23, 15, 43, 1, tzinfo=UTC)
     assert (fix.lat, fix.lon) == (39.778885, -76.671089)
     assert (fix.speed_kmh, fix.course, fix.altitude_m) == (134.8, 154.0, 278.7)
-    assert fix.valid and fix.attributes["hdop"] == 1.0
+    assert fix.valid
+    assert fix.attributes["hdop"] == 1.0
     assert result.battery_pct == 99
 
 
@@ -94,7 +95,8 @@ def test_a_heartbeat_is_answered_at_once_with_version_and_count() -> None:
 
     assert result.identifier == "135790246811220"
     assert result.reply == b"+SACK:GTHBD,1A0401,11F0$"
-    assert not result.reply_when_durable and result.records == []
+    assert not result.reply_when_durable
+    assert result.records == []
 
 
 def test_sos_is_an_event_at_the_fix_time() -> None:
@@ -126,7 +128,8 @@ def test_a_power_off_without_position_is_stamped_with_its_send_time() -> None:
 def test_state_reports_give_a_position_and_no_event() -> None:
     frame = frame_starting("queclink", "+RESP:GTSTT,1A0401")
 
-    assert len(fixes_of(frame)) == 1 and events_of(frame) == []
+    assert len(fixes_of(frame)) == 1
+    assert events_of(frame) == []
 
 
 def test_a_command_acknowledgement_is_recorded_as_the_answer() -> None:
@@ -194,9 +197,11 @@ def test_the_encoder_round_trips() -> None:
     result = queclink.decode(frame, now=NOW)
 
     [fix] = fixes_of(frame)
-    assert fix.time == when and fix.valid
+    assert fix.time == when
+    assert fix.valid
     assert (fix.lat, fix.lon, fix.speed_kmh) == (-41.878101, -87.629799, 30.0)
-    assert result.battery_pct == 64 and result.reply == b"+SACK:11F0$"
+    assert result.battery_pct == 64
+    assert result.reply == b"+SACK:11F0$"
 
 
 def test_an_encoded_sos_decodes_to_an_sos() -> None:

@@ -48,7 +48,8 @@ def test_a_legacy_status_report_gives_its_position_time_and_motion() -> None:
     assert (fix.lat, fix.lon) == (4.644623, -74.076922)
     assert (fix.speed_kmh, fix.course, fix.satellites) == (10.39, 202.77, 20)
     assert fix.valid
-    assert fix.attributes["ignition"] is True and fix.attributes["power_v"] == 14.10
+    assert fix.attributes["ignition"] is True
+    assert fix.attributes["power_v"] == 14.10
 
 
 def test_the_time_is_shifted_by_the_devices_clock_offset() -> None:

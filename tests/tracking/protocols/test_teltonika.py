@@ -282,7 +282,10 @@ def test_encoded_records_round_trip(
     fix = teltonika.decode_packet(packet_with(record, extended=extended), imei=IMEI).records[0]
 
     assert isinstance(fix, Fix)
-    assert abs(fix.lat - lat) <= 1e-7 and abs(fix.lon - lon) <= 1e-7
+    assert fix.lat is not None
+    assert abs(fix.lat - lat) <= 1e-7
+    assert fix.lon is not None
+    assert abs(fix.lon - lon) <= 1e-7
     assert abs((fix.time - moment).total_seconds()) <= 0.001
     assert (fix.altitude_m, fix.course, fix.satellites, fix.speed_kmh) == (
         altitude,

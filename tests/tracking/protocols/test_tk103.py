@@ -51,6 +51,8 @@ def test_a_report_gives_its_utc_position() -> None:
 
     assert fix.device_id == "359710045559474"
     assert fix.time == datetime(2015, 10, 30, 0, 1, 1, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (54.72306, 25.21512)
     assert fix.valid
 
@@ -60,6 +62,8 @@ def test_the_utc_date_is_the_day_before_when_local_midnight_has_passed() -> None
     fix = fix_of(frame_starting("tk103", "imei:359710049092324"))
 
     assert fix.time == datetime(2015, 10, 26, 23, 59, 57, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (24.49193, 44.40971)
 
 
@@ -67,6 +71,8 @@ def test_a_slashed_local_date_is_read() -> None:
     fix = fix_of(frame_starting("tk103", "imei:359710040656622"))
 
     assert fix.time == datetime(2013, 2, 27, 12, 59, 52, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (-34.84905, 138.47792)
 
 
@@ -114,14 +120,16 @@ def test_an_sos_without_gps_is_still_an_sos_stamped_on_arrival() -> None:
 def test_a_report_without_gps_and_without_alarm_gives_nothing() -> None:
     result = tk103.decode(frame_starting("tk103", "imei:863070016871385"), now=NOW)
 
-    assert result.records == [] and result.supported
+    assert result.records == []
+    assert result.supported
 
 
 def test_a_login_is_answered_load_at_once() -> None:
     result = tk103.decode(frame_starting("tk103", "##,imei:359586015829802"), now=NOW)
 
     assert (result.identifier, result.reply) == ("359586015829802", b"LOAD")
-    assert not result.reply_when_durable and result.records == []
+    assert not result.reply_when_durable
+    assert result.records == []
 
 
 def test_a_heartbeat_is_answered_on_at_once() -> None:
@@ -140,7 +148,8 @@ def test_a_heartbeat_glued_to_a_report_names_the_report_imei() -> None:
 def test_obd_reports_are_not_supported() -> None:
     result = tk103.decode(frame_starting("tk103", "imei:868683027758113,OBD"), now=NOW)
 
-    assert result.records == [] and not result.supported
+    assert result.records == []
+    assert not result.supported
 
 
 def test_frames_split_on_semicolons_and_line_ends() -> None:
@@ -173,5 +182,7 @@ def test_the_encoder_round_trips() -> None:
     fix = fix_of(frame)
 
     assert fix.time == when
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (-41.8781, -87.6298)
     assert fix.speed_kmh == pytest.approx(30, abs=0.01)

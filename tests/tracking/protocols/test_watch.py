@@ -39,7 +39,8 @@ def test_a_link_keepalive_is_answered_lk_at_once() -> None:
     result = watch.decode(frame_starting("watch", "[SG*8800000015*0002*LK]"), now=NOW)
 
     assert result.reply == b"[SG*8800000015*0002*LK]"
-    assert not result.reply_when_durable and result.records == []
+    assert not result.reply_when_durable
+    assert result.records == []
 
 
 def test_the_answer_uses_the_vendor_code_the_watch_used() -> None:
@@ -54,27 +55,40 @@ def test_a_ud_frame_gives_position_time_battery() -> None:
 
     assert fix.device_id == "8800000015"
     assert fix.time == datetime(2014, 4, 22, 13, 46, 52, tzinfo=UTC)
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (22.57171, 113.86140)
-    assert fix.valid and fix.satellites == 7 and fix.altitude_m == 100.0
-    assert fix.battery_pct == 90 and fix.attributes["gsm_signal"] == 60
+    assert fix.valid
+    assert fix.satellites == 7
+    assert fix.altitude_m == 100.0
+    assert fix.battery_pct == 90
+    assert fix.attributes["gsm_signal"] == 60
 
 
 def test_a_western_longitude_is_negative() -> None:
     fix = fix_of(frame_starting("watch", "[SG*9059056143"))
 
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (41.465, -81.53128)
 
 
 def test_a_minus_sign_makes_a_coordinate_negative_whatever_the_letter() -> None:
     fix = fix_of(frame_starting("watch", "[3G*6105117105"))
 
+    assert fix.lat is not None
+    assert fix.lon is not None
     assert (round(fix.lat, 5), round(fix.lon, 5)) == (-33.48037, -70.76307)
     assert not fix.valid
 
 
 def test_padded_fields_and_an_empty_hemisphere_are_read() -> None:
-    assert round(fix_of(frame_starting("watch", "[3G*4700222306")).lon, 5) == 9.15747
-    assert round(fix_of(frame_starting("watch", "[SG*9051000884")).lon, 5) == 0.36951
+    padded = fix_of(frame_starting("watch", "[3G*4700222306")).lon
+    no_hemisphere = fix_of(frame_starting("watch", "[SG*9051000884")).lon
+    assert padded is not None
+    assert no_hemisphere is not None
+    assert round(padded, 5) == 9.15747
+    assert round(no_hemisphere, 5) == 0.36951
 
 
 def test_a_miscounted_length_field_does_not_lose_the_frame() -> None:
@@ -89,7 +103,8 @@ def test_an_sos_alarm_is_answered_al_once_durable() -> None:
 
     result = watch.decode(frame, now=NOW)
 
-    assert result.reply == b"[3G*8809008845*0002*AL]" and result.reply_when_durable
+    assert result.reply == b"[3G*8809008845*0002*AL]"
+    assert result.reply_when_durable
     assert events_of(frame) == [EventKind.SOS]
 
 
@@ -117,7 +132,9 @@ def test_a_voice_poll_is_answered_with_its_own_word() -> None:
 def test_health_readings_decode_to_nothing() -> None:
     for prefix in ("[CS*8800000015*0008*PULSE", "[3G*6005412902*0008*heart"):
         result = watch.decode(frame_starting("watch", prefix), now=NOW)
-        assert result.records == [] and result.reply is None and not result.supported
+        assert result.records == []
+        assert result.reply is None
+        assert not result.supported
 
 
 def test_the_locate_command_and_its_acknowledgement() -> None:
@@ -164,5 +181,6 @@ def test_the_encoder_round_trips() -> None:
 
     fix = fix_of(frame)
 
-    assert fix.time == when and fix.battery_pct == 42
+    assert fix.time == when
+    assert fix.battery_pct == 42
     assert (fix.lat, fix.lon) == (41.8781, -87.6298)

@@ -9,15 +9,14 @@ from django.db import migrations
 
 
 def install(apps: Any, schema_editor: Any) -> None:
-    from ontrack.messaging.shipped import REMINDER_RULES, TEMPLATES, templates_install
+    from ontrack.messaging.default_templates import (
+        TEMPLATES,
+        reminder_rules_add_missing,
+        templates_add_missing,
+    )
 
-    templates_install(apps, TEMPLATES)
-    ReminderRule = apps.get_model("messaging", "ReminderRule")
-    if not ReminderRule.objects.exists():
-        for kind, offset, at, key in REMINDER_RULES:
-            ReminderRule.objects.create(
-                kind=kind, offset_minutes=offset, local_time=at, template_key=key
-            )
+    templates_add_missing(apps, TEMPLATES)
+    reminder_rules_add_missing(apps)
 
 
 class Migration(migrations.Migration):

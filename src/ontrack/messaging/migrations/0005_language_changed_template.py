@@ -7,9 +7,9 @@ from django.db import migrations
 
 
 def install(apps: Any, schema_editor: Any) -> None:
-    from ontrack.messaging.shipped import templates_install
+    from ontrack.messaging.default_templates import templates_add_missing
 
-    templates_install(apps, ("language_changed",))
+    templates_add_missing(apps, ("language_changed",))
 
 
 class Migration(migrations.Migration):

@@ -8,9 +8,9 @@ from django.db import migrations
 
 
 def install(apps: Any, schema_editor: Any) -> None:
-    from ontrack.messaging.shipped import templates_install
+    from ontrack.messaging.default_templates import templates_add_missing
 
-    templates_install(apps, ("reschedule_declined",))
+    templates_add_missing(apps, ("reschedule_declined",))
 
 
 class Migration(migrations.Migration):

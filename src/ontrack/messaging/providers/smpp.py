@@ -214,7 +214,8 @@ class SmppProvider:
         return int(smpplib.consts.SMPP_ESME_ROK)
 
     def _store(self, pdu: Any) -> None:
-        from ontrack.messaging.services import inbound_receive, status_callback_apply
+        from ontrack.messaging.services.delivery_status import status_callback_apply
+        from ontrack.messaging.services.received_texts import inbound_receive
 
         if getattr(pdu, "esm_class", 0) & ESM_DELIVERY_RECEIPT:
             match = RECEIPT.search(bytes(pdu.short_message or b""))

@@ -7,7 +7,7 @@ recent messages to the same number from our sender and matches the body: if Twil
 it was accepted and is not sent again.
 
 Error codes that mean the person cannot be reached are permanent (no retry); 21610 means
-they replied STOP to Twilio itself, which ``services.status_callback_apply`` /
+they replied STOP to Twilio itself, which ``services.delivery_status.status_callback_apply`` /
 ``outbox`` record as an opt-out.
 """
 

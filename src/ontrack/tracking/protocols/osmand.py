@@ -312,13 +312,13 @@ def _query_time(value: str | None, received_at: datetime | None) -> datetime:
     if "T" in text or "t" in text:
         return _iso_time(text)
     try:
-        local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         try:
             return time_from_epoch_seconds(float(text))
         except ValueError as error:
             raise DecodeError("bad_time", text[:40]) from error
-    return checked_time(local.replace(tzinfo=UTC))
+    return checked_time(moment)
 
 
 def _iso_time(text: str) -> datetime:

@@ -1,7 +1,7 @@
 """What the text-framed protocols (H02, Watch) share: the result of one frame and the split.
 
 Both are line-free ASCII streams where every frame names its device (there is no login
-frame as in GT06), so the gateway runs one server for both (``gateway_text``) and needs
+frame as in GT06), so the gateway runs one server for both (``tracking.gateway.text``) and needs
 the same four things from each decoder: who sent the frame, what it said, what to answer,
 and whether that answer must wait until the records are durable (an alarm the device
 resends until it is acknowledged) or may go at once (a keep-alive).

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ontrack.accounts.actors import SystemActor
 from ontrack.accounts.models import User
 from ontrack.accounts.second_factor import second_factor_reset
 
@@ -23,9 +24,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"no staff member is called {options['username']!r}")
-        removed = second_factor_reset(
-            actor=None, user=user, skip_permission_checks=True, by="command line"
-        )
+        removed = second_factor_reset(actor=SystemActor("command line"), user=user)
         self.stdout.write(
             f"{user.username}: second factor reset ({', '.join(removed) or 'none was set up'} "
             "removed); a new one is set up at the next sign-in."

@@ -1,7 +1,8 @@
 /* The alert page's map and device box. Everything comes from the endpoints the rest of the
    console uses (positions and device events of the tracking API with a time window, the
    participant's zones as GeoJSON, the device record), each of which checks who may see the
-   participant and writes the access log itself. Plain Leaflet; no tiles needed. */
+   participant and writes the access log itself. Plain Leaflet on the
+   console's shared base map (ontrack/map.js); no tiles needed. */
 (function () {
   "use strict";
   var COLOURS = {inclusion: "#1a7f37", exclusion: "#cf222e"};
@@ -9,6 +10,17 @@
   function getJSON(url) {
     return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
+  }
+
+  // Every page of a paged list of the API, following each page's cursor to the next.
+  function getAllPages(url, rows) {
+    return getJSON(url).then(function (page) {
+      rows = (rows || []).concat(page.results);
+      if (!page.next) { return rows; }
+      var next = new URL(url, window.location.href);
+      next.searchParams.set("cursor", page.next);
+      return getAllPages(next.toString(), rows);
+    });
   }
 
   function text(el, value) { if (el) { el.textContent = value; } }
@@ -95,17 +107,14 @@
     if (!el || typeof L === "undefined") { return; }
     var summary = document.getElementById("alert-map-summary");
     // A view first: circles are projected when added, and their bounds need it.
-    var map = L.map(el).setView([39.5, -98.35], 4);
-    if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map);
-    }
+    var map = OntrackMap.create(el).setView([39.5, -98.35], 4);
     var occurred = Date.parse(el.dataset.occurred);
     var eventsList = document.getElementById("device-events");
     // One request after another: each is a logged read, and a small page gains nothing from
     // racing them (on SQLite they would queue for the write lock anyway).
     var positions = [];
     var noFix = 0;
-    getJSON(el.dataset.positions).then(function (rows) {
+    getAllPages(el.dataset.positions).then(function (rows) {
       // Reports without a GPS fix are no place the person was: counted, never drawn.
       positions = rows.filter(function (p) { return p.valid; });
       noFix = rows.length - positions.length;

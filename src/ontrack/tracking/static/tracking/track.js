@@ -4,8 +4,7 @@
 document.addEventListener("DOMContentLoaded", function () {
   var el = document.getElementById("track-map");
   var segments = JSON.parse(document.getElementById("track-segments").textContent);
-  var map = L.map(el);
-  if (el.dataset.tiles) { L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map); }
+  var map = OntrackMap.create(el);
   var line = L.polyline(segments.map(function (segment) {
     return segment.map(function (p) { return [p[0], p[1]]; });
   }), {weight: 3}).addTo(map);

@@ -4,6 +4,7 @@ OTRTS tracking record of one participant, exported as that staff member for a st
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.http import Http404
 
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
-from ontrack.transfer.otrts import otrts_export
+from ontrack.transfer.otrts.export import otrts_export
 
 
 class Command(BaseCommand):
@@ -42,5 +43,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        options["out"].write_bytes(content)
-        self.stdout.write(f"Wrote {len(content)} bytes to {options['out']}.")
+        with content, options["out"].open("wb") as out:
+            shutil.copyfileobj(content, out)
+            size = out.tell()
+        self.stdout.write(f"Wrote {size} bytes to {options['out']}.")

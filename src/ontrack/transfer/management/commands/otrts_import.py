@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ontrack.accounts.models import Office, User
-from ontrack.transfer.otrts import otrts_import_detailed
+from ontrack.transfer.otrts.importing import otrts_import_detailed
 
 
 class Command(BaseCommand):

@@ -1,5 +1,6 @@
 /* Zone maps: draw a FeatureCollection of zones, and the zone editor (polygon by clicking
-   vertices, draggable, with undo; or a circle by centre + radius). Plain Leaflet. */
+   vertices, draggable, with undo; or a circle by centre + radius). Plain Leaflet on
+   the console's shared base map (ontrack/map.js). */
 (function () {
   "use strict";
   var COLOURS = {inclusion: "#1a7f37", exclusion: "#cf222e"};
@@ -7,11 +8,8 @@
   var maps = [];  // every map on the page, for the browser tests
 
   function baseMap(el) {
-    var map = L.map(el);
+    var map = OntrackMap.create(el);
     maps.push(map);
-    if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, {maxZoom: 19, attribution: el.dataset.attribution}).addTo(map);
-    }
     return map;
   }
 
@@ -66,6 +64,14 @@
   }
 
   function editor(el) {
+    // The vertex markers' images by their hashed static names: Leaflet finds its images from
+    // leaflet.css's own name, which the static files' manifest has changed.
+    L.Icon.Default.imagePath = "";
+    L.Icon.Default.mergeOptions({
+      iconUrl: el.dataset.markerIcon,
+      iconRetinaUrl: el.dataset.markerIconRetina,
+      shadowUrl: el.dataset.markerShadow
+    });
     var map = baseMap(el);
     var field = document.getElementById(el.dataset.field);
     var radius = document.getElementById("zone-radius");

@@ -1,0 +1,76 @@
+"""Daily roll-ups of the dashboard's measures: what ``/reports/`` reads for closed days
+instead of millions of raw rows. Derived data only: ``rollups_rebuild`` can recreate every
+row from the records at any time, so nothing here is ever edited by hand."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from ontrack.accounts.models import Office, Program, User
+
+
+class RollupLevel(models.TextChoices):
+    """How far a row is summed: per officer's caseload, per office, per program. A reader
+    reads one level (an officer's own caseload, a supervisor's office, everyone), so a year
+    of a whole program is a few thousand rows rather than one per officer and day."""
+
+    OFFICER = "officer", "Officer"
+    OFFICE = "office", "Office"
+    PROGRAM = "program", "Program"
+
+
+class DailyCount(models.Model):
+    """How many rows of a measure (``ontrack.reports.dashboard.Measure``) had their event on
+    ``day`` (UTC) for the participants of one program, office or officer (their assignment
+    when the roll-up was computed), by group and label.
+
+    ``settled_on`` and ``present_on`` make "as of" exact for any midnight ``M``: the label
+    holds at ``M`` iff ``settled_on`` is before ``M``'s date (it is the UTC date of the
+    instant one microsecond before the label came to hold, so an outcome recorded at exactly
+    midnight belongs to the day that ends then); empty: never. Likewise the row counts at
+    all iff ``present_on`` is empty or before ``M``'s date."""
+
+    measure = models.CharField(max_length=32)
+    level = models.CharField(max_length=8, choices=RollupLevel.choices)
+    day = models.DateField()
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    officer = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    group = models.CharField(max_length=32, blank=True)
+    label = models.CharField(max_length=32, blank=True)
+    settled_on = models.DateField(null=True, blank=True)
+    present_on = models.DateField(null=True, blank=True)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["measure", "level", "day"], name="rollup_program_day"),
+            models.Index(fields=["measure", "level", "office", "day"], name="rollup_office_day"),
+            models.Index(fields=["measure", "level", "officer", "day"], name="rollup_officer_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.day} {self.level} {self.group}/{self.label}: {self.n}"
+
+
+class RollupRun(models.Model):
+    """One computation of the roll-ups: days from ``first_day`` (empty: all history) up to
+    but not including ``covers_until`` were recomputed from the records as they stood at
+    ``computed_at``. The dashboard says which run its closed days come from."""
+
+    computed_at = models.DateTimeField()
+    first_day = models.DateField(null=True, blank=True)
+    covers_until = models.DateField()
+    rows = models.PositiveIntegerField()
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        get_latest_by = "computed_at"
+
+    def __str__(self) -> str:
+        return f"roll-up of {self.computed_at:%Y-%m-%d %H:%M} UTC"

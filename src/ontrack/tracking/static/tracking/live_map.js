@@ -1,0 +1,188 @@
+/* The live map of the caseload: every wearer the user may see at their last position,
+   clustered (Leaflet.markercluster), coloured by their worst state (open alert of high or
+   critical priority, open alert, stale fix, current), updated in place every poll interval
+   without a reload. Positions come from /tracking/map/positions.json, which checks the
+   user's scope and writes the access log on every request; the filters are that URL's query
+   parameters, kept in the page's own address. No inline script (Content-Security-Policy):
+   everything is configured by #live-map's data- attributes. */
+(function () {
+  "use strict";
+  var STATES = ["urgent", "alert", "stale", "current"];
+  var COUNTRY = {center: [39.5, -98.35], zoom: 4};
+
+  function utc(iso) {
+    return iso ? new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "never";
+  }
+
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+  function text(tag, value, className) {
+    var node = document.createElement(tag);
+    node.textContent = value;
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  // The popup is built from DOM nodes and text, never from HTML strings: names are data.
+  function popup(w) {
+    var box = document.createElement("div");
+    box.className = "live-popup";
+    var link = text("a", w.name);
+    link.href = w.url;
+    var title = document.createElement("strong");
+    title.appendChild(link);
+    box.appendChild(title);
+    box.appendChild(text("div", "Case " + w.case_number + " · " + w.level + " · " + w.officer, "muted"));
+    box.appendChild(text("div", "Last fix " + utc(w.fix_time) +
+      (w.minutes_since_fix !== null ? " (" + plural(w.minutes_since_fix, "minute") + " ago)" : "")));
+    if (w.open_alerts) {
+      box.appendChild(text("div", plural(w.open_alerts, "open alert"), "live-popup-alerts"));
+    }
+    return box;
+  }
+
+  function icon(w) {
+    return L.divIcon({
+      className: "live-wearer live-" + w.state + (w.stale ? " is-stale" : ""),
+      iconSize: [16, 16]
+    });
+  }
+
+  // A cluster takes the colour of the worst wearer in it.
+  function clusterIcon(cluster) {
+    var worst = STATES.length - 1;
+    cluster.getAllChildMarkers().forEach(function (m) { worst = Math.min(worst, m.options.rank); });
+    var n = cluster.getChildCount();
+    var size = n < 10 ? "small" : (n < 100 ? "medium" : "large");
+    var inner = document.createElement("div");
+    inner.appendChild(text("span", String(n)));
+    return L.divIcon({
+      html: inner,
+      className: "marker-cluster marker-cluster-" + size + " live-cluster-" + STATES[worst],
+      iconSize: L.point(40, 40)
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("live-map");
+    if (!el || typeof L === "undefined") { return; }
+    var summary = document.getElementById("live-map-summary");
+    var empty = document.getElementById("live-map-empty");
+    var unplacedCard = document.getElementById("live-map-unplaced-card");
+    var unplacedList = document.getElementById("live-map-unplaced");
+    var form = document.getElementById("live-map-filters");
+    var pollMs = parseInt(el.dataset.pollMs, 10) || 15000;
+    var query = el.dataset.query || "";
+    var map = OntrackMap.create(el).setView(COUNTRY.center, COUNTRY.zoom);
+    var clusters = L.markerClusterGroup({
+      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
+      iconCreateFunction: clusterIcon
+    }).addTo(map);
+    var markers = {};  // participant id -> marker
+    var fitted = false, timer = null, loading = false, again = false, updates = 0;
+
+    function show(data) {
+      var seen = {}, added = [], unplaced = [], alerts = 0, stale = 0;
+      data.wearers.forEach(function (w) {
+        if (w.open_alerts) { alerts += 1; }
+        if (w.stale) { stale += 1; }
+        if (w.lat === null || w.lon === null) { unplaced.push(w); return; }
+        seen[w.id] = true;
+        var rank = STATES.indexOf(w.state);
+        var marker = markers[w.id];
+        if (!marker) {
+          marker = L.marker([w.lat, w.lon], {icon: icon(w), rank: rank, title: w.name, keyboard: true});
+          marker.ontrackState = w.state + (w.stale ? "/stale" : "");
+          marker.bindPopup(popup(w));
+          markers[w.id] = marker;
+          added.push(marker);
+          return;
+        }
+        var was = marker.getLatLng();
+        if (was.lat !== w.lat || was.lng !== w.lon) { marker.setLatLng([w.lat, w.lon]); }
+        var state = w.state + (w.stale ? "/stale" : "");
+        if (marker.ontrackState !== state) {
+          marker.ontrackState = state;
+          marker.options.rank = rank;
+          marker.setIcon(icon(w));
+          clusters.refreshClusters(marker);
+        }
+        marker.setPopupContent(popup(w));
+      });
+      var gone = Object.keys(markers).filter(function (id) { return !seen[id]; });
+      if (gone.length) {
+        clusters.removeLayers(gone.map(function (id) { return markers[id]; }));
+        gone.forEach(function (id) { delete markers[id]; });
+      }
+      if (added.length) { clusters.addLayers(added); }
+      var placed = Object.keys(markers).length;
+      if (!fitted && placed) {
+        map.fitBounds(clusters.getBounds(), {padding: [30, 30], maxZoom: 13});
+        fitted = true;
+      }
+      unplacedList.textContent = "";
+      unplaced.forEach(function (w) {
+        var li = document.createElement("li");
+        var link = text("a", w.name);
+        link.href = w.url;
+        li.appendChild(link);
+        li.appendChild(document.createTextNode(" · case " + w.case_number + " · device " + w.device));
+        unplacedList.appendChild(li);
+      });
+      unplacedCard.hidden = unplaced.length === 0;
+      empty.hidden = data.wearers.length !== 0;
+      summary.textContent = plural(placed, "wearer") + " on the map" +
+        (unplaced.length ? ", " + unplaced.length + " without a position yet" : "") +
+        "; " + alerts + " with open alerts, " + stale + " without a fix for " +
+        data.stale_after_minutes + " minutes. Updated " + utc(data.generated_at) + ".";
+      updates += 1;
+      el.dataset.placed = String(placed);
+      el.dataset.updates = String(updates);
+    }
+
+    function load() {
+      if (timer) { clearTimeout(timer); timer = null; }
+      if (loading) { again = true; return null; }  // the filters changed mid-request
+      loading = true;
+      var url = el.dataset.positions + (query ? "?" + query : "");
+      return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (r) {
+          if (!r.ok) { throw new Error(r.status + " " + r.statusText); }
+          return r.json();
+        })
+        .then(show)
+        .catch(function (err) {
+          summary.textContent = "Positions could not be loaded (" + err.message +
+            "); trying again in " + Math.round(pollMs / 1000) + " s.";
+        })
+        .then(function () {
+          loading = false;
+          if (again) { again = false; load(); } else { timer = setTimeout(poll, pollMs); }
+        });
+    }
+
+    // A hidden tab asks for nothing (each request is a logged read); it catches up when
+    // shown again.
+    function poll() {
+      timer = null;
+      if (document.hidden) { return; }
+      load();
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !timer) { load(); }
+    });
+
+    if (form) {
+      form.addEventListener("change", function () {
+        var params = new URLSearchParams();
+        new FormData(form).forEach(function (value, name) { if (value) { params.set(name, value); } });
+        query = params.toString();
+        window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+        fitted = false;
+        load();
+      });
+    }
+    window.ontrackLiveMap = {map: map, clusters: clusters, markers: markers, reload: load};
+    load();
+  });
+})();
