@@ -262,3 +262,22 @@ def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
     page.locator("#device-events time").first.wait_for()
     assert "tamper (0x13)" in page.inner_text("#device-events")
     assert errors == []
+
+
+def test_the_alert_links_to_the_playback_of_its_day_opened_at_its_moment(
+    worn_gt06: Callable[[str], Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    participant = worn_gt06(IMEI)
+    occurred = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=20)
+    _store_fixes([occurred - dt.timedelta(minutes=1), occurred + dt.timedelta(minutes=1)])
+    alert = raised_alert(
+        participant_id=participant.pk, kind="sos", source="device:1", occurred_at=occurred
+    )
+    client = client_for(officer)
+    page = client.get(f"/alerts/{alert.pk}/").content.decode()
+    link = re.search(r'<a href="([^"]*)" id="alert-playback">', page)
+    assert link, "the alert page has no link to the playback"
+    track = client.get(unescape(link.group(1))).content.decode()
+    data = re.search(r'<script id="track-playback" type="application/json">(.*?)</script>', track)
+    assert data, "the linked track page carries no playback"
+    assert f'"at": {int(occurred.timestamp() * 1000)}' in data.group(1)

@@ -96,3 +96,62 @@ def worn_track(
     items.append((info, DeviceEvent(device.identifier, base, EventKind.TAMPER, raw_code="0x03")))
     store_batch(items, received_at=timezone.now())
     return {"device": device, "participant": participant, "base": base}
+
+
+PLAYBACK_DAY = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)  # 09:00 EST in Newark
+HOME = (40.7357, -74.1724)
+COURT = (40.7336, -74.1711)  # about 260 m from HOME
+STORE = (40.7421, -74.1802)  # about 1 km from HOME
+
+
+@pytest.fixture
+def stopping_track(
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+) -> dict[str, Any]:
+    """A participant (of the ``officer`` fixture, office in Newark) whose device reported,
+    on 2026-11-20 from 09:00 EST: at the court, then eight minutes at home (a stop, 09:02 to
+    09:10 EST), back at the court, a report without a fix at 09:13, at a store from 09:15,
+    silent until 10:00; with a curfew zone round home every night 21:00-06:00."""
+    from ontrack.tracking.protocols.records import Fix
+    from ontrack.tracking.services.devices import device_assign
+    from ontrack.tracking.services.ingest import store_batch
+    from ontrack.zones.services import ZoneData, zone_create
+
+    device = make_device()
+    participant = make_gps_participant()
+    device_assign(device, participant, actor=SYSTEM, at=PLAYBACK_DAY - dt.timedelta(hours=1))
+    info = device_directory()[device.identifier]
+    plan: list[tuple[int, tuple[float, float] | None]] = [
+        (0, COURT),
+        *((m, HOME) for m in range(2, 11)),
+        (12, COURT),
+        (13, None),
+        (15, STORE),
+        (60, STORE),
+    ]
+    fixes = [
+        Fix(
+            device.identifier,
+            PLAYBACK_DAY + dt.timedelta(minutes=m),
+            place[0] if place else None,
+            place[1] if place else None,
+            accuracy_m=10.0,
+            valid=place is not None,
+        )
+        for m, place in plan
+    ]
+    store_batch([(info, fix) for fix in fixes], received_at=PLAYBACK_DAY + dt.timedelta(hours=1))
+    officer = participant.officer
+    assert officer is not None
+    zone_create(
+        actor=officer,
+        participant=participant,
+        data=ZoneData(
+            name="Home curfew",
+            kind="inclusion",
+            geometry={"type": "Circle", "center": [HOME[1], HOME[0]], "radius_m": 80},
+            schedule=[{"days": list(range(7)), "start": "21:00", "end": "06:00"}],
+        ),
+    )
+    return {"device": device, "participant": participant}

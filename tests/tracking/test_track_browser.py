@@ -10,6 +10,8 @@ from ontrack.accounts.models import User
 
 pytestmark = pytest.mark.browser
 
+TRACK_PATHS = "#track-map .leaflet-overlay-pane path:not(.playback-position)"
+
 
 @pytest.mark.django_db(transaction=True)
 def test_the_track_map_draws_every_fix_and_its_accuracy_circle(
@@ -27,10 +29,9 @@ def test_the_track_map_draws_every_fix_and_its_accuracy_circle(
     page.goto(f"{live_server.url}/tracking/participants/{participant.pk}/track/")
     page.wait_for_selector("#track-map .leaflet-overlay-pane path", state="attached")
     assert errors == []
-    # Three fixes: one polyline, three accuracy circles and three point markers.
-    drawn = page.evaluate(
-        "document.querySelectorAll('#track-map .leaflet-overlay-pane path').length"
-    )
+    # Three fixes: one polyline, three accuracy circles and three point markers, beside the
+    # playback's marker.
+    drawn = page.evaluate(f"document.querySelectorAll('{TRACK_PATHS}').length")
     assert drawn == 7, f"expected the track, 3 accuracy circles and 3 markers, got {drawn} paths"
 
 
@@ -70,9 +71,7 @@ def test_the_track_map_draws_the_base_layer_beneath_tiles_that_cannot_load(
     # the SVG renderer draws those in view (clipped), and Newark is in view.
     assert shapes > 200
     assert base > 0
-    track = page.evaluate(
-        "document.querySelectorAll('#track-map .leaflet-overlay-pane path').length"
-    )
+    track = page.evaluate(f"document.querySelectorAll('{TRACK_PATHS}').length")
     assert track == 7
     attribution = page.inner_text("#track-map .leaflet-control-attribution")
     assert "Map tiles unavailable" in attribution

@@ -35,7 +35,7 @@ def test_the_track_page_shows_points_and_events_and_is_logged(
     assert b"3 positions and 1 device event" in page.content
     assert b"tamper" in page.content
     assert b"0x03" in page.content
-    assert b'id="track-segments"' in page.content
+    assert b'id="track-playback"' in page.content
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, action="view", what__startswith="track"
     ).exists()

@@ -152,6 +152,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "to_resolve": _duration(times.to_resolve),
             "strap_alerts": participant_open_strap_alerts(alert.participant_id),
             "dispositions": [(d.value, d.label) for d in services.dispositions_for(user)],
+            "playback_url": reverse("tracking:participant_track", args=[alert.participant_id])
+            + "?"
+            + urlencode({"at": alert.occurred_at.isoformat()}),
             "map_start": start,
             "map_end": end,
             "positions_url": reverse("api:participant_positions_list", args=[alert.participant_id])

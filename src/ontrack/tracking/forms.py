@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 
 from ontrack.accounts.models import Office
+from ontrack.accounts.templatetags.office_time import office_local, office_zone
 from ontrack.tracking.models import Device, DeviceKind, DeviceStatus, Protocol
 
 
@@ -88,6 +90,47 @@ class TrackWindowForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             raise forms.ValidationError("The end must be after the start.")
         return data
+
+
+class PlaybackForm(forms.Form):
+    """The track page's day and playback: ``at`` (an instant, e.g. an alert's, ISO-8601)
+    opens the office's day around it with the slider there; ``day`` opens a day of the
+    office's calendar; ``stop_min`` is the shortest dwell drawn as a stop."""
+
+    at = forms.DateTimeField(required=False)
+    day = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Day"
+    )
+    stop_min = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=240,
+        label="Stops of at least (min)",
+        widget=forms.NumberInput(attrs={"size": 4}),
+    )
+
+    def asked(self) -> str:
+        """The day asked for, as the access log names it ("" when none was)."""
+        data = self.cleaned_data
+        if data.get("at") is not None:
+            return f"the office's day of {data['at'].astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        if data.get("day") is not None:
+            return f"the office's day {data['day']:%Y-%m-%d}"
+        return ""
+
+    def day_window(self, time_zone: str) -> tuple[dt.datetime, dt.datetime] | None:
+        """[midnight, next midnight) of the office's day asked for (UTC), or None."""
+        data = self.cleaned_data
+        if data.get("at") is not None:
+            day: dt.date = office_local(data["at"], time_zone).date()
+        elif data.get("day") is not None:
+            day = data["day"]
+        else:
+            return None
+        zone = office_zone(time_zone)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 IN_STOCK = DeviceStatus.IN_STOCK

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ontrack.accounts.models import Office, Role, User
+from ontrack.accounts.templatetags.office_time import office_local
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.fragments import swaps_fragment, vary_on_htmx
 from ontrack.participants import gate
@@ -42,6 +43,7 @@ from ontrack.tracking.models import (
     InvalidReason,
     Protocol,
 )
+from ontrack.tracking.playback import track_playback
 from ontrack.tracking.queries import (
     DEVICE_SORTS,
     DeviceFilter,
@@ -56,6 +58,8 @@ from ontrack.tracking.queries import (
     participant_track as track_query,
 )
 from ontrack.tracking.services import commands, devices
+from ontrack.tracking.stops import MIN_DWELL, STOP_RADIUS_M
+from ontrack.zones.queries import participant_zones
 
 
 @login_required
@@ -274,49 +278,68 @@ def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_page(request, "Swap the device", form, participant, "Swap")
 
 
-def _window(request: HttpRequest) -> tuple[forms.TrackWindowForm, dt.datetime, dt.datetime]:
+def _window(
+    request: HttpRequest, day: tuple[dt.datetime, dt.datetime] | None
+) -> tuple[forms.TrackWindowForm, dt.datetime, dt.datetime]:
+    """The window shown: the office's day asked for (``day``), else the one typed in the
+    form, else the last 24 hours."""
     end = timezone.now()
     start = end - dt.timedelta(hours=24)
-    form = forms.TrackWindowForm(request.GET or None)
-    if request.GET and form.is_valid():
-        start = form.cleaned_data["start"].astimezone(dt.UTC)
-        end = form.cleaned_data["end"].astimezone(dt.UTC)
-    elif not request.GET:
-        fmt = "%Y-%m-%dT%H:%M"
-        form = forms.TrackWindowForm(
-            initial={"start": start.strftime(fmt), "end": end.strftime(fmt)}
-        )
-    return form, start, end
+    typed = "start" in request.GET or "end" in request.GET
+    form = forms.TrackWindowForm(request.GET if typed and day is None else None)
+    if day is not None:
+        start, end = day
+    elif typed:
+        if form.is_valid():
+            start = form.cleaned_data["start"].astimezone(dt.UTC)
+            end = form.cleaned_data["end"].astimezone(dt.UTC)
+        return form, start, end
+    fmt = "%Y-%m-%dT%H:%M"
+    return (
+        forms.TrackWindowForm(initial={"start": start.strftime(fmt), "end": end.strftime(fmt)}),
+        start,
+        end,
+    )
 
 
 @login_required
 def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
-    """The participant's track on a map between two times, with device events listed and
-    the periods the device reported without a GPS fix (the line on the map breaks there:
-    where the person went meanwhile is unknown)."""
+    """The participant's track on a map between two times (or over one day of the office's
+    calendar), with its playback: a slider through the window, the stops, the gaps (the
+    line breaks there: where the person went meanwhile is unknown) and the zones. Device
+    events and the periods the device reported without a GPS fix are listed."""
     user = staff_user(request)
-    form, start, end = _window(request)
-    participant = gate.participant_read(
-        request, pk, what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
-    )
-    items = track_query(participant, start, end)
-    segments: list[list[list[object]]] = [[]]
-    for item in items:
-        if item.position is None:
-            continue
-        if not item.position["valid"]:
-            if segments[-1]:
-                segments.append([])
-            continue
-        segments[-1].append(
-            [
-                item.position["lat"],
-                item.position["lon"],
-                item.position["accuracy_m"],
-                item.time.isoformat(),
-            ]
+    playback_form = forms.PlaybackForm(request.GET)
+    if not playback_form.is_valid():
+        return HttpResponseBadRequest(
+            " ".join(
+                f"{name}: {' '.join(map(str, errors))}"
+                for name, errors in playback_form.errors.items()
+            ),
+            content_type="text/plain",
         )
-    segments = [segment for segment in segments if segment]
+    asked = playback_form.asked()
+    if asked:
+        participant = gate.participant_read(request, pk, what=f"track and playback, {asked}")
+        time_zone = participant.office.time_zone
+        form, start, end = _window(request, playback_form.day_window(time_zone))
+    else:
+        form, start, end = _window(request, None)
+        participant = gate.participant_read(
+            request, pk, what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+        )
+        time_zone = participant.office.time_zone
+    items = track_query(participant, start, end)
+    stop_min = playback_form.cleaned_data["stop_min"] or int(MIN_DWELL.total_seconds() // 60)
+    playback = track_playback(
+        items,
+        start=start,
+        end=end,
+        at=playback_form.cleaned_data["at"],
+        time_zone=time_zone,
+        zones=participant_zones(participant),
+        min_dwell=dt.timedelta(minutes=stop_min),
+    )
     labels = dict(InvalidReason.choices)
     events = [item.event for item in items if item.event is not None]
     device = participant_current_device(participant)
@@ -326,10 +349,16 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "p": participant,
             "form": form,
+            "playback_form": forms.PlaybackForm(
+                initial={"day": office_local(start, time_zone).date(), "stop_min": stop_min}
+            ),
             "start": start,
             "end": end,
-            "segments": segments,
-            "point_count": sum(len(segment) for segment in segments),
+            "office_zone": time_zone,
+            "playback": playback.data,
+            "stop_min": stop_min,
+            "stop_radius_m": round(STOP_RADIUS_M),
+            "point_count": sum(len(segment) for segment in playback.shape.segments),
             "no_fix_periods": [
                 (period, ", ".join(labels.get(r, r) for r in period.reasons))
                 for period in no_fix_periods(items)

@@ -23,7 +23,9 @@
     } else {
       layer = L.geoJSON(feature.geometry, {style: function () { return style; }});
     }
-    return layer.bindTooltip(p.name + " (" + p.kind + ")");
+    // The track page sends each zone's schedule in words ("every day 21:00–06:00").
+    var schedule = p.schedule_words ? ", " + p.schedule_words : "";
+    return layer.bindTooltip(p.name + " (" + p.kind + schedule + ")");
   }
 
   // A zone's bounds from its own coordinates. L.Circle#getBounds asks the map to convert
