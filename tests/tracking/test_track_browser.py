@@ -75,3 +75,41 @@ def test_the_track_map_draws_the_base_layer_beneath_tiles_that_cannot_load(
     assert track == 7
     attribution = page.inner_text("#track-map .leaflet-control-attribution")
     assert "Map tiles unavailable" in attribution
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moving_the_playback_slider_moves_the_time_and_shows_the_stop(
+    live_server: LiveServer,
+    stopping_track: dict[str, Any],
+    officer: User,
+    browser_page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
+    participant = stopping_track["participant"]
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    browser_sign_in(page, live_server.url, officer)
+    page.goto(
+        f"{live_server.url}/tracking/participants/{participant.pk}/track/?at=2026-11-20T14:05:00Z"
+    )
+    page.wait_for_selector("#track-map path.playback-stop", state="attached")
+    assert page.locator("#track-map path.playback-stop").count() == 1
+    # Opened at the moment asked for, at home during the stop.
+    assert page.inner_text("#playback-time") == "2026-11-20 09:05 EST"
+    assert page.inner_text("#playback-state") == "Stopped 8 min, 09:02–09:10 EST"
+    # Six minutes on with the keyboard: left home, standing at its last fix there.
+    page.focus("#playback-slider")
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert page.inner_text("#playback-time") == "2026-11-20 09:11 EST"
+    assert page.inner_text("#playback-state") == "0 km/h"
+    # Into the silence after the store: nobody knows where, and the page says so.
+    page.eval_on_selector(
+        "#playback-slider",
+        "(el, value) => { el.value = value; el.dispatchEvent(new Event('input')); }",
+        str(1795184400000),  # 14:20 UTC
+    )
+    assert page.inner_text("#playback-time") == "2026-11-20 09:20 EST"
+    assert page.inner_text("#playback-state").startswith("No report from 2026-11-20 09:15 EST")
+    assert errors == []
