@@ -54,6 +54,7 @@ def test_the_stop_is_drawn_and_listed_with_its_duration_on_the_offices_clock(
     page = client_for(officer).get(_track(stopping_track["participant"]), {"at": AT})
     (stop,) = _playback(page)["stops"]
     assert stop["label"] == "Stopped 8 min, 09:02–09:10 EST"
+    assert stop["duration"] == "8 min"
     assert "Stopped 8 min, 09:02–09:10 EST" in page.content.decode()
 
 

@@ -95,6 +95,7 @@ def test_moving_the_playback_slider_moves_the_time_and_shows_the_stop(
     )
     page.wait_for_selector("#track-map path.playback-stop", state="attached")
     assert page.locator("#track-map path.playback-stop").count() == 1
+    assert page.inner_text("#track-map .playback-stop-label") == "8 min"
     # Opened at the moment asked for, at home during the stop.
     assert page.inner_text("#playback-time") == "2026-11-20 09:05 EST"
     assert page.inner_text("#playback-state") == "Stopped 8 min, 09:02–09:10 EST"

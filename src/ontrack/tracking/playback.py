@@ -169,6 +169,7 @@ def track_playback(
                 "end": _ms(stop.end),
                 "lat": stop.lat,
                 "lon": stop.lon,
+                "duration": duration_words(stop.duration),
                 "label": stop_words(stop.start, stop.end, time_zone),
             }
             for stop in shape.stops

@@ -36,9 +36,11 @@ document.addEventListener("DOMContentLoaded", function () {
         .bindTooltip(gap.label).addTo(map);
     }
   });
+  // Each stop's duration stays in view beside it; its times are in its popup and the list.
   data.stops.forEach(function (stop) {
     L.circleMarker([stop.lat, stop.lon], {radius: 9, color: "#8250df", weight: 3, fillOpacity: 0.3, className: "playback-stop"})
-      .bindTooltip(stop.label).addTo(map);
+      .bindTooltip(stop.duration, {permanent: true, direction: "right", className: "playback-stop-label"})
+      .bindPopup(stop.label).addTo(map);
   });
   data.zones.forEach(function (f) { ontrackZones.zoneLayer(f).addTo(map); });
   map.fitBounds(line.getBounds(), {padding: [20, 20], maxZoom: 17});
