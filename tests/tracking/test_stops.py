@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
-from ontrack.tracking.stops import Gap, GapKind, Report, speed_at, track_shape
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ontrack.tracking.stops import MIN_DWELL, Gap, GapKind, Report, speed_at, track_shape
 
 DAY = dt.datetime(2026, 12, 5, 14, 0, tzinfo=dt.UTC)
 HOME = (40.7357, -74.1724)
@@ -121,3 +125,30 @@ def test_the_speed_is_the_devices_else_derived_from_the_previous_fix() -> None:
     assert derived is not None
     assert 14 < derived < 18  # ~260 m in a minute
     assert speed_at(segment, 2) == 7.0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=20 * 60),  # seconds since the previous report
+            st.booleans(),  # a fix, or a report without one
+            st.floats(min_value=-0.001, max_value=0.001),  # about ±110 m from HOME
+            st.floats(min_value=-0.001, max_value=0.001),
+        ),
+        max_size=60,
+    )
+)
+def test_stops_last_long_enough_never_overlap_and_never_span_a_gap(
+    steps: list[tuple[int, bool, float, float]],
+) -> None:
+    reports, t = [], DAY
+    for seconds, valid, dlat, dlon in steps:
+        t += dt.timedelta(seconds=seconds)
+        reports.append(Report(t, HOME[0] + dlat, HOME[1] + dlon, valid=valid))
+    shape = track_shape(reports)
+    for stop in shape.stops:
+        assert stop.duration >= MIN_DWELL
+        assert not any(stop.start < gap.end and gap.start < stop.end for gap in shape.gaps)
+    for before, after in itertools.pairwise(shape.stops):
+        assert before.end < after.start
+    assert sum(len(s) for s in shape.segments) == sum(1 for r in reports if r.valid)
