@@ -53,6 +53,7 @@ class AlertOut(Schema):
     resolved_by_office: str
     resolution_imported_at: dt.datetime | None
     resolution_imported_by_id: int | None
+    assignee_id: int | None  # who holds it in the queue
 
     @staticmethod
     def resolve_case_number(alert: Alert) -> str:
@@ -64,6 +65,7 @@ class StepOut(Schema):
     actor_id: int | None
     from_status: str
     to_status: str
+    action: str
     note: str
 
 
