@@ -233,3 +233,19 @@ def test_a_bulk_selection_naming_an_alert_outside_the_caseload_is_404(
     theirs = _open(make_participant(officer=make_user(Role.OFFICER)))
     response = client_for(officer).get("/alerts/bulk-acknowledge/", {"alert": [theirs.pk]})
     assert response.status_code == 404
+
+
+def test_the_persons_timeline_shows_the_claim_and_the_note(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
+    participant = make_participant()
+    alert = _open(participant)
+    client = client_for(officer)
+    client.post(f"/alerts/{alert.pk}/claim/")
+    client.post(f"/alerts/{alert.pk}/note/", {"note": "Left a voicemail."})
+    page = client.get(f"/participants/{participant.pk}/timeline/").content.decode()
+    assert "Alert claimed" in page
+    assert "Note added to an alert" in page
+    assert "Left a voicemail." in page
