@@ -1,5 +1,6 @@
 """The triage queue in a real headless Chromium: a new alert appears without a reload; an
-officer claims an alert and acknowledges several of one type together."""
+officer claims an alert and acknowledges several of one type together; a critical alert a
+refresh brings is announced to a browser that opted in."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,6 +25,23 @@ def page(browser_page: Any) -> Iterator[Any]:
     database could not be dropped at the end of the run."""
     yield browser_page
     connections.close_all()
+
+
+# The browser's Notification API, recorded: the page's script is what is under test, and a
+# headless browser shows no desktop notices to look at.
+RECORD_NOTICES = """
+window.__notices = [];
+window.Notification = class {
+  constructor(title, options) { window.__notices.push([title, options.body]); }
+  static get permission() { return "granted"; }
+  static requestPermission() { return Promise.resolve("granted"); }
+};
+"""
+
+
+def _refresh_queue(page: Any) -> None:
+    """What the queue's poll does every 10 s, done now."""
+    page.evaluate("new Promise(done => htmx.ajax('GET', location.href, '#queue').then(done))")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,3 +118,36 @@ def test_an_officer_claims_an_alert_and_acknowledges_two_of_one_type_together(
         Alert.objects.filter(pk__in=[a.pk for a in alerts]).values_list("status", flat=True)
     ) == {AlertStatus.ACKNOWLEDGED}
     assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_critical_alert_is_announced_only_once_the_browser_opted_in(
+    live_server: LiveServer,
+    make_participant: Callable[..., Participant],
+    officer: User,
+    page: Any,
+    browser_sign_in: Callable[[Any, str, User], None],
+) -> None:
+    participant = make_participant()
+
+    def critical(kind: str) -> Alert:
+        return raised_alert(
+            participant_id=participant.pk, kind=kind, source="device:1", occurred_at=timezone.now()
+        )
+
+    critical("sos")
+    page.add_init_script(RECORD_NOTICES)
+    browser_sign_in(page, live_server.url, officer)
+    page.goto(live_server.url + "/alerts/")
+    quiet = critical("device_removal")
+    _refresh_queue(page)
+    page.wait_for_selector(f"#queue tr[data-alert='{quiet.pk}']")
+    assert page.evaluate("window.__notices") == [], "not opted in: no notice"
+
+    page.check("#critical-notify")
+    page.reload()
+    assert page.is_checked("#critical-notify"), "the opt-in is kept by this browser"
+    loud = critical("strap_tamper")
+    _refresh_queue(page)
+    page.wait_for_selector(f"#queue tr[data-alert='{loud.pk}']")
+    assert page.evaluate("window.__notices") == [["Critical alert", "Strap tamper"]]
