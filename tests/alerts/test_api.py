@@ -289,3 +289,34 @@ def test_an_operator_closes_false_alarms_but_never_records_a_violation(
     page = console.get(f"/alerts/{violation.pk}/").content.decode()
     assert 'value="false_alarm"' in page
     assert 'value="confirmed_violation"' not in page
+
+
+def test_claim_assign_and_note_over_the_api_are_steps_and_the_holder_filters_the_list(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    officer: User,
+) -> None:
+    alert = _alert(make_participant())
+    operator = make_user(Role.OPERATOR, office=None)
+    client = _api(operator)
+    claimed = client.post(f"/api/alerts/{alert.pk}/claim").json()
+    assert claimed["assignee_id"] == operator.pk
+    assert client.get("/api/alerts", {"holder": "mine"}).json()["results"][0]["id"] == alert.pk
+    assert client.post(f"/api/alerts/{alert.pk}/claim").status_code == 422
+    assigned = client.post(
+        f"/api/alerts/{alert.pk}/assign", {"assignee_id": officer.pk},
+        content_type="application/json",
+    ).json()  # fmt: skip
+    assert assigned["assignee_id"] == officer.pk
+    noted = client.post(
+        f"/api/alerts/{alert.pk}/notes", {"note": "Called the unit's SIM."},
+        content_type="application/json",
+    ).json()  # fmt: skip
+    assert [(s["action"], s["to_status"], s["note"]) for s in noted["steps"]] == [
+        ("status", "open", ""),
+        ("claim", "open", ""),
+        ("assign", "open", f"to {officer}"),
+        ("note", "open", "Called the unit's SIM."),
+    ]
+    assert client.get("/api/alerts", {"holder": "unclaimed"}).json()["results"] == []
+    assert client.get("/api/alerts", {"holder": "everyone"}).status_code == 422

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from ontrack.accounts.models import User
 from ontrack.accounts.web import staff_user
-from ontrack.alerts import services
+from ontrack.alerts import services, triage
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep
 from ontrack.alerts.queries import AlertFilter, alert_filter, alerts_visible_to
 from ontrack.apipages import KeysetPagination, paginate
@@ -53,6 +53,7 @@ class AlertOut(Schema):
     resolved_by_office: str
     resolution_imported_at: dt.datetime | None
     resolution_imported_by_id: int | None
+    assignee_id: int | None  # who holds it in the queue
 
     @staticmethod
     def resolve_case_number(alert: Alert) -> str:
@@ -64,6 +65,7 @@ class StepOut(Schema):
     actor_id: int | None
     from_status: str
     to_status: str
+    action: str
     note: str
 
 
@@ -83,10 +85,19 @@ class AlertQuery(Schema):
     office: int | None = None
     officer: int | None = None
     participant: int | None = None
+    holder: str = Field("", description="mine (held by the caller) or unclaimed (by nobody)")
 
 
 class ResolveIn(BodySchema):
     disposition: str
+    note: str
+
+
+class AssignIn(BodySchema):
+    assignee_id: int
+
+
+class NoteIn(BodySchema):
     note: str
 
 
@@ -121,6 +132,8 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> QuerySet[Aler
     user = _reader(request)
     if query.status not in STATUS_CHOICES:
         raise ValidationError({"status": f"One of: {', '.join(STATUS_CHOICES)}."})
+    if query.holder not in ("", "mine", "unclaimed"):
+        raise ValidationError({"holder": "One of: mine, unclaimed."})
     if query.kind and query.kind not in AlertKind.values:
         raise ValidationError({"kind": f"One of: {', '.join(AlertKind.values)}."})
     f = AlertFilter(
@@ -130,6 +143,8 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> QuerySet[Aler
         office=query.office,
         officer=query.officer,
         participant=query.participant,
+        assignee=user.pk if query.holder == "mine" else None,
+        unclaimed=query.holder == "unclaimed",
     )
     return alert_filter(alerts_visible_to(user), f).select_related("participant")
 
@@ -164,4 +179,37 @@ def alert_resolve(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Al
     )
     alert = _visible(user, alert_id)
     _log(request, alert, f"API alert {alert.pk} resolved")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/claim", response=AlertDetailOut)
+def alert_claim(request: HttpRequest, alert_id: int) -> Alert:
+    """The caller holds the alert. One someone else holds is refused (422): assign it."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    triage.alert_claim(user=user, alert_id=alert_id)
+    alert = _visible(user, alert_id)
+    _log(request, alert, f"API alert {alert.pk} claimed")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/assign", response=AlertDetailOut)
+def alert_assign(request: HttpRequest, alert_id: int, payload: AssignIn) -> Alert:
+    """Hand the alert to someone who sees its participant (422 for anyone else)."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    triage.alert_assign(user=user, alert_id=alert_id, assignee_id=payload.assignee_id)
+    alert = _visible(user, alert_id)
+    _log(request, alert, f"API alert {alert.pk} assigned")
+    return alert
+
+
+@router.post("/alerts/{alert_id}/notes", response=AlertDetailOut)
+def alert_note(request: HttpRequest, alert_id: int, payload: NoteIn) -> Alert:
+    """A note in the alert's history while it is in the queue (422 when empty)."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    triage.alert_note_add(user=user, alert_id=alert_id, note=payload.note)
+    alert = _visible(user, alert_id)
+    _log(request, alert, f"API alert {alert.pk} note added")
     return alert

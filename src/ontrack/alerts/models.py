@@ -99,6 +99,16 @@ class Alert(models.Model):
         related_name="+",
         help_text="Who imported a resolution decided elsewhere (not its resolver).",
     )
+    # Who holds it in the queue: one person works an alert at a time, so two operators do not
+    # call the same person about the same tamper. Every change is a step of its history.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who holds it: claimed by themselves or assigned by someone else.",
+    )
 
     class Meta:
         ordering = ["-priority", "-occurred_at", "-id"]
@@ -151,8 +161,19 @@ class Alert(models.Model):
         )
 
 
+class StepAction(models.TextChoices):
+    """What a step records. Only ``status`` changes the alert's status; the others keep it
+    (``from_status == to_status``) and say who took it, who was given it, or what was noted."""
+
+    STATUS = "status", "Status changed"
+    CLAIM = "claim", "Claimed"
+    ASSIGN = "assign", "Assigned"
+    NOTE = "note", "Note"
+
+
 class AlertStep(models.Model):
-    """One change of an alert's status: who, when, from what to what, and why."""
+    """One step of an alert's handling: a change of status, or a claim, an assignment or a
+    note that keeps it (``action``); who, when, and why."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="steps")
     at = models.DateTimeField()
@@ -161,6 +182,7 @@ class AlertStep(models.Model):
     )
     from_status = models.CharField(max_length=16, choices=AlertStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=AlertStatus.choices)
+    action = models.CharField(max_length=8, choices=StepAction.choices, default=StepAction.STATUS)
     note = models.TextField(blank=True)
 
     class Meta:

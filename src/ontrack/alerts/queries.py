@@ -26,6 +26,8 @@ class AlertFilter:
     office: int | None = None
     officer: int | None = None
     participant: int | None = None
+    assignee: int | None = None  # held by this person ("mine")
+    unclaimed: bool = False  # held by nobody
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -61,6 +63,10 @@ def alert_filter(alerts: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
         alerts = alerts.filter(participant__officer_id=f.officer)
     if f.participant:
         alerts = alerts.filter(participant_id=f.participant)
+    if f.assignee:
+        alerts = alerts.filter(assignee_id=f.assignee)
+    if f.unclaimed:
+        alerts = alerts.filter(assignee=None)
     return alerts.order_by("-priority", "-occurred_at", "-id")
 
 

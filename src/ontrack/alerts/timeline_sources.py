@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from django.urls import reverse
 
-from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep, Priority
+from ontrack.alerts.models import Alert, AlertKind, AlertStatus, AlertStep, Priority, StepAction
 from ontrack.participants.timeline import (
     Entry,
     Query,
@@ -27,6 +27,13 @@ STEP_TITLES = {
     AlertStatus.RESOLVED: "Alert resolved",
     AlertStatus.AUTO_RESOLVED: "Alert cleared by itself",
     AlertStatus.CANCELLED: "Alert cleared within its grace period",
+}
+
+# Steps that keep the status: who took the alert, who was given it, what was noted.
+ACTION_TITLES = {
+    StepAction.CLAIM: "Alert claimed",
+    StepAction.ASSIGN: "Alert assigned",
+    StepAction.NOTE: "Note added to an alert",
 }
 
 
@@ -84,7 +91,9 @@ def alert_step_entries(q: Query) -> Sequence[Entry]:
     entries = []
     for s in rows:
         alert = s.alert
-        title = STEP_TITLES.get(AlertStatus(s.to_status), "Alert changed")
+        title = ACTION_TITLES.get(StepAction(s.action)) or STEP_TITLES.get(
+            AlertStatus(s.to_status), "Alert changed"
+        )
         detail = _kind_label(alert.kind)
         if s.to_status == AlertStatus.RESOLVED and alert.disposition:
             detail += f" · {alert.get_disposition_display()}"
@@ -102,6 +111,7 @@ def alert_step_entries(q: Query) -> Sequence[Entry]:
                 technical=(
                     ("alert", str(alert.pk)),
                     ("step", f"{s.from_status} -> {s.to_status}"),
+                    *((("action", s.action),) if s.action != StepAction.STATUS else ()),
                     *((("disposition", alert.disposition),) if alert.disposition else ()),
                 ),
             )

@@ -14,15 +14,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
-from ontrack.alerts import services
+from ontrack.alerts import services, triage
+from ontrack.alerts.durations import duration_text
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
 from ontrack.alerts.queries import (
     HISTORY_DAYS,
+    QUEUE_STATUSES,
     AlertFilter,
     alert_counts,
     alert_disposition_counts,
@@ -49,7 +53,12 @@ def _number(request: HttpRequest, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _filter_from(request: HttpRequest) -> AlertFilter:
+# The queue's "held by" filter: the user's own alerts, or those nobody holds yet.
+HOLDERS = (("mine", "Mine"), ("unclaimed", "Unclaimed"))
+
+
+def _filter_from(request: HttpRequest, user: User) -> AlertFilter:
+    holder = request.GET.get("holder", "")
     return AlertFilter(
         status=request.GET.get("status", "active"),
         kind=request.GET.get("kind", "") if request.GET.get("kind") in AlertKind.values else "",
@@ -57,6 +66,8 @@ def _filter_from(request: HttpRequest) -> AlertFilter:
         office=_number(request, "office"),
         officer=_number(request, "officer"),
         participant=_number(request, "participant"),
+        assignee=user.pk if holder == "mine" else None,
+        unclaimed=holder == "unclaimed",
     )
 
 
@@ -73,9 +84,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     without a reload."""
     user = _reader(request)
     visible = alerts_visible_to(user)
-    f = _filter_from(request)
+    f = _filter_from(request, user)
     page = Paginator(
-        alert_filter(visible, f).select_related("participant", "participant__office"),
+        alert_filter(visible, f).select_related("participant", "participant__office", "assignee"),
         settings.ONTRACK_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     participants_listed(request, (a.participant_id for a in page), what="alert queue")
@@ -85,6 +96,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page": page,
         "counts": alert_counts(visible),
         "filters": f,
+        "holder": request.GET.get("holder", ""),
+        "holders": HOLDERS,
         "query": query.urlencode(),
         "kinds": AlertKind.choices,
         "priorities": Priority.choices,
@@ -98,27 +111,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _alert_for(user: User, pk: int) -> Alert:
     alert = (
         alerts_visible_to(user)
-        .select_related("participant", "resolved_by__office", "resolution_imported_by")
+        .select_related("participant", "resolved_by__office", "resolution_imported_by", "assignee")
         .filter(pk=pk)
         .first()
     )
     if alert is None:
         raise Http404("No such alert in your caseload.")
     return alert
-
-
-def _duration(delta: dt.timedelta | None) -> str:
-    """A response time as staff say it: "4 min", "1 h 05 min", "2 d 3 h"."""
-    if delta is None:
-        return ""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min"
 
 
 @login_required
@@ -141,6 +140,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "alert": alert,
             "steps": alert.steps.select_related("actor"),
+            "in_queue": alert.status in QUEUE_STATUSES,
+            "assignees": triage.alert_assignees(alert) if alert.status in QUEUE_STATUSES else [],
             "history": history,
             "history_days": HISTORY_DAYS,
             "history_dispositions": [
@@ -148,8 +149,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for value, n in alert_disposition_counts(history).items()
             ],
             "times": times,
-            "to_acknowledge": _duration(times.to_acknowledge),
-            "to_resolve": _duration(times.to_resolve),
+            "to_acknowledge": duration_text(times.to_acknowledge),
+            "to_resolve": duration_text(times.to_resolve),
             "strap_alerts": participant_open_strap_alerts(alert.participant_id),
             "dispositions": [(d.value, d.label) for d in services.dispositions_for(user)],
             "playback_url": reverse("tracking:participant_track", args=[alert.participant_id])
@@ -200,6 +201,113 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("alerts:detail", pk=pk)
 
 
+def _refused(request: HttpRequest, exc: ValidationError, *, back: str) -> HttpResponse:
+    """A triage action the service refused (already held, not in the queue, no note): 400,
+    saying why, with the way back."""
+    return render(
+        request, "alerts/refused.html", {"reasons": exc.messages, "back": back}, status=400
+    )
+
+
+def _back_to_queue(request: HttpRequest) -> str:
+    """Where a queue row's form returns: the queue as it was filtered (``next``), never
+    elsewhere."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed and target.startswith(reverse("alerts:queue")) else ""
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    _alert_for(user, pk)
+    back = _back_to_queue(request) or reverse("alerts:detail", args=[pk])
+    try:
+        triage.alert_claim(user=user, alert_id=pk)
+    except ValidationError as exc:
+        return _refused(request, exc, back=back)
+    messages.success(request, "The alert is yours.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    _alert_for(user, pk)
+    assignee = request.POST.get("assignee", "")
+    try:
+        if not assignee.isdigit():
+            raise ValidationError({"assignee": "Choose someone who handles this alert."})
+        alert = triage.alert_assign(user=user, alert_id=pk, assignee_id=int(assignee))
+    except ValidationError as exc:
+        return _refused(request, exc, back=reverse("alerts:detail", args=[pk]))
+    messages.success(request, f"Assigned to {alert.assignee}.")
+    return redirect("alerts:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    _alert_for(user, pk)
+    try:
+        triage.alert_note_add(user=user, alert_id=pk, note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        return _refused(request, exc, back=reverse("alerts:detail", args=[pk]))
+    messages.success(request, "Note added.")
+    return redirect("alerts:detail", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bulk_acknowledge(request: HttpRequest) -> HttpResponse:
+    """Acknowledge several open alerts of one kind in one action. GET (the queue's selection)
+    previews what would be acknowledged: the type, how many, and whom (a read of those
+    people, logged); POST, with a reason, acknowledges them all. A selection the service
+    refuses (mixed types, not open, none) is answered 400 with its reason."""
+    user = _reader(request)
+    data = request.POST if request.method == "POST" else request.GET
+    ids = data.getlist("alert")
+    back = reverse("alerts:queue")
+    try:
+        if not ids or not all(i.isdigit() for i in ids):
+            raise ValidationError("Select the alerts to acknowledge.")
+        selection = triage.alerts_bulk_selection(user=user, alert_ids=[int(i) for i in ids])
+    except PermissionDenied:
+        raise Http404("No such alert in your caseload.") from None
+    except ValidationError as exc:
+        return _refused(request, exc, back=back)
+    reason = ""
+    errors: list[str] = []
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            triage.alerts_acknowledge_bulk(
+                user=user, alert_ids=[a.pk for a in selection.alerts], reason=reason
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            count = len(selection.alerts)
+            messages.success(
+                request, f"{count} {selection.kind_label} alert{pluralize(count)} acknowledged."
+            )
+            return redirect(back)
+    participants_listed(
+        request, (a.participant_id for a in selection.alerts), what="bulk acknowledgement preview"
+    )
+    return render(
+        request,
+        "alerts/bulk_acknowledge.html",
+        {"selection": selection, "reason": reason, "errors": errors, "back": back},
+        status=400 if errors else 200,
+    )
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -226,7 +334,7 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     except ValidationError:
         messages.error(request, "Say what the alert list is for before exporting it.")
         return redirect(f"{reverse('alerts:queue')}?{request.GET.urlencode()}")
-    alerts = alert_filter(alerts_visible_to(user), _filter_from(request)).select_related(
+    alerts = alert_filter(alerts_visible_to(user), _filter_from(request, user)).select_related(
         "participant", "resolved_by"
     )
     access_log_record(

@@ -74,6 +74,21 @@ def participants_visible_to(user: User) -> QuerySet[Participant]:
     return everyone.none()
 
 
+def staff_seeing(participant: Participant) -> QuerySet[User]:
+    """The active staff whose ``participants_visible_to`` holds ``participant``: the same
+    ``ROLE_SCOPE`` read the other way round (whom an alert about them may be handed to)."""
+    by_scope = {
+        Scope.CASELOAD: Q(pk=participant.officer_id),
+        Scope.OFFICE: Q(office_id=participant.office_id),
+        Scope.ALL: Q(),
+    }
+    seeing = Q(pk__in=[])
+    for role, scope in ROLE_SCOPE.items():
+        if scope in by_scope:
+            seeing |= Q(role=role) & by_scope[scope]
+    return User.objects.filter(seeing, is_active=True).order_by("last_name", "first_name", "pk")
+
+
 def can_write_participant(user: User, participant: Participant) -> bool:
     if not user.writes_participants:
         return False
