@@ -12,7 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,13 @@ from ontrack.participants.models import Participant
 from ontrack.participants.services import PlanData, participant_enrol
 from ontrack.portal.services import pin_is_set, pin_set
 from ontrack.tracking.services import device_assign, device_register
+from tests.database_templates import (
+    SHARED_FOLDER_VARIABLE,
+    copy_migrated_sqlite,
+    create_migrated_postgres,
+    drop_postgres,
+    drop_postgres_template,
+)
 from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
 from tests.support import cli_environment, csp_violations_watched, migrated
 
@@ -40,6 +49,28 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def pytest_report_header(config: pytest.Config) -> str:
     backend = "PostgreSQL" if os.environ.get("ONTRACK_TEST_PASS") == "postgres" else "SQLite"
     return f"ontrack test database: {backend}"
+
+
+_owned_shared_folder: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of a run names the folder its processes share (the migrated database
+    templates of ``database_templates``); workers and the PostgreSQL pass inherit it."""
+    global _owned_shared_folder
+    if hasattr(config, "workerinput") or os.environ.get(SHARED_FOLDER_VARIABLE):
+        return
+    _owned_shared_folder = tempfile.mkdtemp(prefix="ontrack-test-shared-")
+    os.environ[SHARED_FOLDER_VARIABLE] = _owned_shared_folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _owned_shared_folder is None:
+        return
+    if server := os.environ.get("ONTRACK_TEST_POSTGRES"):
+        drop_postgres_template(server)
+    shutil.rmtree(_owned_shared_folder, ignore_errors=True)
+    del os.environ[SHARED_FOLDER_VARIABLE]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -110,10 +141,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
+def django_db_keepdb() -> bool:
+    """Each test process opens a copy of the run's migrated database, made ready by
+    ``django_db_modify_db_settings``, instead of migrating one of its own; Django's ``migrate``
+    then finds nothing left to apply."""
+    return True
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    from django.conf import settings
+
+    name = settings.DATABASES["default"]["TEST"]["NAME"]
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        create_migrated_postgres(os.environ["ONTRACK_TEST_POSTGRES"], name)
+    else:
+        copy_migrated_sqlite(Path(name))
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """pytest-django's test databases, and before they are dropped, any connection to them
-    still open in another thread or process is closed: PostgreSQL refuses to drop a database
-    that is in use, and pytest-django would only warn and leave it behind."""
+    """pytest-django's test databases, and at the end, with any connection to them still open
+    in another thread or process closed, the PostgreSQL one dropped (``keepdb`` keeps it, and
+    PostgreSQL refuses to drop a database that is in use)."""
     yield
     from django.db import connections
 
@@ -121,12 +171,9 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         for connection in connections.all():
             if connection.vendor != "postgresql":
                 continue
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            name = connection.settings_dict["NAME"]
             connection.close()
+            drop_postgres(os.environ["ONTRACK_TEST_POSTGRES"], name)
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.database_templates import copy_migrated_sqlite
 
 if TYPE_CHECKING:
     from ontrack.accounts.models import User
@@ -30,29 +28,10 @@ def cli_environment(home: Any) -> dict[str, str]:
     return env
 
 
-_migrated_database: Path | None = None
-
-
 def migrated(home: Path) -> None:
     """Give ``home`` the SQLite database `ontrack migrate` makes, for a test whose subject is
-    not migrating: `ontrack migrate` runs once per test process, into a home of its own, and
-    each home gets a copy (owner-only, as ontrack creates it). Running every migration takes
-    seconds of CPU, which dozens of such tests would pay again and again."""
-    global _migrated_database
-    if _migrated_database is None:
-        template = Path(tempfile.mkdtemp(prefix="ontrack-migrated-"))
-        subprocess.run(
-            [sys.executable, "-m", "ontrack.cli", "migrate"],
-            env=cli_environment(template),
-            check=True,
-            capture_output=True,
-        )
-        _migrated_database = template / "ontrack.sqlite3"
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "ontrack.sqlite3"
-    with sqlite3.connect(_migrated_database) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    target.chmod(0o600)
+    not migrating: a copy of the one migrated once per test run (``database_templates``)."""
+    copy_migrated_sqlite(home / "ontrack.sqlite3")
 
 
 def photo_bytes(

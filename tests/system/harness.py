@@ -48,6 +48,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from ontrack.tracking.simulator.wearers import gt06_login
+from tests.database_templates import copy_migrated_sqlite, create_migrated_postgres, drop_postgres
 from tests.messaging.sinks import Mailbox, TestSMSC
 from tests.support import cli_environment, free_port
 
@@ -102,23 +103,19 @@ def csrf_token(html: str) -> str:
 @contextlib.contextmanager
 def scratch_database(*, production: bool = False) -> Iterator[str | None]:
     """On the PostgreSQL pass, or for a ``production`` system whenever a test server is set,
-    a new empty database on the test server (its URL), dropped afterwards; otherwise None
-    (each ONTRACK_HOME has its own SQLite file)."""
+    a new database on the test server (its URL), a copy of the run's migrated one, dropped
+    afterwards; otherwise None (each ONTRACK_HOME has its own SQLite file)."""
     on_postgres = os.environ.get("ONTRACK_TEST_PASS") == "postgres"
     if not (on_postgres or (production and os.environ.get("ONTRACK_TEST_POSTGRES"))):
         yield None
         return
-    import psycopg
-
     server = os.environ["ONTRACK_TEST_POSTGRES"]
     name = f"ontrack_sys_{os.getpid()}_{next(_DATABASES)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    create_migrated_postgres(server, name)
     try:
         yield urlsplit(server)._replace(path=f"/{name}").geturl()
     finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres(server, name)
 
 
 class Authenticator:
@@ -688,6 +685,8 @@ def running_system(
         }
     with scratch_database(production=production) as database_url:
         system = System(home, database_url=database_url, extra_env=extra_env)
+        if database_url is None:
+            copy_migrated_sqlite(home / "ontrack.sqlite3")
         try:
             system.ontrack("migrate")
             for name in processes:
