@@ -153,7 +153,7 @@ def test_scripted_wearers_through_the_simulator_yield_exactly_the_expected_alert
             # 125 minutes, had passed since the later of their last frames was received.
             assert eventually(
                 lambda: _stored(device_a, A_SILENT_AT) and _stored(device_b, B_SILENT_AT),
-                timeout=30,
+                timeout=120,
             ), "both wearers reached their silence"
             assert eventually(lambda: ("strap_tamper", f"device:{device_a.pk}", "open") in
                               _alerts(a))  # fmt: skip
