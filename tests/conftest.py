@@ -152,8 +152,9 @@ def django_db_keepdb() -> bool:
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     from django.conf import settings
 
-    name = settings.DATABASES["default"]["TEST"]["NAME"]
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    database: dict[str, Any] = settings.DATABASES["default"]
+    name = str(database["TEST"]["NAME"])
+    if str(database["ENGINE"]).endswith("postgresql"):
         create_migrated_postgres(os.environ["ONTRACK_TEST_POSTGRES"], name)
     else:
         copy_migrated_sqlite(Path(name))
