@@ -116,6 +116,12 @@ DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "liv
 OWN_SQLITE_FIXTURES = {"cli_env", "migrated_cli_env"}
 
 
+def _runs_on_the_postgres_pass(item: pytest.Item) -> bool:
+    """A test that uses the test database, or a system scenario marked ``both_databases``,
+    whose processes then run on a PostgreSQL database of their own (``harness``)."""
+    return item.get_closest_marker("both_databases") is not None or _uses_the_test_database(item)
+
+
 def _uses_the_test_database(item: pytest.Item) -> bool:
     names = set(getattr(item, "fixturenames", ()))
     if names & OWN_SQLITE_FIXTURES:
@@ -124,8 +130,9 @@ def _uses_the_test_database(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass runs only the tests that touch the test database; the others
-    already ran on the SQLite pass and would only repeat it.
+    """The PostgreSQL pass runs only the tests that touch the test database, and the system
+    scenarios marked ``both_databases`` (first, as the longest); the others already ran on
+    the SQLite pass and would only repeat it.
 
     On the SQLite pass the tests without a database run first (pytest-django, whose hook runs
     before this one, puts them last and keeps its order for the others). They include the
@@ -134,10 +141,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("ONTRACK_TEST_PASS") != "postgres":
         items.sort(key=_uses_the_test_database)
         return
-    repeats = [item for item in items if not _uses_the_test_database(item)]
+    repeats = [item for item in items if not _runs_on_the_postgres_pass(item)]
     if repeats:
         config.hook.pytest_deselected(items=repeats)
-        items[:] = [item for item in items if _uses_the_test_database(item)]
+        items[:] = [item for item in items if _runs_on_the_postgres_pass(item)]
+    items.sort(key=lambda item: item.get_closest_marker("both_databases") is None)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from tests.system.harness import System, eventually
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
-pytestmark = pytest.mark.xdist_group("system")
+pytestmark = [pytest.mark.xdist_group("system"), pytest.mark.both_databases]
 
 
 @pytest.fixture(scope="module")

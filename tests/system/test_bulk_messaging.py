@@ -13,7 +13,7 @@ from tests.system.harness import System, enrol, eventually, new_phone, texts_to
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
-pytestmark = pytest.mark.xdist_group("system")
+pytestmark = [pytest.mark.xdist_group("system"), pytest.mark.both_databases]
 
 
 def _texts(system: System, phone: str) -> Callable[[], list[str]]:

@@ -23,7 +23,7 @@ from tests.system.harness import (
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
-pytestmark = pytest.mark.xdist_group("system")
+pytestmark = [pytest.mark.xdist_group("system"), pytest.mark.both_databases]
 
 
 def _iso(when: dt.datetime) -> str:

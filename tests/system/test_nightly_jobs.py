@@ -14,7 +14,7 @@ from tests.system.harness import Browser, System, enrol, eventually
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
-pytestmark = pytest.mark.xdist_group("system")
+pytestmark = [pytest.mark.xdist_group("system"), pytest.mark.both_databases]
 
 HOME = (40.7357, -74.1724)
 
