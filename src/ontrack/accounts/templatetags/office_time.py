@@ -14,13 +14,17 @@ from django import template
 register = template.Library()
 
 
+def office_zone(time_zone: str) -> dt.tzinfo:
+    """The office's zone (UTC when the zone is unknown, and times then say so)."""
+    try:
+        return zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 def office_local(when: dt.datetime, time_zone: str) -> dt.datetime:
     """``when`` on the office's wall clock (UTC when the zone is unknown, and then says so)."""
-    try:
-        zone: dt.tzinfo = zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return when.astimezone(zone)
+    return when.astimezone(office_zone(time_zone))
 
 
 @register.filter
