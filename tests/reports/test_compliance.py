@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any
@@ -18,6 +19,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from ontrack.accounts.models import Role, User
+from ontrack.accounts.templatetags.office_time import office_time
 from ontrack.alerts.services import alert_acknowledge, alert_resolve, alerts_promote_due
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.participants.models import HearingOutcome, Participant
@@ -41,6 +43,7 @@ from ontrack.schedule.services import (
     missed_checkins_mark,
     window_adhoc,
 )
+from ontrack.zones.services import ZoneData, zone_create
 from tests.support import photo_bytes, raised_alert, total_row
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +233,12 @@ def test_the_officer_downloads_a_signed_off_pdf_with_the_persons_numbers(
     people: list[Participant], officer: User, client_for: ClientFor
 ) -> None:
     person = people[0]
+    ring = [[-74.18, 40.73], [-74.17, 40.73], [-74.17, 40.74], [-74.18, 40.73]]
+    zone_create(
+        actor=officer, participant=person,
+        data=ZoneData(name="Home", kind="inclusion", geometry={"type": "Polygon",
+                      "coordinates": [ring]}),
+    )  # fmt: skip
     response = _download(client_for(officer), person.pk)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -241,6 +250,10 @@ def test_the_officer_downloads_a_signed_off_pdf_with_the_persons_numbers(
     assert "Technical failure 1 25.0 %" in text
     assert "Equipment fault" in text
     assert "Strap replaced at the office" in text
+    assert "Zones: Home." in text
+    tamper = person.alerts.get(kind="strap_tamper")
+    assert office_time(tamper.occurred_at, "America/New_York") in text, "the office's clock"
+    assert re.search(r"\d\d:\d\d E[SD]T", text), "times carry the zone's abbreviation"
     assert f"Prepared by {officer}, " in text
     entry = AccessLogEntry.objects.filter(action=AccessAction.EXPORT).get()
     assert "compliance report PDF" in entry.what
