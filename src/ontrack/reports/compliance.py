@@ -80,6 +80,8 @@ class WeekLine:
 
 @dataclass(frozen=True, slots=True)
 class ComplianceReport:
+    """Everything the report says, as records and numbers; ``compliance_pdf`` words it."""
+
     participant: Participant
     scope: DashboardScope
     first_day: dt.date

@@ -30,10 +30,19 @@ MODALITY_NAMES = {
 }
 
 
+def _is_count(cell: Any) -> bool:
+    """A number or a share (``50.0 %``, ``–``): set flush right."""
+    return isinstance(cell, int | float) or str(cell).endswith("%") or cell == "–"
+
+
 def _table(table: Table) -> dict[str, Any]:
     return {
         "title": table.title,
         "columns": table.columns,
+        "numeric": [
+            index > 0 and all(_is_count(row[index]) for row in table.rows)
+            for index in range(len(table.columns))
+        ],
         "rows": [[str(cell) for cell in row] for row in table.rows],
         "total": [str(cell) for cell in table.total] if table.total else None,
         "note": table.note,
