@@ -101,7 +101,8 @@ PK_KINDS: list[tuple[str, str]] = [
     (r"^tracking/commands/", "command"),
     (r"^alerts/<int:pk>/", "alert"),
     (r"^(participants|tracking/participants|zones/participant|alerts/rules/participant"
-     r"|schedule/participant|messaging/participants|me/staff|transfer)/", "participant"),
+     r"|schedule/participant|messaging/participants|me/staff|transfer|reports/participants)/",
+     "participant"),
 ]  # fmt: skip
 ADMIN_KINDS: dict[str, str] = {
     "participants/participant": "participant",

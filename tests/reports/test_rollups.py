@@ -21,6 +21,7 @@ from ontrack.participants.models import Hearing, HearingOutcome, Participant
 from ontrack.reports.dashboard import (
     CHECKINS,
     COUNTED_BUILDERS,
+    MEASURES,
     DashboardScope,
     dashboard_table,
     raw_counts,
@@ -214,3 +215,24 @@ def test_an_instant_inside_a_past_day_is_counted_from_the_records(
         assert rolled_counts(administrator, as_of_scope, CHECKINS) == raw_counts(
             administrator, as_of_scope, CHECKINS
         )
+
+
+def test_one_persons_counts_come_from_their_own_records_after_a_rollup(
+    program_history: dict[str, User],
+) -> None:
+    """The roll-ups count per officer, never per person: a one-person scope (the compliance
+    report's) is counted from the records, and is that person's share of the whole."""
+    administrator = program_history["administrator"]
+    rollups_rebuild()
+    now = timezone.now()
+    scope = DashboardScope(start=now - dt.timedelta(days=DAYS + 1), end=now, as_of=now)
+    people = Participant.objects.order_by("pk").values_list("pk", flat=True)
+    per_person = [
+        rolled_counts(administrator, dataclasses.replace(scope, participant_id=pk), measure)
+        for pk in people
+        for measure in MEASURES
+    ]
+    assert sum(c.total() for c in per_person) == sum(
+        rolled_counts(administrator, scope, measure).total() for measure in MEASURES
+    )
+    assert any(c.total() for c in per_person), "the history gives people records to count"

@@ -123,8 +123,10 @@ MESSAGE_COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
 
 @dataclass(frozen=True, slots=True)
 class DashboardScope:
-    """What to count: a program, office and/or officer (None: all the reader may see), the
-    events of ``[start, end)``, and the instant ``as_of`` the records are read at."""
+    """What to count: a program, office, officer and/or one participant (None: all the reader
+    may see), the events of ``[start, end)``, and the instant ``as_of`` the records are read
+    at. One participant is the compliance report's scope (``reports.compliance``): the same
+    tables, cut to one person, so their numbers are the dashboard's."""
 
     start: dt.datetime
     end: dt.datetime
@@ -132,6 +134,7 @@ class DashboardScope:
     program_id: int | None = None
     office_id: int | None = None
     officer_id: int | None = None
+    participant_id: int | None = None
 
     @property
     def period_end(self) -> dt.datetime:
@@ -143,7 +146,7 @@ class DashboardScope:
             f"{self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}",
             f"as of {self.as_of:%Y-%m-%d %H:%M} UTC",
         ]
-        for name in ("program_id", "office_id", "officer_id"):
+        for name in ("program_id", "office_id", "officer_id", "participant_id"):
             value = getattr(self, name)
             if value:
                 parts.append(f"{name.removesuffix('_id')}={value}")
@@ -200,7 +203,8 @@ def elapsed(start: str, end: str) -> Elapsed:
 
 
 def participants_in_scope(user: User, scope: DashboardScope) -> QuerySet[Participant]:
-    """The participants the reader may see, narrowed to the chosen program/office/officer."""
+    """The participants the reader may see, narrowed to the chosen program/office/officer
+    (or participant)."""
     people = participants_visible_to(user)
     if scope.program_id:
         people = people.filter(program_id=scope.program_id)
@@ -208,6 +212,8 @@ def participants_in_scope(user: User, scope: DashboardScope) -> QuerySet[Partici
         people = people.filter(office_id=scope.office_id)
     if scope.officer_id:
         people = people.filter(officer_id=scope.officer_id)
+    if scope.participant_id:
+        people = people.filter(pk=scope.participant_id)
     return people
 
 

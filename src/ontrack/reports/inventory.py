@@ -153,8 +153,9 @@ def role_access() -> list[RoleAccess]:
             role=str(label),
             scope=str(ROLE_SCOPE.get(value, Scope.NONE).label),
             reads_records=ROLE_SCOPE.get(value, Scope.NONE) != Scope.NONE,
-            # The full-record exports (ZIP, location history, OTRTS) take the people who may
-            # change the case: ``can_write_participant``, which starts from this property.
+            # The full-record exports (ZIP, location history, OTRTS) and the compliance report
+            # take the people who may change the case: ``can_write_participant``, which starts
+            # from this property.
             exports_records=User(role=value, is_active=True).writes_participants,
         )
         for value, label in Role.choices

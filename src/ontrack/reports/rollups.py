@@ -235,6 +235,8 @@ def rolled_counts(user: User, scope: DashboardScope, measure: Measure) -> Counts
     """``measure`` counted from the roll-ups for the closed days they cover and from the raw
     rows for the rest of the period: the same numbers as ``raw_counts``."""
     run = rollup_latest()
+    if scope.participant_id:  # the roll-ups count per officer, never per person
+        return raw_counts(user, scope, measure)
     on_midnight = scope.as_of == _midnight(scope.as_of.astimezone(dt.UTC).date())
     if run is None or (not on_midnight and scope.as_of < run.computed_at):
         return raw_counts(user, scope, measure)

@@ -8,19 +8,23 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.web import staff_user
 from ontrack.audit.models import AccessAction, RetentionRun
 from ontrack.audit.services import access_log_record
 from ontrack.csvsafe import SafeWriter
-from ontrack.participants.queries import ROLE_SCOPE, Scope
+from ontrack.participants.gate import participant_export
+from ontrack.participants.queries import ROLE_SCOPE, Scope, can_write_participant
 from ontrack.reports.charts import bar_chart_svg
+from ontrack.reports.compliance import compliance_report, report_days_check
+from ontrack.reports.compliance_pdf import compliance_pdf
 from ontrack.reports.dashboard import (
     AS_OF_FIELDS,
     MODALITY_RULE,
@@ -205,3 +209,51 @@ def participants_csv(request: HttpRequest) -> HttpResponse:
               "level", "modality", "enrolled_at"]  # fmt: skip
     rows = ([*row[1:-1], row[-1].isoformat()] for row in people)
     return _csv_response("ontrack-participants", header, rows)
+
+
+def _report_days(params: QueryDict, *, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The form's first and last day; ValidationError naming what is wrong."""
+    days = []
+    for name, label in (("from", "first"), ("to", "last")):
+        try:
+            days.append(dt.date.fromisoformat(params.get(name, "")))
+        except ValueError:
+            raise ValidationError(
+                f"Give the report's {label} day as a date (YYYY-MM-DD)."
+            ) from None
+    first, last = days
+    report_days_check(first, last, now=now)
+    return first, last
+
+
+@login_required
+@require_POST
+def participant_compliance_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """A participant's compliance report for a range of days, as a PDF for a court. Taking
+    it is the officer's sign-off: the report says "Prepared by" them, and the access log
+    holds the export with its purpose. Only the people answerable for the case take it (as
+    for the full record); an impossible range or no purpose is refused (400) before
+    anything is read or logged."""
+    user = staff_user(request)
+    now = timezone.now()
+    try:
+        first, last = _report_days(request.POST, now=now)
+        participant = participant_export(
+            request,
+            pk,
+            what=f"compliance report PDF {first:%Y-%m-%d}..{last:%Y-%m-%d}, signed off",
+            purpose=request.POST.get("purpose", ""),
+            answerable=can_write_participant,
+            refusal="Only the case's officer, its supervisors and administrators sign off a "
+            "compliance report.",
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
+    report = compliance_report(user, participant, first=first, last=last, now=now)
+    response = HttpResponse(compliance_pdf(report), content_type="application/pdf")
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in participant.case_number)
+    response["Content-Disposition"] = (
+        f'attachment; filename="compliance-{name}-{first:%Y%m%d}-{last:%Y%m%d}.pdf"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
