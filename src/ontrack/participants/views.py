@@ -24,6 +24,7 @@ from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.fragments import fragment_or_page
 from ontrack.participants import caseload_imports, forms, importer, services
 from ontrack.participants.caseload_pages import BadCursor, CaseloadPage, caseload_page
+from ontrack.participants.caseload_signals import caseload_signals
 from ontrack.participants.gate import (
     participant_for_change,
     participant_read,
@@ -85,6 +86,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
         page, bad_cursor = None, True
     shown = page.rows if page else []
     participants_listed(request, [p.pk for p in shown], what="caseload list")
+    signals = caseload_signals([p.pk for p in shown], timezone.now())
     query = request.GET.copy()
     for cursor_parameter in ("after", "before", "last", "page"):
         query.pop(cursor_parameter, None)
@@ -93,7 +95,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "bad_cursor": bad_cursor,
-        "rows": shown,
+        "rows": [(p, signals[p.pk]) for p in shown],
         "filter": f,
         "query": query.urlencode(),
         "sort_query": sort_query.urlencode(),
