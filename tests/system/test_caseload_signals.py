@@ -62,4 +62,4 @@ def test_a_position_sent_through_the_gateway_is_the_wearers_last_contact_and_bat
     shown = eventually(fix_shown, what="the fix on the caseload page")
     (zone,) = [o["time_zone"] for o in system.api("olivia").get("/offices") if o["name"] == OFFICE]
     assert _cell(shown, "Last contact") == f"{office_time(at, zone)} device fix"
-    assert _cell(shown, "Device").startswith("battery 37 % fix ")
+    assert _cell(shown, "Device").startswith("battery 37 % last fix ")
