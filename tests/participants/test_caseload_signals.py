@@ -178,6 +178,36 @@ def test_a_device_fix_later_than_anything_else_is_the_last_contact(
     assert not signals.device.stale
 
 
+def test_an_attended_appointment_is_a_contact_and_a_sooner_hearing_the_next_obligation(
+    make_participant: Callable[..., Participant],
+) -> None:
+    now = timezone.now()
+    participant = make_participant()
+    _windows(participant, now)  # the next check-in opens tomorrow
+    Appointment.objects.create(
+        participant=participant,
+        office=participant.office,
+        kind=AppointmentKind.HOME_VISIT,
+        type=AppointmentType.ROUTINE_CHECKIN,
+        starts_at=now - dt.timedelta(hours=6),
+        ends_at=now - dt.timedelta(hours=5),
+        status=AppointmentStatus.ATTENDED,
+        created_at=now - dt.timedelta(days=2),
+    )
+    Hearing.objects.create(
+        participant=participant,
+        scheduled_at=now + dt.timedelta(hours=20),
+        time_zone="America/New_York",
+        court="Newark Immigration Court",
+        kind="master_calendar",
+    )
+
+    signals = caseload_signals([participant.pk], now)[participant.pk]
+
+    assert signals.last_contact == Dated(now - dt.timedelta(hours=6), "appointment")
+    assert signals.next_obligation == Dated(now + dt.timedelta(hours=20), "hearing")
+
+
 def test_a_person_with_nothing_recorded_has_empty_signals(
     make_participant: Callable[..., Participant],
 ) -> None:
