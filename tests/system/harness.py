@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import struct
@@ -597,11 +598,14 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
 def register_device(system: System, protocol: str = "gt06", kind: str = "ankle") -> str:
     """A unit (a GT06 ankle unit unless told) registered by the supervisor on the
     inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id; for a
-    Suntech unit, a 9-digit serial)."""
+    Suntech unit, a 9-digit serial; for a phone app, OsmAnd, a long random id as the
+    inventory asks of one, since anyone who knows it may report as the phone)."""
     serial = f"{os.getpid() % 100000:05d}{next(_IMEIS):03d}"
     imei = f"88{serial}" if protocol == "watch" else f"3597100{serial}"
     if protocol == "suntech":
         imei = f"9{serial}"
+    if protocol == "osmand":
+        imei = f"app-{os.getpid()}-{secrets.token_hex(8)}"
     office = office_id(system.api("sam"))
     registered = system.browser("sam").submit(
         "/tracking/devices/register/",
@@ -639,6 +643,13 @@ def meitrack_frame(imei: str, content: str) -> bytes:
 def watch_frame(watch_id: str, content: str) -> bytes:
     """A Watch / 3G frame as a watch sends it: ``[3G*<id>*<length hex>*<content>]``."""
     return f"[3G*{watch_id}*{len(content):04X}*{content}]".encode("ascii")
+
+
+def osmand_report(system: System, query: str) -> tuple[int, str]:
+    """An OsmAnd report (``GET /?id=...&lat=...``) to the gateway as a phone app sends it:
+    the answer's status and body."""
+    answer = requests.get(f"http://127.0.0.1:{system.ports['osmand']}/?{query}", timeout=10)
+    return answer.status_code, answer.text
 
 
 def portal_sign_in(system: System, phone: str) -> Browser:

@@ -4,39 +4,20 @@ without a GPS fix (it used to be refused with 400 and lost)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.system.harness import System, enrol, eventually, office_id
+from tests.system.harness import System, enrol, eventually, osmand_report, register_device
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
 pytestmark = pytest.mark.xdist_group("system")
 
 
-def _osmand(system: System, query: str) -> tuple[int, str]:
-    url = f"http://127.0.0.1:{system.ports['osmand']}/?{query}"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_a_cell_only_osmand_report_shows_as_no_gps_fix_on_the_track_page(system: System) -> None:
     pid = enrol(system, gps=True)["id"]
-    phone = f"app-{os.getpid()}-{secrets.token_hex(8)}"
-    registered = system.browser("sam").submit(
-        "/tracking/devices/register/",
-        {"identifier": phone, "kind": "phone", "protocol": "osmand",
-         "office": office_id(system.api("sam")), "firmware": "", "time_offset_minutes": "0"},
-    )  # fmt: skip
-    assert registered.status_code == 302, f"phone not registered: {registered.text[-1500:]}"
+    phone = register_device(system, "osmand", kind="phone")
     officer = system.browser("olivia")
     fitted = officer.submit(f"/tracking/participants/{pid}/assign/", {"identifier": phone})
     assert fitted.status_code == 302, f"phone not fitted: {fitted.text[-1500:]}"
@@ -49,11 +30,11 @@ def test_a_cell_only_osmand_report_shows_as_no_gps_fix_on_the_track_page(system:
     report = f"id={phone}&timestamp={reported_at}&cell=310,260,4012,88871,-71"
 
     def accepted() -> tuple[int, str] | None:
-        answer = _osmand(system, report)
+        answer = osmand_report(system, report)
         return answer if answer[0] == 200 else None
 
     assert eventually(accepted, what="the gateway to accept the cell-only report") == (200, "")
-    assert _osmand(system, f"id={phone}") == (400, "missing_coordinates\n")
+    assert osmand_report(system, f"id={phone}") == (400, "missing_coordinates\n")
 
     time.sleep(max(0.0, reported_at - time.time() + 0.5))  # the page shows up to "now"
     page = officer.page(f"/tracking/participants/{pid}/track/")

@@ -14,6 +14,11 @@ class AlertsConfig(AppConfig):
 
         status_check_register("alerts", alerts_pending_past_grace)
 
+        from ontrack.alerts.queries import caseload_alert_signals
+        from ontrack.participants.caseload_signals import register_signal_source
+
+        register_signal_source(caseload_alert_signals)
+
         from ontrack.alerts import timeline_sources
 
         timeline_sources.register()

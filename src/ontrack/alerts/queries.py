@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ontrack.accounts.models import User
-from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertStatus, AlertStep
+from ontrack.alerts.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AlertStep,
+    Priority,
+)
+from ontrack.participants.caseload_signals import CaseloadSignals
 from ontrack.participants.queries import participants_visible_to
 
 QUEUE_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
@@ -160,3 +169,23 @@ def participant_open_strap_alerts(participant_id: int) -> QuerySet[Alert]:
     return Alert.objects.filter(
         participant_id=participant_id, kind__in=STRAP_KINDS, status__in=OPEN_STATUSES
     ).order_by("occurred_at", "id")
+
+
+def caseload_alert_signals(
+    participant_ids: Sequence[int], now: dt.datetime
+) -> dict[int, CaseloadSignals]:
+    """The caseload list's alert column (``participants.caseload_signals``): how many alerts
+    stand in the queue for each person and the highest priority among them, in one query."""
+    rows = (
+        Alert.objects.filter(participant_id__in=participant_ids, status__in=QUEUE_STATUSES)
+        .order_by()
+        .values("participant_id")
+        .annotate(n=Count("id"), top=Max("priority"))
+        .values_list("participant_id", "n", "top")
+    )
+    return {
+        pk: CaseloadSignals(
+            open_alerts=n, top_priority=top, top_priority_label=str(Priority(top).label)
+        )
+        for pk, n, top in rows
+    }

@@ -11,14 +11,17 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.messaging import broadcasts, tasks
+        from ontrack.messaging.queries import caseload_text_signals
         from ontrack.messaging.services.reminders import hearing_reminders_follow
         from ontrack.messaging.services.retention import messages_purge_before
         from ontrack.messaging.status_checks import outbox_oldest_due
         from ontrack.operations.status import status_check_register
+        from ontrack.participants.caseload_signals import register_signal_source
         from ontrack.participants.hearing_listeners import register_hearing_listener
         from ontrack.participants.panels import register_panel
 
         register_panel("messaging/panel.html")
+        register_signal_source(caseload_text_signals)
         broadcasts.expansion_job_register(tasks.broadcast_expand_task)
         status_check_register("outbox", outbox_oldest_due)
         retention_kind_register(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from ontrack.accounts.models import Role, User
 from ontrack.messaging.models import Broadcast, InboundMessage, Message
+from ontrack.participants.caseload_signals import CaseloadSignals, Dated
 from ontrack.participants.models import Participant
 
 
@@ -37,3 +40,18 @@ def conversation_entries(participant: Participant, limit: int = 200) -> list[dic
         for i in received[:limit]
     ]  # fmt: skip
     return sorted(out, key=lambda e: e["at"])
+
+
+def caseload_text_signals(
+    participant_ids: Sequence[int], now: dt.datetime
+) -> dict[int, CaseloadSignals]:
+    """The caseload list's messaging part (``participants.caseload_signals``), one query for
+    the page: the last text each person sent in, as contact."""
+    rows = (
+        InboundMessage.objects.filter(participant_id__in=participant_ids, received_at__lte=now)
+        .order_by()
+        .values("participant_id")
+        .annotate(at=Max("received_at"))
+        .values_list("participant_id", "at")
+    )
+    return {pk: CaseloadSignals(last_contact=Dated(at, "text")) for pk, at in rows}

@@ -564,3 +564,25 @@ class CaseloadImport(models.Model):
 
     def __str__(self) -> str:
         return f"caseload import {self.pk} ({self.status})"
+
+
+class SavedFilter(models.Model):
+    """A caseload view (search, filters and sort) a staff member named to come back to. Only
+    its owner lists, opens or deletes it; ``query`` holds the list's own parameters only
+    (``participants.saved_filters`` cleans it), never a page cursor."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_filter_name_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"saved filter {self.name!r} of user {self.user_id}"

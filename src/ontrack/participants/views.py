@@ -13,8 +13,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -22,8 +23,9 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.fragments import fragment_or_page
-from ontrack.participants import caseload_imports, forms, importer, services
+from ontrack.participants import caseload_imports, forms, importer, saved_filters, services
 from ontrack.participants.caseload_pages import BadCursor, CaseloadPage, caseload_page
+from ontrack.participants.caseload_signals import caseload_signals
 from ontrack.participants.gate import (
     participant_for_change,
     participant_read,
@@ -56,11 +58,16 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@login_required
-def caseload(request: HttpRequest) -> HttpResponse:
+def _caseload_reader(request: HttpRequest) -> User:
     user = staff_user(request)
     if not user.reads_participants:
         raise PermissionDenied("Your role does not read participant records.")
+    return user
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = _caseload_reader(request)
     f = CaseloadFilter(
         q=request.GET.get("q", "")[:100],
         office=_int_or_none(request.GET.get("office")),
@@ -85,6 +92,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
         page, bad_cursor = None, True
     shown = page.rows if page else []
     participants_listed(request, [p.pk for p in shown], what="caseload list")
+    signals = caseload_signals([p.pk for p in shown], timezone.now())
     query = request.GET.copy()
     for cursor_parameter in ("after", "before", "last", "page"):
         query.pop(cursor_parameter, None)
@@ -93,7 +101,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "bad_cursor": bad_cursor,
-        "rows": shown,
+        "rows": [(p, signals[p.pk]) for p in shown],
         "filter": f,
         "query": query.urlencode(),
         "sort_query": sort_query.urlencode(),
@@ -102,6 +110,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
         "statuses": Status.choices,
         "levels": Level.choices,
         "languages": Language.choices,
+        "saved_filters": saved_filters.saved_filters_of(user),
         "can_enrol": user.writes_participants,
         "can_transfer": user.manages_caseloads,
         "transfer_form": forms.TransferForm(user=user) if user.manages_caseloads else None,
@@ -116,6 +125,31 @@ def caseload(request: HttpRequest) -> HttpResponse:
     if bad_cursor:
         response.status_code = 400
     return response
+
+
+@login_required
+@require_POST
+def saved_filter_save(request: HttpRequest) -> HttpResponse:
+    """Save the caseload's current query (the ``query`` field) under ``name``, then show
+    the list it names."""
+    user = _caseload_reader(request)
+    try:
+        saved = saved_filters.saved_filter_save(
+            user, name=request.POST.get("name", ""), query=request.POST.get("query", "")
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages))
+    messages.success(request, f'Filter "{saved.name}" saved.')
+    return redirect(f"{reverse('participants:caseload')}?{saved.query}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not saved_filters.saved_filter_delete(_caseload_reader(request), pk):
+        raise Http404("No saved filter of yours has this number.")
+    messages.success(request, "Saved filter deleted.")
+    return redirect("participants:caseload")
 
 
 @login_required

@@ -75,7 +75,12 @@ from ontrack.participants.queries import participants_visible_to
 from ontrack.participants.services import ADVERSE_CLOSURE_REASONS
 from ontrack.reviews.models import ReviewOrigin, ReviewOutcome
 from ontrack.reviews.queries import review_decision_counts, reviews_of_participants
-from ontrack.schedule.models import CheckinWindow, Outcome
+from ontrack.schedule.models import (
+    COMPLIANCE_JUDGED,
+    COMPLIANCE_MET,
+    CheckinWindow,
+    Outcome,
+)
 
 # Which status each lifecycle event leaves a participant in.
 EVENT_STATUS: dict[str, str] = {
@@ -511,8 +516,8 @@ def checkins_table(user: User, scope: DashboardScope, count: Counting = raw_coun
     rows = [[str(Outcome(o).label), counts.get(o, 0)] for o in order]
     table = _with_shares("checkins", "Check-in compliance", "Outcome", rows)
     table.columns[1] = "Windows"
-    done = counts.get(Outcome.ON_TIME, 0) + counts.get(Outcome.LATE, 0)
-    judged = done + counts.get(Outcome.MISSED, 0)
+    done = sum(counts.get(o, 0) for o in COMPLIANCE_MET)
+    judged = sum(counts.get(o, 0) for o in COMPLIANCE_JUDGED)
     table.note = (
         f"Compliance (on time or late, of windows that were not excused, not a technical "
         f"failure and not still due): {_share(done, judged)}. A technical failure means the "

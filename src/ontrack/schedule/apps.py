@@ -9,19 +9,22 @@ class ScheduleConfig(AppConfig):
     verbose_name = "Schedule and check-ins"
 
     def ready(self) -> None:
-        """Show the schedule and compliance panel on the participant page, answer "CONFIRM"
-        and "RESCHEDULE" replies, put check-in photos under the retention purge, and
-        follow suspensions, reinstatements, closures and plan changes (participants,
-        messaging and audit sit below schedule)."""
+        """Show the schedule and compliance panel on the participant page and the schedule's
+        signals on the caseload list, answer "CONFIRM" and "RESCHEDULE" replies, put
+        check-in photos under the retention purge, and follow suspensions, reinstatements,
+        closures and plan changes (participants, messaging and audit sit below schedule)."""
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.messaging.reply_handlers import register_reply_handler
+        from ontrack.participants.caseload_signals import register_signal_source
         from ontrack.participants.panels import register_panel
         from ontrack.participants.services import register_case_change_listener
         from ontrack.schedule import replies
+        from ontrack.schedule.queries import caseload_schedule_signals
         from ontrack.schedule.services.case_changes import case_changed
         from ontrack.schedule.services.retention import checkin_photos_purge_before
 
         register_panel("schedule/_participant_panel.html")
+        register_signal_source(caseload_schedule_signals)
         retention_kind_register(
             RetentionKind(
                 key="checkin_photos",

@@ -68,6 +68,13 @@ class Outcome(models.TextChoices):
     TECHNICAL_FAILURE = "technical_failure", _("Technical failure")
 
 
+# Check-in compliance, as the dashboard and the caseload list both count it: windows met (on
+# time or late) of windows judged (met or missed). Excused windows, technical failures and
+# windows still due are neither.
+COMPLIANCE_MET = (Outcome.ON_TIME, Outcome.LATE)
+COMPLIANCE_JUDGED = (*COMPLIANCE_MET, Outcome.MISSED)
+
+
 class CheckinWindow(models.Model):
     """One occurrence of a schedule, or an ad-hoc request from the officer (no schedule):
     the participant may check in from ``opens_at`` until ``closes_at``. ``outcome``

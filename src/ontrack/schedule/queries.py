@@ -11,15 +11,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ontrack.accounts.models import Office, User
+from ontrack.participants.caseload_signals import (
+    COMPLIANCE_DAYS,
+    CaseloadSignals,
+    Dated,
+)
 from ontrack.participants.models import (
     Hearing,
     HearingOutcome,
@@ -29,6 +35,8 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.queries import participants_visible_to
 from ontrack.schedule.models import (
+    COMPLIANCE_JUDGED,
+    COMPLIANCE_MET,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -585,3 +593,59 @@ def open_requests_count(participant: Participant) -> int:
     return RescheduleRequest.objects.filter(
         Q(participant=participant) & Q(status=RequestStatus.PENDING)
     ).count()
+
+
+def caseload_schedule_signals(
+    participant_ids: Sequence[int], now: dt.datetime
+) -> dict[int, CaseloadSignals]:
+    """The caseload list's schedule part (``participants.caseload_signals``), five grouped
+    queries for the whole page: the last check-in attempt and the last appointment
+    attended (contacts), the next check-in window not settled and the next booked
+    appointment (obligations; a window open now counts from its opening), and the
+    check-in windows opened in the last ``COMPLIANCE_DAYS`` days, met and judged as the
+    dashboard counts them."""
+    ids = list(participant_ids)
+    parts: list[tuple[int, CaseloadSignals]] = []
+
+    def latest(rows: QuerySet[Any], field: str) -> Iterable[tuple[int, dt.datetime]]:
+        grouped = rows.filter(participant_id__in=ids).order_by().values("participant_id")
+        return grouped.annotate(at=Max(field)).values_list("participant_id", "at")
+
+    def soonest(rows: QuerySet[Any], field: str) -> Iterable[tuple[int, dt.datetime]]:
+        grouped = rows.filter(participant_id__in=ids).order_by().values("participant_id")
+        return grouped.annotate(at=Min(field)).values_list("participant_id", "at")
+
+    for pk, at in latest(Checkin.objects.all(), "attempted_at"):
+        parts.append((pk, CaseloadSignals(last_contact=Dated(at, "check-in"))))
+    attended = Appointment.objects.filter(status=AppointmentStatus.ATTENDED, starts_at__lte=now)
+    for pk, at in latest(attended, "starts_at"):
+        parts.append((pk, CaseloadSignals(last_contact=Dated(at, "appointment"))))
+    unsettled = CheckinWindow.objects.filter(closes_at__gt=now).exclude(
+        outcome__in=SETTLED_OUTCOMES
+    )
+    for pk, at in soonest(unsettled, "opens_at"):
+        what = "check-in, open now" if at <= now else "check-in"
+        parts.append((pk, CaseloadSignals(next_obligation=Dated(at, what))))
+    booked = Appointment.objects.filter(status=AppointmentStatus.BOOKED, starts_at__gte=now)
+    for pk, at in soonest(booked, "starts_at"):
+        parts.append((pk, CaseloadSignals(next_obligation=Dated(at, "appointment"))))
+    judged = (
+        CheckinWindow.objects.filter(
+            participant_id__in=ids,
+            opens_at__gte=now - dt.timedelta(days=COMPLIANCE_DAYS),
+            opens_at__lt=now,
+            outcome__in=COMPLIANCE_JUDGED,
+        )
+        .order_by()
+        .values("participant_id", "outcome")
+        .annotate(n=Count("id"))
+        .values_list("participant_id", "outcome", "n")
+    )
+    for pk, outcome, n in judged:
+        met = n if outcome in COMPLIANCE_MET else 0
+        parts.append((pk, CaseloadSignals(windows_met=met, windows_judged=n)))
+
+    signals: dict[int, CaseloadSignals] = {}
+    for pk, part in parts:
+        signals[pk] = signals[pk].merged(part) if pk in signals else part
+    return signals

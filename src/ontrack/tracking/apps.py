@@ -7,11 +7,15 @@ class TrackingConfig(AppConfig):
     verbose_name = "Devices and positions"
 
     def ready(self) -> None:
-        """Show the location panel on the participant page without participants importing
-        tracking (participants sits below tracking in the import stack)."""
+        """Show the location panel on the participant page and the device on the caseload
+        list without participants importing tracking (participants sits below tracking in the
+        import stack)."""
+        from ontrack.participants.caseload_signals import register_signal_source
         from ontrack.participants.panels import register_panel
+        from ontrack.tracking.queries import caseload_device_signals
 
         register_panel("tracking/_participant_panel.html")
+        register_signal_source(caseload_device_signals)
 
         from ontrack.tracking import handoff
         from ontrack.tracking.alerting import batch_alerts

@@ -15,13 +15,15 @@ the API and the exports show as such, and which nothing may take for a place the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from ontrack.accounts.models import Role, User
+from ontrack.participants.caseload_signals import CaseloadSignals, Dated, DeviceSignal
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceEventRecord, Position
 
@@ -277,3 +279,23 @@ def latest_positions(devices: QuerySet[Device]) -> list[dict[str, Any]]:
         "id", "identifier", "last_fix_time", "last_lat", "last_lon", "last_accuracy_m"
     )
     return [dict(row) for row in rows]
+
+
+def caseload_device_signals(
+    participant_ids: Sequence[int], now: dt.datetime
+) -> dict[int, CaseloadSignals]:
+    """The caseload list's device part (``participants.caseload_signals``), one query for
+    the page: each wearer's device battery and last fix, stale past the live map's
+    threshold (``ONTRACK_LIVE_MAP_STALE_MINUTES``), the last fix also counting as contact."""
+    stale_after = dt.timedelta(minutes=settings.ONTRACK_LIVE_MAP_STALE_MINUTES)
+    worn = DeviceAssignment.objects.filter(
+        participant_id__in=participant_ids, ended_at__isnull=True
+    ).values_list("participant_id", "device__last_fix_time", "device__battery_pct")
+    signals: dict[int, CaseloadSignals] = {}
+    for pk, fix, battery in worn:
+        device = DeviceSignal(
+            battery_pct=battery, last_fix_at=fix, stale=fix is None or now - fix > stale_after
+        )
+        contact = Dated(fix, "device fix") if fix is not None else None
+        signals[pk] = CaseloadSignals(device=device, last_contact=contact)
+    return signals
