@@ -5,6 +5,7 @@ log, and every change made through the services (which record who did it)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -182,34 +183,49 @@ def alert_resolve(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Al
     return alert
 
 
+def _triaged(
+    request: HttpRequest, alert_id: int, action: Callable[[User], object], what: str
+) -> Alert:
+    """Run a triage ``action`` as the caller on an alert they see, and answer with the alert
+    as it now stands (its read logged as ``what``)."""
+    user = _reader(request)
+    _visible(user, alert_id)
+    action(user)
+    alert = _visible(user, alert_id)
+    _log(request, alert, f"API alert {alert.pk} {what}")
+    return alert
+
+
 @router.post("/alerts/{alert_id}/claim", response=AlertDetailOut)
 def alert_claim(request: HttpRequest, alert_id: int) -> Alert:
     """The caller holds the alert. One someone else holds is refused (422): assign it."""
-    user = _reader(request)
-    _visible(user, alert_id)
-    triage.alert_claim(user=user, alert_id=alert_id)
-    alert = _visible(user, alert_id)
-    _log(request, alert, f"API alert {alert.pk} claimed")
-    return alert
+    return _triaged(
+        request,
+        alert_id,
+        lambda user: triage.alert_claim(user=user, alert_id=alert_id),
+        "claimed",
+    )
 
 
 @router.post("/alerts/{alert_id}/assign", response=AlertDetailOut)
 def alert_assign(request: HttpRequest, alert_id: int, payload: AssignIn) -> Alert:
     """Hand the alert to someone who sees its participant (422 for anyone else)."""
-    user = _reader(request)
-    _visible(user, alert_id)
-    triage.alert_assign(user=user, alert_id=alert_id, assignee_id=payload.assignee_id)
-    alert = _visible(user, alert_id)
-    _log(request, alert, f"API alert {alert.pk} assigned")
-    return alert
+    return _triaged(
+        request,
+        alert_id,
+        lambda user: triage.alert_assign(
+            user=user, alert_id=alert_id, assignee_id=payload.assignee_id
+        ),
+        "assigned",
+    )
 
 
 @router.post("/alerts/{alert_id}/notes", response=AlertDetailOut)
 def alert_note(request: HttpRequest, alert_id: int, payload: NoteIn) -> Alert:
     """A note in the alert's history while it is in the queue (422 when empty)."""
-    user = _reader(request)
-    _visible(user, alert_id)
-    triage.alert_note_add(user=user, alert_id=alert_id, note=payload.note)
-    alert = _visible(user, alert_id)
-    _log(request, alert, f"API alert {alert.pk} note added")
-    return alert
+    return _triaged(
+        request,
+        alert_id,
+        lambda user: triage.alert_note_add(user=user, alert_id=alert_id, note=payload.note),
+        "note added",
+    )
