@@ -4,11 +4,9 @@ exactly who moves, and an undo within the window that leaves anyone changed sinc
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import pytest
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from ontrack.accounts.models import Office, Role, User
@@ -117,24 +115,6 @@ def test_preview_token_names_exactly_the_previewed_people_and_refuses_another_us
         )
     with pytest.raises(ValidationError, match="altered or is not yours"):
         bulk_transfers.bulk_transfer_previewed(actor=supervisor, token=preview.token + "x")
-
-
-class _ElevenMinutesAgo(signing.TimestampSigner):
-    """Signs as the clock read eleven minutes ago: a preview left open too long."""
-
-    def timestamp(self) -> str:
-        return signing.b62_encode(int(time.time()) - 11 * 60)
-
-
-def test_preview_token_expires_after_ten_minutes(
-    make_participant: Callable[..., Participant], make_user: Callable[..., User]
-) -> None:
-    supervisor = make_user(Role.SUPERVISOR)
-    token = _ElevenMinutesAgo(salt=bulk_transfers.PREVIEW_SALT).sign_object(
-        {"u": supervisor.pk, "o": make_user(Role.OFFICER).pk, "p": [make_participant().pk]}
-    )
-    with pytest.raises(ValidationError, match="more than 10 minutes old"):
-        bulk_transfers.bulk_transfer_previewed(actor=supervisor, token=token)
 
 
 def _transferred(

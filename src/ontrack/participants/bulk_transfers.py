@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,18 +26,9 @@ from ontrack.accounts.models import User
 from ontrack.participants import services
 from ontrack.participants.models import BulkAction, BulkActionItem, BulkActionKind, Participant
 from ontrack.participants.queries import participants_visible_to
+from ontrack.selections import ALTERED, selection_read, selection_sign
 
-PREVIEW_SALT = "ontrack.participants.bulk_transfers.preview"
-PREVIEW_MAX_AGE = 10 * 60  # seconds a preview can be confirmed: long enough to read the list
-
-PREVIEW_EXPIRED = (
-    "This preview is more than 10 minutes old, so it can no longer be confirmed. "
-    "Preview the transfer again."
-)
-PREVIEW_ALTERED = (
-    "This confirmation does not match a preview you were shown (it was altered or is not "
-    "yours). Nothing was moved. Preview the transfer again."
-)
+PREVIEW = "participants.bulk_transfer"  # the selection a transfer preview signs
 NO_ONE_TO_MOVE = "No one to move: tick participants in the list, or choose a whole caseload."
 
 
@@ -88,27 +78,21 @@ def bulk_transfer_preview(
     people = _movable(actor, participant_ids, officer)
     if not people:
         raise ValidationError(NO_ONE_TO_MOVE)
-    token = signing.dumps(
-        {"u": actor.pk, "o": officer.pk, "p": [p.pk for p in people]}, salt=PREVIEW_SALT
+    token = selection_sign(
+        user_id=actor.pk, action=PREVIEW, ids=[p.pk for p in people], officer=officer.pk
     )
     return TransferPreview(officer=officer, participants=people, token=token)
 
 
 def bulk_transfer_previewed(*, actor: User, token: str) -> TransferPreview:
     """The preview ``token`` was issued for, read again with today's scope. A token that
-    is altered, another user's or older than ``PREVIEW_MAX_AGE`` is refused, saying which."""
-    try:
-        claims = signing.loads(token, salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE)
-    except signing.SignatureExpired:
-        raise ValidationError(PREVIEW_EXPIRED) from None
-    except signing.BadSignature:
-        raise ValidationError(PREVIEW_ALTERED) from None
-    if not isinstance(claims, dict) or claims.get("u") != actor.pk:
-        raise ValidationError(PREVIEW_ALTERED)
-    officer_id, ids = claims.get("o"), claims.get("p")
+    is altered, another user's or older than ``selections.MAX_AGE`` is refused, saying
+    which."""
+    ids, pinned = selection_read(user_id=actor.pk, action=PREVIEW, token=token)
+    officer_id = pinned.get("officer")
     officer = User.objects.filter(pk=officer_id).first() if isinstance(officer_id, int) else None
-    if officer is None or not isinstance(ids, list):
-        raise ValidationError(PREVIEW_ALTERED)
+    if officer is None:
+        raise ValidationError(ALTERED)
     people = _movable(actor, ids, officer)
     if not people:
         raise ValidationError(NO_ONE_TO_MOVE)
