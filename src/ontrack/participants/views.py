@@ -490,7 +490,7 @@ def _bulk_refused(request: HttpRequest, exc: ValidationError, *, back: str) -> H
     window): 400, saying why, with the way back."""
     return render(
         request,
-        "participants/bulk_refused.html",
+        "bulk_refused.html",
         {"reasons": exc.messages, "back": back},
         status=400,
     )
