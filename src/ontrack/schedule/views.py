@@ -57,7 +57,7 @@ from ontrack.schedule.services import (
     windows,
 )
 from ontrack.schedule.timeline_sources import checkin_photo_item
-from ontrack.selections import selection_read, selection_sign
+from ontrack.selections import ALTERED, selection_read, selection_sign
 
 
 def _reader(request: HttpRequest) -> User:
@@ -719,6 +719,36 @@ def reschedule_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 # --- office calendar ---------------------------------------------------------------------
 
 
+CLOSE_DAY = "schedule.close_day"  # the selection the closure's preview signs
+
+
+def _close_day_preview(
+    request: HttpRequest, user: User, office: Office, *, day: dt.date, reason: str
+) -> HttpResponse:
+    """Whom closing ``day`` would move (a read of those people, logged), and the
+    confirmation carrying a signed token of exactly those appointments."""
+    bookings = list(
+        offices.office_day_bookings(office, day)
+        .select_related("participant", "office")
+        .order_by("starts_at", "pk")
+    )
+    participants_listed(
+        request, (a.participant_id for a in bookings), what=f"closing {day}: preview"
+    )
+    token = selection_sign(
+        user_id=user.pk,
+        action=CLOSE_DAY,
+        ids=[a.pk for a in bookings],
+        office=office.pk,
+        day=day.isoformat(),
+    )
+    return render(
+        request,
+        "schedule/close_day_preview.html",
+        {"office": office, "day": day, "reason": reason, "appointments": bookings, "token": token},
+    )
+
+
 @login_required
 def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
     """Slots, holidays and closures of an office; closing a day moves everyone booked."""
@@ -738,12 +768,25 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         if close_form.is_bound and close_form.is_valid():
-            result = offices.office_close_day(
-                actor=user,
-                office=office,
-                day=close_form.cleaned_data["day"],
-                reason=close_form.cleaned_data["reason"],
-            )
+            day, reason = close_form.cleaned_data["day"], close_form.cleaned_data["reason"]
+            token = request.POST.get("token")
+            if token is None:
+                return _close_day_preview(request, user, office, day=day, reason=reason)
+            try:
+                ids, pinned = selection_read(user_id=user.pk, action=CLOSE_DAY, token=token)
+                if pinned != {"office": office.pk, "day": day.isoformat()}:
+                    raise ValidationError(ALTERED)
+                result = offices.office_close_day(
+                    actor=user, office=office, day=day, reason=reason, expected=ids
+                )
+            except ValidationError as exc:
+                back = reverse("schedule:office", args=[office.pk])
+                return render(
+                    request,
+                    "bulk_refused.html",
+                    {"reasons": exc.messages, "back": back},
+                    status=400,
+                )
             messages.success(
                 request, f"Closed; {len(result.moved)} appointment(s) moved, each person told."
             )
