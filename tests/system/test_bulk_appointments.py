@@ -70,3 +70,32 @@ def test_an_officer_cancels_two_appointments_through_a_preview_and_a_confirmatio
     assert done.status_code == 302
     assert "2 appointment(s) cancelled" in browser.page(day_page)
     assert _statuses(api, people) == {"cancelled"}
+
+
+def test_a_supervisor_closes_a_day_through_a_preview_of_whom_it_moves(system: System) -> None:
+    api = system.api("olivia")
+    office = office_id(api)
+    person = enrol(system, given_name="Yara")
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=40)
+    while not (slots := _room_for_two(api, office, day)):
+        day += dt.timedelta(days=1)
+    booked = api.post(
+        f"/participants/{person['id']}/appointments",
+        {"type": "routine_checkin", "starts_at": slots[0]["starts_at"]},
+    )
+    browser = system.browser("sam")
+    calendar = f"/schedule/offices/{office}/"
+    close = {"form": "close", "day": day.isoformat(), "reason": "Staff training day"}
+    preview = browser.submit(calendar, close)
+    assert preview.status_code == 200, preview.text[-1500:]
+    assert "1 appointment booked that day will move" in preview.text
+    assert f"Yara {person['family_name']}" in preview.text
+    assert day.isoformat() not in browser.page(calendar), "a preview closes nothing"
+
+    token = html.unescape(_TOKEN.findall(preview.text)[0])
+    done = browser.post_form(calendar, preview.text, {**close, "token": token})
+    assert done.status_code == 302
+    assert "1 appointment(s) moved" in browser.page(calendar)
+    appointments = api.get(f"/participants/{person['id']}/appointments")
+    (now_booked,) = [a for a in appointments if a["status"] == "booked"]
+    assert now_booked["starts_at"] != booked["starts_at"]
