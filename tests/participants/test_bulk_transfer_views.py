@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.audit.models import AccessAction, AccessLogEntry
@@ -152,3 +153,25 @@ def test_an_officer_may_not_open_the_bulk_transfer_pages(
     client = client_for(officer)
     assert client.get("/participants/transfer/").status_code == 403
     assert client.post("/participants/transfer/confirm/", {"token": "x"}).status_code == 403
+
+
+def test_undo_after_the_window_is_a_400_saying_so(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    officer: User,
+    client_for: Callable[[User], Client],
+    settings: Settings,
+) -> None:
+    settings.ONTRACK_BULK_UNDO_MINUTES = 0  # the window closes as soon as the transfer is done
+    people = [make_participant() for _ in range(2)]
+    target = make_user()
+    client = client_for(make_user(Role.SUPERVISOR))
+    body = client.post(
+        "/participants/transfer/", {"from_officer": officer.pk, "officer": target.pk}
+    ).content.decode()
+    done = client.post("/participants/transfer/confirm/", {"token": _token(body), "reason": "r"})
+    assert "Undo this transfer" not in client.get(done["Location"]).content.decode()
+    late = client.post(done["Location"] + "undo/")
+    assert late.status_code == 400
+    assert "can no longer be undone" in late.content.decode()
+    assert _officer_ids(people) == {target.pk}
