@@ -283,6 +283,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # use ``ontrack import participants``, which has no limit.
 ONTRACK_IMPORT_MAX_BYTES = int(float(os.environ.get("ONTRACK_IMPORT_MAX_MB", "10")) * 1024 * 1024)
 
+# How long a bulk action (a caseload transfer) can be undone from its page, in minutes
+# (``ONTRACK_BULK_UNDO_MINUTES``, 15). Afterwards each person is moved one by one.
+ONTRACK_BULK_UNDO_MINUTES = int(os.environ.get("ONTRACK_BULK_UNDO_MINUTES", "15"))
+
 ONTRACK_DEFAULT_PROGRAM = os.environ.get("ONTRACK_DEFAULT_PROGRAM", "ATD")
 ONTRACK_PAGE_SIZE = 50
 

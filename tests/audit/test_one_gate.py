@@ -70,6 +70,8 @@ SKIPPED: dict[str, str] = {
     r"^audit/": "the access log names its subjects as text for the auditor; it opens no "
     "record (DESIGN.md, roles)",
     r"^participants/import/": "a caseload import file, logged as IMPORT when it is applied",
+    r"^participants/bulk/": "a bulk action by id: it lists only the people the reader sees, "
+    "404 when none, logged as LIST (tests/participants/test_bulk_transfer_views.py)",
     r"^alerts/(rules/program|notifications)/": "program rules and office notification "
     "settings: no person",
     r"^(schedule|api)/offices/": "an office's calendar, slots and closures, by office id",

@@ -176,27 +176,6 @@ def test_supervisor_cannot_transfer_into_another_office(
         services.participant_transfer(p, actor=make_user(Role.SUPERVISOR), officer=stranger)
 
 
-def test_bulk_transfer_moves_everyone_or_no_one(
-    make_participant: Callable[..., Participant],
-    make_user: Callable[..., User],
-    make_office: Callable[..., Office],
-) -> None:
-    supervisor = make_user(Role.SUPERVISOR)
-    target = make_user(Role.OFFICER)
-    people = [make_participant() for _ in range(3)]
-    moved = services.participants_bulk_transfer(
-        actor=supervisor, participant_ids=[p.pk for p in people], officer=target
-    )
-    assert moved == 3
-    assert set(Participant.objects.values_list("officer", flat=True)) == {target.pk}
-    elsewhere = make_user(Role.OFFICER, office=make_office("Denver"))
-    with pytest.raises(PermissionDenied):
-        services.participants_bulk_transfer(
-            actor=supervisor, participant_ids=[p.pk for p in people], officer=elsewhere
-        )
-    assert set(Participant.objects.values_list("officer", flat=True)) == {target.pk}
-
-
 def test_hearing_needs_a_time_zone_aware_time(
     make_participant: Callable[..., Participant], officer: User
 ) -> None:

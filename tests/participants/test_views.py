@@ -181,39 +181,6 @@ def test_hearing_form_reads_the_time_in_the_courts_zone(
     assert hearing.scheduled_at == dt.datetime(2027, 3, 15, 16, 0, tzinfo=dt.UTC)
 
 
-def test_bulk_transfer_of_a_whole_caseload(
-    make_participant: Callable[..., Participant],
-    make_user: Callable[..., User],
-    officer: User,
-    client_for: Callable[[User], Client],
-) -> None:
-    people = [make_participant() for _ in range(3)]
-    target = make_user(Role.OFFICER)
-    response = client_for(make_user(Role.SUPERVISOR)).post(
-        "/participants/transfer/", {"from_officer": officer.pk, "officer": target.pk}
-    )
-    assert response.status_code == 302
-    assert {p.officer_id for p in Participant.objects.filter(pk__in=[p.pk for p in people])} == {
-        target.pk
-    }
-
-
-def test_bulk_transfer_of_ticked_participants(
-    make_participant: Callable[..., Participant],
-    make_user: Callable[..., User],
-    client_for: Callable[[User], Client],
-) -> None:
-    keep, move = make_participant(), make_participant()
-    target = make_user(Role.OFFICER)
-    client_for(make_user(Role.SUPERVISOR)).post(
-        "/participants/transfer/", {"participant": [move.pk], "officer": target.pk}
-    )
-    keep.refresh_from_db()
-    move.refresh_from_db()
-    assert move.officer == target
-    assert keep.officer != target
-
-
 def test_participant_page_shows_profile_plan_and_history(
     make_participant: Callable[..., Participant],
     officer: User,

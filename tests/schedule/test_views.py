@@ -4,6 +4,7 @@ participant, answer 404 or 403 to others, and every read is access-logged."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -225,7 +226,7 @@ def test_booking_at_a_time_with_no_slot_shows_the_reason(
     assert "no appointment at that time" in response.content.decode()
 
 
-def test_bulk_cancel_from_the_day_page(
+def test_bulk_cancel_from_the_day_page_is_previewed_then_confirmed(
     make_participant: Callable[..., Participant],
     hours_office: Office,
     officer: User,
@@ -236,7 +237,8 @@ def test_bulk_cancel_from_the_day_page(
     booked = [
         appointment_book(p, actor=officer, type="routine_checkin", starts_at=start) for p in people
     ]
-    response = client_for(officer).post(
+    client = client_for(officer)
+    preview = client.post(
         "/schedule/bulk/",
         {
             "action": "cancel",
@@ -244,6 +246,21 @@ def test_bulk_cancel_from_the_day_page(
             "reason": "Office flooded",
         },
     )
+    body = preview.content.decode()
+    assert preview.status_code == 200
+    assert "Cancel: 2 appointments" in body
+    assert all(p.full_name in body for p in people)
+    assert set(Appointment.objects.values_list("status", flat=True)) == {
+        AppointmentStatus.BOOKED
+    }, "a preview changes nothing"
+    found = re.search(r'name="token" value="([^"]+)"', body)
+    assert found
+    no_reason = client.post("/schedule/bulk/", {"token": found.group(1), "reason": ""})
+    assert no_reason.status_code == 400
+    forged = client.post("/schedule/bulk/", {"token": found.group(1) + "x", "reason": "r"})
+    assert forged.status_code == 400
+    assert "altered or is not yours" in forged.content.decode()
+    response = client.post("/schedule/bulk/", {"token": found.group(1), "reason": "Flooded"})
     assert response.status_code == 302
     assert set(Appointment.objects.values_list("status", flat=True)) == {
         AppointmentStatus.CANCELLED
@@ -264,14 +281,15 @@ def test_bulk_ignores_appointments_outside_ones_caseload(
         starts_at=_next_slot(hours_office),
     )
     stranger = make_user(Role.OFFICER)
-    client_for(stranger).post(
+    response = client_for(stranger).post(
         "/schedule/bulk/",
         {"action": "cancel", "appointments": [str(appointment.pk)], "reason": "x"},
     )
+    assert response.status_code == 302, "no preview of appointments one does not see"
     assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED
 
 
-def test_supervisor_closes_a_day_from_the_office_calendar(
+def test_supervisor_closes_a_day_from_the_office_calendar_through_a_preview(
     make_participant: Callable[..., Participant],
     hours_office: Office,
     officer: User,
@@ -284,9 +302,23 @@ def test_supervisor_closes_a_day_from_the_office_calendar(
         make_participant(), actor=officer, type="routine_checkin", starts_at=start
     )
     day = start.astimezone(ZoneInfo(hours_office.time_zone)).date()
-    response = client_for(supervisor).post(
-        f"/schedule/offices/{hours_office.pk}/",
-        {"form": "close", "day": day.isoformat(), "reason": "Holiday"},
+    client = client_for(supervisor)
+    close = {"form": "close", "day": day.isoformat(), "reason": "Holiday"}
+    preview = client.post(f"/schedule/offices/{hours_office.pk}/", close)
+    body = preview.content.decode()
+    assert "1 appointment booked that day will move" in body
+    assert appointment.participant.full_name in body
+    assert not OfficeClosure.objects.exists(), "a preview closes nothing"
+    found = re.search(r'name="token" value="([^"]+)"', body)
+    assert found
+    other_day = {**close, "day": (day + dt.timedelta(days=1)).isoformat()}
+    forged = client.post(
+        f"/schedule/offices/{hours_office.pk}/", {**other_day, "token": found.group(1)}
+    )
+    assert forged.status_code == 400
+    assert not OfficeClosure.objects.exists()
+    response = client.post(
+        f"/schedule/offices/{hours_office.pk}/", {**close, "token": found.group(1)}
     )
     assert response.status_code == 302
     assert OfficeClosure.objects.filter(office=hours_office, date=day).exists()
@@ -437,3 +469,29 @@ def test_the_day_page_forms_never_redirect_to_another_site(
     assert away["Location"] == "/schedule/today/"
     home = client.post("/schedule/bulk/", {"next": "/schedule/today/?day=2026-12-07"})
     assert home["Location"] == "/schedule/today/?day=2026-12-07"
+
+
+def test_closing_a_day_is_refused_when_its_bookings_changed_since_the_preview(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    start = _next_slot(hours_office)
+    day = start.astimezone(ZoneInfo(hours_office.time_zone)).date()
+    client = client_for(make_user(Role.SUPERVISOR))
+    close = {"form": "close", "day": day.isoformat(), "reason": "Holiday"}
+    body = client.post(f"/schedule/offices/{hours_office.pk}/", close).content.decode()
+    found = re.search(r'name="token" value="([^"]+)"', body)
+    assert found
+    unseen = appointment_book(
+        make_participant(), actor=officer, type="routine_checkin", starts_at=start
+    )
+    response = client.post(
+        f"/schedule/offices/{hours_office.pk}/", {**close, "token": found.group(1)}
+    )
+    assert response.status_code == 400
+    assert "changed since the preview" in response.content.decode()
+    assert not OfficeClosure.objects.exists()
+    assert Appointment.objects.get(pk=unseen.pk).starts_at == start

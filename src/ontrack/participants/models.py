@@ -586,3 +586,53 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return f"saved filter {self.name!r} of user {self.user_id}"
+
+
+class BulkActionKind(models.TextChoices):
+    TRANSFER = "transfer", "Caseload transfer"
+    TRANSFER_UNDO = "transfer_undo", "Caseload transfer undone"
+
+
+class BulkAction(models.Model):
+    """One action over many people, recorded as one event with its reason, so that it can
+    be reviewed (and, within a short window, undone) as the single decision it was. Each
+    person's own timeline also gets its entry, which names this action."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=BulkActionKind.choices)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BulkActionItem(models.Model):
+    """One person in a bulk action: their officer before and after. ``skipped`` says why
+    this person was left as they were (an undo leaves anyone changed since)."""
+
+    action = models.ForeignKey(BulkAction, on_delete=models.CASCADE, related_name="items")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    office_before = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+")
+    officer_before = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    office_after = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+")
+    officer_after = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    skipped = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.officer_before_id} -> {self.officer_after_id}"

@@ -30,6 +30,7 @@ from ontrack.participants.models import (
     ADVERSE_CLOSURE_REASONS,
     ALLOWED_TRANSITIONS,
     Address,
+    BulkAction,
     ClosureReason,
     ConditionFlag,
     Counsel,
@@ -568,8 +569,10 @@ def participant_transfer(
     actor: Actor,
     officer: User,
     office: Office | None = None,
+    bulk_action: BulkAction | None = None,
 ) -> None:
-    """Move one participant to another officer (and office, if the officer works elsewhere)."""
+    """Move one participant to another officer (and office, if the officer works elsewhere).
+    A move made as part of ``bulk_action`` names it, with its reason, in the timeline entry."""
     _require_caseload_manager(actor)
     _require_write(actor, participant)
     target_office = office or officer.office
@@ -587,28 +590,12 @@ def participant_transfer(
     participant.office = target_office
     participant.officer = officer
     participant.save(update_fields=["office", "officer", "updated_at"])
-    _event(
-        participant,
-        actor=actor,
-        kind=EventKind.TRANSFERRED,
-        summary=f"Transferred to {officer} at {target_office}",
-        data={"from": list(before), "to": [target_office.pk, officer.pk]},
-    )
-
-
-@transaction.atomic
-def participants_bulk_transfer(
-    *, actor: Actor, participant_ids: Iterable[int], officer: User
-) -> int:
-    """Move many participants to one officer in a single transaction: all or none."""
-    _require_caseload_manager(actor)
-    moved = 0
-    for participant in Participant.objects.filter(pk__in=list(participant_ids)).select_for_update():
-        if participant.officer_id == officer.pk:
-            continue
-        participant_transfer(participant, actor=actor, officer=officer)
-        moved += 1
-    return moved
+    data: dict[str, Any] = {"from": list(before), "to": [target_office.pk, officer.pk]}
+    summary = f"Transferred to {officer} at {target_office}"
+    if bulk_action is not None:
+        data["bulk_action"] = bulk_action.pk
+        summary += f" ({bulk_action.get_kind_display().lower()}: {bulk_action.reason})"
+    _event(participant, actor=actor, kind=EventKind.TRANSFERRED, summary=summary, data=data)
 
 
 def _plan_open(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.urls import reverse
+
 from ontrack.participants.models import EventKind, Hearing, ParticipantEvent, ReviewRequest
 from ontrack.participants.timeline import (
     Entry,
@@ -19,6 +21,15 @@ from ontrack.participants.timeline import (
 CASE = "case"
 HEARING = "hearing"
 REVIEW_REQUEST = "review_request"
+
+
+def _bulk_action_link(q: Query, e: ParticipantEvent) -> str:
+    """A change made as part of a bulk action links to that action's page (its reason,
+    everyone it moved, the undo) for those who may open it."""
+    bulk = e.data.get("bulk_action")
+    if not isinstance(bulk, int) or not q.reader.manages_caseloads:
+        return ""
+    return reverse("participants:bulk_action", args=[bulk])
 
 
 def case_entries(q: Query) -> Sequence[Entry]:
@@ -35,6 +46,7 @@ def case_entries(q: Query) -> Sequence[Entry]:
             id=e.pk,
             title=EventKind(e.kind).label if e.kind in EventKind.values else "Case changed",
             detail=e.summary,
+            link=_bulk_action_link(q, e),
             actor=str(e.actor) if e.actor else "system",
             technical=(("event", e.kind),),
         )

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -23,7 +24,14 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.fragments import fragment_or_page
-from ontrack.participants import caseload_imports, forms, importer, saved_filters, services
+from ontrack.participants import (
+    bulk_transfers,
+    caseload_imports,
+    forms,
+    importer,
+    saved_filters,
+    services,
+)
 from ontrack.participants.caseload_pages import BadCursor, CaseloadPage, caseload_page
 from ontrack.participants.caseload_signals import caseload_signals
 from ontrack.participants.gate import (
@@ -33,6 +41,8 @@ from ontrack.participants.gate import (
 )
 from ontrack.participants.models import (
     IMPORT_RUNNING,
+    BulkAction,
+    BulkActionItem,
     CaseloadImport,
     Hearing,
     Language,
@@ -508,13 +518,48 @@ def participant_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-def caseload_transfer(request: HttpRequest) -> HttpResponse:
-    """Bulk transfer: the participants ticked in the caseload list, or the whole active
-    caseload of one officer, to another officer, all in one transaction."""
+def _caseload_manager(request: HttpRequest) -> User:
     user = staff_user(request)
     if not user.manages_caseloads:
         raise PermissionDenied("Only supervisors and administrators transfer caseloads.")
+    return user
+
+
+def _bulk_refused(request: HttpRequest, exc: ValidationError, *, back: str) -> HttpResponse:
+    """A bulk step the service refused (an altered or expired preview, a closed undo
+    window): 400, saying why, with the way back."""
+    return render(
+        request,
+        "bulk_refused.html",
+        {"reasons": exc.messages, "back": back},
+        status=400,
+    )
+
+
+def _transfer_preview_page(
+    request: HttpRequest,
+    preview: bulk_transfers.TransferPreview,
+    *,
+    reason: str = "",
+    errors: list[str] | None = None,
+) -> HttpResponse:
+    participants_listed(
+        request, (p.pk for p in preview.participants), what="caseload transfer preview"
+    )
+    return render(
+        request,
+        "participants/bulk_transfer_preview.html",
+        {"preview": preview, "reason": reason, "errors": errors or []},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def caseload_transfer(request: HttpRequest) -> HttpResponse:
+    """Bulk transfer, first step: the participants ticked in the caseload list, or the whole
+    active caseload of one officer, and the officer to receive them. A valid choice shows
+    the preview (who moves, from whom, to whom); nothing moves until it is confirmed."""
+    user = _caseload_manager(request)
     form = forms.BulkTransferForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         visible = participants_visible_to(user)
@@ -524,22 +569,105 @@ def caseload_transfer(request: HttpRequest) -> HttpResponse:
         else:
             ids = [int(v) for v in request.POST.getlist("participant") if v.isdigit()]
             chosen = visible.filter(pk__in=ids)
-        ids = list(chosen.values_list("pk", flat=True))
-        if not ids:
-            form.add_error(None, "Tick participants in the list, or choose a whole caseload.")
+        try:
+            preview = bulk_transfers.bulk_transfer_preview(
+                actor=user,
+                participant_ids=chosen.values_list("pk", flat=True),
+                officer=form.cleaned_data["officer"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
         else:
-            try:
-                moved = services.participants_bulk_transfer(
-                    actor=user, participant_ids=ids, officer=form.cleaned_data["officer"]
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(
-                    request, f"{moved} participant(s) moved to {form.cleaned_data['officer']}."
-                )
-                return redirect("participants:caseload")
-    return _form_page(request, title="Transfer a caseload", form=form, submit="Transfer")
+            return _transfer_preview_page(request, preview)
+    return _form_page(request, title="Transfer a caseload", form=form, submit="Preview")
+
+
+@login_required
+@require_POST
+def caseload_transfer_confirm(request: HttpRequest) -> HttpResponse:
+    """Bulk transfer, second step: the preview's token (exactly the people previewed) and a
+    reason. An altered or expired token is refused with 400 and nothing moves."""
+    user = _caseload_manager(request)
+    back = reverse("participants:bulk_transfer")
+    try:
+        preview = bulk_transfers.bulk_transfer_previewed(
+            actor=user, token=request.POST.get("token", "")
+        )
+    except ValidationError as exc:
+        return _bulk_refused(request, exc, back=back)
+    reason = request.POST.get("reason", "")
+    try:
+        action = bulk_transfers.participants_bulk_transfer(
+            actor=user,
+            participant_ids=[p.pk for p in preview.participants],
+            officer=preview.officer,
+            reason=reason,
+        )
+    except ValidationError as exc:
+        return _transfer_preview_page(request, preview, reason=reason, errors=exc.messages)
+    moved = action.items.count()
+    messages.success(
+        request,
+        f"{moved} participant{pluralize(moved)} moved to {preview.officer}. "
+        f"You can undo this here for {settings.ONTRACK_BULK_UNDO_MINUTES} minutes.",
+    )
+    return redirect("participants:bulk_action", pk=action.pk)
+
+
+def _bulk_action_for(user: User, pk: int) -> tuple[BulkAction, list[BulkActionItem]]:
+    """The action and its items about people this user sees; 404 when they see none of
+    them, exactly as for an action that does not exist."""
+    action = get_object_or_404(BulkAction.objects.select_related("actor", "undoes"), pk=pk)
+    visible = participants_visible_to(user)
+    items = list(
+        action.items.filter(participant__in=visible).select_related(
+            "participant", "officer_before", "office_before", "officer_after", "office_after"
+        )
+    )
+    if not items:
+        raise Http404("No such bulk action in your caseload.")
+    return action, items
+
+
+@login_required
+def bulk_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """One bulk action: who did it, why, each person's officer before and after, and (for
+    a transfer still in its window) the undo."""
+    user = _caseload_manager(request)
+    action, items = _bulk_action_for(user, pk)
+    participants_listed(request, (i.participant_id for i in items), what="bulk action")
+    return render(
+        request,
+        "participants/bulk_action.html",
+        {
+            "action": action,
+            "items": items,
+            "undone_by": BulkAction.objects.filter(undoes=action).first(),
+            "undoable": bulk_transfers.bulk_action_undoable(action),
+            "undo_until": bulk_transfers.bulk_action_undo_until(action),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulk_action_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _caseload_manager(request)
+    action, _items = _bulk_action_for(user, pk)
+    try:
+        undo = bulk_transfers.bulk_transfer_undo(actor=user, action=action)
+    except ValidationError as exc:
+        return _bulk_refused(
+            request, exc, back=reverse("participants:bulk_action", args=[action.pk])
+        )
+    moved = undo.items.filter(skipped="").count()
+    skipped = undo.items.exclude(skipped="").count()
+    messages.success(
+        request,
+        f"Undone: {moved} participant{pluralize(moved)} moved back"
+        + (f", {skipped} left as they are (see below)." if skipped else "."),
+    )
+    return redirect("participants:bulk_action", pk=undo.pk)
 
 
 class _UploadLimit(FileUploadHandler):

@@ -124,10 +124,11 @@ class CalendarForm(forms.Form):
     slot_capacity = forms.IntegerField(min_value=1, max_value=500)
 
 
+BULK_ACTIONS = [("move", "Move to the nearest free slot"), ("cancel", "Cancel")]
+
+
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[("move", "Move to the nearest free slot"), ("cancel", "Cancel")]
-    )
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
     appointments = forms.TypedMultipleChoiceField(coerce=int, choices=[])
     reason = forms.CharField(max_length=300)
 

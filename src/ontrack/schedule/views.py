@@ -57,6 +57,7 @@ from ontrack.schedule.services import (
     windows,
 )
 from ontrack.schedule.timeline_sources import checkin_photo_item
+from ontrack.selections import ALTERED, selection_read, selection_sign
 
 
 def _reader(request: HttpRequest) -> User:
@@ -192,22 +193,83 @@ def attendance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return vary_on_htmx(redirect(_day_page_next(request)))
 
 
+BULK_PREVIEW = "schedule.bulk_appointments"  # the selection the day page's preview signs
+
+
+def _bulk_preview(
+    request: HttpRequest,
+    user: User,
+    *,
+    ids: list[int],
+    action: str,
+    back: str,
+    errors: list[str],
+) -> HttpResponse:
+    """What the ticked appointments' bulk action will do, with whom (a read of those
+    people, logged), and the confirmation carrying a signed token of exactly these."""
+    appointments = list(
+        Appointment.objects.filter(pk__in=ids)
+        .select_related("participant", "office")
+        .order_by("starts_at", "pk")
+    )
+    participants_listed(
+        request, (a.participant_id for a in appointments), what="bulk appointment preview"
+    )
+    token = selection_sign(
+        user_id=user.pk, action=BULK_PREVIEW, ids=[a.pk for a in appointments], what=action
+    )
+    return render(
+        request,
+        "schedule/bulk_preview.html",
+        {
+            "appointments": appointments,
+            "action": dict(forms.BULK_ACTIONS)[action],
+            "reason": request.POST.get("reason", ""),
+            "errors": errors,
+            "token": token,
+            "back": back,
+        },
+        status=400 if errors else 200,
+    )
+
+
 @login_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
     """Move (each to the nearest free slot) or cancel the appointments ticked on the day
-    page, with one reason."""
+    page, with one reason. The day page's form leads to a preview; only its confirmation,
+    carrying a signed token of exactly the previewed appointments and action (ten minutes),
+    does anything. An altered or expired token is refused with 400."""
     user = staff_user(request)
+    back = _day_page_next(request)
+    token = request.POST.get("token")
+    data: Any = request.POST
+    if token is not None:
+        try:
+            ids, pinned = selection_read(user_id=user.pk, action=BULK_PREVIEW, token=token)
+        except ValidationError as exc:
+            return render(
+                request, "bulk_refused.html", {"reasons": exc.messages, "back": back}, status=400
+            )
+        data = {"appointments": ids, "action": pinned.get("what"), "reason": data.get("reason")}
+        requested = ids
+    else:
+        requested = [v for v in map(_int, request.POST.getlist("appointments")) if v is not None]
     visible_ids = list(
         Appointment.objects.filter(
-            pk__in=[_int(v) for v in request.POST.getlist("appointments")],
-            participant__in=participants_visible_to(user),
+            pk__in=requested, participant__in=participants_visible_to(user)
         ).values_list("pk", flat=True)
     )
-    form = forms.BulkForm(request.POST, choices=[(pk, str(pk)) for pk in visible_ids])
-    if not form.is_valid():
-        messages.error(request, "Tick at least one appointment and give a reason.")
-        return redirect(_day_page_next(request))
+    form = forms.BulkForm(data, choices=[(pk, str(pk)) for pk in visible_ids])
+    if token is None or not form.is_valid():
+        if not visible_ids or "action" in form.errors:
+            messages.error(request, "Tick at least one appointment and choose what to do.")
+            return redirect(back)
+        errors = [str(e) for e in form.errors.get("reason", [])] if token is not None else []
+        action = str(data.get("action"))
+        return _bulk_preview(
+            request, user, ids=visible_ids, action=action, back=back, errors=errors
+        )
     ids = form.cleaned_data["appointments"]
     reason = form.cleaned_data["reason"]
     try:
@@ -229,7 +291,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(_day_page_next(request))
+    return redirect(back)
 
 
 # --- a participant's schedule ------------------------------------------------------------
@@ -657,6 +719,36 @@ def reschedule_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 # --- office calendar ---------------------------------------------------------------------
 
 
+CLOSE_DAY = "schedule.close_day"  # the selection the closure's preview signs
+
+
+def _close_day_preview(
+    request: HttpRequest, user: User, office: Office, *, day: dt.date, reason: str
+) -> HttpResponse:
+    """Whom closing ``day`` would move (a read of those people, logged), and the
+    confirmation carrying a signed token of exactly those appointments."""
+    bookings = list(
+        offices.office_day_bookings(office, day)
+        .select_related("participant", "office")
+        .order_by("starts_at", "pk")
+    )
+    participants_listed(
+        request, (a.participant_id for a in bookings), what=f"closing {day}: preview"
+    )
+    token = selection_sign(
+        user_id=user.pk,
+        action=CLOSE_DAY,
+        ids=[a.pk for a in bookings],
+        office=office.pk,
+        day=day.isoformat(),
+    )
+    return render(
+        request,
+        "schedule/close_day_preview.html",
+        {"office": office, "day": day, "reason": reason, "appointments": bookings, "token": token},
+    )
+
+
 @login_required
 def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
     """Slots, holidays and closures of an office; closing a day moves everyone booked."""
@@ -676,12 +768,25 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         if close_form.is_bound and close_form.is_valid():
-            result = offices.office_close_day(
-                actor=user,
-                office=office,
-                day=close_form.cleaned_data["day"],
-                reason=close_form.cleaned_data["reason"],
-            )
+            day, reason = close_form.cleaned_data["day"], close_form.cleaned_data["reason"]
+            token = request.POST.get("token")
+            if token is None:
+                return _close_day_preview(request, user, office, day=day, reason=reason)
+            try:
+                ids, pinned = selection_read(user_id=user.pk, action=CLOSE_DAY, token=token)
+                if pinned != {"office": office.pk, "day": day.isoformat()}:
+                    raise ValidationError(ALTERED)
+                result = offices.office_close_day(
+                    actor=user, office=office, day=day, reason=reason, expected=ids
+                )
+            except ValidationError as exc:
+                back = reverse("schedule:office", args=[office.pk])
+                return render(
+                    request,
+                    "bulk_refused.html",
+                    {"reasons": exc.messages, "back": back},
+                    status=400,
+                )
             messages.success(
                 request, f"Closed; {len(result.moved)} appointment(s) moved, each person told."
             )
