@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,31 +79,106 @@ WINDOW_COLUMNS = (
     "excused_reason",
     "reminders_synced",
 )
+# What generation reads of a schedule (``windows_generate_due`` reads these rows directly:
+# a model instance per schedule cost more than the rest of a nightly run).
+_DUE_FIELDS = (
+    "pk",
+    "participant_id",
+    "participant__time_zone",
+    "cadence",
+    "starts_on",
+    "ends_on",
+    "interval",
+    "weekdays",
+    "week",
+    "day",
+    "dates",
+    "opens",
+    "closes",
+    "generated_until",
+)
+BATCH = 5000  # schedules read, and window rows inserted, at a time
+_FRESH = (Outcome.DUE.value, "", False)  # outcome, excused_reason, reminders_synced
 
 
-def _window_rows(
-    schedule: CheckinSchedule, zone: ZoneInfo, start: dt.date, end: dt.date, now: dt.datetime
-) -> list[tuple[Any, ...]]:
-    """The schedule's windows between two local dates that have not closed yet, as rows
-    of ``WINDOW_COLUMNS`` in the database's own representation."""
-    adapt_date = connection.ops.adapt_datefield_value
-    adapt_instant = connection.ops.adapt_datetimefield_value
-    return [
-        (
-            schedule.participant_id,
-            schedule.pk,
-            adapt_date(day),
-            adapt_instant(opens_at),
-            adapt_instant(closes_at),
-            Outcome.DUE.value,
-            "",
-            False,
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """One schedule as generation needs it."""
+
+    pk: int
+    participant_id: int
+    zone: str
+    cadence: recurrence.Cadence
+    opens: dt.time
+    closes: dt.time
+    generated_until: dt.date | None
+
+    @classmethod
+    def of_row(cls, row: tuple[Any, ...]) -> _Due:
+        """From a ``values_list(*_DUE_FIELDS)`` row."""
+        pk, person, zone, kind, starts_on, ends_on, interval, weekdays, week, day, dates = row[:11]
+        cadence = recurrence.Cadence(
+            kind,
+            starts_on,
+            ends_on,
+            interval,
+            tuple(weekdays),
+            week,
+            day,
+            recurrence.parse_dates(dates),
         )
-        for day, opens_at, closes_at in recurrence.windows(
-            schedule_cadence(schedule), schedule.opens, schedule.closes, zone, start, end
-        )
-        if closes_at > now
-    ]
+        return cls(pk, person, zone, cadence, *row[11:])
+
+
+class _WindowRows:
+    """Window rows in the database's own representation, computed once per distinct
+    (cadence, dates) and per distinct (zone, date, hours): most people share their zone,
+    their hours and their cadence, and turning a local time into a stored UTC value cost
+    more than inserting it (bench/horizon.py)."""
+
+    def __init__(self) -> None:
+        self._zones: dict[str, ZoneInfo] = {}
+        self._dates: dict[tuple[recurrence.Cadence, dt.date, dt.date], list[dt.date]] = {}
+        self._windows: dict[tuple[str, dt.date, dt.time, dt.time], tuple[Any, ...]] = {}
+        self._adapt_date = connection.ops.adapt_datefield_value
+        self._adapt_instant = connection.ops.adapt_datetimefield_value
+
+    def zone(self, name: str) -> ZoneInfo:
+        if name not in self._zones:
+            self._zones[name] = ZoneInfo(name)
+        return self._zones[name]
+
+    def _window(self, zone: str, day: dt.date, opens: dt.time, closes: dt.time) -> tuple[Any, ...]:
+        """(closes_at, local_date, opens_at, closes_at as stored)."""
+        key = (zone, day, opens, closes)
+        if key not in self._windows:
+            opens_at, closes_at = recurrence.window_instants(day, opens, closes, self.zone(zone))
+            self._windows[key] = (
+                closes_at,
+                self._adapt_date(day),
+                self._adapt_instant(opens_at),
+                self._adapt_instant(closes_at),
+            )
+        return self._windows[key]
+
+    def rows(
+        self, due: _Due, start: dt.date, end: dt.date, now: dt.datetime
+    ) -> list[tuple[Any, ...]]:
+        """The schedule's windows between two local dates that have not closed yet, as rows
+        of ``WINDOW_COLUMNS``."""
+        key = (due.cadence, start, end)
+        if key not in self._dates:
+            self._dates[key] = recurrence.occurrence_dates(due.cadence, start, end)
+        rows = []
+        for day in self._dates[key]:
+            closes_at, local_date, opens_at, closes_stored = self._window(
+                due.zone, day, due.opens, due.closes
+            )
+            if closes_at > now:
+                rows.append(
+                    (due.participant_id, due.pk, local_date, opens_at, closes_stored, *_FRESH)
+                )
+        return rows
 
 
 def _windows_insert(rows: list[tuple[Any, ...]]) -> int:
@@ -118,10 +194,35 @@ def _windows_insert(rows: list[tuple[Any, ...]]) -> int:
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
     created = 0
     with connection.cursor() as cursor:
-        for first in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[first : first + 5000])
+        for first in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[first : first + BATCH])
             created += max(cursor.rowcount, 0)
     return created
+
+
+def _generate(
+    dues: Sequence[_Due], *, now: dt.datetime, horizon: int, maker: _WindowRows
+) -> tuple[int, dict[int, dt.date]]:
+    """Insert the windows of ``dues`` from where each stopped up to ``horizon`` days after
+    its local today, and move their high-water marks, in one transaction: (windows created,
+    the new mark of each schedule that moved)."""
+    rows: list[tuple[Any, ...]] = []
+    advanced: dict[dt.date, list[int]] = {}
+    for due in dues:
+        today = now.astimezone(maker.zone(due.zone)).date()
+        end = today + dt.timedelta(days=horizon)
+        start = today - dt.timedelta(days=1)  # a window opened yesterday may still be open
+        if due.generated_until is not None:
+            start = max(start, due.generated_until + dt.timedelta(days=1))
+        if start > end:
+            continue
+        rows.extend(maker.rows(due, start, end, now))
+        advanced.setdefault(end, []).append(due.pk)
+    with transaction.atomic():
+        created = _windows_insert(rows)
+        for end, ids in advanced.items():
+            CheckinSchedule.objects.filter(pk__in=ids).update(generated_until=end)
+    return created, {pk: end for end, ids in advanced.items() for pk in ids}
 
 
 def windows_generate(
@@ -144,53 +245,66 @@ def windows_generate_many(
     check-ins off) are left as they are: no window, and their mark does not move."""
     now = now_or_clock(now)
     horizon = horizon_days if horizon_days is not None else settings.ONTRACK_SCHEDULE_HORIZON_DAYS
-    zones: dict[str, ZoneInfo] = {}
-    rows: list[tuple[Any, ...]] = []
-    advanced: dict[dt.date, list[int]] = {}
     tz_of = dict(
         Participant.objects.filter(
             queries.checkins_required_q(""), pk__in=[s.participant_id for s in schedules]
         ).values_list("pk", "time_zone")
     )
+    dues = [
+        _Due(
+            schedule.pk,
+            schedule.participant_id,
+            tz_of[schedule.participant_id],
+            schedule_cadence(schedule),
+            schedule.opens,
+            schedule.closes,
+            schedule.generated_until,
+        )
+        for schedule in schedules
+        if schedule.active and schedule.participant_id in tz_of
+    ]
+    created, marks = _generate(dues, now=now, horizon=horizon, maker=_WindowRows())
     for schedule in schedules:
-        tz_name = tz_of.get(schedule.participant_id)
-        if tz_name is None:
-            continue
-        zone = zones.setdefault(tz_name, ZoneInfo(tz_name))
-        today = now.astimezone(zone).date()
-        end = today + dt.timedelta(days=horizon)
-        start = today - dt.timedelta(days=1)  # a window opened yesterday may still be open
-        if schedule.generated_until is not None:
-            start = max(start, schedule.generated_until + dt.timedelta(days=1))
-        if start > end or not schedule.active:
-            continue
-        rows.extend(_window_rows(schedule, zone, start, end, now))
-        schedule.generated_until = end
-        advanced.setdefault(end, []).append(schedule.pk)
-    with transaction.atomic():
-        created = _windows_insert(rows)
-        for end, ids in advanced.items():
-            CheckinSchedule.objects.filter(pk__in=ids).update(generated_until=end)
+        schedule.generated_until = marks.get(schedule.pk, schedule.generated_until)
     return created
 
 
-def windows_generate_due(*, now: dt.datetime | None = None, chunk: int = 1000) -> int:
-    """The daily job: extend every active schedule of a case that must check in (enrolled or
-    active, its plan asking for app or phone check-ins) to the horizon."""
-    now = now_or_clock(now)
-    horizon_end = now.date() + dt.timedelta(days=settings.ONTRACK_SCHEDULE_HORIZON_DAYS - 1)
-    due = CheckinSchedule.objects.filter(queries.checkins_required_q(), active=True).filter(
-        Q(generated_until__isnull=True) | Q(generated_until__lt=horizon_end)
+def _behind_q(now: dt.datetime, horizon: int) -> Q:
+    """Schedules whose windows stop short of the horizon in their participant's own zone
+    (one term per zone in use, so that a schedule already there is not even read)."""
+    zones = (
+        Participant.objects.filter(checkin_schedule__isnull=False)
+        .order_by()
+        .values_list("time_zone", flat=True)
+        .distinct()
     )
+    behind = Q(generated_until__isnull=True)
+    for zone in zones:
+        end = now.astimezone(ZoneInfo(zone)).date() + dt.timedelta(days=horizon)
+        behind |= Q(participant__time_zone=zone, generated_until__lt=end)
+    return behind
+
+
+def windows_generate_due(*, now: dt.datetime | None = None) -> int:
+    """The periodic job: extend every active schedule of a case that must check in (enrolled
+    or active, its plan asking for app or phone check-ins) to the horizon. Only schedules
+    behind it are read, so once a day each gets one more day; a batch is one read, one
+    insert and one update per zone, whatever the number of people."""
+    now = now_or_clock(now)
+    horizon = settings.ONTRACK_SCHEDULE_HORIZON_DAYS
+    due = CheckinSchedule.objects.filter(
+        queries.checkins_required_q(), _behind_q(now, horizon), active=True
+    ).values_list(*_DUE_FIELDS)
+    maker = _WindowRows()
     created = 0
-    batch: list[CheckinSchedule] = []
-    for schedule in in_batches(due, size=chunk):
-        batch.append(schedule)
-        if len(batch) >= chunk:
-            created += windows_generate_many(batch, now=now)
+    batch: list[_Due] = []
+    for row in in_batches(due, size=BATCH, pk_of=lambda r: r[0]):
+        batch.append(_Due.of_row(row))
+        if len(batch) >= BATCH:
+            created += _generate(batch, now=now, horizon=horizon, maker=maker)[0]
             batch = []
     if batch:
-        created += windows_generate_many(batch, now=now)
+        created += _generate(batch, now=now, horizon=horizon, maker=maker)[0]
     logger.info("check-in windows generated count=%s", created)
     return created
 
