@@ -181,21 +181,33 @@ class _WindowRows:
         return rows
 
 
+# PostgreSQL takes a batch as one array per column (an executemany there is a round trip a
+# row: 87,090 rows took 18.7 s against 2.3 s this way, bench/horizon.py).
+_POSTGRES_TYPES = ("bigint", "bigint", "date", "timestamptz", "timestamptz", "text", "text", "bool")
+
+
 def _windows_insert(rows: list[tuple[Any, ...]]) -> int:
     """Insert window rows, skipping a (participant, date, schedule) already present, and
-    return how many were new. A plain executemany: building a model instance per row for
+    return how many were new. Plain SQL: building a model instance per row for
     ``bulk_create`` cost three times the insert itself (bench/schedule.py)."""
-    if not rows:
-        return 0
     table = CheckinWindow._meta.db_table
     # The table and columns are this module's constants; the values are bound parameters.
     columns = ", ".join(WINDOW_COLUMNS)
-    marks = ", ".join(["%s"] * len(WINDOW_COLUMNS))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        arrays = ", ".join(f"%s::{kind}[]" for kind in _POSTGRES_TYPES)
+        values = f"SELECT * FROM unnest({arrays})"  # noqa: S608
+    else:
+        values = f"VALUES ({', '.join(['%s'] * len(WINDOW_COLUMNS))})"
+    sql = f"INSERT INTO {table} ({columns}) {values} ON CONFLICT DO NOTHING"
     created = 0
     with connection.cursor() as cursor:
         for first in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[first : first + BATCH])
+            batch = rows[first : first + BATCH]
+            if postgres:
+                cursor.execute(sql, [list(column) for column in zip(*batch, strict=True)])
+            else:
+                cursor.executemany(sql, batch)
             created += max(cursor.rowcount, 0)
     return created
 
