@@ -2,14 +2,18 @@
 ones still to come, an officer's ad-hoc window, and handing windows opening soon to
 messaging for their reminders.
 
-Generation is the hot path of the daily job (``bench/schedule.py``), hence the plain
-``executemany`` insert; each window's reminder is computed by messaging from an anchor
-this module builds (``checkin_window:<pk>``).
+Windows are kept a rolling horizon ahead (``ONTRACK_SCHEDULE_HORIZON_DAYS``): setting a
+schedule generates them up to it, and the periodic job carries each schedule that fell
+behind (in its participant's own zone) one day further each day. That job is the hot path
+(``bench/horizon.py``: the initial horizon for 100,000 people, then a night), hence plain
+SQL in batches and each distinct window computed once. Each window's reminder is computed
+by messaging from an anchor this module builds (``checkin_window:<pk>``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +23,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from ontrack.accounts.actors import Actor
@@ -80,22 +85,23 @@ WINDOW_COLUMNS = (
     "reminders_synced",
 )
 # What generation reads of a schedule (``windows_generate_due`` reads these rows directly:
-# a model instance per schedule cost more than the rest of a nightly run).
+# a model instance per schedule cost more than the rest of a nightly run). The cadence's
+# fields come last, its lists as JSON text: they are decoded once per distinct cadence.
 _DUE_FIELDS = (
     "pk",
     "participant_id",
     "participant__time_zone",
+    "opens",
+    "closes",
+    "generated_until",
     "cadence",
     "starts_on",
     "ends_on",
     "interval",
-    "weekdays",
+    "weekdays_json",
     "week",
     "day",
-    "dates",
-    "opens",
-    "closes",
-    "generated_until",
+    "dates_json",
 )
 BATCH = 5000  # schedules read, and window rows inserted, at a time
 _FRESH = (Outcome.DUE.value, "", False)  # outcome, excused_reason, reminders_synced
@@ -108,26 +114,10 @@ class _Due:
     pk: int
     participant_id: int
     zone: str
-    cadence: recurrence.Cadence
     opens: dt.time
     closes: dt.time
     generated_until: dt.date | None
-
-    @classmethod
-    def of_row(cls, row: tuple[Any, ...]) -> _Due:
-        """From a ``values_list(*_DUE_FIELDS)`` row."""
-        pk, person, zone, kind, starts_on, ends_on, interval, weekdays, week, day, dates = row[:11]
-        cadence = recurrence.Cadence(
-            kind,
-            starts_on,
-            ends_on,
-            interval,
-            tuple(weekdays),
-            week,
-            day,
-            recurrence.parse_dates(dates),
-        )
-        return cls(pk, person, zone, cadence, *row[11:])
+    cadence: recurrence.Cadence
 
 
 class _WindowRows:
@@ -138,10 +128,29 @@ class _WindowRows:
 
     def __init__(self) -> None:
         self._zones: dict[str, ZoneInfo] = {}
+        self._cadences: dict[tuple[Any, ...], recurrence.Cadence] = {}
         self._dates: dict[tuple[recurrence.Cadence, dt.date, dt.date], list[dt.date]] = {}
         self._windows: dict[tuple[str, dt.date, dt.time, dt.time], tuple[Any, ...]] = {}
         self._adapt_date = connection.ops.adapt_datefield_value
         self._adapt_instant = connection.ops.adapt_datetimefield_value
+
+    def due(self, row: tuple[Any, ...]) -> _Due:
+        """A ``_DUE_FIELDS`` row as a ``_Due``."""
+        key = row[6:]
+        if key not in self._cadences:
+            kind, starts_on, ends_on, interval, weekdays, week, day, dates = key
+            self._cadences[key] = recurrence.Cadence(
+                kind,
+                starts_on,
+                ends_on,
+                interval,
+                tuple(json.loads(weekdays)),
+                week,
+                day,
+                recurrence.parse_dates(json.loads(dates)),
+            )
+        pk, participant_id, zone, opens, closes, generated_until = row[:6]
+        return _Due(pk, participant_id, zone, opens, closes, generated_until, self._cadences[key])
 
     def zone(self, name: str) -> ZoneInfo:
         if name not in self._zones:
@@ -212,6 +221,20 @@ def _windows_insert(rows: list[tuple[Any, ...]]) -> int:
     return created
 
 
+def _marks_move(advanced: dict[dt.date, list[int]]) -> None:
+    """Set the high-water marks, one statement per new mark (one per zone in use, in a
+    nightly run). Plain SQL: the ORM's preparation of each id of ``pk__in`` cost more than
+    the statement (bench/horizon.py)."""
+    table = CheckinSchedule._meta.db_table
+    with connection.cursor() as cursor:
+        for end, ids in advanced.items():
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                f"UPDATE {table} SET generated_until = %s WHERE id IN ({marks})",  # noqa: S608
+                [connection.ops.adapt_datefield_value(end), *ids],
+            )
+
+
 def _generate(
     dues: Sequence[_Due], *, now: dt.datetime, horizon: int, maker: _WindowRows
 ) -> tuple[int, dict[int, dt.date]]:
@@ -232,8 +255,7 @@ def _generate(
         advanced.setdefault(end, []).append(due.pk)
     with transaction.atomic():
         created = _windows_insert(rows)
-        for end, ids in advanced.items():
-            CheckinSchedule.objects.filter(pk__in=ids).update(generated_until=end)
+        _marks_move(advanced)
     return created, {pk: end for end, ids in advanced.items() for pk in ids}
 
 
@@ -267,10 +289,10 @@ def windows_generate_many(
             schedule.pk,
             schedule.participant_id,
             tz_of[schedule.participant_id],
-            schedule_cadence(schedule),
             schedule.opens,
             schedule.closes,
             schedule.generated_until,
+            schedule_cadence(schedule),
         )
         for schedule in schedules
         if schedule.active and schedule.participant_id in tz_of
@@ -304,14 +326,20 @@ def windows_generate_due(*, now: dt.datetime | None = None) -> int:
     insert and one update per zone, whatever the number of people."""
     now = now_or_clock(now)
     horizon = settings.ONTRACK_SCHEDULE_HORIZON_DAYS
-    due = CheckinSchedule.objects.filter(
-        queries.checkins_required_q(), _behind_q(now, horizon), active=True
-    ).values_list(*_DUE_FIELDS)
+    due = (
+        CheckinSchedule.objects.filter(
+            queries.checkins_required_q(), _behind_q(now, horizon), active=True
+        )
+        .annotate(
+            weekdays_json=Cast("weekdays", TextField()), dates_json=Cast("dates", TextField())
+        )
+        .values_list(*_DUE_FIELDS)
+    )
     maker = _WindowRows()
     created = 0
     batch: list[_Due] = []
     for row in in_batches(due, size=BATCH, pk_of=lambda r: r[0]):
-        batch.append(_Due.of_row(row))
+        batch.append(maker.due(row))
         if len(batch) >= BATCH:
             created += _generate(batch, now=now, horizon=horizon, maker=maker)[0]
             batch = []
