@@ -250,6 +250,7 @@ def _marks_move(advanced: dict[dt.date, list[int]]) -> None:
     with connection.cursor() as cursor:
         for end, ids in advanced.items():
             mark = connection.ops.adapt_datefield_value(end)
+            params: list[Any]
             if connection.vendor == "postgresql":  # one array: no 5,000 placeholders to bind
                 sql, params = "id = ANY(%s)", [mark, ids]
             else:
