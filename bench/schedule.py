@@ -199,16 +199,16 @@ def _timed_insert(sql: str, rows: list) -> float:
     return time.perf_counter() - started
 
 
-def _raw_reinsert_windows() -> tuple[int, float]:
-    """Read the windows back, delete them and insert them again with executemany, chunk by
-    chunk; only the inserts are timed."""
+def _raw_reinsert_windows(above: int = 0) -> tuple[int, float]:
+    """Read the windows back (those with an id above ``above``), delete them and insert them
+    again with executemany, chunk by chunk; only the inserts are timed."""
     from django.db import connection, transaction
 
     table = "schedule_checkinwindow"
     columns = _columns(table)
     names = ", ".join(columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table}")
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table} WHERE id > %s", [above])
         low, high = cursor.fetchone()
     rows = 0
     spent = 0.0

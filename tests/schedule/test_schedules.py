@@ -81,6 +81,19 @@ def test_windows_are_generated_up_to_the_horizon(
     assert CheckinWindow.objects.filter(participant=participant).count() == 10
 
 
+def test_the_periodic_job_extends_each_schedule_by_one_day_each_day(
+    make_participant: Callable[..., Participant], weekly: Callable[..., Any], settings: Settings
+) -> None:
+    settings.ONTRACK_SCHEDULE_HORIZON_DAYS = 28
+    participant = make_participant()
+    now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    schedule = weekly(participant, weekdays=tuple(range(7)), starts_on=dt.date(2026, 1, 1), now=now)
+    for days in (1, 2, 3):
+        assert windows_generate_due(now=now + dt.timedelta(days=days)) == 1, f"day {days}"
+        schedule.refresh_from_db()
+        assert schedule.generated_until == dt.date(2026, 2, 2) + dt.timedelta(days=days)
+
+
 def test_changing_the_schedule_keeps_past_and_completed_windows(
     make_participant: Callable[..., Participant], weekly: Callable[..., Any]
 ) -> None:
