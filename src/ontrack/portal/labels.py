@@ -85,6 +85,7 @@ RECORDS: dict[str, Promise] = {
     "participants.supervisionplan": _("Supervision plans"),
     "participants.participantevent": _("History of your case"),
     "participants.reviewrequest": _("Requests for a review"),
+    "participants.bulkactionitem": _("Moves to another officer"),
     "schedule.checkinschedule": _("Check-in schedule"),
     "schedule.checkinwindow": _("Check-in times"),
     "schedule.checkin": _("Check-ins"),
@@ -129,6 +130,9 @@ EXPLANATIONS: dict[str, Promise] = {
     ),
     "participants.reviewrequest": _(
         "Your requests for a review of your supervision, and the answers."
+    ),
+    "participants.bulkactionitem": _(
+        "When your case moved to another officer together with other cases, and back."
     ),
     "schedule.checkinschedule": _("On which days and at which times you check in."),
     "schedule.checkinwindow": _("Each time you had to check in, and what was recorded."),

@@ -845,6 +845,7 @@ class _MqttLink(_Link):
     def __init__(self, identifier: str, client: Any, stats: SimulatorStats) -> None:
         self.topic = mqtt_json.topic_for(identifier)
         self.client, self.stats = client, stats
+        self.published: list[Any] = []  # paho's MQTTMessageInfo of each publish
 
     async def open(self) -> None:
         return None
@@ -852,8 +853,16 @@ class _MqttLink(_Link):
     async def send(self, reports: list[Report]) -> None:
         for start in range(0, len(reports), 100):
             chunk = reports[start : start + 100]
-            self.client.publish(self.topic, mqtt_payload(chunk), qos=1)
+            self.published.append(self.client.publish(self.topic, mqtt_payload(chunk), qos=1))
             self.stats.sent += len(chunk)
+
+    def flush(self, deadline: float) -> None:
+        """Wait (until ``deadline``) for the broker to acknowledge what was published: a
+        message published before the broker accepted the connection goes out only once it
+        has, and stopping the client's network loop first would lose it."""
+        for message in self.published:
+            with contextlib.suppress(ValueError, RuntimeError):
+                message.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
 
 
 async def _device(wearer: Wearer, link: _Link, options: SimulatorOptions, deadline: float,
@@ -926,6 +935,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
         else:
             mqtt_client.loop_start()
     tasks = []
+    mqtt_links: list[_MqttLink] = []
     for identifier, protocol in devices:
         wearer = Wearer.create(identifier, options.seed)
         port = options.port or options.ports.get(protocol) or DEFAULT_PORTS[protocol]
@@ -940,6 +950,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
             link = _TextLink(protocol, wearer, options.host, port, stats)
         else:
             link = _MqttLink(identifier, mqtt_client, stats)
+            mqtt_links.append(link)
         tasks.append(asyncio.create_task(_device(wearer, link, options, deadline, stats)))
     reporter = asyncio.create_task(_report(stats))
     try:
@@ -947,8 +958,11 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     finally:
         reporter.cancel()
         if mqtt_client is not None:
-            mqtt_client.loop_stop()
+            flushed_by = time.monotonic() + 10
+            for mqtt_link in mqtt_links:
+                mqtt_link.flush(flushed_by)
             mqtt_client.disconnect()
+            mqtt_client.loop_stop()
     return stats
 
 
