@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -214,6 +215,20 @@ def test_a_wearer_is_placed_at_their_own_last_fix_with_a_link_to_them(
     assert w["name"] == participant.full_name
     assert w["case_number"] == participant.case_number
     assert dt.datetime.fromisoformat(w["fix_time"]) < timezone.now()
+
+
+def test_times_are_shown_on_the_offices_clock_with_its_abbreviation(
+    wear: Wear, officer: User, client_for: Callable[[User], Client]
+) -> None:
+    wear(minutes_ago=1)
+    body = _positions(client_for(officer))
+    (w,) = body["wearers"]
+    fix = dt.datetime.fromisoformat(w["fix_time"]).astimezone(ZoneInfo("America/New_York"))
+    assert w["fix_time_text"] == f"{fix:%Y-%m-%d %H:%M} {fix.tzname()}"
+    assert body["generated_at_text"].endswith((" EST", " EDT"))
+    assert wear(minutes_ago=None) and "never" in {
+        w["fix_time_text"] for w in _positions(client_for(officer))["wearers"]
+    }
 
 
 def test_a_unit_handed_on_does_not_place_its_new_wearer_at_the_last_wearers_position(

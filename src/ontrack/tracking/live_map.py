@@ -75,6 +75,7 @@ class WearerOnMap:
     case_number: str
     level: str
     office: str
+    office_time_zone: str
     officer: str
     device: str
     lat: float | None
@@ -129,6 +130,7 @@ def live_map_wearers(
             "participant__case_number",
             "participant__level",
             "participant__office__name",
+            "participant__office__time_zone",
             "participant__officer__first_name",
             "participant__officer__last_name",
             "participant__officer__username",
@@ -161,6 +163,7 @@ def _wearer(row: Mapping[str, Any], *, now: dt.datetime, stale_after: dt.timedel
         case_number=row["participant__case_number"],
         level=row["participant__level"],
         office=row["participant__office__name"] or "",
+        office_time_zone=row["participant__office__time_zone"] or "UTC",
         officer=officer_name,
         device=row["device__identifier"],
         lat=lat,

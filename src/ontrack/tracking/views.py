@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ontrack.accounts.models import Office, Role, User
-from ontrack.accounts.templatetags.office_time import office_local
+from ontrack.accounts.templatetags.office_time import office_local, office_time
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.fragments import swaps_fragment, vary_on_htmx
 from ontrack.participants import gate
@@ -59,6 +59,7 @@ from ontrack.tracking.queries import (
 )
 from ontrack.tracking.services import commands, devices
 from ontrack.tracking.stops import MIN_DWELL, STOP_RADIUS_M
+from ontrack.tracking.timeline_sources import event_words
 from ontrack.zones.queries import participant_zones
 
 
@@ -341,7 +342,7 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
         min_dwell=dt.timedelta(minutes=stop_min),
     )
     labels = dict(InvalidReason.choices)
-    events = [item.event for item in items if item.event is not None]
+    events = [(item.event, event_words(item.event.kind)) for item in items if item.event]
     device = participant_current_device(participant)
     return render(
         request,
@@ -525,6 +526,7 @@ def live_map_positions(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(
         {
             "generated_at": now.isoformat(),
+            "generated_at_text": office_time(now, user.office.time_zone if user.office else "UTC"),
             "stale_after_minutes": settings.ONTRACK_LIVE_MAP_STALE_MINUTES,
             "wearers": [
                 {
@@ -539,6 +541,7 @@ def live_map_positions(request: HttpRequest) -> HttpResponse:
                     "lat": w.lat,
                     "lon": w.lon,
                     "fix_time": w.fix_time.isoformat() if w.fix_time else None,
+                    "fix_time_text": office_time(w.fix_time, w.office_time_zone) or "never",
                     "minutes_since_fix": w.minutes_since_fix,
                     "stale": w.stale,
                     "open_alerts": w.open_alerts,

@@ -10,10 +10,6 @@
   var STATES = ["urgent", "alert", "stale", "current"];
   var COUNTRY = {center: [39.5, -98.35], zoom: 4};
 
-  function utc(iso) {
-    return iso ? new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "never";
-  }
-
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
   function text(tag, value, className) {
@@ -33,7 +29,7 @@
     title.appendChild(link);
     box.appendChild(title);
     box.appendChild(text("div", "Case " + w.case_number + " · " + w.level + " · " + w.officer, "muted"));
-    box.appendChild(text("div", "Last fix " + utc(w.fix_time) +
+    box.appendChild(text("div", "Last fix " + w.fix_time_text +
       (w.minutes_since_fix !== null ? " (" + plural(w.minutes_since_fix, "minute") + " ago)" : "")));
     if (w.open_alerts) {
       box.appendChild(text("div", plural(w.open_alerts, "open alert"), "live-popup-alerts"));
@@ -134,7 +130,7 @@
       summary.textContent = plural(placed, "wearer") + " on the map" +
         (unplaced.length ? ", " + unplaced.length + " without a position yet" : "") +
         "; " + alerts + " with open alerts, " + stale + " without a fix for " +
-        data.stale_after_minutes + " minutes. Updated " + utc(data.generated_at) + ".";
+        data.stale_after_minutes + " minutes. Updated " + data.generated_at_text + ".";
       updates += 1;
       el.dataset.placed = String(placed);
       el.dataset.updates = String(updates);
