@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office, Program, Role, User
@@ -183,6 +183,16 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             name = connection.settings_dict["NAME"]
             connection.close()
             drop_postgres(os.environ["ONTRACK_TEST_POSTGRES"], name)
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Each test ends back in the default language: a request through Django's test client
+    leaves the language it chose active in the thread (LocaleMiddleware activates it, nothing
+    deactivates it), and the next test on that worker would read its labels in, say,
+    Haitian Creole."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
