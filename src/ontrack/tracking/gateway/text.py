@@ -33,6 +33,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from ontrack.tracking.gateway.core import Hub
@@ -60,54 +61,26 @@ class TextProtocol:
     decode: Callable[..., FrameResult]
     encode_command: Callable[[tuple[str, ...], str, str], bytes] | None = None
 
+    @classmethod
+    def of(cls, name: str, module: ModuleType) -> TextProtocol:
+        """The protocol served from a decoder module's own names (every text decoder module
+        has the same ones; ``encode_command`` only where the protocol has a command)."""
+        return cls(
+            name=name,
+            max_frame_size=module.MAX_FRAME_SIZE,
+            split=module.split_frames,
+            identifier=module.identifier,
+            decode=module.decode,
+            encode_command=getattr(module, "encode_command", None),
+        )
 
-H02 = TextProtocol(
-    name="h02",
-    max_frame_size=h02.MAX_FRAME_SIZE,
-    split=h02.split_frames,
-    identifier=h02.identifier,
-    decode=h02.decode,
-)
-WATCH = TextProtocol(
-    name="watch",
-    max_frame_size=watch.MAX_FRAME_SIZE,
-    split=watch.split_frames,
-    identifier=watch.identifier,
-    decode=watch.decode,
-    encode_command=watch.encode_command,
-)
-TK103 = TextProtocol(
-    name="tk103",
-    max_frame_size=tk103.MAX_FRAME_SIZE,
-    split=tk103.split_frames,
-    identifier=tk103.identifier,
-    decode=tk103.decode,
-    encode_command=tk103.encode_command,
-)
-QUECLINK = TextProtocol(
-    name="queclink",
-    max_frame_size=queclink.MAX_FRAME_SIZE,
-    split=queclink.split_frames,
-    identifier=queclink.identifier,
-    decode=queclink.decode,
-    encode_command=queclink.encode_command,
-)
-MEITRACK = TextProtocol(
-    name="meitrack",
-    max_frame_size=meitrack.MAX_FRAME_SIZE,
-    split=meitrack.split_frames,
-    identifier=meitrack.identifier,
-    decode=meitrack.decode,
-    encode_command=meitrack.encode_command,
-)
-SUNTECH = TextProtocol(
-    name="suntech",
-    max_frame_size=suntech.MAX_FRAME_SIZE,
-    split=suntech.split_frames,
-    identifier=suntech.identifier,
-    decode=suntech.decode,
-    encode_command=suntech.encode_command,
-)
+
+H02 = TextProtocol.of("h02", h02)
+WATCH = TextProtocol.of("watch", watch)
+TK103 = TextProtocol.of("tk103", tk103)
+QUECLINK = TextProtocol.of("queclink", queclink)
+MEITRACK = TextProtocol.of("meitrack", meitrack)
+SUNTECH = TextProtocol.of("suntech", suntech)
 
 
 class _Closed(Exception):
