@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "ontrack.operations.context_processors.system_banner",
+                "ontrack.accounts.context_processors.staff_clock",
             ],
         },
     },

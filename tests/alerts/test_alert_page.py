@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from html import unescape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -71,6 +72,20 @@ def test_the_map_shows_the_track_from_half_an_hour_before_to_half_an_hour_after(
         client.get(_attribute(page, "data-device-base") + str(device.pk)).json()["identifier"]
         == IMEI
     )
+
+
+def test_the_alert_page_tells_its_times_on_the_offices_clock(
+    worn_gt06: Callable[[str], Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    participant = worn_gt06(IMEI)
+    occurred = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=20)
+    alert = raised_alert(
+        participant_id=participant.pk, kind="sos", source="device:1", occurred_at=occurred
+    )
+    page = client_for(officer).get(f"/alerts/{alert.pk}/").content.decode()
+    local = occurred.astimezone(ZoneInfo(participant.office.time_zone))
+    assert f"{local:%Y-%m-%d %H:%M} {local.tzname()}" in page
+    assert " UTC" not in re.sub(r"<[^>]+>", " ", page), "UTC belongs in exports only"
 
 
 def test_viewing_the_alert_and_its_map_is_written_to_the_access_log(

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,8 +28,15 @@ HOME = (40.7357, -74.1724)
 COURT = (40.7336, -74.1711)  # about 260 m from HOME
 
 
+NEWARK = ZoneInfo("America/New_York")  # the seeded office's zone: the form's clock
+
+
 def _z(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _office_clock(when: dt.datetime) -> str:
+    return when.astimezone(NEWARK).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_a_simulated_units_positions_play_back_on_the_officers_track_page_with_a_stop(
@@ -47,8 +55,8 @@ def test_a_simulated_units_positions_play_back_on_the_officers_track_page_with_a
     )  # fmt: skip
     officer = system.browser("olivia")
     window = {
-        "start": _z(t0 - dt.timedelta(minutes=1))[:16],
-        "end": _z(t0 + dt.timedelta(minutes=5))[:16],
+        "start": _office_clock(t0 - dt.timedelta(minutes=1)),
+        "end": _office_clock(t0 + dt.timedelta(minutes=5)),
         "stop_min": "1",
     }
 

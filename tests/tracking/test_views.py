@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -44,6 +46,30 @@ def test_the_track_page_shows_points_and_events_and_is_logged(
     assert AccessLogEntry.objects.filter(
         participant_id=participant.pk, action="view", what__startswith="track"
     ).exists()
+
+
+def test_a_typed_window_is_read_on_the_offices_clock(
+    worn_track: dict[str, Any], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    participant = worn_track["participant"]
+    zone = ZoneInfo(participant.office.time_zone)
+    base: dt.datetime = worn_track["base"]
+    # Five minutes around the fixes, on the office's clock: read as UTC, the same digits would
+    # be hours away from them (the office is not on UTC).
+    assert base.astimezone(zone).utcoffset() != dt.timedelta(0)
+    window = {
+        name: (base + dt.timedelta(minutes=m)).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        for name, m in (("start", -1), ("end", 4))
+    }
+    html = (
+        client_for(officer)
+        .get(f"/tracking/participants/{participant.pk}/track/", window)
+        .content.decode()
+    )
+    assert "3 positions and 1 device event" in html
+    abbreviation = base.astimezone(zone).strftime("%Z")
+    assert f"From ({abbreviation})" in html
+    assert f'value="{window["start"]}"' in html
 
 
 def test_an_empty_window_says_so(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from ontrack.accounts.models import Office
 from ontrack.accounts.templatetags.office_time import office_local, office_zone
@@ -78,12 +79,27 @@ class UnassignForm(forms.Form):
 
 
 class TrackWindowForm(forms.Form):
+    """A window of the track typed on the office's clock: officers think in the office's
+    time, and the same instant typed in UTC would be hours off the day they mean."""
+
     start = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From (UTC)"
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From"
     )
     end = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To (UTC)"
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To"
     )
+
+    def __init__(self, *args: Any, time_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = office_zone(time_zone)
+        abbreviation = timezone.now().astimezone(self.zone).strftime("%Z")
+        self.fields["start"].label = f"From ({abbreviation})"
+        self.fields["end"].label = f"To ({abbreviation})"
+
+    def full_clean(self) -> None:
+        """Naive times typed in the form are read on the office's clock."""
+        with timezone.override(self.zone):
+            super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -280,14 +280,16 @@ def participant_swap(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _window(
-    request: HttpRequest, day: tuple[dt.datetime, dt.datetime] | None
+    request: HttpRequest, day: tuple[dt.datetime, dt.datetime] | None, time_zone: str
 ) -> tuple[forms.TrackWindowForm, dt.datetime, dt.datetime]:
     """The window shown: the office's day asked for (``day``), else the one typed in the
-    form, else the last 24 hours."""
+    form (on the office's clock), else the last 24 hours."""
     end = timezone.now()
     start = end - dt.timedelta(hours=24)
-    typed = "start" in request.GET or "end" in request.GET
-    form = forms.TrackWindowForm(request.GET if typed and day is None else None)
+    typed = _typed_window(request) is not None
+    form = forms.TrackWindowForm(
+        request.GET if typed and day is None else None, time_zone=time_zone
+    )
     if day is not None:
         start, end = day
     elif typed:
@@ -297,10 +299,24 @@ def _window(
         return form, start, end
     fmt = "%Y-%m-%dT%H:%M"
     return (
-        forms.TrackWindowForm(initial={"start": start.strftime(fmt), "end": end.strftime(fmt)}),
+        forms.TrackWindowForm(
+            initial={
+                "start": office_local(start, time_zone).strftime(fmt),
+                "end": office_local(end, time_zone).strftime(fmt),
+            },
+            time_zone=time_zone,
+        ),
         start,
         end,
     )
+
+
+def _typed_window(request: HttpRequest) -> str | None:
+    """The window typed in the track form, as the access log names it, or None."""
+    if "start" not in request.GET and "end" not in request.GET:
+        return None
+    start, end = (request.GET.get(name, "")[:16] for name in ("start", "end"))
+    return f"track {start} to {end} office time"
 
 
 @login_required
@@ -320,16 +336,10 @@ def participant_track(request: HttpRequest, pk: int) -> HttpResponse:
             content_type="text/plain",
         )
     asked = playback_form.asked()
-    if asked:
-        participant = gate.participant_read(request, pk, what=f"track and playback, {asked}")
-        time_zone = participant.office.time_zone
-        form, start, end = _window(request, playback_form.day_window(time_zone))
-    else:
-        form, start, end = _window(request, None)
-        participant = gate.participant_read(
-            request, pk, what=f"track {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
-        )
-        time_zone = participant.office.time_zone
+    what = f"track and playback, {asked}" if asked else _typed_window(request)
+    participant = gate.participant_read(request, pk, what=what or "track of the last 24 hours")
+    time_zone = participant.office.time_zone
+    form, start, end = _window(request, playback_form.day_window(time_zone), time_zone)
     items = track_query(participant, start, end)
     stop_min = playback_form.cleaned_data["stop_min"] or int(MIN_DWELL.total_seconds() // 60)
     playback = track_playback(
