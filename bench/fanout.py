@@ -138,6 +138,7 @@ def main() -> None:
         AudienceFilter,
         broadcast_create,
         broadcast_expand,
+        broadcast_preview,
     )
     from ontrack.messaging.models import Message, Template
     from ontrack.messaging.outbox import Sender
@@ -147,15 +148,16 @@ def main() -> None:
     print(f"participants ready in {time.perf_counter() - started:.1f} s", flush=True)
     Message.objects.all().delete()
     template = Template.objects.get(key="office_closure")
+    shown: dict[str, Any] = {
+        "user": user,
+        "f": AudienceFilter(),
+        "template": template,
+        "context": {"date": "2026-12-24"},
+    }
+    token = broadcast_preview(**shown).token
 
     started = time.perf_counter()
-    broadcast = broadcast_create(
-        user=user,  # type: ignore[arg-type]
-        f=AudienceFilter(),
-        template=template,
-        purpose="bench: office closed",
-        context={"date": "2026-12-24"},
-    )
+    broadcast = broadcast_create(**shown, purpose="bench: office closed", preview_token=token)
     broadcast.status = "expanding"
     broadcast.save(update_fields=["status"])
     broadcast_expand(broadcast.pk)

@@ -45,9 +45,12 @@ def no_quiet_hours(settings: Settings) -> None:
 def create(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> Callable[..., Broadcast]:
-    """broadcast_create, then what it defers to the commit (starting the expansion)."""
+    """broadcast_create of what its preview showed, then what it defers to the commit
+    (starting the expansion)."""
 
     def make(**kwargs: Any) -> Broadcast:
+        shown = {key: kwargs[key] for key in ("user", "f", "template", "context")}
+        kwargs.setdefault("preview_token", broadcast_preview(**shown).token)
         with django_capture_on_commit_callbacks(execute=True):
             broadcast = broadcast_create(**kwargs)
         broadcast.refresh_from_db()
@@ -111,6 +114,41 @@ def test_preview_counts_per_language_and_renders_a_sample(
     assert "24 de diciembre" in preview.sample
     assert preview.segments >= 1
     assert preview.encoding in {"GSM-7", "UCS-2"}
+
+
+def test_a_send_refuses_an_audience_that_changed_since_its_preview(
+    speaker: Callable[..., Participant], closure: Template, create: Callable[..., Broadcast]
+) -> None:
+    first = speaker("es")
+    shown: dict[str, Any] = {
+        "user": officer_of(first),
+        "f": AudienceFilter(),
+        "template": closure,
+        "context": {"date": "2026-12-24"},
+    }
+    token = broadcast_preview(**shown).token
+    speaker("ht", officer=officer_of(first))  # one more since the preview: 2 now, 1 shown
+    with pytest.raises(ValidationError, match="1 were shown, 2 match now"):
+        create(**shown, purpose="Holiday closure", preview_token=token)
+    assert not Broadcast.objects.exists()
+
+
+def test_a_send_refuses_a_message_other_than_the_one_previewed_or_no_preview(
+    speaker: Callable[..., Participant], closure: Template, create: Callable[..., Broadcast]
+) -> None:
+    officer = officer_of(speaker("es"))
+    shown: dict[str, Any] = {
+        "user": officer,
+        "f": AudienceFilter(),
+        "template": closure,
+        "context": {"date": "2026-12-24"},
+    }
+    token = broadcast_preview(**shown).token
+    with pytest.raises(ValidationError, match="changed since the preview"):
+        create(**{**shown, "context": {"date": "2026-12-31"}}, purpose="x", preview_token=token)
+    with pytest.raises(ValidationError, match="does not match a preview you were shown"):
+        create(**shown, purpose="x", preview_token="")
+    assert not Broadcast.objects.exists()
 
 
 def test_filters_narrow_the_audience(

@@ -4,6 +4,7 @@ supervisors only."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -130,8 +131,10 @@ def test_bulk_form_previews_then_sends_and_shows_progress(
         "/messaging/bulk/new/", {**form, "preview": "1"}, headers={"HX-Request": "true"}
     )
     assert "jedi 24 desanm" in preview.content.decode()
+    token = re.search(r'name="previewed" value="([^"]+)"', preview.content.decode())
+    assert token, "the preview offers no send of what it shows"
     with django_capture_on_commit_callbacks(execute=True):
-        sent = client.post("/messaging/bulk/new/", {**form, "send": "1"})
+        sent = client.post("/messaging/bulk/new/", {**form, "send": "1", "previewed": token[1]})
     broadcast = Broadcast.objects.get()
     assert sent["Location"] == f"/messaging/bulk/{broadcast.pk}/"
     progress = client.get(sent["Location"], headers={"HX-Request": "true"}).content.decode()
@@ -141,8 +144,6 @@ def test_bulk_form_previews_then_sends_and_shows_progress(
 
 def _options(html: str, name: str) -> dict[str, str]:
     """The options of a select on the page: value -> label."""
-    import re
-
     select = re.search(rf'<select name="{name}".*?</select>', html, re.S)
     assert select is not None, f"no <select name={name!r}> on the page"
     return dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(0)))

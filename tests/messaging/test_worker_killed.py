@@ -24,12 +24,13 @@ CREATE_BULK = """
 import django
 django.setup()
 from ontrack.accounts.models import User
-from ontrack.messaging.broadcasts import broadcast_create, broadcast_expand
+from ontrack.messaging.broadcasts import broadcast_create, broadcast_expand, broadcast_preview
 from ontrack.messaging.models import Template
 from ontrack.messaging.broadcasts import AudienceFilter
 user = User.objects.get(username="supervisor")
 template = Template.objects.get(key="contact_update")
-b = broadcast_create(user=user, f=AudienceFilter(), template=template, purpose="check", context={})
+shown = dict(user=user, f=AudienceFilter(), template=template, context={})
+b = broadcast_create(**shown, purpose="check", preview_token=broadcast_preview(**shown).token)
 broadcast_expand(b.pk)
 b.refresh_from_db()
 print(b.pk, b.expanded)

@@ -595,6 +595,18 @@ def enrol(system: System, *, gps: bool = False, **fields: Any) -> dict[str, Any]
     return participant
 
 
+def bulk_message_send(officer: Browser, form: dict[str, str]) -> requests.Response:
+    """A bulk message as an officer sends one: the form previewed first, then "Send to N
+    participants" on the preview, which sends exactly what it showed."""
+    previewed = officer.submit("/messaging/bulk/new/", {**form, "preview": "1"})
+    assert previewed.status_code == 200, f"bulk preview refused: {previewed.text[-1500:]}"
+    token = re.search(r'name="previewed" value="([^"]+)"', previewed.text)
+    assert token, f"the preview offers no send: {previewed.text[-1500:]}"
+    return officer.post_form(
+        "/messaging/bulk/new/", previewed.text, {**form, "send": "1", "previewed": token[1]}
+    )
+
+
 def register_device(system: System, protocol: str = "gt06", kind: str = "ankle") -> str:
     """A unit (a GT06 ankle unit unless told) registered by the supervisor on the
     inventory's form, in stock; returns its IMEI (for a watch, its 10-digit id; for a

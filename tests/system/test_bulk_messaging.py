@@ -9,7 +9,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.system.harness import System, enrol, eventually, new_phone, texts_to
+from tests.system.harness import (
+    System,
+    bulk_message_send,
+    enrol,
+    eventually,
+    new_phone,
+    texts_to,
+)
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
@@ -33,9 +40,9 @@ def test_a_bulk_message_to_a_filtered_caseload_is_delivered_and_a_stop_reply_opt
     )
     officer = system.browser("olivia")
 
-    sent = officer.submit(
-        "/messaging/bulk/new/",
-        {"level": "standard", "template": "contact_update", "send": "1",
+    sent = bulk_message_send(
+        officer,
+        {"level": "standard", "template": "contact_update",
          "purpose": "Yearly check that contact details are current"},
     )  # fmt: skip
     assert sent.status_code == 302, f"bulk message refused: {sent.text[-1500:]}"

@@ -25,6 +25,7 @@ from tests.system.alert_scenarios import (
 from tests.system.conftest import SYSTEM_SETTINGS
 from tests.system.harness import (
     System,
+    bulk_message_send,
     enrol,
     eventually,
     fit_device,
@@ -97,9 +98,9 @@ def test_a_bulk_message_reaches_each_person_once_with_two_workers(pair: System) 
         enrol(pair, phones=[new_phone()], plan={"level": "standard", "review_date": "2030-01-01"})
         for _ in range(4)
     ]
-    sent = pair.browser("olivia").submit(
-        "/messaging/bulk/new/",
-        {"level": "standard", "template": "contact_update", "send": "1",
+    sent = bulk_message_send(
+        pair.browser("olivia"),
+        {"level": "standard", "template": "contact_update",
          "purpose": "Yearly check that contact details are current"},
     )  # fmt: skip
     assert sent.status_code == 302, f"bulk message refused: {sent.text[-1500:]}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -51,11 +52,23 @@ from ontrack.messaging.segments import count as segment_count
 from ontrack.messaging.services.reminders import quiet_hours
 from ontrack.participants.models import Participant, Phone, Status
 from ontrack.participants.queries import CaseloadFilter, caseload_filter, participants_visible_to
+from ontrack.selections import selection_read, selection_sign
 
 logger = logging.getLogger(__name__)
 
 B = BroadcastStatus
 BULK_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+# A send acts on what its preview showed (``ontrack.selections``): the same message to the
+# same people. The preview's token pins the form and a digest of the audience's ids.
+PREVIEW_ACTION = "bulk message"
+MESSAGE_CHANGED = (
+    "The message or its filters changed since the preview. Nothing was sent. Preview it again."
+)
+AUDIENCE_CHANGED = (
+    "The audience changed since the preview: {then} were shown, {now} match now. Nothing "
+    "was sent. Preview it again."
+)
 
 
 def may_send_bulk(user: User) -> bool:
@@ -138,6 +151,21 @@ class Preview:
     sample: str
     segments: int
     encoding: str
+    token: str  # what ``broadcast_create`` needs to send exactly this
+
+
+def _shown(f: AudienceFilter, template: Template, context: Mapping[str, object]) -> dict[str, Any]:
+    """The form as a preview pins it (JSON values, compared after the round trip)."""
+    return {"filter": dataclasses.asdict(f), "template": template.pk, "context": dict(context)}
+
+
+def _audience_digest(people: QuerySet[Participant]) -> str:
+    """Who exactly: a digest of the audience's ids, so a send refuses an audience that gained
+    or lost anyone since its preview (a count alone misses one in, one out)."""
+    digest = hashlib.sha256()
+    for pk in people.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000):
+        digest.update(pk.to_bytes(8, "big"))
+    return digest.hexdigest()
 
 
 def broadcast_preview(
@@ -177,6 +205,14 @@ def broadcast_preview(
         request=request,
     )
     cost = segment_count(sample)
+    token = selection_sign(
+        user_id=user.pk,
+        action=PREVIEW_ACTION,
+        ids=[],
+        shown=_shown(f, template, context),
+        audience=_audience_digest(people),
+        total=total,
+    )
     return Preview(
         total=total,
         by_language=sorted(counts.items(), key=lambda item: -item[1]),
@@ -185,6 +221,7 @@ def broadcast_preview(
         sample=sample,
         segments=cost.segments,
         encoding=cost.encoding,
+        token=token,
     )
 
 
@@ -195,21 +232,29 @@ def broadcast_create(
     template: Template,
     purpose: str,
     context: Mapping[str, str],
+    preview_token: str,
     send_at: dt.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> Broadcast:
-    """Record the bulk send; a background task writes its messages at ``send_at`` (now when
-    not given). The purpose is stated, never left blank: it is shown in the outbox and the
+    """Record the bulk send of what ``broadcast_preview`` showed this user (its ``token``):
+    the same message to exactly the same people, else nothing is sent and the sender is told
+    to preview again. A background task writes its messages at ``send_at`` (now when not
+    given). The purpose is stated, never left blank: it is shown in the outbox and the
     access log."""
     if not purpose.strip():
         raise ValidationError({"purpose": "State why these people are being messaged."})
     if not template.bulk:
         raise ValidationError({"template": "This template is not offered for bulk messages."})
+    _, previewed = selection_read(user_id=user.pk, action=PREVIEW_ACTION, token=preview_token)
+    if previewed.get("shown") != _shown(f, template, context):
+        raise ValidationError(MESSAGE_CHANGED)
     now = timezone.now()
     people = audience(user, f)
     size = people.count()
     if size == 0:
         raise ValidationError("No one matches these filters.")
+    if _audience_digest(people) != previewed.get("audience"):
+        raise ValidationError(AUDIENCE_CHANGED.format(then=previewed.get("total"), now=size))
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             created_by=user,

@@ -323,6 +323,7 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                     template=form.cleaned_data["template"],
                     purpose=form.cleaned_data["purpose"],
                     context=form.context(),
+                    preview_token=request.POST.get("previewed", ""),
                     send_at=form.cleaned_data.get("send_at"),
                     request=request,
                 )
