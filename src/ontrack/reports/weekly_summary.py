@@ -146,28 +146,47 @@ def summary_text(summary: WeeklySummary) -> str:
             f"Alerts that reached the queue: {_total_line(alerts, skip=2)}. By type: {by_kind}.",
             f"Messages to participants: {_total_line(tables['messages'])}.",
             f"Supervision reviews opened: {_total_line(tables['reviews'])}.",
-            f"The same numbers are on the program dashboard: {base}/reports/?office="
-            f"{summary.office.pk}. You get this summary as a supervisor; to stop it, untick "
-            f"it on your account page: {base}/account/",
+            f"The program dashboard has the same tables for any range of days: {base}/reports/"
+            f"?office={summary.office.pk}. You get this summary as a supervisor; to stop it, "
+            f"untick it on your account page: {base}/account/",
         ]
     )
+
+
+def _charts(summary: WeeklySummary) -> dict[str, tuple[str, str]]:
+    """The drawings printed under a table: (SVG, caption) by table key."""
+    alerts = summary.tables["alerts"]
+    weeks = [(f"{week.first_day:%m-%d}", week.counts) for week in summary.weeks]
+    return {
+        "checkins": (
+            weekly_compliance_svg(weeks, title="Check-ins by week"),
+            f"Check-in windows by outcome over {TREND_WEEKS} weeks (each starts on the Monday "
+            "shown; the last is this summary's week).",
+        ),
+        "alerts": (
+            str(bar_chart_svg(alerts.chart, title=alerts.title)),
+            "Alerts that reached the queue this week, by type.",
+        ),
+    }
 
 
 def summary_pdf(summary: WeeklySummary) -> bytes:
     """The summary's tables and charts as PDF bytes (Typst, as the compliance report)."""
     zone = summary.office.time_zone
-    alerts = summary.tables["alerts"]
+    charts = _charts(summary)
     data: dict[str, Any] = {
         "office": summary.office.name,
         "period": f"{summary.first_day:%Y-%m-%d} to {summary.last_day:%Y-%m-%d}",
         "time_zone": zone,
         "as_of": office_time(summary.prepared_at, zone),
-        "tables": [table_data(summary.tables[key]) for key in SUMMARY_TABLES],
-        "checkins_svg": weekly_compliance_svg(
-            [(f"{week.first_day:%m-%d}", week.counts) for week in summary.weeks],
-            title="Check-ins by week",
-        ),
-        "alerts_svg": str(bar_chart_svg(alerts.chart, title=alerts.title)),
+        "sections": [
+            {
+                "table": table_data(summary.tables[key]),
+                "chart": charts.get(key, ("", ""))[0],
+                "caption": charts.get(key, ("", ""))[1],
+            }
+            for key in SUMMARY_TABLES
+        ],
     }
     return typst.compile(
         TEMPLATE.read_bytes(),
