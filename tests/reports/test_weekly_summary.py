@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Callable
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -19,8 +20,9 @@ from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.messaging.models import Message, MessageAttachment
 from ontrack.operations.jobs import PERIODIC, jobs_load
 from ontrack.participants.models import Participant
-from ontrack.reports.dashboard import dashboard_table
+from ontrack.reports.dashboard import dashboard_table, raw_counts
 from ontrack.reports.models import SupervisorSummary
+from ontrack.reports.rollups import rolled_counts, rollups_rebuild
 from ontrack.reports.weekly_summary import (
     SUMMARY_TABLES,
     summary_week_due,
@@ -125,14 +127,16 @@ def test_the_summary_holds_the_dashboards_numbers_for_the_office_and_week(
     elsewhere = make_office("Trenton")
     colleague = make_user(Role.OFFICER, office=elsewhere)
     _week_of_records(elsewhere, colleague, make_participant(officer=colleague), now)
+    rollups_rebuild()  # the closed days come from the roll-ups, as on the dashboard page
 
     summary = weekly_summary(supervisor, first_day=monday, now=now)
 
     assert summary.scope.office_id == office.pk
     for key in SUMMARY_TABLES:
-        dashboard = dashboard_table(supervisor, summary.scope, key)
-        assert summary.tables[key].rows == dashboard.rows, f"the {key} table is the dashboard's"
-        assert summary.tables[key].total == dashboard.total
+        for count in (raw_counts, rolled_counts):
+            dashboard = dashboard_table(supervisor, summary.scope, key, count)
+            assert summary.tables[key].rows == dashboard.rows, f"{key} is the dashboard's table"
+            assert summary.tables[key].total == dashboard.total
     checkins = {str(row[0]): row[1] for row in summary.tables["checkins"].rows}
     assert checkins["Missed"] == 1, "the other office's and the previous week's are not counted"
     assert checkins["Technical failure"] == 1
@@ -173,6 +177,16 @@ def test_each_supervisor_gets_one_email_a_week_with_the_pdf_and_no_names(
     assert bytes(attachment.content).startswith(b"%PDF")
     logged = AccessLogEntry.objects.get(user=supervisor, what__startswith="weekly summary e-mail")
     assert logged.action == AccessAction.LIST
+
+
+@pytest.mark.django_db
+def test_the_database_holds_one_summary_per_supervisor_and_week(supervisor: User) -> None:
+    """What keeps two workers running the job at once from both sending it."""
+    assert supervisor.office is not None
+    week = {"supervisor": supervisor, "week": dt.date(2026, 11, 23), "office": supervisor.office}
+    SupervisorSummary.objects.create(**week, created_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SupervisorSummary.objects.create(**week, created_at=timezone.now())
 
 
 @pytest.mark.django_db
