@@ -288,6 +288,12 @@ ONTRACK_IMPORT_MAX_BYTES = int(float(os.environ.get("ONTRACK_IMPORT_MAX_MB", "10
 # (``ONTRACK_BULK_UNDO_MINUTES``, 15). Afterwards each person is moved one by one.
 ONTRACK_BULK_UNDO_MINUTES = int(os.environ.get("ONTRACK_BULK_UNDO_MINUTES", "15"))
 
+# When each supervisor's weekly summary of the past Monday-to-Sunday week is e-mailed, on
+# their office's clock: ``ONTRACK_WEEKLY_SUMMARY_WEEKDAY`` (0 Monday ... 6 Sunday, default 0)
+# at ``ONTRACK_WEEKLY_SUMMARY_HOUR`` (0-23, default 7). ``ontrack.reports.weekly_summary``.
+ONTRACK_WEEKLY_SUMMARY_WEEKDAY = int(os.environ.get("ONTRACK_WEEKLY_SUMMARY_WEEKDAY", "0"))
+ONTRACK_WEEKLY_SUMMARY_HOUR = int(os.environ.get("ONTRACK_WEEKLY_SUMMARY_HOUR", "7"))
+
 ONTRACK_DEFAULT_PROGRAM = os.environ.get("ONTRACK_DEFAULT_PROGRAM", "ATD")
 ONTRACK_PAGE_SIZE = 50
 

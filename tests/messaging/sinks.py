@@ -236,3 +236,26 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
+
+
+def mail_body(message: email.message.Message) -> str:
+    """The text of an e-mail as its reader sees it: the whole of a plain one, or the text
+    part of one with attachments."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and not part.get_filename():
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes), "a text part"
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("the e-mail has no text")
+
+
+def mail_attachments(message: email.message.Message) -> list[tuple[str, str, bytes]]:
+    """(file name, content type, bytes) of each file attached to an e-mail."""
+    found = []
+    for part in message.walk():
+        filename = part.get_filename()
+        if filename:
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes), f"{filename} has content"
+            found.append((filename, part.get_content_type(), payload))
+    return found

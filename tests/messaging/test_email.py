@@ -10,12 +10,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from pytest_django.fixtures import Settings
 
+from ontrack.accounts.models import Role, User
 from ontrack.messaging import providers
 from ontrack.messaging.models import Channel, MessageStatus, OptOut
 from ontrack.messaging.outbox import Sender
+from ontrack.messaging.providers.base import Attachment
+from ontrack.messaging.services import staff_notice_queue
 from ontrack.messaging.services.notices import message_queue
 from ontrack.participants.models import Participant
-from tests.messaging.sinks import Mailbox
+from tests.messaging.sinks import Mailbox, mail_attachments, mail_body
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +84,41 @@ def test_refused_recipient_fails_the_message(
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert message.error_code == "550"
+
+
+def test_a_staff_email_carries_its_attachment_through_the_sender(
+    make_user: Callable[..., User], mailbox: Mailbox
+) -> None:
+    supervisor = make_user(Role.SUPERVISOR)
+    supervisor.email = "sam@example.org"
+    supervisor.save(update_fields=["email"])
+    report = Attachment("summary.pdf", "application/pdf", b"%PDF-1.7 a report")
+    message = staff_notice_queue(
+        user=supervisor,
+        channel=Channel.EMAIL,
+        subject="Weekly summary",
+        body="The numbers are attached.",
+        cause="test",
+        attachments=[report],
+    )
+    assert message is not None
+    Sender(threading.Event()).run_once()
+    (received,) = mailbox.received
+    assert received["Subject"] == "Weekly summary"
+    assert received.is_multipart()
+    assert "The numbers are attached." in mail_body(received)
+    assert mail_attachments(received) == [("summary.pdf", "application/pdf", report.content)]
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_text_message_carries_no_attachment(make_user: Callable[..., User]) -> None:
+    with pytest.raises(ValueError, match="only an e-mail carries attachments"):
+        staff_notice_queue(
+            user=make_user(Role.OFFICER),
+            channel=Channel.SMS,
+            subject="Report",
+            body="attached",
+            cause="test",
+            attachments=[Attachment("a.pdf", "application/pdf", b"%PDF")],
+        )

@@ -50,7 +50,7 @@ from aiosmtpd.controller import Controller
 
 from ontrack.tracking.simulator.wearers import gt06_login
 from tests.database_templates import copy_migrated_sqlite, create_migrated_postgres, drop_postgres
-from tests.messaging.sinks import Mailbox, TestSMSC
+from tests.messaging.sinks import Mailbox, TestSMSC, mail_body
 from tests.support import cli_environment, free_port
 
 T = TypeVar("T")
@@ -89,10 +89,8 @@ def eventually(check: Callable[[], T | None], *, what: str, timeout: float = 30.
 
 
 def mail_text(message: email.message.Message) -> str:
-    """The body of a plain-text e-mail as its reader sees it."""
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes), "a single-part e-mail"
-    return payload.decode(message.get_content_charset() or "utf-8")
+    """The text of an e-mail as its reader sees it (the text part of one with files)."""
+    return mail_body(message)
 
 
 def csrf_token(html: str) -> str:

@@ -1,5 +1,6 @@
-"""The daily and nightly jobs, run by the worker on its schedule (every 2 s here) and by an
-operator with ``ontrack jobs run`` after an outage: what they do shows on the pages."""
+"""The daily, nightly and weekly jobs, run by the worker on its schedule (every 2 s here) and
+by an operator with ``ontrack jobs run`` after an outage: what they do shows on the pages
+and in the mailbox."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import csv
 import datetime as dt
 import io
 import re
+from typing import Any
 
 import pytest
 
-from tests.system.harness import Browser, System, enrol, eventually
+from tests.messaging.sinks import mail_attachments
+from tests.system.harness import Browser, System, enrol, eventually, mail_text
 
 # One running system serves every scenario (session fixture): keep them on one
 # xdist worker so that it starts once.
@@ -102,3 +105,27 @@ def test_a_plan_whose_review_date_has_come_gets_a_review_in_the_supervisors_queu
         lambda: name in supervisor.page("/reviews/"),
         what="the worker's review-due job to open a review for the participant",
     )
+
+
+def test_a_supervisor_gets_the_weekly_summary_once_with_its_pdf(system: System) -> None:
+    def summaries() -> list[Any]:
+        return [
+            mail
+            for mail in system.mailbox.received
+            if mail["To"] == "sam@example.org"
+            and str(mail["Subject"]).startswith("Weekly summary of Newark Field Office: ")
+        ]
+
+    (mail,) = eventually(summaries, what="the supervisor's weekly summary at the SMTP server")
+    text = mail_text(mail)
+    assert "Check-in windows: On time " in text
+    assert "Alerts that reached the queue: Alerts " in text
+    ((filename, content_type, pdf),) = mail_attachments(mail)
+    assert filename.startswith("weekly-summary-")
+    assert content_type == "application/pdf"
+    assert pdf.startswith(b"%PDF-")
+
+    # The job ran every 2 s since; run by hand too, it still sends nothing more this week.
+    result = system.ontrack("jobs", "run", "reports_weekly_summaries")
+    assert result.stdout.startswith("reports_weekly_summaries: done")
+    assert result.stdout.split()[-1] == "0", "no second summary for the same week"

@@ -96,6 +96,10 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
         validators=[validate_e164],
         help_text="Mobile number for alert texts, in E.164 (e.g. +12025550143).",
     )
+    weekly_summary = models.BooleanField(
+        default=True,
+        help_text="Supervisors: e-mail me the weekly summary of my office's numbers.",
+    )
     second_factor_reset_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -88,14 +88,22 @@ def user_contact_editable_by(actor: User, user: User) -> bool:
 
 
 def user_contact_set(
-    *, actor: User, user: User, phone: str | None = None, email: str | None = None
+    *,
+    actor: User,
+    user: User,
+    phone: str | None = None,
+    email: str | None = None,
+    weekly_summary: bool | None = None,
 ) -> list[str]:
     """Set a staff member's phone (stored in E.164) and/or e-mail, the addresses their alert
-    notifications go to. ``None`` leaves a value as it is, an empty string removes it.
-    Returns the names of the fields that changed."""
+    notifications go to, and whether a supervisor gets the weekly summary e-mail. ``None``
+    leaves a value as it is, an empty string removes it. Returns the names of the fields
+    that changed."""
     if not user_contact_editable_by(actor, user):
         raise PermissionDenied("Only the person themself or an administrator changes this.")
-    changes: dict[str, str] = {}
+    changes: dict[str, str | bool] = {}
+    if weekly_summary is not None:
+        changes["weekly_summary"] = weekly_summary
     errors: dict[str, list[str]] = {}
     if phone is not None:
         try:

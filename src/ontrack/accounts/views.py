@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from ontrack.accounts.models import User
+from ontrack.accounts.models import Role, User
 from ontrack.accounts.passkeys import passkeys_usable_at
 from ontrack.accounts.second_factor import second_factor_reset_allowed, second_factor_status
 from ontrack.accounts.services import user_contact_editable_by, user_contact_set
@@ -27,6 +27,11 @@ class ContactForm(forms.Form):
         label="Mobile phone",
         help_text="For alert texts. Written with its country code if it is not a US number.",
     )
+    weekly_summary = forms.BooleanField(
+        required=False,
+        label="Weekly summary",
+        help_text="E-mail me my office's numbers of the past week every Monday morning.",
+    )
 
 
 @login_required
@@ -37,7 +42,16 @@ def account(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     person = actor if pk is None else get_object_or_404(User, pk=pk)
     if not user_contact_editable_by(actor, person):
         raise PermissionDenied("Only the person themself or an administrator changes this.")
-    form = ContactForm(request.POST or None, initial={"email": person.email, "phone": person.phone})
+    form = ContactForm(
+        request.POST or None,
+        initial={
+            "email": person.email,
+            "phone": person.phone,
+            "weekly_summary": person.weekly_summary,
+        },
+    )
+    if person.role != Role.SUPERVISOR:
+        del form.fields["weekly_summary"]
     if request.method == "POST" and form.is_valid():
         try:
             user_contact_set(actor=actor, user=person, **form.cleaned_data)

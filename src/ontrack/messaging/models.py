@@ -270,6 +270,23 @@ class MessagePart(models.Model):
         return f"part {self.number} of message {self.message_id} ({self.status})"
 
 
+class MessageAttachment(models.Model):
+    """A file sent with an e-mail (a report as PDF), written with its message in the same
+    transaction and handed to the provider with every attempt. Texts carry none. Deleted
+    with its message, so the messages' retention covers it."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    class Meta:
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} of message {self.message_id}"
+
+
 class RateBucket(models.Model):
     """One provider account's token bucket (``ratelimit``), shared by every sender process:
     a claim locks this row, refills it to the claim's time, and reserves tokens (messages or

@@ -65,12 +65,19 @@ from django.utils import timezone
 from ontrack.messaging.models import (
     BroadcastStatus,
     Message,
+    MessageAttachment,
     MessageStatus,
     RateBucket,
     Traffic,
 )
 from ontrack.messaging.providers import provider_for, providers_close
-from ontrack.messaging.providers.base import Lookup, Outgoing, Provider, ProviderError
+from ontrack.messaging.providers.base import (
+    Attachment,
+    Lookup,
+    Outgoing,
+    Provider,
+    ProviderError,
+)
 from ontrack.messaging.ratelimit import TokenBucket, fair_split, interleave, reserve
 from ontrack.messaging.sealing import Unsealable, unseal
 from ontrack.messaging.services.delivery_status import message_parts_record
@@ -97,6 +104,7 @@ class Claimed:
     idempotency_key: str
     purpose: str
     not_before: float = 0.0  # its turn under the provider's rate (seconds since the epoch)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def provider_rate(provider_name: str) -> tuple[float, bool]:
@@ -143,6 +151,7 @@ def _outgoing(row: Claimed, provider: Provider) -> Outgoing:
         channel=row.channel,
         subject=subject,
         status_callback=callback,
+        attachments=row.attachments,
     )
 
 
@@ -218,7 +227,23 @@ def claim(*, channel: str, provider_name: str, limit: int, now: dt.datetime) -> 
                     continue
                 row = dataclasses.replace(row, body=text)
             claimed.append(row)
+        if channel == "email":
+            claimed = _with_attachments(claimed)
         return sorted(claimed, key=lambda row: order[row.pk])
+
+
+def _with_attachments(rows: list[Claimed]) -> list[Claimed]:
+    """The claimed e-mails with their files, read in one query for the batch."""
+    files: dict[int, list[Attachment]] = {}
+    found = MessageAttachment.objects.filter(message_id__in=[row.pk for row in rows])
+    for message_id, filename, content_type, content in found.values_list(
+        "message_id", "filename", "content_type", "content"
+    ):
+        files.setdefault(message_id, []).append(Attachment(filename, content_type, bytes(content)))
+    return [
+        dataclasses.replace(row, attachments=tuple(files[row.pk])) if row.pk in files else row
+        for row in rows
+    ]
 
 
 def _unsealed(row: Claimed, sealed_body: str, now: dt.datetime) -> str | None:

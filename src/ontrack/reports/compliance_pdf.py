@@ -35,7 +35,8 @@ def _is_count(cell: Any) -> bool:
     return isinstance(cell, int | float) or str(cell).endswith("%") or cell == "–"
 
 
-def _table(table: Table) -> dict[str, Any]:
+def table_data(table: Table) -> dict[str, Any]:
+    """A dashboard table as the Typst templates print it (``counts`` in each template)."""
     return {
         "title": table.title,
         "columns": table.columns,
@@ -80,9 +81,9 @@ def report_data(report: ComplianceReport) -> dict[str, Any]:
             }
             for plan in report.plans
         ],
-        "checkins": _table(report.checkins),
-        "hearings": _table(report.hearings),
-        "alert_outcomes": _table(report.alert_outcomes),
+        "checkins": table_data(report.checkins),
+        "hearings": table_data(report.hearings),
+        "alert_outcomes": table_data(report.alert_outcomes),
         "alerts": [
             {
                 "occurred": when(line.occurred_at),

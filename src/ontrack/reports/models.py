@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import models
 
 from ontrack.accounts.models import Office, Program, User
+from ontrack.messaging.models import Message
 
 
 class RollupLevel(models.TextChoices):
@@ -74,3 +75,26 @@ class RollupRun(models.Model):
 
     def __str__(self) -> str:
         return f"roll-up of {self.computed_at:%Y-%m-%d %H:%M} UTC"
+
+
+class SupervisorSummary(models.Model):
+    """A weekly summary e-mailed to a supervisor (``reports.weekly_summary``): written in the
+    transaction that queues the e-mail, and at most one per supervisor and week, which is
+    what keeps a job run twice, or by two workers at once, from sending it twice."""
+
+    supervisor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="The Monday (office calendar) of the week summarised.")
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-week", "supervisor"]
+        constraints = [
+            models.UniqueConstraint(fields=["supervisor", "week"], name="one_summary_a_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"weekly summary {self.week} to user {self.supervisor_id}"

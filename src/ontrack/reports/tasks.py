@@ -1,9 +1,12 @@
-"""The roll-up jobs: the dashboard's closed days, recomputed every hour and every night."""
+"""The roll-up jobs (the dashboard's closed days, recomputed every hour and every night) and
+the supervisors' weekly summary e-mails."""
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from ontrack.operations.jobs import periodic_job
-from ontrack.reports import rollups
+from ontrack.reports import rollups, weekly_summary
 
 
 @periodic_job(minute="20")
@@ -16,3 +19,10 @@ def reports_rollup_recent() -> int:
 def reports_rollup_nightly() -> int:
     """Nightly: recompute the dashboard's roll-ups of the whole history (reassignments)."""
     return rollups.rollups_rebuild().rows
+
+
+@periodic_job(minute="5")
+def reports_weekly_summaries() -> int:
+    """Hourly: e-mail each supervisor the summary of their office's past week once it is
+    due (Monday 07:00 office time by default), once per supervisor and week."""
+    return weekly_summary.weekly_summaries_send(now=timezone.now())

@@ -7,9 +7,19 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What a provider needs to send one message. ``idempotency_key`` is the same on every
-    attempt for the same message; ``status_callback`` is where the provider reports back."""
+    attempt for the same message; ``status_callback`` is where the provider reports back.
+    ``attachments`` are e-mail only (providers of texts never get any)."""
 
     to: str
     body: str
@@ -17,6 +27,7 @@ class Outgoing:
     channel: str
     subject: str = ""
     status_callback: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ProviderError(Exception):

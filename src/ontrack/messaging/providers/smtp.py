@@ -33,6 +33,8 @@ class SmtpProvider:
             headers={"Message-ID": message_id},
             connection=get_connection("django.core.mail.backends.smtp.EmailBackend", timeout=30),
         )
+        for attachment in message.attachments:
+            email.attach(attachment.filename, attachment.content, attachment.content_type)
         try:
             with self._lock:
                 email.send(fail_silently=False)
