@@ -19,7 +19,13 @@ from ontrack.alerts.on_call import (
     policy_set,
     shift_add,
 )
-from ontrack.alerts.services import alert_acknowledge, alert_raise
+from ontrack.alerts.services import (
+    ImportedAlert,
+    ImportedStep,
+    alert_acknowledge,
+    alert_raise,
+    alerts_import_history,
+)
 from ontrack.messaging.models import InboundMessage, Message, Recipient
 from ontrack.messaging.services import inbound_receive
 from ontrack.participants.models import Participant
@@ -211,6 +217,20 @@ def test_acknowledged_low_priority_or_unseen_alerts_and_offices_without_a_shift_
     _tamper(make_participant(officer=make_user(Role.OFFICER, office=other_office)))
     assert alerts_page_on_call(now=T0 + dt.timedelta(hours=1)) == 0
     assert _pages() == []
+
+
+def test_an_open_alert_imported_from_another_system_is_history_and_pages_nobody(
+    on_call: OnCallShift, supervisor: User, make_participant: Callable[..., Participant]
+) -> None:
+    imported = ImportedAlert(
+        kind="sos", source="device:9", priority=Priority.CRITICAL, status=AlertStatus.OPEN,
+        occurred_at=T0, raised_at=T0, visible_at=None, last_occurred_at=None,
+        acknowledged_at=None, closed_at=None, occurrences=1, disposition="",
+        resolution_note="", resolved_by="", resolver_office="", details={},
+        steps=(ImportedStep(T0, "", AlertStatus.OPEN, "", ""),),
+    )  # fmt: skip
+    alerts_import_history(make_participant(), [imported], importer=supervisor, source_system="Old")
+    assert alerts_page_on_call(now=T0 + dt.timedelta(hours=1)) == 0
 
 
 def test_an_offices_own_policy_sets_the_time_and_the_lowest_priority(

@@ -249,7 +249,8 @@ def shift_problem(shift: OnCallShift) -> str:
 
 def _overdue(office_id: int, person: User, policy: Policy, now: dt.datetime) -> QuerySet[Alert]:
     """The office's alerts open, unacknowledged and not yet paged for at least the policy's
-    time since they opened, that ``person`` may see."""
+    time since they opened, that ``person`` may see. An alert imported from another system
+    is history that notifies no one (``services.alerts_import_history``): never paged."""
     cutoff = now - policy.escalate_after
     return (
         Alert.objects.filter(
@@ -260,6 +261,7 @@ def _overdue(office_id: int, person: User, policy: Policy, now: dt.datetime) -> 
             visible_at__lte=cutoff,
             on_call_page__isnull=True,
         )
+        .exclude(details__has_key="imported_from")
         .annotate(
             opened_at=Max(
                 "steps__at",
