@@ -15,6 +15,7 @@ from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertStatus, OnCallPage, OnCallShift, Priority
 from ontrack.alerts.on_call import (
     CODE_LIFETIME,
+    MAX_WRONG_REPLIES,
     alerts_page_on_call,
     policy_set,
     shift_add,
@@ -294,6 +295,20 @@ def test_a_reply_from_another_number_an_unknown_or_expired_code_changes_nothing(
     alert.refresh_from_db()
     assert alert.status == AlertStatus.OPEN
     assert alert.steps.count() == 1, "nothing but its raise"
+
+
+def test_after_five_wrong_codes_from_a_number_its_pages_acknowledge_nothing_by_text(
+    on_call: OnCallShift, make_participant: Callable[..., Participant]
+) -> None:
+    _tamper(make_participant())
+    alerts_page_on_call(now=T0 + dt.timedelta(minutes=30))
+    code = _code(_pages()[0])
+    later = T0 + dt.timedelta(minutes=40)
+    wrong = [f"{(int(code) + n) % 10_000:04d}" for n in range(1, MAX_WRONG_REPLIES + 1)]
+    for guess in wrong:
+        _text(OLIVIA_PHONE, f"ACK {guess}", later)
+    assert "Too many wrong codes" in _text(OLIVIA_PHONE, f"ACK {code}", later)
+    assert Alert.objects.get().status == AlertStatus.OPEN
 
 
 def test_a_reply_for_an_alert_someone_already_handled_says_so(

@@ -389,6 +389,9 @@ class OnCallPage(models.Model):
     expires_at = models.DateTimeField()
     message_id = models.BigIntegerField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    wrong_replies = models.PositiveSmallIntegerField(
+        default=0, help_text="Replies from its number with a code it did not carry."
+    )
 
     class Meta:
         ordering = ["sent_at", "id"]

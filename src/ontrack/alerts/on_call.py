@@ -17,7 +17,10 @@ the console's own, with who and when. It counts only
 - from the number the page went to (a code is looked up among that number's pages alone,
   so a code guessed or read off another phone acknowledges nothing sent elsewhere),
 - before the code expires (``CODE_LIFETIME``), once,
-- while the alert is still open and the person may still see it.
+- while the alert is still open and the person may still see it,
+- and while that number has not sent ``MAX_WRONG_REPLIES`` codes it was never sent: each
+  wrong code counts against every live page to the number, so guessing a 4-digit code is
+  a few tries out of ten thousand, not ten thousand.
 
 Anything else is answered by a text that says why, and changes nothing. Codes are random
 and unique among one number's live pages.
@@ -35,7 +38,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -62,6 +65,8 @@ KEYWORD = "ACK"
 # How long a page's code acknowledges: a night's shift and the morning after.
 CODE_LIFETIME = dt.timedelta(hours=12)
 CODE_DIGITS = 4
+# Wrong codes from a number after which its pages acknowledge nothing by text any more.
+MAX_WRONG_REPLIES = 5
 # Below this, an office that set nothing is not paged at night for it (a low battery).
 DEFAULT_MIN_PRIORITY = Priority.HIGH
 # Who may be on call: those who handle alerts, of the office or (operators) of every office.
@@ -383,6 +388,10 @@ def on_call_reply(reply: StaffReply) -> StaffAnswer:
         else None
     )
     if page is None:
+        if phone:
+            OnCallPage.objects.filter(
+                phone=phone, answered_at__isnull=True, expires_at__gt=reply.received_at
+            ).update(wrong_replies=F("wrong_replies") + 1)
         logger.info("on-call reply refused reason=unknown_code")
         return StaffAnswer(
             refused, f"{KEYWORD} {code} is not a code sent to this phone, or it has expired."
@@ -392,6 +401,11 @@ def on_call_reply(reply: StaffReply) -> StaffAnswer:
     if page.answered_at is not None or alert.status != AlertStatus.OPEN:
         state = alert.get_status_display().lower()
         return StaffAnswer(refused, f"The alert of case {case} is {state} already.")
+    if page.wrong_replies >= MAX_WRONG_REPLIES:
+        logger.warning("on-call reply refused alert=%s reason=too_many_wrong_codes", alert.pk)
+        return StaffAnswer(
+            refused, "Too many wrong codes came from this phone; acknowledge in the console."
+        )
     try:
         alert_acknowledge(user=page.person, alert_id=alert.pk, note=ACK_NOTE, now=reply.received_at)
     except PermissionDenied:
