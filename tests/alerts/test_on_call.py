@@ -279,6 +279,23 @@ def test_a_reply_with_the_code_from_the_paged_phone_acknowledges_as_the_person_o
     assert not inbound.needs_answer, "a staff keyword text waits in nobody's inbox"
 
 
+def test_the_alert_page_says_who_was_texted_on_call_and_that_they_replied(
+    on_call: OnCallShift,
+    officer: User,
+    make_participant: Callable[..., Participant],
+    client_for: Callable[[User], Client],
+) -> None:
+    alert = _tamper(make_participant())
+    alerts_page_on_call(now=T0 + dt.timedelta(minutes=30))
+    _text(OLIVIA_PHONE, f"ACK {_code(_pages()[0])}", T0 + dt.timedelta(minutes=34))
+    page = client_for(officer).get(f"/alerts/{alert.pk}/").content.decode()
+    assert (
+        f"Texted to {officer}, on call, at 2026-11-19 22:30 EST; acknowledged by their reply "
+        "at 2026-11-19 22:34 EST." in page
+    )
+    assert "acknowledged by text, answering the on-call page" in page, "the step says how"
+
+
 def test_a_reply_from_another_number_an_unknown_or_expired_code_changes_nothing(
     on_call: OnCallShift, make_participant: Callable[..., Participant]
 ) -> None:

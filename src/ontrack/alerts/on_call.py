@@ -279,6 +279,11 @@ def _overdue(office_id: int, person: User, policy: Policy, now: dt.datetime) -> 
     )
 
 
+def on_call_page_of(alert: Alert) -> OnCallPage | None:
+    """The text that paged the person on call about ``alert``, if one did."""
+    return OnCallPage.objects.filter(alert=alert).select_related("person").first()
+
+
 def _new_code(phone: str, now: dt.datetime) -> str:
     """A random code no live page to ``phone`` carries."""
     live = set(
