@@ -191,7 +191,9 @@ def test_an_alert_left_unacknowledged_past_the_escalation_time_is_texted_once_to
     assert participant.case_number in page.body
     assert participant.family_name not in page.body, "a text never names the person"
     assert f"/alerts/{alert.pk}/" in page.body
-    assert OnCallPage.objects.get().code == _code(page.body)
+    kept = OnCallPage.objects.get().code_hash
+    assert len(kept) == 64, "the code is kept as a keyed hash"
+    assert kept != _code(page.body)
 
 
 def test_acknowledged_low_priority_or_unseen_alerts_and_offices_without_a_shift_are_not_paged(

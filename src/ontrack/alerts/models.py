@@ -384,7 +384,9 @@ class OnCallPage(models.Model):
     alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="on_call_page")
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     phone = models.CharField(max_length=32)
-    code = models.CharField(max_length=8)
+    code_hash = models.CharField(
+        max_length=64, help_text="The reply code, keyed-hashed with the number: never kept."
+    )
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     message_id = models.BigIntegerField(null=True, blank=True)
@@ -395,7 +397,7 @@ class OnCallPage(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
-        indexes = [models.Index(fields=["phone", "code"])]
+        indexes = [models.Index(fields=["phone", "code_hash"])]
 
     def __str__(self) -> str:
         return f"on-call page of alert {self.alert_id} to {self.person_id}"

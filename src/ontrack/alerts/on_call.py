@@ -22,8 +22,8 @@ the console's own, with who and when. It counts only
   wrong code counts against every live page to the number, so guessing a 4-digit code is
   a few tries out of ten thousand, not ten thousand.
 
-Anything else is answered by a text that says why, and changes nothing. Codes are random
-and unique among one number's live pages.
+Anything else is answered by a text that says why, and changes nothing. Codes are random,
+unique among one number's live pages, and kept only as a keyed hash.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import (
@@ -284,16 +285,22 @@ def on_call_page_of(alert: Alert) -> OnCallPage | None:
     return OnCallPage.objects.filter(alert=alert).select_related("person").first()
 
 
+def _code_hash(phone: str, code: str) -> str:
+    """The code as kept: a keyed hash with the number it went to, so that neither the
+    database nor a participant's data export holds a code that works."""
+    return salted_hmac("ontrack.alerts.on_call", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
 def _new_code(phone: str, now: dt.datetime) -> str:
     """A random code no live page to ``phone`` carries."""
     live = set(
         OnCallPage.objects.filter(
             phone=phone, answered_at__isnull=True, expires_at__gt=now
-        ).values_list("code", flat=True)
+        ).values_list("code_hash", flat=True)
     )
     while True:
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        if code not in live:
+        if _code_hash(phone, code) not in live:
             return code
 
 
@@ -319,7 +326,7 @@ def _page(alert: Alert, person: User, phone: str, now: dt.datetime) -> bool:
                     alert=alert,
                     person=person,
                     phone=phone,
-                    code=code,
+                    code_hash=_code_hash(phone, code),
                     sent_at=now,
                     expires_at=now + CODE_LIFETIME,
                 )
@@ -385,7 +392,9 @@ def on_call_reply(reply: StaffReply) -> StaffAnswer:
     except ValidationError:
         phone = ""
     page = (
-        OnCallPage.objects.filter(phone=phone, code=code, expires_at__gt=reply.received_at)
+        OnCallPage.objects.filter(
+            phone=phone, code_hash=_code_hash(phone, code), expires_at__gt=reply.received_at
+        )
         .select_related("alert__participant", "person")
         .order_by("-sent_at")
         .first()
