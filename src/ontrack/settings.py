@@ -436,6 +436,11 @@ ONTRACK_PORTAL_PIN_LOCKOUT_S = 30 * 60
 # accuracy circle (plus the zone's buffer) on the wrong side.
 ONTRACK_ZONE_CONSECUTIVE_FIXES = int(os.environ.get("ONTRACK_ZONE_CONSECUTIVE_FIXES", "3"))
 
+# --- alerts ---
+# Minutes an alert may stay open without anyone acknowledging it before the person on call
+# for its office is texted, for offices that have not set their own (``alerts.on_call``).
+ONTRACK_ALERTS_ON_CALL_MINUTES = int(os.environ.get("ONTRACK_ALERTS_ON_CALL_MINUTES", "30"))
+
 # --- messaging ---
 # The address the outside world reaches this server at, e.g. "https://ontrack.example.org".
 # Twilio signs its webhooks against the URL it called, so signatures are checked against

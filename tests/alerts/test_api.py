@@ -320,3 +320,42 @@ def test_claim_assign_and_note_over_the_api_are_steps_and_the_holder_filters_the
     ]
     assert client.get("/api/alerts", {"holder": "unclaimed"}).json()["results"] == []
     assert client.get("/api/alerts", {"holder": "everyone"}).status_code == 422
+
+
+def test_bulk_acknowledge_previews_then_acknowledges_each_with_the_reason(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
+    alerts = [_alert(make_participant()) for _ in range(2)]
+    ids = [a.pk for a in alerts]
+    client = _api(officer)
+    preview = _post(client, "/api/alerts/bulk-acknowledge", {"alert_ids": ids, "preview": True})
+    assert preview.status_code == 200, preview.content
+    assert preview.json()["acknowledged"] is False
+    assert preview.json()["participant_count"] == 2
+    assert {a["status"] for a in preview.json()["alerts"]} == {"open"}, "a preview changes nothing"
+    reason = "One delivery batch of straps reports cuts falsely"
+    done = _post(client, "/api/alerts/bulk-acknowledge", {"alert_ids": ids, "reason": reason})
+    assert done.status_code == 200, done.content
+    assert done.json()["kind"] == "strap_tamper"
+    assert {a["status"] for a in done.json()["alerts"]} == {"acknowledged"}
+    for alert in Alert.objects.filter(pk__in=ids):
+        step = alert.steps.last()
+        assert step is not None
+        assert (step.to_status, step.actor, step.note) == ("acknowledged", officer, reason)
+    logged = AccessLogEntry.objects.filter(what="API alerts acknowledged in bulk").get()
+    assert sorted(logged.listed_ids) == sorted(a.participant_id for a in alerts)
+
+
+def test_bulk_acknowledge_refuses_without_a_reason_mixed_kinds_or_anothers_alert(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User], officer: User
+) -> None:
+    tamper = _alert(make_participant())
+    battery = _alert(make_participant(), kind="charger_not_connected")
+    client = _api(officer)
+    url = "/api/alerts/bulk-acknowledge"
+    assert _post(client, url, {"alert_ids": [tamper.pk]}).status_code == 422, "no reason"
+    mixed = {"alert_ids": [tamper.pk, battery.pk], "reason": "batch"}
+    assert _post(client, url, mixed).status_code == 422
+    stranger = _api(make_user(Role.OFFICER, username="sam"))
+    assert _post(stranger, url, {"alert_ids": [tamper.pk], "reason": "x"}).status_code == 404
+    assert set(Alert.objects.values_list("status", flat=True)) == {"open"}

@@ -187,6 +187,63 @@ def test_unknown_number_is_kept_for_staff_without_a_participant(db: None) -> Non
     assert received.needs_answer
 
 
+@pytest.fixture
+def staff_keyword() -> Iterator[list[reply_handlers.StaffReply]]:
+    """A staff keyword "PING" registered for a test (the registry restored afterwards); the
+    list collects the replies its handler was given."""
+    saved = dict(reply_handlers._staff_handlers)
+    seen: list[reply_handlers.StaffReply] = []
+
+    def handler(reply: reply_handlers.StaffReply) -> reply_handlers.StaffAnswer:
+        seen.append(reply)
+        if "boom" in reply.body:
+            raise RuntimeError("the handler failed")
+        return reply_handlers.StaffAnswer("Pong", "Heard you.")
+
+    reply_handlers.register_staff_reply_handler("PING", handler)
+    yield seen
+    reply_handlers._staff_handlers.clear()
+    reply_handlers._staff_handlers.update(saved)
+
+
+def _staff_text(body: str, sid: str) -> InboundMessage:
+    return inbound_receive(
+        provider="test",
+        provider_message_id=sid,
+        from_number="(202) 555-0199",
+        body=body,
+        received_at=timezone.now(),
+    )
+
+
+def test_a_staff_keyword_from_a_staff_number_goes_to_its_handler_and_is_answered_once(
+    staff_keyword: list[reply_handlers.StaffReply],
+) -> None:
+    received = _staff_text("ping 42", "SMs1")
+    _staff_text("ping 42", "SMs1")  # the webhook retried
+    assert [r.body for r in staff_keyword] == ["ping 42"]
+    assert received.participant is None
+    assert not received.needs_answer, "answered already: in nobody's inbox"
+    (answer,) = Message.objects.filter(to="+12025550199")
+    assert answer.body == "Pong. Heard you."
+
+
+def test_a_failing_staff_handler_is_answered_with_the_console(
+    staff_keyword: list[reply_handlers.StaffReply],
+) -> None:
+    _staff_text("PING boom", "SMs2")
+    (answer,) = Message.objects.filter(to="+12025550199")
+    assert answer.body == "Not done. Something went wrong; please use the console."
+
+
+def test_a_participant_texting_a_staff_keyword_reaches_their_officer(
+    staff_keyword: list[reply_handlers.StaffReply], speaker: Callable[..., Participant]
+) -> None:
+    received = text_from(speaker("en"), "PING")
+    assert staff_keyword == [], "a participant's text is never a staff reply"
+    assert received.needs_answer
+
+
 # --- STOP and essential notices ------------------------------------------------------------
 
 

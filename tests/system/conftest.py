@@ -9,17 +9,21 @@ from typing import Any
 import pluggy
 import pytest
 
-from tests.system.harness import System, running_system
+from tests.system.harness import TWILIO_AUTH_TOKEN, System, running_system
 
 # Thresholds the product lets an operator set, shortened so that a scenario plays in
 # seconds: a window is missed as soon as it closes, a process that has not beaten for 5 s is
-# silent, and the stale-worker banner shows after 5 s. Quiet hours are off so that a bulk
-# message goes out whatever the hour the suite runs at.
+# silent, the stale-worker banner shows after 5 s, and an alert nobody acknowledged goes to
+# the person on call at once (when someone is on call). Quiet hours are off so that a bulk
+# message goes out whatever the hour the suite runs at. Twilio's webhooks are signed with
+# ``TWILIO_AUTH_TOKEN``, as a texting provider's would be (texts still go out over SMPP).
 SYSTEM_SETTINGS = {
     "ONTRACK_SCHEDULE_MISSED_GRACE_MINUTES": "0",
     "ONTRACK_PROCESS_STALE_S": "5",
     "ONTRACK_WORKER_BANNER_S": "5",
     "ONTRACK_MESSAGING_QUIET_HOURS": "",
+    "ONTRACK_ALERTS_ON_CALL_MINUTES": "0",
+    "ONTRACK_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
 }
 
 

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 
 import requests
 from aiosmtpd.controller import Controller
+from twilio.request_validator import RequestValidator
 
 from ontrack.tracking.simulator.wearers import gt06_login
 from tests.database_templates import copy_migrated_sqlite, create_migrated_postgres, drop_postgres
@@ -56,6 +57,9 @@ from tests.support import cli_environment, free_port
 T = TypeVar("T")
 
 PASSWORD = "system-test passphrase 2026"
+# The texting provider's webhook secret: texts received through Twilio's webhook are signed
+# with it, as Twilio signs them.
+TWILIO_AUTH_TOKEN = "system-test twilio token"
 OFFICE = "Newark Field Office"  # the first office ``ontrack seed`` creates
 # Staff the tests sign in as: (username, role, e-mail), created with ``ontrack createuser``.
 STAFF = [
@@ -567,6 +571,27 @@ def texts_to(system: System, phone: str) -> list[str]:
     """The texts the SMSC was asked to deliver to ``phone``, oldest first, each long text
     put back together from its parts."""
     return system.smsc.texts_to(phone)
+
+
+def text_via_twilio(system: System, from_number: str, body: str) -> requests.Response:
+    """A text from ``from_number`` as Twilio delivers it: posted to the inbound webhook,
+    signed over the public URL with the account's token."""
+    path = "/messaging/twilio/inbound/"
+    params = {
+        "MessageSid": f"SM{secrets.token_hex(16)}",
+        "From": from_number,
+        "To": "+19735550100",
+        "Body": body,
+    }
+    signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
+        system.base_url + path, params
+    )
+    return requests.post(
+        system.base_url + path,
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        timeout=60,
+    )
 
 
 def office_id(api: Api) -> int:

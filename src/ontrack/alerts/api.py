@@ -102,6 +102,21 @@ class NoteIn(BodySchema):
     note: str
 
 
+class BulkAcknowledgeIn(BodySchema):
+    alert_ids: list[int] = Field(..., description=f"At most {triage.BULK_MAX}, all of one kind.")
+    reason: str = Field("", description="Why they are acknowledged together (not for a preview).")
+    preview: bool = Field(
+        False, description="Check the selection and show it, acknowledging nothing."
+    )
+
+
+class BulkAcknowledgeOut(Schema):
+    kind: str
+    participant_count: int
+    acknowledged: bool
+    alerts: list[AlertOut]
+
+
 def _reader(request: HttpRequest) -> User:
     user = staff_user(request)
     if not user.reads_participants:
@@ -148,6 +163,40 @@ def alerts_list(request: HttpRequest, query: Query[AlertQuery]) -> QuerySet[Aler
         unclaimed=query.holder == "unclaimed",
     )
     return alert_filter(alerts_visible_to(user), f).select_related("participant")
+
+
+# Declared before "/alerts/{alert_id}", whose id would otherwise take "bulk-acknowledge".
+@router.post("/alerts/bulk-acknowledge", response=BulkAcknowledgeOut)
+def alerts_bulk_acknowledge(request: HttpRequest, payload: BulkAcknowledgeIn) -> dict[str, Any]:
+    """Acknowledge open alerts of one kind together, each with a step carrying the one
+    reason, as the console's bulk acknowledgement does: all or none (422 for mixed kinds, an
+    alert no longer open, or no reason). ``preview`` checks the selection and answers what
+    would be acknowledged, changing nothing. An alert the caller does not see is a 404."""
+    user = _reader(request)
+    try:
+        if payload.preview:
+            selection = triage.alerts_bulk_selection(user=user, alert_ids=payload.alert_ids)
+        else:
+            selection = triage.alerts_acknowledge_bulk(
+                user=user, alert_ids=payload.alert_ids, reason=payload.reason
+            )
+    except PermissionDenied:
+        raise Http404("No such alert in your caseload.") from None
+    alerts = list(
+        Alert.objects.filter(pk__in=[a.pk for a in selection.alerts])
+        .select_related("participant")
+        .order_by("-priority", "-occurred_at", "-id")
+    )
+    verb = "previewed" if payload.preview else "acknowledged"
+    participants_listed(
+        request, (a.participant_id for a in alerts), what=f"API alerts {verb} in bulk"
+    )
+    return {
+        "kind": selection.kind,
+        "participant_count": len(selection.participants),
+        "acknowledged": not payload.preview,
+        "alerts": alerts,
+    }
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut)

@@ -22,3 +22,8 @@ class AlertsConfig(AppConfig):
         from ontrack.alerts import timeline_sources
 
         timeline_sources.register()
+
+        from ontrack.alerts.on_call import KEYWORD, on_call_reply
+        from ontrack.messaging.reply_handlers import register_staff_reply_handler
+
+        register_staff_reply_handler(KEYWORD, on_call_reply)

@@ -326,3 +326,78 @@ class AlertNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice of alert {self.alert_id} by {self.channel} to {self.to}"
+
+
+class OnCallShift(models.Model):
+    """Who of an office's staff is on call, from when to when (stored in UTC, entered and
+    shown in the office's zone). An office's shifts never overlap (``on_call.shift_add``), so
+    at any moment it has at most one person on call."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="on_call_shifts")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["office", "starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="on_call_shift_ends_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["office", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} on call for {self.office_id} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class OnCallPolicy(models.Model):
+    """An office's own escalation: how long an alert may stay open unacknowledged before the
+    person on call is texted, and from which priority on. Without one, the defaults
+    (``on_call.policy_for``)."""
+
+    office = models.OneToOneField(Office, on_delete=models.CASCADE, related_name="on_call_policy")
+    escalate_after_minutes = models.PositiveIntegerField()
+    min_priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "on-call policies"
+
+    def __str__(self) -> str:
+        return f"on call for {self.office_id} after {self.escalate_after_minutes} min"
+
+
+class OnCallPage(models.Model):
+    """The text that asked the person on call to acknowledge an alert, with the code their
+    reply carries. One per alert (``alert`` is unique): however often the watchdog runs, an
+    alert pages once. ``phone`` is the number it went to, the only one whose reply counts."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="on_call_page")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    phone = models.CharField(max_length=32)
+    code_hash = models.CharField(
+        max_length=64, help_text="The reply code, keyed-hashed with the number: never kept."
+    )
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    message_id = models.BigIntegerField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    wrong_replies = models.PositiveSmallIntegerField(
+        default=0, help_text="Replies from its number with a code it did not carry."
+    )
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["phone", "code_hash"])]
+
+    def __str__(self) -> str:
+        return f"on-call page of alert {self.alert_id} to {self.person_id}"

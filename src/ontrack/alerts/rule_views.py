@@ -245,7 +245,8 @@ class NotificationRuleForm(forms.Form):
     address = forms.CharField(required=False, max_length=254)
 
 
-def _editable_offices(user: User) -> list[Office]:
+def editable_offices(user: User) -> list[Office]:
+    """The offices whose notifications and on-call rota this user keeps."""
     if user.is_active and user.role == Role.ADMINISTRATOR:
         return list(Office.objects.select_related("program").order_by("name"))
     if user.is_active and user.role == Role.SUPERVISOR and user.office is not None:
@@ -255,7 +256,7 @@ def _editable_offices(user: User) -> list[Office]:
 
 @login_required
 def notifications_home(request: HttpRequest) -> HttpResponse:
-    offices = _editable_offices(staff_user(request))
+    offices = editable_offices(staff_user(request))
     if not offices:
         raise PermissionDenied("Only supervisors and administrators set staff notifications.")
     return redirect("alerts:notifications", pk=offices[0].pk)
@@ -294,7 +295,7 @@ def notifications(request: HttpRequest, pk: int) -> HttpResponse:
         "alerts/notifications.html",
         {
             "office": office,
-            "offices": _editable_offices(user),
+            "offices": editable_offices(user),
             "rules": rules,
             "form": form,
         },

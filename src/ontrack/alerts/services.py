@@ -277,7 +277,11 @@ def _alert_for(user: User, alert_id: int) -> Alert:
     return alert
 
 
-def alert_acknowledge(*, user: User, alert_id: int, now: dt.datetime | None = None) -> Alert:
+def alert_acknowledge(
+    *, user: User, alert_id: int, note: str = "", now: dt.datetime | None = None
+) -> Alert:
+    """Someone is on it: the step names them. ``note`` says how, when not in the console
+    (a reply to the on-call page)."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _alert_for(user, alert_id)
@@ -285,7 +289,7 @@ def alert_acknowledge(*, user: User, alert_id: int, now: dt.datetime | None = No
             raise ValidationError(
                 f"Only open alerts can be acknowledged (this one is {alert.status})."
             )
-        _step(alert, AlertStatus.ACKNOWLEDGED, now, actor=user)
+        _step(alert, AlertStatus.ACKNOWLEDGED, now, actor=user, note=note)
         alert.acknowledged_at = now
         alert.save(update_fields=["status", "acknowledged_at"])
     return alert

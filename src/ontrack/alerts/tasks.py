@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ontrack.alerts.on_call import alerts_page_on_call
 from ontrack.alerts.services import alerts_promote_due
 from ontrack.operations.jobs import periodic_job
 
@@ -10,3 +11,10 @@ from ontrack.operations.jobs import periodic_job
 def alerts_grace_watchdog() -> int:
     """Every minute: pending alerts whose grace period has passed become open."""
     return alerts_promote_due()
+
+
+@periodic_job(minute="*")
+def alerts_on_call_watchdog() -> int:
+    """Every minute: alerts left open unacknowledged past their office's escalation time are
+    texted to the person on call."""
+    return alerts_page_on_call()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ontrack.alerts import rule_views, views
+from ontrack.alerts import on_call_views, rule_views, views
 
 app_name = "alerts"
 
@@ -24,4 +24,7 @@ urlpatterns = [
         rule_views.notification_delete,
         name="notification_delete",
     ),
+    path("on-call/", on_call_views.rota_home, name="on_call_home"),
+    path("on-call/office/<int:pk>/", on_call_views.rota, name="on_call"),
+    path("on-call/<int:pk>/remove/", on_call_views.shift_remove, name="on_call_remove"),
 ]

@@ -24,6 +24,7 @@ from ontrack.accounts.web import staff_user
 from ontrack.alerts import services, triage
 from ontrack.alerts.durations import duration_text
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
+from ontrack.alerts.on_call import on_call_page_of
 from ontrack.alerts.queries import (
     HISTORY_DAYS,
     QUEUE_STATUSES,
@@ -152,6 +153,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "to_acknowledge": duration_text(times.to_acknowledge),
             "to_resolve": duration_text(times.to_resolve),
             "strap_alerts": participant_open_strap_alerts(alert.participant_id),
+            "on_call_page": on_call_page_of(alert),
             "dispositions": [(d.value, d.label) for d in services.dispositions_for(user)],
             "playback_url": reverse("tracking:participant_track", args=[alert.participant_id])
             + "?"

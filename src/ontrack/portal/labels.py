@@ -107,6 +107,7 @@ RECORDS: dict[str, Promise] = {
     "messaging.messagepart": _("Parts of long messages"),
     "alerts.alertstep": _("Steps taken on alerts"),
     "alerts.alertnotice": _("Notices about alerts"),
+    "alerts.oncallpage": _("Alerts texted to staff on call"),
     "zones.zone": _("Zones"),
     "zones.zonestate": _("Inside or outside zones"),
     "reviews.supervisionreview": _("Supervision reviews"),
@@ -156,6 +157,9 @@ EXPLANATIONS: dict[str, Promise] = {
     "alerts.alertstep": _("Each step staff took on an alert, with their notes."),
     "alerts.alertrulesetting": _("Alert settings made for you alone."),
     "alerts.alertnotice": _("Who was told about an alert, and how."),
+    "alerts.oncallpage": _(
+        "When an alert was texted to the staff member on call, and when they answered."
+    ),
     "zones.zone": _("Places you must stay in or keep away from, and when."),
     "zones.zonestate": _("Whether your device was last inside or outside each zone."),
     "tracking.deviceassignment": _("Which device you wore, and when."),

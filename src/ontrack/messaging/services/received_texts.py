@@ -1,6 +1,9 @@
 """Texts a participant sends us: recorded once per provider message, then acted on by what
 they say (``keywords``): STOP/START/HELP, a language change, or an answer another app
-registered a handler for (``reply_handlers``); the rest waits in the officer's inbox.
+registered a handler for (``reply_handlers``); the rest waits in the officer's inbox. A
+staff keyword ("ACK 4821", answering an on-call page) from a number that is not a
+participant's goes to the handler another app registered for it, and its answer is texted
+back.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ from ontrack.accounts.actors import SystemActor
 from ontrack.accounts.models import User
 from ontrack.messaging import keywords
 from ontrack.messaging.datefmt import LANGUAGES as FORMATTED_LANGUAGES
-from ontrack.messaging.models import InboundAction, InboundMessage
-from ontrack.messaging.reply_handlers import InboundReply, reply_handler
+from ontrack.messaging.models import Channel, InboundAction, InboundMessage
+from ontrack.messaging.reply_handlers import (
+    InboundReply,
+    StaffAnswer,
+    StaffReply,
+    StaffReplyHandler,
+    reply_handler,
+    staff_reply_handler,
+)
 from ontrack.messaging.services.notices import message_send_direct, template_message_queue
 from ontrack.messaging.services.opt_out import opt_out_clear, opt_out_record
 from ontrack.messaging.services.routing import sms_number
+from ontrack.messaging.services.staff_notices import staff_notice_queue
 from ontrack.messaging.services.templates import language_for
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant, participant_for_number
@@ -103,6 +114,17 @@ def inbound_receive(
     if existing is not None:
         return existing
     participant = participant_for_number(from_number)
+    staff_handler = staff_reply_handler(body) if participant is None else None
+    if staff_handler is not None:
+        return _staff_reply_receive(
+            staff_handler,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            received_at=received_at,
+        )
     parsed = keywords.parse(body)
     action = parsed.action
     with transaction.atomic():
@@ -135,6 +157,57 @@ def inbound_receive(
         participant.pk if participant else None,
         action or "text",
     )
+    return inbound
+
+
+def _staff_reply_receive(
+    handler: StaffReplyHandler,
+    *,
+    provider: str,
+    provider_message_id: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    received_at: dt.datetime,
+) -> InboundMessage:
+    """Record a staff keyword text, let its handler act, and text its answer back to the
+    number it came from. Nobody's inbox holds it: the answer already said what came of it.
+    A handler that fails changes nothing and the sender is told to use the console."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                inbound = InboundMessage.objects.create(
+                    participant=None,
+                    provider=provider,
+                    provider_message_id=provider_message_id,
+                    from_number=from_number[:32],
+                    to_number=to_number[:32],
+                    body=body,
+                    received_at=received_at,
+                )
+        except IntegrityError:
+            return InboundMessage.objects.get(
+                provider=provider, provider_message_id=provider_message_id
+            )
+        reply = StaffReply(from_number=from_number, body=body, received_at=received_at)
+        try:
+            with transaction.atomic():
+                answer = handler(reply)
+        except Exception:
+            logger.exception("staff reply handler failed inbound=%s", inbound.pk)
+            answer = StaffAnswer("Not done", "Something went wrong; please use the console.")
+        try:
+            staff_notice_queue(
+                user=None,
+                channel=Channel.SMS,
+                subject=answer.subject,
+                body=answer.body,
+                cause=f"reply to inbound {inbound.pk}",
+                address=from_number,
+            )
+        except ValidationError:
+            logger.warning("staff reply not answered inbound=%s reason=bad_number", inbound.pk)
+    logger.info("inbound staff text provider=%s inbound=%s", provider, inbound.pk)
     return inbound
 
 
