@@ -31,7 +31,7 @@ from ontrack.participants.services import (
     participant_suspend,
     plan_change,
 )
-from ontrack.reports.charts import bar_chart_svg
+from ontrack.reports.charts import bar_chart
 from ontrack.reports.dashboard import (
     DashboardScope,
     Table,
@@ -504,13 +504,20 @@ def test_participant_list_needs_a_supervisor_and_a_stated_purpose(
 
 
 def test_bar_chart_escapes_labels_and_scales_to_the_largest_value() -> None:
-    svg = str(bar_chart_svg([("<b>", 10), ("half", 5)], title="T & U"))
-    assert "&lt;b&gt;" in svg
-    assert "<b>" not in svg
-    assert "T &amp; U" in svg
-    assert 'width="240.0"' in svg
-    assert 'width="120.0"' in svg
-    assert str(bar_chart_svg([], title="empty")) == ""
+    chart = str(bar_chart([("<b>", 10), ("half", 5)], title="T & U"))
+    assert "&lt;b&gt;" in chart
+    assert "<b>" not in chart
+    assert "T &amp; U" in chart
+    assert '<rect width="100.0"' in chart
+    assert '<rect width="50.0"' in chart
+    assert str(bar_chart([], title="empty")) == ""
+
+
+def test_bar_chart_labels_are_never_cut_short() -> None:
+    label = "Newark Field Office enrolled this month"
+    chart = str(bar_chart([(label, 3)], title="Enrolments"))
+    assert f">{label}</span>" in chart
+    assert "…" not in chart
 
 
 def test_hearing_outcome_recorded_after_as_of_counts_as_scheduled(
