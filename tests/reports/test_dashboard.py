@@ -434,13 +434,26 @@ def test_dashboard_page_shows_tables_charts_and_csv_links(
     html = page.content.decode()
     assert "Supervised by status" in html
     assert "Alerts by type and priority" in html
-    assert "<svg" in html
+    assert 'class="chart"' in html
     assert "most intensive technology" in html
     assert "/reports/status.csv?" in html
     assert "Export the participant list" not in html, "officers do not export name lists"
     entry = AccessLogEntry.objects.get(user=officer)
     assert entry.action == AccessAction.LIST
     assert entry.what.startswith("dashboard ")
+
+
+def test_dashboard_tables_with_many_columns_span_the_page_and_fold_on_a_phone(
+    caseload: dict[str, Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    html = client_for(officer).get("/reports/").content.decode()
+    alerts = html[html.index('id="alerts"') : html.index("</section>", html.index('id="alerts"'))]
+    status = html[html.index('id="status"') : html.index("</section>", html.index('id="status"'))]
+    assert '<table class="list responsive">' in alerts, "8 columns: folded into lines"
+    assert '<table class="list">' in status, "3 columns fit a phone as a table"
+    assert '<td data-label="Participants">' in status, "each value names its column"
+    assert '<section class="card wide" id="alerts">' in html
+    assert '<section class="card" id="status">' in html
 
 
 def test_auditor_gets_no_dashboard(

@@ -183,7 +183,7 @@ class Table:
 
     @property
     def wide(self) -> bool:
-        """More columns than half a laptop's screen shows without scrolling."""
+        """More columns than half a laptop's screen, or a phone's, shows without scrolling."""
         return len(self.columns) > 4
 
 
