@@ -27,10 +27,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 from ontrack.accounts.models import Office, User
-from ontrack.alerts.models import Alert
+from ontrack.alerts.models import AlertKind
 from ontrack.participants.models import Participant, Phone
 from ontrack.portal.services import pin_set
 from ontrack.reviews.models import SupervisionReview
@@ -38,6 +39,7 @@ from ontrack.seed import seed
 from ontrack.tracking.models import DeviceAssignment
 from tests.conftest import PORTAL_PIN
 from tests.staff_sign_in import verify_session
+from tests.support import raised_alert
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -81,13 +83,11 @@ class Visit:
         return f"{self.who} {self.page} ({self.path})"
 
 
-def _console_pages(person: int) -> dict[str, str]:
-    """The console's main pages, on the demo's records (a person wearing a device, the
-    latest alert and review)."""
-    alert = Alert.objects.order_by("-pk").first()
+def _console_pages(person: int, alert: int) -> dict[str, str]:
+    """The console's main pages, on the demo's records (a person wearing a device, an open
+    alert about them, the latest review)."""
     review = SupervisionReview.objects.order_by("-pk").first()
     office = Office.objects.order_by("pk").first()
-    assert alert, "the demo raised no alert"
     assert review, "the demo opened no review"
     assert office, "the demo has no office"
     return {
@@ -97,7 +97,7 @@ def _console_pages(person: int) -> dict[str, str]:
         "track": f"/tracking/participants/{person}/track/",
         "zones": f"/zones/participant/{person}/",
         "alerts queue": "/alerts/",
-        "alert": f"/alerts/{alert.pk}/",
+        "alert": f"/alerts/{alert}/",
         "dashboard": "/reports/",
         "reviews": "/reviews/",
         "review": f"/reviews/{review.pk}/",
@@ -116,14 +116,14 @@ PORTAL_PAGES = {"home": "/me/", "check-in": "/me/check-in/"}
 SIGNED_OUT_PAGES = {"staff sign-in": "/login/", "portal sign-in": "/me/sign-in/"}
 
 
-def _wearer() -> Participant:
+def _wearer() -> DeviceAssignment:
     """The first participant wearing a device, their phone number made theirs alone (the
     demo's numbers, in the range kept for fiction, are few and shared), so that the portal
     signs them in by it."""
     assignment = DeviceAssignment.objects.order_by("pk").select_related("participant").first()
     assert assignment is not None, "the demo fitted no device"
     Phone.objects.filter(participant=assignment.participant).update(number="+12025550142")
-    return assignment.participant
+    return assignment
 
 
 def _session(client: Client) -> str:
@@ -168,8 +168,16 @@ def test_every_page_passes_axe_and_fits_the_screen_for_every_role(
     sessions = {
         who: _staff_session(User.objects.get(username=username)) for who, username in STAFF.items()
     }
-    wearer = _wearer()
-    pages = _console_pages(wearer.pk)
+    worn = _wearer()
+    wearer = worn.participant
+    sos = raised_alert(  # open at once: the queue has a row to triage
+        participant_id=wearer.pk,
+        kind=AlertKind.SOS,
+        source=f"device:{worn.device_id}",
+        occurred_at=timezone.now(),
+        device_id=worn.device_id,
+    )
+    pages = _console_pages(wearer.pk, sos.pk)
     pin_set(wearer, PORTAL_PIN)
     sessions["participant"] = _session(portal_client(wearer))
     visits = [Visit("signed out", name, path) for name, path in SIGNED_OUT_PAGES.items()]
