@@ -333,9 +333,8 @@ def production_hashers(settings: Any) -> None:
 
 
 @pytest.fixture
-def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A phone-sized page in a real headless Chromium (Debian's package), or a skip that
-    says why."""
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real headless Chromium (Debian's package), or a skip that says why."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium package is not installed")
     # Playwright's sync API runs an event loop in this thread; the test touches the database
@@ -355,15 +354,23 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
                 "--no-first-run",
             ],
         )
-        context = browser.new_context(viewport={"width": 360, "height": 740})
-        page = context.new_page()
-        refused = csp_violations_watched(page)
-        yield page
+        yield browser
         # Playwright runs the test in a context of its own, where Django opened connections
         # of its own; close them, or PostgreSQL refuses to drop the test database.
         connections.close_all()
         browser.close()
-        assert refused == [], "the page broke its Content-Security-Policy"
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A phone-sized page in ``chromium``; the test fails if the page breaks its
+    Content-Security-Policy."""
+    context = chromium.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    refused = csp_violations_watched(page)
+    yield page
+    context.close()
+    assert refused == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from ontrack.participants.services import (
     participant_suspend,
     plan_change,
 )
-from ontrack.reports.charts import bar_chart_svg
+from ontrack.reports.charts import bar_chart
 from ontrack.reports.dashboard import (
     DashboardScope,
     Table,
@@ -434,13 +434,26 @@ def test_dashboard_page_shows_tables_charts_and_csv_links(
     html = page.content.decode()
     assert "Supervised by status" in html
     assert "Alerts by type and priority" in html
-    assert "<svg" in html
+    assert 'class="chart"' in html
     assert "most intensive technology" in html
     assert "/reports/status.csv?" in html
     assert "Export the participant list" not in html, "officers do not export name lists"
     entry = AccessLogEntry.objects.get(user=officer)
     assert entry.action == AccessAction.LIST
     assert entry.what.startswith("dashboard ")
+
+
+def test_dashboard_tables_with_many_columns_span_the_page_and_fold_on_a_phone(
+    caseload: dict[str, Participant], officer: User, client_for: Callable[[User], Client]
+) -> None:
+    html = client_for(officer).get("/reports/").content.decode()
+    alerts = html[html.index('id="alerts"') : html.index("</section>", html.index('id="alerts"'))]
+    status = html[html.index('id="status"') : html.index("</section>", html.index('id="status"'))]
+    assert '<table class="list responsive">' in alerts, "8 columns: folded into lines"
+    assert '<table class="list">' in status, "3 columns fit a phone as a table"
+    assert '<td data-label="Participants">' in status, "each value names its column"
+    assert '<section class="card wide" id="alerts">' in html
+    assert '<section class="card" id="status">' in html
 
 
 def test_auditor_gets_no_dashboard(
@@ -504,13 +517,20 @@ def test_participant_list_needs_a_supervisor_and_a_stated_purpose(
 
 
 def test_bar_chart_escapes_labels_and_scales_to_the_largest_value() -> None:
-    svg = str(bar_chart_svg([("<b>", 10), ("half", 5)], title="T & U"))
-    assert "&lt;b&gt;" in svg
-    assert "<b>" not in svg
-    assert "T &amp; U" in svg
-    assert 'width="240.0"' in svg
-    assert 'width="120.0"' in svg
-    assert str(bar_chart_svg([], title="empty")) == ""
+    chart = str(bar_chart([("<b>", 10), ("half", 5)], title="T & U"))
+    assert "&lt;b&gt;" in chart
+    assert "<b>" not in chart
+    assert "T &amp; U" in chart
+    assert '<rect width="100.0"' in chart
+    assert '<rect width="50.0"' in chart
+    assert str(bar_chart([], title="empty")) == ""
+
+
+def test_bar_chart_labels_are_never_cut_short() -> None:
+    label = "Newark Field Office enrolled this month"
+    chart = str(bar_chart([(label, 3)], title="Enrolments"))
+    assert f">{label}</span>" in chart
+    assert "…" not in chart
 
 
 def test_hearing_outcome_recorded_after_as_of_counts_as_scheduled(

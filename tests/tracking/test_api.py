@@ -12,6 +12,7 @@ from django.test import Client
 from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
+from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device
 from tests.staff_sign_in import verify_session
 
@@ -43,6 +44,16 @@ def test_positions_between_two_times_are_returned_in_order_and_logged(
     assert [row["lat"] for row in rows] == [40.7, 40.701, 40.702]
     assert rows[0]["accuracy_m"] == 12.0
     assert AccessLogEntry.objects.filter(participant_id=participant.pk, action="api_read").exists()
+
+
+def test_positions_of_a_participant_who_wore_no_device_then_are_an_empty_page(
+    make_participant: Callable[..., Participant], officer: User, client: Client
+) -> None:
+    person = make_participant()
+    window = {"start": "2026-01-05T00:00:00Z", "end": "2026-01-05T01:00:00Z"}
+    response = client.get(f"/api/participants/{person.pk}/positions", window, **_auth(officer))
+    assert response.status_code == 200, "the alert page's map showed the API's error"
+    assert response.json()["results"] == []
 
 
 def test_device_events_are_returned_with_their_raw_code(

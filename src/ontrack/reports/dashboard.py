@@ -171,6 +171,21 @@ class Table:
     note: str = ""
     chart: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def labelled_rows(self) -> list[list[tuple[str, Any]]]:
+        """Each row's values beside their column's name: on a phone the page prints each
+        row as lines of "name value" instead of a table wider than the screen."""
+        return [list(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    @property
+    def labelled_total(self) -> list[tuple[str, Any]]:
+        return list(zip(self.columns, self.total or [], strict=True))
+
+    @property
+    def wide(self) -> bool:
+        """More columns than half a laptop's screen, or a phone's, shows without scrolling."""
+        return len(self.columns) > 4
+
 
 @dataclass(frozen=True, slots=True)
 class CensusRow:

@@ -22,7 +22,7 @@ from ontrack.audit.services import access_log_record
 from ontrack.csvsafe import SafeWriter
 from ontrack.participants.gate import participant_export
 from ontrack.participants.queries import ROLE_SCOPE, Scope, can_write_participant
-from ontrack.reports.charts import bar_chart_svg
+from ontrack.reports.charts import bar_chart
 from ontrack.reports.compliance import compliance_report, report_days_check
 from ontrack.reports.compliance_pdf import compliance_pdf
 from ontrack.reports.dashboard import (
@@ -136,7 +136,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "reports/dashboard.html",
         {
-            "tables": [(t, bar_chart_svg(t.chart, title=t.title)) for t in tables],
+            "tables": [(t, bar_chart(t.chart, title=t.title)) for t in tables],
             "scope": scope,
             "last_day": (scope.end - dt.timedelta(days=1)).date(),
             "as_of_day": (scope.as_of - dt.timedelta(microseconds=1)).date(),

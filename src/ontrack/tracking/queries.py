@@ -166,11 +166,12 @@ def participant_positions(
     """The participant's positions in [start, end), in time order (open ends allowed); with
     ``with_invalid``, the reports without a valid fix as well."""
     condition = _window_q(_windows(participant, start, end))
-    if condition is None:
-        return Position.objects.none()
+    ordered = Position.objects.order_by("time", "device_id")
+    if condition is None:  # no device worn then: still ordered, as the API's pages need
+        return ordered.none()
     if not with_invalid:
         condition &= Q(valid=True)
-    return Position.objects.filter(condition).order_by("time", "device_id")
+    return ordered.filter(condition)
 
 
 def participant_device_events(
