@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from ontrack.accounts.models import Role, User
 from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone
+from ontrack.zones.services import schedule_describe
 
 
 def participant_zones(participant: Participant) -> QuerySet[Zone]:
@@ -31,7 +32,8 @@ def shared_zones_visible_to(user: User) -> QuerySet[Zone]:
 
 def zone_feature(zone: Zone) -> dict[str, Any]:
     """One zone as a GeoJSON Feature; a circle is a Point with ``radius_m`` in properties
-    (GeoJSON has no circle; Leaflet draws ``L.circle`` from it)."""
+    (GeoJSON has no circle; Leaflet draws ``L.circle`` from it). ``schedule_words`` is the
+    schedule as staff read it beside a map ("every day 21:00–06:00")."""
     geometry = zone.geometry
     properties: dict[str, Any] = {
         "id": zone.pk,
@@ -39,6 +41,7 @@ def zone_feature(zone: Zone) -> dict[str, Any]:
         "kind": zone.kind,
         "buffer_m": zone.buffer_m,
         "schedule": zone.schedule,
+        "schedule_words": schedule_describe(zone.schedule),
         "shared": zone.is_shared,
         "version": zone.version,
     }
