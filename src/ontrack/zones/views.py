@@ -82,11 +82,12 @@ def _editor(
 ) -> HttpResponse:
     """The editor page. For a participant, the map opens where they live (``editor_start``)
     with their other zones drawn for context; centring it on their last known position is a
-    read of their location, and is logged as one."""
-    start: dict[str, object] = {}
+    read of their location, and is logged as one. A shared zone's editor opens at the
+    office. The address search is offered only where a geocoder is configured."""
+    office = participant.office if participant is not None else staff_user(request).office
+    start = editor_start(participant, office=office, editing=zone)
     context: dict[str, object] = {"type": "FeatureCollection", "features": []}
     if participant is not None:
-        start = editor_start(participant, editing=zone)
         others = participant_zones(participant)
         if zone is not None:
             others = others.exclude(pk=zone.pk)
@@ -102,6 +103,7 @@ def _editor(
             "zone": zone,
             "start": start,
             "context": context,
+            "geocoder": settings.ONTRACK_GEOCODER_URL,
             **_map_context(),
         },
     )
