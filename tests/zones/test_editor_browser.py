@@ -1,6 +1,7 @@
 """The zone editor in a real headless Chromium (no tiles, no network): it opens at the office
 when nothing is known of the person, a polygon and a circle are drawn with Leaflet-Geoman's
-tools and saved, and the zones page reads the curfew in words.
+tools and saved, the circle opens again as a circle, and the zones page reads the curfew in
+words.
 
 Screenshots of the editor at a laptop's and a phone's size go to ``$ONTRACK_SCREENSHOTS``
 when it is set, to look at what was drawn."""
@@ -127,6 +128,14 @@ def test_an_officer_draws_a_polygon_and_a_circle_with_the_map_tools_and_reads_th
     assert circle["type"] == "Circle", circle
     assert circle["radius_m"] == 75, circle
     assert _metres((circle["center"][1], circle["center"][0]), expected_centre) < NEAR_M, circle
+
+    page.goto(f"{live_server.url}/zones/{Zone.objects.get(name='Court').pk}/edit/")
+    page.wait_for_selector("#zone-editor .leaflet-pm-toolbar")
+    assert page.get_attribute("#zone-editor", "data-shape") == "Circle", "the saved circle"
+    assert page.input_value("#zone-radius input") == "75"
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_selector("#zones-map")
+    assert Zone.objects.get(name="Court").geometry == circle, "saved unchanged"
 
     rows = {row.split("\t")[0]: row for row in page.locator("table tbody tr").all_inner_texts()}
     assert "every day 21:00–06:00" in rows["Home"], rows
