@@ -88,7 +88,8 @@ def test_an_officer_draws_a_polygon_and_a_circle_with_the_map_tools_and_reads_th
     box = _open_editor(page, new_zone)
     assert "the office" in page.inner_text("#zone-editor-start")
     assert _metres(_lat_lon_at(page, box["width"] / 2, box["height"] / 2), HOME) < 50
-    corners = [(90, 80), (250, 90), (240, 230), (100, 220)]  # clear of the toolbars
+    # Below the toolbar and the action buttons (Finish, Cancel...) it opens beside a tool.
+    corners = [(90, 190), (250, 200), (240, 340), (100, 330)]
     page.click("#zone-editor .leaflet-pm-icon-polygon")
     for dx, dy in [*corners, corners[0]]:  # the first corner again closes the polygon
         page.mouse.click(box["x"] + dx, box["y"] + dy)
