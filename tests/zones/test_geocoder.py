@@ -6,6 +6,7 @@ with the environment an operator would give it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from django.test import Client, override_settings
 
 from ontrack.accounts.models import User
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Address, Participant
 from tests.support import cli_environment
 
 GEOCODER = "https://geocoder.example.org/search"
@@ -65,12 +66,46 @@ def test_without_a_geocoder_the_editor_has_no_search_box(
 
 @pytest.mark.django_db
 @override_settings(ONTRACK_GEOCODER_URL=GEOCODER)
-def test_with_a_geocoder_the_editor_offers_an_address_search_against_it(
+def test_with_a_geocoder_the_search_starts_from_the_participants_current_address(
     make_participant: Callable[..., Participant],
     officer: User,
     client_for: Callable[[User], Client],
 ) -> None:
-    page = client_for(officer).get(f"/zones/participant/{make_participant().pk}/new/")
+    participant = make_participant()
+    _move(participant)
+    page = client_for(officer).get(f"/zones/participant/{participant.pk}/new/")
     assert page.status_code == 200
     assert b'id="zone-search"' in page.content
     assert f'data-geocoder="{GEOCODER}"'.encode() in page.content
+    assert b'value="12 Elm St, Newark, NJ"' in page.content
+
+
+@pytest.mark.django_db
+def test_without_a_geocoder_the_address_is_not_put_in_the_editor(
+    make_participant: Callable[..., Participant],
+    officer: User,
+    client_for: Callable[[User], Client],
+) -> None:
+    participant = make_participant()
+    _move(participant)
+    page = client_for(officer).get(f"/zones/participant/{participant.pk}/new/")
+    assert b"12 Elm St" not in page.content
+
+
+def _move(participant: Participant) -> None:
+    """A current address, and an old one that must not be offered."""
+    Address.objects.create(
+        participant=participant,
+        line1="3 Old Rd",
+        city="Trenton",
+        region="NJ",
+        valid_from=dt.date(2020, 1, 1),
+        valid_to=dt.date(2024, 1, 1),
+    )
+    Address.objects.create(
+        participant=participant,
+        line1="12 Elm St",
+        city="Newark",
+        region="NJ",
+        valid_from=dt.date(2024, 1, 1),
+    )
