@@ -80,7 +80,10 @@
     });
     radius.querySelector("input").addEventListener("change", function () {
       var r = parseFloat(this.value);
-      if (shape instanceof L.Circle && r > 0) { shape.setRadius(r); write(); }
+      if (!(shape instanceof L.Circle && r > 0)) { return; }
+      shape.setRadius(r);
+      if (shape.pm.enabled()) { shape.pm.disable(); shape.pm.enable(); }  // move its handles
+      write();
     });
 
     var current = field.value ? JSON.parse(field.value) : null;
