@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from ontrack.accounts.models import Program, Role, User
+from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.participants.models import Participant
 from ontrack.seed import DEMO_PROGRAM, SeedRefused, demo_password, seed
 from tests.conftest import PASSWORD
@@ -126,3 +126,11 @@ def test_seeding_into_a_database_already_seeded_adds_a_second_set() -> None:
     first = seed(participants=3, offices=1, officers_per_office=1)
     second = seed(participants=3, offices=1, officers_per_office=1, into_existing=True)
     assert Participant.objects.count() == first.participants + second.participants
+
+
+@pytest.mark.django_db
+def test_the_demo_offices_stand_where_their_addresses_are_so_the_zone_editor_opens_there() -> None:
+    seed(participants=1, offices=2, officers_per_office=1)
+    places = {office.name: office.location for office in Office.objects.all()}
+    assert places["Newark Field Office"] == pytest.approx((40.74, -74.17), abs=0.01)
+    assert places["Miami Field Office"] == pytest.approx((26.12, -80.32), abs=0.01)

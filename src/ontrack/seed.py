@@ -130,6 +130,16 @@ OFFICES = [
     ("Denver Field Office", "12445 E Caley Ave, Centennial, CO 80111", "America/Denver", "303"),
     ("Boston Field Office", "1000 District Ave, Burlington, MA 01803", "America/New_York", "617"),
 ]
+# Where each office stands (lat, lon, near enough for a map): the zone editor opens there
+# for someone it knows nothing nearer about.
+OFFICE_PLACES = {
+    "Newark Field Office": (40.7357, -74.1720),
+    "Miami Field Office": (26.1155, -80.3209),
+    "Houston Field Office": (29.9422, -95.4168),
+    "Los Angeles Field Office": (34.0537, -118.2397),
+    "Denver Field Office": (39.5905, -104.8473),
+    "Boston Field Office": (42.4950, -71.1950),
+}
 WEEKDAY_HOURS = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 # (language, share of participants, Faker locale or None for the hand lists below)
@@ -441,6 +451,7 @@ def seed(
             time_zone=tz,
             opening_hours=WEEKDAY_HOURS,
             phone="+1" + _area + "5550100",
+            location=OFFICE_PLACES[name],
         )
         office_rows.append(office)
     demo_offices = {office.pk for office in office_rows}

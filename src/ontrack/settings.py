@@ -340,28 +340,38 @@ ONTRACK_LIVE_MAP_STALE_MINUTES = int(os.environ.get("ONTRACK_LIVE_MAP_STALE_MINU
 ONTRACK_LIVE_MAP_POLL_S = int(os.environ.get("ONTRACK_LIVE_MAP_POLL_S", "15"))
 
 
-def _tile_source(template: str) -> list[str]:
-    """The origin the map tiles come from, for the Content-Security-Policy's img-src
-    ("https://{s}.tile.example.org/{z}/..." -> "https://*.tile.example.org")."""
+# Address search in the zone editor: a Nominatim-style search endpoint (it takes q, format=
+# jsonv2 and limit, and answers a list of places with lat, lon and boundingbox), e.g.
+# https://nominatim.openstreetmap.org/search (its usage policy allows light use; a program
+# should run its own or use a provider's). Off (empty) by default: then the editor has no
+# search box and the browser asks no other site for anything. The browser queries it
+# directly, so the Content-Security-Policy's connect-src allows its host, and only then.
+ONTRACK_GEOCODER_URL = os.environ.get("ONTRACK_GEOCODER_URL", "").strip()
+
+
+def _origin(url: str) -> list[str]:
+    """The origin a URL (or tile template) points at, for the Content-Security-Policy
+    ("https://{s}.tile.example.org/{z}/..." -> "https://*.tile.example.org"); none for ""."""
     from urllib.parse import urlsplit
 
-    if not template:
+    if not url:
         return []
-    parts = urlsplit(template.replace("{s}", "*"))
+    parts = urlsplit(url.replace("{s}", "*"))
     return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
 
 
 # Content-Security-Policy on every response (django-csp): scripts only from this origin and
 # never inline, so an injected <script> or onload= does nothing; styles may be inline (the
 # portal's pages carry their CSS inline); images from here, data: URIs (the QR codes and
-# charts) and the tile server; nothing may frame the console.
+# charts) and the tile server; connections to this origin and the geocoder, if one is
+# configured; nothing may frame the console.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:", *_tile_source(ONTRACK_MAP_TILES)],
-        "connect-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *_origin(ONTRACK_MAP_TILES)],
+        "connect-src": ["'self'", *_origin(ONTRACK_GEOCODER_URL)],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -57,6 +58,14 @@ class Office(models.Model):
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="offices")
     name = models.CharField(max_length=120)
     address = models.TextField(blank=True)
+    # Where the office is, typed in by an administrator (nothing is geocoded): the zone
+    # editor opens here when it knows nothing nearer about the person.
+    latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
     phone = models.CharField(max_length=20, blank=True)
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
@@ -75,6 +84,13 @@ class Office(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def location(self) -> tuple[float, float] | None:
+        """(lat, lon), or None unless both are set."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (self.latitude, self.longitude)
 
 
 class Role(models.TextChoices):

@@ -34,7 +34,9 @@ def office_create(
     address: str = "",
     phone: str = "",
     opening_hours: dict[str, list[list[str]]] | None = None,
+    location: tuple[float, float] | None = None,
 ) -> Office:
+    latitude, longitude = location if location is not None else (None, None)
     office = Office(
         program=program,
         name=name,
@@ -42,6 +44,8 @@ def office_create(
         address=address,
         phone=phone,
         opening_hours=opening_hours or {},
+        latitude=latitude,
+        longitude=longitude,
     )
     office.full_clean()
     office.save()

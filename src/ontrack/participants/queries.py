@@ -209,3 +209,10 @@ def participant_for_number(raw: str) -> Participant | None:
         .first()
     )
     return phone.participant if phone is not None else None
+
+
+def home_address(participant: Participant) -> str:
+    """The participant's current address on one line ("" when none is held): a home visit
+    shows it, and the zone editor's address search starts from it."""
+    address = participant.addresses.filter(valid_to__isnull=True).first()
+    return str(address) if address else ""

@@ -33,7 +33,7 @@ from ontrack.participants.models import (
     Status,
     SupervisionPlan,
 )
-from ontrack.participants.queries import participants_visible_to
+from ontrack.participants.queries import home_address, participants_visible_to
 from ontrack.schedule.models import (
     COMPLIANCE_JUDGED,
     COMPLIANCE_MET,
@@ -140,11 +140,6 @@ def checkin_window_current(participant: Participant, at: dt.datetime) -> Checkin
         .order_by("closes_at")
         .first()
     )
-
-
-def home_address(participant: Participant) -> str:
-    address = participant.addresses.filter(valid_to__isnull=True).first()
-    return str(address) if address else ""
 
 
 def _window_obligation(window: CheckinWindow) -> Obligation:

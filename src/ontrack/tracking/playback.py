@@ -34,7 +34,6 @@ from ontrack.tracking.stops import (
 )
 from ontrack.zones.models import Zone
 from ontrack.zones.queries import zone_feature
-from ontrack.zones.services import schedule_describe
 
 GAP_LABELS = {GapKind.NO_FIX: "No GPS fix", GapKind.SILENCE: "No report"}
 _CLOCK_PROBE = dt.timedelta(hours=1)  # no zone changes its clock twice within an hour
@@ -138,11 +137,7 @@ def track_playback(
         fix = ends.get(when)
         return None if fix is None else [fix.lat, fix.lon]
 
-    features = []
-    for zone in zones:
-        feature = zone_feature(zone)
-        feature["properties"]["schedule_words"] = schedule_describe(zone.schedule)
-        features.append(feature)
+    features = [zone_feature(zone) for zone in zones]
     data = {
         "start": _ms(start),
         "end": _ms(end),

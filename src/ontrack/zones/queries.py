@@ -8,9 +8,10 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from ontrack.accounts.models import Role, User
+from ontrack.accounts.models import Office, Role, User
 from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone
+from ontrack.zones.services import schedule_describe
 
 
 def participant_zones(participant: Participant) -> QuerySet[Zone]:
@@ -31,7 +32,8 @@ def shared_zones_visible_to(user: User) -> QuerySet[Zone]:
 
 def zone_feature(zone: Zone) -> dict[str, Any]:
     """One zone as a GeoJSON Feature; a circle is a Point with ``radius_m`` in properties
-    (GeoJSON has no circle; Leaflet draws ``L.circle`` from it)."""
+    (GeoJSON has no circle; Leaflet draws ``L.circle`` from it). ``schedule_words`` is the
+    schedule as staff read it beside a map ("every day 21:00–06:00")."""
     geometry = zone.geometry
     properties: dict[str, Any] = {
         "id": zone.pk,
@@ -39,6 +41,7 @@ def zone_feature(zone: Zone) -> dict[str, Any]:
         "kind": zone.kind,
         "buffer_m": zone.buffer_m,
         "schedule": zone.schedule,
+        "schedule_words": schedule_describe(zone.schedule),
         "shared": zone.is_shared,
         "version": zone.version,
     }
@@ -61,6 +64,8 @@ _last_position_sources: list[LastPositionSource] = []
 
 # The zoom a map opens at on a single point (a last position): a few streets around it.
 STREET_ZOOM = 16
+# At an office: its part of town, since the person lives somewhere around it.
+OFFICE_ZOOM = 13
 
 
 def last_position_source_register(source: LastPositionSource) -> None:
@@ -79,33 +84,39 @@ def _is_home(zone: Zone) -> bool:
     return zone.kind == "inclusion" and zone.name.strip().lower().startswith("home")
 
 
-def editor_start(participant: Participant, *, editing: Zone | None = None) -> dict[str, Any]:
-    """Where the zone editor opens for a participant, and why (the page says so).
+def editor_start(
+    participant: Participant | None, *, office: Office | None, editing: Zone | None = None
+) -> dict[str, Any]:
+    """Where the zone editor opens, and why (the page says so).
 
-    Neither an address nor an office has coordinates (nothing is geocoded, and nothing may
-    leave the machine to do it), so "home" is the participant's own home zone: an inclusion
-    zone named Home, as the demo and most programs name it. Then their last known position,
-    then the bounds of all their zones; the page falls back to the whole country only when
-    none of these exists. A zone being edited opens on its own shape (in the script).
+    Neither an address nor an office is geocoded (nothing may leave the machine to do it),
+    so "home" is the participant's own home zone: an inclusion zone named Home, as the demo
+    and most programs name it. Then their last known position, then the bounds of all their
+    zones, then the office's location (typed in by an administrator; for a shared zone, the
+    editor's own office); the page falls back to the whole country only when none of these
+    exists. A zone being edited opens on its own shape (in the script).
 
     ``{"reason": ..., "bounds": [[s, w], [n, e]]}`` or ``{"reason": ..., "center": [lat,
     lon], "zoom": z}`` or ``{}``; ``used_position`` says whether a position was read (the
     caller logs that read)."""
-    zones = [z for z in participant_zones(participant) if editing is None or z.pk != editing.pk]
-    homes = [z for z in zones if _is_home(z)]
-    if homes:
-        return {"reason": "home zone", "bounds": _bounds(homes)}
-    position = participant_last_position(participant)
-    if position is not None:
-        lat, lon, _time = position
-        return {
-            "reason": "last known position",
-            "center": [lat, lon],
-            "zoom": STREET_ZOOM,
-            "used_position": True,
-        }
-    if zones:
-        return {"reason": "zones", "bounds": _bounds(zones)}
+    if participant is not None:
+        zones = [z for z in participant_zones(participant) if editing is None or z.pk != editing.pk]
+        homes = [z for z in zones if _is_home(z)]
+        if homes:
+            return {"reason": "home zone", "bounds": _bounds(homes)}
+        position = participant_last_position(participant)
+        if position is not None:
+            lat, lon, _time = position
+            return {
+                "reason": "last known position",
+                "center": [lat, lon],
+                "zoom": STREET_ZOOM,
+                "used_position": True,
+            }
+        if zones:
+            return {"reason": "zones", "bounds": _bounds(zones)}
+    if office is not None and office.location is not None:
+        return {"reason": "office", "center": list(office.location), "zoom": OFFICE_ZOOM}
     return {}
 
 

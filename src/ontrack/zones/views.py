@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.participants.gate import participant_for_change, participant_read
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import can_write_participant
+from ontrack.participants.queries import can_write_participant, home_address
 from ontrack.zones import services
 from ontrack.zones.forms import ZoneForm
 from ontrack.zones.models import Zone
@@ -82,11 +82,14 @@ def _editor(
 ) -> HttpResponse:
     """The editor page. For a participant, the map opens where they live (``editor_start``)
     with their other zones drawn for context; centring it on their last known position is a
-    read of their location, and is logged as one."""
-    start: dict[str, object] = {}
+    read of their location, and is logged as one. A shared zone's editor opens at the
+    office. The address search is offered only where a geocoder is configured; for a new
+    zone it is filled in with the participant's current address, which leaves for the
+    geocoder only when the officer presses Find."""
+    office = participant.office if participant is not None else staff_user(request).office
+    start = editor_start(participant, office=office, editing=zone)
     context: dict[str, object] = {"type": "FeatureCollection", "features": []}
     if participant is not None:
-        start = editor_start(participant, editing=zone)
         others = participant_zones(participant)
         if zone is not None:
             others = others.exclude(pk=zone.pk)
@@ -102,6 +105,12 @@ def _editor(
             "zone": zone,
             "start": start,
             "context": context,
+            "geocoder": settings.ONTRACK_GEOCODER_URL,
+            "search": (
+                home_address(participant)
+                if settings.ONTRACK_GEOCODER_URL and participant is not None and zone is None
+                else ""
+            ),
             **_map_context(),
         },
     )
