@@ -201,3 +201,43 @@ def weekly_compliance_svg(weeks: Sequence[tuple[str, dict[str, int]]], *, title:
             f'<text x="{x + 13}" y="{y}" font-size="9">{escape(outcome)}</text>'
         )
     return _svg(CHART_WIDTH, CHART_HEIGHT, title, body)
+
+
+BAR_HEIGHT = 18
+BAR_GAP = 6
+BAR_LABEL_WIDTH = 220
+BAR_WIDTH = 240
+BAR_VALUE_WIDTH = 70
+
+
+def _bar_value(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def bar_chart_svg(pairs: Sequence[tuple[str, float]], *, title: str) -> str:
+    """A horizontal bar chart as one SVG for a PDF page (the console draws its charts as
+    HTML, ``charts.bar_chart``), one bar per pair, scaled to the largest value."""
+    if not pairs:
+        return ""
+    largest = max((value for _label, value in pairs), default=0) or 1
+    width = BAR_LABEL_WIDTH + BAR_WIDTH + BAR_VALUE_WIDTH
+    height = len(pairs) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}"><title>{escape(title)}</title>'
+    ]
+    for index, (label, value) in enumerate(pairs):
+        y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
+        length = round(BAR_WIDTH * value / largest, 1)
+        text_y = y + BAR_HEIGHT - 5
+        short = label if len(label) <= 34 else label[:33] + "…"
+        parts.append(
+            f'<text x="{BAR_LABEL_WIDTH - 6}" y="{text_y}" text-anchor="end" '
+            f'font-size="12">{escape(short)}</text>'
+            f'<rect x="{BAR_LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT}" '
+            f'fill="#3b6ea5"/>'
+            f'<text x="{BAR_LABEL_WIDTH + length + 4}" y="{text_y}" font-size="12">'
+            f"{_bar_value(value)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -37,9 +37,8 @@ from ontrack.audit.services import access_log_record
 from ontrack.messaging.models import Channel, Message
 from ontrack.messaging.providers.base import Attachment
 from ontrack.messaging.services import staff_notice_queue
-from ontrack.reports.charts import bar_chart_svg
 from ontrack.reports.compliance import WeekLine, report_period
-from ontrack.reports.compliance_drawings import weekly_compliance_svg
+from ontrack.reports.compliance_drawings import bar_chart_svg, weekly_compliance_svg
 from ontrack.reports.compliance_pdf import table_data
 from ontrack.reports.dashboard import DashboardScope, Table, dashboard_table
 from ontrack.reports.models import SupervisorSummary

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_second_factor"),
+        ("accounts", "0004_user_weekly_summary"),
     ]
 
     operations = [
