@@ -67,6 +67,7 @@ from ontrack.participants.models import (
 )
 from ontrack.participants.search import search_fold
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceStatus
+from ontrack.tracking.services.directory import directory_changed
 
 # Every demo participant, office and staff member belongs to this program: what marks them
 # as demo data (``database_foreign_data``).
@@ -857,3 +858,7 @@ def _seed_devices(
         ],
         batch_size=1000,
     )
+    # Bulk inserts send no signals: tell running gateways (``ontrack demo`` starts them
+    # before seeding) that these devices exist, or they refuse them until their next full
+    # reload.
+    directory_changed()

@@ -163,6 +163,9 @@ class TestSMSC:
             pieces = parts.setdefault(reference, {})
             pieces[sequence] = sms_text(submitted["data_coding"], body)
             if len(pieces) == count:
+                # Done: the reference is free again (it is one byte, so a later long text
+                # to the same phone soon reuses it).
+                del parts[reference]
                 texts.append("".join(pieces[n] for n in sorted(pieces)))
         return texts
 

@@ -183,7 +183,8 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
         dashboard = operator.get("/reports/")
         assert "Confirmed violation" in dashboard
         outcomes = re.search(r"Alert outcomes and who decided.*?</table>", dashboard, re.S)
-        decided = r"<td>(Confirmed violation|False alarm)</td><td>[^<]*</td><td>[1-9]"
+        cell = r'<td data-label="[^"]*">'
+        decided = rf"{cell}(Confirmed violation|False alarm)</td>{cell}[^<]*</td>{cell}[1-9]"
         assert outcomes, "the dashboard's alert outcomes show no decided alert"
         assert len(re.findall(decided, outcomes[0])) == 2, (
             "the dashboard's alert outcomes show no decided alert"

@@ -50,11 +50,9 @@ def _long_worn_device(system: System) -> tuple[int, str, str]:
             continue
         page = administrator.page(f"/tracking/devices/{device['id']}/")
         wearer = re.search(r'<dt>Worn by</dt><dd><a href="/participants/(\d+)/"', page)
-        fitted = re.search(r"<li><time>(\d{4}-\d\d-\d\d \d\d:\d\d)</time>", page)
-        if wearer and fitted:
-            since = dt.datetime.strptime(fitted.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC)
-            if since < three_days_ago:
-                return int(wearer.group(1)), device["identifier"], device["protocol"]
+        fitted = re.search(r'<li><time datetime="([^"]+)">', page)
+        if wearer and fitted and dt.datetime.fromisoformat(fitted.group(1)) < three_days_ago:
+            return int(wearer.group(1)), device["identifier"], device["protocol"]
     raise AssertionError("ontrack seed fitted no device three days ago or more")
 
 

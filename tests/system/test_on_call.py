@@ -77,6 +77,11 @@ def test_an_unacknowledged_alert_is_texted_to_the_officer_on_call_whose_reply_ac
 
     answered = text_via_twilio(system, phone, f"ACK {code.group(1)}")
     assert answered.status_code == 200, answered.text
+    (answer,) = eventually(
+        lambda: [t for t in texts_to(system, phone) if t.startswith(("Acknowledged", "Not "))],
+        what="the answer to her reply",
+    )
+    assert answer.startswith("Acknowledged."), answer
     detail = system.api("olivia").get(f"/alerts/{alert['id']}")
     assert detail["status"] == "acknowledged"
     last = detail["steps"][-1]
@@ -85,10 +90,6 @@ def test_an_unacknowledged_alert_is_texted_to_the_officer_on_call_whose_reply_ac
         "acknowledged",
         olivia_id,
     ), "acknowledged as the officer who replied"
-    eventually(
-        lambda: [t for t in texts_to(system, phone) if t.startswith("Acknowledged.")],
-        what="the answer to her reply",
-    )
 
     # Off call again, so that the rest of the suite's alerts stay in the queue only.
     removed = re.search(r'action="(/alerts/on-call/\d+/remove/)"', supervisor.page(rota))

@@ -105,6 +105,8 @@ RECORDS: dict[str, Promise] = {
     "portal.signinchallenge": _("Sign-in codes"),
     "portal.portalaccess": _("Your access to this site"),
     "messaging.messagepart": _("Parts of long messages"),
+    "messaging.messageattachment": _("Files sent with messages"),
+    "reports.supervisorsummary": _("Weekly summaries for supervisors"),
     "alerts.alertstep": _("Steps taken on alerts"),
     "alerts.alertnotice": _("Notices about alerts"),
     "alerts.oncallpage": _("Alerts texted to staff on call"),
@@ -149,6 +151,10 @@ EXPLANATIONS: dict[str, Promise] = {
     "schedule.hearingmiss": _("Court hearings recorded as missed."),
     "messaging.message": _("Every text or e-mail we sent you, and whether it arrived."),
     "messaging.messagepart": _("A long text goes in several parts: whether each one arrived."),
+    "messaging.messageattachment": _("A file sent with an e-mail, for example a letter."),
+    "reports.supervisorsummary": _(
+        "The weekly e-mail to a supervisor about the cases of their office, if it was sent to you."
+    ),
     "messaging.optout": _("When you asked us to stop sending texts (STOP)."),
     "messaging.inboundmessage": _("Every text you sent us."),
     "alerts.alert": _(
