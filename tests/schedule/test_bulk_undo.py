@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.messaging.models import Message
@@ -359,3 +360,54 @@ def test_a_run_in_another_caseload_is_not_found(
     assert stranger.get(f"/schedule/bulk/{run.pk}/").status_code == 404
     assert stranger.post(f"/schedule/bulk/{run.pk}/undo/").status_code == 404
     assert _status(booked) == AppointmentStatus.CANCELLED
+
+
+def test_the_undo_button_is_refused_with_the_reason_once_the_window_closed(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    client_for: Callable[[User], Client],
+    settings: Settings,
+) -> None:
+    settings.ONTRACK_BULK_UNDO_MINUTES = 0  # the window closes as soon as the run is done
+    booked = appointment_book(
+        make_participant(),
+        actor=officer,
+        type="routine_checkin",
+        starts_at=_next_slot(hours_office),
+    )
+    run = appointments_cancel_many(actor=officer, appointment_ids=[booked.pk], reason="Flooded")
+    client = client_for(officer)
+    assert "Undo this" not in client.get(f"/schedule/bulk/{run.pk}/").content.decode()
+    refused = client.post(f"/schedule/bulk/{run.pk}/undo/")
+    assert refused.status_code == 400
+    assert "can no longer be undone" in refused.content.decode()
+    assert _status(booked) == AppointmentStatus.CANCELLED
+
+
+def test_a_supervisor_undoes_a_closed_day_from_the_page_after_closing_it(
+    make_participant: Callable[..., Participant],
+    hours_office: Office,
+    officer: User,
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    start = _next_slot(hours_office)
+    booked = appointment_book(
+        make_participant(), actor=officer, type="routine_checkin", starts_at=start
+    )
+    day = start.astimezone(ZoneInfo(hours_office.time_zone)).date()
+    client = client_for(make_user(Role.SUPERVISOR))
+    close = {"form": "close", "day": day.isoformat(), "reason": "Staff training"}
+    body = client.post(f"/schedule/offices/{hours_office.pk}/", close).content.decode()
+    found = re.search(r'name="token" value="([^"]+)"', body)
+    assert found
+    done = client.post(f"/schedule/offices/{hours_office.pk}/", {**close, "token": found.group(1)})
+    assert done.status_code == 302
+    page = client.get(done["Location"]).content.decode()
+    assert "Closed; 1 appointment(s) moved" in page
+    assert "the day is open again" in page
+    undone = client.post(done["Location"] + "undo/")
+    assert undone.status_code == 302
+    assert not OfficeClosure.objects.exists()
+    assert Appointment.objects.get(pk=booked.pk).starts_at == start
