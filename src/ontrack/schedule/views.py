@@ -234,6 +234,7 @@ def _bulk_preview(
             "errors": errors,
             "token": token,
             "back": back,
+            "undo_minutes": settings.ONTRACK_BULK_UNDO_MINUTES,
         },
         status=400 if errors else 200,
     )
@@ -850,7 +851,14 @@ def _close_day_preview(
     return render(
         request,
         "schedule/close_day_preview.html",
-        {"office": office, "day": day, "reason": reason, "appointments": bookings, "token": token},
+        {
+            "office": office,
+            "day": day,
+            "reason": reason,
+            "appointments": bookings,
+            "token": token,
+            "undo_minutes": settings.ONTRACK_BULK_UNDO_MINUTES,
+        },
     )
 
 
