@@ -284,8 +284,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # use ``ontrack import participants``, which has no limit.
 ONTRACK_IMPORT_MAX_BYTES = int(float(os.environ.get("ONTRACK_IMPORT_MAX_MB", "10")) * 1024 * 1024)
 
-# How long a bulk action (a caseload transfer) can be undone from its page, in minutes
-# (``ONTRACK_BULK_UNDO_MINUTES``, 15). Afterwards each person is moved one by one.
+# How long a bulk action (a caseload transfer; a bulk booking, cancel or move of appointments,
+# or a closed office day) can be undone from its page, in minutes
+# (``ONTRACK_BULK_UNDO_MINUTES``, 15). Afterwards each person or appointment is changed one
+# by one.
 ONTRACK_BULK_UNDO_MINUTES = int(os.environ.get("ONTRACK_BULK_UNDO_MINUTES", "15"))
 
 # When each supervisor's weekly summary of the past Monday-to-Sunday week is e-mailed, on

@@ -1,6 +1,7 @@
 """Bulk cancellation from the day page over the running web process: the officer ticks two
 appointments, sees the preview of which and whose (nothing changed yet), confirms with the
-reason, and the day page and the API show both cancelled."""
+reason, and the day page and the API show both cancelled; the run's page then undoes it and
+both are booked again at their time (``schedule.services.bulk_records``)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,58 @@ def test_a_supervisor_closes_a_day_through_a_preview_of_whom_it_moves(system: Sy
     appointments = api.get(f"/participants/{person['id']}/appointments")
     (now_booked,) = [a for a in appointments if a["status"] == "booked"]
     assert now_booked["starts_at"] != booked["starts_at"]
+
+
+def test_an_officer_cancels_two_appointments_with_a_reason_then_undoes_it(
+    system: System,
+) -> None:
+    api = system.api("olivia")
+    office = office_id(api)
+    people = [enrol(system, given_name="Ilse") for _ in range(2)]
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=16)
+    while not (slots := _room_for_two(api, office, day)):
+        day += dt.timedelta(days=1)
+    booked = [
+        api.post(
+            f"/participants/{p['id']}/appointments",
+            {"type": "routine_checkin", "starts_at": slots[0]["starts_at"]},
+        )
+        for p in people
+    ]
+    browser = system.browser("olivia")
+    day_page = f"/schedule/today/?date={day.isoformat()}"
+    ticked = {"appointments": [a["id"] for a in booked], "action": "cancel", "next": day_page}
+    preview = browser.submit(day_page, {**ticked, "reason": ""}, action="/schedule/bulk/")
+    assert preview.status_code == 200, preview.text[-1500:]
+    token = html.unescape(_TOKEN.findall(preview.text)[0])
+
+    no_reason = browser.post_form(
+        "/schedule/bulk/", preview.text, {"token": token, "reason": " ", "next": day_page}
+    )
+    assert no_reason.status_code == 400, "the confirmation asks a reason"
+    assert _statuses(api, people) == {"booked"}
+
+    reason = "Olivia is called to court that morning"
+    done = browser.post_form(
+        "/schedule/bulk/", preview.text, {"token": token, "reason": reason, "next": day_page}
+    )
+    assert done.status_code == 302
+    run_page = done.headers["Location"]
+    shown = browser.page(run_page)
+    assert "2 appointment(s) cancelled" in shown
+    assert reason in shown
+    assert all(f"Ilse {p['family_name']}" in shown for p in people)
+    assert "Undo this" in shown
+    assert _statuses(api, people) == {"cancelled"}
+
+    undone = browser.submit(run_page, {}, action=run_page + "undo/")
+    assert undone.status_code == 302
+    assert "2 appointment(s) put back" in browser.page(undone.headers["Location"])
+    for person, appointment in zip(people, booked, strict=True):
+        now_booked = [
+            a
+            for a in api.get(f"/participants/{person['id']}/appointments")
+            if a["status"] == "booked"
+        ]
+        assert [a["starts_at"] for a in now_booked] == [appointment["starts_at"]]
+    assert "Undo this" not in browser.page(run_page), "a run is undone once"

@@ -134,8 +134,14 @@ def participants_bulk_transfer(
     return action
 
 
+def undo_window_closes(done_at: dt.datetime) -> dt.datetime:
+    """When the undo of a bulk action done at ``done_at`` stops being offered; the same
+    window for every kind of bulk action (``schedule.services.bulk_records`` too)."""
+    return done_at + dt.timedelta(minutes=settings.ONTRACK_BULK_UNDO_MINUTES)
+
+
 def bulk_action_undo_until(action: BulkAction) -> dt.datetime:
-    return action.created_at + dt.timedelta(minutes=settings.ONTRACK_BULK_UNDO_MINUTES)
+    return undo_window_closes(action.created_at)
 
 
 def bulk_action_undoable(action: BulkAction, *, now: dt.datetime | None = None) -> bool:

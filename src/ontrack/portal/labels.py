@@ -91,6 +91,7 @@ RECORDS: dict[str, Promise] = {
     "schedule.checkin": _("Check-ins"),
     "schedule.appointment": _("Appointments"),
     "schedule.reschedulerequest": _("Requests for another time"),
+    "schedule.appointmentbulkitem": _("Appointments changed together with others"),
     "schedule.task": _("Tasks for your officer"),
     "schedule.hearingmiss": _("Missed hearings"),
     "messaging.message": _("Messages sent to you"),
@@ -145,6 +146,9 @@ EXPLANATIONS: dict[str, Promise] = {
     ),
     "schedule.appointment": _("Your appointments at the office or at home, and if you came."),
     "schedule.reschedulerequest": _("Your requests to move an appointment, and the answers."),
+    "schedule.appointmentbulkitem": _(
+        "When your appointment was booked, cancelled or moved together with others, and back."
+    ),
     "schedule.task": _(
         "Things your officer had to look at, for example a check-in that did not work."
     ),

@@ -564,17 +564,18 @@ def office_close_day(
     """Close the office on a local date: everyone booked that day is moved to the nearest
     free slot and told; those with no slot within 30 days are listed as unplaced."""
     user, office = _office(request, office_id)
-    result = offices.office_close_day(
+    action = offices.office_close_day(
         actor=user, office=office, day=payload.date, reason=payload.reason
     )
     closure = OfficeClosure.objects.get(office=office, date=payload.date)
+    items = list(action.items.select_related("appointment"))
     return Status(
         201,
         ClosureOut(
             office_id=office.pk,
             date=closure.date,
             reason=closure.reason,
-            moved=[_appointment_out(a) for a in result.moved],
-            unplaced=[_appointment_out(a) for a in result.unplaced],
+            moved=[_appointment_out(i.appointment) for i in items if not i.skipped],
+            unplaced=[_appointment_out(i.appointment) for i in items if i.skipped],
         ),
     )

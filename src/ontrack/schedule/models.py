@@ -334,6 +334,69 @@ class Appointment(models.Model):
         return f"{self.get_type_display()} {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
+class AppointmentBulkKind(models.TextChoices):
+    BOOK = "book", "Appointments booked in bulk"
+    CANCEL = "cancel", "Appointments cancelled in bulk"
+    MOVE = "move", "Appointments moved in bulk"
+    CLOSE_DAY = "close_day", "Office day closed"
+    UNDO = "undo", "Bulk appointment action undone"
+
+
+class AppointmentBulkAction(models.Model):
+    """One run of a bulk appointment action (a round of bookings, a bulk cancel or move, a
+    closed office day), recorded as one event with its reason so that it can be reviewed,
+    and within ``ONTRACK_BULK_UNDO_MINUTES`` undone, as the single decision it was. An undo
+    is an action of its own that names the run it undid (``undoes``).
+
+    ``day`` and ``closure_created`` are for a closed day: the undo reopens the day only if
+    this run is what closed it. ``notified`` is False for a bulk booking whose people were
+    not told (imported appointments), so that withdrawing it does not tell them either."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=AppointmentBulkKind.choices)
+    reason = models.TextField()
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    day = models.DateField(null=True, blank=True)
+    closure_created = models.BooleanField(default=False)
+    notified = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_index=True)
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AppointmentBulkItem(models.Model):
+    """One appointment in a bulk run: its status and time before and after.
+    ``status_before`` is blank for an appointment the run booked; ``skipped`` says why the
+    run left it as it was (no free slot, or, for an undo, changed since)."""
+
+    action = models.ForeignKey(
+        AppointmentBulkAction, on_delete=models.CASCADE, related_name="items"
+    )
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
+    status_before = models.CharField(max_length=10, choices=AppointmentStatus.choices, blank=True)
+    starts_at_before = models.DateTimeField(null=True, blank=True)
+    status_after = models.CharField(max_length=10, choices=AppointmentStatus.choices)
+    starts_at_after = models.DateTimeField()
+    skipped = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id}: {self.status_before or '-'} -> {self.status_after}"
+
+
 class RequestStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"

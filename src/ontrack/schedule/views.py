@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -39,6 +40,9 @@ from ontrack.photos import PhotoRefused, photo_response, photo_thumbnail_respons
 from ontrack.schedule import forms, queries
 from ontrack.schedule.models import (
     Appointment,
+    AppointmentBulkAction,
+    AppointmentBulkItem,
+    AppointmentBulkKind,
     AppointmentKind,
     Checkin,
     CheckinSchedule,
@@ -49,6 +53,7 @@ from ontrack.schedule.models import (
 from ontrack.schedule.services import (
     appointments,
     bulk_appointments,
+    bulk_records,
     checkins,
     officer_tasks,
     offices,
@@ -56,6 +61,7 @@ from ontrack.schedule.services import (
     schedules,
     windows,
 )
+from ontrack.schedule.services.preamble import require_office_manager
 from ontrack.schedule.timeline_sources import checkin_photo_item
 from ontrack.selections import ALTERED, selection_read, selection_sign
 
@@ -228,6 +234,7 @@ def _bulk_preview(
             "errors": errors,
             "token": token,
             "back": back,
+            "undo_minutes": settings.ONTRACK_BULK_UNDO_MINUTES,
         },
         status=400 if errors else 200,
     )
@@ -239,7 +246,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     """Move (each to the nearest free slot) or cancel the appointments ticked on the day
     page, with one reason. The day page's form leads to a preview; only its confirmation,
     carrying a signed token of exactly the previewed appointments and action (ten minutes),
-    does anything. An altered or expired token is refused with 400."""
+    and a reason, does anything; it leads to the run's page, which offers the undo. An
+    altered or expired token is refused with 400."""
     user = staff_user(request)
     back = _day_page_next(request)
     token = request.POST.get("token")
@@ -274,24 +282,122 @@ def bulk(request: HttpRequest) -> HttpResponse:
     reason = form.cleaned_data["reason"]
     try:
         if form.cleaned_data["action"] == "cancel":
-            done = bulk_appointments.appointments_cancel_many(
+            run = bulk_appointments.appointments_cancel_many(
                 actor=user, appointment_ids=ids, reason=reason
             )
-            messages.success(request, f"{len(done)} appointment(s) cancelled; each person is told.")
         else:
-            result = bulk_appointments.appointments_move_nearest(
+            run = bulk_appointments.appointments_move_many(
                 actor=user, appointment_ids=ids, reason=reason
             )
-            messages.success(
-                request, f"{len(result.moved)} appointment(s) moved; each person is told."
-            )
-            if result.unplaced:
-                messages.warning(
-                    request, f"{len(result.unplaced)} could not be placed in the next 30 days."
-                )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(back)
+        return redirect(back)
+    _bulk_done(request, run)
+    return redirect("schedule:bulk_action", pk=run.pk)
+
+
+def _bulk_done(request: HttpRequest, action: AppointmentBulkAction) -> None:
+    """Say what a bulk run did, and for how long it can be undone from its page."""
+    done = action.items.filter(skipped="").count()
+    left = action.items.exclude(skipped="").count()
+    verb = {
+        AppointmentBulkKind.CANCEL: "cancelled",
+        AppointmentBulkKind.BOOK: "booked",
+    }.get(AppointmentBulkKind(action.kind), "moved")
+    closed = "Closed; " if action.kind == AppointmentBulkKind.CLOSE_DAY else ""
+    messages.success(
+        request,
+        f"{closed}{done} appointment(s) {verb}; each person is told. "
+        f"You can undo this here for {settings.ONTRACK_BULK_UNDO_MINUTES} minutes.",
+    )
+    if left:
+        messages.warning(request, f"{left} could not be placed in the next 30 days; see below.")
+
+
+def _runs_calendar_of(user: User, action: AppointmentBulkAction) -> bool:
+    """Whether ``user`` runs the calendar of the office whose day ``action`` closed (they
+    see the closure even when it moved no one)."""
+    if action.kind != AppointmentBulkKind.CLOSE_DAY or action.office is None:
+        return False
+    try:
+        require_office_manager(user, action.office)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def _bulk_action_for(
+    user: User, pk: int
+) -> tuple[AppointmentBulkAction, list[AppointmentBulkItem]]:
+    """The run and its items about people this user sees; 404 when they see none of
+    them, exactly as for a run that does not exist."""
+    action = get_object_or_404(
+        AppointmentBulkAction.objects.select_related("actor", "office", "undoes"), pk=pk
+    )
+    items = list(
+        action.items.filter(
+            appointment__participant__in=participants_visible_to(user)
+        ).select_related("appointment__participant", "appointment__office")
+    )
+    if not items and not _runs_calendar_of(user, action):
+        raise Http404("No such bulk action in your caseload.")
+    return action, items
+
+
+@login_required
+def bulk_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """One bulk run: who did it, why, each appointment before and after (a read of those
+    people, logged), and while its window is open the undo."""
+    user = staff_user(request)
+    action, items = _bulk_action_for(user, pk)
+    participants_listed(
+        request, (i.appointment.participant_id for i in items), what="bulk appointment action"
+    )
+    if action.kind == AppointmentBulkKind.CLOSE_DAY and action.office is not None:
+        back = reverse("schedule:office", args=[action.office.pk])
+    elif items:
+        first = items[0]
+        at = first.starts_at_before or first.starts_at_after
+        day = at.astimezone(ZoneInfo(first.appointment.office.time_zone)).date()
+        back = f"{reverse('schedule:today')}?date={day.isoformat()}"
+    else:
+        back = reverse("schedule:today")
+    return render(
+        request,
+        "schedule/bulk_action.html",
+        {
+            "action": action,
+            "items": items,
+            "undone_by": AppointmentBulkAction.objects.filter(undoes=action).first(),
+            "undoable": bulk_records.bulk_undoable(action, actor=user),
+            "undo_until": bulk_records.bulk_undo_until(action),
+            "back": back,
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulk_action_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a bulk run from its page; a closed window (or a second undo) is refused with
+    400, saying why."""
+    user = staff_user(request)
+    action, _items = _bulk_action_for(user, pk)
+    try:
+        undo = bulk_records.appointments_bulk_undo(actor=user, action=action)
+    except ValidationError as exc:
+        back = reverse("schedule:bulk_action", args=[action.pk])
+        return render(
+            request, "bulk_refused.html", {"reasons": exc.messages, "back": back}, status=400
+        )
+    reverted = undo.items.filter(skipped="").count()
+    skipped = undo.items.exclude(skipped="").count()
+    messages.success(
+        request,
+        f"Undone: {reverted} appointment(s) put back as they were; each person is told"
+        + (f". {skipped} left as they are (see below)." if skipped else "."),
+    )
+    return redirect("schedule:bulk_action", pk=undo.pk)
 
 
 # --- a participant's schedule ------------------------------------------------------------
@@ -745,7 +851,14 @@ def _close_day_preview(
     return render(
         request,
         "schedule/close_day_preview.html",
-        {"office": office, "day": day, "reason": reason, "appointments": bookings, "token": token},
+        {
+            "office": office,
+            "day": day,
+            "reason": reason,
+            "appointments": bookings,
+            "token": token,
+            "undo_minutes": settings.ONTRACK_BULK_UNDO_MINUTES,
+        },
     )
 
 
@@ -776,7 +889,7 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
                 ids, pinned = selection_read(user_id=user.pk, action=CLOSE_DAY, token=token)
                 if pinned != {"office": office.pk, "day": day.isoformat()}:
                     raise ValidationError(ALTERED)
-                result = offices.office_close_day(
+                action = offices.office_close_day(
                     actor=user, office=office, day=day, reason=reason, expected=ids
                 )
             except ValidationError as exc:
@@ -787,14 +900,8 @@ def office_calendar(request: HttpRequest, office_id: int) -> HttpResponse:
                     {"reasons": exc.messages, "back": back},
                     status=400,
                 )
-            messages.success(
-                request, f"Closed; {len(result.moved)} appointment(s) moved, each person told."
-            )
-            if result.unplaced:
-                messages.warning(
-                    request, f"{len(result.unplaced)} could not be placed; see the day's list."
-                )
-            return redirect("schedule:office", office_id=office.pk)
+            _bulk_done(request, action)
+            return redirect("schedule:bulk_action", pk=action.pk)
         if calendar_form.is_bound and calendar_form.is_valid():
             try:
                 offices.office_calendar_set(actor=user, office=office, **calendar_form.cleaned_data)

@@ -217,10 +217,12 @@ def appointment_cancel(
     actor: Actor,
     appointment_id: int,
     reason: str,
+    notify: bool = True,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Cancel a booked appointment with a reason; its place is freed, the participant is
-    told and its reminders are withdrawn."""
+    told and its reminders are withdrawn. ``notify=False`` withdraws an appointment the
+    participant was never told of (an undone import): its reminders go, no notice is sent."""
     now = now_or_clock(now)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the appointment is cancelled."})
@@ -234,7 +236,10 @@ def appointment_cancel(
         appointment.status_by = actor_user(actor)
         appointment.status_reason = reason.strip()[:300]
         appointment.save()
-        appointment_notify(appointment, "appointment_cancelled", reason)
+        if notify:
+            appointment_notify(appointment, "appointment_cancelled", reason)
+        else:
+            reminders_sync(_appointment_anchor(appointment))
         RescheduleRequest.objects.filter(
             appointment=appointment, status=RequestStatus.PENDING
         ).update(

@@ -5,6 +5,10 @@ closes.
 Bulk booking takes places one slot at a time with a conditional UPDATE, so a single
 booking made meanwhile is never overbooked; moving goes through ``appointment_move`` one
 appointment after another so each sees the places the previous ones took.
+
+Each run needs a reason and is recorded as one ``AppointmentBulkAction`` listing what it
+changed, which can be undone for a short while (``bulk_records``). Moving one appointment
+to the nearest free slot (``appointments_move_nearest`` alone) is not a bulk run.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from ontrack.participants.models import Participant
 from ontrack.schedule import queries
 from ontrack.schedule.models import (
     Appointment,
+    AppointmentBulkAction,
+    AppointmentBulkKind,
     AppointmentKind,
     AppointmentStatus,
     AppointmentType,
@@ -35,6 +41,12 @@ from ontrack.schedule.services.appointments import (
     appointment_cancel,
     appointment_move,
     appointment_notify,
+)
+from ontrack.schedule.services.bulk_records import (
+    NO_PLACE,
+    bulk_item,
+    bulk_record,
+    require_reason,
 )
 from ontrack.schedule.services.preamble import now_or_clock, require_write
 
@@ -94,11 +106,13 @@ def appointments_book_many(
     actor: Actor,
     office: Office,
     requests: Sequence[BookingRequest],
+    reason: str,
     notify: bool = True,
     now: dt.datetime | None = None,
-) -> list[Appointment]:
+) -> AppointmentBulkAction:
     """Book many office appointments at once (e.g. a round of plan reviews): each person
-    gets the first slot with a free place at or after their ``not_before``. All or none.
+    gets the first slot with a free place at or after their ``not_before``. All or none,
+    recorded as one action with its reason.
 
     Places are taken one slot at a time with a conditional UPDATE (``booked + n <=
     capacity``), so a single booking made meanwhile is never overbooked: the bulk booking
@@ -106,8 +120,9 @@ def appointments_book_many(
     already know of (e.g. imported from the system being replaced): no notice, no
     reminders."""
     now = now_or_clock(now)
+    reason = require_reason(reason, "Say why these appointments are booked.")
     if not requests:
-        return []
+        raise ValidationError("No one to book.")
     for request in requests:
         require_write(actor, request.participant)
         if request.participant.office_id != office.pk:
@@ -158,13 +173,22 @@ def appointments_book_many(
             ],
             batch_size=1000,
         )
-        if notify:
-            for appointment in appointments:
+        action = bulk_record(
+            actor=actor_user(actor),
+            kind=AppointmentBulkKind.BOOK,
+            reason=reason,
+            now=now,
+            office=office,
+            notified=notify,
+        )
+        for appointment in appointments:
+            bulk_item(action, appointment, before=("", None))
+            if notify:
                 appointment_notify(
                     appointment, "appointment_booked", f"booked by {actor or 'the system'}"
                 )
     logger.info("appointments booked in bulk office=%s count=%s", office.pk, len(appointments))
-    return appointments
+    return action
 
 
 def appointments_cancel_many(
@@ -173,13 +197,22 @@ def appointments_cancel_many(
     appointment_ids: Iterable[int],
     reason: str,
     now: dt.datetime | None = None,
-) -> list[Appointment]:
-    """Cancel several appointments at once, all or none."""
+) -> AppointmentBulkAction:
+    """Cancel several appointments at once, all or none, recorded as one action with its
+    reason (each person is told it)."""
+    now = now_or_clock(now)
+    reason = require_reason(reason, "Say why these appointments are cancelled.")
+    ids = list(appointment_ids)
+    if not ids:
+        raise ValidationError("No appointment to cancel.")
     with transaction.atomic():
-        return [
-            appointment_cancel(actor=actor, appointment_id=pk, reason=reason, now=now)
-            for pk in appointment_ids
-        ]
+        action = bulk_record(
+            actor=actor_user(actor), kind=AppointmentBulkKind.CANCEL, reason=reason, now=now
+        )
+        for pk in ids:
+            appointment = appointment_cancel(actor=actor, appointment_id=pk, reason=reason, now=now)
+            bulk_item(action, appointment, before=(AppointmentStatus.BOOKED, appointment.starts_at))
+    return action
 
 
 @dataclass(frozen=True)
@@ -234,3 +267,47 @@ def appointments_move_nearest(
         )
     logger.info("appointments moved count=%s unplaced=%s", len(moved), len(unplaced))
     return BulkMove(moved=moved, unplaced=unplaced)
+
+
+def appointments_move_many(
+    *,
+    actor: Actor,
+    appointment_ids: Sequence[int],
+    reason: str,
+    avoid_day: dt.date | None = None,
+    into: AppointmentBulkAction | None = None,
+    now: dt.datetime | None = None,
+) -> AppointmentBulkAction:
+    """Move each appointment to the nearest free slot (``appointments_move_nearest``) as one
+    recorded run with its reason: each moved one from and to, each left in place with why.
+    ``into`` is the run to record them in (a closed day's); otherwise a move of its own."""
+    now = now_or_clock(now)
+    reason = require_reason(reason, "Say why these appointments move.")
+    with transaction.atomic():
+        action = into or bulk_record(
+            actor=actor_user(actor), kind=AppointmentBulkKind.MOVE, reason=reason, now=now
+        )
+        before = dict(
+            Appointment.objects.filter(pk__in=appointment_ids).values_list("pk", "starts_at")
+        )
+        result = appointments_move_nearest(
+            actor=actor,
+            appointment_ids=appointment_ids,
+            avoid_day=avoid_day,
+            reason=reason if into is None else f"Office closed: {reason}",
+            now=now,
+        )
+        for appointment in result.moved:
+            bulk_item(
+                action, appointment, before=(AppointmentStatus.BOOKED, before[appointment.pk])
+            )
+        for appointment in result.unplaced:
+            bulk_item(
+                action,
+                appointment,
+                before=(appointment.status, appointment.starts_at),
+                skipped=NO_PLACE
+                if appointment.kind == AppointmentKind.OFFICE
+                else "a home visit: move it by hand",
+            )
+    return action
