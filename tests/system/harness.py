@@ -563,7 +563,7 @@ PORTAL_PIN = "2580"
 
 def new_phone() -> str:
     """A number in the 555-01XX range kept for fiction, a new one each call, in an area code
-    (201) that ``ontrack seed`` does not use."""
+    (201) that ``ontrack seed`` and the scenarios' imports (202) do not use."""
     return f"+1201555{next(_PHONES) % 100 + 100:04d}"
 
 

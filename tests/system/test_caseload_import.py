@@ -23,9 +23,11 @@ _PROGRESS = re.compile(r"(\d+) of about (\d+) rows? done")
 
 def _caseload_file() -> bytes:
     prefix = f"IMP-{os.getpid()}"
+    # Area code 202: the other scenarios' own numbers (``harness.new_phone``) are in 201, and
+    # a text from a number an import gave to someone else would reach that person's record.
     lines = ["case_number,given_name,family_name,date_of_birth,office,phone"]
     lines += [
-        f"{prefix}-{n:04d},Rosa,Importada {n},1988-04-12,{OFFICE},201-555-01{n % 100:02d}"
+        f"{prefix}-{n:04d},Rosa,Importada {n},1988-04-12,{OFFICE},202-555-01{n % 100:02d}"
         for n in range(ROWS)
     ]
     return ("\n".join(lines) + "\n").encode()
