@@ -9,13 +9,14 @@ keeps every raw key and value, known or not, for a "technical details" disclosur
 nobody taught this module about is therefore never lost, and never shown as a label.
 
 Alerts sits below tracking and schedule, so the words for their codes (a device event, an
-appointment's type) are registered by those apps (``detail_values_register``) instead of
-imported from here.
+appointment's type) are registered by those apps (``detail_values_register``) rather than
+imported by this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -168,6 +169,11 @@ def _imported(value: object) -> str | None:
     return words
 
 
+def _raw(value: object) -> str:
+    """A value as stored: text as it is, anything else (an import's record) as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
 def detail_words(kind: str, details: Mapping[str, object], *, time_zone: str) -> DetailWords:
     """What ``details`` says, in the order the page shows it: position first (two keys make
     one fact), then the known keys as the producer wrote them, the repeat count last."""
@@ -189,5 +195,5 @@ def detail_words(kind: str, details: Mapping[str, object], *, time_zone: str) ->
             facts.append(fact)
     if repeats := _repeats(details.get("escalation")):
         facts.append(("Earlier alerts like it", repeats))
-    technical = tuple((str(k), str(v)) for k, v in sorted(details.items()))
+    technical = tuple((str(k), _raw(v)) for k, v in sorted(details.items()))
     return DetailWords(facts=tuple(facts), technical=technical)
