@@ -388,6 +388,21 @@ def test_the_rota_page_adds_a_shift_in_the_offices_zone_and_refuses_officers(
     assert not OnCallShift.objects.exists()
 
 
+def test_the_rota_is_in_the_navigation_of_those_who_keep_it(
+    make_user: Callable[..., User],
+    officer: User,
+    supervisor: User,
+    client_for: Callable[[User], Client],
+) -> None:
+    link = 'href="/alerts/on-call/"'
+    for keeper in (supervisor, make_user(Role.ADMINISTRATOR)):
+        home = client_for(keeper).get("/alerts/")
+        assert link in home.content.decode(), f"{keeper.role} keeps the rota"
+        assert client_for(keeper).get("/alerts/on-call/").status_code == 302
+    for other in (officer, make_user(Role.OPERATOR)):
+        assert link not in client_for(other).get("/alerts/").content.decode()
+
+
 def test_the_rota_page_sets_the_offices_escalation_time(
     office: Office, supervisor: User, client_for: Callable[[User], Client]
 ) -> None:

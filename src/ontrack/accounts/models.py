@@ -198,6 +198,16 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
         """May move participants between officers (bulk transfer) and import caseloads."""
         return self.is_active and self.role in {Role.SUPERVISOR, Role.ADMINISTRATOR}
 
+    @property
+    def keeps_on_call_rota(self) -> bool:
+        """Keeps an office's on-call rota (``alerts.on_call``): an administrator every
+        office's, a supervisor their own office's (none without one)."""
+        if not self.is_active:
+            return False
+        return self.role == Role.ADMINISTRATOR or (
+            self.role == Role.SUPERVISOR and self.office_id is not None
+        )
+
 
 class ApiToken(models.Model):
     """A bearer token for integrations. Only a SHA-256 digest is stored; the token itself is

@@ -16,6 +16,10 @@ officer records a confirmed violation or an excuse, always with a note. Every al
 the steps that record it. Bulk-inserted (hundreds of alerts, several steps each); the
 times are drawn so that the dashboard's time to acknowledge and to resolve look like a
 staffed queue's.
+
+**On call.** Each office has someone on call for the week from the seeding on (one of its
+officers, with a fictional mobile number), so that the rota page shows a shift and an
+alert left unacknowledged is texted to them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ontrack.accounts.models import Office, Program, Role, User
+from ontrack.accounts.services import user_contact_set
 from ontrack.alerts.models import (
     Alert,
     AlertKind,
@@ -37,9 +42,10 @@ from ontrack.alerts.models import (
     Priority,
 )
 from ontrack.alerts.notifications import notification_rule_create
+from ontrack.alerts.on_call import shift_add, shifts_ahead
 from ontrack.alerts.rules import rule_for
 from ontrack.alerts.services import RuleValues, alert_rule_setting_save
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Participant, Phone
 
 NOTIFY = (
     (Priority.HIGH, NotifyRecipient.SUPERVISORS),
@@ -152,9 +158,9 @@ ACK_MEDIAN_MINUTES = {1: 45.0, 2: 14.0, 3: 6.0, 4: 3.0}
 def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     """The demo program's grace periods (module docstring) and who hears of its alerts
     outside the console (each office's supervisors by e-mail from high priority on, the
-    participant's officer for critical ones), set by its administrator. With the demo's
-    console provider those e-mails are printed by the worker and show in the outbox as the
-    live alerts arrive."""
+    participant's officer for critical ones), set by its administrator, and each office's
+    week on call (module docstring). With the demo's console provider those e-mails and
+    texts are printed by the worker and show in the outbox as the live alerts arrive."""
     del seed_value
     admin = User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).order_by("pk").first()
     if admin is None:
@@ -173,6 +179,59 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
                 recipient=recipient,
                 now=now,
             )
+    _on_call_rota(admin, program, now)
+
+
+# How long the demo's on-call shifts run from the seeding on.
+ON_CALL_SHIFT = dt.timedelta(days=7)
+
+
+def _free_demo_number(area: str, taken: set[str]) -> str | None:
+    """A number in the area's 555-01XX range (reserved for fiction) that no participant,
+    staff member or office of the demo has: a reply from it must reach one person only."""
+    for n in range(99, 0, -1):
+        number = f"+1{area}55501{n:02d}"
+        if number not in taken:
+            return number
+    return None
+
+
+def _on_call_rota(admin: User, program: Program, now: dt.datetime) -> None:
+    """Each office with no shift ahead gets one, through the rota's own service: its first
+    officer with a mobile number, or (seeded staff have none) its first officer, given a
+    free fictional number through ``user_contact_set``, on call for ``ON_CALL_SHIFT``.
+    Seeding again adds no second shift."""
+    taken = (
+        set(Phone.objects.values_list("number", flat=True))
+        | set(User.objects.exclude(phone="").values_list("phone", flat=True))
+        | set(Office.objects.exclude(phone="").values_list("phone", flat=True))
+    )
+    for office in Office.objects.filter(program=program).order_by("pk"):
+        if shifts_ahead(office, now=now).exists():
+            continue
+        officers = list(
+            User.objects.filter(office=office, role=Role.OFFICER, is_active=True).order_by(
+                "username"
+            )
+        )
+        person = next((o for o in officers if o.phone), officers[0] if officers else None)
+        if person is None:
+            continue
+        if not person.phone:
+            area = office.phone[2:5] if office.phone.startswith("+1") else "973"
+            number = _free_demo_number(area, taken)
+            if number is None:
+                continue
+            user_contact_set(actor=admin, user=person, phone=number)
+            taken.add(number)
+        shift_add(
+            user=admin,
+            office=office,
+            person_id=person.pk,
+            starts_at=now,
+            ends_at=now + ON_CALL_SHIFT,
+            now=now,
+        )
 
 
 def _minutes(rng: random.Random, median: float) -> dt.timedelta:

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,7 +20,7 @@ from ontrack.accounts.templatetags.office_time import office_zone
 from ontrack.accounts.web import apply_service_errors, staff_user
 from ontrack.alerts import on_call
 from ontrack.alerts.models import OnCallShift, Priority
-from ontrack.alerts.rule_views import editable_offices
+from ontrack.alerts.rule_views import editable_offices, first_kept_page, kept_or_refused
 
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
 
@@ -61,18 +61,23 @@ class PolicyForm(forms.Form):
 
 @login_required
 def rota_home(request: HttpRequest) -> HttpResponse:
-    offices = editable_offices(staff_user(request))
-    if not offices:
-        raise PermissionDenied("Only supervisors and administrators keep the on-call rota.")
-    return redirect("alerts:on_call", pk=offices[0].pk)
+    return first_kept_page(
+        editable_offices(staff_user(request)),
+        "alerts:on_call",
+        refusal="Only supervisors and administrators keep the on-call rota.",
+    )
 
 
 @login_required
 def rota(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    office = get_object_or_404(Office, pk=pk)
-    if not on_call.on_call_editable_by(user, office):
-        raise PermissionDenied("Only the office's supervisors and administrators see this.")
+    office = kept_or_refused(
+        user,
+        Office,
+        pk,
+        on_call.on_call_editable_by,
+        refusal="Only the office's supervisors and administrators see this.",
+    )
     policy = on_call.policy_for(office)
     posted = request.POST if request.method == "POST" else None
     policy_form = PolicyForm(

@@ -5,7 +5,9 @@ predicates before showing a form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -36,6 +38,8 @@ from ontrack.alerts.services import RuleValues, alert_rule_setting_save, program
 from ontrack.participants.gate import participant_read
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant
+
+Kept = TypeVar("Kept", Program, Office)
 
 INHERIT = [("", "Inherit")]
 
@@ -164,6 +168,33 @@ def _save(
     return form
 
 
+def first_kept_page(
+    kept: Sequence[Program] | Sequence[Office], to: str, *, refusal: str
+) -> HttpResponse:
+    """The landing of a configuration section (rules, notifications, on-call rota): the
+    first program or office the user keeps, one for a supervisor and all for an
+    administrator; refused, saying who keeps them, for anyone else."""
+    if not kept:
+        raise PermissionDenied(refusal)
+    return redirect(to, pk=kept[0].pk)
+
+
+def kept_or_refused(
+    user: User,
+    model: type[Kept],
+    pk: int,
+    may_keep: Callable[[User, Kept], bool],
+    *,
+    refusal: str,
+) -> Kept:
+    """One configuration page's program or office (404 when there is none), refused unless
+    the user keeps it by the same predicate the services check."""
+    kept = get_object_or_404(model, pk=pk)
+    if not may_keep(user, kept):
+        raise PermissionDenied(refusal)
+    return kept
+
+
 def _editable_programs(user: User) -> list[Program]:
     if user.is_active and user.role == Role.ADMINISTRATOR:
         return list(Program.objects.order_by("name"))
@@ -175,18 +206,23 @@ def _editable_programs(user: User) -> list[Program]:
 @login_required
 def program_rules_home(request: HttpRequest) -> HttpResponse:
     """The signed-in supervisor's program, or the administrator's first one."""
-    programs = _editable_programs(staff_user(request))
-    if not programs:
-        raise PermissionDenied("Only supervisors and administrators set alert rules.")
-    return redirect("alerts:program_rules", pk=programs[0].pk)
+    return first_kept_page(
+        _editable_programs(staff_user(request)),
+        "alerts:program_rules",
+        refusal="Only supervisors and administrators set alert rules.",
+    )
 
 
 @login_required
 def program_rules(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    program = get_object_or_404(Program, pk=pk)
-    if not program_rules_editable_by(user, program):
-        raise PermissionDenied("Only the program's supervisors and administrators see its rules.")
+    program = kept_or_refused(
+        user,
+        Program,
+        pk,
+        program_rules_editable_by,
+        refusal="Only the program's supervisors and administrators see its rules.",
+    )
     form: RuleForm | None = None
     if request.method == "POST":
         form = _save(request, user, program=program, participant=None)
@@ -256,18 +292,23 @@ def editable_offices(user: User) -> list[Office]:
 
 @login_required
 def notifications_home(request: HttpRequest) -> HttpResponse:
-    offices = editable_offices(staff_user(request))
-    if not offices:
-        raise PermissionDenied("Only supervisors and administrators set staff notifications.")
-    return redirect("alerts:notifications", pk=offices[0].pk)
+    return first_kept_page(
+        editable_offices(staff_user(request)),
+        "alerts:notifications",
+        refusal="Only supervisors and administrators set staff notifications.",
+    )
 
 
 @login_required
 def notifications(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
-    office = get_object_or_404(Office, pk=pk)
-    if not notification_rules_editable_by(user, office):
-        raise PermissionDenied("Only the office's supervisors and administrators see this.")
+    office = kept_or_refused(
+        user,
+        Office,
+        pk,
+        notification_rules_editable_by,
+        refusal="Only the office's supervisors and administrators see this.",
+    )
     form = NotificationRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ontrack.accounts.models import Office, User
 from ontrack.accounts.web import staff_user
 from ontrack.alerts import services, triage
+from ontrack.alerts.detail_labels import detail_words
 from ontrack.alerts.durations import duration_text
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
 from ontrack.alerts.on_call import on_call_page_of
@@ -140,6 +141,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "alerts/detail.html",
         {
             "alert": alert,
+            "details": detail_words(
+                alert.kind, alert.details, time_zone=alert.participant.office.time_zone
+            ),
             "steps": alert.steps.select_related("actor"),
             "in_queue": alert.status in QUEUE_STATUSES,
             "assignees": triage.alert_assignees(alert) if alert.status in QUEUE_STATUSES else [],

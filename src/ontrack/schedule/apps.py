@@ -12,7 +12,8 @@ class ScheduleConfig(AppConfig):
         """Show the schedule and compliance panel on the participant page and the schedule's
         signals on the caseload list, answer "CONFIRM" and "RESCHEDULE" replies, put
         check-in photos under the retention purge, and follow suspensions, reinstatements,
-        closures and plan changes (participants, messaging and audit sit below schedule)."""
+        closures and plan changes, and give the alert page the words for a missed
+        appointment's codes (participants, messaging, audit and alerts sit below schedule)."""
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.messaging.reply_handlers import register_reply_handler
         from ontrack.participants.caseload_signals import register_signal_source
@@ -39,6 +40,15 @@ class ScheduleConfig(AppConfig):
         register_reply_handler("confirm", replies.confirm_reply)
         register_reply_handler("reschedule", replies.reschedule_reply)
         register_case_change_listener(case_changed)
+
+        from ontrack.alerts.detail_labels import detail_values_register
+        from ontrack.alerts.models import AlertKind
+        from ontrack.schedule.models import AppointmentKind, AppointmentType
+
+        for key, choices in (("type", AppointmentType), ("kind", AppointmentKind)):
+            detail_values_register(
+                key, dict(choices.choices), alert_kind=AlertKind.MISSED_APPOINTMENT
+            )
 
         from ontrack.schedule import timeline_sources
 

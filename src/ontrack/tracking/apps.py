@@ -9,7 +9,8 @@ class TrackingConfig(AppConfig):
     def ready(self) -> None:
         """Show the location panel on the participant page and the device on the caseload
         list without participants importing tracking (participants sits below tracking in the
-        import stack)."""
+        import stack); likewise the device events' words for the alert page (alerts sits
+        below tracking)."""
         from ontrack.participants.caseload_signals import register_signal_source
         from ontrack.participants.panels import register_panel
         from ontrack.tracking.queries import caseload_device_signals
@@ -43,6 +44,10 @@ class TrackingConfig(AppConfig):
         from ontrack.tracking import timeline_sources
 
         timeline_sources.register()
+
+        from ontrack.alerts.detail_labels import detail_values_register
+
+        detail_values_register("event", timeline_sources.EVENT_WORDS)
 
         from ontrack.audit.retention import RetentionKind, retention_kind_register
         from ontrack.participants.retention import closed_case_purge_register
