@@ -72,6 +72,8 @@ SKIPPED: dict[str, str] = {
     r"^participants/import/": "a caseload import file, logged as IMPORT when it is applied",
     r"^participants/bulk/": "a bulk action by id: it lists only the people the reader sees, "
     "404 when none, logged as LIST (tests/participants/test_bulk_transfer_views.py)",
+    r"^schedule/bulk/\S+": "a bulk appointment run by id: it lists only the people the reader "
+    "sees, 404 when none, logged as LIST (tests/schedule/test_bulk_undo.py)",
     r"^alerts/(rules/program|notifications|on-call)/": "program rules, office notification "
     "settings and on-call rotas: staff, no person",
     r"^(schedule|api)/offices/": "an office's calendar, slots and closures, by office id",

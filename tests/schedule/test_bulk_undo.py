@@ -17,6 +17,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from ontrack.accounts.models import Office, Role, User
+from ontrack.audit.models import AccessLogEntry
 from ontrack.messaging.models import Message
 from ontrack.participants.models import Participant
 from ontrack.schedule import queries
@@ -335,6 +336,8 @@ def test_the_day_pages_bulk_cancel_shows_its_result_and_undo_on_the_page_after(
     assert "Office flooded" in page
     assert all(p.full_name in page for p in people)
     assert "Undo this" in page
+    listed = AccessLogEntry.objects.filter(path=done["Location"]).latest("at")
+    assert all(f",{p.pk}," in listed.participant_ids for p in people), "the read is logged"
     undone = client.post(done["Location"] + "undo/")
     assert undone.status_code == 302
     assert "2 appointment(s) put back" in client.get(undone["Location"]).content.decode()

@@ -174,7 +174,7 @@ def appointments_book_many(
             batch_size=1000,
         )
         action = bulk_record(
-            actor=actor_user(actor),
+            actor=actor,
             kind=AppointmentBulkKind.BOOK,
             reason=reason,
             now=now,
@@ -206,9 +206,7 @@ def appointments_cancel_many(
     if not ids:
         raise ValidationError("No appointment to cancel.")
     with transaction.atomic():
-        action = bulk_record(
-            actor=actor_user(actor), kind=AppointmentBulkKind.CANCEL, reason=reason, now=now
-        )
+        action = bulk_record(actor=actor, kind=AppointmentBulkKind.CANCEL, reason=reason, now=now)
         for pk in ids:
             appointment = appointment_cancel(actor=actor, appointment_id=pk, reason=reason, now=now)
             bulk_item(action, appointment, before=(AppointmentStatus.BOOKED, appointment.starts_at))
@@ -285,7 +283,7 @@ def appointments_move_many(
     reason = require_reason(reason, "Say why these appointments move.")
     with transaction.atomic():
         action = into or bulk_record(
-            actor=actor_user(actor), kind=AppointmentBulkKind.MOVE, reason=reason, now=now
+            actor=actor, kind=AppointmentBulkKind.MOVE, reason=reason, now=now
         )
         before = dict(
             Appointment.objects.filter(pk__in=appointment_ids).values_list("pk", "starts_at")

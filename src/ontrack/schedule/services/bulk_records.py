@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from ontrack.accounts.actors import Actor, actor_user
 from ontrack.accounts.models import Office, User
 from ontrack.participants.bulk_transfers import undo_window_closes
 from ontrack.schedule.models import (
@@ -60,7 +61,7 @@ def require_reason(reason: str, why: str) -> str:
 
 def bulk_record(
     *,
-    actor: User | None,
+    actor: Actor,
     kind: AppointmentBulkKind,
     reason: str,
     now: dt.datetime,
@@ -71,7 +72,7 @@ def bulk_record(
     undoes: AppointmentBulkAction | None = None,
 ) -> AppointmentBulkAction:
     return AppointmentBulkAction.objects.create(
-        actor=actor,
+        actor=actor_user(actor),
         kind=kind,
         reason=reason,
         office=office,
@@ -238,9 +239,7 @@ def appointments_bulk_undo(
     that is still as the run left it is reverted (see the module's docstring); any other is
     recorded as skipped with the reason. Recorded as its own action, naming the run."""
     now = now_or_clock(now)
-    action = (
-        AppointmentBulkAction.objects.select_for_update().select_related("office").get(pk=action.pk)
-    )
+    action = AppointmentBulkAction.objects.select_for_update().get(pk=action.pk)
     if action.kind == AppointmentBulkKind.UNDO:
         raise ValidationError("An undo cannot itself be undone; run the action again.")
     if not _may_undo(actor, action):
