@@ -69,8 +69,6 @@ REFUSED = {
 }
 # Where a page shows once loaded, for the pages that fill a part of themselves afterwards.
 READY = {"person": "#schedule-panel h2"}
-# Pages still wider than a phone: the zones list's table is not yet folded into lines.
-KNOWN_WIDE = {"zones"}
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def _problems(page: Any, visit: Visit, width: int) -> list[str]:
         if v["impact"] in BLOCKING
     ]
     wide = page.evaluate("document.documentElement.scrollWidth")
-    if wide > width and visit.page not in KNOWN_WIDE:
+    if wide > width:
         found.append(f"{visit}: {wide} px wide, scrolls sideways")
     return found
 

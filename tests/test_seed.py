@@ -19,7 +19,7 @@ from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.participants.models import Participant
 from ontrack.seed import DEMO_PROGRAM, SeedRefused, demo_password, seed
 from tests.conftest import PASSWORD
-from tests.support import cli_environment
+from tests.support import cli_environment, migrated
 
 
 def test_the_demo_password_is_random_per_install_owner_only_and_the_same_next_time(
@@ -91,6 +91,7 @@ def _ontrack(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_seed_command_prints_the_installs_password_which_the_demo_staff_have(
     tmp_path: Path,
 ) -> None:
+    migrated(tmp_path)  # the subject is seeding; `ontrack migrate` has tests of its own
     seeded = _ontrack(tmp_path, "seed", "--participants", "3", "--offices", "1")
     assert seeded.returncode == 0, seeded.stderr
     password = (tmp_path / "demo-password").read_text().strip()
@@ -105,7 +106,7 @@ def test_seed_command_prints_the_installs_password_which_the_demo_staff_have(
 def test_seed_command_refuses_a_database_with_real_staff_unless_told_into_existing(
     tmp_path: Path,
 ) -> None:
-    assert _ontrack(tmp_path, "migrate").returncode == 0
+    migrated(tmp_path)
     made = _ontrack(tmp_path, "createuser", "ada", "--role", "administrator")
     assert made.returncode == 0, made.stderr
     refused = _ontrack(tmp_path, "seed", "--participants", "3", "--offices", "1")

@@ -122,3 +122,11 @@ def test_an_api_tokens_user_cannot_be_changed_in_the_admin(make_user: Callable[.
     assert page.status_code == 200
     assert 'name="user"' not in page.content.decode()
     assert client.get("/admin/accounts/apitoken/add/").status_code == 403
+
+
+def test_the_offices_api_says_where_each_office_stands(
+    office: Office, officer: User, client_for: Callable[[User], Client]
+) -> None:
+    Office.objects.filter(pk=office.pk).update(latitude=40.7357, longitude=-74.1724)
+    listed = {o["id"]: o for o in client_for(officer).get("/api/offices").json()}
+    assert (listed[office.pk]["latitude"], listed[office.pk]["longitude"]) == (40.7357, -74.1724)

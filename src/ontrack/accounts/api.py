@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.security import HttpBearer, SessionAuth
 
 from ontrack.accounts.models import Office, User
@@ -49,6 +49,10 @@ class OfficeOut(Schema):
     time_zone: str
     opening_hours: dict[str, list[list[str]]]
     program: str
+    latitude: float | None = Field(
+        None, description="Where the office stands (WGS 84), for the zone editor's first view."
+    )
+    longitude: float | None = None
 
     @staticmethod
     def resolve_program(office: Office) -> str:
