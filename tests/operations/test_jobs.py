@@ -96,10 +96,15 @@ def test_a_short_interval_from_the_environment_replaces_every_schedule(
     jobs_load()
     monkeypatch.setenv("ONTRACK_JOBS_EVERY_S", "2")
     now = dt.datetime(2026, 12, 4, 16, 8, 59, 500000, tzinfo=dt.UTC)
-    assert PERIODIC["retention_purge_nightly"].latest_tick(now) == dt.datetime(
+    assert PERIODIC["alerts_grace_watchdog"].latest_tick(now) == dt.datetime(
         2026, 12, 4, 16, 8, 58, tzinfo=dt.UTC
     )
-    assert PERIODIC["retention_purge_nightly"].schedule.startswith("every 2 s")
+    assert PERIODIC["alerts_grace_watchdog"].schedule.startswith("every 2 s")
+    # A nightly job runs five times less often, still within seconds.
+    assert PERIODIC["retention_purge_nightly"].latest_tick(now) == dt.datetime(
+        2026, 12, 4, 16, 8, 50, tzinfo=dt.UTC
+    )
+    assert PERIODIC["retention_purge_nightly"].schedule.startswith("every 10 s")
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The dashboard's roll-ups, computed by the worker on its schedule (every 2 s here) and by
+"""The dashboard's roll-ups, computed by the worker on its schedule (every 10 s here) and by
 an operator with ``ontrack jobs run``: the page a supervisor reads names the roll-up its
 closed days come from and shows the seeded office's figures."""
 

@@ -1,4 +1,4 @@
-"""The daily, nightly and weekly jobs, run by the worker on its schedule (every 2 s here) and
+"""The daily, nightly and weekly jobs, run by the worker on its schedule (every 10 s here) and
 by an operator with ``ontrack jobs run`` after an outage: what they do shows on the pages
 and in the mailbox."""
 
@@ -123,7 +123,7 @@ def test_a_supervisor_gets_the_weekly_summary_once_with_its_pdf(system: System) 
     assert content_type == "application/pdf"
     assert pdf.startswith(b"%PDF-")
 
-    # The job ran every 2 s since; run by hand too, it still sends nothing more this week.
+    # The job ran every 10 s since; run by hand too, it still sends nothing more this week.
     result = system.ontrack("jobs", "run", "reports_weekly_summaries")
     assert result.stdout.startswith("reports_weekly_summaries: done")
     assert result.stdout.split()[-1] == "0", "no second summary for the same week"
