@@ -65,9 +65,13 @@ def test_seed_is_reproducible(tmp_path: Path) -> None:
 
 
 @pytest.mark.xdist_group("demo-gateway-ports")
-def test_demo_serves_the_console_and_the_demo_logins_work(cli_env: dict[str, str]) -> None:
+def test_demo_serves_the_console_and_the_demo_logins_work(
+    migrated_cli_env: dict[str, str],
+) -> None:
+    # From the migrated database: a demo on a fresh clone, migrating too, is
+    # tests/system/test_demo_lives.py.
     port = free_port()
-    env = cli_env
+    env = migrated_cli_env
     demo = subprocess.Popen(
         [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "120"],
         env=env,

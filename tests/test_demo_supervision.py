@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support import cli_environment, free_port
+from tests.support import cli_environment, free_port, migrated
 
 STARTED = re.compile(r"^(\w+)\s+started \(pid (\d+)\), log: (\S+)$", re.M)
 
@@ -75,6 +75,7 @@ class Browser:
 
 def test_demo_console_restarts_and_portal_sign_in(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    migrated(home)  # migrating on a fresh clone is tests/system/test_demo_lives.py's
     env = {**cli_environment(home), "ONTRACK_HEARTBEAT_S": "1"}
     port = free_port()
     flags = ["--gt06-port", str(free_port()), "--teltonika-port", str(free_port()),
