@@ -275,7 +275,14 @@ def test_the_alert_map_draws_the_track_at_the_time_the_zones_and_the_device(
     assert drawn == 9, f"expected 9 shapes on the map, got {drawn}"
     page.locator("[data-device-field=identifier]", has_text=IMEI).wait_for()
     page.locator("#device-events time").first.wait_for()
-    assert "tamper (0x13)" in page.inner_text("#device-events")
+    events = page.inner_text("#device-events")
+    assert "tamper" in events
+    assert "0x13" not in events, "the unit's code is shown on hover only"
+    assert page.get_attribute("#device-events li", "title") == "0x13"
+    # Times on the office's clock, as the rest of the page: never UTC.
+    seen = page.inner_text("[data-device-field=last_seen]")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", seen), seen
+    assert " UTC" not in page.inner_text("main")
     assert errors == []
 
 

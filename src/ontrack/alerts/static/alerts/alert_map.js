@@ -25,10 +25,20 @@
 
   function text(el, value) { if (el) { el.textContent = value; } }
 
-  // The API's times are ISO-8601 in UTC; the console shows "YYYY-MM-DD HH:MM[:SS] UTC".
-  function utc(iso, seconds) {
+  // The API's times are ISO-8601 in UTC; the page shows them on the office's clock, as the
+  // times the server writes into it ("2026-12-06 13:26 EST"): the office's zone is the map's
+  // data-time-zone, set when the page loads.
+  var ZONE = "UTC";
+
+  function officeTime(iso, seconds) {
     if (!iso) { return "never"; }
-    return new Date(iso).toISOString().slice(0, seconds ? 19 : 16).replace("T", " ") + " UTC";
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: ZONE, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+    }).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" +
+      parts.minute + (seconds ? ":" + parts.second : "") + " " + parts.timeZoneName;
   }
 
   function zoneLayer(feature, highlighted) {
@@ -67,10 +77,10 @@
       if (p.accuracy_m) {
         L.circle([p.lat, p.lon], {radius: p.accuracy_m, weight: 1, fillOpacity: 0.08}).addTo(group);
       }
-      L.circleMarker([p.lat, p.lon], {radius: 3}).bindTooltip(utc(p.time, true)).addTo(group);
+      L.circleMarker([p.lat, p.lon], {radius: 3}).bindTooltip(officeTime(p.time, true)).addTo(group);
     });
     L.circleMarker([nearest.lat, nearest.lon], {radius: 8, color: "#cf222e", weight: 3})
-      .bindTooltip("Nearest the alert: " + utc(nearest.time, true)).addTo(group);
+      .bindTooltip("Nearest the alert: " + officeTime(nearest.time, true)).addTo(group);
     return group;
   }
 
@@ -79,8 +89,8 @@
     var battery = device.battery_pct === null ? "not reported" : device.battery_pct + " %";
     if (device.charging) { battery += " (charging)"; }
     text(box.querySelector("[data-device-field=battery]"), battery);
-    text(box.querySelector("[data-device-field=last_seen]"), utc(device.last_seen_at));
-    text(box.querySelector("[data-device-field=last_fix]"), utc(device.last_fix_time));
+    text(box.querySelector("[data-device-field=last_seen]"), officeTime(device.last_seen_at));
+    text(box.querySelector("[data-device-field=last_fix]"), officeTime(device.last_fix_time));
   }
 
   function showEvents(list, events) {
@@ -95,9 +105,11 @@
       var li = document.createElement("li");
       var time = document.createElement("time");
       time.dateTime = e.time;
-      time.textContent = utc(e.time, true);
+      time.textContent = officeTime(e.time, true);
       li.appendChild(time);
-      li.appendChild(document.createTextNode(e.kind.replace(/_/g, " ") + (e.raw_code ? " (" + e.raw_code + ")" : "")));
+      // The unit's own code ("gt06:alarm:0x13") is for the technically minded: on hover.
+      li.appendChild(document.createTextNode(e.kind.replace(/_/g, " ")));
+      if (e.raw_code) { li.title = e.raw_code; }
       list.appendChild(li);
     });
   }
@@ -105,6 +117,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("alert-map");
     if (!el || typeof L === "undefined") { return; }
+    ZONE = el.dataset.timeZone || "UTC";
     var summary = document.getElementById("alert-map-summary");
     // A view first: circles are projected when added, and their bounds need it.
     var map = OntrackMap.create(el).setView([39.5, -98.35], 4);
