@@ -29,13 +29,15 @@ def _statuses(api: Api, people: list[dict[str, Any]]) -> set[str]:
     return {a["status"] for p in people for a in api.get(f"/participants/{p['id']}/appointments")}
 
 
-def test_an_officer_cancels_two_appointments_through_a_preview_and_a_confirmation(
-    system: System,
-) -> None:
-    api = system.api("olivia")
+def _two_booked(
+    system: System, api: Api, name: str, days_ahead: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dt.date]:
+    """Two people named ``name`` enrolled by the officer and booked into the same office
+    slot, on the first day ``days_ahead`` or later with room for both: (people, their
+    appointments, the day)."""
     office = office_id(api)
-    people = [enrol(system, given_name="Noor") for _ in range(2)]
-    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=9)
+    people = [enrol(system, given_name=name) for _ in range(2)]
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days_ahead)
     while not (slots := _room_for_two(api, office, day)):
         day += dt.timedelta(days=1)
     booked = [
@@ -45,6 +47,14 @@ def test_an_officer_cancels_two_appointments_through_a_preview_and_a_confirmatio
         )
         for p in people
     ]
+    return people, booked, day
+
+
+def test_an_officer_cancels_two_appointments_through_a_preview_and_a_confirmation(
+    system: System,
+) -> None:
+    api = system.api("olivia")
+    people, booked, day = _two_booked(system, api, "Noor", 9)
     browser = system.browser("olivia")
     day_page = f"/schedule/today/?date={day.isoformat()}"
     preview = browser.submit(
@@ -106,18 +116,7 @@ def test_an_officer_cancels_two_appointments_with_a_reason_then_undoes_it(
     system: System,
 ) -> None:
     api = system.api("olivia")
-    office = office_id(api)
-    people = [enrol(system, given_name="Ilse") for _ in range(2)]
-    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=16)
-    while not (slots := _room_for_two(api, office, day)):
-        day += dt.timedelta(days=1)
-    booked = [
-        api.post(
-            f"/participants/{p['id']}/appointments",
-            {"type": "routine_checkin", "starts_at": slots[0]["starts_at"]},
-        )
-        for p in people
-    ]
+    people, booked, day = _two_booked(system, api, "Ilse", 16)
     browser = system.browser("olivia")
     day_page = f"/schedule/today/?date={day.isoformat()}"
     ticked = {"appointments": [a["id"] for a in booked], "action": "cancel", "next": day_page}
