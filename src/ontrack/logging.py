@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 # "request" is the object Django attaches to request errors: its repr is noise, the path is
 # already in the message.
@@ -31,3 +32,29 @@ class OneLineFormatter(logging.Formatter):
         if record.exc_info:
             line += " exc=" + repr(self.formatException(record.exc_info))
         return line.replace("\n", "\\n")
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """``logging.config.dictConfig``'s settings for every ontrack process: one line per
+    event on stderr. Django's ``LOGGING``, and the simulator's own, which runs without
+    Django (a device's stand-in needs no database)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "line": {"()": "ontrack.logging.OneLineFormatter"},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "axes": {"level": "WARNING"},
+            # A handler of its own stops Huey's consumer from adding a second, differently
+            # formatted one (it only configures the "huey" logger when it has none).
+            # Each job's outcome is logged by ontrack.jobs and the worker says when it starts
+            # and stops; Huey's own per-task and start/stop lines would say it all again.
+            "huey": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+        },
+    }

@@ -24,6 +24,8 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
+from ontrack.logging import logging_config
+
 # Lets admin and form classes be subscripted for type checking (ModelAdmin[Model]).
 django_stubs_ext.monkeypatch()
 
@@ -400,26 +402,7 @@ else:
         "immediate": False,
     }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "line": {"()": "ontrack.logging.OneLineFormatter"},
-    },
-    "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
-    },
-    "root": {"handlers": ["stderr"], "level": os.environ.get("ONTRACK_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-        # A handler of its own stops Huey's consumer from adding a second, differently
-        # formatted one (it only configures the "huey" logger when it has none).
-        # Each job's outcome is logged by ontrack.jobs and the worker says when it starts and
-        # stops; Huey's own per-task and start/stop lines would say it all again.
-        "huey": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
-    },
-}
+LOGGING = logging_config(os.environ.get("ONTRACK_LOG_LEVEL", "INFO"))
 
 # --- tracking ---
 # Seconds an on-demand location request (DeviceCommand) may wait for its device to connect

@@ -1,12 +1,16 @@
 """The roll-up jobs (the dashboard's closed days, recomputed every hour and every night) and
-the supervisors' weekly summary e-mails."""
+the supervisors' weekly summary e-mails.
+
+The weekly summary is imported when its job runs: with its PDF and the compliance report it
+draws on, it pulls in shapely and numpy, which every process would otherwise load at start
+(the job queue imports every app's tasks module), ``ontrack createuser`` included."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from ontrack.operations.jobs import periodic_job
-from ontrack.reports import rollups, weekly_summary
+from ontrack.reports import rollups
 
 
 @periodic_job(minute="20")
@@ -25,4 +29,6 @@ def reports_rollup_nightly() -> int:
 def reports_weekly_summaries() -> int:
     """Hourly: e-mail each supervisor the summary of their office's past week once it is
     due (Monday 07:00 office time by default), once per supervisor and week."""
+    from ontrack.reports import weekly_summary
+
     return weekly_summary.weekly_summaries_send(now=timezone.now())
