@@ -382,6 +382,8 @@ def test_the_rota_page_adds_a_shift_in_the_offices_zone_and_refuses_officers(
     assert shift.starts_at == dt.datetime(2030, 1, 11, 3, 0, tzinfo=dt.UTC), "22:00 EST"
     page = client.get(url).content.decode()
     assert "2030-01-10 22:00 EST" in page
+    assert re.search(r"Times are in Eastern Time \(E[SD]T\)", page), "the zone in words"
+    assert "America/New_York" not in page
     assert "has no mobile phone number" in page, "a person who cannot be texted is flagged"
     removed = client.post(f"/alerts/on-call/{shift.pk}/remove/")
     assert removed.status_code == 302

@@ -9,7 +9,6 @@ model's label (``schedule.checkinwindow``) or the column (``case_number``)."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from django.utils import formats, timezone
@@ -17,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from ontrack.accounts.templatetags.office_time import zone_name
 from ontrack.messaging import datefmt
 
 if TYPE_CHECKING:
@@ -294,46 +294,6 @@ def reporting_words(every: dt.timedelta | None) -> str:
 
 # North American zones by the abbreviation tzdata gives them (EST and EDT are both
 # "Eastern Time"), for zones under America/ and Hawaii's.
-ZONE_NAMES: dict[str, Promise] = {
-    "EST": _("Eastern Time"),
-    "EDT": _("Eastern Time"),
-    "CST": _("Central Time"),
-    "CDT": _("Central Time"),
-    "MST": _("Mountain Time"),
-    "MDT": _("Mountain Time"),
-    "PST": _("Pacific Time"),
-    "PDT": _("Pacific Time"),
-    "AKST": _("Alaska Time"),
-    "AKDT": _("Alaska Time"),
-    "HST": _("Hawaii Time"),
-    "AST": _("Atlantic Time"),
-    "ADT": _("Atlantic Time"),
-}
-
-
-def zone_name(key: str, *, at: dt.datetime | None = None) -> str:
-    """A time zone as people say it, with the abbreviation in force at ``at`` (now):
-    "Eastern Time (EST)", "Hora del Centro (CDT)". A zone outside North America reads as
-    its city and offset ("Madrid (UTC+1)"); "America/New_York" is a key, not a name."""
-    try:
-        zone = zoneinfo.ZoneInfo(key)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return key
-    local = (at or timezone.now()).astimezone(zone)
-    abbreviation = local.strftime("%Z")
-    name = ZONE_NAMES.get(abbreviation)
-    if name is not None and (key.startswith("America/") or key == "Pacific/Honolulu"):
-        return f"{name} ({abbreviation})"
-    if not abbreviation.isalpha():
-        offset = local.utcoffset() or dt.timedelta(0)
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "−"
-        hours, rest = divmod(abs(minutes), 60)
-        abbreviation = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-    city = key.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} ({abbreviation})"
-
-
 def hearing_kind(code: str, fallback: str = "") -> str:
     label = HEARING_KINDS.get(code)
     return str(label) if label is not None else fallback
