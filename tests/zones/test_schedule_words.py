@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ontrack.zones.services import schedule_describe
+from ontrack.zones.schedule_words import schedule_describe
 
 
 def test_a_zone_without_a_schedule_counts_always() -> None:

@@ -1,4 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _zones_evaluate(batch: Any) -> None:
+    """The zone engine's hand-off callback, imported with the first stored batch: the engine
+    (shapely, numpy) is a third of a second of imports at every process start, and only the
+    processes that store positions use it."""
+    from ontrack.zones.services import batch_evaluate
+
+    batch_evaluate(batch)
 
 
 class TrackingConfig(AppConfig):
@@ -20,9 +31,8 @@ class TrackingConfig(AppConfig):
 
         from ontrack.tracking import handoff
         from ontrack.tracking.alerting import batch_alerts
-        from ontrack.zones.services import batch_evaluate
 
-        handoff.register(batch_evaluate)
+        handoff.register(_zones_evaluate)
         handoff.register(batch_alerts)
 
         from ontrack.participants.services import register_case_change_listener

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from ontrack.accounts.models import Office, Role, User
 from ontrack.participants.models import Participant
 from ontrack.zones.models import Zone
-from ontrack.zones.services import schedule_describe
+from ontrack.zones.schedule_words import schedule_describe
 
 
 def participant_zones(participant: Participant) -> QuerySet[Zone]:

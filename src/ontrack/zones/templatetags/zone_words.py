@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from ontrack.zones.services import schedule_describe
+from ontrack.zones.schedule_words import schedule_describe
 
 register = template.Library()
 
