@@ -225,10 +225,7 @@ def _revert(
             skipped = "; ".join(exc.messages)
         except PermissionDenied:
             skipped = "not in your caseload"
-    if skipped:
-        bulk_item(undo, appointment, before=before, skipped=skipped)
-    else:
-        bulk_item(undo, appointment, before=before)
+    bulk_item(undo, appointment, before=before, skipped=skipped)
 
 
 @transaction.atomic
