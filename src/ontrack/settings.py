@@ -86,7 +86,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "csp",
-    "huey.contrib.djhuey",
     "ontrack.operations",
     "ontrack.audit",
     "ontrack.accounts",

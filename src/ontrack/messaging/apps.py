@@ -3,6 +3,14 @@
 from django.apps import AppConfig
 
 
+def _broadcast_expand_enqueue(broadcast_id: int) -> object:
+    """Hand a bulk message's expansion to the worker. The job module (and Huey with it) is
+    imported with the first bulk message sent, not at every process's start."""
+    from ontrack.messaging.tasks import broadcast_expand_task
+
+    return broadcast_expand_task(broadcast_id)
+
+
 class MessagingConfig(AppConfig):
     name = "ontrack.messaging"
     label = "messaging"
@@ -10,7 +18,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from ontrack.audit.retention import RetentionKind, retention_kind_register
-        from ontrack.messaging import broadcasts, tasks
+        from ontrack.messaging import broadcasts
         from ontrack.messaging.queries import caseload_text_signals
         from ontrack.messaging.services.reminders import hearing_reminders_follow
         from ontrack.messaging.services.retention import messages_purge_before
@@ -22,7 +30,7 @@ class MessagingConfig(AppConfig):
 
         register_panel("messaging/panel.html")
         register_signal_source(caseload_text_signals)
-        broadcasts.expansion_job_register(tasks.broadcast_expand_task)
+        broadcasts.expansion_job_register(_broadcast_expand_enqueue)
         status_check_register("outbox", outbox_oldest_due)
         retention_kind_register(
             RetentionKind(

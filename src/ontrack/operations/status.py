@@ -17,7 +17,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from ontrack.operations.jobs import PERIODIC
 from ontrack.operations.models import Heartbeat, JobRun, ProcessKind
 
 
@@ -130,6 +129,12 @@ def worker_last_beat() -> dt.datetime | None:
 
 
 def jobs_state() -> list[JobState]:
+    # Imported here: the registry brings Huey and every app's tasks module, which the
+    # processes that never list jobs (every command, the web app until its status page
+    # opens) need not load.
+    from ontrack.operations.jobs import PERIODIC, jobs_load
+
+    jobs_load()
     states = []
     for name in sorted(PERIODIC):
         periodic = PERIODIC[name]
