@@ -6,6 +6,7 @@ builds. Nothing here mocks ontrack's own components.
 
 from __future__ import annotations
 
+import compileall
 import datetime as dt
 import os
 import re
@@ -22,6 +23,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone, translation
 
+import ontrack
 from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Office, Program, Role, User
 from ontrack.accounts.services import office_create, program_get_or_create, user_create
@@ -60,8 +62,18 @@ def pytest_configure(config: pytest.Config) -> None:
     global _owned_shared_folder
     if hasattr(config, "workerinput") or os.environ.get(SHARED_FOLDER_VARIABLE):
         return
+    _compile_bytecode()
     _owned_shared_folder = tempfile.mkdtemp(prefix="ontrack-test-shared-")
     os.environ[SHARED_FOLDER_VARIABLE] = _owned_shared_folder
+
+
+def _compile_bytecode() -> None:
+    """Compile ontrack's and the tests' modules once for the run (the installed packages are
+    compiled by ``uv sync``). Where PYTHONDONTWRITEBYTECODE is set, as on the CI machine, every
+    test process and every ``ontrack`` command the tests start would otherwise compile each
+    module it imports from source: half of each command's start-up."""
+    for folder in (Path(ontrack.__file__).parent, Path(__file__).parent):
+        compileall.compile_dir(folder, quiet=1, workers=0)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
