@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertStatus
-from ontrack.alerts.queries import alert_counts, alerts_visible_to
+from ontrack.alerts.queries import alert_counts, alert_officers_for, alerts_visible_to
 from ontrack.alerts.services import alert_resolve
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.participants.models import Participant
@@ -238,3 +238,21 @@ def test_the_queue_counts_read_the_queue_and_the_last_day_not_every_alert_ever(
     assert len(plans) == 2
     assert "(status=?)" in plans[0], plans[0]
     assert "(status=? AND closed_at>? AND closed_at<?)" in plans[1], plans[1]
+
+
+def test_a_supervisors_officer_filter_reads_the_offices_officers_from_an_index_alone(
+    make_participant: Callable[..., Participant], make_user: Callable[..., User]
+) -> None:
+    """Reading each person's row of the office for their officer took 85 ms an office of
+    17,000 on SQLite (bench/pages.py), on the queue, the day's schedule and the caseload."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's choice of index; PostgreSQL chooses by its statistics")
+    participant = make_participant()
+    supervisor = make_user(Role.SUPERVISOR)
+
+    with CaptureQueriesContext(connection) as queries:
+        officers = list(alert_officers_for(supervisor))
+
+    assert officers == [participant.officer]
+    (plan,) = sqlite_plans(queries, 'FROM "accounts_user"')
+    assert "COVERING INDEX participant_office_officer (office_id=?)" in plan, plan
