@@ -28,110 +28,36 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import json
-import os
-import platform
 import sqlite3
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-POSTGRES = os.environ.get("ONTRACK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(HERE))
+
+from seeded import answer, demo_database, each_backend, machine, p95, signed_in, timed  # noqa: E402
+
 PAGE = 50
 DEEP_PAGE = 500
 SEARCH = "garcia"
 INNER = "ndez"  # inside names only: Hernández, Fernández, Méndez ...
-MARK = "BENCH "
-
-
-def p95(timings: list[float]) -> float:
-    return statistics.quantiles(timings, n=20)[18]
-
-
-def timed(call: Callable[[], Any], rounds: int) -> list[float]:
-    call()  # warm caches
-    gc.collect()  # not the previous scenario's garbage
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
-
-
-def postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=2):
-            return True
-    except Exception:  # any failure means "not here"
-        return False
-
-
-def postgres_database(participants: int) -> str:
-    import psycopg
-
-    name = f"ontrack_bench_caseload_{participants}"
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as db:
-        if not db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            db.execute(f'CREATE DATABASE "{name}"')
-    return f"{POSTGRES}/{name}"
 
 
 def measure(backend: str, participants: int, rounds: int) -> dict[str, Any]:
     """One backend, in this process: seed if needed, then time pages and queries."""
-    home = HERE / "var" / f"caseload-{participants}{'' if backend == 'sqlite' else '-pg'}"
-    os.environ["ONTRACK_HOME"] = str(home)
-    if backend == "sqlite":
-        os.environ.pop("ONTRACK_DATABASE_URL", None)
-    else:
-        os.environ["ONTRACK_DATABASE_URL"] = postgres_database(participants)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "ontrack.settings"
-    os.environ.setdefault("ONTRACK_LOG_LEVEL", "WARNING")
-    os.environ["ONTRACK_ALLOWED_HOSTS"] = "testserver"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    seeded_s = demo_database(backend, participants)
     from django.core.paginator import Paginator
     from django.db import connection
     from django.db.models import Q
-    from django.test import Client
 
     from ontrack.participants.caseload_pages import caseload_page, row_cursor
     from ontrack.participants.models import Participant
     from ontrack.participants.queries import SORTS, CaseloadFilter, caseload_filter
-    from ontrack.seed import demo_password, demo_totp_code, seed
-    from ontrack.static_build import static_files_collect
 
-    call_command("migrate", verbosity=0)
-    static_files_collect()  # pages name hashed static files from whitenoise's manifest
-    have = Participant.objects.count()
-    seeded_s = 0.0
-    if have < participants:
-        started = time.perf_counter()
-        print(f"{backend}: seeding {participants - have} participants ...", file=sys.stderr)
-        seed(participants=participants - have, seed_value=1, offices=6)
-        seeded_s = time.perf_counter() - started
-        print(f"{backend}: seeded in {seeded_s:.0f} s", file=sys.stderr)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE participants_participant")
-
-    client = Client()
-    response = client.post("/login/", {"username": "operator", "password": demo_password()})
-    assert response.status_code == 302, "operator sign-in failed"
-    current = demo_totp_code("operator")
-    assert current, f"{home} was seeded before the demo logins had an authenticator: remove it"
-    response = client.post("/account/second-factor/", {"code": current[0]})
-    assert response.status_code == 302, "operator's second factor refused"
+    client = signed_in("operator")
 
     total = Participant.objects.count()
     deep = min(DEEP_PAGE, total // PAGE)
@@ -226,31 +152,18 @@ def main() -> None:
     participants = args.participants or (2_000 if args.quick else 100_000)
     rounds = args.rounds or (20 if args.quick else 60)
     if args.backend:
-        print(MARK + json.dumps(measure(args.backend, participants, rounds)), flush=True)
+        answer(measure(args.backend, participants, rounds))
         return
 
-    backends = ["sqlite"]
-    if not args.no_postgres and postgres_reachable():
-        backends.append("postgresql")
-    results = []
-    for backend in backends:
-        argv = [sys.executable, __file__, "--backend", backend]
-        argv += ["--participants", str(participants), "--rounds", str(rounds)]
-        done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=True)
-        (line,) = [row for row in done.stdout.splitlines() if row.startswith(MARK)]
-        results.append(json.loads(line.removeprefix(MARK)))
-
-    machine = (
-        f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
+    argv = ["--participants", str(participants), "--rounds", str(rounds)]
+    results = each_backend(__file__, argv, postgres=not args.no_postgres)
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "uv run python bench/caseload.py" + (" --quick" if args.quick else "")
     report = [
         "",
         f"### Caseload keyset pages and indexed search, {today}",
         "",
-        f"`{command}` on {machine}; {rounds} rounds per scenario, signed in as an operator "
+        f"`{command}` on {machine()}; {rounds} rounds per scenario, signed in as an operator "
         'who sees everyone. Pages: the whole request in-process. "query only": the ORM '
         "queries alone (old = what the OFFSET / LIKE page ran, measured in the same run).",
     ]
@@ -276,5 +189,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent / "src"))
     main()

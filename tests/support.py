@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from tests.database_templates import copy_migrated_sqlite
 
 if TYPE_CHECKING:
+    from django.test.utils import CaptureQueriesContext
+
     from ontrack.accounts.models import User
     from ontrack.alerts.models import Alert
     from ontrack.participants.models import Participant
@@ -191,3 +193,19 @@ def total_row(table: Table) -> list[Any]:
     absence fails here, saying so."""
     assert table.total is not None, f"the {table.key} table has no total row"
     return table.total
+
+
+def sqlite_plans(queries: CaptureQueriesContext, containing: str) -> list[str]:
+    """SQLite's plan (``EXPLAIN QUERY PLAN``, its lines joined) of each captured query whose
+    SQL contains ``containing``: what a query reads is what decides its time on a large
+    database, and SQLite chooses it without statistics (the app never runs ANALYZE)."""
+    from django.db import connection
+
+    plans = []
+    for query in queries.captured_queries:
+        if containing not in query["sql"]:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plans.append("; ".join(str(row[-1]) for row in cursor.fetchall()))
+    return plans

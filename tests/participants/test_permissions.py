@@ -10,7 +10,8 @@ from django.test import Client
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.services import api_token_create
-from ontrack.participants.models import Participant
+from ontrack.participants.models import Participant, Phone
+from ontrack.participants.queries import participant_visible_q, participants_visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +168,24 @@ def test_operator_api_write_is_forbidden(
         HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
     assert response.status_code == 403
+
+
+def test_the_scope_as_a_join_names_the_same_people_for_every_role(
+    two_offices: TwoOffices, make_user: Callable[..., User]
+) -> None:
+    """``participant_visible_q`` (the scope as a condition on another table's participant,
+    for the lists SQLite plans badly from ``IN (SELECT ...)``) and ``participants_visible_to``
+    must never disagree on whom a role sees."""
+    for person in Participant.objects.all():
+        Phone.objects.create(participant=person, number=f"+1973555{person.pk:04d}")
+    staff = [
+        two_offices["newark_officer"],
+        *(make_user(role) for role in Role.values if role != Role.OFFICER),
+    ]
+    for user in staff:
+        as_join = Phone.objects.filter(participant_visible_q(user, "participant"))
+        as_list = Phone.objects.filter(participant__in=participants_visible_to(user))
+        assert sorted(as_join.values_list("pk", flat=True)) == sorted(
+            as_list.values_list("pk", flat=True)
+        ), user.role
+        assert as_join.exists() == (user.role != Role.AUDITOR)

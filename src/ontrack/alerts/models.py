@@ -140,6 +140,8 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["status", "visible_at"]),
             models.Index(fields=["participant", "kind", "occurred_at"]),
+            # The queue's count of alerts closed in the last day (``queries.alert_counts``).
+            models.Index(fields=["status", "closed_at"], name="alert_status_closed"),
         ]
 
     def __str__(self) -> str:

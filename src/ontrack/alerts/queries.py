@@ -6,8 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Q, QuerySet
 
 from ontrack.accounts.models import User
 from ontrack.alerts.models import (
@@ -79,9 +78,25 @@ def alert_filter(alerts: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
     return alerts.order_by("-priority", "-occurred_at", "-id")
 
 
-def alert_counts(alerts: QuerySet[Alert]) -> dict[str, int]:
-    rows = alerts.order_by().values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
+# The queue counts the alerts closed over this last stretch, as a shift reads them: counts
+# since the program began grow with its history (a second a poll at 100,000 participants).
+CLOSED_COUNTED = dt.timedelta(hours=24)
+CLOSED_COUNTED_STATUSES = (AlertStatus.RESOLVED, AlertStatus.AUTO_RESOLVED)
+
+
+def alert_counts(alerts: QuerySet[Alert], *, now: dt.datetime) -> dict[str, int]:
+    """How many of ``alerts`` stand in the queue, and how many were resolved or cleared by
+    themselves in the ``CLOSED_COUNTED`` before ``now``, by status. Two queries, each read
+    through its own index (status; status and closing time), never the alerts' history."""
+    queued = alerts.filter(status__in=QUEUE_STATUSES)
+    closed = alerts.filter(
+        status__in=CLOSED_COUNTED_STATUSES, closed_at__gt=now - CLOSED_COUNTED, closed_at__lte=now
+    )
+    counts: dict[str, int] = {}
+    for rows in (queued, closed):
+        for status, n in rows.order_by().values_list("status").annotate(n=Count("id")):
+            counts[status] = n
+    return counts
 
 
 def alert_history(alert: Alert, *, days: int = HISTORY_DAYS) -> QuerySet[Alert]:
@@ -135,30 +150,21 @@ def alert_response_times(alert: Alert) -> ResponseTimes:
     return ResponseTimes(queued_at, acknowledged, resolved)
 
 
-@dataclass(frozen=True, slots=True)
-class OpenAlertColumns:
-    """Columns another app's query can annotate its rows with, each a correlated subquery
-    on the row's participant: how many alerts stand in the queue for them (open or
-    acknowledged; pending ones are still in grace, nobody is asked to act yet), and the
-    highest priority among those (None when there is none). One query for a whole list, no
-    query per person."""
-
-    count: Coalesce
-    top_priority: Subquery
-
-
-def open_alert_columns(participant_ref: str = "pk") -> OpenAlertColumns:
-    """``participant_ref`` names the participant's id in the outer query (e.g.
-    ``"participant_id"`` on a device assignment)."""
-    queued = Alert.objects.filter(
-        participant_id=OuterRef(participant_ref), status__in=QUEUE_STATUSES
-    ).order_by()
-    count = queued.values("participant_id").annotate(n=Count("id")).values("n")[:1]
-    top = queued.order_by("-priority").values("priority")[:1]
-    return OpenAlertColumns(
-        count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
-        top_priority=Subquery(top, output_field=IntegerField()),
+def queued_alerts_by_participant(condition: Q) -> dict[int, tuple[int, int]]:
+    """Participant id -> (how many alerts stand in the queue for them, the highest priority
+    among those), for the alerts matching ``condition`` (e.g. a scope on their participant).
+    Open or acknowledged only: pending ones are still in grace, nobody is asked to act yet.
+    One grouped query through the status index: it costs what the queue holds, however long
+    the list it is for (a correlated subquery per row of the live map cost 850 ms for an
+    operator's 7,500 wearers at 100,000 participants)."""
+    rows = (
+        Alert.objects.filter(condition, status__in=QUEUE_STATUSES)
+        .order_by()
+        .values("participant_id")
+        .annotate(n=Count("id"), top=Max("priority"))
+        .values_list("participant_id", "n", "top")
     )
+    return {pk: (n, top) for pk, n, top in rows}
 
 
 STRAP_KINDS = (AlertKind.STRAP_TAMPER, AlertKind.DEVICE_REMOVAL)
@@ -176,16 +182,10 @@ def caseload_alert_signals(
 ) -> dict[int, CaseloadSignals]:
     """The caseload list's alert column (``participants.caseload_signals``): how many alerts
     stand in the queue for each person and the highest priority among them, in one query."""
-    rows = (
-        Alert.objects.filter(participant_id__in=participant_ids, status__in=QUEUE_STATUSES)
-        .order_by()
-        .values("participant_id")
-        .annotate(n=Count("id"), top=Max("priority"))
-        .values_list("participant_id", "n", "top")
-    )
+    queued = queued_alerts_by_participant(Q(participant_id__in=participant_ids))
     return {
         pk: CaseloadSignals(
             open_alerts=n, top_priority=top, top_priority_label=str(Priority(top).label)
         )
-        for pk, n, top in rows
+        for pk, (n, top) in queued.items()
     }

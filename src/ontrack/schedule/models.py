@@ -8,6 +8,8 @@ Writes go through ``schedule.services`` only.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +74,10 @@ class Outcome(models.TextChoices):
 # time or late) of windows judged (met or missed). Excused windows, technical failures and
 # windows still due are neither.
 COMPLIANCE_MET = (Outcome.ON_TIME, Outcome.LATE)
+# How long a check-in window may stay open: an ad-hoc request at most this (the console
+# offers up to 72 hours), a scheduled window a day. A day's windows are then found among
+# those opening since this long before it, through the index, not every earlier window.
+WINDOW_LONGEST = dt.timedelta(hours=72)
 COMPLIANCE_JUDGED = (*COMPLIANCE_MET, Outcome.MISSED)
 
 
@@ -115,7 +121,11 @@ class CheckinWindow(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["participant", "opens_at"]),
+            # With the closing time, a day's windows of an office's people are counted from
+            # the index alone (``queries.windows_between_for``).
+            models.Index(
+                fields=["participant", "opens_at", "closes_at"], name="window_participant_opens"
+            ),
             models.Index(fields=["outcome", "closes_at"]),
             models.Index(fields=["opens_at"]),
         ]

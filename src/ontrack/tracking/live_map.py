@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from ontrack.accounts.models import User
 from ontrack.alerts.models import Priority
-from ontrack.alerts.queries import open_alert_columns
+from ontrack.alerts.queries import queued_alerts_by_participant
 from ontrack.participants.models import Level
-from ontrack.participants.queries import CaseloadFilter, caseload_filter, participants_visible_to
+from ontrack.participants.queries import participant_visible_q
 from ontrack.tracking.models import DeviceAssignment
 
 # How a marker is drawn, worst first: the highest priority of the wearer's open alerts,
@@ -103,9 +104,11 @@ class WearerOnMap:
 def live_map_has_wearers(user: User) -> bool:
     """Whether anyone in ``user``'s scope wears a device (the page's empty state). A count,
     not a read of anyone's data: nothing to log."""
-    return DeviceAssignment.objects.filter(
-        ended_at__isnull=True, participant__in=participants_visible_to(user)
-    ).exists()
+    return (
+        DeviceAssignment.objects.filter(ended_at__isnull=True)
+        .filter(participant_visible_q(user, "participant"))
+        .exists()
+    )
 
 
 def live_map_wearers(
@@ -114,40 +117,47 @@ def live_map_wearers(
     """Every wearer in ``user``'s scope matching ``f``, worst state first then by name; in
     one query. Wearers whose device has no fix since it was fitted are included without a
     position (the page counts them)."""
-    scoped = caseload_filter(
-        participants_visible_to(user),
-        CaseloadFilter(office=f.office, officer=f.officer, level=f.level),
-    ).order_by()
-    alerts = open_alert_columns("participant_id")
-    rows = (
-        DeviceAssignment.objects.filter(ended_at__isnull=True, participant__in=scoped)
-        .annotate(open_alerts=alerts.count, top_priority=alerts.top_priority)
-        .values(
-            "participant_id",
-            "started_at",
-            "participant__given_name",
-            "participant__family_name",
-            "participant__case_number",
-            "participant__level",
-            "participant__office__name",
-            "participant__office__time_zone",
-            "participant__officer__first_name",
-            "participant__officer__last_name",
-            "participant__officer__username",
-            "device__identifier",
-            "device__last_fix_time",
-            "device__last_lat",
-            "device__last_lon",
-            "open_alerts",
-            "top_priority",
-        )
+    narrowed = {
+        "participant__office_id": f.office,
+        "participant__officer_id": f.officer,
+        "participant__level": f.level,
+    }
+    scope = participant_visible_q(user, "participant") & Q(
+        **{field: value for field, value in narrowed.items() if value}
     )
-    wearers = [_wearer(row, now=now, stale_after=stale_after) for row in rows]
+    queued = queued_alerts_by_participant(scope)
+    rows = DeviceAssignment.objects.filter(scope, ended_at__isnull=True).values(
+        "participant_id",
+        "started_at",
+        "participant__given_name",
+        "participant__family_name",
+        "participant__case_number",
+        "participant__level",
+        "participant__office__name",
+        "participant__office__time_zone",
+        "participant__officer__first_name",
+        "participant__officer__last_name",
+        "participant__officer__username",
+        "device__identifier",
+        "device__last_fix_time",
+        "device__last_lat",
+        "device__last_lon",
+    )
+    wearers = [
+        _wearer(row, queued.get(row["participant_id"], (0, None)), now=now, stale_after=stale_after)
+        for row in rows
+    ]
     wearers.sort(key=lambda w: (STATES.index(w.state), w.name.casefold(), w.participant_id))
     return wearers
 
 
-def _wearer(row: Mapping[str, Any], *, now: dt.datetime, stale_after: dt.timedelta) -> WearerOnMap:
+def _wearer(
+    row: Mapping[str, Any],
+    queued: tuple[int, int | None],
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+) -> WearerOnMap:
     fix_time: dt.datetime | None = row["device__last_fix_time"]
     lat: float | None = row["device__last_lat"]
     lon: float | None = row["device__last_lon"]
@@ -171,6 +181,6 @@ def _wearer(row: Mapping[str, Any], *, now: dt.datetime, stale_after: dt.timedel
         fix_time=fix_time,
         minutes_since_fix=int((now - fix_time).total_seconds() // 60) if fix_time else None,
         stale=fix_time is None or now - fix_time > stale_after,
-        open_alerts=row["open_alerts"],
-        top_priority=row["top_priority"],
+        open_alerts=queued[0],
+        top_priority=queued[1],
     )

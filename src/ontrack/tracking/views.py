@@ -533,6 +533,8 @@ def live_map_positions(request: HttpRequest) -> HttpResponse:
     gate.participants_listed(
         request, (w.participant_id for w in wearers), what="live map: last positions"
     )
+    # Reversed once: a reverse() per wearer was a third of an operator's 7,500-wearer answer.
+    person_url = reverse("participants:detail", args=[0]).removesuffix("0/")
     response = JsonResponse(
         {
             "generated_at": now.isoformat(),
@@ -543,7 +545,7 @@ def live_map_positions(request: HttpRequest) -> HttpResponse:
                     "id": w.participant_id,
                     "name": w.name,
                     "case_number": w.case_number,
-                    "url": reverse("participants:detail", args=[w.participant_id]),
+                    "url": f"{person_url}{w.participant_id}/",
                     "level": w.level,
                     "office": w.office,
                     "officer": w.officer,

@@ -33,7 +33,7 @@ from ontrack.messaging.services import ReminderAnchor, reminders_sync
 from ontrack.participants.models import EventKind, Participant
 from ontrack.participants.services import participant_event_record
 from ontrack.schedule import queries, recurrence
-from ontrack.schedule.models import CheckinSchedule, CheckinWindow, Outcome
+from ontrack.schedule.models import WINDOW_LONGEST, CheckinSchedule, CheckinWindow, Outcome
 from ontrack.schedule.services.preamble import now_or_clock, require_write
 
 logger = logging.getLogger(__name__)
@@ -385,6 +385,8 @@ def window_adhoc(
     now = now_or_clock(now)
     if closes_at <= opens_at or closes_at <= now:
         raise ValidationError({"closes_at": "The window must close after it opens, in the future."})
+    if closes_at - opens_at > WINDOW_LONGEST:
+        raise ValidationError({"closes_at": "A check-in window stays open 72 hours at most."})
     if not queries.checkins_required(participant):
         raise ValidationError(
             "This case is not checking in (suspended, closed, or its plan has check-ins off)."
