@@ -12,7 +12,9 @@ messages and replies, reviews, the access log), plus, written once by this scrip
   every caseload), ending at their device's last fix;
 - ``ACCESS_READS_PER_PERSON`` reads of each participant's record by their staff over the last
   90 days in the access log (the seed writes a few thousand in all);
-- ``BROADCASTS_PER_SENDER`` bulk messages sent by each officer and supervisor.
+- ``BROADCASTS_PER_SENDER`` bulk messages sent by each officer and supervisor;
+- ``QUEUED_PER_1000`` alerts per thousand people waiting in the queue (the seed's alerts
+  are all handled history).
 
 Each page is requested ``rounds`` times in-process through Django's whole request stack
 (middleware, session and second factor, permission scoping, the access-log rows, template
@@ -55,6 +57,7 @@ PEOPLE = 20
 TRACKED_WEARERS = 1500
 ACCESS_READS_PER_PERSON = 5
 BROADCASTS_PER_SENDER = 20
+QUEUED_PER_1000 = 20
 EXTRAS_MARK = "bench-pages-extras"  # in ONTRACK_HOME once the rows above are written
 USERS = {
     "officer": "officer1",
@@ -70,24 +73,22 @@ BUDGET_MS = 150.0
 
 
 def extras_write() -> dict[str, int]:
-    """Positions, access-log history and bulk messages, once per database."""
+    """The rows above, each kind once per database (``EXTRAS_MARK`` lists those written)."""
     from django.conf import settings
 
     marker = Path(settings.ONTRACK_HOME) / EXTRAS_MARK
-    if marker.exists():
-        return json.loads(marker.read_text())
-    started = time.perf_counter()
-    written = {
-        "positions": _positions_write(random.Random(11)),
-        "access-log reads": _access_reads_write(random.Random(12)),
-        "bulk messages": _broadcasts_write(),
-    }
-    marker.write_text(json.dumps(written))
-    print(f"extras {written} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    written: dict[str, int] = json.loads(marker.read_text()) if marker.exists() else {}
+    for what, write in EXTRAS.items():
+        if what in written:
+            continue
+        started = time.perf_counter()
+        written[what] = write()
+        marker.write_text(json.dumps(written))
+        print(f"{written[what]:,} {what} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return written
 
 
-def _positions_write(rng: random.Random) -> int:
+def _positions_write() -> int:
     """A day of fixes, one a minute, for every n-th open assignment: a walk that ends where
     the device last was, at its last fix time."""
     from django.db import transaction
@@ -95,6 +96,7 @@ def _positions_write(rng: random.Random) -> int:
     from ontrack.tracking import partitions
     from ontrack.tracking.models import DeviceAssignment, Position
 
+    rng = random.Random(11)
     worn = list(
         DeviceAssignment.objects.filter(ended_at__isnull=True, device__last_fix_time__isnull=False)
         .order_by("participant_id")
@@ -138,7 +140,7 @@ def _positions_write(rng: random.Random) -> int:
     return total
 
 
-def _access_reads_write(rng: random.Random) -> int:
+def _access_reads_write() -> int:
     """Each participant's record read ``ACCESS_READS_PER_PERSON`` times over 90 days by
     their officer, their office's supervisor or the operator."""
     from django.utils import timezone
@@ -148,6 +150,7 @@ def _access_reads_write(rng: random.Random) -> int:
     from ontrack.audit.models import AccessAction
     from ontrack.participants.models import Participant
 
+    rng = random.Random(12)
     supervisors = {
         u.office_id: u for u in User.objects.filter(role=Role.SUPERVISOR, office__isnull=False)
     }
@@ -197,6 +200,57 @@ def _broadcasts_write() -> int:
         for n in range(BROADCASTS_PER_SENDER)
     ]
     return len(Broadcast.objects.bulk_create(rows))
+
+
+def _queue_write() -> int:
+    """The queue as a shift finds it: ``QUEUED_PER_1000`` alerts per thousand people raised
+    over the last twelve hours (device alerts for wearers, missed check-ins for the others),
+    past their grace; the operator has acknowledged a third. (The seed's alerts are all
+    handled history: the demo's queue fills from its simulator.)"""
+    from django.utils import timezone
+
+    from ontrack.accounts.models import User
+    from ontrack.alerts.models import Alert, AlertKind
+    from ontrack.alerts.queries import QUEUE_STATUSES
+    from ontrack.alerts.services import alert_acknowledge, alert_raise, alerts_promote_due
+    from ontrack.participants.models import Participant, Status
+    from ontrack.tracking.models import DeviceAssignment
+
+    rng = random.Random(13)
+    now = timezone.now()
+    open_cases = list(
+        Participant.objects.filter(status=Status.ACTIVE).order_by("pk").values_list("pk", flat=True)
+    )
+    wearers = dict(
+        DeviceAssignment.objects.filter(ended_at__isnull=True).values_list(
+            "participant_id", "device_id"
+        )
+    )
+    device_kinds = [AlertKind.STRAP_TAMPER, AlertKind.LOW_BATTERY, AlertKind.MESSAGE_GAP]
+    chosen = rng.sample(open_cases, len(open_cases) * QUEUED_PER_1000 // 1000)
+    for pk in chosen:
+        at = now - dt.timedelta(minutes=rng.randrange(30, 12 * 60))
+        if pk in wearers:
+            kind = rng.choice(device_kinds)
+            source, device = f"device:{wearers[pk]}", wearers[pk]
+        else:
+            kind, source, device = AlertKind.MISSED_CHECKIN, f"bench:{pk}", None
+        alert_raise(participant_id=pk, kind=kind, source=source, occurred_at=at, device_id=device,
+                    now=at)  # fmt: skip
+    alerts_promote_due(now=now)
+    operator = User.objects.get(username=USERS["operator"])
+    queued = Alert.objects.filter(participant_id__in=chosen, status__in=QUEUE_STATUSES)
+    for alert_id in list(queued.values_list("pk", flat=True))[::3]:
+        alert_acknowledge(user=operator, alert_id=alert_id)
+    return queued.count()
+
+
+EXTRAS: dict[str, Callable[[], int]] = {
+    "positions": _positions_write,
+    "access-log reads": _access_reads_write,
+    "bulk messages": _broadcasts_write,
+    "alerts in the queue": _queue_write,
+}
 
 
 # --- what each user opens -------------------------------------------------------------------
@@ -261,6 +315,14 @@ def _each(template: str, attribute: str) -> Callable[[Subjects], list[str]]:
     return lambda s: [template.format(x) for x in getattr(s, attribute)]
 
 
+def _weekday() -> str:
+    """The first weekday from today: the seed's check-ins fall on weekdays."""
+    day = dt.datetime.now(dt.UTC).date()
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day.isoformat()
+
+
 PAGES = [
     Page("caseload list, first page", lambda s: ["/participants/"]),
     Page("person's record", _each("/participants/{}/", "people")),
@@ -283,7 +345,7 @@ PAGES = [
     Page("live map positions (JSON)", lambda s: ["/tracking/map/positions.json"]),
     Page("devices list", lambda s: ["/tracking/devices/"]),
     Page("device detail", _each("/tracking/devices/{}/", "devices")),
-    Page("schedule: today", lambda s: ["/schedule/today/"]),
+    Page("schedule: a weekday", lambda s: [f"/schedule/today/?date={_weekday()}"]),
     Page(
         "schedule: office calendar",
         lambda s: [f"/schedule/offices/{s.office}/"] if s.office else [],

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ontrack.accounts.actors import SYSTEM
@@ -23,7 +24,7 @@ from ontrack.reviews.models import ReviewOrigin, ReviewOutcome, SupervisionRevie
 from ontrack.reviews.services import review_decide, reviews_open_due
 from ontrack.schedule import services as schedule_services
 from ontrack.schedule.models import CheckinSchedule
-from tests.support import opened_review, photo_bytes
+from tests.support import opened_review, photo_bytes, sqlite_plans
 
 pytestmark = pytest.mark.django_db
 JPEG = photo_bytes()
@@ -223,3 +224,24 @@ def test_officer_sees_the_queue_but_has_no_decision_form(
     assert "Record the decision" not in client.get(f"/reviews/{review.pk}/").content.decode()
     response = client.post(f"/reviews/{review.pk}/decide/", {"decision": "keep", "reason": "x"})
     assert response.status_code == 403
+
+
+def test_an_operators_queue_reads_the_pending_reviews_not_every_participant(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+) -> None:
+    """Narrowed by ``participant IN (every participant)``, SQLite walked the program's
+    100,000 people to find their pending reviews (190 ms a page, bench/pages.py)."""
+    participant = make_participant(plan=_plan())
+    opened_review(participant, origin=ReviewOrigin.REVIEW_DATE)
+    client = client_for(make_user(Role.OPERATOR, office=None))
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/reviews/").content.decode()
+
+    assert participant.full_name in page
+    if connection.vendor == "sqlite":
+        plans = sqlite_plans(queries, 'FROM "reviews_supervisionreview"')
+        assert plans
+        assert not [plan for plan in plans if "FOR IN-OPERATOR" in plan], plans

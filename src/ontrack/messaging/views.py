@@ -151,7 +151,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    open_replies = Q(participant__in=participants_visible_to(user))
+    open_replies = participant_visible_q(user, "participant")
     if user.role in {Role.ADMINISTRATOR, Role.OPERATOR}:
         open_replies |= Q(participant__isnull=True)  # numbers no participant has
     rows = (

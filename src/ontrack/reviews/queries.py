@@ -8,13 +8,13 @@ from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
 
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
-from ontrack.participants.queries import participants_visible_to
+from ontrack.participants.queries import participant_visible_q
 from ontrack.reviews.models import ReviewOutcome, SupervisionReview
 
 
 def reviews_visible_to(user: User) -> QuerySet[SupervisionReview]:
     return SupervisionReview.objects.filter(
-        participant__in=participants_visible_to(user)
+        participant_visible_q(user, "participant")
     ).select_related("participant", "participant__office", "request", "decided_by")
 
 
