@@ -6,9 +6,9 @@ their plan versions and status events, check-in windows, hearings, alerts, messa
 the page, its CSV downloads and ``bench/reports.py`` all call the same functions. Each
 starts from ``participants_visible_to(user)``: a dashboard can never count someone its
 reader could not open. The tables over the largest tables (check-ins, hearings, messages,
-alert outcomes) are built on ``Measure`` counts, which the page reads from the daily
-roll-ups for closed days (``ontrack.reports.rollups``) and tests and CSVs may count raw:
-either way the same numbers.
+alerts with their response times, alert outcomes) are built on ``Measure`` counts, which
+the page reads from the daily roll-ups for closed days (``ontrack.reports.rollups``) and
+tests and CSVs may count raw: either way the same numbers.
 
 "As of" an instant ``T`` means what the records said at ``T``:
 
@@ -30,7 +30,9 @@ from collections.abc import Callable
 
 from ontrack.accounts.models import User
 from ontrack.reports.dashboard.alerts import (
+    ALERT_ACKNOWLEDGEMENTS,
     ALERT_OUTCOMES,
+    ALERT_RESOLUTIONS,
     alert_outcomes_table,
     alerts_in_scope,
     alerts_table,
@@ -58,7 +60,9 @@ from ontrack.reports.dashboard.measures import Counting, Counts, Measure, raw_co
 from ontrack.reports.dashboard.scope import DashboardScope, Table
 
 __all__ = [
+    "ALERT_ACKNOWLEDGEMENTS",
     "ALERT_OUTCOMES",
+    "ALERT_RESOLUTIONS",
     "AS_OF_FIELDS",
     "CHECKINS",
     "COUNTED_BUILDERS",
@@ -92,20 +96,20 @@ __all__ = [
     "reviews_table",
 ]
 
-MEASURES = (CHECKINS, HEARINGS, MESSAGES, ALERT_OUTCOMES)
+MEASURES = (CHECKINS, HEARINGS, MESSAGES, ALERT_OUTCOMES, ALERT_ACKNOWLEDGEMENTS, ALERT_RESOLUTIONS)
 
 # Tables read straight from the records, and tables built on measures (which the roll-ups
 # can count); ``TABLE_ORDER`` is the page's order.
 PLAIN_BUILDERS: dict[str, Callable[[User, DashboardScope], Table]] = {
     "enrolments": enrolments_table,
     "closures": closures_table,
-    "alerts": alerts_table,
     "reviews": reviews_table,
     "adverse_closures": adverse_closures_table,
 }
 COUNTED_BUILDERS: dict[str, Callable[[User, DashboardScope, Counting], Table]] = {
     "checkins": checkins_table,
     "hearings": hearings_table,
+    "alerts": alerts_table,
     "alert_outcomes": alert_outcomes_table,
     "messages": messages_table,
 }

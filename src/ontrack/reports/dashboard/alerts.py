@@ -1,37 +1,31 @@
 """The alert tables: alerts by type and priority with their response times, and how they
-ended and who decided."""
+ended and who decided.
+
+Both are built on measures of the alerts that reached the queue, so the roll-ups serve them
+like the other counts. A response time is counted in whole minutes, the resolution the table
+shows (as each alert's own page does): the minutes are a measure's labels, its counts by
+label a histogram, and a nearest-rank percentile read off a histogram kept at the shown
+resolution is exactly the percentile of the raw times, as shown. A histogram of a year is a
+few thousand counts where the times themselves are a million alerts.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import (
-    Aggregate,
-    Case,
-    CharField,
-    Count,
-    F,
-    FloatField,
-    Func,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import CumeDist
+from django.db.models import Case, CharField, F, Func, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat
 from django.db.models.sql.compiler import SQLCompiler
 
 from ontrack.accounts.models import User
+from ontrack.alerts.durations import duration_text
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus, Disposition, Priority
-from ontrack.reports.dashboard.measures import Counting, Measure, by_label, raw_counts
+from ontrack.reports.dashboard.measures import Counting, Counts, Measure, by_label, raw_counts
 from ontrack.reports.dashboard.scope import (
     DashboardScope,
     Table,
@@ -41,37 +35,68 @@ from ontrack.reports.dashboard.scope import (
     share,
 )
 
+Params = tuple[str | int, ...]
 
-class Elapsed(Func):
-    """Seconds from the second datetime to the first, computed in the database (SQLite's
-    ``julianday``; PostgreSQL's ``EXTRACT(EPOCH ...)``) so that a million durations are
-    never brought into Python."""
 
-    arity = 2
-    output_field = FloatField()
-    template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
-    arg_joiner = " - "
+class WholeMinutes(Func):
+    """Whole minutes from one datetime field to another (0 when the second is earlier), as
+    ``alerts.durations.duration_text`` counts them, computed exactly in the database.
+
+    PostgreSQL subtracts timestamps exactly. SQLite keeps a datetime as text: the span is
+    taken from its whole seconds (``strftime('%s')``) and the microseconds written after
+    them, not from ``julianday``, whose floating point is tens of microseconds off and
+    would put a span of exactly two minutes in the first."""
+
+    output_field = IntegerField()
+
+    def __init__(self, start: str, end: str) -> None:
+        super().__init__(F(start), F(end))
+
+    def _compiled(self, compiler: SQLCompiler) -> tuple[str, Params, str, Params]:
+        start, start_params = compiler.compile(self.source_expressions[0])
+        end, end_params = compiler.compile(self.source_expressions[1])
+        return start, tuple(start_params), end, tuple(end_params)
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, Params]:
+        start, start_params, end, end_params = self._compiled(compiler)
+        sql = f"GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / 60))::integer"
+        return sql, (*end_params, *start_params)
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> Any:
-        return super().as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
+    ) -> tuple[str, Params]:
+        start, start_params, end, end_params = self._compiled(compiler)
+
+        def microseconds(text: str) -> str:
+            # '%%' is a literal '%' in a query with parameters; a fraction shorter than
+            # six digits is padded, a text without one reads as no microseconds.
+            return (
+                f"(CAST(strftime('%%s', {text}) AS INTEGER) * 1000000"
+                f" + CAST(substr({text} || '000000', 21, 6) AS INTEGER))"
+            )
+
+        sql = f"(max(0, {microseconds(end)} - {microseconds(start)}) / 60000000)"
+        return sql, (*end_params, *end_params, *start_params, *start_params)
 
 
-def elapsed(start: str, end: str) -> Elapsed:
-    """Seconds from ``start`` to ``end`` (field names)."""
-    return Elapsed(F(end), F(start))
+def _reached_the_queue() -> QuerySet[Alert]:
+    """Alerts count once their grace is over (``present``: ``visible_at``); one cancelled
+    within grace never reached anyone."""
+    return Alert.objects.exclude(status=AlertStatus.CANCELLED)
 
 
+# Its outcome is known from when it was closed.
 ALERT_OUTCOMES = Measure(
     name="alert_outcomes",
-    rows=lambda: Alert.objects.exclude(status=AlertStatus.CANCELLED),
+    rows=_reached_the_queue,
     day="occurred_at",
     present="visible_at",
     label=Case(
@@ -84,182 +109,140 @@ ALERT_OUTCOMES = Measure(
     default="open",
 )
 
+# The response-time measures: per "kind:priority", the whole minutes from reaching the queue
+# to the response, or ``NOT_YET``; a resolution's also ``CLEARED`` when nobody resolved it.
+NOT_YET = ""
+CLEARED = "cleared"
+KIND_AND_PRIORITY = Concat(
+    F("kind"), Value(":"), Cast(F("priority"), CharField()), output_field=CharField()
+)
+ALERT_ACKNOWLEDGEMENTS = Measure(
+    name="alert_acknowledged",
+    rows=_reached_the_queue,
+    day="occurred_at",
+    present="visible_at",
+    group=KIND_AND_PRIORITY,
+    label=Cast(WholeMinutes("visible_at", "acknowledged_at"), CharField()),
+    settled=F("acknowledged_at"),
+    default=NOT_YET,
+)
+ALERT_RESOLUTIONS = Measure(
+    name="alert_resolved",
+    rows=_reached_the_queue,
+    day="occurred_at",
+    present="visible_at",
+    group=KIND_AND_PRIORITY,
+    label=Case(
+        When(
+            status=AlertStatus.RESOLVED,
+            then=Cast(WholeMinutes("visible_at", "closed_at"), CharField()),
+        ),
+        When(status=AlertStatus.AUTO_RESOLVED, then=Value(CLEARED)),
+        default=Value(NOT_YET),
+        output_field=CharField(),
+    ),
+    settled=F("closed_at"),
+    default=NOT_YET,
+)
 
-PERCENTILES = (0.5, 0.9)
+PERCENTILES = (50, 90)
+
+
+def nearest_rank(histogram: Mapping[int, int], percent: int) -> int | None:
+    """The smallest value with at least ``percent`` % of the values at or below it (None
+    for no values), in whole numbers: no floating point decides a tie."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = -(-total * percent // 100)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("the ranks add up to the total")
 
 
 @dataclass(slots=True)
 class AlertStats:
-    """Counts and nearest-rank percentiles (seconds, one per ``PERCENTILES`` point) of one
-    (kind, priority) group, or of all alerts."""
+    """Counts and nearest-rank percentiles (whole minutes, one per ``PERCENTILES`` point) of
+    one (kind, priority) group, or of all alerts."""
 
     alerts: int
     acknowledged: int
     resolved: int
     cleared: int
-    ack: list[float | None]
-    resolve: list[float | None]
-
-
-def _flag(condition: Q) -> Case:
-    return Case(When(condition, then=Value(1)), default=Value(0))
-
-
-class PercentileDisc(Aggregate):
-    """PostgreSQL's nearest-rank percentile (``percentile_disc``); it ignores NULLs."""
-
-    function = "percentile_disc"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float) -> None:
-        super().__init__(expression, fraction=float(fraction))
+    ack: list[int | None]
+    resolve: list[int | None]
 
 
 def alert_stats(
-    alerts: QuerySet[Alert], at: dt.datetime
+    acknowledged: Counts, resolved: Counts
 ) -> tuple[dict[tuple[str, int], AlertStats], AlertStats]:
-    """Everything the alerts table needs: per (kind, priority) and for all alerts, the
-    counts and the times from reaching the queue to acknowledgement and to resolution by
-    staff, as of ``at``.
+    """Everything the alerts table needs, per (kind, priority) and for all alerts, from the
+    counts of ``ALERT_ACKNOWLEDGEMENTS`` and ``ALERT_RESOLUTIONS`` (the same alerts)."""
+    ack_minutes: dict[str, Counter[int]] = {}
+    resolve_minutes: dict[str, Counter[int]] = {}
+    sizes: Counter[str] = Counter()
+    not_acknowledged: Counter[str] = Counter()
+    cleared: Counter[str] = Counter()
+    for (group, label), n in acknowledged.items():
+        sizes[group] += n
+        if label == NOT_YET:
+            not_acknowledged[group] += n
+        else:
+            ack_minutes.setdefault(group, Counter())[int(label)] += n
+    for (group, label), n in resolved.items():
+        if label == CLEARED:
+            cleared[group] += n
+        elif label != NOT_YET:
+            resolve_minutes.setdefault(group, Counter())[int(label)] += n
 
-    Percentiles are nearest-rank (the smallest duration with at least that share of the
-    group at or below it). PostgreSQL has that as ``percentile_disc``; SQLite has no
-    percentile function, so there the same number comes from one pass of window functions.
-    Either way no duration is brought into Python."""
-    acked = Q(acknowledged_at__lte=at)
-    resolved = Q(status=AlertStatus.RESOLVED, closed_at__lte=at)
-    durations = alerts.annotate(
-        a=Case(
-            When(acked, then=elapsed("visible_at", "acknowledged_at")), output_field=FloatField()
-        ),
-        r=Case(When(resolved, then=elapsed("visible_at", "closed_at")), output_field=FloatField()),
-        cleared=_flag(Q(status=AlertStatus.AUTO_RESOLVED, closed_at__lte=at)),
-    )
-    if connection.vendor == "postgresql":
-        return _alert_stats_ordered_set(durations)
-    return _alert_stats_windows(durations)
-
-
-def _alert_stats_ordered_set(
-    durations: QuerySet[Alert],
-) -> tuple[dict[tuple[str, int], AlertStats], AlertStats]:
-    measures: dict[str, Any] = {
-        "n": Count("pk"),
-        "n_a": Count("a"),
-        "n_r": Count("r"),
-        "n_c": Sum("cleared"),
-    }
-    for i, point in enumerate(PERCENTILES):
-        measures[f"a{i}"] = PercentileDisc(F("a"), point)
-        measures[f"r{i}"] = PercentileDisc(F("r"), point)
-
-    def stats(row: Mapping[str, Any]) -> AlertStats:
-        points = range(len(PERCENTILES))
+    def stats(size: int, gone: int, clear: int, ack: Counter[int], res: Counter[int]) -> AlertStats:
         return AlertStats(
-            alerts=row["n"], acknowledged=row["n_a"], resolved=row["n_r"],
-            cleared=int(row["n_c"] or 0), ack=[row[f"a{i}"] for i in points],
-            resolve=[row[f"r{i}"] for i in points],
+            alerts=size, acknowledged=size - gone, resolved=res.total(), cleared=clear,
+            ack=[nearest_rank(ack, p) for p in PERCENTILES],
+            resolve=[nearest_rank(res, p) for p in PERCENTILES],
         )  # fmt: skip
 
-    groups = {
-        (row["kind"], row["priority"]): stats(row)
-        for row in durations.values("kind", "priority").annotate(**measures)
-    }
-    return groups, stats(durations.aggregate(**measures))
-
-
-def _alert_stats_windows(
-    durations: QuerySet[Alert],
-) -> tuple[dict[tuple[str, int], AlertStats], AlertStats]:
-    """Each duration is ranked (``CUME_DIST``) within its group and within all alerts; rows
-    without that duration are ranked in a partition of their own and contribute nothing.
-    The all-alerts percentile is the smallest of the groups' candidates, since the minimum
-    over a union is the minimum of the minimums."""
-    group = [F("kind"), F("priority")]
-    ranked = durations.annotate(
-        has_a=_flag(Q(a__isnull=False)),
-        has_r=_flag(Q(r__isnull=False)),
-        cd_a=Window(CumeDist(), partition_by=[*group, F("has_a")], order_by=F("a").asc()),
-        cd_a_all=Window(CumeDist(), partition_by=[F("has_a")], order_by=F("a").asc()),
-        cd_r=Window(CumeDist(), partition_by=[*group, F("has_r")], order_by=F("r").asc()),
-        cd_r_all=Window(CumeDist(), partition_by=[F("has_r")], order_by=F("r").asc()),
-    ).values("kind", "priority", "a", "r", "cleared", "cd_a", "cd_a_all", "cd_r", "cd_r_all")
-    inner, params = ranked.query.sql_with_params()
-    qn = connection.ops.quote_name
-    picks = [
-        f"MIN(CASE WHEN {qn(rank)} >= %s THEN {qn(value)} END)"
-        for value, rank in (("a", "cd_a"), ("r", "cd_r"), ("a", "cd_a_all"), ("r", "cd_r_all"))
-        for _point in PERCENTILES
-    ]
-    kind, priority = qn("kind"), qn("priority")
-    # Only quoted column names of ours are interpolated; values travel as parameters.
-    sql = (
-        f"SELECT {kind}, {priority}, COUNT(*), COUNT({qn('a')}), COUNT({qn('r')}), "  # noqa: S608
-        f"SUM({qn('cleared')}), {', '.join(picks)} FROM ({inner}) ranked "
-        f"GROUP BY {kind}, {priority}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*PERCENTILES * 4, *params])
-        found = cursor.fetchall()
-
-    def seconds(values: Sequence[Any]) -> list[float | None]:
-        return [None if v is None else float(v) for v in values]
-
-    n = len(PERCENTILES)
-    groups = {
-        (row[0], row[1]): AlertStats(
-            alerts=row[2], acknowledged=row[3], resolved=row[4], cleared=int(row[5] or 0),
-            ack=seconds(row[6 : 6 + n]), resolve=seconds(row[6 + n : 6 + 2 * n]),
-        )
-        for row in found
-    }  # fmt: skip
-    total = AlertStats(
-        alerts=sum(g.alerts for g in groups.values()),
-        acknowledged=sum(g.acknowledged for g in groups.values()),
-        resolved=sum(g.resolved for g in groups.values()),
-        cleared=sum(g.cleared for g in groups.values()),
-        ack=_smallest(seconds(row[6 + 2 * n : 6 + 3 * n]) for row in found),
-        resolve=_smallest(seconds(row[6 + 3 * n :]) for row in found),
+    groups: dict[tuple[str, int], AlertStats] = {}
+    for group, size in sizes.items():
+        if not size:
+            continue
+        kind, _, priority = group.rpartition(":")
+        groups[(kind, int(priority))] = stats(
+            size, not_acknowledged[group], cleared[group],
+            ack_minutes.get(group, Counter()), resolve_minutes.get(group, Counter()),
+        )  # fmt: skip
+    every_ack: Counter[int] = Counter()
+    every_resolve: Counter[int] = Counter()
+    for histogram in ack_minutes.values():
+        every_ack.update(histogram)
+    for histogram in resolve_minutes.values():
+        every_resolve.update(histogram)
+    total = stats(
+        sizes.total(), not_acknowledged.total(), cleared.total(), every_ack, every_resolve
     )
     return groups, total
 
 
-def _smallest(candidates: Iterable[list[float | None]]) -> list[float | None]:
-    """Per percentile, the smallest of the groups' candidates (None if none has one)."""
-    result: list[float | None] = [None] * len(PERCENTILES)
-    for values in candidates:
-        for i, value in enumerate(values):
-            current = result[i]
-            if value is not None and (current is None or value < current):
-                result[i] = value
-    return result
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    total = round(seconds)
-    if total < 3600:
-        return f"{total // 60} min {total % 60:02d} s"
-    return f"{total // 3600} h {total % 3600 // 60:02d} min"
+def _minutes_text(minutes: int | None) -> str:
+    return "–" if minutes is None else duration_text(dt.timedelta(minutes=minutes))
 
 
 def alerts_in_scope(user: User, scope: DashboardScope) -> QuerySet[Alert]:
     """Alerts whose condition began in the period and that had reached the queue (grace
     over) by ``as_of``; those cleared within grace never reached anyone and are left out."""
-    alerts = of_participants(Alert.objects.all(), participants_in_scope(user, scope))
-    return (
-        alerts.filter(in_period("occurred_at", scope), visible_at__lte=scope.as_of)
-        .exclude(status=AlertStatus.CANCELLED)
-        .order_by()
-    )
+    alerts = of_participants(_reached_the_queue(), participants_in_scope(user, scope))
+    return alerts.filter(in_period("occurred_at", scope), visible_at__lte=scope.as_of).order_by()
 
 
-def alerts_table(user: User, scope: DashboardScope) -> Table:
+def alerts_table(user: User, scope: DashboardScope, count: Counting = raw_counts) -> Table:
     """Alerts by type and priority, with median and 90th-percentile time from reaching the
     queue to acknowledgement, and to resolution by a staff member."""
-    stats, everything = alert_stats(alerts_in_scope(user, scope), scope.as_of)
+    stats, everything = alert_stats(
+        count(user, scope, ALERT_ACKNOWLEDGEMENTS), count(user, scope, ALERT_RESOLUTIONS)
+    )
     kinds = dict(AlertKind.choices)
     priorities = dict(Priority.choices)
     rows: list[list[Any]] = []
@@ -270,12 +253,12 @@ def alerts_table(user: User, scope: DashboardScope) -> Table:
         rows.append(
             [label, priorities.get(key[1], key[1]), g.alerts, g.acknowledged, g.resolved,
              g.cleared, g.alerts - g.resolved - g.cleared,
-             *(duration_text(v) for v in (*g.ack, *g.resolve))]
+             *(_minutes_text(v) for v in (*g.ack, *g.resolve))]
         )  # fmt: skip
         by_kind[label] += g.alerts
     sums = [sum(r[i] for r in rows) for i in range(2, 7)]
     times = (*everything.ack, *everything.resolve)
-    total = ["Total", "", *sums, *(duration_text(v) for v in times)]
+    total = ["Total", "", *sums, *(_minutes_text(v) for v in times)]
     return Table(
         key="alerts",
         title="Alerts by type and priority",
@@ -287,12 +270,13 @@ def alerts_table(user: User, scope: DashboardScope) -> Table:
         rows=rows,
         total=total,
         note=(
-            "Times run from the moment an alert reached the queue (its grace period over). "
-            "p50 is the median and p90 the time within which 90 % were handled "
-            "(nearest-rank percentiles). Priority is each alert's priority now: the priority "
-            "at raise time is not stored, so an alert escalated later (a silent device past "
-            "its next tier) counts at its escalated priority, even if that came after the "
-            "as-of date."
+            "Times run from the moment an alert reached the queue (its grace period over), "
+            "in whole minutes as on each alert's page (under a minute is 0 min). p50 is the "
+            "median and p90 the time within which 90 % were handled (nearest-rank "
+            "percentiles of the whole minutes). Priority is each alert's priority now: the "
+            "priority at raise time is not stored, so an alert escalated later (a silent "
+            "device past its next tier) counts at its escalated priority, even if that came "
+            "after the as-of date."
         ),
         chart=sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])),
     )  # fmt: skip
