@@ -144,7 +144,7 @@ def test_the_summary_holds_the_dashboards_numbers_for_the_office_and_week(
     assert alerts.total is not None
     assert dict(alerts.chart) == {"Missed check-in": 1, "SOS": 1}, alerts.chart
     assert alerts.total[3:5] == [1, 0], "one acknowledged, none resolved"
-    assert alerts.total[7] == "4 min 00 s", "the median time to acknowledge"
+    assert alerts.total[7] == "4 min", "the median time to acknowledge"
     assert [week.counts["Missed"] for week in summary.weeks][-2:] == [1, 1]
 
 
