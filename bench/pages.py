@@ -21,9 +21,11 @@ Each page is requested ``rounds`` times in-process through Django's whole reques
 rendering), signed in as ``officer1`` (one caseload), ``supervisor`` (one office of six) or
 ``operator`` (every office; the access log as ``auditor``, the only role reading it).
 Per-person pages go round ``PEOPLE`` people of that user's own scope (a person's record and
-timeline, an alert, a review, a device, a track), lists are requested as they open. A page a
-role may not open is left out of its column. The program dashboard (``/reports/``) is
-measured by ``bench/reports.py``.
+timeline, an alert, a review, a device, a track), lists are requested as they open (the
+day's schedule on a weekday: the seed's check-ins fall on weekdays). A page a role may not
+open is left out of its column. The program dashboard (``/reports/``) is measured by
+``bench/reports.py``. The machine's load average is printed with each backend's table: a
+busy machine's server time is its queue for the CPU as much as the page's work.
 
 Baseline, same run: the signed-in staff member's account page (``/account/``: the console's
 layout over the session and second-factor checks, no participant data). The last line:
@@ -38,6 +40,7 @@ import datetime as dt
 import gc
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -422,6 +425,7 @@ def measure(backend: str, participants: int, rounds: int, only: str) -> dict[str
     gc.collect()
     gc.freeze()
     results: dict[str, dict[str, Any]] = {}
+    load_before = os.getloadavg()[0]
     for role, username in USERS.items():
         user = User.objects.get(username=username)
         subjects = subjects_for(user, random.Random(f"{role}:{participants}"))
@@ -459,6 +463,7 @@ def measure(backend: str, participants: int, rounds: int, only: str) -> dict[str
         "seeded_s": seeded_s,
         "extras": extras,
         "pages": results,
+        "load": [load_before, os.getloadavg()[0]],  # the machine's, over the last minute
     }
 
 
@@ -488,7 +493,8 @@ def table(result: dict[str, Any]) -> list[str]:
                 cells.append("")
                 continue
             flag = " **over**" if t["p95"] > BUDGET_MS and not label.startswith("baseline") else ""
-            cells.append(f"{t['median']:.1f} / {t['p95']:.1f}{flag} ({t['queries']} q)")
+            cpu, queries = t["cpu_median"], t["queries"]
+            cells.append(f"{t['median']:.0f} / {t['p95']:.0f}{flag} ({cpu:.0f}, {queries} q)")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
@@ -516,14 +522,16 @@ def main() -> None:
         f"### Console pages, {today}",
         "",
         f"`{command}` on {machine()}; {rounds} requests per page and role; cells: median / p95 "
-        f"ms (queries of one request); **over**: p95 above {BUDGET_MS:.0f} ms.",
+        "server time in ms (the process's CPU time, median, and the queries of one request); "
+        f"**over**: p95 above {BUDGET_MS:.0f} ms.",
     ]
     for result in results:
         extras = ", ".join(f"{n:,} {what}" for what, n in result["extras"].items())
         report += [
             "",
             f"{result['backend']} ({result['version']}), {result['participants']:,} "
-            f"participants (extras: {extras}):",
+            f"participants (extras: {extras}); load average {result['load'][0]:.1f} at the "
+            f"start, {result['load'][1]:.1f} at the end:",
             "",
             *table(result),
         ]

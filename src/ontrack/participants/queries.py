@@ -1,8 +1,9 @@
 """Reads of participants shared by the console, the API and the exports.
 
 ``participants_visible_to`` is the single place where a role becomes a set of participants:
-every list, page and API call starts from it, so least-privilege access cannot be forgotten
-by one caller.
+every list, page and API call starts from it (or from ``participant_visible_q``, the same
+scope written as a condition on another table's rows), so least-privilege access cannot be
+forgotten by one caller.
 """
 
 from __future__ import annotations

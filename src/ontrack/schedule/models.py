@@ -74,11 +74,11 @@ class Outcome(models.TextChoices):
 # time or late) of windows judged (met or missed). Excused windows, technical failures and
 # windows still due are neither.
 COMPLIANCE_MET = (Outcome.ON_TIME, Outcome.LATE)
+COMPLIANCE_JUDGED = (*COMPLIANCE_MET, Outcome.MISSED)
 # How long a check-in window may stay open: an ad-hoc request at most this (the console
 # offers up to 72 hours), a scheduled window a day. A day's windows are then found among
 # those opening since this long before it, through the index, not every earlier window.
 WINDOW_LONGEST = dt.timedelta(hours=72)
-COMPLIANCE_JUDGED = (*COMPLIANCE_MET, Outcome.MISSED)
 
 
 class CheckinWindow(models.Model):

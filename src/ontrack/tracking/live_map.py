@@ -1,12 +1,13 @@
 """The live map of a caseload: every wearer the user may see, at their last position, with
 their open alerts and how long ago their device last had a fix.
 
-One query reads the whole map: the open device assignments of the participants
-``participants_visible_to`` gives the user (the caseload's own scope, narrowed by the same
-office / officer / level filters as the caseload list, so a value outside the user's scope
-simply finds nobody), joined to the device's denormalised last fix and annotated with the
-participant's queue of alerts (``alerts.queries.open_alert_columns``). Callers log the read
-through the gate (``participants.gate.participants_listed``) naming everyone returned.
+Two queries read the whole map, however many wearers: the open device assignments of the
+participants in the user's scope (``participants.queries.participant_visible_q``, narrowed
+by the same office / officer / level filters as the caseload list, so a value outside the
+user's scope simply finds nobody), joined to the device's denormalised last fix; and the
+queue's alerts of the same people, counted by person
+(``alerts.queries.queued_alerts_by_participant``). Callers log the read through the gate
+(``participants.gate.participants_listed``) naming everyone returned.
 
 A device's last fix belongs to its wearer only if it was taken after the device was fitted
 on them: a unit handed on from someone else keeps the previous wearer's last position until
@@ -115,7 +116,7 @@ def live_map_wearers(
     user: User, f: LiveMapFilter, *, now: dt.datetime, stale_after: dt.timedelta
 ) -> list[WearerOnMap]:
     """Every wearer in ``user``'s scope matching ``f``, worst state first then by name; in
-    one query. Wearers whose device has no fix since it was fitted are included without a
+    two queries. Wearers whose device has no fix since it was fitted are included without a
     position (the page counts them)."""
     narrowed = {
         "participant__office_id": f.office,

@@ -386,7 +386,8 @@ def window_adhoc(
     if closes_at <= opens_at or closes_at <= now:
         raise ValidationError({"closes_at": "The window must close after it opens, in the future."})
     if closes_at - opens_at > WINDOW_LONGEST:
-        raise ValidationError({"closes_at": "A check-in window stays open 72 hours at most."})
+        hours = int(WINDOW_LONGEST.total_seconds() // 3600)
+        raise ValidationError({"closes_at": f"A check-in window stays open {hours} hours at most."})
     if not queries.checkins_required(participant):
         raise ValidationError(
             "This case is not checking in (suspended, closed, or its plan has check-ins off)."
