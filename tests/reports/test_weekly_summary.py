@@ -20,9 +20,9 @@ from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.messaging.models import Message, MessageAttachment
 from ontrack.operations.jobs import PERIODIC, jobs_load
 from ontrack.participants.models import Participant
-from ontrack.reports.dashboard import dashboard_table, raw_counts
+from ontrack.reports.dashboard import RAW, dashboard_table
 from ontrack.reports.models import SupervisorSummary
-from ontrack.reports.rollups import rolled_counts, rollups_rebuild
+from ontrack.reports.rollups import ROLLED, rollups_rebuild
 from ontrack.reports.weekly_summary import (
     SUMMARY_TABLES,
     summary_week_due,
@@ -133,8 +133,8 @@ def test_the_summary_holds_the_dashboards_numbers_for_the_office_and_week(
 
     assert summary.scope.office_id == office.pk
     for key in SUMMARY_TABLES:
-        for count in (raw_counts, rolled_counts):
-            dashboard = dashboard_table(supervisor, summary.scope, key, count)
+        for source in (RAW, ROLLED):
+            dashboard = dashboard_table(supervisor, summary.scope, key, source)
             assert summary.tables[key].rows == dashboard.rows, f"{key} is the dashboard's table"
             assert summary.tables[key].total == dashboard.total
     checkins = {str(row[0]): row[1] for row in summary.tables["checkins"].rows}

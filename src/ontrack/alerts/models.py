@@ -142,6 +142,9 @@ class Alert(models.Model):
             models.Index(fields=["participant", "kind", "occurred_at"]),
             # The queue's count of alerts closed in the last day (``queries.alert_counts``).
             models.Index(fields=["status", "closed_at"], name="alert_status_closed"),
+            # The dashboard reads the alerts of days not rolled up yet (today) by when their
+            # condition began: without it, every render "as of today" scans every alert.
+            models.Index(fields=["occurred_at"], name="alert_occurred"),
         ]
 
     def __str__(self) -> str:

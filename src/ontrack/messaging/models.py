@@ -234,7 +234,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "traffic", "send_at"], name="message_due"),
             models.Index(fields=["participant", "created_at"], name="message_participant"),
-            # The outbox, newest first (for those who see every participant's messages).
+            # The outbox, newest first (for those who see every participant's messages), and the
+            # dashboard's messages of the days not rolled up yet (today).
             models.Index(fields=["created_at", "id"], name="message_created"),
             models.Index(fields=["anchor_key"], name="message_anchor"),
             models.Index(fields=["broadcast", "status"], name="message_broadcast"),

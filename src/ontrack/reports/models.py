@@ -20,19 +20,35 @@ class RollupLevel(models.TextChoices):
     PROGRAM = "program", "Program"
 
 
+class Span(models.TextChoices):
+    """How many days a row sums (``ontrack.reports.rollups.spans``): a day at every level;
+    program rows are also summed per week, month and quarter, so that a year of a whole
+    program reads a few spans' rows instead of every day's."""
+
+    DAY = "day", "Day"
+    WEEK = "week", "Week (days 1-7, 8-14, 15-21 or 22-28 of a month)"
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+
+
 class DailyCount(models.Model):
     """How many rows of a measure (``ontrack.reports.dashboard.Measure``) had their event on
-    ``day`` (UTC) for the participants of one program, office or officer (their assignment
-    when the roll-up was computed), by group and label.
+    ``day`` (UTC), or in the ``span`` of days starting on ``day``, for the participants of
+    one program, office or officer (their assignment when the roll-up was computed), by group
+    and label.
 
     ``settled_on`` and ``present_on`` make "as of" exact for any midnight ``M``: the label
     holds at ``M`` iff ``settled_on`` is before ``M``'s date (it is the UTC date of the
     instant one microsecond before the label came to hold, so an outcome recorded at exactly
     midnight belongs to the day that ends then); empty: never. Likewise the row counts at
-    all iff ``present_on`` is empty or before ``M``'s date."""
+    all iff ``present_on`` is empty or before ``M``'s date. A longer span is only read for
+    midnights after its end, so there a date within the span is kept as the span's first
+    day (``present_on`` empty): all that matters is that it is before ``M``'s.
+    """
 
     measure = models.CharField(max_length=32)
     level = models.CharField(max_length=8, choices=RollupLevel.choices)
+    span = models.CharField(max_length=8, choices=Span.choices, default=Span.DAY)
     day = models.DateField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     office = models.ForeignKey(
@@ -49,13 +65,46 @@ class DailyCount(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["measure", "level", "day"], name="rollup_program_day"),
+            models.Index(fields=["measure", "level", "span", "day"], name="rollup_program_span"),
             models.Index(fields=["measure", "level", "office", "day"], name="rollup_office_day"),
             models.Index(fields=["measure", "level", "officer", "day"], name="rollup_officer_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.measure} {self.day} {self.level} {self.group}/{self.label}: {self.n}"
+
+
+class CensusChange(models.Model):
+    """By how many the participants of one program, office or officer (their assignment when
+    the roll-up was computed) supervised with a (status, plan level, modality) changed at
+    instants whose UTC date, one microsecond before, is ``day``: the census at a midnight
+    ``M`` is the sum of the changes before ``M``'s date (``ontrack.reports.rollups.census``).
+    Enrolment adds one, closure takes one away, a suspension or a plan change moves one."""
+
+    level = models.CharField(max_length=8, choices=RollupLevel.choices)
+    day = models.DateField()
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    officer = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16)
+    plan_level = models.CharField(max_length=12, blank=True)
+    modality = models.CharField(max_length=8, blank=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["level", "day"], name="census_program_day"),
+            models.Index(fields=["level", "office", "day"], name="census_office_day"),
+            models.Index(fields=["level", "officer", "day"], name="census_officer_day"),
+        ]
+
+    def __str__(self) -> str:
+        key = f"{self.status}/{self.plan_level}/{self.modality}"
+        return f"census {self.day} {self.level} {key}: {self.n:+d}"
 
 
 class RollupRun(models.Model):

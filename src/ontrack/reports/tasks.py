@@ -21,7 +21,8 @@ def reports_rollup_recent() -> int:
 
 @periodic_job(minute="40", hour="0")
 def reports_rollup_nightly() -> int:
-    """Nightly: recompute the dashboard's roll-ups of the whole history (reassignments)."""
+    """Nightly: recompute the dashboard's roll-ups of the whole history (reassignments) and
+    the census's changes."""
     return rollups.rollups_rebuild().rows
 
 

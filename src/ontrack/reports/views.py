@@ -35,7 +35,7 @@ from ontrack.reports.dashboard import (
     participant_list,
 )
 from ontrack.reports.inventory import data_inventory, role_access
-from ontrack.reports.rollups import rolled_counts, rollup_latest, rollup_whole
+from ontrack.reports.rollups import ROLLED, rollup_latest, rollup_whole
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     the roll-ups, named on the page with the time they were computed."""
     user = _dashboard_reader(request)
     scope = scope_from(request.GET)
-    tables = dashboard_tables(user, scope, rolled_counts)
+    tables = dashboard_tables(user, scope, ROLLED)
     access_log_record(
         user=user, action=AccessAction.LIST, what=f"dashboard {scope.describe()}", request=request
     )
@@ -166,7 +166,7 @@ def table_csv(request: HttpRequest, key: str) -> HttpResponse:
     if key not in TABLE_KEYS:
         raise Http404("No such dashboard table.")
     scope = scope_from(request.GET)
-    table = dashboard_table(user, scope, key, rolled_counts)
+    table = dashboard_table(user, scope, key, ROLLED)
     access_log_record(
         user=user,
         action=AccessAction.EXPORT,

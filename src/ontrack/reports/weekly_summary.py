@@ -2,7 +2,7 @@
 the tables and charts as a PDF attachment.
 
 The numbers are the program dashboard's (``reports.dashboard``): the same table builders,
-counted as the page counts them (``rollups.rolled_counts``), for the scope the page gives
+counted as the page counts them (``rollups.ROLLED``), for the scope the page gives
 the supervisor (their office; ``participants_visible_to`` cuts it to what they may read).
 The summary holds counts only, never a participant's name, and is written to the access
 log as the dashboard page is, one entry per summary.
@@ -42,7 +42,7 @@ from ontrack.reports.compliance_drawings import bar_chart_svg, weekly_compliance
 from ontrack.reports.compliance_pdf import table_data
 from ontrack.reports.dashboard import DashboardScope, Table, dashboard_table
 from ontrack.reports.models import SupervisorSummary
-from ontrack.reports.rollups import rolled_counts
+from ontrack.reports.rollups import ROLLED
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +100,13 @@ def weekly_summary(user: User, *, first_day: dt.date, now: dt.datetime) -> Weekl
     weeks = []
     for back in range(TREND_WEEKS - 1, -1, -1):
         monday = first_day - back * WEEK
-        table = dashboard_table(user, _week_scope(office, monday, now), "checkins", rolled_counts)
+        table = dashboard_table(user, _week_scope(office, monday, now), "checkins", ROLLED)
         weeks.append(WeekLine(monday, {str(row[0]): int(row[1]) for row in table.rows}))
     return WeeklySummary(
         office=office,
         first_day=first_day,
         scope=scope,
-        tables={key: dashboard_table(user, scope, key, rolled_counts) for key in SUMMARY_TABLES},
+        tables={key: dashboard_table(user, scope, key, ROLLED) for key in SUMMARY_TABLES},
         weeks=weeks,
         prepared_at=now,
     )

@@ -5,10 +5,12 @@ Every table is a plain aggregate over the rows the rest of ontrack writes (parti
 their plan versions and status events, check-in windows, hearings, alerts, messages), so
 the page, its CSV downloads and ``bench/reports.py`` all call the same functions. Each
 starts from ``participants_visible_to(user)``: a dashboard can never count someone its
-reader could not open. The tables over the largest tables (check-ins, hearings, messages,
-alerts with their response times, alert outcomes) are built on ``Measure`` counts, which
-the page reads from the daily roll-ups for closed days (``ontrack.reports.rollups``) and
-tests and CSVs may count raw: either way the same numbers.
+reader could not open. The census and the tables over the largest tables (check-ins,
+hearings, messages, alerts with their response times, alert outcomes) read their numbers
+from a ``Source``: the page from the daily roll-ups for closed days
+(``ontrack.reports.rollups.ROLLED``), tests and CSVs may count raw (``RAW``): either way
+the same numbers. The tables live in modules by group: ``census``, ``alerts``, ``counts``
+(the other counts), on what they share (``scope``, ``measures``).
 
 "As of" an instant ``T`` means what the records said at ``T``:
 
@@ -27,6 +29,7 @@ tests and CSVs may count raw: either way the same numbers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ontrack.accounts.models import User
 from ontrack.reports.dashboard.alerts import (
@@ -40,6 +43,7 @@ from ontrack.reports.dashboard.alerts import (
 from ontrack.reports.dashboard.census import (
     AS_OF_FIELDS,
     MODALITY_RULE,
+    CensusRow,
     census,
     census_tables,
     participant_list,
@@ -64,6 +68,7 @@ __all__ = [
     "ALERT_OUTCOMES",
     "ALERT_RESOLUTIONS",
     "AS_OF_FIELDS",
+    "CENSUS_KEYS",
     "CHECKINS",
     "COUNTED_BUILDERS",
     "HEARINGS",
@@ -71,12 +76,15 @@ __all__ = [
     "MESSAGES",
     "MODALITY_RULE",
     "PLAIN_BUILDERS",
+    "RAW",
     "TABLE_KEYS",
     "TABLE_ORDER",
+    "CensusRow",
     "Counting",
     "Counts",
     "DashboardScope",
     "Measure",
+    "Source",
     "Table",
     "adverse_closures_table",
     "alert_outcomes_table",
@@ -97,6 +105,19 @@ __all__ = [
 ]
 
 MEASURES = (CHECKINS, HEARINGS, MESSAGES, ALERT_OUTCOMES, ALERT_ACKNOWLEDGEMENTS, ALERT_RESOLUTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the tables' numbers come from: the measures' counts and the census, either
+    from the raw rows (``RAW``) or from the daily roll-ups (``rollups.ROLLED``, what the
+    page reads), the same numbers either way."""
+
+    counts: Counting
+    census: Callable[[User, DashboardScope], list[CensusRow]]
+
+
+RAW = Source(counts=raw_counts, census=census)
 
 # Tables read straight from the records, and tables built on measures (which the roll-ups
 # can count); ``TABLE_ORDER`` is the page's order.
@@ -119,22 +140,18 @@ CENSUS_KEYS = ("status", "level", "modality")
 TABLE_KEYS = (*CENSUS_KEYS, *TABLE_ORDER)
 
 
-def dashboard_table(
-    user: User, scope: DashboardScope, key: str, count: Counting = raw_counts
-) -> Table:
-    """One table by its key (for a CSV download), its measures counted by ``count``.
+def dashboard_table(user: User, scope: DashboardScope, key: str, source: Source = RAW) -> Table:
+    """One table by its key (for a CSV download), its numbers read from ``source``.
     ``KeyError`` for an unknown key."""
     if key in CENSUS_KEYS:
-        return census_tables(census(user, scope))[CENSUS_KEYS.index(key)]
+        return census_tables(source.census(user, scope))[CENSUS_KEYS.index(key)]
     if key in COUNTED_BUILDERS:
-        return COUNTED_BUILDERS[key](user, scope, count)
+        return COUNTED_BUILDERS[key](user, scope, source.counts)
     return PLAIN_BUILDERS[key](user, scope)
 
 
-def dashboard_tables(
-    user: User, scope: DashboardScope, count: Counting = raw_counts
-) -> list[Table]:
-    """Every table of the dashboard, in page order, its measures counted by ``count``."""
-    tables = census_tables(census(user, scope))
-    tables.extend(dashboard_table(user, scope, key, count) for key in TABLE_ORDER)
+def dashboard_tables(user: User, scope: DashboardScope, source: Source = RAW) -> list[Table]:
+    """Every table of the dashboard, in page order, its numbers read from ``source``."""
+    tables = census_tables(source.census(user, scope))
+    tables.extend(dashboard_table(user, scope, key, source) for key in TABLE_ORDER)
     return tables

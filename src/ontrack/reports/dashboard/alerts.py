@@ -5,8 +5,9 @@ Both are built on measures of the alerts that reached the queue, so the roll-ups
 like the other counts. A response time is counted in whole minutes, the resolution the table
 shows (as each alert's own page does): the minutes are a measure's labels, its counts by
 label a histogram, and a nearest-rank percentile read off a histogram kept at the shown
-resolution is exactly the percentile of the raw times, as shown. A histogram of a year is a
-few thousand counts where the times themselves are a million alerts.
+resolution is exactly the percentile of the raw times, as shown. The roll-ups read a
+program's year of them as tens of thousands of counts (``rollups.counts``) where the times
+themselves are a million alerts.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ ALERT_ACKNOWLEDGEMENTS = Measure(
     label=Cast(WholeMinutes("visible_at", "acknowledged_at"), CharField()),
     settled=F("acknowledged_at"),
     default=NOT_YET,
+    office_rows=False,
 )
 ALERT_RESOLUTIONS = Measure(
     name="alert_resolved",
@@ -143,6 +145,7 @@ ALERT_RESOLUTIONS = Measure(
     ),
     settled=F("closed_at"),
     default=NOT_YET,
+    office_rows=False,
 )
 
 PERCENTILES = (50, 90)

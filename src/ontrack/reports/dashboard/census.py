@@ -1,11 +1,17 @@
 """Who was under supervision at an instant, by status, level and modality: the census
-tables and the participant list behind them."""
+tables and the participant list behind them.
+
+The rule is written twice, once as SQL over everyone in scope (``supervised_at``), once in
+Python over one person's history (``CaseHistory``), which the roll-ups use to find the
+instants each person's (status, level, modality) changed (``ontrack.reports.rollups.census``);
+the roll-up tests hold the two to the same numbers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -71,12 +77,29 @@ MODALITY_RULE = (
 )
 
 
+# Which modality a plan counts under (``MODALITY_RULE``), as an expression on a plan.
+PLAN_MODALITY = Case(
+    When(gps_device=True, then=Value("device")),
+    When(app_checkins=True, then=Value("app")),
+    When(phone_checkins=True, then=Value("phone")),
+    default=Value("office"),
+    output_field=CharField(),
+)
+
+# (status, level, modality); level and modality are "" without a plan in force.
+CensusKey = tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class CensusRow:
     status: str
     level: str
     modality: str
     count: int
+
+
+def census_rows(counts: Counter[CensusKey]) -> list[CensusRow]:
+    return [CensusRow(*key, n) for key, n in sorted(counts.items()) if n]
 
 
 class SupervisedAt(TypedDict):
@@ -116,13 +139,6 @@ def supervised_at(
         .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=at))
         .order_by("-effective_from", "-id")
     )
-    modality = Case(
-        When(gps_device=True, then=Value("device")),
-        When(app_checkins=True, then=Value("app")),
-        When(phone_checkins=True, then=Value("phone")),
-        default=Value("office"),
-        output_field=CharField(),
-    )
     return (
         people.filter(enrolled_at__lte=at)
         .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
@@ -136,7 +152,7 @@ def supervised_at(
                 output_field=CharField(),
             ),
             level_at=Subquery(plan_then.values("level")[:1]),
-            modality_at=Subquery(plan_then.annotate(m=modality).values("m")[:1]),
+            modality_at=Subquery(plan_then.annotate(m=PLAN_MODALITY).values("m")[:1]),
         )
     )
 
@@ -145,20 +161,67 @@ def supervised_at(
 AS_OF_FIELDS = ("status_at", "level_at", "modality_at")
 
 
+def census_key(row: Any) -> CensusKey:
+    """The key of a row annotated by ``supervised_at``."""
+    return (row["status_at"] or "", row["level_at"] or "", row["modality_at"] or "")
+
+
+def census_counts(people: QuerySet[Participant], at: dt.datetime) -> Counter[CensusKey]:
+    """``people`` supervised at ``at`` by (status, level, modality), in one query."""
+    rows = supervised_at(people, at).order_by().values(*AS_OF_FIELDS).annotate(n=Count("pk"))
+    return Counter({census_key(row): row["n"] for row in rows})
+
+
 def census(user: User, scope: DashboardScope) -> list[CensusRow]:
     """Supervised participants at ``as_of`` grouped by (status, level, modality) in one
     query: the status, level and modality tables are its margins, so each adds up to the
     same whole by construction."""
-    rows = (
-        supervised_at(participants_in_scope(user, scope), scope.as_of)
-        .order_by()
-        .values(*AS_OF_FIELDS)
-        .annotate(n=Count("pk"))
-    )
-    return [
-        CensusRow(r["status_at"] or "", r["level_at"] or "", r["modality_at"] or "", r["n"])
-        for r in rows
-    ]
+    return census_rows(census_counts(participants_in_scope(user, scope), scope.as_of))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseHistory:
+    """What the census rule reads of one participant: ``supervised_at`` for one person, in
+    Python, at any instant. ``events`` are (at, id, kind) of the ``EVENT_STATUS`` kinds;
+    ``plans`` (effective from, effective to, id, level, modality)."""
+
+    enrolled_at: dt.datetime
+    closed_at: dt.datetime | None
+    status: str
+    events: Sequence[tuple[dt.datetime, int, str]]
+    plans: Sequence[tuple[dt.datetime, dt.datetime | None, int, str, str]]
+
+    def state_at(self, at: dt.datetime) -> CensusKey | None:
+        """(status, level, modality) at ``at``, or None when not supervised then."""
+        if self.enrolled_at > at or (self.closed_at is not None and self.closed_at <= at):
+            return None
+        status = self.status
+        later = any(when > at and kind in TRANSITION_KINDS for when, _id, kind in self.events)
+        if later or status == Status.CLOSED:
+            known = [event for event in self.events if event[0] <= at]
+            status = EVENT_STATUS[max(known)[2]] if known else Status.ENROLLED
+        in_force = [
+            (start, pk, level, modality)
+            for start, end, pk, level, modality in self.plans
+            if start <= at and (end is None or end > at)
+        ]
+        _start, _pk, level, modality = max(in_force) if in_force else (at, 0, "", "")
+        return (str(status), level, modality)
+
+    def changes(self) -> Iterator[tuple[dt.datetime, CensusKey | None, CensusKey | None]]:
+        """Each instant at which the state changes, with the states before and from then:
+        the state can change only at an instant the rule compares ``at`` with."""
+        instants = {self.enrolled_at, *(when for when, _id, _kind in self.events)}
+        instants.update(start for start, *_rest in self.plans)
+        instants.update(end for _start, end, *_rest in self.plans if end is not None)
+        if self.closed_at is not None:
+            instants.add(self.closed_at)
+        state = None
+        for instant in sorted(instants):
+            now = self.state_at(instant)
+            if now != state:
+                yield instant, state, now
+                state = now
 
 
 def _margin(
