@@ -1,21 +1,14 @@
 """`ontrack demo` as a user starts it: a real process tree, real HTTP, the printed logins."""
 
-import http.cookiejar
-import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support import cli_environment, free_port, migrated, wait_for_url
+from tests.support import cli_environment, migrated
 
 
 def _csrf_token(page: str) -> str:
@@ -62,83 +55,6 @@ def test_seed_is_reproducible(tmp_path: Path) -> None:
     assert len(first) == 30
     assert first == second
     assert len({row[3] for row in first}) >= 3  # several languages
-
-
-@pytest.mark.xdist_group("demo-gateway-ports")
-def test_demo_serves_the_console_and_the_demo_logins_work(
-    migrated_cli_env: dict[str, str],
-) -> None:
-    # From the migrated database: a demo on a fresh clone, migrating too, is
-    # tests/system/test_demo_lives.py.
-    port = free_port()
-    env = migrated_cli_env
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "ontrack.cli", "demo", "--port", str(port), "--participants", "120"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_url(base + "/healthz")
-        # This install's own password, as the README says where it is kept.
-        password = (Path(env["ONTRACK_HOME"]) / "demo-password").read_text().strip()
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        page = opener.open(base + "/login/").read().decode()
-        token = _csrf_token(page)
-        form = urllib.parse.urlencode(
-            {
-                "csrfmiddlewaretoken": token,
-                "username": "supervisor",
-                "password": password,
-            }
-        ).encode()
-        request = urllib.request.Request(
-            base + "/login/", data=form, headers={"Referer": base + "/login/"}
-        )
-        second_factor = opener.open(request).read().decode()
-        assert "<h1>Second factor</h1>" in second_factor
-        # As the closing block says: the code from `ontrack totp` in another terminal.
-        code = subprocess.run(
-            [sys.executable, "-m", "ontrack.cli", "totp", "supervisor"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[0]
-        token = _csrf_token(second_factor)
-        form = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": token, "code": code, "next": "/"}
-        ).encode()
-        request = urllib.request.Request(
-            base + "/account/second-factor/", data=form, headers={"Referer": base + "/"}
-        )
-        caseload = opener.open(request).read().decode()
-        assert "<h1>Caseload</h1>" in caseload
-        assert re.search(r"\d+ participants", caseload)
-        assert opener.open(base + "/api/openapi.json").status == 200
-        # The simulator's wearers report through the gateway into the database.
-        stored = _positions_stored(Path(env["ONTRACK_HOME"]) / "ontrack.sqlite3", timeout=60)
-        assert stored > 0, "no simulated position reached the database within 60 s"
-    finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            output, _ = demo.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
-            raise
-    assert f"ontrack demo is running at http://127.0.0.1:{port}/" in output
-    assert "supervisor" in output
-    assert f"password for every account: {password}" in output, "the closing block says it"
-    assert "ontrack-demo-2026" not in output, "never the password published with the code"
-    assert "uv run ontrack totp officer1" in output
-    assert re.search(r"6 digits\): ([A-Z2-7]{4} ){7}[A-Z2-7]{4}\n", output), (
-        "the demo prints no authenticator key"
-    )
-    assert demo.returncode == 0, output
 
 
 def test_createtoken_prints_a_token_that_the_api_accepts(migrated_cli_env: dict[str, str]) -> None:
