@@ -40,7 +40,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -252,6 +251,30 @@ class Api:
         return self._call("PUT", path, expect, json=body)
 
 
+# What ``System.populate`` runs in one ``ontrack manage shell``. The seed puts one of the
+# office's officers on call for the week; here nobody is on call but whom a scenario puts there
+# (``test_on_call``), so that the others' alerts stay in the queue only.
+_POPULATE = f"""
+import json, os
+from ontrack.accounts.models import Office
+from ontrack.accounts.services import api_token_create, user_create
+from ontrack.alerts.models import OnCallShift
+from ontrack.seed import seed
+
+seed(participants=20, offices=1, seed_value=7)
+office = Office.objects.get(name={OFFICE!r})
+tokens = {{}}
+for username, role, address in {STAFF!r}:
+    user = user_create(
+        username=username, password=os.environ["ONTRACK_PASSWORD"], role=role, email=address,
+        office=office if role in ("officer", "supervisor") else None,
+    )
+    tokens[username] = api_token_create(user=user, name="system tests")[1]
+OnCallShift.objects.all().delete()
+print(json.dumps(tokens))
+"""
+
+
 class System:
     """ontrack's processes in one ONTRACK_HOME, each on free ports, logging to a file."""
 
@@ -317,31 +340,18 @@ class System:
             )
         return result
 
-    def _account(self, username: str, role: str, address: str) -> None:
-        office = ["--office", OFFICE] if role in ("officer", "supervisor") else []
-        self.ontrack("createuser", username, "--role", role, "--email", address, *office)
-        output = self.ontrack("createtoken", username, "--name", "system tests").stdout
-        self._tokens[username] = re.findall(r"\bot_\S+", output)[-1]
-
     def populate(self) -> None:
         """An office with its seeded staff and people, and the accounts the tests sign in
-        as, each with an API token (several commands at once: each is mostly Python
-        starting up)."""
-        # Other people's cases around the tests' own: seeded participants, some wearing
-        # devices fitted months ago, with their schedules, zones and messages. First, as an
-        # operator would: `ontrack seed` refuses a database that already has staff of its
-        # own.
-        self.ontrack("seed", "--participants", "20", "--offices", "1", "--seed", "7")
-        with ThreadPoolExecutor(len(STAFF)) as pool:
-            for account in [pool.submit(self._account, *account) for account in STAFF]:
-                account.result()
-        # The seed puts one of the office's officers on call for the week; here nobody is on
-        # call but whom a scenario puts there (``test_on_call``), so that the others' alerts
-        # stay in the queue only.
-        self.ontrack(
-            "manage", "shell", "-c",
-            "from ontrack.alerts.models import OnCallShift; OnCallShift.objects.all().delete()",
-        )  # fmt: skip
+        as, each with an API token.
+
+        Other people's cases around the tests' own: seeded participants, some wearing devices
+        fitted months ago, with their schedules, zones and messages; seeded first, as an
+        operator would (`ontrack seed` refuses a database that already has staff of its own).
+        One `ontrack` process does it all through the services `ontrack seed`, `createuser`
+        and `createtoken` call (those commands have tests of their own): each command is
+        mostly Python starting up, and every system of the suite is populated so."""
+        output = self.ontrack("manage", "shell", "-c", _POPULATE).stdout
+        self._tokens = json.loads(output.strip().splitlines()[-1])
 
     # --- the long-running processes -------------------------------------------------------
 
