@@ -71,9 +71,15 @@ def _compile_bytecode() -> None:
     """Compile ontrack's and the tests' modules once for the run (the installed packages are
     compiled by ``uv sync``). Where PYTHONDONTWRITEBYTECODE is set, as on the CI machine, every
     test process and every ``ontrack`` command the tests start would otherwise compile each
-    module it imports from source: half of each command's start-up."""
+    module it imports from source: half of each command's start-up.
+
+    The variable is also dropped for the processes this run starts (the test processes, the
+    PostgreSQL pass), so that pytest keeps the test modules it rewrites for its assertion
+    messages: with the variable set, every test process parsed and rewrote all of them again,
+    about a third of collecting the suite."""
     for folder in (Path(ontrack.__file__).parent, Path(__file__).parent):
         compileall.compile_dir(folder, quiet=1, workers=0)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
