@@ -359,32 +359,27 @@ def _zone_rows(
     participant_ids: Sequence[int],
 ) -> tuple[dict[int, str], list[tuple[int, int, str, int]]]:
     """The participants' time zones, and (zone id, version, updated_at, participant id) of
-    every zone in force for them, own or attached. Raw reads: this runs for every stored
-    batch; updated_at comes as text, since it is only compared for equality."""
+    every zone in force for them, own or attached. One raw read, not three: this runs for
+    every stored batch. A row without a version is a participant's time zone; updated_at
+    comes as text, since it is only compared for equality."""
     where, params = ids_clause("participant_id", participant_ids)
     by_id, _ = ids_clause("id", participant_ids)
     zone_table = Zone._meta.db_table
     attached_table = Zone.attached.through._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, time_zone FROM {Participant._meta.db_table} WHERE {by_id}",  # noqa: S608
-            params,
-        )
-        time_zones = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT id, version, CAST(updated_at AS TEXT), participant_id "  # noqa: S608
-            f"FROM {zone_table} WHERE {where}",
-            params,
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            f"SELECT a.zone_id, z.version, CAST(z.updated_at AS TEXT), a.participant_id "  # noqa: S608
+            f"SELECT id, NULL, time_zone, NULL FROM {Participant._meta.db_table} "  # noqa: S608
+            f"WHERE {by_id} UNION ALL "
+            f"SELECT id, version, CAST(updated_at AS TEXT), participant_id FROM {zone_table} "
+            f"WHERE {where} UNION ALL "
+            "SELECT a.zone_id, z.version, CAST(z.updated_at AS TEXT), a.participant_id "
             f"FROM {attached_table} a JOIN {zone_table} z ON z.id = a.zone_id "
             f"WHERE a.{where}",
-            params,
+            params * 3,
         )
-        rows += cursor.fetchall()
-    return time_zones, rows
+        rows = cursor.fetchall()
+    time_zones = {pk: text for pk, version, text, _ in rows if version is None}
+    return time_zones, [row for row in rows if row[1] is not None]
 
 
 class _Registry:
