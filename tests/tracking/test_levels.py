@@ -11,7 +11,7 @@ import pytest
 from ontrack.accounts.actors import SYSTEM
 from ontrack.accounts.models import Program, Role, User
 from ontrack.alerts.models import Alert, AlertKind, AlertStatus
-from ontrack.alerts.services import RuleValues, alert_rule_setting_save
+from ontrack.alerts.services import RuleValues, alert_raise, alert_rule_setting_save
 from ontrack.participants.models import Participant
 from ontrack.tracking.models import Device
 from ontrack.tracking.protocols.records import Fix
@@ -144,3 +144,78 @@ def test_a_silent_device_is_a_message_gap_not_gps_lost(worn: tuple[Device, Parti
     _level(device, T0, 80)
     assert gps_fix_check(now=T0 + _min(90)) == 0
     assert not Alert.objects.filter(kind=AlertKind.GPS_LOST).exists()
+
+
+def test_one_batch_clears_the_wearers_gap_and_raises_their_low_battery(
+    worn: tuple[Device, Participant],
+) -> None:
+    """The batch's open alerts of every kind it acts on are read once: the gap's clear
+    and the battery check both see them."""
+    device, participant = worn
+    gap = alert_raise(
+        participant_id=participant.pk,
+        kind=AlertKind.MESSAGE_GAP,
+        source=f"device:{device.pk}",
+        occurred_at=T0 - _min(120),
+        device_id=device.pk,
+    )
+    assert gap is not None
+    _level(device, T0, 15)
+    gap.refresh_from_db()
+    assert (gap.status, gap.closed_at) == (AlertStatus.AUTO_RESOLVED, T0)
+    assert _statuses(participant)[AlertKind.LOW_BATTERY] == AlertStatus.PENDING
+
+
+def test_a_participants_battery_threshold_above_every_other_still_raises(
+    worn: tuple[Device, Participant], make_user: Callable[..., User]
+) -> None:
+    device, participant = worn
+    alert_rule_setting_save(
+        user=make_user(Role.ADMINISTRATOR, office=None),
+        kind=AlertKind.CRITICAL_BATTERY,
+        values=RuleValues(battery_pct=60),
+        participant=participant,
+    )
+    _level(device, T0, 55)
+    assert _statuses(participant) == {
+        AlertKind.CRITICAL_BATTERY: AlertStatus.PENDING,
+    }
+
+
+def test_a_report_opens_only_the_pending_alerts_whose_grace_it_reached(
+    worn: tuple[Device, Participant],
+    make_device: Callable[..., Device],
+    make_gps_participant: Callable[..., Participant],
+) -> None:
+    """Held alerts are promoted by their own wearer's later reports, each alert by its own
+    end of grace; another wearer's report in the same batch opens nothing of theirs."""
+    device, participant = worn
+    other_device, other = make_device(), make_gps_participant()
+    device_assign(other_device, other, actor=SYSTEM, at=T0 - dt.timedelta(hours=1))
+
+    def held(pid: int, kind: str, at: dt.datetime) -> Alert:
+        alert = alert_raise(participant_id=pid, kind=kind, source="zone:1", occurred_at=at)
+        assert alert is not None
+        assert alert.status == AlertStatus.PENDING  # backdated
+        return alert
+
+    entry = held(participant.pk, AlertKind.EXCLUSION_ZONE_ENTRY, T0)  # grace ends T0 + 2
+    exit_ = held(participant.pk, AlertKind.INCLUSION_ZONE_EXIT, T0)  # grace ends T0 + 10
+    others = held(other.pk, AlertKind.EXCLUSION_ZONE_ENTRY, T0 + _min(4))  # ends T0 + 6
+    directory = device_directory()
+    store_batch(
+        [
+            (directory[d.identifier], Fix(d.identifier, T0 + _min(5), 40.7, -74.0))
+            for d in (device, other_device)
+        ],
+        received_at=T0 + _min(5),
+    )
+    statuses = {a.pk: a.status for a in Alert.objects.all()}
+    assert statuses == {
+        entry.pk: AlertStatus.OPEN,
+        exit_.pk: AlertStatus.PENDING,
+        others.pk: AlertStatus.PENDING,
+    }
+    _level(other_device, T0 + _min(6), 80)
+    others.refresh_from_db()
+    assert others.status == AlertStatus.OPEN

@@ -351,3 +351,33 @@ def test_positions_go_into_day_partitions_on_postgresql(
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text FROM tracking_position")
         assert cursor.fetchone()[0] == partitions.partition_name(T0.date())
+
+
+@pytest.mark.django_db
+def test_the_device_updates_of_every_batch_are_hot_on_postgresql(
+    make_device: Callable[..., Device], info_for: Callable[[Device], DeviceInfo]
+) -> None:
+    """No index covers what ``store_batch`` moves on every device in every batch, so on
+    PostgreSQL each of those updates stays on its page and writes no index entry."""
+    if connection.vendor != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    device = make_device()
+    info = info_for(device)
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'tracking_device'"
+            )
+            return cursor.fetchone()
+
+    before = updates()
+    for minute in range(3):
+        store_batch(
+            [(info, fix(device, minute, battery_pct=80 - minute))],
+            received_at=RECEIVED + dt.timedelta(minutes=minute),
+        )
+    after = updates()
+    assert after[0] - before[0] == 3
+    assert after[1] - before[1] == 3, "an update of tracking_device was not HOT"

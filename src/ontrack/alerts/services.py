@@ -254,19 +254,26 @@ def alerts_promote_held(*, reported: dict[int, dt.datetime], now: dt.datetime | 
     not cleared within grace (that report would have cleared it), so it opens now. Called by
     tracking after each stored batch, once zones and device events have raised and cleared.
     Pending alerts are few, so they are read by status (indexed), not by the batch's
-    participants. Returns how many opened."""
+    participants, and only as (id, participant, end of grace): whole rows are loaded only
+    for those that open. Returns how many opened."""
     if not reported:
         return 0
     now = now or timezone.now()
+    held = [
+        pk
+        for pk, participant_id, visible_at in Alert.objects.filter(
+            status=AlertStatus.PENDING, visible_at__lte=max(reported.values())
+        ).values_list("pk", "participant_id", "visible_at")
+        if participant_id in reported and visible_at <= reported[participant_id]
+    ]
+    if not held:
+        return 0
     promoted = 0
-    pending = Alert.objects.filter(
-        status=AlertStatus.PENDING, visible_at__lte=max(reported.values())
-    ).order_by("visible_at", "id")
-    for alert in pending:
-        seen = reported.get(alert.participant_id)
-        if seen is not None and alert.visible_at <= seen:
-            _promote(alert, now, note="reports after the grace period show it still held")
-            promoted += 1
+    for alert in Alert.objects.filter(pk__in=held, status=AlertStatus.PENDING).order_by(
+        "visible_at", "id"
+    ):
+        _promote(alert, now, note="reports after the grace period show it still held")
+        promoted += 1
     return promoted
 
 

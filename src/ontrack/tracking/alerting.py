@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from django.db.models import Max
+from django.db import connection
 from django.utils import timezone
 
 from ontrack.alerts.models import OPEN_STATUSES, Alert, AlertKind, AlertRuleSetting, AlertStatus
 from ontrack.alerts.rules import BATTERY_CLEAR_MARGIN_PCT, DEFAULT_RULES, rules_for_participants
 from ontrack.alerts.services import alert_clear, alert_raise, alerts_promote_held
+from ontrack.idlists import ids_clause
 from ontrack.tracking.handoff import DeviceLevel, StoredBatch, StoredEvent
 from ontrack.tracking.protocols.records import EventKind
 
@@ -77,22 +79,67 @@ def device_events_to_alerts(events: Sequence[StoredEvent]) -> int:
     return touched
 
 
-def _open_alerts(participant_ids: set[int], kinds: Sequence[str]) -> list[Alert]:
-    """The (rare) open alerts of ``kinds`` for a batch's wearers: one query."""
+class OpenAlert(NamedTuple):
+    """What the batch's clears and battery checks need of an open alert."""
+
+    participant_id: int
+    device_id: int | None
+    kind: str
+    source: str
+    occurred_at: dt.datetime
+
+
+BATTERY_KINDS = (AlertKind.CRITICAL_BATTERY, AlertKind.LOW_BATTERY)
+# The kinds a batch's reports and levels may clear or hold against: read once per batch.
+WATCHED_KINDS = (
+    AlertKind.MESSAGE_GAP,
+    AlertKind.GPS_LOST,
+    *BATTERY_KINDS,
+    AlertKind.CHARGER_NOT_CONNECTED,
+)
+
+
+def _as_utc(value: Any) -> dt.datetime:
+    """A datetime column read raw: text on SQLite (naive UTC), aware on PostgreSQL."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def watched_alerts(participant_ids: set[int]) -> tuple[list[OpenAlert], int]:
+    """The (rare) open alerts of ``WATCHED_KINDS`` for a batch's wearers, and the battery
+    level above which no level can raise or clear anything (``_battery_scan_pct``), in one
+    statement: the one-row maximum over the rule settings, left-joined to the alerts, so it
+    comes back even when no alert is open. Every batch runs this, so it is raw SQL with the
+    ids as one parameter."""
     if not participant_ids:
-        return []
-    return list(
-        Alert.objects.filter(
-            participant_id__in=participant_ids, kind__in=kinds, status__in=OPEN_STATUSES
-        ).only("participant_id", "device_id", "kind", "source", "occurred_at")
-    )
+        return [], 0
+    where, params = ids_clause("a.participant_id", sorted(participant_ids))
+    kinds = ", ".join(["%s"] * len(WATCHED_KINDS))
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.top, a.participant_id, a.device_id, a.kind, a.source, a.occurred_at "  # noqa: S608
+            f"FROM (SELECT MAX(battery_pct) AS top FROM {AlertRuleSetting._meta.db_table} "
+            "WHERE kind IN (%s, %s) AND battery_pct IS NOT NULL) s "
+            f"LEFT JOIN {Alert._meta.db_table} a ON {where} AND a.kind IN ({kinds}) "
+            f"AND a.status IN ({statuses})",
+            [*BATTERY_KINDS, *params, *WATCHED_KINDS, *OPEN_STATUSES],
+        )
+        rows = cursor.fetchall()
+    alerts = [
+        OpenAlert(pid, device_id, kind, source, _as_utc(occurred_at))
+        for _top, pid, device_id, kind, source, occurred_at in rows
+        if pid is not None
+    ]
+    return alerts, _battery_scan_pct(rows[0][0])
 
 
-def reports_clear_message_gaps(batch: StoredBatch) -> int:
+def reports_clear_message_gaps(batch: StoredBatch, open_alerts: Sequence[OpenAlert]) -> int:
     """A worn device that reported is not silent: clear its open message-gap alert, as of
     its latest report in the batch; and one that stored a fix (fixes are stored only when
-    valid) has GPS again: clear its open GPS-lost alert as of that fix. One query per batch
-    finds the (rare) open ones."""
+    valid) has GPS again: clear its open GPS-lost alert as of that fix. ``open_alerts``:
+    the batch's open alerts (``watched_alerts``), of which this needs those two kinds."""
     latest: dict[tuple[int, int | None], dt.datetime] = {}
     latest_fix: dict[tuple[int, int | None], dt.datetime] = {}
     for fix in batch.fixes:
@@ -112,7 +159,9 @@ def reports_clear_message_gaps(batch: StoredBatch) -> int:
         return 0
     kinds = (AlertKind.MESSAGE_GAP, AlertKind.GPS_LOST)
     cleared = 0
-    for alert in _open_alerts({participant_id for participant_id, _ in latest}, kinds):
+    for alert in open_alerts:
+        if alert.kind not in kinds:
+            continue
         key = (alert.participant_id, alert.device_id)
         reported = (latest if alert.kind == AlertKind.MESSAGE_GAP else latest_fix).get(key)
         if reported is None:
@@ -128,38 +177,32 @@ def reports_clear_message_gaps(batch: StoredBatch) -> int:
     return cleared
 
 
-BATTERY_KINDS = (AlertKind.CRITICAL_BATTERY, AlertKind.LOW_BATTERY)
-
-
-def _battery_scan_pct() -> int:
-    """The highest level any rule calls low, plus the clearing margin: levels above it
-    can neither raise nor clear anything, so nearly every batch stops here."""
+def _battery_scan_pct(top_setting: int | None) -> int:
+    """The highest level any rule calls low (the defaults, or ``top_setting``, the highest
+    a program or participant set), plus the clearing margin: levels above it can neither
+    raise nor clear anything, so nearly every batch stops there."""
     defaults = [DEFAULT_RULES[kind].battery_pct or 0 for kind in BATTERY_KINDS]
-    overrides = AlertRuleSetting.objects.filter(
-        kind__in=BATTERY_KINDS, battery_pct__isnull=False
-    ).aggregate(top=Max("battery_pct"))["top"]
-    return max(*defaults, overrides or 0) + BATTERY_CLEAR_MARGIN_PCT
+    return max(*defaults, top_setting or 0) + BATTERY_CLEAR_MARGIN_PCT
 
 
-def levels_to_alerts(levels: Sequence[DeviceLevel]) -> int:
+def levels_to_alerts(
+    levels: Sequence[DeviceLevel], open_alerts: Sequence[OpenAlert], scan: int
+) -> int:
     """Low and critical battery from the level the device reports in its fixes (most do not
     send a battery alarm of their own, or send it once), against the wearer's rule
     thresholds. A device on charge raises nothing; going on charge, or a level back above
     the threshold by ``BATTERY_CLEAR_MARGIN_PCT``, clears. The alert's source is the device,
-    the same as for a battery alarm event, so the two are one alert. Returns how many alerts
-    were raised or cleared."""
+    the same as for a battery alarm event, so the two are one alert. ``open_alerts`` and
+    ``scan``: the batch's open alerts and battery scan level (``watched_alerts``). Returns
+    how many alerts were raised or cleared."""
     worn = [lv for lv in levels if lv.participant_id is not None]
     if not worn:
         return 0
-    open_alerts = {
-        (a.participant_id, a.kind, a.source): a
-        for a in _open_alerts(
-            {lv.participant_id for lv in worn if lv.participant_id is not None},
-            (*BATTERY_KINDS, AlertKind.CHARGER_NOT_CONNECTED),
-        )
+    battery_kinds = (*BATTERY_KINDS, AlertKind.CHARGER_NOT_CONNECTED)
+    open_battery = {
+        (a.participant_id, a.kind, a.source) for a in open_alerts if a.kind in battery_kinds
     }
-    open_pids = {pid for pid, _kind, _source in open_alerts}
-    scan = _battery_scan_pct()
+    open_pids = {pid for pid, _kind, _source in open_battery}
     relevant = [
         lv
         for lv in worn
@@ -176,7 +219,7 @@ def levels_to_alerts(levels: Sequence[DeviceLevel]) -> int:
         if pid is None:
             continue
         source = f"device:{lv.device_id}"
-        if lv.charging and (pid, AlertKind.CHARGER_NOT_CONNECTED, source) in open_alerts:
+        if lv.charging and (pid, AlertKind.CHARGER_NOT_CONNECTED, source) in open_battery:
             touched += alert_clear(
                 participant_id=pid,
                 kind=AlertKind.CHARGER_NOT_CONNECTED,
@@ -187,7 +230,7 @@ def levels_to_alerts(levels: Sequence[DeviceLevel]) -> int:
             rule = rules[kind].get(pid)
             if rule is None or rule.battery_pct is None:
                 continue
-            if (pid, kind, source) in open_alerts:
+            if (pid, kind, source) in open_battery:
                 recovered = (
                     lv.battery_pct is not None
                     and lv.battery_pct > rule.battery_pct + BATTERY_CLEAR_MARGIN_PCT
@@ -220,13 +263,16 @@ def reports_promote_held(batch: StoredBatch) -> int:
     (``alerts.services`` explains why grace is judged this way, not by the wall clock).
 
     Only pending alerts whose grace ends by now (plus the future filter's slack) can be
-    proved so, and they are rare: one indexed read, and the batch is walked only if any."""
+    proved so, and they are rare: one narrow indexed read gives each waiting wearer's
+    earliest end of grace, and only wearers whose latest report reaches it are handed to
+    ``alerts_promote_held`` (none, in nearly every batch)."""
     horizon = timezone.now() + PROMOTE_SLACK
-    waiting = set(
-        Alert.objects.filter(status=AlertStatus.PENDING, visible_at__lte=horizon).values_list(
-            "participant_id", flat=True
-        )
-    )
+    waiting: dict[int, dt.datetime] = {}
+    for pid, visible_at in Alert.objects.filter(
+        status=AlertStatus.PENDING, visible_at__lte=horizon
+    ).values_list("participant_id", "visible_at"):
+        if pid not in waiting or visible_at < waiting[pid]:
+            waiting[pid] = visible_at
     if not waiting:
         return 0
     latest: dict[int, dt.datetime] = {}
@@ -235,13 +281,20 @@ def reports_promote_held(batch: StoredBatch) -> int:
     for pid, time in reports:
         if pid is not None and (pid not in latest or time > latest[pid]):
             latest[pid] = time
-    return alerts_promote_held(reported=latest)
+    due = {pid: time for pid, time in latest.items() if time >= waiting[pid]}
+    return alerts_promote_held(reported=due)
 
 
 def batch_alerts(batch: StoredBatch) -> None:
     """The hand-off callback registered in ``TrackingConfig.ready``, after the zone engine's:
-    raises and clears first, so that the promotion by later reports sees every clear."""
+    raises and clears first, so that the promotion by later reports sees every clear. The
+    open alerts that reports and levels act on are read once, after the events: the clears
+    by reports touch message-gap and GPS-lost alerts only, which the levels do not read."""
     device_events_to_alerts(batch.events)
-    reports_clear_message_gaps(batch)
-    levels_to_alerts(batch.levels)
+    reporting = {f.participant_id for f in batch.fixes}
+    reporting.update(e.participant_id for e in batch.events)
+    reporting.update(lv.participant_id for lv in batch.levels)
+    open_alerts, scan = watched_alerts({pid for pid in reporting if pid is not None})
+    reports_clear_message_gaps(batch, open_alerts)
+    levels_to_alerts(batch.levels, open_alerts, scan)
     reports_promote_held(batch)

@@ -31,6 +31,7 @@ from shapely import wkt as shapely_wkt
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.services import alert_clear, alert_raise
+from ontrack.idlists import ids_clause
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant
 from ontrack.zones import engine
@@ -335,14 +336,6 @@ def zone_spec(zone: Zone) -> engine.ZoneSpec:
 _specs: dict[int, tuple[int, Any, engine.ZoneSpec]] = {}
 
 
-def _ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` in ``ids`` as one parameter whatever the count (SQLite allows 999
-    parameters per statement in Django; a batch names thousands of participants)."""
-    if connection.vendor == "postgresql":  # one text value: Django's psycopg binds client-side
-        return f"{column} = ANY(string_to_array(%s, ',')::bigint[])", [",".join(map(str, ids))]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608
-
-
 def _epoch_sql(column: str) -> str:
     """SQL for a datetime column as float seconds since 1970, exact to the microsecond,
     computed by the database (NULL stays NULL): no datetime object per row in Python.
@@ -366,32 +359,27 @@ def _zone_rows(
     participant_ids: Sequence[int],
 ) -> tuple[dict[int, str], list[tuple[int, int, str, int]]]:
     """The participants' time zones, and (zone id, version, updated_at, participant id) of
-    every zone in force for them, own or attached. Raw reads: this runs for every stored
-    batch; updated_at comes as text, since it is only compared for equality."""
-    where, params = _ids_clause("participant_id", participant_ids)
-    by_id, _ = _ids_clause("id", participant_ids)
+    every zone in force for them, own or attached. One raw read, not three: this runs for
+    every stored batch. A row without a version is a participant's time zone; updated_at
+    comes as text, since it is only compared for equality."""
+    where, params = ids_clause("participant_id", participant_ids)
+    by_id, _ = ids_clause("id", participant_ids)
     zone_table = Zone._meta.db_table
     attached_table = Zone.attached.through._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, time_zone FROM {Participant._meta.db_table} WHERE {by_id}",  # noqa: S608
-            params,
-        )
-        time_zones = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT id, version, CAST(updated_at AS TEXT), participant_id "  # noqa: S608
-            f"FROM {zone_table} WHERE {where}",
-            params,
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            f"SELECT a.zone_id, z.version, CAST(z.updated_at AS TEXT), a.participant_id "  # noqa: S608
+            f"SELECT id, NULL, time_zone, NULL FROM {Participant._meta.db_table} "  # noqa: S608
+            f"WHERE {by_id} UNION ALL "
+            f"SELECT id, version, CAST(updated_at AS TEXT), participant_id FROM {zone_table} "
+            f"WHERE {where} UNION ALL "
+            "SELECT a.zone_id, z.version, CAST(z.updated_at AS TEXT), a.participant_id "
             f"FROM {attached_table} a JOIN {zone_table} z ON z.id = a.zone_id "
             f"WHERE a.{where}",
-            params,
+            params * 3,
         )
-        rows += cursor.fetchall()
-    return time_zones, rows
+        rows = cursor.fetchall()
+    time_zones = {pk: text for pk, version, text, _ in rows if version is None}
+    return time_zones, [row for row in rows if row[1] is not None]
 
 
 class _Registry:
@@ -505,7 +493,7 @@ def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> np
     ``since`` is not read: it is written only when the side changes (see ``_states_save``).
     Rows become numbers in SQL and arrays in one conversion, matched to slots by a sorted
     search (slots are ordered by participant, then zone)."""
-    where, params = _ids_clause("participant_id", participant_ids)
+    where, params = ids_clause("participant_id", participant_ids)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
