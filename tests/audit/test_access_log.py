@@ -4,9 +4,11 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from ontrack import paging
 from ontrack.accounts.models import Role, User
 from ontrack.accounts.services import api_token_create
-from ontrack.audit.models import AccessAction, AccessLogEntry
+from ontrack.audit.models import AccessAction, AccessLogEntry, AccessLogSubject
+from ontrack.audit.services import access_log_record
 from ontrack.participants.models import Participant
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +164,69 @@ def test_a_portal_read_shows_the_participant_as_the_reader(
     assert entry.reader_participant_id == person.pk
     body = client_for(make_user(Role.AUDITOR)).get("/audit/").content.decode()
     assert f"Quispe, Rosa ({person.case_number}) (the participant)" in body
+
+
+# --- finding a participant: the index of whom each entry is about ---------------------------
+
+
+def test_each_entry_is_indexed_by_everyone_it_is_about_at_its_time() -> None:
+    access_log_record(user=None, action=AccessAction.LIST, what="a list", participant_ids=[7, 8, 9])
+    access_log_record(user=None, action=AccessAction.VIEW, what="a record", participant_ids=[7])
+    access_log_record(
+        user=None,
+        action=AccessAction.VIEW,
+        what="own data",
+        participant_ids=[None],
+        by_participant=5,
+    )
+    indexed = {
+        (row.entry.what, row.subject_id, row.at == row.entry.at)
+        for row in AccessLogSubject.objects.select_related("entry")
+    }
+    assert indexed == {
+        ("a list", 7, True),
+        ("a list", 8, True),
+        ("a list", 9, True),
+        ("a record", 7, True),
+        ("own data", 5, True),
+    }, "a list's every participant, a record's one, a participant reading their own data"
+
+
+def test_the_participant_filter_finds_their_records_read_and_the_lists_they_were_in(
+    make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    access_log_record(
+        user=None, action=AccessAction.VIEW, what="record of 41", participant_ids=[41]
+    )
+    access_log_record(
+        user=None, action=AccessAction.LIST, what="list with 41", participant_ids=[40, 41, 42]
+    )
+    access_log_record(
+        user=None, action=AccessAction.VIEW, what="record of 42", participant_ids=[42]
+    )
+    access_log_record(
+        user=None, action=AccessAction.LIST, what="list without 41", participant_ids=[40, 42, 410]
+    )
+    body = client_for(make_user(Role.AUDITOR)).get("/audit/", {"participant": "41"}).content
+    assert b"record of 41" in body
+    assert b"list with 41" in body
+    assert b"record of 42" not in body
+    assert b"list without 41" not in body, "41 is not 410"
+    assert b"2 entries" in body
+
+
+def test_past_ten_thousand_the_log_says_how_many_at_least(
+    make_user: Callable[..., User],
+    client_for: Callable[[User], Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    for n in range(3):
+        access_log_record(
+            user=None, action=AccessAction.VIEW, what=f"read {n}", participant_ids=[n]
+        )
+    auditor = client_for(make_user(Role.AUDITOR))
+    assert "2+ entries" in auditor.get("/audit/").content.decode()
+    assert "1 entry" in auditor.get("/audit/", {"participant": "1"}).content.decode(), (
+        "under the cap, the count is exact"
+    )

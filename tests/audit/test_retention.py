@@ -7,7 +7,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from ontrack.accounts.models import Role, User
-from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionRun
+from ontrack.audit.models import AccessAction, AccessLogEntry, AccessLogSubject, RetentionRun
 from ontrack.audit.retention import (
     RetentionKind,
     retention_days,
@@ -37,6 +37,18 @@ def test_nightly_purge_removes_only_access_log_entries_past_their_period(
     assert removed["access_log"] == 1
     assert list(AccessLogEntry.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not AccessLogEntry.objects.filter(pk=old.pk).exists()
+
+
+def test_the_purge_takes_an_entrys_index_of_participants_with_it(settings: Settings) -> None:
+    settings.ONTRACK_RETENTION_DAYS = {**settings.ONTRACK_RETENTION_DAYS, "access_log": 30}
+    access_log_record(user=None, action=AccessAction.LIST, what="old", participant_ids=[1, 2])
+    access_log_record(user=None, action=AccessAction.LIST, what="new", participant_ids=[2, 3])
+    aged = timezone.now() - dt.timedelta(days=31)
+    AccessLogEntry.objects.filter(what="old").update(at=aged)
+    AccessLogSubject.objects.filter(entry__what="old").update(at=aged)
+    retention_purge_all()
+    assert sorted(AccessLogSubject.objects.values_list("subject_id", flat=True)) == [2, 3]
+    assert list(AccessLogEntry.objects.values_list("what", flat=True)) == ["new"]
 
 
 def test_a_purge_run_records_counts_and_cutoff_not_content(settings: Settings) -> None:

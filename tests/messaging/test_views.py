@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks, Settings
 
+from ontrack import paging
 from ontrack.accounts.models import Office, Role, User
 from ontrack.accounts.services import api_token_create
 from ontrack.audit.models import AccessLogEntry
@@ -80,6 +81,22 @@ def test_the_outbox_pages_newest_first(
     assert "the middle" not in older
 
 
+def test_the_outbox_counts_its_messages_no_further_than_the_cap(
+    speaker: Callable[..., Participant],
+    client_for: Callable[[User], Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    participant = speaker("es")
+    for _ in range(3):
+        failed_text(participant)
+    client = client_for(officer_of(participant))
+    assert "2+ messages" in client.get("/messaging/").content.decode()
+    assert "0 messages" in client.get("/messaging/?status=sent").content.decode(), (
+        "under the cap, the count is exact"
+    )
+
+
 def test_the_outbox_sorts_the_pages_ids_through_an_index_not_the_scopes_messages(
     speaker: Callable[..., Participant],
     make_user: Callable[..., User],
@@ -97,7 +114,7 @@ def test_the_outbox_sorts_the_pages_ids_through_an_index_not_the_scopes_messages
     ]:
         with CaptureQueriesContext(connection) as queries:
             client_for(user).get("/messaging/")
-        (plan,) = sqlite_plans(queries, 'SELECT "messaging_message"."id" AS "pk"')
+        (plan,) = sqlite_plans(queries, 'ORDER BY "messaging_message"."created_at" DESC')
         assert index in plan, plan
 
 

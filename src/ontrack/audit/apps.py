@@ -17,7 +17,7 @@ class AuditConfig(AppConfig):
                 label="Access log",
                 default_days=7 * 365,
                 purge=access_log_purge,
-                models=("audit.AccessLogEntry",),
+                models=("audit.AccessLogEntry", "audit.AccessLogSubject"),
                 description="Who read or exported which record; kept for oversight.",
                 console_may_shorten=False,
             )

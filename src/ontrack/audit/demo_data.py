@@ -4,7 +4,7 @@ auditor would review rather than only their own visit.
 The audit app sits at the bottom of the stack and knows no participant, so the seeder (which
 does) hands :func:`history` who read what and when; this module writes the rows. The log's
 ``at`` is set on insert (``auto_now_add``), so the past times are written afterwards in one
-batched update.
+batched update, and the entries are indexed by whom they are about with those times.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from ontrack.audit.models import AccessLogEntry
+from ontrack.audit.services import access_log_subjects_write
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +57,7 @@ def history(reads: Sequence[Read]) -> int:
             f"UPDATE {table} SET at = %s WHERE id = %s",  # noqa: S608 - a fixed table name
             [(r.at, row.pk) for r, row in zip(reads, rows, strict=True)],
         )
+    for r, row in zip(reads, rows, strict=True):
+        row.at = r.at
+    access_log_subjects_write(rows)
     return len(rows)

@@ -4,14 +4,20 @@ in one place rather than remembered at every call site."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from ontrack.audit.models import AccessAction, AccessLogEntry, RetentionPolicy, listed_ids_text
+from ontrack.audit.models import (
+    AccessAction,
+    AccessLogEntry,
+    AccessLogSubject,
+    RetentionPolicy,
+    listed_ids_text,
+)
 from ontrack.audit.retention import retention_days_validate
 
 if TYPE_CHECKING:
@@ -78,8 +84,23 @@ def access_log_record(
         ]
     else:
         entries = [AccessLogEntry(participant_id=pid, **common) for pid in participant_ids]
-    AccessLogEntry.objects.bulk_create(entries)
+    with transaction.atomic():
+        AccessLogEntry.objects.bulk_create(entries)
+        access_log_subjects_write(entries)
     return len(entries)
+
+
+def access_log_subjects_write(entries: Sequence[AccessLogEntry]) -> None:
+    """Index ``entries``, written and with their final time, by whom they are about (see
+    :class:`~ontrack.audit.models.AccessLogSubject`). Only writers of the log call this."""
+    AccessLogSubject.objects.bulk_create(
+        [
+            AccessLogSubject(entry_id=entry.pk, subject_id=pid, at=entry.at)
+            for entry in entries
+            for pid in entry.subject_ids
+        ],
+        batch_size=1000,
+    )
 
 
 # --- naming the log's subjects ----------------------------------------------------------------
@@ -128,18 +149,16 @@ def access_log_about(entries: QuerySet[AccessLogEntry], text: str) -> QuerySet[A
     ids = list(dict.fromkeys(ids))[:MAX_FILTER_SUBJECTS]
     if not ids:
         return entries.none()
-    about = Q(participant_id__in=ids) | Q(reader_participant_id__in=ids)
-    for pid in ids:
-        about |= Q(participant_ids__contains=f",{pid},")
-    return entries.filter(about)
+    about = AccessLogSubject.objects.filter(subject_id__in=ids).values("entry_id")
+    return entries.filter(pk__in=about)
 
 
 ACCESS_LOG_PURGE_CHUNK = 10_000
 
 
 def access_log_purge(cutoff: dt.datetime) -> int:
-    """Delete access-log entries older than ``cutoff``, a chunk per transaction so that
-    the log keeps accepting entries while years of it are removed."""
+    """Delete access-log entries older than ``cutoff``, and their index rows, a chunk per
+    transaction so that the log keeps accepting entries while years of it are removed."""
     removed = 0
     while True:
         ids = list(
@@ -150,6 +169,7 @@ def access_log_purge(cutoff: dt.datetime) -> int:
         if not ids:
             return removed
         with transaction.atomic():
+            AccessLogSubject.objects.filter(entry_id__in=ids).delete()
             removed += AccessLogEntry.objects.filter(pk__in=ids).delete()[0]
 
 

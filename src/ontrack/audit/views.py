@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 
 from ontrack.audit.models import AccessAction, AccessLogEntry
 from ontrack.audit.services import access_log_about, subjects_describe
 from ontrack.fragments import fragment_or_page
+from ontrack.paging import CappedPaginator
 
 
 @login_required
@@ -36,7 +36,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
         on = None
     if on is not None:
         entries = entries.filter(at__date=on)
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    page = CappedPaginator(entries, 100).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     names = subjects_describe(
         {pid for e in shown for pid in e.listed_ids}

@@ -88,6 +88,8 @@ class MessageStatus(models.TextChoices):
 
 
 S = MessageStatus
+# Waiting to be sent: due now, or later (an error's retry, a reminder's time).
+WAITING = (S.QUEUED, S.ERRORED)
 # Forward-only: each status lists where it may go next; anything else is ignored. "sending"
 # may go straight to a final status because a provider's callback can overtake our own
 # status write; "errored" goes back to "sending" only for a retry.
@@ -239,6 +241,10 @@ class Message(models.Model):
             models.Index(fields=["created_at", "id"], name="message_created"),
             models.Index(fields=["anchor_key"], name="message_anchor"),
             models.Index(fields=["broadcast", "status"], name="message_broadcast"),
+            # The status page's oldest message due: only the few waiting, not the years sent.
+            models.Index(
+                fields=["send_at"], condition=models.Q(status__in=WAITING), name="message_waiting"
+            ),
         ]
 
     def __str__(self) -> str:

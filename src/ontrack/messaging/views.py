@@ -43,6 +43,7 @@ from ontrack.messaging.services.inbox import (
 from ontrack.messaging.services.received_texts import inbound_receive, inbound_simulate
 from ontrack.messaging.services.routing import is_opted_out
 from ontrack.messaging.services.templates import template_body_save, template_editable_by
+from ontrack.paging import CappedPaginator
 from ontrack.participants.forms import officers_for
 from ontrack.participants.gate import participant_for_change, participants_listed
 from ontrack.participants.models import Language, Level, Status
@@ -128,7 +129,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     # messages', or the scope's by person and time), where sorting the rows read every
     # message of the scope (600 ms for an office at 100,000 participants).
     ids = rows.order_by("-created_at", "-id").values_list("pk", flat=True)
-    page = Paginator(ids, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(ids, settings.ONTRACK_PAGE_SIZE).get_page(request.GET.get("page"))
     shown = Message.objects.select_related("participant", "broadcast").in_bulk(list(page))
     rows_shown = [shown[pk] for pk in page]
     held = list(_visible_messages(user).filter(status=S.HELD).select_related("participant")[:50])

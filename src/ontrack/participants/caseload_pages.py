@@ -23,10 +23,10 @@ from django.core import signing
 from django.db.models import Q, QuerySet
 
 from ontrack.keyset import ordering_reversed, rows_after
+from ontrack.paging import COUNT_CAP, count_capped
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import SORTS
 
-COUNT_CAP = 10_000
 CURSOR_SALT = "ontrack.participants.caseload.v1"
 
 
@@ -42,12 +42,6 @@ class CaseloadPage:
     count: int  # exact when not ``count_capped``; else COUNT_CAP
     count_capped: bool
     at_end: bool  # the last page (asked for by ``last``)
-
-
-def caseload_count(queryset: QuerySet[Participant]) -> tuple[int, bool]:
-    """How many rows, counted no further than ``COUNT_CAP``, and whether there are more."""
-    counted = queryset.order_by()[: COUNT_CAP + 1].count()
-    return min(counted, COUNT_CAP), counted > COUNT_CAP
 
 
 def caseload_page(
@@ -82,7 +76,7 @@ def caseload_page(
     else:
         has_next = more
         has_previous = bool(cursor) and _any_beyond(queryset, ordering, page[0], backward=True)
-    count, capped = caseload_count(queryset)
+    count, capped = count_capped(queryset, COUNT_CAP)
     return CaseloadPage(
         rows=page,
         next_cursor=row_cursor(page[-1], sort) if has_next else None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from ontrack.accounts.models import Role, User
 from ontrack.accounts.phones import phone_normalise
@@ -167,13 +168,19 @@ class AccessLogSubjects:
         text = text.strip()
         if not text:
             return []
-        match = Q(case_number__iexact=text)
+        # Through the index ``participant_case_lower``: ``iexact`` read every participant.
+        match = Q(case_lower=text.lower())
         if any(ch.isalpha() for ch in text):  # digits alone are an id or a case number
             words = Q()
             for word in search_fold(text).split():
                 words &= Q(search_text__contains=word)
             match |= words
-        found = Participant.objects.filter(match).order_by("pk").values_list("pk", flat=True)
+        found = (
+            Participant.objects.alias(case_lower=Lower("case_number"))
+            .filter(match)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         return list(found[: self.MAX_FOUND])
 
 
