@@ -93,6 +93,8 @@ class Device(models.Model):
             models.Index(fields=["status", "kind"]),
             models.Index(fields=["office", "status"]),
             models.Index(fields=["last_seen_at"]),
+            # The live map's viewport: the devices whose last fix lies inside it.
+            models.Index(fields=["last_lat", "last_lon"], name="device_last_position"),
         ]
 
     def __str__(self) -> str:
