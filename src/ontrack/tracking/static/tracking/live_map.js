@@ -80,6 +80,7 @@
     var markers = {};  // participant id -> marker
     var fitted = false, timer = null, loading = false, again = false, updates = 0;
     var covered = null;  // the area the last answer holds every wearer of (null: none yet)
+    var generation = 0;  // bumped by a filter change: an answer to older filters is dropped
     var WORLD = L.latLngBounds([-90, -180], [90, 180]);
 
     function clamp(v, low, high) { return Math.max(low, Math.min(high, v)); }
@@ -166,6 +167,7 @@
       loading = true;
       // Unfitted (opening, new filters): the whole scope, whose bounds the map fits.
       var area = fitted ? viewArea() : WORLD;
+      var asked = generation;
       var params = new URLSearchParams(query);
       if (fitted) { params.set("bbox", bbox(area)); }
       var url = el.dataset.positions + (params.toString() ? "?" + params.toString() : "");
@@ -174,7 +176,9 @@
           if (!r.ok) { throw new Error(r.status + " " + r.statusText); }
           return r.json();
         })
-        .then(function (data) { covered = area; show(data); })
+        .then(function (data) {
+          if (asked === generation) { covered = area; show(data); }
+        })
         .catch(function (err) {
           summary.textContent = "Positions could not be loaded (" + err.message +
             "); trying again in " + Math.round(pollMs / 1000) + " s.";
@@ -209,6 +213,7 @@
         window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
         fitted = false;
         covered = null;
+        generation += 1;
         load();
       });
     }
