@@ -96,7 +96,10 @@ def _wearers(n: int, rng: random.Random) -> list[dict[str, Any]]:
 
 
 def _write(root: Path, wearers: list[dict[str, Any]]) -> None:
+    lats, lons = [w["lat"] for w in wearers], [w["lon"] for w in wearers]
+    bounds = [min(lats), min(lons), max(lats), max(lons)] if wearers else None
     body = {"generated_at": "2026-12-05T12:00:00+00:00", "stale_after_minutes": 30,
+            "scope": {"wearers": len(wearers), "placed": len(wearers), "bounds": bounds},
             "wearers": wearers}  # fmt: skip
     (root / "positions.json").write_text(json.dumps(body))
 

@@ -22,10 +22,12 @@ rendering), signed in as ``officer1`` (one caseload), ``supervisor`` (one office
 ``operator`` (every office; the access log as ``auditor``, the only role reading it).
 Per-person pages go round ``PEOPLE`` people of that user's own scope (a person's record and
 timeline, an alert, a review, a device, a track), lists are requested as they open (the
-day's schedule on a weekday: the seed's check-ins fall on weekdays). A page a role may not
-open is left out of its column. The program dashboard (``/reports/``) is measured by
-``bench/reports.py``. The machine's load average is printed with each backend's table: a
-busy machine's server time is its queue for the CPU as much as the page's work.
+day's schedule on a weekday: the seed's check-ins fall on weekdays; the live map's first
+answer, its scope's wearers, then viewports on a city around ``PEOPLE`` of those wearers).
+A page a role may not open is left out of its column. The program dashboard
+(``/reports/``) is measured by ``bench/reports.py``. The machine's load average is printed
+with each backend's table: a busy machine's server time is its queue for the CPU as much as
+the page's work.
 
 Baseline, same run: the signed-in staff member's account page (``/account/``: the console's
 layout over the session and second-factor checks, no participant data). The last line:
@@ -61,6 +63,7 @@ TRACKED_WEARERS = 1500
 ACCESS_READS_PER_PERSON = 5
 BROADCASTS_PER_SENDER = 20
 QUEUED_PER_1000 = 20
+VIEW_DEGREES = 0.2  # half a live map viewport on a city (zoom 10 or so), padded as it asks
 EXTRAS_MARK = "bench-pages-extras"  # in ONTRACK_HOME once the rows above are written
 USERS = {
     "officer": "officer1",
@@ -269,6 +272,7 @@ class Subjects:
     reviews: list[int] = field(default_factory=list)
     devices: list[int] = field(default_factory=list)
     office: int | None = None
+    views: list[str] = field(default_factory=list)  # live map viewports (bbox) on a wearer
 
 
 def _sample(rng: random.Random, values: Sequence[Any]) -> list[Any]:
@@ -304,6 +308,16 @@ def subjects_for(user: Any, rng: random.Random) -> Subjects:
         reviews=_sample(rng, reviews_visible_to(user).values_list("pk", flat=True)),
         devices=_sample(rng, worn.values_list("device_id", flat=True)),
         office=user.office_id,
+        views=[
+            f"{lat - VIEW_DEGREES:.5f},{lon - VIEW_DEGREES:.5f},"
+            f"{lat + VIEW_DEGREES:.5f},{lon + VIEW_DEGREES:.5f}"
+            for lat, lon in _sample(
+                rng,
+                worn.filter(device__last_lat__isnull=False).values_list(
+                    "device__last_lat", "device__last_lon"
+                ),
+            )
+        ],
     )
 
 
@@ -346,6 +360,10 @@ PAGES = [
     Page("alert detail", _each("/alerts/{}/", "alerts")),
     Page("live map page", lambda s: ["/tracking/map/"]),
     Page("live map positions (JSON)", lambda s: ["/tracking/map/positions.json"]),
+    Page(
+        "live map positions, a city's view (JSON)",  # as the map asks once zoomed in
+        lambda s: [f"/tracking/map/positions.json?{urlencode({'bbox': v})}" for v in s.views],
+    ),
     Page("devices list", lambda s: ["/tracking/devices/"]),
     Page("device detail", _each("/tracking/devices/{}/", "devices")),
     Page("schedule: a weekday", lambda s: [f"/schedule/today/?date={_weekday()}"]),

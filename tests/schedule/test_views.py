@@ -117,6 +117,33 @@ def test_today_shows_an_offices_windows_a_page_at_a_time(
     assert [p.full_name in second for p in people] == [False, False, True]
 
 
+def test_the_days_filters_offer_the_offices_and_officers_of_ones_scope_only(
+    make_participant: Callable[..., Participant],
+    make_user: Callable[..., User],
+    make_office: Callable[..., Office],
+    client_for: Callable[[User], Client],
+) -> None:
+    colleague = make_user(Role.OFFICER)
+    make_participant(officer=colleague)
+    make_user(Role.OFFICER)  # no caseload: not offered
+    trenton = make_office("Trenton")
+    far = make_user(Role.OFFICER, office=trenton)
+    make_participant(officer=far)
+    make_office("Camden")  # nobody there: not offered
+
+    def offered(user: User, name: str) -> set[int]:
+        html = client_for(user).get("/schedule/today/").content.decode()
+        select = re.search(rf'<select name="{name}">(.*?)</select>', html)
+        return {int(pk) for pk in re.findall(r'<option value="(\d+)"', select[1] if select else "")}
+
+    supervisor = make_user(Role.SUPERVISOR)
+    assert offered(supervisor, "office") == set()  # one office: no choice to make
+    assert offered(supervisor, "officer") == {colleague.pk}
+    operator = make_user(Role.OPERATOR, office=None)
+    assert offered(operator, "office") == {colleague.office_id, trenton.pk}
+    assert offered(operator, "officer") == {colleague.pk, far.pk}
+
+
 def test_a_days_windows_are_looked_for_no_further_back_than_a_window_stays_open(
     make_participant: Callable[..., Participant],
     open_window: Callable[..., CheckinWindow],

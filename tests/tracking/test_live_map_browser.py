@@ -1,6 +1,6 @@
 """The live map in a real headless Chromium, tiles off (no network): the markers and
-clusters Leaflet.markercluster draws, the base layer beneath them, and a new position
-arriving without a reload."""
+clusters Leaflet.markercluster draws, the base layer beneath them, a new position arriving
+without a reload, and a zoom that asks for the wearers in view."""
 
 from __future__ import annotations
 
@@ -97,6 +97,13 @@ def test_the_live_map_draws_every_wearer_and_moves_one_without_a_reload(
     assert single + clustered == 7
     assert page.is_hidden("#live-map-unplaced-card")
     assert errors == []
+    # Zoomed on Denver, the map asks for its view: the others leave it, the summary says so.
+    page.evaluate("window.ontrackLiveMap.map.setView([39.739, -104.99], 12)")
+    page.wait_for_selector("#live-map[data-placed='1']", state="attached", timeout=15000)
+    assert "1 wearer on the map in this view (6 more out of it" in page.inner_text(
+        "#live-map-summary"
+    )
+    assert page.evaluate("window.ontrackNoReload") is True
     # A filter narrows the map at once, in place, and the address keeps it.
     page.select_option("#live-map-filters select[name=level]", "low")
     page.wait_for_selector("#live-map[data-placed='0']", state="attached", timeout=15000)

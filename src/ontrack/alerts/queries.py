@@ -18,7 +18,7 @@ from ontrack.alerts.models import (
     Priority,
 )
 from ontrack.participants.caseload_signals import CaseloadSignals
-from ontrack.participants.queries import participants_visible_to
+from ontrack.participants.queries import participant_visible_q, participants_visible_to
 
 QUEUE_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
@@ -40,8 +40,11 @@ class AlertFilter:
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
     """Alerts of the participants this user may see; pending ones (inside grace) are not
-    shown to anyone: they are not yet something to act on."""
-    return Alert.objects.filter(participant__in=participants_visible_to(user)).exclude(
+    shown to anyone: they are not yet something to act on. The scope is a join on the
+    person (``participant_visible_q``; none at all for a scope of everyone), not ``IN
+    (SELECT id FROM participants ...)``: PostgreSQL hashed every participant for that, in
+    each of the queue's four queries (an operator's queue, 169 ms at 100,000 people)."""
+    return Alert.objects.filter(participant_visible_q(user, "participant")).exclude(
         status=AlertStatus.PENDING
     )
 

@@ -42,7 +42,8 @@ def _in_queue(user: User, alert_id: int) -> Alert:
     """The alert, locked for the change, if the user sees it (PermissionDenied otherwise,
     which the views answer as 404) and it is still in the queue."""
     _handler(user)
-    alert = alerts_visible_to(user).select_for_update().filter(pk=alert_id).first()
+    # Locks the alert alone, not the person its scope joins.
+    alert = alerts_visible_to(user).select_for_update(of=("self",)).filter(pk=alert_id).first()
     if alert is None:
         raise PermissionDenied("No such alert in your caseload.")
     if alert.status not in QUEUE_STATUSES:

@@ -35,6 +35,8 @@ from ontrack.participants.gate import (
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import (
     can_write_participant,
+    officers_seen_by,
+    offices_seen_by,
     participants_visible_to,
 )
 from ontrack.photos import PhotoRefused, photo_response, photo_thumbnail_response
@@ -121,15 +123,14 @@ def today(request: HttpRequest) -> HttpResponse:
     """Today's (or a chosen day's) check-in windows and appointments, by office and officer,
     for the participants this user may see. The day is the office's local day."""
     user = _reader(request)
-    visible = participants_visible_to(user)
-    office_choices = Office.objects.filter(pk__in=visible.values("office_id")).order_by("name")
+    office_choices = {o.pk: o for o in offices_seen_by(user)}
     office_id = _int(request.GET.get("office"))
-    if office_id is None and user.office_id is not None:
-        office_id = user.office_id if office_choices.filter(pk=user.office_id).exists() else None
+    if office_id is None and user.office_id in office_choices:
+        office_id = user.office_id
     officer_id = _int(request.GET.get("officer"))
     if user.role == Role.OFFICER:
         officer_id = user.pk
-    office = office_choices.filter(pk=office_id).first() if office_id else None
+    office = office_choices.get(office_id) if office_id else None
     zone = ZoneInfo(
         office.time_zone if office else (user.office.time_zone if user.office else "UTC")
     )
@@ -157,7 +158,6 @@ def today(request: HttpRequest) -> HttpResponse:
             user, start, end, office_id=office_id, officer_id=officer_id
         )
     )
-    officers = User.objects.filter(pk__in=visible.values("officer_id")).order_by("last_name")
     participants_listed(
         request,
         [*(w.participant_id for w in day_windows), *(a.participant_id for a in day_appointments)],
@@ -175,8 +175,8 @@ def today(request: HttpRequest) -> HttpResponse:
             "windows_page": windows_page,
             "query": query.urlencode(),
             "appointments": day_appointments,
-            "offices": office_choices,
-            "officers": officers if user.role != Role.OFFICER else [],
+            "offices": list(office_choices.values()),
+            "officers": officers_seen_by(user) if user.role != Role.OFFICER else [],
             "office": office,
             "officer_id": officer_id,
             "now": timezone.now(),

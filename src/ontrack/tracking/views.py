@@ -493,7 +493,7 @@ def live_map_page(request: HttpRequest) -> HttpResponse:
     ``live_map_positions`` (which logs who it shows) and again every poll interval."""
     user = _map_reader(request)
     try:
-        f = live_map.live_map_filter_parse(request.GET)
+        f = live_map.live_map_filter_parse(request.GET, user)
     except ValidationError as exc:
         return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
     return render(
@@ -501,6 +501,7 @@ def live_map_page(request: HttpRequest) -> HttpResponse:
         "tracking/live_map.html",
         {
             "filter": f,
+            "all_offices": live_map.ALL_OFFICES,
             "offices": Office.objects.all() if user.role != Role.OFFICER else [],
             "officers": officers_for(user) if user.role != Role.OFFICER else [],
             "levels": Level.choices,
@@ -519,17 +520,19 @@ def live_map_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def live_map_positions(request: HttpRequest) -> HttpResponse:
-    """Every wearer in the user's scope (narrowed by the page's filters) at their last
-    position, with their open alerts and staleness; one access-log row naming everyone in
+    """Every wearer in the user's scope (narrowed by the page's filters, and to the map's
+    viewport when it sends one, ``bbox``) at their last position, with their open alerts
+    and staleness, and the scope's counts and bounds; one access-log row naming everyone in
     the answer. Malformed filters: 400; filters outside the user's scope: nobody."""
     user = _map_reader(request)
     try:
-        f = live_map.live_map_filter_parse(request.GET)
+        f = live_map.live_map_filter_parse(request.GET, user)
     except ValidationError as exc:
         return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
     now = timezone.now()
     stale_after = dt.timedelta(minutes=settings.ONTRACK_LIVE_MAP_STALE_MINUTES)
-    wearers = live_map.live_map_wearers(user, f, now=now, stale_after=stale_after)
+    answer = live_map.live_map_wearers(user, f, now=now, stale_after=stale_after)
+    wearers, scope = answer.wearers, answer.scope
     gate.participants_listed(
         request, (w.participant_id for w in wearers), what="live map: last positions"
     )
@@ -540,6 +543,7 @@ def live_map_positions(request: HttpRequest) -> HttpResponse:
             "generated_at": now.isoformat(),
             "generated_at_text": office_time(now, user.office.time_zone if user.office else "UTC"),
             "stale_after_minutes": settings.ONTRACK_LIVE_MAP_STALE_MINUTES,
+            "scope": {"wearers": scope.wearers, "placed": scope.placed, "bounds": scope.bounds},
             "wearers": [
                 {
                     "id": w.participant_id,

@@ -3,7 +3,10 @@
    critical priority, open alert, stale fix, current), updated in place every poll interval
    without a reload. Positions come from /tracking/map/positions.json, which checks the
    user's scope and writes the access log on every request; the filters are that URL's query
-   parameters, kept in the page's own address. No inline script (Content-Security-Policy):
+   parameters, kept in the page's own address. The map opens on the filters' whole scope,
+   fitted to its bounds (the answer's "scope"); after that it asks only for the wearers in
+   its view (bbox, padded so that a small move needs no request), on each poll and when a
+   move or zoom leaves the part it has. No inline script (Content-Security-Policy):
    everything is configured by #live-map's data- attributes. */
 (function () {
   "use strict";
@@ -76,6 +79,24 @@
     }).addTo(map);
     var markers = {};  // participant id -> marker
     var fitted = false, timer = null, loading = false, again = false, updates = 0;
+    var covered = null;  // the area the last answer holds every wearer of (null: none yet)
+    var generation = 0;  // bumped by a filter change: an answer to older filters is dropped
+    var WORLD = L.latLngBounds([-90, -180], [90, 180]);
+
+    function clamp(v, low, high) { return Math.max(low, Math.min(high, v)); }
+
+    // The view, padded, clamped to one world: what the next answer will hold.
+    function viewArea() {
+      var b = map.getBounds().pad(0.25);
+      return L.latLngBounds(
+        [clamp(b.getSouth(), -90, 90), clamp(b.getWest(), -180, 180)],
+        [clamp(b.getNorth(), -90, 90), clamp(b.getEast(), -180, 180)]);
+    }
+
+    function bbox(area) {
+      return [area.getSouth(), area.getWest(), area.getNorth(), area.getEast()]
+        .map(function (v) { return v.toFixed(5); }).join(",");
+    }
 
     function show(data) {
       var seen = {}, added = [], unplaced = [], alerts = 0, stale = 0;
@@ -112,8 +133,10 @@
       }
       if (added.length) { clusters.addLayers(added); }
       var placed = Object.keys(markers).length;
-      if (!fitted && placed) {
-        map.fitBounds(clusters.getBounds(), {padding: [30, 30], maxZoom: 13});
+      var bounds = data.scope.bounds;
+      if (!fitted && bounds) {
+        map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
+                      {padding: [30, 30], maxZoom: 13});
         fitted = true;
       }
       unplacedList.textContent = "";
@@ -126,8 +149,10 @@
         unplacedList.appendChild(li);
       });
       unplacedCard.hidden = unplaced.length === 0;
-      empty.hidden = data.wearers.length !== 0;
+      empty.hidden = data.scope.wearers !== 0;
+      var elsewhere = data.scope.placed - placed;
       summary.textContent = plural(placed, "wearer") + " on the map" +
+        (elsewhere > 0 ? " in this view (" + elsewhere + " more out of it: move or zoom out)" : "") +
         (unplaced.length ? ", " + unplaced.length + " without a position yet" : "") +
         "; " + alerts + " with open alerts, " + stale + " without a fix for " +
         data.stale_after_minutes + " minutes. Updated " + data.generated_at_text + ".";
@@ -140,13 +165,20 @@
       if (timer) { clearTimeout(timer); timer = null; }
       if (loading) { again = true; return null; }  // the filters changed mid-request
       loading = true;
-      var url = el.dataset.positions + (query ? "?" + query : "");
+      // Unfitted (opening, new filters): the whole scope, whose bounds the map fits.
+      var area = fitted ? viewArea() : WORLD;
+      var asked = generation;
+      var params = new URLSearchParams(query);
+      if (fitted) { params.set("bbox", bbox(area)); }
+      var url = el.dataset.positions + (params.toString() ? "?" + params.toString() : "");
       return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
         .then(function (r) {
           if (!r.ok) { throw new Error(r.status + " " + r.statusText); }
           return r.json();
         })
-        .then(show)
+        .then(function (data) {
+          if (asked === generation) { covered = area; show(data); }
+        })
         .catch(function (err) {
           summary.textContent = "Positions could not be loaded (" + err.message +
             "); trying again in " + Math.round(pollMs / 1000) + " s.";
@@ -167,6 +199,11 @@
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden && !timer) { load(); }
     });
+    // A move or zoom out of the area the markers were asked for asks for the new view at
+    // once; inside it, the next poll narrows to the view.
+    map.on("moveend", function () {
+      if (fitted && covered && !covered.contains(map.getBounds())) { load(); }
+    });
 
     if (form) {
       form.addEventListener("change", function () {
@@ -175,6 +212,8 @@
         query = params.toString();
         window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
         fitted = false;
+        covered = null;
+        generation += 1;
         load();
       });
     }
