@@ -109,13 +109,29 @@ async def _read_http(reader: asyncio.StreamReader) -> bytes:
 Encode = Callable[[str, list[Any], int], bytes]
 
 
+def _gt06_acks(buffer: bytearray) -> int:
+    """Location acknowledgements (protocol 0x12) among the whole frames at the head of
+    ``buffer``, which are consumed; a frame cut by the read stays for the next one. The
+    gateway answers a bench device only with short (0x78 0x78) frames: its login and
+    location acknowledgements."""
+    acked = 0
+    while len(buffer) >= 5:
+        end = buffer[2] + 5
+        if len(buffer) < end:
+            break
+        acked += buffer[3] == 0x12
+        del buffer[:end]
+    return acked
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """How one protocol's devices talk: ``per_frame`` positions go into one frame built by
     ``encode(identifier, reports, serial)``; ``hello`` (if any) is sent on connecting and,
     with ``hello_answer``, answered before the load; with ``ack`` the device waits for that
     answer to each frame before sending its next one (Teltonika's record count, an HTTP
-    response), otherwise it writes and moves on (the gateway's answers are read and dropped).
+    response), otherwise it writes and moves on, and ``acks`` (if any) counts the positions
+    acknowledged among the gateway's answers (GT06 echoes each location frame once stored).
     """
 
     name: str  # Device.protocol, and the gateway's --<name>-port option
@@ -124,6 +140,7 @@ class Profile:
     hello: Callable[[str], bytes] | None = None
     hello_answer: Callable[[asyncio.StreamReader], Awaitable[bytes]] | None = None
     ack: Callable[[asyncio.StreamReader], Awaitable[bytes]] | None = None
+    acks: Callable[[bytearray], int] | None = None
 
 
 def _profiles() -> dict[str, Profile]:
@@ -142,7 +159,7 @@ def _profiles() -> dict[str, Profile]:
     return {
         "gt06": Profile(
             "gt06", 1, gt06_frame,
-            hello=lambda imei: simulator.gt06_login(imei, 1),
+            hello=lambda imei: simulator.gt06_login(imei, 1), acks=_gt06_acks,
         ),
         "teltonika": Profile(
             "teltonika", TELTONIKA_RECORDS,
@@ -174,7 +191,7 @@ class _Device:
     """One device's connection. Without an ``ack`` a frame is written at once; with one,
     frames queue and a pump sends the next only when the previous is answered, so the
     client waits as a real device does (and the bench counts a position as sent when it
-    goes on the wire)."""
+    goes on the wire). ``counter``: positions sent, failed devices, positions acknowledged."""
 
     def __init__(
         self, profile: Profile, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -183,7 +200,9 @@ class _Device:
         self.profile, self.reader, self.writer, self.counter = profile, reader, writer, counter
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        self.task = loop.create_task(self._pump() if profile.ack else _drain(reader))
+        self.task = loop.create_task(
+            self._pump() if profile.ack else _drain(reader, profile.acks, counter)
+        )
 
     def offer(self, frame: bytes) -> None:
         if self.profile.ack is None:
@@ -203,6 +222,7 @@ class _Device:
                 self.writer.write(frame)
                 self.counter[0] += self.profile.per_frame
                 await self.profile.ack(self.reader)
+                self.counter[2] += self.profile.per_frame
         except (ConnectionError, asyncio.IncompleteReadError):
             self.counter[1] += 1
 
@@ -241,7 +261,7 @@ async def _client(
         n, round_ = k % devices, k // devices
         reports = [report(base + timedelta(seconds=round_ * per + i), n) for i in range(per)]
         frames.append(profile.encode(_imei(n), reports, k & 0xFFFF))
-    counter = [0, 0]  # positions on the wire, devices whose connection failed
+    counter = [0, 0, 0]  # positions on the wire, devices whose connection failed, acknowledged
     links: list[_Device] = []
     for start in range(0, devices, 500):
         links += await asyncio.gather(
@@ -276,10 +296,17 @@ async def _client(
     print(json.dumps(report_), flush=True)
 
 
-async def _drain(reader: asyncio.StreamReader) -> None:
+async def _drain(
+    reader: asyncio.StreamReader, acks: Callable[[bytearray], int] | None, counter: list[int]
+) -> None:
+    """Read the gateway's answers to a device that does not wait for them, counting the
+    acknowledged positions in ``counter[2]`` when the protocol's answers say so."""
+    buffer = bytearray()
     with contextlib.suppress(ConnectionError):
-        while await reader.read(4096):
-            pass
+        while chunk := await reader.read(4096):
+            if acks is not None:
+                buffer += chunk
+                counter[2] += acks(buffer)
 
 
 def _tree_cpu(pid: int) -> float:
@@ -332,44 +359,18 @@ def main() -> None:
         )
         return
     duration = args.duration or (15.0 if args.quick else 60.0)
-    home = HERE / "var" / "ingest"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    env = {**os.environ, "ONTRACK_HOME": str(home), "ONTRACK_LOG_LEVEL": "INFO"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    if args.postgres:
-        env["ONTRACK_DATABASE_URL"] = args.postgres
-    else:
-        env.pop("ONTRACK_DATABASE_URL", None)
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "ontrack.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    home, env = home_setup("ingest", args.postgres)
     from django.db import connection
 
-    from ontrack.tracking.models import Device, Position
-
-    call_command("migrate", verbosity=0)
-    Position.objects.all().delete()
-    _wearers_delete()  # a PostgreSQL database is reused between runs
-    Device.objects.all().delete()
-    Device.objects.bulk_create(
-        [
-            Device(identifier=_imei(n), kind="ankle", protocol=args.protocol)
-            for n in range(args.devices)
-        ],
-        batch_size=2000,
-    )
+    fleet_register(args.devices, args.protocol)
     if args.zones:
-        _wearers(args.devices)
+        wearers(args.devices)
     connection.close()
     runs = [False, True] if args.zones else [False]
     figures = {}
     for with_zones in runs:
         if with_zones:
-            zones_made = _zones(args.devices)
+            zones_made = zones(args.devices)
             print(f"\nzones: {zones_made:,} zones on {args.devices:,} participants", flush=True)
         _positions_empty(connection)
         figures[with_zones] = _run(args, env, home, duration, with_zones)
@@ -393,7 +394,64 @@ def main() -> None:
     )
 
 
-def _wearers(devices: int) -> None:
+def home_setup(name: str, database_url: str | None) -> tuple[Path, dict[str, str]]:
+    """A fresh ``bench/var/<name>`` home on ``database_url`` (SQLite in the home if None),
+    migrated, with Django set up in this process; returns the home and the environment the
+    ontrack processes are started with."""
+    home = HERE / "var" / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = {**os.environ, "ONTRACK_HOME": str(home), "ONTRACK_LOG_LEVEL": "INFO"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if database_url:
+        env["ONTRACK_DATABASE_URL"] = database_url
+    else:
+        env.pop("ONTRACK_DATABASE_URL", None)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ontrack.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return home, env
+
+
+def fleet_register(devices: int, protocol: str) -> None:
+    """``devices`` registered devices of ``protocol`` and nothing else tracked (a PostgreSQL
+    database is reused between runs)."""
+    from ontrack.tracking.models import Device, Position
+
+    Position.objects.all().delete()
+    _wearers_delete()
+    Device.objects.all().delete()
+    Device.objects.bulk_create(
+        [Device(identifier=_imei(n), kind="ankle", protocol=protocol) for n in range(devices)],
+        batch_size=2000,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def gateway_argv(protocol: str, port: int, workers: int, stats_interval: float) -> list[str]:
+    """``ontrack gateway`` with only ``protocol`` listening (on ``port``), MQTT off."""
+    ports = [
+        argument
+        for name in (*PROTOCOLS, "tk103", "queclink", "meitrack", "suntech")
+        for argument in (f"--{name}-port", str(port) if name == protocol else "off")
+    ]
+    return [
+        sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1", *ports,
+        "--mqtt-host", "off", "--stats-interval", str(stats_interval), "--workers", str(workers),
+    ]  # fmt: skip
+
+
+def wearers(devices: int) -> None:
     """One enrolled participant per device, wearing it (bulk rows: the bench measures the
     gateway, not enrolment)."""
     from django.utils import timezone
@@ -462,18 +520,11 @@ def _wearers_delete() -> None:
     Program.objects.filter(name="Bench program").delete()
 
 
-def _zones(devices: int, seed: int = 7) -> int:
-    """Three zones per wearer around the line the client's devices report along (device n
-    at 40.0 + n * 1e-5 N, 74.0 W), made as rows with what ``zone_create`` would store."""
-    import random
-
+def wearers_by_device() -> dict[str, tuple[int, int, int]]:
+    """Each worn device's identifier: its wearer's (participant, program, office)."""
     from ontrack.tracking.models import DeviceAssignment
-    from ontrack.zones.engine import M_PER_DEG
-    from ontrack.zones.models import Zone
-    from ontrack.zones.services import geometry_bbox
 
-    rng = random.Random(seed)
-    wearer = {
+    return {
         identifier: (pid, program_id, office_id)
         for identifier, pid, program_id, office_id in DeviceAssignment.objects.values_list(
             "device__identifier",
@@ -482,6 +533,18 @@ def _zones(devices: int, seed: int = 7) -> int:
             "participant__office_id",
         )
     }
+
+
+def zones(devices: int, seed: int = 7) -> int:
+    """Three zones per wearer around the line the client's devices report along (device n
+    at 40.0 + n * 1e-5 N, 74.0 W), made as rows with what ``zone_create`` would store."""
+    import random
+
+    from ontrack.zones.engine import M_PER_DEG
+    from ontrack.zones.models import Zone
+
+    rng = random.Random(seed)
+    wearer = wearers_by_device()
     curfew = [{"days": [0, 1, 2, 3, 4], "start": "20:00", "end": "06:00"}]
 
     def offset(lat: float, lon: float, north: float, east: float) -> tuple[float, float]:
@@ -499,7 +562,6 @@ def _zones(devices: int, seed: int = 7) -> int:
 
     rows = []
     for n in range(devices):
-        pid, program_id, office_id = wearer[_imei(n)]
         lat, lon = 40.0 + n * 1e-5, -74.0
         shift = rng.uniform(1_000, 3_000)
         d, a = 8_000 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
@@ -511,26 +573,40 @@ def _zones(devices: int, seed: int = 7) -> int:
             ("Elsewhere", "exclusion", 50.0, [],
              star(*offset(lat, lon, d * math.cos(a), d * math.sin(a)), rng.uniform(150, 600))),
         ]  # fmt: skip
-        for name, kind, buffer_m, schedule, geometry in geometries:
-            min_lon, min_lat, max_lon, max_lat = geometry_bbox(geometry)
-            rows.append(
-                Zone(
-                    program_id=program_id,
-                    office_id=office_id,
-                    participant_id=pid,
-                    name=name,
-                    kind=kind,
-                    geometry=geometry,
-                    min_lon=min_lon,
-                    min_lat=min_lat,
-                    max_lon=max_lon,
-                    max_lat=max_lat,
-                    buffer_m=buffer_m,
-                    schedule=schedule,
-                )
-            )
+        rows += [zone_row(wearer[_imei(n)], *zone) for zone in geometries]
     Zone.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def zone_row(
+    wearer: tuple[int, int, int],
+    name: str,
+    kind: str,
+    buffer_m: float,
+    schedule: list,
+    geometry: dict,
+) -> Any:
+    """A participant's zone as ``zone_create`` would store it; ``wearer`` is (participant,
+    program, office)."""
+    from ontrack.zones.models import Zone
+    from ontrack.zones.services import geometry_bbox
+
+    pid, program_id, office_id = wearer
+    min_lon, min_lat, max_lon, max_lat = geometry_bbox(geometry)
+    return Zone(
+        program_id=program_id,
+        office_id=office_id,
+        participant_id=pid,
+        name=name,
+        kind=kind,
+        geometry=geometry,
+        min_lon=min_lon,
+        min_lat=min_lat,
+        max_lon=max_lon,
+        max_lat=max_lat,
+        buffer_m=buffer_m,
+        schedule=schedule,
+    )
 
 
 def _run(
@@ -541,27 +617,12 @@ def _run(
     from django.db import connection
 
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Only the protocol under test listens; the gateway's other servers are off.
-    ports = [
-        argument
-        for name in (*PROTOCOLS, "tk103", "queclink", "meitrack", "suntech")
-        for argument in (f"--{name}-port", str(port) if name == args.protocol else "off")
-    ]
+    port = free_port()
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "ontrack.cli", "gateway", "--host", "127.0.0.1", *ports,
-         "--mqtt-host", "off", "--stats-interval", "5", "--workers", str(args.workers)],
+        gateway_argv(args.protocol, port, args.workers, 5),
         env=env, stderr=open(home / "gateway.log", "w"),  # noqa: SIM115 - lives as long as the gateway
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    port_wait(port)
     client = subprocess.Popen(
         [sys.executable, __file__, "--client", str(port), str(args.devices), str(args.rate),
          str(duration), "1" if args.zones else "0", args.protocol],
@@ -693,6 +754,17 @@ def _run(
         f"{per_position * 1e6:.1f} us per position"
     )
     return rate, baseline, per_position
+
+
+def port_wait(port: int, timeout: float = 60) -> None:
+    """Until something listens on ``port`` (a process starting), at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
 
 
 def _baseline(connection: object, postgres: bool) -> float:
