@@ -41,6 +41,9 @@ from tests.support import cli_environment, free_port, wait_for_url
 # A whole demo of its own, beside the system tests on the other workers; its tests in order.
 pytestmark = pytest.mark.xdist_group("demo-lives")
 
+# From the moment the web process answers: migrating and seeding a fresh home before it takes
+# 35 s on a quiet machine and 80 s or more while the suite's other processes start beside it,
+# which says nothing of whether the running processes bring the demo to life.
 DEADLINE_S = 150.0
 # Kinds only a device (through the gateway or the silence watchdog) raises.
 DEVICE_KINDS = {
@@ -135,7 +138,6 @@ class RunningDemo:
     home: Path
     env: dict[str, str]
     console_file: Path
-    started: float
 
     def console(self) -> str:
         return self.console_file.read_text()
@@ -172,9 +174,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
              "--mqtt-host", "off"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    running = RunningDemo(
-        process, f"http://127.0.0.1:{port}", home, env, console_file, time.monotonic()
-    )
+    running = RunningDemo(process, f"http://127.0.0.1:{port}", home, env, console_file)
     try:
         yield running
     finally:
@@ -213,10 +213,11 @@ def _positions_stored(database: Path) -> int:
         return int(db.execute("select count(*) from tracking_position").fetchone()[0])
 
 
-def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
+def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes_of_answering(
     demo: RunningDemo,
 ) -> None:
-    wait_for_url(demo.base + "/healthz", timeout=DEADLINE_S)
+    wait_for_url(demo.base + "/healthz", timeout=240)
+    answering = time.monotonic()
     operator = _Browser(demo.base)
     operator.sign_in_staff("operator", demo.password(), demo.env)
     offices = _offices(operator.get("/alerts/"))
@@ -230,13 +231,14 @@ def test_demo_shows_live_alerts_in_every_office_within_two_and_a_half_minutes(
         lively = bool(kinds) and all(
             len(found) >= 3 and "message_gap" in found for found in kinds.values()
         )
-        if lively or time.monotonic() - demo.started > DEADLINE_S:
+        if lively or time.monotonic() - answering > DEADLINE_S:
             break
         time.sleep(5)
-    elapsed = time.monotonic() - demo.started
+    elapsed = time.monotonic() - answering
     assert lively, (
-        f"after {elapsed:.0f} s, open device alerts per office were {kinds}; expected at "
-        "least three kinds in each, message gaps (the worker's silence watchdog) among them"
+        f"{elapsed:.0f} s after the web process answered, open device alerts per office were "
+        f"{kinds}; expected at least three kinds in each, message gaps (the worker's silence "
+        "watchdog) among them"
     )
 
     dashboard = operator.get("/reports/")
