@@ -1,6 +1,6 @@
 """The worker keeps each person's check-in windows a rolling horizon ahead
 (``ONTRACK_SCHEDULE_HORIZON_DAYS``): setting a schedule generates them up to the horizon at
-once, and the worker's periodic job (every 10 s here, ``RARE_JOB_FACTOR`` times
+once, and the worker's periodic job (every 15 s here, ``RARE_JOB_FACTOR`` times
 ``ONTRACK_JOBS_EVERY_S``) carries them further as the horizon moves. The horizon cannot be
 moved a day on by waiting a day, so it is lengthened instead: the schedule is set with a
 7-day horizon while no worker runs, then a worker started with a 21-day horizon has to bring
