@@ -209,3 +209,24 @@ def sqlite_plans(queries: CaptureQueriesContext, containing: str) -> list[str]:
             cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
             plans.append("; ".join(str(row[-1]) for row in cursor.fetchall()))
     return plans
+
+
+def migrate_to(targets: list[tuple[str, str]]) -> Any:
+    """Migrate the test database to ``targets`` (app, migration); the app registry of that
+    state, for a test of a data migration to write rows as they were then."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def latest_migrations() -> list[tuple[str, str]]:
+    """Every app's latest migration: going back in one app also unapplies the other apps'
+    migrations that depend on it, and the database must be whole again afterwards."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    return list(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -5,33 +5,20 @@ finds the reads and lists of the years already logged."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from ontrack.audit.models import AccessLogSubject
+from tests.support import latest_migrations, migrate_to
 
 BEFORE = [("audit", "0003_list_entries_and_participant_readers")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _latest() -> list[tuple[str, str]]:
-    return list(MigrationExecutor(connection).loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_entries_already_logged_are_indexed_by_everyone_they_are_about() -> None:
-    latest = _latest()
-    old = _migrate(BEFORE)
+    latest = latest_migrations()
+    old = migrate_to(BEFORE)
     Entry = old.get_model("audit", "AccessLogEntry")
     at = timezone.now() - dt.timedelta(days=400)
     written = {
@@ -49,7 +36,7 @@ def test_entries_already_logged_are_indexed_by_everyone_they_are_about() -> None
         "a query": Entry.objects.create(action="list", what="a query"),
     }
     Entry.objects.update(at=at)
-    _migrate(latest)
+    migrate_to(latest)
 
     indexed = sorted(
         (row.entry.what, row.subject_id, row.at == at)

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
+from tests.support import latest_migrations, migrate_to
 
 BEFORE = [("participants", "0006_hearing_outcome_recorded_at")]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _latest() -> list[tuple[str, str]]:
-    """Every app's latest migration: going back in participants also unapplies the other
-    apps' migrations that depend on it, and the database must be whole again afterwards."""
-    return list(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,8 +25,8 @@ def test_existing_departures_keep_their_decider_or_stop_being_adverse(
 ) -> None:
     decided = make_participant()
     unnamed = make_participant()
-    latest = _latest()
-    old = _migrate(BEFORE)
+    latest = latest_migrations()
+    old = migrate_to(BEFORE)
     Participant = old.get_model("participants", "Participant")
     Event = old.get_model("participants", "ParticipantEvent")
     now = timezone.now()
@@ -57,7 +42,7 @@ def test_existing_departures_keep_their_decider_or_stop_being_adverse(
             data={"reason": "departed", "note": note},
             at=now - dt.timedelta(minutes=1),
         )
-    _migrate(latest)
+    migrate_to(latest)
 
     decided.refresh_from_db()
     assert (decided.closure_reason, decided.closed_by_id, decided.closure_note) == (
