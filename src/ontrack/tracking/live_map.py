@@ -14,10 +14,9 @@ device's denormalised last fix; and the queue's alerts of the same people, count
 Once fitted, the map asks for its viewport: the wearers placed inside it (their devices'
 last fix filtered by the box; not indexed, since the gateway moves it on every batch and an
 index on it would make those updates rewrite every index of the table), those without a
-position (listed under the map), and the
-scope's counts and bounds in one aggregate, so a map zoomed on a city reads and names that
-city's wearers. Callers log the read through the gate (``participants.gate.
-participants_listed``) naming everyone returned.
+position (listed under the map), and the scope's counts and bounds in one aggregate, so a
+map zoomed on a city reads and names that city's wearers. Callers log the read through the
+gate (``participants.gate.participants_listed``) naming everyone returned.
 
 A device's last fix belongs to its wearer only if it was taken after the device was fitted
 on them: a unit handed on from someone else keeps the previous wearer's last position until
