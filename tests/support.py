@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.database_templates import copy_migrated_sqlite
+from tests.database_templates import copy_migrated_sqlite, shared_folder
 
 if TYPE_CHECKING:
     from django.test.utils import CaptureQueriesContext
@@ -21,12 +21,20 @@ if TYPE_CHECKING:
     from ontrack.tracking.protocols.records import Record
 
 
-def cli_environment(home: Any) -> dict[str, str]:
+def cli_environment(home: Any, *, own_static_files: bool = False) -> dict[str, str]:
     """The environment an operator's shell would give the `ontrack` command: its own state
-    folder, production settings, the default SQLite database."""
+    folder, production settings, the default SQLite database.
+
+    The static files are collected once for the run, into its shared folder
+    (``ONTRACK_STATIC_ROOT``): collecting them was most of each web process's start, in
+    dozens of homes. ``own_static_files`` keeps them in the home, as by default."""
     env = {**os.environ, "ONTRACK_HOME": str(home)}
     for name in ("DJANGO_SETTINGS_MODULE", "ONTRACK_DATABASE_URL", "ONTRACK_TEST_PASS"):
         env.pop(name, None)
+    if own_static_files:
+        env.pop("ONTRACK_STATIC_ROOT", None)
+    else:
+        env["ONTRACK_STATIC_ROOT"] = str(shared_folder() / "static")
     return env
 
 

@@ -34,7 +34,7 @@ def test_serve_collects_the_static_files_and_serves_them_by_hashed_names(tmp_pat
     with log.open("w") as out:
         web = subprocess.Popen(
             [sys.executable, "-m", "ontrack.cli", "serve", "--port", str(port), "--no-access-log"],
-            env=cli_environment(home),
+            env=cli_environment(home, own_static_files=True),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -266,9 +266,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Collected there by `ontrack serve` and `ontrack demo` (ontrack.static_build) with hashed
-# names, which whitenoise serves with a year's caching.
-STATIC_ROOT = ONTRACK_HOME / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# names, which whitenoise serves with a year's caching. ONTRACK_STATIC_ROOT shares one
+# collection between installs of the same version (the test suite's many homes), since
+# collecting is most of a web process's start.
+STATIC_ROOT = Path(os.environ.get("ONTRACK_STATIC_ROOT") or ONTRACK_HOME / "static").resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
