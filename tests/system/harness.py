@@ -733,10 +733,11 @@ def running_system(
     production: bool = False,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
-    """Migrate, start every process (``processes``: add ``worker-2``, ``gateway-2``... for
-    more than one of a kind), seed and create the staff accounts (while the processes start
-    up); stop them all and drop the database afterwards. ``settings`` are environment
-    variables every process gets.
+    """On a copy of the run's migrated database (``ontrack migrate`` would find nothing to
+    do), start every process (``processes``: add ``worker-2``, ``gateway-2``... for more than
+    one of a kind), seed and create the staff accounts (while the processes start up); stop
+    them all and drop the database afterwards. ``settings`` are environment variables every
+    process gets.
 
     A ``production`` system runs on the stores of a deployment wherever the suite has them,
     on either pass: PostgreSQL (``ONTRACK_TEST_POSTGRES``) and the Redis job queue
@@ -753,7 +754,6 @@ def running_system(
         if database_url is None:
             copy_migrated_sqlite(home / "ontrack.sqlite3")
         try:
-            system.ontrack("migrate")
             for name in processes:
                 system.start(name)
             system.populate()
