@@ -54,36 +54,17 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 _owned_shared_folder: str | None = None
-_postgres_pass: subprocess.Popen[bytes] | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """The controller of a run names the folder its processes share (the migrated database
-    templates of ``database_templates``); workers and the PostgreSQL pass inherit it. With
-    ONTRACK_TEST_POSTGRES set it starts the PostgreSQL pass beside its own."""
-    global _owned_shared_folder, _postgres_pass
+    templates of ``database_templates``); workers and the PostgreSQL pass inherit it."""
+    global _owned_shared_folder
     if hasattr(config, "workerinput") or os.environ.get(SHARED_FOLDER_VARIABLE):
         return
     _compile_bytecode()
     _owned_shared_folder = tempfile.mkdtemp(prefix="ontrack-test-shared-")
     os.environ[SHARED_FOLDER_VARIABLE] = _owned_shared_folder
-    if os.environ.get("ONTRACK_TEST_POSTGRES") and not config.option.collectonly:
-        _postgres_pass = _postgres_pass_start(config, Path(_owned_shared_folder))
-
-
-def _postgres_pass_start(config: pytest.Config, folder: Path) -> subprocess.Popen[bytes]:
-    """Run the tests that use the database again on PostgreSQL, in a pytest of its own started
-    now, so that it runs while this one does: the SQLite pass's longest tests mostly wait on
-    `ontrack` processes, a browser and timeouts, and one pass after the other left a third of
-    the CI machine's CPU idle. Its output is printed when this pass ends."""
-    env = {**os.environ, "ONTRACK_TEST_PASS": "postgres"}
-    with (folder / "postgres-pass.log").open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pytest", *config.invocation_params.args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _compile_bytecode() -> None:
@@ -115,32 +96,31 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     waiting on ``ontrack`` subprocesses, sockets and a browser, not computing, so one process
     per CPU left half the machine idle. Three per CPU was slower again on the 2-CPU CI
     machine (the SQLite pass took 8 minutes instead of 6.6): more processes competing for
-    the CPU while they start theirs. The PostgreSQL pass, which runs beside the SQLite one
-    and whose tests mostly compute in-process, starts one per CPU."""
-    per_cpu = 1 if os.environ.get("ONTRACK_TEST_PASS") == "postgres" else 2
-    return per_cpu * (os.cpu_count() or 1)
+    the CPU while they start theirs."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Wait for the PostgreSQL pass (``_postgres_pass_start``) and print its output; the run
-    fails if either pass fails. A first pass stopped short (interrupted, an internal error)
-    stops it too."""
-    global _postgres_pass
-    if _postgres_pass is None or hasattr(session.config, "workerinput"):
+    """With ONTRACK_TEST_POSTGRES set, run the tests that use the database again on
+    PostgreSQL; the run fails if either pass fails."""
+    url = os.environ.get("ONTRACK_TEST_POSTGRES")
+    if not url or os.environ.get("ONTRACK_TEST_PASS") == "postgres":
         return
-    postgres_pass, _postgres_pass = _postgres_pass, None
-    if exitstatus not in (0, 1):
-        postgres_pass.terminate()
-    code = postgres_pass.wait()
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller does it
+        return
+    if session.config.option.collectonly or exitstatus not in (0, 1):
+        return
     print("\n\n===== second pass: the tests that use the database, on PostgreSQL =====", flush=True)
-    assert _owned_shared_folder is not None
-    sys.stdout.write((Path(_owned_shared_folder) / "postgres-pass.log").read_text(errors="replace"))
+    env = {**os.environ, "ONTRACK_TEST_PASS": "postgres"}
+    code = subprocess.call(
+        [sys.executable, "-m", "pytest", *session.config.invocation_params.args], env=env
+    )
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         # The first pass ran tests (a first pass with none ends the run with this code), but
         # none of those selected uses the database: there is nothing to repeat.
         print("no test of this selection uses the database", flush=True)
-    elif code != 0 and exitstatus == 0:
-        session.exitstatus = code
+    elif code != 0:
+        session.exitstatus = code if exitstatus == 0 else exitstatus
 
 
 # Fixtures through which a test reaches the test database; a test that uses none of them (a
