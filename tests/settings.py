@@ -30,6 +30,9 @@ atexit.register(shutil.rmtree, ONTRACK_HOME, ignore_errors=True)  # noqa: F405
 
 if os.environ.get("ONTRACK_TEST_PASS") == "postgres":
     DATABASES = {"default": database_config(os.environ["ONTRACK_TEST_POSTGRES"])}
+    # Django's PostgreSQL backend, emptying tables after a transactional test by DELETE
+    # rather than TRUNCATE (tests/postgresql_backend says why).
+    DATABASES["default"]["ENGINE"] = "tests.postgresql_backend"
     # One test database per run, so that two runs on the same server (two checkouts, or a
     # developer's run beside CI) never drop each other's database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_ontrack_{os.getpid()}"}
