@@ -25,7 +25,7 @@ class DatabaseOperations(operations.DatabaseOperations):
             return super().sql_flush(
                 style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
             )
-        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
