@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ import numpy.typing as npt
 import shapely
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from shapely import wkt as shapely_wkt
 
 from ontrack.accounts.models import Office, Role, User
@@ -634,7 +635,31 @@ def _alerts_notify(transitions: Sequence[Transition]) -> None:
             )
 
 
+# Tries of a stored batch's zone check when the database is busy (below).
+ZONE_CHECK_ATTEMPTS = 3
+
+
 def batch_evaluate(batch: Any) -> None:
     """Tracking's hand-off callback (registered in ``TrackingConfig.ready``): a
-    ``StoredBatch``'s fixes into the zone engine."""
-    zone_fixes_evaluate(batch.fixes)
+    ``StoredBatch``'s fixes into the zone engine.
+
+    The positions are stored before this runs, so a zone check that fails would be lost for
+    good: an entry into an exclusion zone never raised. A check that finds the database
+    busy is tried again. On SQLite that is the write lock held past its timeout while
+    another process writes without pause (a worker catching up at start-up); the check's
+    transaction rolled back and it reads the zone states afresh, so trying again is safe."""
+    for attempt in range(1, ZONE_CHECK_ATTEMPTS + 1):
+        try:
+            zone_fixes_evaluate(batch.fixes)
+            return
+        except OperationalError:
+            if attempt == ZONE_CHECK_ATTEMPTS:
+                raise
+            logger.warning(
+                "zone check of a stored batch found the database busy; trying again "
+                "attempt=%d fixes=%d",
+                attempt,
+                len(batch.fixes),
+                exc_info=True,
+            )
+            time.sleep(attempt)
