@@ -31,7 +31,7 @@ from ontrack.alerts.demo_data import Condition, history
 from ontrack.alerts.models import AlertKind
 from ontrack.tracking.models import Device, DeviceAssignment, DeviceEventRecord
 from ontrack.tracking.protocols.records import EventKind
-from ontrack.tracking.simulator.wearers import EXCLUSION, SILENT, Wearer
+from ontrack.tracking.simulator.wearers import EXCLUSION, SILENT, Wearer, office_place
 from ontrack.zones.demo_data import WearerPlaces, wearer_zones_create
 from ontrack.zones.models import Zone, ZoneKind
 
@@ -60,6 +60,15 @@ HOURS: dict[str, tuple[float, float]] = {
 EXCLUSION_SHARE = 0.1
 
 
+def _wearer(assignment: DeviceAssignment, seed_value: int) -> Wearer:
+    """The simulator's wearer of this fitting, around the wearer's office as ``ontrack
+    simulate`` places them (``wearer_places``): the seeded zones and last reports are where
+    the simulated device then goes."""
+    office = assignment.participant.office
+    around = office_place(office.latitude, office.longitude, office.time_zone)
+    return Wearer.create(assignment.device.identifier, seed_value, around)
+
+
 def zones_seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     """Zones for the program's fitted wearers that have none yet (``now`` is unused: zones
     are in force from the start)."""
@@ -67,12 +76,12 @@ def zones_seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     fitted = (
         DeviceAssignment.objects.filter(participant__program=program, ended_at__isnull=True)
         .exclude(participant__zones__isnull=False)
-        .select_related("device", "participant")
+        .select_related("device", "participant__office")
         .order_by("participant_id")
     )
     places = []
     for assignment in fitted:
-        wearer = Wearer.create(assignment.device.identifier, seed_value)
+        wearer = _wearer(assignment, seed_value)
         protected = rng.random() < EXCLUSION_SHARE or wearer.opening == EXCLUSION
         places.append(
             WearerPlaces(
@@ -88,7 +97,7 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     rng = random.Random(f"tracking:{seed_value}")
     fitted = list(
         DeviceAssignment.objects.filter(participant__program=program, ended_at__isnull=True)
-        .select_related("device")
+        .select_related("device", "participant__office")
         .order_by("participant_id")
     )
     if not fitted:
@@ -103,7 +112,7 @@ def seed(*, program: Program, seed_value: int, now: dt.datetime) -> None:
     conditions: list[Condition] = []
     for assignment in fitted:
         device = assignment.device
-        wearer = Wearer.create(device.identifier, seed_value)
+        wearer = _wearer(assignment, seed_value)
         _last_report(device, wearer, rng, now)
         devices.append(device)
         events += _charging_nights(assignment, wearer, now)

@@ -34,6 +34,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +54,9 @@ from ontrack.tracking.protocols import (
 )
 
 logger = logging.getLogger("ontrack.simulator")
+
+# Where a wearer lives around: (lat, lon, time zone).
+Place = tuple[float, float, str]
 
 # (name, lat, lon, time zone)
 CITIES = [
@@ -158,9 +162,13 @@ class Wearer:
         return ((self.home[0] + self.work[0]) / 2, (self.home[1] + self.work[1]) / 2)
 
     @classmethod
-    def create(cls, identifier: str, seed: int) -> Wearer:
+    def create(cls, identifier: str, seed: int, around: Place | None = None) -> Wearer:
+        """The wearer of device ``identifier``, living ``around`` a place (their office's,
+        ``wearer_places``), or near one of ``CITIES`` for a device nobody wears."""
         rng = random.Random(f"{seed}:{identifier}")
-        _, lat, lon, zone = rng.choice(CITIES)
+        _, lat, lon, zone = rng.choice(CITIES)  # drawn either way: the rest stays the same
+        if around is not None:
+            lat, lon, zone = around
 
         def near() -> tuple[float, float]:
             distance = 15_000 * math.sqrt(rng.random())
@@ -908,8 +916,37 @@ def registered_identifiers(protocol: str) -> list[tuple[str, str]]:
     return found
 
 
-async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) -> SimulatorStats:
-    """Run the wearers until ``options.duration`` is over (or forever)."""
+def office_place(latitude: float | None, longitude: float | None, time_zone: str) -> Place | None:
+    """An office's place, where its coordinates are known."""
+    return None if latitude is None or longitude is None else (latitude, longitude, time_zone)
+
+
+def wearer_places() -> dict[str, Place]:
+    """Identifier -> the place of the office of the person wearing the device now: a wearer
+    lives and works around their office, so that an office's live map shows its own
+    caseload where it is (a random city put Newark's wearers in Los Angeles)."""
+    from ontrack.tracking.models import DeviceAssignment
+
+    rows = DeviceAssignment.objects.filter(ended_at__isnull=True).values_list(
+        "device__identifier",
+        "participant__office__latitude",
+        "participant__office__longitude",
+        "participant__office__time_zone",
+    )
+    return {
+        identifier: place
+        for identifier, lat, lon, zone in rows
+        if (place := office_place(lat, lon, zone)) is not None
+    }
+
+
+async def simulate(
+    options: SimulatorOptions,
+    devices: list[tuple[str, str]],
+    places: Mapping[str, Place] | None = None,
+) -> SimulatorStats:
+    """Run the wearers (each around its place in ``places``, if any) until
+    ``options.duration`` is over (or forever)."""
     stats = SimulatorStats()
     deadline = time.monotonic() + (options.duration if options.duration else float("inf"))
     mqtt_client: Any = None
@@ -937,7 +974,7 @@ async def simulate(options: SimulatorOptions, devices: list[tuple[str, str]]) ->
     tasks = []
     mqtt_links: list[_MqttLink] = []
     for identifier, protocol in devices:
-        wearer = Wearer.create(identifier, options.seed)
+        wearer = Wearer.create(identifier, options.seed, (places or {}).get(identifier))
         port = options.port or options.ports.get(protocol) or DEFAULT_PORTS[protocol]
         link: _Link
         if protocol == "gt06":
@@ -999,7 +1036,7 @@ def run_simulator(options: SimulatorOptions) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     try:
-        stats = asyncio.run(simulate(options, devices))
+        stats = asyncio.run(simulate(options, devices, wearer_places()))
     except KeyboardInterrupt:
         logger.info("simulator stopped")
         return 0
