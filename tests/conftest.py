@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from tests.database_templates import (
     create_migrated_postgres,
     drop_postgres,
     drop_postgres_template,
+    migrated_postgres,
+    migrated_sqlite,
 )
 from tests.staff_sign_in import authenticator_code, authenticator_for, verify_session
 from tests.support import cli_environment, csp_violations_watched, migrated
@@ -54,17 +57,31 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 _owned_shared_folder: str | None = None
+_templates_made: threading.Thread | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """The controller of a run names the folder its processes share (the migrated database
     templates of ``database_templates``); workers and the PostgreSQL pass inherit it."""
-    global _owned_shared_folder
+    global _owned_shared_folder, _templates_made
     if hasattr(config, "workerinput") or os.environ.get(SHARED_FOLDER_VARIABLE):
         return
     _compile_bytecode()
     _owned_shared_folder = tempfile.mkdtemp(prefix="ontrack-test-shared-")
     os.environ[SHARED_FOLDER_VARIABLE] = _owned_shared_folder
+    if getattr(config.option, "numprocesses", None) and not config.option.collectonly:
+        _templates_made = threading.Thread(target=_templates_make, daemon=True)
+        _templates_made.start()
+
+
+def _templates_make() -> None:
+    """Migrate the run's database templates while the test processes collect the suite (a
+    run on several processes is a run of much of the suite, whose first tests need them).
+    Made on first use otherwise, each held every test that needed one for as long as a
+    migration from scratch takes under the suite's load: a minute or more at the start."""
+    migrated_sqlite()
+    if server := os.environ.get("ONTRACK_TEST_POSTGRES"):
+        migrated_postgres(server)
 
 
 def _compile_bytecode() -> None:
@@ -85,6 +102,8 @@ def _compile_bytecode() -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _owned_shared_folder is None:
         return
+    if _templates_made is not None:
+        _templates_made.join()
     if server := os.environ.get("ONTRACK_TEST_POSTGRES"):
         drop_postgres_template(server)
     shutil.rmtree(_owned_shared_folder, ignore_errors=True)

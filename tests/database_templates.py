@@ -83,7 +83,7 @@ def copy_migrated_sqlite(target: Path) -> None:
     target.chmod(0o600)
 
 
-def _postgres_template(server: str) -> str:
+def migrated_postgres(server: str) -> str:
     """The name of the run's migrated PostgreSQL database on ``server`` (made on first use);
     nobody stays connected to it, as PostgreSQL copies only a database nobody uses."""
     import psycopg
@@ -108,7 +108,7 @@ def create_migrated_postgres(server: str, name: str) -> None:
     """Create database ``name`` on ``server`` as a copy of the run's migrated template."""
     import psycopg
 
-    template = _postgres_template(server)
+    template = migrated_postgres(server)
     with _locked("postgres"), psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
