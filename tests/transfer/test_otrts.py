@@ -212,10 +212,11 @@ def test_history_devices_are_retired_and_named_after_the_original(
     ) == {history.pk}
 
 
-LONG_TRACK = 20_000
+LONG_TRACK = 12_000
 # A tree of the whole document peaked at about 230 MB (traced) for 50,000 points, so about
-# 90 MB for this track; streamed, the export holds one chunk of rows and the in-memory part
-# of its temporary file (8 MB), whatever the track's length.
+# 55 MB for this track; streamed, the export holds one chunk of rows and the in-memory part
+# of its temporary file (8 MB), whatever the track's length. (20,000 points cost 20-40 s of
+# each test pass under tracemalloc, for no sharper a difference.)
 EXPORT_PEAK_BOUND = 32 * 1024 * 1024
 
 
