@@ -652,14 +652,14 @@ def batch_evaluate(batch: Any) -> None:
         try:
             zone_fixes_evaluate(batch.fixes)
             return
-        except OperationalError:
+        except OperationalError as error:
             if attempt == ZONE_CHECK_ATTEMPTS:
                 raise
             logger.warning(
                 "zone check of a stored batch found the database busy; trying again "
-                "attempt=%d fixes=%d",
+                "attempt=%d fixes=%d error=%s",
                 attempt,
                 len(batch.fixes),
-                exc_info=True,
+                error,
             )
             time.sleep(attempt)
