@@ -206,7 +206,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
     database: dict[str, Any] = settings.DATABASES["default"]
     name = str(database["TEST"]["NAME"])
-    if "postgresql" in str(database["ENGINE"]):
+    if os.environ.get("ONTRACK_TEST_PASS") == "postgres":  # as tests/settings.py chooses
         create_migrated_postgres(os.environ["ONTRACK_TEST_POSTGRES"], name)
     else:
         copy_migrated_sqlite(Path(name))
