@@ -407,6 +407,10 @@ def _run_workers(config: GatewayConfig) -> int:
     context = multiprocessing.get_context("fork")
     slots = [_Slot(worker) for worker in worker_configs(config)]
     stopping = threading.Event()
+    # Each worker is sent SIGTERM once. A second one could land after the worker's event
+    # loop has closed and put SIGTERM back to its default, killing a worker that was
+    # stopping cleanly (exit code -15, and the gateway's 1).
+    signalled: set[int] = set()
 
     def start(slot: _Slot) -> None:
         slot.process = context.Process(
@@ -420,9 +424,11 @@ def _run_workers(config: GatewayConfig) -> int:
         stopping.set()
         for slot in slots:
             process = slot.process
-            if process is not None and process.is_alive() and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
+            if process is None or process.pid in signalled or not process.is_alive():
+                continue
+            signalled.add(process.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
