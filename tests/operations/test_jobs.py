@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,25 @@ def test_schedulers_checking_the_same_minute_enqueue_each_job_once(
     a_minute_later = jobs_enqueue_due(now + dt.timedelta(minutes=1))
     assert "alerts_grace_watchdog" in a_minute_later
     assert "device_silence_watchdog" not in a_minute_later  # every 5 minutes
+
+
+@pytest.mark.django_db
+def test_a_scheduler_looks_up_a_job_again_only_at_its_next_tick(
+    django_assert_num_queries: Any,
+) -> None:
+    jobs_load()
+    now = dt.datetime(2026, 12, 4, 16, 5, 20, tzinfo=dt.UTC)
+    other_scheduler: dict[str, dt.datetime] = {}
+    assert set(jobs_enqueue_due(now, other_scheduler)) == set(PERIODIC)
+    known: dict[str, dt.datetime] = {}
+    with django_assert_num_queries(1):  # every tick already claimed: one read, no insert
+        assert jobs_enqueue_due(now, known) == []
+    with django_assert_num_queries(0):
+        assert jobs_enqueue_due(now + dt.timedelta(seconds=30), known) == []
+    a_minute_later = jobs_enqueue_due(now + dt.timedelta(minutes=1), known)
+    assert "alerts_grace_watchdog" in a_minute_later
+    assert "device_silence_watchdog" not in a_minute_later  # every 5 minutes
+    assert jobs_enqueue_due(now + dt.timedelta(minutes=1), other_scheduler) == []
 
 
 def test_the_latest_tick_is_the_last_minute_the_schedule_matched() -> None:

@@ -238,18 +238,37 @@ def job_run_now(name: str) -> JobRun:
     return job_execute(periodic, run_id)
 
 
-def jobs_enqueue_due(now: dt.datetime) -> list[str]:
+def jobs_enqueue_due(now: dt.datetime, known: dict[str, dt.datetime] | None = None) -> list[str]:
     """Claim and enqueue every periodic job whose latest tick has no run yet; return the
-    names enqueued. Safe to call from every worker at once."""
-    enqueued = []
+    names enqueued. Safe to call from every worker at once.
+
+    ``known`` is a scheduler's memory between its looks: each job's latest tick it already
+    knows to have a run. Such a job is not looked up again until its next tick, and the
+    others' runs are read in one query before any claim. A scheduler looks every second or
+    ten, far more often than most jobs fall due; it used to try to insert a run for every
+    job at every look, a failed insert each (which PostgreSQL logs as an error)."""
+    known = {} if known is None else known
+    due: dict[str, dt.datetime] = {}
     for periodic in PERIODIC.values():
         tick = periodic.latest_tick(now)
-        if tick is None:
+        if tick is not None and known.get(periodic.name) != tick:
+            due[periodic.name] = tick
+    if not due:
+        return []
+    taken = set(
+        JobRun.objects.filter(job__in=list(due), slot__in=set(due.values())).values_list(
+            "job", "slot"
+        )
+    )
+    enqueued = []
+    for name, tick in due.items():
+        known[name] = tick
+        if (name, tick) in taken:
             continue
-        run_id = job_claim(periodic.name, tick)
+        run_id = job_claim(name, tick)  # None: another worker claimed it since the read
         if run_id is not None:
-            periodic.task(run_id)
-            enqueued.append(periodic.name)
+            PERIODIC[name].task(run_id)
+            enqueued.append(name)
     return enqueued
 
 
@@ -280,13 +299,14 @@ class OncePerTickScheduler(Scheduler):
         super().__init__(huey, interval, periodic)
         self.periodic_task_seconds = jobs_every_s() or 60
         self.stop_flag = stop_flag
+        self.known_ticks: dict[str, dt.datetime] = {}
 
     def sleep_for_interval(self, start_ts: float, nseconds: float) -> None:
         self.stop_flag.wait(max(0.0, nseconds - (time_clock() - start_ts)))
 
     def enqueue_periodic_tasks(self, now: Any) -> None:
         try:
-            enqueued = jobs_enqueue_due(timezone.now())
+            enqueued = jobs_enqueue_due(timezone.now(), self.known_ticks)
         except Exception:
             logger.exception("could not check the periodic jobs; trying again next tick")
             return
