@@ -54,32 +54,54 @@ def bearer(
 # Every check runs. Schema-valid input may still break a rule of the domain (acknowledging an
 # alert that is already closed, a zone named by no one): such refusals are 422 by design, so
 # "valid data accepted" allows it beside 2xx and the answers for missing records or rights.
-#
-# Schemathesis builds the coverage phase's cases (boundary values, every kind of wrong input)
-# while pytest collects, in every test process: about 10 s of CPU each time. They test how the
-# API reads its input, which no database changes, so the PostgreSQL pass (four processes more)
-# leaves them to the SQLite pass and runs the generated examples only.
-CONFIG = SchemathesisConfig.from_dict(
+CHECKS = {
+    "positive_data_acceptance": {"expected-statuses": ["2XX", "401", "403", "404", "409", "422"]}
+}
+# Two tests. The generated examples, one test per operation, on both passes, spread over
+# the test processes. The coverage phase's cases (boundary values, every kind of wrong
+# input) in one test on the SQLite pass: schemathesis builds them with the test, about 10 s
+# of CPU, which parametrized tests spend while pytest collects, in every test process (four
+# times over on two CPUs) whether or not that process then runs them. They test how the API
+# reads its input, which no database changes.
+GENERATED = SchemathesisConfig.from_dict(
+    {"checks": CHECKS, "phases": {"coverage": {"enabled": False}}}
+)
+COVERAGE = SchemathesisConfig.from_dict(
     {
-        "checks": {
-            "positive_data_acceptance": {
-                "expected-statuses": ["2XX", "401", "403", "404", "409", "422"]
-            }
+        "checks": CHECKS,
+        "phases": {
+            "examples": {"enabled": False},
+            "fuzzing": {"enabled": False},
+            "stateful": {"enabled": False},
         },
-        "phases": {"coverage": {"enabled": os.environ.get("ONTRACK_TEST_PASS") != "postgres"}},
     }
 )
+HYPOTHESIS = settings(
+    max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck)
+)
 # Reading the schema touches no database: it is built from the routes.
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application, config=CONFIG)
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application, config=GENERATED)
+
+
+@pytest.fixture
+def coverage_schema() -> Any:
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", application, config=COVERAGE)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+@HYPOTHESIS
 def test_the_api_answers_every_generated_request_as_documented(
+    case: Any, bearer: dict[str, str], connection_kept: None
+) -> None:
+    case.call_and_validate(headers=bearer)
+
+
+@pytest.mark.skipif(
+    os.environ.get("ONTRACK_TEST_PASS") == "postgres", reason="the SQLite pass runs it"
+)
+@schemathesis.pytest.from_fixture("coverage_schema").parametrize()
+@HYPOTHESIS
+def test_the_api_answers_boundary_and_wrong_inputs_as_documented(
     case: Any, bearer: dict[str, str], connection_kept: None
 ) -> None:
     case.call_and_validate(headers=bearer)
