@@ -230,3 +230,19 @@ def test_past_ten_thousand_the_log_says_how_many_at_least(
     assert "1 entry" in auditor.get("/audit/", {"participant": "1"}).content.decode(), (
         "under the cap, the count is exact"
     )
+
+
+def test_a_long_list_entry_names_a_few_and_counts_the_rest_with_the_one_filtered_for_first(
+    make_user: Callable[..., User], client_for: Callable[[User], Client]
+) -> None:
+    listed = list(range(1000, 1300))
+    access_log_record(user=None, action=AccessAction.LIST, what="live map", participant_ids=listed)
+    auditor = client_for(make_user(Role.AUDITOR))
+    body = auditor.get("/audit/").content.decode()
+    assert "300 participants" in body
+    assert "participant 1000 (no longer on file)" in body
+    assert "participant 1299 (no longer on file)" not in body
+    assert "and 275 more" in body
+    body = auditor.get("/audit/", {"participant": "1299"}).content.decode()
+    assert "participant 1299 (no longer on file)" in body, "the one filtered for is named"
+    assert "and 275 more" in body

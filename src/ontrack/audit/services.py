@@ -138,15 +138,20 @@ def subjects_describe(ids: Iterable[int]) -> dict[int, str]:
 MAX_FILTER_SUBJECTS = 50
 
 
-def access_log_about(entries: QuerySet[AccessLogEntry], text: str) -> QuerySet[AccessLogEntry]:
-    """The entries about a participant given by id, case number or name: those naming them,
-    and the lists they appeared in. Names and case numbers are read through the registered
-    directory; a name matching more than ``MAX_FILTER_SUBJECTS`` people narrows to those."""
+def access_log_subjects_matching(text: str) -> list[int]:
+    """The participants the log's filter means by ``text``: an id, a case number or a name,
+    read through the registered directory; a name matching more than
+    ``MAX_FILTER_SUBJECTS`` people narrows to those."""
     text = text.strip()
     ids: list[int] = [int(text)] if text.isdigit() else []
     if _directory is not None:
         ids += _directory.find(text)
-    ids = list(dict.fromkeys(ids))[:MAX_FILTER_SUBJECTS]
+    return list(dict.fromkeys(ids))[:MAX_FILTER_SUBJECTS]
+
+
+def access_log_about(entries: QuerySet[AccessLogEntry], ids: list[int]) -> QuerySet[AccessLogEntry]:
+    """The entries about any of the participants ``ids``: those naming them, and the lists
+    they appeared in."""
     if not ids:
         return entries.none()
     about = AccessLogSubject.objects.filter(subject_id__in=ids).values("entry_id")

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import islice
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from ontrack.audit.models import AccessAction, AccessLogEntry
-from ontrack.audit.services import access_log_about, subjects_describe
+from ontrack.audit.services import (
+    access_log_about,
+    access_log_subjects_matching,
+    subjects_describe,
+)
 from ontrack.fragments import fragment_or_page
 from ontrack.paging import CappedPaginator
 
@@ -26,8 +31,9 @@ def access_log(request: HttpRequest) -> HttpResponse:
     day = request.GET.get("date", "")
     if username:
         entries = entries.filter(username__iexact=username)
+    wanted = access_log_subjects_matching(participant) if participant else []
     if participant:
-        entries = access_log_about(entries, participant)
+        entries = access_log_about(entries, wanted)
     if action in AccessAction.values:
         entries = entries.filter(action=action)
     try:
@@ -37,22 +43,23 @@ def access_log(request: HttpRequest) -> HttpResponse:
     if on is not None:
         entries = entries.filter(at__date=on)
     page = CappedPaginator(entries, 100).get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    shown = [(e, _subjects_named(e.listed_ids, wanted)) for e in page.object_list]
     names = subjects_describe(
-        {pid for e in shown for pid in e.listed_ids}
-        | {e.reader_participant_id for e in shown if e.reader_participant_id is not None}
+        {pid for _, (named, _) in shown for pid in named}
+        | {e.reader_participant_id for e, _ in shown if e.reader_participant_id is not None}
     )
     rows = [
         LogRow(
             entry=e,
-            subjects=[names[pid] for pid in e.listed_ids],
+            subjects=[names[pid] for pid in named],
+            subjects_count=count,
             reader=(
                 f"{names[e.reader_participant_id]} (the participant)"
                 if e.reader_participant_id is not None
                 else e.username
             ),
         )
-        for e in shown
+        for e, (named, count) in shown
     ]
     return fragment_or_page(
         request,
@@ -60,6 +67,22 @@ def access_log(request: HttpRequest) -> HttpResponse:
         "audit/log.html",
         {"page": page, "rows": rows, "actions": AccessAction.choices, "filters": request.GET},
     )
+
+
+# Names shown for one entry about a list. A live map's poll names every wearer of an office
+# (a thousand or more at national scale); all of them, on each of a page's hundred entries,
+# made a page of megabytes that took seconds to render. The count says how many it named,
+# and the participants filtered by come first.
+NAMES_SHOWN = 25
+
+
+def _subjects_named(listed: list[int], wanted: list[int]) -> tuple[list[int], int]:
+    """The ids of an entry's subjects to name on the page (those filtered by first), and how
+    many subjects it has."""
+    among = set(listed)
+    first = [pid for pid in wanted if pid in among]
+    rest = (pid for pid in listed if pid not in first)
+    return [*first, *islice(rest, max(0, NAMES_SHOWN - len(first)))], len(listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,4 +93,9 @@ class LogRow:
 
     entry: AccessLogEntry
     subjects: list[str]
+    subjects_count: int
     reader: str
+
+    @property
+    def subjects_not_named(self) -> int:
+        return self.subjects_count - len(self.subjects)
