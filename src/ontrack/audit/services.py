@@ -4,11 +4,12 @@ in one place rather than remembered at every call site."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from ontrack.audit.models import (
@@ -90,17 +91,40 @@ def access_log_record(
     return len(entries)
 
 
+# Rows of the index written by one statement: (entry, subject) pairs as two arrays
+# (PostgreSQL) or one JSON list (SQLite), each given its entry's time by a join.
+_SUBJECTS_PER_STATEMENT = 10_000
+_SUBJECTS_INSERT = {
+    "postgresql": (
+        "INSERT INTO audit_accesslogsubject (entry_id, subject_id, at) "
+        "SELECT s.entry_id, s.subject_id, e.at "
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS s (entry_id, subject_id) "
+        "JOIN audit_accesslogentry AS e ON e.id = s.entry_id"
+    ),
+    "sqlite": (
+        "INSERT INTO audit_accesslogsubject (entry_id, subject_id, at) "
+        "SELECT e.id, json_extract(s.value, '$[1]'), e.at FROM json_each(%s) AS s "
+        "JOIN audit_accesslogentry AS e ON e.id = json_extract(s.value, '$[0]')"
+    ),
+}
+
+
 def access_log_subjects_write(entries: Sequence[AccessLogEntry]) -> None:
-    """Index ``entries``, written and with their final time, by whom they are about (see
-    :class:`~ontrack.audit.models.AccessLogSubject`). Only writers of the log call this."""
-    AccessLogSubject.objects.bulk_create(
-        [
-            AccessLogSubject(entry_id=entry.pk, subject_id=pid, at=entry.at)
-            for entry in entries
-            for pid in entry.subject_ids
-        ],
-        batch_size=1000,
-    )
+    """Index ``entries``, written, by whom they are about (see
+    :class:`~ontrack.audit.models.AccessLogSubject`). Only writers of the log call this.
+
+    In one statement per ten thousand rows, not a model instance per row: a live map's
+    answer names every wearer of an office (1,250 at 100,000 participants), and building
+    and saving their rows through the ORM was half of that answer's time."""
+    pairs = [(entry.pk, pid) for entry in entries for pid in entry.subject_ids]
+    sql = _SUBJECTS_INSERT[connection.vendor]
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), _SUBJECTS_PER_STATEMENT):
+            chunk = pairs[start : start + _SUBJECTS_PER_STATEMENT]
+            if connection.vendor == "postgresql":
+                cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+            else:
+                cursor.execute(sql, [json.dumps(chunk)])
 
 
 # --- naming the log's subjects ----------------------------------------------------------------
