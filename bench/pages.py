@@ -435,9 +435,6 @@ def measure(backend: str, participants: int, rounds: int, only: str) -> dict[str
     from ontrack.participants.models import Participant
 
     extras = extras_write()
-    from ontrack.wal_checkpoints import WalCheckpointThread
-
-    WalCheckpointThread().start()  # as in ``ontrack serve``: SQLite's checkpoints off the pages
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

@@ -1,5 +1,4 @@
-"""The ASGI application ``ontrack serve`` runs: Django, plus the web process's heartbeat
-and, on SQLite, its checkpoints (``wal_checkpoints``).
+"""The ASGI application ``ontrack serve`` runs: Django, plus the web process's heartbeat.
 
 Django's ASGI handler refuses the lifespan protocol, so the server's start and stop go
 unseen; :class:`LifespanHeartbeat` answers it instead and beats the process's heartbeat
@@ -36,7 +35,6 @@ class LifespanHeartbeat:
         self.app = app
         self.requests = 0
         self._beat: Any = None
-        self._checkpoints: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -56,8 +54,6 @@ class LifespanHeartbeat:
             elif message["type"] == "lifespan.shutdown":
                 if self._beat is not None:
                     await asyncio.to_thread(self._beat.stop)
-                if self._checkpoints is not None:
-                    await asyncio.to_thread(self._checkpoints.stop)
                 logger.info("web stopped", extra={"pid": os.getpid(), "requests": self.requests})
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -66,14 +62,11 @@ class LifespanHeartbeat:
         from ontrack.operations.heartbeats import HeartbeatThread
         from ontrack.operations.jobs import process_name
         from ontrack.operations.models import ProcessKind
-        from ontrack.wal_checkpoints import WalCheckpointThread
 
         self._beat = HeartbeatThread(
             ProcessKind.WEB, process_name(), details=lambda: {"requests": self.requests}
         )
         self._beat.start()
-        self._checkpoints = WalCheckpointThread()
-        self._checkpoints.start()
         logger.info("web started", extra={"pid": os.getpid()})
 
 
