@@ -84,7 +84,9 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application, config
 
 
 @pytest.fixture
-def coverage_schema() -> Any:
+def coverage_schema(connection_kept: None) -> Any:
+    """Read at run time, through the WSGI handler: after ``connection_kept``, so that the
+    handler's request signals leave the test's (blocked) database connection alone."""
     return schemathesis.openapi.from_wsgi("/api/openapi.json", application, config=COVERAGE)
 
 
