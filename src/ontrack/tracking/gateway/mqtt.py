@@ -111,13 +111,14 @@ class MqttSubscriber:
             self._ack(mid, qos)
             return
         counters.add("frames")
-        future = self.hub.writer.submit([(device, record) for record in records])
-        future.add_done_callback(lambda done: self._acked_when_durable(done, mid, qos))
+        self.hub.writer.submit_acked(
+            [(device, record) for record in records], self._acked_when_durable, (mid, qos)
+        )
 
-    def _acked_when_durable(self, done: asyncio.Future[None], mid: int, qos: int) -> None:
-        if done.cancelled() or done.exception() is not None:
+    def _acked_when_durable(self, message: tuple[int, int], error: BaseException | None) -> None:
+        if error is not None:
             return  # no PUBACK: the broker delivers it again after a reconnect
-        self._ack(mid, qos)
+        self._ack(*message)
 
     def _ack(self, mid: int, qos: int) -> None:
         if qos > 0:

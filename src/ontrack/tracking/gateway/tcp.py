@@ -168,9 +168,7 @@ class Gt06Connection(asyncio.Protocol):
             if result.reply is None:
                 writer.submit(items, wait=False)
             else:
-                future = writer.submit(items)
-                reply = result.reply
-                future.add_done_callback(lambda done: self._send_when_durable(done, reply))
+                writer.submit_acked(items, self._send_when_durable, result.reply)
             if not self.paused and not writer._room.is_set():
                 self._pause()
         elif result.reply is not None:
@@ -199,8 +197,8 @@ class Gt06Connection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(reply)
 
-    def _send_when_durable(self, done: asyncio.Future[None], reply: bytes) -> None:
-        if done.cancelled() or done.exception() is not None:
+    def _send_when_durable(self, reply: bytes, error: BaseException | None) -> None:
+        if error is not None:
             self.close("write_failed")  # no ack: the unit sends the frame again
             return
         self._send(reply)
