@@ -13,7 +13,7 @@ from ontrack.accounts.models import User
 from ontrack.participants.models import Participant
 from ontrack.tracking.protocols import gt06
 from ontrack.zones import services
-from ontrack.zones.models import ZoneState
+from ontrack.zones.models import ZoneClock, ZoneState
 from tests.tracking.gateway_helpers import connect, eventually, receive_exactly, running_gateway
 from tests.zones.conftest import HOME, offset, square
 
@@ -34,7 +34,7 @@ def _send_track(tmp_path: Path, points: list[tuple[float, float]]) -> None:
             when = start + dt.timedelta(minutes=n)
             sock.sendall(gt06.encode_gps_lbs(time=when, lat=lat, lon=lon, serial=n + 2))
         assert eventually(
-            lambda: ZoneState.objects.filter(
+            lambda: ZoneClock.objects.filter(
                 last_fix_at__gte=start + dt.timedelta(minutes=len(points) - 1)
             ).exists()
         ), "the last fix reached the zone engine"

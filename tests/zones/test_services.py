@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ontrack.accounts.models import Office, Role, User
 from ontrack.alerts.models import Alert, AlertStatus
 from ontrack.alerts.services import alerts_promote_due
 from ontrack.participants.models import Participant
 from ontrack.zones import engine, services
-from ontrack.zones.models import Zone, ZoneState
+from ontrack.zones.models import Zone, ZoneClock, ZoneState
 from tests.zones.conftest import offset, square
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +172,8 @@ def test_state_is_kept_in_the_database_and_survives_a_restart(
     zone = services.zone_create(actor=officer, participant=participant, data=data())
     assert services.zone_fixes_evaluate([fix_at(participant, 0)]) == []
     state = ZoneState.objects.get(participant=participant, zone=zone)
-    assert (state.side, state.last_fix_at) == ("inside", T0)
+    assert state.side == "inside"
+    assert ZoneClock.objects.get(participant=participant).last_fix_at == T0
 
     monkeypatch.setattr(services, "_cache", engine.GeometryCache())  # a fresh process
     assert services.zone_fixes_evaluate([fix_at(participant, -5, north_m=5_000)]) == [], (
@@ -181,7 +184,22 @@ def test_state_is_kept_in_the_database_and_survives_a_restart(
     )
     state.refresh_from_db()
     assert state.side == "inside"
-    assert state.last_fix_at == T0 + timedelta(minutes=1)
+    assert ZoneClock.objects.get(participant=participant).last_fix_at == T0 + timedelta(minutes=1)
+
+
+def test_a_fix_that_changes_no_zone_state_writes_only_the_participants_clock(
+    make_participant: Callable[..., Participant], officer: User
+) -> None:
+    participant = make_participant()
+    for name in ("Home", "Work", "Gym"):
+        services.zone_create(actor=officer, participant=participant, data=data(name=name))
+    services.zone_fixes_evaluate([fix_at(participant, 0)])
+    with CaptureQueriesContext(connection) as queries:
+        assert services.zone_fixes_evaluate([fix_at(participant, 1, north_m=10)]) == []
+    writes = [q["sql"] for q in queries if "INSERT INTO" in q["sql"] or "UPDATE " in q["sql"]]
+    assert len(writes) == 1, writes
+    assert "zones_zoneclock" in writes[0]
+    assert ZoneClock.objects.get(participant=participant).last_fix_at == T0 + timedelta(minutes=1)
 
 
 def test_shared_zones_apply_to_attached_participants_only(
@@ -234,7 +252,7 @@ def test_leaving_and_coming_back_in_one_batch_is_stored_with_the_time_of_return(
     state = ZoneState.objects.get(participant=participant, zone=zone)
     assert (state.side, state.violating) == ("inside", False)
     assert state.since == T0 + timedelta(minutes=2), "since is the return, not the first entry"
-    assert state.last_fix_at == T0 + timedelta(minutes=2)
+    assert ZoneClock.objects.get(participant=participant).last_fix_at == T0 + timedelta(minutes=2)
 
 
 def test_a_zone_attached_after_the_first_batch_applies_from_the_next(

@@ -113,6 +113,7 @@ RECORDS: dict[str, Promise] = {
     "alerts.oncallpage": _("Alerts texted to staff on call"),
     "zones.zone": _("Zones"),
     "zones.zonestate": _("Inside or outside zones"),
+    "zones.zoneclock": _("Last position checked against zones"),
     "reviews.supervisionreview": _("Supervision reviews"),
     "audit.accesslogentry": _("Who looked at your record"),
 }
@@ -172,6 +173,7 @@ EXPLANATIONS: dict[str, Promise] = {
     ),
     "zones.zone": _("Places you must stay in or keep away from, and when."),
     "zones.zonestate": _("Whether your device was last inside or outside each zone."),
+    "zones.zoneclock": _("When your device's last position was checked against your zones."),
     "tracking.deviceassignment": _("Which device you wore, and when."),
     "tracking.position": _("Every position your device sent."),
     "tracking.deviceeventrecord": _(

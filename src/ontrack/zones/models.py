@@ -83,14 +83,14 @@ class Zone(models.Model):
 
 
 class ZoneState(models.Model):
-    """The engine's memory for one (participant, zone): persisted after each batch so a
-    restart resumes where it left off (no repeated 'entered', no forgotten violation)."""
+    """The engine's memory for one (participant, zone): persisted when it changes so a
+    restart resumes where it left off (no repeated 'entered', no forgotten violation).
+    The time of the newest fix judged is kept once per participant, in ``ZoneClock``."""
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
     zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="states")
     side = models.CharField(max_length=8, choices=Side.choices, default=Side.UNKNOWN)
     since = models.DateTimeField(null=True, blank=True)
-    last_fix_at = models.DateTimeField(null=True, blank=True)
     consecutive_violations = models.PositiveIntegerField(default=0)
     violating = models.BooleanField(default=False)
 
@@ -101,3 +101,20 @@ class ZoneState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id}/{self.zone_id}: {self.side}"
+
+
+class ZoneClock(models.Model):
+    """The time of the newest fix the engine has judged for a participant: an older or
+    repeated fix that arrives later is not judged again (it must not move a zone's state
+    back). One row per participant, not per zone: it is what changes on nearly every batch,
+    so the gateway locks and writes one row per person in a batch, not one per zone, and
+    writes a zone's state only when something happened (bench/RESULTS.md, "One clock per
+    participant")."""
+
+    participant = models.OneToOneField(
+        Participant, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_fix_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.last_fix_at.isoformat()}"

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from ontrack.idlists import ids_clause
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant
 from ontrack.zones import engine
-from ontrack.zones.models import Zone, ZoneKind, ZoneState
+from ontrack.zones.models import Zone, ZoneClock, ZoneKind, ZoneState
 
 logger = logging.getLogger(__name__)
 
@@ -445,11 +445,11 @@ def zone_fixes_evaluate(fixes: Sequence[FixLike]) -> list[Transition]:
     right side. Returns the transitions (entered, left, violation, cleared).
 
     This runs on the gateway's writer for every stored batch, so the reads and writes are
-    raw SQL shaped for it: the state rows of the batch's participants in one read, then
-    one upsert for the slots whose state changed or that are new, and for the rest (nearly
-    all: nothing happened but a newer fix) a narrow update of the last fix time per
-    participant (one statement on PostgreSQL). The zones themselves come from a per-process
-    registry (``_Registry``) that is recompiled only when they change."""
+    raw SQL shaped for it: the batch's participants' clocks (locked) and zone states in two
+    reads, then one upsert for the slots whose state changed or that are new, and one write
+    of the newest fix time per participant (nearly every slot changes nothing else). The
+    zones themselves come from a per-process registry (``_Registry``) that is recompiled
+    only when they change."""
     arrays = engine.FixArrays.from_fixes(fixes)
     if len(arrays.t) == 0:
         return []
@@ -460,17 +460,14 @@ def zone_fixes_evaluate(fixes: Sequence[FixLike]) -> list[Transition]:
         return []
     with transaction.atomic():
         zone_set.states_reset(slots)
+        clocks = _clocks_load(zone_set, slots, participant_ids)
         stored = _states_load(zone_set, participant_ids)
-        before = (
-            zone_set.last_t[slots],
-            zone_set.side[slots],
-            zone_set.consecutive[slots],
-            zone_set.violating[slots],
-        )
+        before = (zone_set.side[slots], zone_set.consecutive[slots], zone_set.violating[slots])
         transitions = engine.evaluate(
             zone_set, arrays, consecutive=settings.ONTRACK_ZONE_CONSECUTIVE_FIXES
         )
-        _states_save(zone_set, slots, stored[slots], before)
+        _states_save(zone_set, slots, stored[slots], clocks, before)
+        _clocks_save(zone_set, slots, clocks)
         _alerts_notify(transitions)
     for tr in transitions:
         logger.info(
@@ -483,35 +480,57 @@ def zone_fixes_evaluate(fixes: Sequence[FixLike]) -> list[Transition]:
     return transitions
 
 
-_STATE_COLUMNS = (
-    "participant_id, zone_id, side, since, last_fix_at, consecutive_violations, violating"
-)
+_STATE_COLUMNS = "participant_id, zone_id, side, since, consecutive_violations, violating"
 
 
-def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> npt.NDArray[np.bool_]:
-    """Load the kept state of every slot (locking the rows on PostgreSQL, so two gateway
-    workers never interleave on one participant); returns which slots have a stored row.
-    ``since`` is not read: it is written only when the side changes (see ``_states_save``).
-    Rows become numbers in SQL and arrays in one conversion, matched to slots by a sorted
-    search (slots are ordered by participant, then zone)."""
+def _clocks_load(
+    zone_set: engine.ZoneSet, slots: npt.NDArray[np.int64], participant_ids: Sequence[int]
+) -> npt.NDArray[np.float64]:
+    """Lock the participants' clock rows (on PostgreSQL, in id order: two gateway workers
+    never interleave on one participant, nor deadlock) and give every slot of theirs its
+    participant's newest judged fix time. Returns each slot's time as loaded (-inf: none)."""
     where, params = ids_clause("participant_id", participant_ids)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
+            f"SELECT participant_id, {_epoch_sql('last_fix_at')} "  # noqa: S608
+            f"FROM {ZoneClock._meta.db_table} WHERE {where} ORDER BY participant_id{lock}",
+            params,
+        )
+        rows = cursor.fetchall()
+    owners = zone_set.slot_participant[slots]
+    times = np.full(len(slots), -np.inf)
+    if rows:
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), 2)
+        ids = table[:, 0].astype(np.int64)  # sorted by the query
+        found = np.minimum(np.searchsorted(ids, owners), len(ids) - 1)
+        hit = ids[found] == owners
+        times[hit] = table[found[hit], 1]
+    zone_set.last_t[slots] = times
+    return times
+
+
+def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> npt.NDArray[np.bool_]:
+    """Load the kept state of every slot; returns which slots have a stored row.
+    ``since`` is not read: it is written only when the side changes (see ``_states_save``).
+    Rows become numbers in SQL and arrays in one conversion, matched to slots by a sorted
+    search (slots are ordered by participant, then zone)."""
+    where, params = ids_clause("participant_id", participant_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
             "SELECT participant_id, zone_id, "  # noqa: S608
             "CASE side WHEN 'inside' THEN 1 WHEN 'outside' THEN 2 ELSE 0 END, "
-            f"{_epoch_sql('last_fix_at')}, consecutive_violations, "
-            f"CASE WHEN violating THEN 1 ELSE 0 END FROM {ZoneState._meta.db_table} "
-            f"WHERE {where}{lock}",
+            "consecutive_violations, CASE WHEN violating THEN 1 ELSE 0 END "
+            f"FROM {ZoneState._meta.db_table} WHERE {where}",
             params,
         )
         rows = cursor.fetchall()
     stored = np.zeros(len(zone_set), dtype=np.bool_)
     if not rows:
         return stored
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)  # NULL -> NaN
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
     slot_keys = zone_set.slot_participant * _KEY_SPAN + zone_set.slot_zone_id
-    keys = table[:, 0].astype(np.int64) * _KEY_SPAN + table[:, 1].astype(np.int64)
+    keys = table[:, 0] * _KEY_SPAN + table[:, 1]
     found = np.minimum(np.searchsorted(slot_keys, keys), len(slot_keys) - 1)
     hit = slot_keys[found] == keys  # a state of a zone no longer in force is left alone
     slots, table = found[hit], table[hit]
@@ -519,9 +538,9 @@ def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> np
         slots,
         side=table[:, 2].astype(np.int8),
         since=np.full(len(slots), np.nan),
-        last_t=table[:, 3],
-        consecutive=table[:, 4].astype(np.int64),
-        violating=table[:, 5].astype(np.bool_),
+        last_t=zone_set.last_t[slots],
+        consecutive=table[:, 3],
+        violating=table[:, 4].astype(np.bool_),
     )
     stored[slots] = True
     return stored
@@ -530,23 +549,8 @@ def _states_load(zone_set: engine.ZoneSet, participant_ids: Sequence[int]) -> np
 _KEY_SPAN = 1 << 31  # (participant, zone) as one sortable int64; ids stay below 2**31
 
 
-def _states_save(
-    zone_set: engine.ZoneSet,
-    batch_slots: npt.NDArray[np.int64],
-    stored: npt.NDArray[np.bool_],
-    before: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> None:
-    """Write back what the batch changed. ``since`` was not loaded (NaN): it is set only
-    where the side changed in this batch, and otherwise the stored value is kept."""
-    last_t, side, consecutive, violating = before
-    fresh = zone_set.last_t[batch_slots] != last_t
-    full = fresh & (
-        ~stored
-        | ~np.isnan(zone_set.since[batch_slots])
-        | (zone_set.side[batch_slots] != side)
-        | (zone_set.consecutive[batch_slots] != consecutive)
-        | (zone_set.violating[batch_slots] != violating)
-    )
+def _db_time_cached() -> Callable[[float], Any]:
+    """``_db_time`` remembering its answers: a batch holds few distinct fix times."""
     times: dict[float, Any] = {}
 
     def db_time(epoch: float) -> Any:
@@ -557,57 +561,87 @@ def _states_save(
             hit = times[epoch] = _db_time(epoch)
         return hit
 
+    return db_time
+
+
+def _states_save(
+    zone_set: engine.ZoneSet,
+    batch_slots: npt.NDArray[np.int64],
+    stored: npt.NDArray[np.bool_],
+    clocks: npt.NDArray[np.float64],
+    before: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Write the states the batch changed, and those of slots judged for the first time.
+    ``since`` was not loaded (NaN): it is set only where the side changed in this batch, and
+    otherwise the stored value is kept."""
+    side, consecutive, violating = before
+    full = (zone_set.last_t[batch_slots] != clocks) & (
+        ~stored
+        | ~np.isnan(zone_set.since[batch_slots])
+        | (zone_set.side[batch_slots] != side)
+        | (zone_set.consecutive[batch_slots] != consecutive)
+        | (zone_set.violating[batch_slots] != violating)
+    )
+    slots = batch_slots[full]
+    if not len(slots):
+        return
+    db_time = _db_time_cached()
     table = ZoneState._meta.db_table
     with connection.cursor() as cursor:
-        slots = batch_slots[full]
-        if len(slots):
-            cursor.executemany(
-                f"INSERT INTO {table} ({_STATE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-                "ON CONFLICT (participant_id, zone_id) DO UPDATE SET side = excluded.side, "
-                f"since = COALESCE(excluded.since, {table}.since), "
-                "last_fix_at = excluded.last_fix_at, "
-                "consecutive_violations = excluded.consecutive_violations, "
-                "violating = excluded.violating",
-                [
-                    (pid, zid, engine.SIDE_NAMES[code], db_time(since), db_time(last), run, bad)
-                    for pid, zid, code, since, last, run, bad in zip(
-                        zone_set.slot_participant[slots].tolist(),
-                        zone_set.slot_zone_id[slots].tolist(),
-                        zone_set.side[slots].tolist(),
-                        zone_set.since[slots].tolist(),
-                        zone_set.last_t[slots].tolist(),
-                        zone_set.consecutive[slots].tolist(),
-                        zone_set.violating[slots].tolist(),
-                        strict=True,
-                    )
-                ],
+        cursor.executemany(
+            f"INSERT INTO {table} ({_STATE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (participant_id, zone_id) DO UPDATE SET side = excluded.side, "
+            f"since = COALESCE(excluded.since, {table}.since), "
+            "consecutive_violations = excluded.consecutive_violations, "
+            "violating = excluded.violating",
+            [
+                (pid, zid, engine.SIDE_NAMES[code], db_time(since), run, bad)
+                for pid, zid, code, since, run, bad in zip(
+                    zone_set.slot_participant[slots].tolist(),
+                    zone_set.slot_zone_id[slots].tolist(),
+                    zone_set.side[slots].tolist(),
+                    zone_set.since[slots].tolist(),
+                    zone_set.consecutive[slots].tolist(),
+                    zone_set.violating[slots].tolist(),
+                    strict=True,
+                )
+            ],
+        )
+
+
+def _clocks_save(
+    zone_set: engine.ZoneSet, batch_slots: npt.NDArray[np.int64], clocks: npt.NDArray[np.float64]
+) -> None:
+    """Move each participant's clock to the newest fix the batch judged for them (slots
+    are grouped by participant; every slot of a participant saw the same fixes)."""
+    owners = zone_set.slot_participant[batch_slots]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    newest = np.maximum.reduceat(zone_set.last_t[batch_slots], starts)
+    moved = newest > np.maximum.reduceat(clocks, starts)
+    if not moved.any():
+        return
+    pids, times = owners[starts][moved].tolist(), newest[moved].tolist()
+    table = ZoneClock._meta.db_table
+    upsert = (
+        f"INSERT INTO {table} (participant_id, last_fix_at) {{}} "
+        "ON CONFLICT (participant_id) DO UPDATE SET last_fix_at = excluded.last_fix_at "
+        f"WHERE {table}.last_fix_at < excluded.last_fix_at"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement, two text parameters
+            cursor.execute(
+                upsert.format(
+                    "SELECT unnest(string_to_array(%s, ',')::bigint[]), "
+                    "to_timestamp(unnest(string_to_array(%s, ',')::float8[]))"
+                ),
+                [",".join(map(str, pids)), ",".join(map(repr, times))],
             )
-        # Nothing but a newer fix: the slot's last fix time becomes max(kept, newest fix),
-        # the same for every slot of the participant, so one update per participant.
-        slots = batch_slots[fresh & ~full]
-        if len(slots):
-            newest: dict[int, float] = {}
-            for pid, last in zip(
-                zone_set.slot_participant[slots].tolist(),
-                zone_set.last_t[slots].tolist(),
-                strict=True,
-            ):
-                newest[pid] = max(last, newest.get(pid, last))
-            if connection.vendor == "postgresql":  # one statement, two text parameters
-                cursor.execute(
-                    f"UPDATE {table} s SET last_fix_at = to_timestamp(v.t) FROM (SELECT "  # noqa: S608
-                    "unnest(string_to_array(%s, ',')::bigint[]) AS pid, "
-                    "unnest(string_to_array(%s, ',')::float8[]) AS t) v "
-                    "WHERE s.participant_id = v.pid "
-                    "AND (s.last_fix_at IS NULL OR s.last_fix_at < to_timestamp(v.t))",
-                    [",".join(map(str, newest)), ",".join(map(repr, newest.values()))],
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET last_fix_at = %s "  # noqa: S608
-                    "WHERE participant_id = %s AND (last_fix_at IS NULL OR last_fix_at < %s)",
-                    [(db_time(last), pid, db_time(last)) for pid, last in newest.items()],
-                )
+        else:
+            db_time = _db_time_cached()
+            cursor.executemany(
+                upsert.format("VALUES (%s, %s)"),
+                [(pid, db_time(t)) for pid, t in zip(pids, times, strict=True)],
+            )
 
 
 def _alerts_notify(transitions: Sequence[Transition]) -> None:
