@@ -165,3 +165,20 @@ def test_simulated_devices_of_each_protocol_deliver_positions_to_a_gateway(
         assert stats.sent >= 1, stats
         assert stats.errors == 0, stats
         assert eventually(lambda: Position.objects.filter(device__identifier=identifier).exists())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_simulated_app_reconnects_when_the_gateway_closed_its_idle_connection(
+    tmp_path: Path,
+) -> None:
+    """The gateway closes an idle keep-alive connection after its handshake timeout. An app
+    reporting less often than that opens a new connection for its next report, as HTTP
+    clients do, instead of losing the report on the closed one (the demo's app wearers
+    report every 30 s or so, against a 30 s timeout)."""
+    register_device("sim-app-idle", "osmand")
+    with running_gateway(tmp_path, handshake_timeout=0.3) as gateway:
+        options = SimulatorOptions(devices=1, protocol="osmand", port=gateway.ports["osmand"],
+                                   rate=0.8, duration=3.0, seed=1)  # fmt: skip
+        stats = asyncio.run(simulate(options, [("sim-app-idle", "osmand")]))
+    assert stats.sent >= 3, stats
+    assert (stats.errors, stats.acked) == (0, stats.sent), stats

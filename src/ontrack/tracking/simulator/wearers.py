@@ -828,18 +828,37 @@ class _OsmandLink(_Link):
 
     async def send(self, reports: list[Report]) -> None:
         for report in reports:
-            if self.writer is None or self.writer.is_closing():
-                await self.open()
-            assert self.reader is not None
-            assert self.writer is not None
-            self.writer.write(osmand_request(self.identifier, report, self.host))
             self.stats.sent += 1
-            head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 60)
+            head = await self._exchange(osmand_request(self.identifier, report, self.host))
             if head.split(b" ", 2)[1] == b"200":
                 self.stats.acked += 1
             else:
                 self.stats.errors += 1
             if b"connection: close" in head.lower():
+                await self.close()
+
+    def _readable(self) -> bool:
+        return self.reader is not None and not self.reader.at_eof()
+
+    async def _exchange(self, request: bytes) -> bytes:
+        """Send one request and read the head of its answer. A keep-alive connection the
+        gateway closed while it was idle (after ``handshake_timeout``, shorter than a slow
+        report interval) is opened again, and a request that met such a close on its way is
+        sent once more on a new connection, as HTTP clients do with a stale connection."""
+        retried = False
+        while True:
+            if self.writer is None or self.writer.is_closing() or not self._readable():
+                await self.open()
+            assert self.reader is not None
+            assert self.writer is not None
+            self.writer.write(request)
+            try:
+                return await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 60)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                answered = isinstance(error, asyncio.IncompleteReadError) and error.partial
+                if retried or answered:
+                    raise
+                retried = True
                 self.writer.close()
 
     async def close(self) -> None:
