@@ -617,7 +617,7 @@ def _clocks_save(
     owners = zone_set.slot_participant[batch_slots]
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     newest = np.maximum.reduceat(zone_set.last_t[batch_slots], starts)
-    moved = newest > np.maximum.reduceat(clocks, starts)
+    moved = newest > clocks[starts]  # a participant's slots were all given its clock
     if not moved.any():
         return
     pids, times = owners[starts][moved].tolist(), newest[moved].tolist()
