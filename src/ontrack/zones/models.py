@@ -108,8 +108,8 @@ class ZoneClock(models.Model):
     repeated fix that arrives later is not judged again (it must not move a zone's state
     back). One row per participant, not per zone: it is what changes on nearly every batch,
     so the gateway locks and writes one row per person in a batch, not one per zone, and
-    writes a zone's state only when something happened (bench/RESULTS.md, "One clock per
-    participant")."""
+    writes a zone's state only when something happened (bench/RESULTS.md, "The gateway's
+    acknowledgements, and one zone clock per participant")."""
 
     participant = models.OneToOneField(
         Participant, primary_key=True, on_delete=models.CASCADE, related_name="+"

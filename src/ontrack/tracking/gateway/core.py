@@ -306,7 +306,7 @@ class Writer:
         """Queue one frame's records; ``on_durable(token, error)`` is called by the writer
         once they are durable (error None) or failed. The hot path of the connections that
         acknowledge each frame: no future, and no callback scheduled on the loop, per frame
-        (about a tenth of a GT06 gateway's CPU went there, bench/RESULTS.md)."""
+        (4-10 % of a GT06 gateway's CPU per position, bench/RESULTS.md)."""
         self._queue(_Frame(items, None, time.monotonic(), on_durable, token))
 
     def _queue(self, frame: _Frame) -> None:
