@@ -92,7 +92,7 @@ async def _client(port: int, devices: int, rate: float, duration: float) -> None
 
     profile = ingest._profiles()["gt06"]
     counter = [0, 0, 0]  # sent, failed devices, acknowledged
-    links: list[ingest._Device] = []
+    links: list[ingest._Device | ingest._Writing] = []
     for start in range(0, devices, 500):
         links += await asyncio.gather(
             *(
@@ -138,8 +138,8 @@ async def _client(port: int, devices: int, rate: float, duration: float) -> None
         await asyncio.sleep(0.5)
         if counter[2] != acked:
             acked, acked_at = counter[2], time.monotonic()
-    report = {"sent": counter[0], "acked": counter[2], "load_acked": load_acked}
-    print(json.dumps(report), flush=True)  # sent and acked include the warm-up
+    counts = {"sent": counter[0], "acked": counter[2], "load_acked": load_acked}
+    print(json.dumps(counts), flush=True)  # sent and acked include the warm-up
 
 
 # --- processes and their figures ----------------------------------------------------------
