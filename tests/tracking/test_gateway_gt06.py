@@ -1,5 +1,6 @@
 """The GT06 server: real frames over a real socket, stored through the real database."""
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 
 from ontrack.accounts.actors import SYSTEM
 from ontrack.participants.models import Participant
+from ontrack.tracking import handoff
 from ontrack.tracking.models import DeviceEventRecord, Position
 from ontrack.tracking.protocols import gt06
 from tests.tracking.device_helpers import register_device
@@ -230,3 +232,36 @@ def test_a_login_whose_length_byte_claims_more_than_was_sent_is_answered(tmp_pat
         assert receive_exactly(sock, 10)[2:4] == bytes([0x05, gt06.MSG_LOGIN])
         assert gateway.counters["length_mismatches"] == 1
         sock.close()
+
+
+def test_a_position_is_acknowledged_while_the_zone_and_alert_rules_still_run(
+    tmp_path: Path,
+) -> None:
+    """The acknowledgement waits for the commit, not for the rules run on the stored batch:
+    a slow rule must not hold every device's acknowledgement. Here the rule finishes only
+    once the device has its acknowledgement; had the ack waited for it, the read would time
+    out (10 s) first."""
+    register_device(IMEI, "gt06")
+    rule_started = threading.Event()
+    device_acknowledged = threading.Event()
+
+    def slow_rule(batch: handoff.StoredBatch) -> None:
+        rule_started.set()
+        device_acknowledged.wait(30)
+
+    handoff.register(slow_rule)
+    try:
+        with running_gateway(tmp_path) as gateway:
+            sock = connect(gateway.ports["gt06"])
+            sock.sendall(_login())
+            receive_exactly(sock, 10)
+            sock.sendall(gt06.encode_gps_lbs(time=WHEN, lat=40.7, lon=-74.0, serial=0x22))
+            ack = receive_exactly(sock, 10)
+            device_acknowledged.set()
+            assert ack == gt06.encode_frame(gt06.MSG_GPS_LBS, b"", 0x22)
+            assert Position.objects.count() == 1, "the fix is in the database before the ack"
+            assert rule_started.wait(10), "the rules ran on the stored batch"
+            sock.close()
+    finally:
+        device_acknowledged.set()
+        handoff.unregister(slow_rule)

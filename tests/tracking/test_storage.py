@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from ontrack.accounts.actors import SYSTEM
 from ontrack.participants.models import Participant
@@ -250,6 +250,29 @@ def test_the_stored_batch_is_handed_off_once_without_duplicates(
         (device.pk, T0 + dt.timedelta(minutes=1), 4.0)
     ]
     assert [(e.kind, e.raw_code) for e in second.events] == [("low_battery", "lb")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_reported_durable_once_committed_and_before_its_hand_off(
+    make_device: Callable[..., Device],
+    info_for: Callable[[Device], DeviceInfo],
+    handed_off: list[handoff.StoredBatch],
+) -> None:
+    """The gateway acknowledges on ``on_durable``: never before the commit that makes the
+    batch durable, and without waiting for the rules the hand-off runs."""
+    device = make_device()
+    info = info_for(device)
+    handed_off_when_durable: list[int] = []
+
+    def durable() -> None:
+        handed_off_when_durable.append(len(handed_off))
+
+    store_batch([(info, fix(device, 0))], received_at=RECEIVED, on_durable=durable)
+    assert handed_off_when_durable == [0], "durable before the hand-off"
+    with transaction.atomic():
+        store_batch([(info, fix(device, 1))], received_at=RECEIVED, on_durable=durable)
+        assert handed_off_when_durable == [0], "not durable inside an uncommitted block"
+    assert handed_off_when_durable == [0, 2], "durable at the enclosing block's commit"
 
 
 @pytest.mark.django_db

@@ -6,8 +6,9 @@ One writer for all connections
 Connections hand decoded records to ``Writer.submit`` and get a future back. The writer
 collects frames from every connection for up to ``batch_delay`` seconds (or ``batch_size``
 records), stores them with one ``tracking.services.ingest.store_batch`` call in its own database
-thread, and only then resolves the futures: a connection sends its acknowledgement (the
-Teltonika record count, the HTTP 200, the MQTT PUBACK) once the data is durable. When the
+thread, and resolves the futures once that batch is committed: a connection sends its
+acknowledgement (the Teltonika record count, the HTTP 200, the MQTT PUBACK) once the data
+is durable, while the zone and alert rules still run on the batch in the database thread. When the
 database raises ``DatabaseError`` the batch is appended to the local spool and fsynced
 instead, and the futures resolve as well: spooled is durable. While the spool holds
 anything, new batches go to the spool too, so that replay keeps the devices' order; the
@@ -231,8 +232,13 @@ class _Frame:
     received: float
     on_durable: OnDurable | None = None
     token: Any = None  # what ``on_durable`` is given back (the frame's acknowledgement)
+    settled: bool = False
 
     def settle(self, error: BaseException | None) -> None:
+        """Tell the connection its records are durable (error None) or failed; once."""
+        if self.settled:
+            return
+        self.settled = True
         if self.on_durable is not None:
             try:
                 self.on_durable(self.token, error)
@@ -391,8 +397,13 @@ class Writer:
             self._resume_held()
         items = [item for frame in frames for item in frame.items]
         received_at = datetime.now(UTC)
+        loop = asyncio.get_running_loop()
+
+        def committed() -> None:  # in the database thread, before the zone and alert rules
+            loop.call_soon_threadsafe(self._acknowledge, frames)
+
         try:
-            outcome = await self.in_db_thread(self._store_or_spool, items, received_at)
+            outcome = await self.in_db_thread(self._store_or_spool, items, received_at, committed)
         except Exception as error:
             logger.exception("batch neither stored nor spooled", extra={"items": len(items)})
             self.counters.add("write_failures")
@@ -411,12 +422,18 @@ class Writer:
             self.counters.add("stored_events", stored_events)
             for name, amount in counts.items():
                 self.counters.add(name, amount)
+        self._acknowledge(frames)  # spooled, or stored by an atomic block's commit
         if self.awaiting and kind == "stored":
             await self._answer_with_fixes(frames)
+
+    def _acknowledge(self, frames: list[_Frame]) -> None:
+        """The frames' records are durable: note their delay from receipt and settle those
+        not settled yet."""
         now = time.monotonic()
+        waiting = [frame for frame in frames if not frame.settled]
         if len(self.delays) < 200_000:
-            self.delays.extend(now - frame.received for frame in frames)
-        for frame in frames:
+            self.delays.extend(now - frame.received for frame in waiting)
+        for frame in waiting:
             frame.settle(None)
 
     async def _answer_with_fixes(self, frames: list[_Frame]) -> None:
@@ -492,15 +509,19 @@ class Writer:
             connection.close()
 
     def _store_or_spool(
-        self, items: Sequence[tuple[DeviceInfo, Record]], received_at: datetime
+        self,
+        items: Sequence[tuple[DeviceInfo, Record]],
+        received_at: datetime,
+        on_durable: Callable[[], None] | None = None,
     ) -> tuple[str, int, int, dict[str, int]]:
         """("stored" or "spooled", fixes stored, events stored, counter name -> amount for
-        the fixes dropped and the invalid ones stored)."""
+        the fixes dropped and the invalid ones stored). ``on_durable`` is called once the
+        batch is committed, before its zone and alert rules run (``store_batch``)."""
         if not self._spooling:
             try:
                 if connection.connection is None:
                     self._prepare_connection()
-                result = store_batch(items, received_at=received_at)
+                result = store_batch(items, received_at=received_at, on_durable=on_durable)
             except DatabaseError as error:
                 logger.warning(
                     "database unavailable, spooling",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,9 +155,17 @@ _CHARGER_EVENTS = {EventKind.CHARGER_CONNECTED: True, EventKind.CHARGER_DISCONNE
 
 
 def store_batch(
-    items: Sequence[tuple[DeviceInfo, Fix | DeviceEvent]], *, received_at: dt.datetime
+    items: Sequence[tuple[DeviceInfo, Fix | DeviceEvent]],
+    *,
+    received_at: dt.datetime,
+    on_durable: Callable[[], None] | None = None,
 ) -> StoreResult:
     """Filter, store and hand off one batch; all of it or (raising) none of it.
+
+    ``on_durable`` is called once the batch is committed (at the outermost commit, if an
+    atomic block encloses this call) and before the hand-off: the gateway acknowledges the
+    batch's frames then, so a device does not wait for the zone and alert rules, which
+    run on the stored batch whether or not it has been acknowledged.
 
     An invalid fix (``filters.invalid_reason``) is stored with its reason and counted in
     ``StoreResult.invalid``; it is not handed to zones and alerts, moves no "last fix", and
@@ -378,6 +386,8 @@ def store_batch(
                 flag_at[1] if flag_at is not None else None,
             )
         )
+    if on_durable is not None:
+        transaction.on_commit(on_durable)
     handoff.dispatch(handoff.StoredBatch(fixes=stored_fixes, events=stored_events, levels=levels))
     return StoreResult(
         stored_fixes=inserted,
