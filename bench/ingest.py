@@ -10,12 +10,16 @@
 A fresh ontrack home (SQLite unless --postgres) gets 10,000 registered GT06 devices; the
 gateway runs as its own processes (`ontrack gateway --workers N`, default one per core);
 one client process opens 10,000 TCP connections on loopback, logs every device in, then
-sends 0x12 location frames at a fixed total rate. The main process polls the positions
-table; positions/s is measured over the steady part of the run, and the delay from "frame
-sent" to "position durable" matches the k-th frame sent with the moment the k-th position
-was counted as stored (frames are sent and stored in nearly FIFO order, so this is a close
-upper estimate). The baseline inserts the same rows with one sqlite3 executemany per 5,000
-rows into a copy of the table in the same file.
+sends 0x12 location frames at a fixed total rate. Positions are counted as stored when the
+gateway acknowledges them (it does so once they are durable): the client records how many
+it has sent and how many were acknowledged every 50 ms, and the database is counted only
+before and after the load (an acknowledged position it lacks is an error). A protocol
+without acknowledgements (H02, Watch) is counted by polling the positions table instead.
+Positions/s is measured over the steady part of the run, and the delay from "frame sent"
+to "acknowledged" (or "counted as stored") matches the k-th frame sent with the moment the
+k-th position was acknowledged (frames are sent and stored in nearly FIFO order, so this
+is a close upper estimate). The baseline inserts the same rows with one sqlite3
+executemany per 5,000 rows into a copy of the table in the same file.
 
 ``--protocol`` (default gt06): the devices are registered for, and the client speaks, another
 protocol through its own gateway server, with its real handshake and acknowledgements:
@@ -232,7 +236,8 @@ class _Writing(asyncio.Protocol):
     """A device that writes its frames and moves on (GT06, H02), as a Protocol: its answers
     are counted where they arrive, with no stream, task or wake-up per answer. The load
     generator shares the gateway's cores, so what it spends per answer is taken from the
-    system under test (``bench/RESULTS.md``, "A cheaper load client")."""
+    system under test (``bench/RESULTS.md``, "Counting by acknowledgements, and a cheaper
+    load client")."""
 
     def __init__(self, profile: Profile, counter: list[int]) -> None:
         self.profile, self.counter = profile, counter
@@ -736,9 +741,10 @@ def _run(
             time.sleep(0.2)
         if with_zones:
             print(f"warm-up: zones of {warm:,} wearers in {time.monotonic() - began:.1f} s")
-    # A count(*) of a million PostgreSQL rows every 0.2 s took a tenth of a core from the
-    # gateway: where the protocol acknowledges durable positions, the client's marks of
-    # acknowledgements count them instead, and the database is counted before and after.
+    # A count(*) of a million PostgreSQL rows every 0.2 s took about a third of a 2-core
+    # machine from the gateway: where the protocol acknowledges durable positions, the
+    # client's marks of acknowledgements count them instead, and the database is counted
+    # before and after.
     acknowledged = _acknowledged(_profiles()[args.protocol])
     load_cpu = _tree_cpu(gateway.pid)
     load_stored = stored()
