@@ -46,16 +46,26 @@ def _secret_key() -> str:
     """Return the configured key, or one generated on first start and kept on disk.
 
     Keeping it on disk means sessions survive a restart of the demo without anyone having to
-    invent a key; production sets ``ONTRACK_SECRET_KEY`` from its secret store.
+    invent a key; production sets ``ONTRACK_SECRET_KEY`` from its secret store. Processes
+    started together in a new home (the demo, the system tests) race to make it: each
+    writes its key to a file of its own and links it into place, which fails if another
+    was first, so every process reads one whole key and none crashes.
     """
     configured = os.environ.get("ONTRACK_SECRET_KEY")
     if configured:
         return configured
     key_file = ONTRACK_HOME / "secret_key"
     if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        candidate = key_file.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(candidate, key_file)
+        except FileExistsError:
+            pass  # another process made it first: its key is the one
+        finally:
+            candidate.unlink()
     return key_file.read_text().strip()
 
 
