@@ -502,6 +502,26 @@ class System:
             except (TimeoutError, ConnectionError):
                 return False
 
+    def gateways_know_wearer(self, identifier: str, participant_id: int) -> bool:
+        """Whether every gateway's device directory has ``participant_id`` as the wearer of
+        ``identifier``. A gateway learns of a fitting at its next directory poll (every 2 s)
+        and stores the fixes it gets before then for nobody, so no zone applies to them; a
+        scenario that sends a zone entry right after fitting waits for this first. Read from
+        the copy each running gateway keeps of its directory in its spool folder."""
+        spools = [
+            self.home / (f"spool-{name}" if "-" in name else "spool")
+            for name, process in self.processes.items()
+            if name.partition("-")[0] == "gateway" and process.poll() is None
+        ]
+        return all(
+            (spool / "directory.json").exists()
+            and any(
+                device["identifier"] == identifier and device["participant_id"] == participant_id
+                for device in json.loads((spool / "directory.json").read_text())
+            )
+            for spool in spools
+        )
+
     def watch_answers(self, watch_id: str) -> bool:
         """Whether the gateway answers a watch's ``LK`` keep-alive, as the watch finds out."""
         with socket.create_connection(("127.0.0.1", self.ports["watch"]), timeout=10) as sock:
@@ -681,6 +701,10 @@ def fit_device(
     )
     assert fitted.status_code == 302, f"device not fitted: {fitted.text[-1500:]}"
     system.device_online(imei, protocol)
+    eventually(
+        lambda: system.gateways_know_wearer(imei, participant_id),
+        what=f"every gateway to know who wears {imei}",
+    )
     return imei
 
 
