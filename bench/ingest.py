@@ -761,11 +761,12 @@ def _run(
     sent_marks = [(t, sent) for t, sent, _acked in report["marks"]]
     if acknowledged:
         stored_marks = [(t, acked) for t, _sent, acked in report["marks"]]
-    for _ in range(0 if acknowledged else 100):
-        stored_marks.append((time.time(), stored()))
-        if stored_marks[-1][1] >= sent_total + warm:
-            break
-        time.sleep(0.2)
+    else:
+        for _ in range(100):
+            stored_marks.append((time.time(), stored()))
+            if stored_marks[-1][1] >= sent_total + warm:
+                break
+            time.sleep(0.2)
     load_cpu = _tree_cpu(gateway.pid) - load_cpu
     load_stored = stored_marks[-1][1] - load_stored
     gateway.terminate()

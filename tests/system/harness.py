@@ -389,9 +389,14 @@ class System:
                 "--suntech-port", str(self.port("suntech", name)),
                 "--mqtt-host", "off",
                 # A copy is another machine: a spool of its own (one spool has one owner).
-                *(["--spool-dir", str(self.home / f"spool-{name}")] if "-" in name else []),
+                *(["--spool-dir", str(self.spool_dir(name))] if "-" in name else []),
             ]  # fmt: skip
         raise ValueError(name)
+
+    def spool_dir(self, gateway: str) -> Path:
+        """The spool folder of a gateway process: the home's default for ``gateway``, one of
+        its own for each copy."""
+        return self.home / (f"spool-{gateway}" if "-" in gateway else "spool")
 
     def start(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
@@ -509,7 +514,7 @@ class System:
         scenario that sends a zone entry right after fitting waits for this first. Read from
         the copy each running gateway keeps of its directory in its spool folder."""
         spools = [
-            self.home / (f"spool-{name}" if "-" in name else "spool")
+            self.spool_dir(name)
             for name, process in self.processes.items()
             if name.partition("-")[0] == "gateway" and process.poll() is None
         ]

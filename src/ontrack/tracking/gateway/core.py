@@ -8,8 +8,8 @@ collects frames from every connection for up to ``batch_delay`` seconds (or ``ba
 records), stores them with one ``tracking.services.ingest.store_batch`` call in its own database
 thread, and resolves the futures once that batch is committed: a connection sends its
 acknowledgement (the Teltonika record count, the HTTP 200, the MQTT PUBACK) once the data
-is durable, while the zone and alert rules still run on the batch in the database thread. When the
-database raises ``DatabaseError`` the batch is appended to the local spool and fsynced
+is durable, while the zone and alert rules still run on the batch in the database thread.
+When the database raises ``DatabaseError`` the batch is appended to the local spool and fsynced
 instead, and the futures resolve as well: spooled is durable. While the spool holds
 anything, new batches go to the spool too, so that replay keeps the devices' order; the
 writer retries the database every ``retry_interval`` seconds and replays the spool, oldest
