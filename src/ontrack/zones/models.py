@@ -118,3 +118,24 @@ class ZoneClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id}: {self.last_fix_at.isoformat()}"
+
+
+class ZoneSetVersion(models.Model):
+    """One row (id 1) whose number database triggers change with every statement that writes
+    a zone, attaches or detaches one, or sets a participant's time zone: whatever changes
+    which zones are in force for someone, or how their schedules are read. The number is
+    drawn at random, not counted up, so that a rolled-back transaction or a restored backup
+    never shows a number a gateway has already seen for another state of the zones.
+
+    The gateway's zone engine keeps each participant's compiled zones between batches
+    (``services._Registry``) and reads this row once per batch: while it has not moved,
+    participants it has checked since are not read again (reading every participant's zones
+    for every batch was about a fifth of the zone engine's time, bench/RESULTS.md). Triggers,
+    not the services, so that no path (the admin, a bulk update, a migration, raw SQL) can
+    change a zone without the gateways noticing; migration 0006 creates them on SQLite and
+    PostgreSQL, and ``tests/zones/test_zone_set_version.py`` checks they are still there."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"zone set v{self.version}"

@@ -36,7 +36,7 @@ from ontrack.idlists import ids_clause
 from ontrack.participants.models import Participant
 from ontrack.participants.queries import can_write_participant
 from ontrack.zones import engine
-from ontrack.zones.models import Zone, ZoneClock, ZoneKind, ZoneState
+from ontrack.zones.models import Zone, ZoneClock, ZoneKind, ZoneSetVersion, ZoneState
 
 logger = logging.getLogger(__name__)
 
@@ -383,19 +383,48 @@ def _zone_rows(
     return time_zones, [row for row in rows if row[1] is not None]
 
 
+def _zone_set_version() -> int | None:
+    """The zone set's version (``ZoneSetVersion``); None if its row is missing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT version FROM {ZoneSetVersion._meta.db_table} WHERE id = 1"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 class _Registry:
     """This process's compiled zones for every participant it has seen, kept between
     batches and recompiled only when a batch brings a participant it does not know or
     whose zones (id, version, last edit) or time zone changed. Only geometry and rules are
     kept here: the state is always read from the database (another gateway worker may have
-    moved it), and the slots of a batch are reset before that read."""
+    moved it), and the slots of a batch are reset before that read.
+
+    A participant's zones are read again only when the zone set's version has moved since
+    they were last checked (``ZoneSetVersion``; read before the zones, so that a change
+    committed after that read moves it again for the next batch)."""
 
     def __init__(self) -> None:
         self.signatures: dict[int, tuple[str, tuple[tuple[int, int, str], ...]]] = {}
         self.assignments: dict[int, list[engine.Assignment]] = {}
         self.zone_set = engine.compile_zones([], _cache)
+        self.version: int | None = None
+        self.checked: set[int] = set()  # participants whose zones were read at ``version``
 
     def zone_set_for(self, participant_ids: Sequence[int]) -> engine.ZoneSet:
+        version = _zone_set_version()
+        if version is None or version != self.version:
+            self.version = version
+            self.checked = set()
+        unchecked = [pid for pid in participant_ids if pid not in self.checked]
+        if not unchecked:
+            return self.zone_set
+        zone_set = self._recompile_if_changed(unchecked)
+        if version is not None:
+            self.checked.update(unchecked)
+        return zone_set
+
+    def _recompile_if_changed(self, participant_ids: Sequence[int]) -> engine.ZoneSet:
         time_zones, rows = _zone_rows(participant_ids)
         zones_of: dict[int, list[tuple[int, int, str]]] = {}
         for pk, version, updated, pid in rows:
