@@ -17,15 +17,18 @@ def _new_version(vendor: str) -> str:
 
 # (trigger name, event, table); SQLite triggers run per row, PostgreSQL's per statement.
 _TRIGGERS = [
-    ("zones_zone_ins", "INSERT", "zones_zone"),
-    ("zones_zone_upd", "UPDATE", "zones_zone"),
-    ("zones_zone_del", "DELETE", "zones_zone"),
-    ("zones_attached_ins", "INSERT", "zones_zone_attached"),
-    ("zones_attached_upd", "UPDATE", "zones_zone_attached"),
-    ("zones_attached_del", "DELETE", "zones_zone_attached"),
-    ("zones_participant_tz", "UPDATE OF time_zone", "participants_participant"),
+    (f"{name}_bumps_zone_set", event, table)
+    for name, event, table in [
+        ("zones_zone_ins", "INSERT", "zones_zone"),
+        ("zones_zone_upd", "UPDATE", "zones_zone"),
+        ("zones_zone_del", "DELETE", "zones_zone"),
+        ("zones_attached_ins", "INSERT", "zones_zone_attached"),
+        ("zones_attached_upd", "UPDATE", "zones_zone_attached"),
+        ("zones_attached_del", "DELETE", "zones_zone_attached"),
+        ("zones_participant_tz", "UPDATE OF time_zone", "participants_participant"),
+    ]
 ]
-TRIGGER_NAMES = [f"{name}_bumps_zone_set" for name, _, _ in _TRIGGERS]
+TRIGGER_NAMES = [name for name, _, _ in _TRIGGERS]
 
 
 def triggers_create(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
@@ -37,24 +40,18 @@ def triggers_create(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) ->
             "CREATE FUNCTION zones_zone_set_bump() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {_new_version(vendor)}; RETURN NULL; END $$"
         )
-        for name, event, table in _TRIGGERS:
-            execute(
-                f"CREATE TRIGGER {name}_bumps_zone_set AFTER {event} ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION zones_zone_set_bump()"
-            )
+        action = "FOR EACH STATEMENT EXECUTE FUNCTION zones_zone_set_bump()"
     else:
-        for name, event, table in _TRIGGERS:
-            execute(
-                f"CREATE TRIGGER {name}_bumps_zone_set AFTER {event} ON {table} "
-                f"BEGIN {_new_version(vendor)}; END"
-            )
+        action = f"BEGIN {_new_version(vendor)}; END"
+    for name, event, table in _TRIGGERS:
+        execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} {action}")
 
 
 def triggers_drop(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     postgresql = schema_editor.connection.vendor == "postgresql"
     for name, _, table in _TRIGGERS:
         on_table = f" ON {table}" if postgresql else ""
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_bumps_zone_set{on_table}")
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}{on_table}")
     if postgresql:
         schema_editor.execute("DROP FUNCTION IF EXISTS zones_zone_set_bump()")
 
